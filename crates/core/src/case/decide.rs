@@ -1,0 +1,790 @@
+//! Decisions: a command and the current state in, events or a refusal out.
+//! Every rule of DOMAIN.md "Rules the product enforces" lives here (and in `meeting`).
+
+use jiff::civil::Date;
+use jiff::{Span, ToSpan};
+use uuid::Uuid;
+
+use super::command::{CaseCommand, OpenCase, Termination, TriageOutcome};
+use super::event::CaseEvent;
+use super::state::CaseState;
+use super::types::*;
+use crate::meeting::MeetingKind;
+use crate::{ConsentId, Context, MeetingId, OrgKind, ReferralId, Refusal};
+
+type Decision = Result<Vec<CaseEvent>, Refusal>;
+
+fn not_future(day: Date, field: &'static str, ctx: &Context) -> Result<(), Refusal> {
+    if day > ctx.today {
+        return Err(Refusal::DateInFuture { field });
+    }
+    Ok(())
+}
+
+fn not_before(
+    earlier: Date,
+    later: Date,
+    earlier_name: &'static str,
+    later_name: &'static str,
+) -> Result<(), Refusal> {
+    if later < earlier {
+        return Err(Refusal::DateOrder {
+            earlier: earlier_name,
+            later: later_name,
+        });
+    }
+    Ok(())
+}
+
+fn add_days(day: Date, days: u16) -> Date {
+    day.checked_add(Span::new().days(i64::from(days)))
+        .unwrap_or(day)
+}
+
+fn add_months(day: Date, months: u8) -> Date {
+    day.checked_add(i64::from(months).months()).unwrap_or(day)
+}
+
+fn check_intake(intake: &Intake, ctx: &Context) -> Result<(), Refusal> {
+    not_future(intake.received_on, "受付日", ctx)?;
+    if let Some(app) = intake.application_received_on {
+        not_future(app, "申込票の受領日", ctx)?;
+    }
+    if intake.presenting_problems.iter().filter(|p| p.main).count() > 1 {
+        return Err(Refusal::IntakeMultipleMainProblems);
+    }
+    Ok(())
+}
+
+fn build_referral(input: ReferralInput, id: ReferralId, ctx: &Context) -> Result<Referral, Refusal> {
+    not_future(input.referred_on, "つないだ日", ctx)?;
+    // Rule 4: a referral carries a follow-up date.
+    let follow_up_on = input.follow_up_on.ok_or(Refusal::ReferralNeedsFollowUpDate)?;
+    not_before(input.referred_on, follow_up_on, "つないだ日", "フォローアップ日")?;
+    Ok(Referral {
+        id,
+        to_org: input.to_org,
+        to_name: input.to_name,
+        purpose: input.purpose,
+        referred_on: input.referred_on,
+        accompanied: input.accompanied,
+        follow_up_on,
+        confirmed_on: None,
+    })
+}
+
+/// Opening a case. Only what is known is needed: a person (possibly with a provisional name).
+pub fn open(cmd: OpenCase, ctx: &Context) -> Decision {
+    let opened_on = match (&cmd.identification, &cmd.intake) {
+        (Some(ident), _) => ident.identified_on,
+        (None, Some(intake)) => intake.received_on,
+        (None, None) => ctx.today,
+    };
+    not_future(opened_on, "把握日・受付日", ctx)?;
+    if let Some(intake) = &cmd.intake {
+        check_intake(intake, ctx)?;
+    }
+    let mut events = vec![CaseEvent::CaseOpened {
+        person_id: cmd.person_id,
+        owner_org: ctx.actor.org_id,
+        assigned_worker: ctx.actor.user_id,
+        opened_on,
+        identification: cmd.identification,
+    }];
+    if let Some(intake) = cmd.intake {
+        events.push(CaseEvent::IntakeRecorded { intake });
+    }
+    Ok(events)
+}
+
+fn require(state: &CaseState, cmd: &CaseCommand, allowed: &[Stage]) -> Result<(), Refusal> {
+    if allowed.contains(&state.stage) {
+        Ok(())
+    } else {
+        Err(Refusal::WrongStage {
+            action: cmd.label_ja(),
+            stage: state.stage,
+        })
+    }
+}
+
+const ACTIVE: [Stage; 7] = [
+    Stage::Identified,
+    Stage::Intake,
+    Stage::Assessment,
+    Stage::Planning,
+    Stage::Decision,
+    Stage::Support,
+    Stage::Evaluation,
+];
+const NOT_CLOSED: [Stage; 8] = [
+    Stage::Identified,
+    Stage::Intake,
+    Stage::Assessment,
+    Stage::Planning,
+    Stage::Decision,
+    Stage::Support,
+    Stage::Evaluation,
+    Stage::Suspended,
+];
+
+/// Triage and screening share their outcomes: go on, refer on (with a follow-up), or close
+/// after giving information.
+fn triage_events(
+    day: Date,
+    outcome: TriageOutcome,
+    go_on: CaseEvent,
+    fresh: Uuid,
+    ctx: &Context,
+) -> Decision {
+    match outcome {
+        TriageOutcome::Continue => Ok(vec![go_on]),
+        TriageOutcome::ReferOut { referral } => {
+            let referral = build_referral(referral, ReferralId(fresh), ctx)?;
+            Ok(vec![
+                CaseEvent::ReferralMade { referral },
+                CaseEvent::Closed {
+                    closed_on: day,
+                    pattern: ClosurePattern::ReferredOut,
+                    person_intention: None,
+                    follow_up: None,
+                    lead_department: None,
+                },
+            ])
+        }
+        TriageOutcome::InformationOnly { note } => Ok(vec![CaseEvent::Closed {
+            closed_on: day,
+            pattern: ClosurePattern::InformationOnly,
+            person_intention: Some(note),
+            follow_up: None,
+            lead_department: None,
+        }]),
+    }
+}
+
+/// Decides a command against the current state. `fresh` is a new unique id the shell supplies
+/// for any sub-record the command creates (a referral, a consent).
+pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -> Decision {
+    use CaseCommand as C;
+    match &cmd {
+        C::RecordIntake { .. } => require(state, &cmd, &ACTIVE)?,
+        C::Triage { .. } => require(state, &cmd, &[Stage::Identified, Stage::Intake])?,
+        C::RecordAssessment { .. } => require(
+            state,
+            &cmd,
+            &[
+                Stage::Assessment,
+                Stage::Planning,
+                Stage::Decision,
+                Stage::Support,
+                Stage::Evaluation,
+            ],
+        )?,
+        C::Screen { .. } => require(state, &cmd, &[Stage::Assessment])?,
+        C::DraftPlan { .. } => require(state, &cmd, &[Stage::Planning])?,
+        C::RecordSupportDecision { .. } => require(state, &cmd, &[Stage::Decision])?,
+        C::StartSupport { .. } => {
+            if state.stage == Stage::Planning {
+                // Rule 1: no plan is in force before a meeting approved it.
+                return Err(Refusal::PlanNeedsMeetingApproval);
+            }
+            require(state, &cmd, &[Stage::Decision])?
+        }
+        C::RecordMonitoring { .. } => require(state, &cmd, &[Stage::Support])?,
+        C::RecordEvaluation { .. } => require(state, &cmd, &[Stage::Support, Stage::Suspended])?,
+        C::Suspend { .. } => require(state, &cmd, &ACTIVE)?,
+        C::Resume { .. } => require(state, &cmd, &[Stage::Suspended])?,
+        C::Terminate { .. } => require(state, &cmd, &[Stage::Evaluation, Stage::Suspended])?,
+        C::RecordFollowUp { .. } | C::Reopen { .. } => require(state, &cmd, &[Stage::Closed])?,
+        C::RecordContact { .. }
+        | C::RecordEmergencySupport { .. }
+        | C::MakeReferral { .. }
+        | C::AddTeamMember { .. }
+        | C::RecordConsent { .. } => require(state, &cmd, &NOT_CLOSED)?,
+        // Referral follow-up goes on after a case closed as "referred out"; consent can always
+        // be withdrawn; the team and the worker can always be corrected.
+        C::FollowUpReferral { .. }
+        | C::ConfirmReferral { .. }
+        | C::WithdrawConsent { .. }
+        | C::RemoveTeamMember { .. }
+        | C::AssignWorker { .. } => {}
+    }
+
+    match cmd {
+        C::RecordIntake { intake } => {
+            check_intake(&intake, ctx)?;
+            Ok(vec![CaseEvent::IntakeRecorded { intake }])
+        }
+        C::Triage {
+            triaged_on,
+            outcome,
+        } => {
+            if state.intake.is_none() {
+                return Err(Refusal::IntakeNotRecorded);
+            }
+            not_future(triaged_on, "振り分け日", ctx)?;
+            let go_on = CaseEvent::TriagedToContinue { triaged_on };
+            triage_events(triaged_on, outcome, go_on, fresh, ctx)
+        }
+        C::RecordAssessment { assessment } => {
+            not_future(assessment.assessed_on, "アセスメント日", ctx)?;
+            Ok(vec![CaseEvent::AssessmentRecorded {
+                version: state.assessment_versions + 1,
+                assessment,
+            }])
+        }
+        C::Screen {
+            screened_on,
+            outcome,
+        } => {
+            if state.latest_assessment.is_none() {
+                return Err(Refusal::AssessmentNotRecorded);
+            }
+            not_future(screened_on, "スクリーニング日", ctx)?;
+            let go_on = CaseEvent::ScreenedToHandleHere { screened_on };
+            triage_events(screened_on, outcome, go_on, fresh, ctx)
+        }
+        C::DraftPlan { plan } => draft_plan(state, plan, ctx),
+        C::RecordSupportDecision {
+            service,
+            outcome,
+            decided_on,
+            notice_sent_on,
+            note,
+        } => {
+            // The municipality makes the support decision (seed 001 §8).
+            if ctx.actor.org_kind != OrgKind::MunicipalDepartment {
+                return Err(Refusal::DecisionRequiresMunicipality);
+            }
+            not_future(decided_on, "支援決定日", ctx)?;
+            if let Some(sent) = notice_sent_on {
+                not_before(decided_on, sent, "支援決定日", "通知日")?;
+            }
+            let plan = state.current_plan.as_ref().ok_or(Refusal::PlanNeedsMeetingApproval)?;
+            if !plan.services_needing_decision.contains(&service) {
+                return Err(Refusal::DecisionServiceNotInPlan { code: service });
+            }
+            if state
+                .decisions
+                .iter()
+                .any(|d| d.service == service && d.plan_version == plan.version)
+            {
+                return Err(Refusal::DecisionAlreadyMade { code: service });
+            }
+            Ok(vec![CaseEvent::SupportDecisionRecorded {
+                decision: SupportDecision {
+                    plan_version: plan.version,
+                    service,
+                    outcome,
+                    decided_on,
+                    notice_sent_on,
+                },
+                note,
+            }])
+        }
+        C::StartSupport { started_on } => {
+            not_future(started_on, "支援開始日", ctx)?;
+            let plan = state.current_plan.as_ref().ok_or(Refusal::PlanNeedsMeetingApproval)?;
+            if let Some(approved_on) = plan.approved_on {
+                not_before(approved_on, started_on, "プラン了承日", "支援開始日")?;
+            }
+            let pending = state.pending_decisions();
+            if !pending.is_empty() {
+                let services = pending
+                    .iter()
+                    .map(|code| {
+                        ctx.settings
+                            .statutory_service(code)
+                            .map_or_else(|| code.clone(), |s| s.name.clone())
+                    })
+                    .collect();
+                return Err(Refusal::SupportAwaitingDecision { services });
+            }
+            Ok(vec![CaseEvent::SupportStarted {
+                started_on,
+                first_monitoring_due_on: add_days(
+                    started_on,
+                    ctx.settings.first_monitoring_within_days,
+                ),
+            }])
+        }
+        C::RecordContact {
+            kind,
+            contacted_on,
+            reached,
+            with_whom,
+            summary,
+        } => {
+            not_future(contacted_on, "記録日", ctx)?;
+            Ok(vec![CaseEvent::ContactRecorded {
+                kind,
+                contacted_on,
+                reached,
+                with_whom,
+                summary,
+            }])
+        }
+        C::RecordMonitoring {
+            monitored_on,
+            kind,
+            progress,
+            outcome,
+            note,
+        } => {
+            not_future(monitored_on, "モニタリング日", ctx)?;
+            if let Some(started) = state.support_started_on {
+                not_before(started, monitored_on, "支援開始日", "モニタリング日")?;
+            }
+            let interval = state
+                .current_plan
+                .as_ref()
+                .and_then(|p| p.monitoring_interval_months)
+                .unwrap_or(ctx.settings.monitoring_interval_months);
+            let next_due_on = match outcome {
+                MonitoringOutcome::Replan => None,
+                _ => Some(add_months(monitored_on, interval)),
+            };
+            Ok(vec![CaseEvent::MonitoringRecorded {
+                monitored_on,
+                kind,
+                progress,
+                outcome,
+                note,
+                next_due_on,
+            }])
+        }
+        C::RecordEvaluation {
+            evaluated_on,
+            goals,
+            summary,
+        } => {
+            not_future(evaluated_on, "評価日", ctx)?;
+            let plan = state.current_plan.as_ref().ok_or(Refusal::EvaluationNoPlan)?;
+            if goals.iter().any(|g| g.goal >= plan.goals.len()) {
+                return Err(Refusal::EvaluationUnknownGoal);
+            }
+            Ok(vec![CaseEvent::EvaluationRecorded {
+                evaluated_on,
+                plan_version: plan.version,
+                goals,
+                summary,
+            }])
+        }
+        C::RecordEmergencySupport {
+            kind,
+            provided_on,
+            note,
+        } => {
+            not_future(provided_on, "支援日", ctx)?;
+            Ok(vec![CaseEvent::EmergencySupportRecorded {
+                kind,
+                provided_on,
+                note,
+            }])
+        }
+        C::MakeReferral { referral } => Ok(vec![CaseEvent::ReferralMade {
+            referral: build_referral(referral, ReferralId(fresh), ctx)?,
+        }]),
+        C::FollowUpReferral {
+            referral_id,
+            checked_on,
+            note,
+            next_follow_up_on,
+        } => {
+            let referral = find_open_referral(state, referral_id)?;
+            not_future(checked_on, "確認日", ctx)?;
+            not_before(referral.referred_on, checked_on, "つないだ日", "確認日")?;
+            // Rule 4: an unconfirmed referral stays open, so it needs the next check date.
+            let next = next_follow_up_on.ok_or(Refusal::ReferralNeedsFollowUpDate)?;
+            not_before(checked_on, next, "確認日", "次回の確認日")?;
+            Ok(vec![CaseEvent::ReferralFollowedUp {
+                referral_id,
+                checked_on,
+                note,
+                next_follow_up_on: next,
+            }])
+        }
+        C::ConfirmReferral {
+            referral_id,
+            confirmed_on,
+            note,
+        } => {
+            let referral = find_open_referral(state, referral_id)?;
+            not_future(confirmed_on, "確認日", ctx)?;
+            not_before(referral.referred_on, confirmed_on, "つないだ日", "確認日")?;
+            Ok(vec![CaseEvent::ReferralConfirmed {
+                referral_id,
+                confirmed_on,
+                note,
+            }])
+        }
+        C::Suspend {
+            suspended_on,
+            reason,
+        } => {
+            not_future(suspended_on, "中断日", ctx)?;
+            // Rule 6: suspension needs recorded attempts to reach the person.
+            let required = ctx.settings.min_contact_attempts_before_suspension;
+            if state.unreached_attempts < u32::from(required) {
+                return Err(Refusal::SuspensionNeedsContactAttempts {
+                    required,
+                    recorded: state.unreached_attempts,
+                });
+            }
+            Ok(vec![CaseEvent::Suspended {
+                suspended_on,
+                reason,
+            }])
+        }
+        C::Resume { resumed_on } => {
+            not_future(resumed_on, "再開日", ctx)?;
+            if let Some(s) = &state.suspension {
+                not_before(s.suspended_on, resumed_on, "中断日", "再開日")?;
+            }
+            let back_to_support = state
+                .suspension
+                .as_ref()
+                .is_some_and(|s| s.from == Stage::Support);
+            Ok(vec![CaseEvent::Resumed {
+                resumed_on,
+                next_monitoring_due_on: back_to_support.then(|| {
+                    add_days(resumed_on, ctx.settings.first_monitoring_within_days)
+                }),
+            }])
+        }
+        C::Terminate { termination } => terminate(state, termination, ctx),
+        C::RecordFollowUp {
+            checked_on,
+            with_whom,
+            summary,
+            next_check_on,
+        } => {
+            not_future(checked_on, "確認日", ctx)?;
+            if let Some(next) = next_check_on {
+                not_before(checked_on, next, "確認日", "次回の確認日")?;
+            }
+            Ok(vec![CaseEvent::FollowUpRecorded {
+                checked_on,
+                with_whom,
+                summary,
+                next_check_on,
+            }])
+        }
+        C::Reopen {
+            reopened_on,
+            reason,
+        } => {
+            not_future(reopened_on, "再開日", ctx)?;
+            Ok(vec![CaseEvent::Reopened {
+                reopened_on,
+                reason,
+            }])
+        }
+        C::RecordConsent {
+            organisations,
+            purpose,
+            given_on,
+            valid_until,
+            written_form_received,
+        } => {
+            if organisations.is_empty() {
+                return Err(Refusal::ConsentNoOrganisations);
+            }
+            not_future(given_on, "同意日", ctx)?;
+            if let Some(until) = valid_until {
+                not_before(given_on, until, "同意日", "有効期限")?;
+            }
+            let mut organisations = organisations;
+            organisations.sort();
+            organisations.dedup();
+            Ok(vec![CaseEvent::ConsentRecorded {
+                consent: Consent {
+                    id: ConsentId(fresh),
+                    organisations,
+                    purpose,
+                    given_on,
+                    valid_until,
+                    written_form_received,
+                    withdrawn_on: None,
+                },
+            }])
+        }
+        C::WithdrawConsent {
+            consent_id,
+            withdrawn_on,
+        } => {
+            let consent = state
+                .consents
+                .iter()
+                .find(|c| c.id == consent_id)
+                .ok_or(Refusal::ConsentNotFound)?;
+            if consent.withdrawn_on.is_some() {
+                return Err(Refusal::ConsentAlreadyWithdrawn);
+            }
+            not_future(withdrawn_on, "撤回日", ctx)?;
+            let mut events = vec![CaseEvent::ConsentWithdrawn {
+                consent_id,
+                withdrawn_on,
+            }];
+            // Rule 5: partners no longer covered by any consent leave the team.
+            let mut after = state.clone();
+            after.evolve(&events[0]);
+            for org in state.team.iter().skip(1) {
+                if !after.consent_covers(*org, ctx.today) {
+                    events.push(CaseEvent::TeamMemberRemoved { org_id: *org });
+                }
+            }
+            Ok(events)
+        }
+        C::AddTeamMember { org_id } => {
+            if state.team.contains(&org_id) {
+                return Err(Refusal::TeamAlreadyMember);
+            }
+            // Rule 5: information goes to another organisation only with consent covering it.
+            if !state.consent_covers(org_id, ctx.today) {
+                return Err(Refusal::TeamNeedsConsent);
+            }
+            Ok(vec![CaseEvent::TeamMemberAdded { org_id }])
+        }
+        C::RemoveTeamMember { org_id } => {
+            if org_id == state.owner_org {
+                return Err(Refusal::TeamCannotRemoveOwner);
+            }
+            if !state.team.contains(&org_id) {
+                return Err(Refusal::TeamNotMember);
+            }
+            Ok(vec![CaseEvent::TeamMemberRemoved { org_id }])
+        }
+        C::AssignWorker { user_id } => Ok(vec![CaseEvent::WorkerAssigned { user_id }]),
+    }
+}
+
+fn find_open_referral(state: &CaseState, id: ReferralId) -> Result<&Referral, Refusal> {
+    let referral = state
+        .referrals
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or(Refusal::ReferralNotFound)?;
+    if referral.confirmed_on.is_some() {
+        return Err(Refusal::ReferralAlreadyConfirmed);
+    }
+    Ok(referral)
+}
+
+fn draft_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Decision {
+    not_future(input.drafted_on, "作成日", ctx)?;
+    if input.goals.is_empty() {
+        return Err(Refusal::PlanNoGoals);
+    }
+    if input.items.is_empty() {
+        return Err(Refusal::PlanNoItems);
+    }
+    not_before(input.period_from, input.period_to, "プラン期間の開始日", "プラン期間の終了日")?;
+    if let Some(m) = input.monitoring_interval_months
+        && !(1..=12).contains(&m)
+    {
+        return Err(Refusal::DateOrder {
+            earlier: "1か月",
+            later: "モニタリング間隔",
+        });
+    }
+    let mut items = Vec::with_capacity(input.items.len());
+    let mut services_needing_decision: Vec<String> = Vec::new();
+    for (index, item) in input.items.into_iter().enumerate() {
+        // Rule 3: a plan item without a responsible party and a deadline is not a plan item.
+        let (responsible, deadline) = match (item.responsible, item.deadline) {
+            (Some(r), Some(d)) => (r, d),
+            (r, d) => {
+                return Err(Refusal::PlanItemIncomplete {
+                    item: index,
+                    missing_responsible: r.is_none(),
+                    missing_deadline: d.is_none(),
+                });
+            }
+        };
+        if item.goal.is_some_and(|g| g >= input.goals.len()) {
+            return Err(Refusal::PlanGoalReference { item: index });
+        }
+        if let Some(code) = &item.statutory_service {
+            let service = ctx
+                .settings
+                .statutory_service(code)
+                .ok_or_else(|| Refusal::PlanUnknownStatutoryService { code: code.clone() })?;
+            if service.needs_decision && !services_needing_decision.contains(code) {
+                services_needing_decision.push(code.clone());
+            }
+        }
+        items.push(PlanItem {
+            description: item.description,
+            goal: item.goal,
+            provider: item.provider,
+            responsible,
+            deadline,
+            statutory_service: item.statutory_service,
+        });
+    }
+    Ok(vec![CaseEvent::PlanDrafted {
+        plan: Plan {
+            version: state.plan_versions + 1,
+            drafted_on: input.drafted_on,
+            goals: input.goals,
+            items,
+            person_role: input.person_role,
+            period_from: input.period_from,
+            period_to: input.period_to,
+            monitoring_interval_months: input.monitoring_interval_months,
+            services_needing_decision,
+            approved_by: None,
+            approved_on: None,
+        },
+    }])
+}
+
+fn terminate(state: &CaseState, t: Termination, ctx: &Context) -> Decision {
+    not_future(t.terminated_on, "終結日", ctx)?;
+    match (t.pattern, state.stage) {
+        (ClosurePattern::ContactLost, Stage::Suspended) => {
+            let suspension = state.suspension.as_ref().ok_or(Refusal::SuspensionNotConfirmed)?;
+            if suspension.confirmed_on.is_none() {
+                return Err(Refusal::SuspensionNotConfirmed);
+            }
+            // Never close for silence alone: the suspension must have lasted.
+            let days = ctx.settings.suspension_days_before_termination;
+            if t.terminated_on < add_days(suspension.suspended_on, days) {
+                return Err(Refusal::TerminationSuspensionTooShort {
+                    days_required: days,
+                });
+            }
+        }
+        (ClosurePattern::Resolved | ClosurePattern::MajorIssuesResolved, Stage::Evaluation) => {
+            if t.person_intention.is_none() {
+                return Err(Refusal::TerminationNeedsIntention);
+            }
+        }
+        _ => return Err(Refusal::TerminationPatternMismatch),
+    }
+    // Rule 6: an evaluation of the plan in force, a meeting's approval, a follow-up decision.
+    let evaluated = match (&state.evaluation, &state.current_plan) {
+        (Some(e), Some(p)) => e.plan_version == p.version,
+        _ => false,
+    };
+    if !evaluated {
+        return Err(Refusal::TerminationNeedsEvaluation);
+    }
+    if !state.termination_approved {
+        return Err(Refusal::TerminationNeedsMeetingApproval);
+    }
+    let open = state.open_referrals().count();
+    if open > 0 {
+        return Err(Refusal::TerminationOpenReferrals { count: open });
+    }
+    if let FollowUpPlan::Planned { first_check_on, .. } = &t.follow_up {
+        not_before(t.terminated_on, *first_check_on, "終結日", "初回のフォローアップ日")?;
+    }
+    Ok(vec![CaseEvent::Closed {
+        closed_on: t.terminated_on,
+        pattern: t.pattern,
+        person_intention: t.person_intention,
+        follow_up: Some(t.follow_up),
+        lead_department: t.lead_department,
+    }])
+}
+
+/// What a meeting needs to tell a case about itself when it records a conclusion.
+pub struct MeetingFacts {
+    pub meeting_id: MeetingId,
+    pub kind: MeetingKind,
+    pub held_on: Date,
+    pub municipality_attends: bool,
+}
+
+/// A meeting's conclusion about one case, decided against that case's state.
+pub fn decide_conclusion(
+    state: &CaseState,
+    meeting: &MeetingFacts,
+    conclusion: CaseConclusion,
+) -> Decision {
+    if conclusion.needs_coordination_meeting() {
+        if meeting.kind == MeetingKind::CaseConference {
+            return Err(Refusal::MeetingCannotApprove);
+        }
+        if !meeting.municipality_attends {
+            return Err(Refusal::MeetingNeedsMunicipality);
+        }
+    }
+    let unexpected = Err(Refusal::MeetingUnexpectedConclusion);
+    let id = meeting.meeting_id;
+    let day = meeting.held_on;
+    match conclusion {
+        CaseConclusion::PlanApproved { plan_version } => {
+            if state.stage != Stage::Planning {
+                return unexpected;
+            }
+            match &state.draft_plan {
+                Some(p) if p.version == plan_version => Ok(vec![CaseEvent::PlanApproved {
+                    plan_version,
+                    meeting_id: id,
+                    approved_on: day,
+                }]),
+                _ => Err(Refusal::PlanVersionNotLatest),
+            }
+        }
+        CaseConclusion::PlanReturned {
+            plan_version,
+            reason,
+        } => {
+            if state.stage != Stage::Planning {
+                return unexpected;
+            }
+            match &state.draft_plan {
+                Some(p) if p.version == plan_version => Ok(vec![CaseEvent::PlanReturned {
+                    plan_version,
+                    meeting_id: id,
+                    reason,
+                }]),
+                _ => Err(Refusal::PlanVersionNotLatest),
+            }
+        }
+        CaseConclusion::SuspensionConfirmed => match &state.suspension {
+            Some(s) if state.stage == Stage::Suspended && s.confirmed_on.is_none() => {
+                Ok(vec![CaseEvent::SuspensionConfirmed {
+                    meeting_id: id,
+                    confirmed_on: day,
+                }])
+            }
+            _ => unexpected,
+        },
+        CaseConclusion::TerminationApproved => {
+            let ok = match state.stage {
+                Stage::Evaluation => true,
+                Stage::Suspended => state
+                    .suspension
+                    .as_ref()
+                    .is_some_and(|s| s.confirmed_on.is_some()),
+                _ => false,
+            };
+            if !ok || state.termination_approved {
+                return unexpected;
+            }
+            Ok(vec![CaseEvent::TerminationApproved {
+                meeting_id: id,
+                approved_on: day,
+            }])
+        }
+        CaseConclusion::ReplanDecided { back_to_assessment } => {
+            if state.stage != Stage::Evaluation {
+                return unexpected;
+            }
+            Ok(vec![CaseEvent::ReplanDecided {
+                meeting_id: id,
+                decided_on: day,
+                back_to_assessment,
+            }])
+        }
+        CaseConclusion::Noted { note } => Ok(vec![CaseEvent::MeetingNoted {
+            meeting_id: id,
+            noted_on: day,
+            note,
+        }]),
+    }
+}

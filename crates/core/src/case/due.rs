@@ -1,0 +1,97 @@
+//! What a case has due: derived from its state alone, stored as a projection, read for a date.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::state::CaseState;
+use super::types::Stage;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DueKind {
+    /// モニタリング
+    Monitoring,
+    /// つなぎ先の状況確認
+    ReferralFollowUp,
+    /// プラン期間の終了（評価）
+    PlanPeriodEnd,
+    /// 終結後のフォローアップ
+    FollowUp,
+}
+
+impl DueKind {
+    pub const ALL: [DueKind; 4] = [
+        DueKind::Monitoring,
+        DueKind::ReferralFollowUp,
+        DueKind::PlanPeriodEnd,
+        DueKind::FollowUp,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueKind::Monitoring => "monitoring",
+            DueKind::ReferralFollowUp => "referral_follow_up",
+            DueKind::PlanPeriodEnd => "plan_period_end",
+            DueKind::FollowUp => "follow_up",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DueKind> {
+        DueKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            DueKind::Monitoring => "モニタリング",
+            DueKind::ReferralFollowUp => "つなぎ先の状況確認",
+            DueKind::PlanPeriodEnd => "プラン期間の終了",
+            DueKind::FollowUp => "終結後のフォローアップ",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DueItem {
+    pub kind: DueKind,
+    pub due_on: Date,
+    /// The referral this is about, for referral follow-ups.
+    pub reference: Option<Uuid>,
+}
+
+/// Everything the case has due, whatever the date.
+pub fn due_items(state: &CaseState) -> Vec<DueItem> {
+    let mut items = Vec::new();
+    if state.stage == Stage::Support {
+        if let Some(due_on) = state.next_monitoring_due_on {
+            items.push(DueItem {
+                kind: DueKind::Monitoring,
+                due_on,
+                reference: None,
+            });
+        }
+        if let Some(plan) = &state.current_plan {
+            items.push(DueItem {
+                kind: DueKind::PlanPeriodEnd,
+                due_on: plan.period_to,
+                reference: None,
+            });
+        }
+    }
+    for referral in state.open_referrals() {
+        items.push(DueItem {
+            kind: DueKind::ReferralFollowUp,
+            due_on: referral.follow_up_on,
+            reference: Some(referral.id.0),
+        });
+    }
+    if state.stage == Stage::Closed
+        && let Some(due_on) = state.next_follow_up_on
+    {
+        items.push(DueItem {
+            kind: DueKind::FollowUp,
+            due_on,
+            reference: None,
+        });
+    }
+    items
+}

@@ -1,0 +1,193 @@
+//! Case events: the record itself. Each is a fact in the past tense; none is ever changed.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::types::*;
+use crate::{ConsentId, LongText, MeetingId, OrgId, PersonId, ReferralId, ShortText, UserId};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CaseEvent {
+    CaseOpened {
+        person_id: PersonId,
+        owner_org: OrgId,
+        assigned_worker: UserId,
+        opened_on: Date,
+        identification: Option<Identification>,
+    },
+    IntakeRecorded {
+        intake: Intake,
+    },
+    TriagedToContinue {
+        triaged_on: Date,
+    },
+    ReferralMade {
+        referral: Referral,
+    },
+    ReferralFollowedUp {
+        referral_id: ReferralId,
+        checked_on: Date,
+        note: LongText,
+        next_follow_up_on: Date,
+    },
+    ReferralConfirmed {
+        referral_id: ReferralId,
+        confirmed_on: Date,
+        note: Option<LongText>,
+    },
+    AssessmentRecorded {
+        version: u32,
+        assessment: Assessment,
+    },
+    ScreenedToHandleHere {
+        screened_on: Date,
+    },
+    PlanDrafted {
+        plan: Plan,
+    },
+    PlanApproved {
+        plan_version: u32,
+        meeting_id: MeetingId,
+        approved_on: Date,
+    },
+    PlanReturned {
+        plan_version: u32,
+        meeting_id: MeetingId,
+        reason: LongText,
+    },
+    SupportDecisionRecorded {
+        decision: SupportDecision,
+        note: Option<LongText>,
+    },
+    SupportStarted {
+        started_on: Date,
+        first_monitoring_due_on: Date,
+    },
+    ContactRecorded {
+        kind: ContactKind,
+        contacted_on: Date,
+        reached: bool,
+        with_whom: Option<ShortText>,
+        summary: LongText,
+    },
+    MonitoringRecorded {
+        monitored_on: Date,
+        kind: MonitoringKind,
+        progress: LongText,
+        outcome: MonitoringOutcome,
+        note: Option<LongText>,
+        next_due_on: Option<Date>,
+    },
+    EvaluationRecorded {
+        evaluated_on: Date,
+        plan_version: u32,
+        goals: Vec<GoalAttainment>,
+        summary: LongText,
+    },
+    EmergencySupportRecorded {
+        kind: EmergencyKind,
+        provided_on: Date,
+        note: Option<LongText>,
+    },
+    Suspended {
+        suspended_on: Date,
+        reason: LongText,
+    },
+    SuspensionConfirmed {
+        meeting_id: MeetingId,
+        confirmed_on: Date,
+    },
+    Resumed {
+        resumed_on: Date,
+        next_monitoring_due_on: Option<Date>,
+    },
+    TerminationApproved {
+        meeting_id: MeetingId,
+        approved_on: Date,
+    },
+    ReplanDecided {
+        meeting_id: MeetingId,
+        decided_on: Date,
+        back_to_assessment: bool,
+    },
+    MeetingNoted {
+        meeting_id: MeetingId,
+        noted_on: Date,
+        note: LongText,
+    },
+    Closed {
+        closed_on: Date,
+        pattern: ClosurePattern,
+        person_intention: Option<LongText>,
+        follow_up: Option<FollowUpPlan>,
+        lead_department: Option<ShortText>,
+    },
+    FollowUpRecorded {
+        checked_on: Date,
+        with_whom: Option<ShortText>,
+        summary: LongText,
+        next_check_on: Option<Date>,
+    },
+    Reopened {
+        reopened_on: Date,
+        reason: LongText,
+    },
+    ConsentRecorded {
+        consent: Consent,
+    },
+    ConsentWithdrawn {
+        consent_id: ConsentId,
+        withdrawn_on: Date,
+    },
+    TeamMemberAdded {
+        org_id: OrgId,
+    },
+    TeamMemberRemoved {
+        org_id: OrgId,
+    },
+    WorkerAssigned {
+        user_id: UserId,
+    },
+}
+
+impl CaseEvent {
+    /// The event's name as stored (snake case, the serde tag).
+    pub fn type_name(&self) -> &'static str {
+        use CaseEvent::*;
+        match self {
+            CaseOpened { .. } => "case_opened",
+            IntakeRecorded { .. } => "intake_recorded",
+            TriagedToContinue { .. } => "triaged_to_continue",
+            ReferralMade { .. } => "referral_made",
+            ReferralFollowedUp { .. } => "referral_followed_up",
+            ReferralConfirmed { .. } => "referral_confirmed",
+            AssessmentRecorded { .. } => "assessment_recorded",
+            ScreenedToHandleHere { .. } => "screened_to_handle_here",
+            PlanDrafted { .. } => "plan_drafted",
+            PlanApproved { .. } => "plan_approved",
+            PlanReturned { .. } => "plan_returned",
+            SupportDecisionRecorded { .. } => "support_decision_recorded",
+            SupportStarted { .. } => "support_started",
+            ContactRecorded { .. } => "contact_recorded",
+            MonitoringRecorded { .. } => "monitoring_recorded",
+            EvaluationRecorded { .. } => "evaluation_recorded",
+            EmergencySupportRecorded { .. } => "emergency_support_recorded",
+            Suspended { .. } => "suspended",
+            SuspensionConfirmed { .. } => "suspension_confirmed",
+            Resumed { .. } => "resumed",
+            TerminationApproved { .. } => "termination_approved",
+            ReplanDecided { .. } => "replan_decided",
+            MeetingNoted { .. } => "meeting_noted",
+            Closed { .. } => "closed",
+            FollowUpRecorded { .. } => "follow_up_recorded",
+            Reopened { .. } => "reopened",
+            ConsentRecorded { .. } => "consent_recorded",
+            ConsentWithdrawn { .. } => "consent_withdrawn",
+            TeamMemberAdded { .. } => "team_member_added",
+            TeamMemberRemoved { .. } => "team_member_removed",
+            WorkerAssigned { .. } => "worker_assigned",
+        }
+    }
+}

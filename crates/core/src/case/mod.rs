@@ -1,0 +1,15 @@
+//! The case lifecycle (seed 000 ①–⑬, seed 001 §1) as decisions over events.
+
+mod command;
+mod decide;
+mod due;
+mod event;
+mod state;
+mod types;
+
+pub use command::*;
+pub use decide::{MeetingFacts, decide, decide_conclusion, open};
+pub use due::*;
+pub use event::*;
+pub use state::*;
+pub use types::*;

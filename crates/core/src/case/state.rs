@@ -1,0 +1,414 @@
+//! Current state of a case: a fold of its events. `evolve` never fails and never looks elsewhere.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::event::CaseEvent;
+use super::types::*;
+use crate::{OrgId, PersonId, UserId};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Suspension {
+    pub suspended_on: Date,
+    pub from: Stage,
+    pub confirmed_on: Option<Date>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Closure {
+    pub closed_on: Date,
+    pub pattern: ClosurePattern,
+    pub follow_up: Option<FollowUpPlan>,
+    pub lead_department: Option<crate::ShortText>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvaluationSummary {
+    pub evaluated_on: Date,
+    pub plan_version: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseState {
+    pub person_id: PersonId,
+    pub owner_org: OrgId,
+    pub assigned_worker: UserId,
+    pub opened_on: Date,
+    pub stage: Stage,
+    pub identification: Option<Identification>,
+    pub intake: Option<Intake>,
+    pub intake_versions: u32,
+    pub assessment_versions: u32,
+    pub latest_assessment: Option<Assessment>,
+    pub plan_versions: u32,
+    /// The newest plan version not yet approved.
+    pub draft_plan: Option<Plan>,
+    /// The approved plan in force.
+    pub current_plan: Option<Plan>,
+    /// Support decisions for the current plan.
+    pub decisions: Vec<SupportDecision>,
+    pub support_started_on: Option<Date>,
+    pub next_monitoring_due_on: Option<Date>,
+    pub last_monitoring_on: Option<Date>,
+    pub evaluation: Option<EvaluationSummary>,
+    pub termination_approved: bool,
+    pub suspension: Option<Suspension>,
+    /// Unanswered attempts to reach the person since the last contact that reached them.
+    pub unreached_attempts: u32,
+    pub referrals: Vec<Referral>,
+    pub consents: Vec<Consent>,
+    /// Organisations on the support team; the owner is always first.
+    pub team: Vec<OrgId>,
+    pub closure: Option<Closure>,
+    pub next_follow_up_on: Option<Date>,
+    pub emergency_supports: u32,
+    pub contacts: u32,
+}
+
+impl CaseState {
+    /// Folds a stream. `None` when the stream does not start with `CaseOpened`.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a CaseEvent>) -> Option<CaseState> {
+        let mut state: Option<CaseState> = None;
+        for event in events {
+            state = match state {
+                None => CaseState::start(event),
+                Some(mut s) => {
+                    s.evolve(event);
+                    Some(s)
+                }
+            };
+        }
+        state
+    }
+
+    /// The state created by the first event of a stream.
+    pub fn start(event: &CaseEvent) -> Option<CaseState> {
+        match event {
+            CaseEvent::CaseOpened {
+                person_id,
+                owner_org,
+                assigned_worker,
+                opened_on,
+                identification,
+            } => Some(CaseState {
+                person_id: *person_id,
+                owner_org: *owner_org,
+                assigned_worker: *assigned_worker,
+                opened_on: *opened_on,
+                stage: Stage::Identified,
+                identification: identification.clone(),
+                intake: None,
+                intake_versions: 0,
+                assessment_versions: 0,
+                latest_assessment: None,
+                plan_versions: 0,
+                draft_plan: None,
+                current_plan: None,
+                decisions: Vec::new(),
+                support_started_on: None,
+                next_monitoring_due_on: None,
+                last_monitoring_on: None,
+                evaluation: None,
+                termination_approved: false,
+                suspension: None,
+                unreached_attempts: 0,
+                referrals: Vec::new(),
+                consents: Vec::new(),
+                team: vec![*owner_org],
+                closure: None,
+                next_follow_up_on: None,
+                emergency_supports: 0,
+                contacts: 0,
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn evolve(&mut self, event: &CaseEvent) {
+        use CaseEvent::*;
+        match event {
+            CaseOpened { .. } => {}
+            IntakeRecorded { intake } => {
+                self.intake = Some(intake.clone());
+                self.intake_versions += 1;
+                if self.stage == Stage::Identified {
+                    self.stage = Stage::Intake;
+                }
+            }
+            TriagedToContinue { .. } => self.stage = Stage::Assessment,
+            ReferralMade { referral } => self.referrals.push(referral.clone()),
+            ReferralFollowedUp {
+                referral_id,
+                next_follow_up_on,
+                ..
+            } => {
+                if let Some(r) = self.referrals.iter_mut().find(|r| r.id == *referral_id) {
+                    r.follow_up_on = *next_follow_up_on;
+                }
+            }
+            ReferralConfirmed {
+                referral_id,
+                confirmed_on,
+                ..
+            } => {
+                if let Some(r) = self.referrals.iter_mut().find(|r| r.id == *referral_id) {
+                    r.confirmed_on = Some(*confirmed_on);
+                }
+            }
+            AssessmentRecorded {
+                version,
+                assessment,
+            } => {
+                self.assessment_versions = *version;
+                self.latest_assessment = Some(assessment.clone());
+            }
+            ScreenedToHandleHere { .. } => self.stage = Stage::Planning,
+            PlanDrafted { plan } => {
+                self.plan_versions = plan.version;
+                self.draft_plan = Some(plan.clone());
+            }
+            PlanApproved {
+                plan_version,
+                meeting_id,
+                approved_on,
+            } => {
+                if let Some(mut plan) = self.draft_plan.take() {
+                    if plan.version == *plan_version {
+                        plan.approved_by = Some(*meeting_id);
+                        plan.approved_on = Some(*approved_on);
+                        self.current_plan = Some(plan);
+                        self.decisions.clear();
+                        self.evaluation = None;
+                        self.termination_approved = false;
+                        self.stage = Stage::Decision;
+                    } else {
+                        self.draft_plan = Some(plan);
+                    }
+                }
+            }
+            PlanReturned { .. } => {}
+            SupportDecisionRecorded { decision, .. } => self.decisions.push(decision.clone()),
+            SupportStarted {
+                started_on,
+                first_monitoring_due_on,
+            } => {
+                self.stage = Stage::Support;
+                self.support_started_on = Some(*started_on);
+                self.next_monitoring_due_on = Some(*first_monitoring_due_on);
+            }
+            ContactRecorded { reached, .. } => {
+                self.contacts += 1;
+                if *reached {
+                    self.unreached_attempts = 0;
+                } else {
+                    self.unreached_attempts += 1;
+                }
+            }
+            MonitoringRecorded {
+                monitored_on,
+                outcome,
+                next_due_on,
+                ..
+            } => {
+                self.last_monitoring_on = Some(*monitored_on);
+                self.next_monitoring_due_on = *next_due_on;
+                if *outcome == MonitoringOutcome::Replan {
+                    self.stage = Stage::Planning;
+                }
+            }
+            EvaluationRecorded {
+                evaluated_on,
+                plan_version,
+                ..
+            } => {
+                self.evaluation = Some(EvaluationSummary {
+                    evaluated_on: *evaluated_on,
+                    plan_version: *plan_version,
+                });
+                self.termination_approved = false;
+                if self.stage == Stage::Support {
+                    self.stage = Stage::Evaluation;
+                }
+            }
+            EmergencySupportRecorded { .. } => self.emergency_supports += 1,
+            Suspended { suspended_on, .. } => {
+                self.suspension = Some(Suspension {
+                    suspended_on: *suspended_on,
+                    from: self.stage,
+                    confirmed_on: None,
+                });
+                self.termination_approved = false;
+                self.stage = Stage::Suspended;
+            }
+            SuspensionConfirmed { confirmed_on, .. } => {
+                if let Some(s) = self.suspension.as_mut() {
+                    s.confirmed_on = Some(*confirmed_on);
+                }
+            }
+            Resumed {
+                next_monitoring_due_on,
+                ..
+            } => {
+                if let Some(s) = self.suspension.take() {
+                    self.stage = s.from;
+                }
+                self.unreached_attempts = 0;
+                self.termination_approved = false;
+                if self.stage == Stage::Support {
+                    self.next_monitoring_due_on = *next_monitoring_due_on;
+                }
+            }
+            TerminationApproved { .. } => self.termination_approved = true,
+            ReplanDecided {
+                back_to_assessment,
+                ..
+            } => {
+                self.stage = if *back_to_assessment {
+                    Stage::Assessment
+                } else {
+                    Stage::Planning
+                };
+                self.termination_approved = false;
+            }
+            MeetingNoted { .. } => {}
+            Closed {
+                closed_on,
+                pattern,
+                follow_up,
+                lead_department,
+                ..
+            } => {
+                self.stage = Stage::Closed;
+                self.suspension = None;
+                self.next_monitoring_due_on = None;
+                self.next_follow_up_on = match follow_up {
+                    Some(FollowUpPlan::Planned { first_check_on, .. }) => Some(*first_check_on),
+                    _ => None,
+                };
+                self.closure = Some(Closure {
+                    closed_on: *closed_on,
+                    pattern: *pattern,
+                    follow_up: follow_up.clone(),
+                    lead_department: lead_department.clone(),
+                });
+            }
+            FollowUpRecorded { next_check_on, .. } => self.next_follow_up_on = *next_check_on,
+            Reopened { .. } => {
+                self.stage = Stage::Assessment;
+                self.closure = None;
+                self.next_follow_up_on = None;
+                self.termination_approved = false;
+                self.evaluation = None;
+                self.draft_plan = None;
+                self.unreached_attempts = 0;
+            }
+            ConsentRecorded { consent } => self.consents.push(consent.clone()),
+            ConsentWithdrawn {
+                consent_id,
+                withdrawn_on,
+            } => {
+                if let Some(c) = self.consents.iter_mut().find(|c| c.id == *consent_id) {
+                    c.withdrawn_on = Some(*withdrawn_on);
+                }
+            }
+            TeamMemberAdded { org_id } => {
+                if !self.team.contains(org_id) {
+                    self.team.push(*org_id);
+                }
+            }
+            TeamMemberRemoved { org_id } => self.team.retain(|o| o != org_id),
+            WorkerAssigned { user_id } => self.assigned_worker = *user_id,
+        }
+    }
+
+    pub fn open_referrals(&self) -> impl Iterator<Item = &Referral> {
+        self.referrals.iter().filter(|r| r.confirmed_on.is_none())
+    }
+
+    /// Whether the person's consent covers sharing with `org` on `day`.
+    pub fn consent_covers(&self, org: OrgId, day: Date) -> bool {
+        self.consents.iter().any(|c| c.covers(org, day))
+    }
+
+    /// Statutory services of the current plan still without a decision.
+    pub fn pending_decisions(&self) -> Vec<String> {
+        let Some(plan) = &self.current_plan else {
+            return Vec::new();
+        };
+        plan.services_needing_decision
+            .iter()
+            .filter(|svc| {
+                !self
+                    .decisions
+                    .iter()
+                    .any(|d| &d.service == *svc && d.plan_version == plan.version)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// What is still missing but must not block the worker (seed 000: 記入をあわてることはしない).
+    pub fn todos(&self) -> Vec<Todo> {
+        let mut todos = Vec::new();
+        if self.stage == Stage::Closed {
+            return todos;
+        }
+        match &self.intake {
+            None => todos.push(Todo::RecordIntake),
+            Some(intake) if intake.application_received_on.is_none() => {
+                todos.push(Todo::ReceiveApplication)
+            }
+            Some(_) => {}
+        }
+        if self.consents.iter().all(|c| c.withdrawn_on.is_some()) {
+            todos.push(Todo::ObtainConsent);
+        }
+        if self.stage == Stage::Suspended
+            && self.suspension.as_ref().is_some_and(|s| s.confirmed_on.is_none())
+        {
+            todos.push(Todo::ConfirmSuspensionAtMeeting);
+        }
+        if self.stage == Stage::Planning && self.draft_plan.is_some() {
+            todos.push(Todo::TakePlanToMeeting);
+        }
+        if self.stage == Stage::Decision && !self.pending_decisions().is_empty() {
+            todos.push(Todo::AwaitSupportDecision);
+        }
+        if self.stage == Stage::Evaluation && !self.termination_approved {
+            todos.push(Todo::TakeEvaluationToMeeting);
+        }
+        todos
+    }
+}
+
+/// Things to do that do not block the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Todo {
+    RecordIntake,
+    ReceiveApplication,
+    ObtainConsent,
+    TakePlanToMeeting,
+    AwaitSupportDecision,
+    TakeEvaluationToMeeting,
+    ConfirmSuspensionAtMeeting,
+}
+
+impl Todo {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Todo::RecordIntake => "相談受付・申込票の記録",
+            Todo::ReceiveApplication => "申込票（書面）の受領",
+            Todo::ObtainConsent => "本人同意の取得",
+            Todo::TakePlanToMeeting => "プランを支援調整会議にかける",
+            Todo::AwaitSupportDecision => "自治体の支援決定を待つ",
+            Todo::TakeEvaluationToMeeting => "評価を支援調整会議にかける",
+            Todo::ConfirmSuspensionAtMeeting => "中断を支援調整会議で確認する",
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Value types of a case.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::{ConsentId, LongText, MeetingId, OrgId, ReferralId, ShortText};
+
+/// Where a case stands on the process of seed 000 (①–⑬).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// ① 把握・アウトリーチ: known, no intake yet.
+    Identified,
+    /// ② 包括的相談受付: intake recorded, triage pending.
+    Intake,
+    /// ⑤ アセスメント (screening ends it).
+    Assessment,
+    /// ⑥ プラン策定 and ⑦ 支援調整会議: a plan is being drafted or awaits approval.
+    Planning,
+    /// ⑧ 支援決定: plan approved; waiting for decisions or the start of support.
+    Decision,
+    /// ⑨⑩ 支援の提供・モニタリング.
+    Support,
+    /// ⑪ プラン評価: evaluation recorded, awaiting the meeting.
+    Evaluation,
+    /// 中断.
+    Suspended,
+    /// ⑬ 終結 (and follow-up), or closed at triage/screening.
+    Closed,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 9] = [
+        Stage::Identified,
+        Stage::Intake,
+        Stage::Assessment,
+        Stage::Planning,
+        Stage::Decision,
+        Stage::Support,
+        Stage::Evaluation,
+        Stage::Suspended,
+        Stage::Closed,
+    ];
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Stage::Identified => "把握・アウトリーチ",
+            Stage::Intake => "相談受付・振り分け",
+            Stage::Assessment => "アセスメント",
+            Stage::Planning => "プラン策定・支援調整会議",
+            Stage::Decision => "支援決定",
+            Stage::Support => "支援の提供・モニタリング",
+            Stage::Evaluation => "プラン評価",
+            Stage::Suspended => "中断",
+            Stage::Closed => "終結",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Identified => "identified",
+            Stage::Intake => "intake",
+            Stage::Assessment => "assessment",
+            Stage::Planning => "planning",
+            Stage::Decision => "decision",
+            Stage::Support => "support",
+            Stage::Evaluation => "evaluation",
+            Stage::Suspended => "suspended",
+            Stage::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Stages from which a case can be suspended and in which work goes on.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Stage::Intake
+                | Stage::Assessment
+                | Stage::Planning
+                | Stage::Decision
+                | Stage::Support
+                | Stage::Evaluation
+        )
+    }
+}
+
+/// 相談経路: how the case became known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IntakeRoute {
+    /// 本人（来所）
+    SelfVisit,
+    /// 本人（電話）
+    SelfPhone,
+    /// 家族・知人から
+    FamilyOrAcquaintance,
+    /// 自治体他部署からの紹介 (tax, water, pension, health, education, welfare, …)
+    MunicipalDepartment,
+    /// 関係機関からの紹介
+    RelatedAgency,
+    /// アウトリーチ・訪問で発見
+    Outreach,
+    /// その他
+    Other,
+}
+
+/// 緊急度.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Low,
+    Normal,
+    High,
+    /// 緊急: emergency support needed now.
+    Emergency,
+}
+
+/// One presenting problem (主訴) from the tenant's code list; `main` marks the main one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PresentingProblem {
+    pub code: ShortText,
+    #[serde(default)]
+    pub main: bool,
+}
+
+/// 相談受付・申込票: what is known at intake. Everything but the date may still be unknown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Intake {
+    pub received_on: Date,
+    pub route: IntakeRoute,
+    /// Referring department or agency, as named by the referrer.
+    #[serde(default)]
+    pub referrer: Option<ShortText>,
+    #[serde(default)]
+    pub presenting_problems: Vec<PresentingProblem>,
+    /// 主訴 in the person's words.
+    #[serde(default)]
+    pub presenting_problem_text: Option<LongText>,
+    pub urgency: Urgency,
+    /// The date the written application (申込) was received; it may come later.
+    #[serde(default)]
+    pub application_received_on: Option<Date>,
+}
+
+/// ① 把握: how and when the person came to notice, before any intake or consent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Identification {
+    pub identified_on: Date,
+    pub route: IntakeRoute,
+    #[serde(default)]
+    pub referrer: Option<ShortText>,
+    #[serde(default)]
+    pub note: Option<LongText>,
+}
+
+/// A referral to another agency (他機関へのつなぎ).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReferralInput {
+    /// The agency if it is an organisation in the system.
+    #[serde(default)]
+    pub to_org: Option<OrgId>,
+    pub to_name: ShortText,
+    pub purpose: LongText,
+    pub referred_on: Date,
+    /// Whether a worker accompanied the person (同行).
+    #[serde(default)]
+    pub accompanied: bool,
+    /// When to check that the person arrived and is being helped. Required (rule 4);
+    /// optional here only so that its absence gets a clear refusal.
+    #[serde(default)]
+    pub follow_up_on: Option<Date>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Referral {
+    pub id: ReferralId,
+    pub to_org: Option<OrgId>,
+    pub to_name: ShortText,
+    pub purpose: LongText,
+    pub referred_on: Date,
+    pub accompanied: bool,
+    pub follow_up_on: Date,
+    pub confirmed_on: Option<Date>,
+}
+
+/// Life domains of the インテーク・アセスメントシート.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LifeDomains {
+    #[serde(default)]
+    pub health: Option<LongText>,
+    #[serde(default)]
+    pub daily_life: Option<LongText>,
+    #[serde(default)]
+    pub housing: Option<LongText>,
+    #[serde(default)]
+    pub household_finance: Option<LongText>,
+    #[serde(default)]
+    pub employment: Option<LongText>,
+    #[serde(default)]
+    pub family_relations: Option<LongText>,
+    #[serde(default)]
+    pub social_relations: Option<LongText>,
+    #[serde(default)]
+    pub legal: Option<LongText>,
+    #[serde(default)]
+    pub other: Option<LongText>,
+}
+
+/// インテーク・アセスメントシート, one version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Assessment {
+    pub assessed_on: Date,
+    #[serde(default)]
+    pub domains: LifeDomains,
+    /// 現状の査定 (ベースライン)
+    pub baseline: LongText,
+    /// 背景の理解
+    #[serde(default)]
+    pub background: Option<LongText>,
+    /// 主要課題
+    pub main_issues: LongText,
+    /// ストレングス
+    #[serde(default)]
+    pub strengths: Option<LongText>,
+    /// 専門家の意見
+    #[serde(default)]
+    pub specialist_opinions: Option<LongText>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanItemInput {
+    pub description: LongText,
+    /// Index into the plan's goals.
+    #[serde(default)]
+    pub goal: Option<usize>,
+    /// Who provides it (this agency, a related agency, the person …).
+    pub provider: ShortText,
+    /// Responsible person; required (rule 3).
+    #[serde(default)]
+    pub responsible: Option<ShortText>,
+    /// By when; required (rule 3).
+    #[serde(default)]
+    pub deadline: Option<Date>,
+    /// Code of a statutory service from the tenant settings, if this item is one.
+    #[serde(default)]
+    pub statutory_service: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanInput {
+    pub drafted_on: Date,
+    pub goals: Vec<ShortText>,
+    pub items: Vec<PlanItemInput>,
+    /// 本人の役割
+    #[serde(default)]
+    pub person_role: Option<LongText>,
+    pub period_from: Date,
+    pub period_to: Date,
+    /// Overrides the tenant's monitoring interval for this plan.
+    #[serde(default)]
+    pub monitoring_interval_months: Option<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanItem {
+    pub description: LongText,
+    pub goal: Option<usize>,
+    pub provider: ShortText,
+    pub responsible: ShortText,
+    pub deadline: Date,
+    pub statutory_service: Option<String>,
+}
+
+/// A plan version (プラン兼事業等利用申込書). Versions are never changed, only superseded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Plan {
+    pub version: u32,
+    pub drafted_on: Date,
+    pub goals: Vec<ShortText>,
+    pub items: Vec<PlanItem>,
+    pub person_role: Option<LongText>,
+    pub period_from: Date,
+    pub period_to: Date,
+    pub monitoring_interval_months: Option<u8>,
+    /// Statutory services that need the municipality's decision.
+    pub services_needing_decision: Vec<String>,
+    pub approved_by: Option<MeetingId>,
+    pub approved_on: Option<Date>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    Approved,
+    Rejected,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SupportDecision {
+    pub plan_version: u32,
+    pub service: String,
+    pub outcome: DecisionOutcome,
+    pub decided_on: Date,
+    pub notice_sent_on: Option<Date>,
+}
+
+/// 支援経過記録の種類.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    /// 面談
+    Interview,
+    /// 電話
+    Phone,
+    /// 訪問
+    Visit,
+    /// 同行
+    Accompaniment,
+    /// 手続支援
+    ProcedureSupport,
+    /// 関係機関との連絡
+    AgencyLiaison,
+    /// 手紙・メール・連絡票
+    Letter,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MonitoringKind {
+    /// 定期
+    Scheduled,
+    /// 随時
+    AdHoc,
+}
+
+/// What a monitoring concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MonitoringOutcome {
+    /// 継続
+    Continue,
+    /// プランの修正 (small change, recorded in the note)
+    Modify,
+    /// 再プラン: back to planning
+    Replan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Attainment {
+    Achieved,
+    PartlyAchieved,
+    NotAchieved,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GoalAttainment {
+    pub goal: usize,
+    pub attainment: Attainment,
+    #[serde(default)]
+    pub note: Option<LongText>,
+}
+
+/// 緊急的な支援 (seed 001 §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EmergencyKind {
+    /// 生活保護（福祉事務所へつなぐ）
+    PublicAssistanceReferral,
+    /// 緊急小口資金（社会福祉協議会）
+    EmergencySmallLoan,
+    /// 一時生活支援事業
+    TemporaryLivingSupport,
+    /// 住居確保給付金
+    HousingSecurityBenefit,
+    /// 食料支援などその他
+    Other,
+}
+
+/// 終結のパターン (seed 001 §12), plus closures at triage/screening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClosurePattern {
+    /// (1) 困窮状態が解決し自立の目途がたった
+    Resolved,
+    /// (2) 大きな問題が解消され、他機関が引き継ぐ
+    MajorIssuesResolved,
+    /// (3) 連絡途絶（中断が続いた）
+    ContactLost,
+    /// 情報提供のみで終了
+    InformationOnly,
+    /// 他機関へつないで終了
+    ReferredOut,
+}
+
+/// The follow-up decision made at termination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FollowUpPlan {
+    NotNeeded { reason: LongText },
+    Planned { first_check_on: Date, method: LongText },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Consent {
+    pub id: ConsentId,
+    pub organisations: Vec<OrgId>,
+    pub purpose: ShortText,
+    pub given_on: Date,
+    pub valid_until: Option<Date>,
+    pub written_form_received: bool,
+    pub withdrawn_on: Option<Date>,
+}
+
+impl Consent {
+    /// Whether this consent covers sharing with `org` on `day`.
+    pub fn covers(&self, org: OrgId, day: Date) -> bool {
+        self.organisations.contains(&org)
+            && self.given_on <= day
+            && self.valid_until.is_none_or(|until| day <= until)
+            && self.withdrawn_on.is_none_or(|w| day < w)
+    }
+}
+
+/// What a coordination meeting concluded about one case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaseConclusion {
+    /// プランの了承.
+    PlanApproved { plan_version: u32 },
+    /// プランの差し戻し.
+    PlanReturned { plan_version: u32, reason: LongText },
+    /// 中断の確認.
+    SuspensionConfirmed,
+    /// 終結の承認.
+    TerminationApproved,
+    /// 再プラン (after evaluation); `back_to_assessment` when the assessment must be redone.
+    ReplanDecided { back_to_assessment: bool },
+    /// 情報共有・その他.
+    Noted { note: LongText },
+}
+
+impl CaseConclusion {
+    /// Conclusions only a coordination meeting (支援調整会議) may reach.
+    pub fn needs_coordination_meeting(&self) -> bool {
+        !matches!(self, CaseConclusion::Noted { .. })
+    }
+}

@@ -1,0 +1,226 @@
+//! The one refusal type: every rule the product enforces refuses with a stable code (for the API
+//! and for tests) and a Japanese message that tells the worker what to do next.
+
+use crate::case::Stage;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    WrongStage { action: &'static str, stage: Stage },
+    DateInFuture { field: &'static str },
+    DateOrder { earlier: &'static str, later: &'static str },
+    IntakeMultipleMainProblems,
+    IntakeNotRecorded,
+    AssessmentNotRecorded,
+    PlanNoGoals,
+    PlanNoItems,
+    /// Rule 3: a plan item needs a responsible party and a deadline.
+    PlanItemIncomplete { item: usize, missing_responsible: bool, missing_deadline: bool },
+    PlanGoalReference { item: usize },
+    PlanUnknownStatutoryService { code: String },
+    PlanVersionNotLatest,
+    /// Rule 1: a plan is in force only after a coordination meeting approved it.
+    PlanNeedsMeetingApproval,
+    /// Rule 1: statutory services need the municipality's support decision.
+    SupportAwaitingDecision { services: Vec<String> },
+    DecisionRequiresMunicipality,
+    DecisionServiceNotInPlan { code: String },
+    DecisionAlreadyMade { code: String },
+    /// Rule 4: a referral carries a follow-up date.
+    ReferralNeedsFollowUpDate,
+    ReferralNotFound,
+    ReferralAlreadyConfirmed,
+    ConsentNotFound,
+    ConsentAlreadyWithdrawn,
+    ConsentNoOrganisations,
+    /// Rule 5: information goes to another organisation only with consent covering it.
+    TeamNeedsConsent,
+    TeamAlreadyMember,
+    TeamNotMember,
+    TeamCannotRemoveOwner,
+    MeetingCaseNotOnAgenda,
+    MeetingCaseAlreadyOnAgenda,
+    MeetingCannotApprove,
+    MeetingNeedsMunicipality,
+    MeetingClosed,
+    MeetingUnexpectedConclusion,
+    /// Rule 6: suspension needs recorded attempts to reach the person.
+    SuspensionNeedsContactAttempts { required: u8, recorded: u32 },
+    SuspensionNotConfirmed,
+    TerminationNeedsIntention,
+    TerminationNeedsMeetingApproval,
+    TerminationNeedsEvaluation,
+    TerminationOpenReferrals { count: usize },
+    TerminationSuspensionTooShort { days_required: u16 },
+    TerminationPatternMismatch,
+    EvaluationUnknownGoal,
+    EvaluationNoPlan,
+}
+
+impl Refusal {
+    /// Stable machine-readable code. Never change an existing one: integrators depend on it.
+    pub fn code(&self) -> &'static str {
+        use Refusal::*;
+        match self {
+            WrongStage { .. } => "case.wrong_stage",
+            DateInFuture { .. } => "date.in_future",
+            DateOrder { .. } => "date.order",
+            IntakeMultipleMainProblems => "intake.multiple_main_problems",
+            IntakeNotRecorded => "intake.not_recorded",
+            AssessmentNotRecorded => "assessment.not_recorded",
+            PlanNoGoals => "plan.no_goals",
+            PlanNoItems => "plan.no_items",
+            PlanItemIncomplete { .. } => "plan.item_incomplete",
+            PlanGoalReference { .. } => "plan.goal_reference",
+            PlanUnknownStatutoryService { .. } => "plan.unknown_statutory_service",
+            PlanVersionNotLatest => "plan.version_not_latest",
+            PlanNeedsMeetingApproval => "plan.needs_meeting_approval",
+            SupportAwaitingDecision { .. } => "support.awaiting_decision",
+            DecisionRequiresMunicipality => "decision.requires_municipality",
+            DecisionServiceNotInPlan { .. } => "decision.service_not_in_plan",
+            DecisionAlreadyMade { .. } => "decision.already_made",
+            ReferralNeedsFollowUpDate => "referral.needs_follow_up_date",
+            ReferralNotFound => "referral.not_found",
+            ReferralAlreadyConfirmed => "referral.already_confirmed",
+            ConsentNotFound => "consent.not_found",
+            ConsentAlreadyWithdrawn => "consent.already_withdrawn",
+            ConsentNoOrganisations => "consent.no_organisations",
+            TeamNeedsConsent => "team.needs_consent",
+            TeamAlreadyMember => "team.already_member",
+            TeamNotMember => "team.not_member",
+            TeamCannotRemoveOwner => "team.cannot_remove_owner",
+            MeetingCaseNotOnAgenda => "meeting.case_not_on_agenda",
+            MeetingCaseAlreadyOnAgenda => "meeting.case_already_on_agenda",
+            MeetingCannotApprove => "meeting.cannot_approve",
+            MeetingNeedsMunicipality => "meeting.needs_municipality",
+            MeetingClosed => "meeting.closed",
+            MeetingUnexpectedConclusion => "meeting.unexpected_conclusion",
+            SuspensionNeedsContactAttempts { .. } => "suspension.needs_contact_attempts",
+            SuspensionNotConfirmed => "suspension.not_confirmed",
+            TerminationNeedsIntention => "termination.needs_intention",
+            TerminationNeedsMeetingApproval => "termination.needs_meeting_approval",
+            TerminationNeedsEvaluation => "termination.needs_evaluation",
+            TerminationOpenReferrals { .. } => "termination.open_referrals",
+            TerminationSuspensionTooShort { .. } => "termination.suspension_too_short",
+            TerminationPatternMismatch => "termination.pattern_mismatch",
+            EvaluationUnknownGoal => "evaluation.unknown_goal",
+            EvaluationNoPlan => "evaluation.no_plan",
+        }
+    }
+
+    /// The Japanese message shown to the worker: what is wrong and what to do.
+    pub fn message(&self) -> String {
+        use Refusal::*;
+        match self {
+            WrongStage { action, stage } => format!(
+                "現在の段階（{}）では「{}」は行えません。ケースの段階を確認してください。",
+                stage.label_ja(),
+                action
+            ),
+            DateInFuture { field } => format!("{field}に未来の日付は指定できません。"),
+            DateOrder { earlier, later } => {
+                format!("{later}は{earlier}より後の日付にしてください。")
+            }
+            IntakeMultipleMainProblems => "主訴として印を付けられるのは1つだけです。".into(),
+            IntakeNotRecorded => {
+                "振り分けの前に相談受付（相談受付・申込票）を記録してください。".into()
+            }
+            AssessmentNotRecorded => "スクリーニングの前にアセスメントを記録してください。".into(),
+            PlanNoGoals => "プランには目標を1つ以上記入してください。".into(),
+            PlanNoItems => "プランには支援内容を1つ以上記入してください。".into(),
+            PlanItemIncomplete { item, missing_responsible, missing_deadline } => {
+                let what = match (missing_responsible, missing_deadline) {
+                    (true, true) => "担当者（責任者）と期限",
+                    (true, false) => "担当者（責任者）",
+                    _ => "期限",
+                };
+                format!(
+                    "支援内容{}に{}がありません。責任者と期限のない項目はプランに入れられません。",
+                    item + 1,
+                    what
+                )
+            }
+            PlanGoalReference { item } => {
+                format!("支援内容{}が存在しない目標を参照しています。", item + 1)
+            }
+            PlanUnknownStatutoryService { code } => format!(
+                "法定サービス「{code}」はこの自治体の設定にありません。管理者に確認してください。"
+            ),
+            PlanVersionNotLatest => {
+                "このプランは最新の版ではありません。最新の版を会議にかけてください。".into()
+            }
+            PlanNeedsMeetingApproval => {
+                "プランは支援調整会議で了承されるまで実施できません。会議の議題に加えてください。"
+                    .into()
+            }
+            SupportAwaitingDecision { services } => format!(
+                "法定サービス（{}）について自治体の支援決定がまだです。支援決定を記録してから支援を開始してください。",
+                services.join("、")
+            ),
+            DecisionRequiresMunicipality => "支援決定は自治体の職員だけが記録できます。".into(),
+            DecisionServiceNotInPlan { code } => format!(
+                "法定サービス「{code}」は了承されたプランに含まれていません。"
+            ),
+            DecisionAlreadyMade { code } => {
+                format!("法定サービス「{code}」の支援決定は記録済みです。")
+            }
+            ReferralNeedsFollowUpDate => {
+                "他機関へのつなぎには、つなぎ先の状況を確認する日（フォローアップ日）が必要です。"
+                    .into()
+            }
+            ReferralNotFound => "指定されたつなぎ（紹介）の記録が見つかりません。".into(),
+            ReferralAlreadyConfirmed => "このつなぎは受け入れ確認済みです。".into(),
+            ConsentNotFound => "指定された同意の記録が見つかりません。".into(),
+            ConsentAlreadyWithdrawn => "この同意はすでに撤回されています。".into(),
+            ConsentNoOrganisations => "同意の対象となる機関を1つ以上選んでください。".into(),
+            TeamNeedsConsent => {
+                "この機関と情報を共有する本人の同意がありません。先に本人同意を記録してください。"
+                    .into()
+            }
+            TeamAlreadyMember => "この機関はすでに支援チームに入っています。".into(),
+            TeamNotMember => "この機関は支援チームに入っていません。".into(),
+            TeamCannotRemoveOwner => "ケースを担当する機関はチームから外せません。".into(),
+            MeetingCaseNotOnAgenda => "このケースは会議の議題に入っていません。".into(),
+            MeetingCaseAlreadyOnAgenda => "このケースはすでに会議の議題に入っています。".into(),
+            MeetingCannotApprove => {
+                "担当者会議ではプランの了承・終結の承認はできません。支援調整会議にかけてください。"
+                    .into()
+            }
+            MeetingNeedsMunicipality => {
+                "自治体の出席が記録されていません。支援調整会議には自治体が参画します。".into()
+            }
+            MeetingClosed => "この会議は終了しています。".into(),
+            MeetingUnexpectedConclusion => {
+                "この会議結果は、ケースの現在の段階に合いません。".into()
+            }
+            SuspensionNeedsContactAttempts { required, recorded } => format!(
+                "中断には本人への連絡の試みの記録が{required}回以上必要です（現在{recorded}回）。連絡がつかなかった記録を残してください。"
+            ),
+            SuspensionNotConfirmed => "中断はまだ支援調整会議で確認されていません。".into(),
+            TerminationNeedsIntention => "終結には本人の意向の記録が必要です。".into(),
+            TerminationNeedsMeetingApproval => {
+                "終結には支援調整会議の承認が必要です。会議の議題に加えてください。".into()
+            }
+            TerminationNeedsEvaluation => "終結の前にプラン評価（評価シート）を記録してください。".into(),
+            TerminationOpenReferrals { count } => format!(
+                "受け入れが確認されていないつなぎが{count}件あります。つなぎ先での状況を確認してから終結してください。"
+            ),
+            TerminationSuspensionTooShort { days_required } => format!(
+                "連絡途絶による終結は、中断から{days_required}日以上たってからにしてください。連絡がないことだけで終結はできません。"
+            ),
+            TerminationPatternMismatch => {
+                "連絡途絶による終結は中断中のケースだけ、それ以外の終結は評価後のケースだけです。"
+                    .into()
+            }
+            EvaluationUnknownGoal => "評価に、プランにない目標が含まれています。".into(),
+            EvaluationNoPlan => "評価するプランがありません。".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for Refusal {}

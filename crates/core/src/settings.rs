@@ -1,0 +1,88 @@
+//! Tenant settings: the things a municipality decides, kept as data rather than code.
+
+use serde::{Deserialize, Serialize};
+
+/// A service under the law that needs the municipality's support decision (支援決定).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatutoryService {
+    /// Stable code used in plans and decisions, e.g. `housing_security_benefit`.
+    pub code: String,
+    /// Japanese name shown to users.
+    pub name: String,
+    /// Whether a plan containing it needs the municipality's support decision.
+    pub needs_decision: bool,
+    /// Has its own quick procedure (住居確保給付金, 一時生活支援事業).
+    pub quick_procedure: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantSettings {
+    /// Months between periodic monitorings (seed 001 §10: monthly by default; 1–3 in some cities).
+    pub monitoring_interval_months: u8,
+    /// Days after support starts by which the first monitoring is due ("支援直後").
+    pub first_monitoring_within_days: u16,
+    /// Unanswered attempts to reach the person needed before a suspension (中断).
+    pub min_contact_attempts_before_suspension: u8,
+    /// Days a suspension must last before the case may be terminated as "contact lost".
+    pub suspension_days_before_termination: u16,
+    /// Days ahead the due list looks.
+    pub due_horizon_days: u16,
+    /// Days before a plan period ends when it shows on the due list.
+    pub plan_end_warning_days: u16,
+    pub statutory_services: Vec<StatutoryService>,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        let svc = |code: &str, name: &str, quick: bool| StatutoryService {
+            code: code.to_owned(),
+            name: name.to_owned(),
+            needs_decision: true,
+            quick_procedure: quick,
+        };
+        TenantSettings {
+            monitoring_interval_months: 1,
+            first_monitoring_within_days: 14,
+            min_contact_attempts_before_suspension: 2,
+            suspension_days_before_termination: 90,
+            due_horizon_days: 14,
+            plan_end_warning_days: 30,
+            statutory_services: vec![
+                svc("housing_security_benefit", "住居確保給付金", true),
+                svc("employment_preparation", "就労準備支援事業", false),
+                svc("employment_training", "就労訓練事業", false),
+                svc("temporary_living_support", "一時生活支援事業", true),
+                svc("household_finance_improvement", "家計改善支援事業", false),
+                svc("children_learning_support", "子どもの学習・生活支援事業", false),
+            ],
+        }
+    }
+}
+
+impl TenantSettings {
+    pub fn statutory_service(&self, code: &str) -> Option<&StatutoryService> {
+        self.statutory_services.iter().find(|s| s.code == code)
+    }
+
+    /// Checks that settings make sense; returns a Japanese message naming the problem.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=12).contains(&self.monitoring_interval_months) {
+            return Err("モニタリング間隔は1〜12か月で指定してください。".into());
+        }
+        if self.first_monitoring_within_days == 0 || self.first_monitoring_within_days > 90 {
+            return Err("初回モニタリングの期限は1〜90日で指定してください。".into());
+        }
+        let mut codes: Vec<&str> = self.statutory_services.iter().map(|s| s.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        if codes.len() != self.statutory_services.len() {
+            return Err("法定サービスのコードが重複しています。".into());
+        }
+        if self.statutory_services.iter().any(|s| s.code.trim().is_empty() || s.name.trim().is_empty()) {
+            return Err("法定サービスのコードと名称は必須です。".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! Checked text: trimmed, not empty, bounded. Built only through `parse` (or serde, which calls it).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("text is empty")]
+    Empty,
+    #[error("text is longer than {max} characters")]
+    TooLong { max: usize },
+    #[error("text contains control characters")]
+    ControlCharacters,
+}
+
+macro_rules! text_type {
+    ($(#[$m:meta])* $name:ident, $max:expr, $multiline:expr) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(raw: impl Into<String>) -> Result<Self, TextError> {
+                let raw: String = raw.into();
+                let trimmed = raw.trim();
+                if trimmed.is_empty() {
+                    return Err(TextError::Empty);
+                }
+                if trimmed.chars().count() > $max {
+                    return Err(TextError::TooLong { max: $max });
+                }
+                let bad = |c: char| c.is_control() && !($multiline && (c == '\n' || c == '\r' || c == '\t'));
+                if trimmed.chars().any(bad) {
+                    return Err(TextError::ControlCharacters);
+                }
+                Ok(Self(trimmed.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = TextError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A name, a label, a short phrase: one line, at most 200 characters.
+    ShortText, 200, false
+);
+text_type!(
+    /// A narrative (presenting problem, assessment, minutes): at most 20,000 characters.
+    LongText, 20_000, true
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_rejects_empty_and_oversized() {
+        assert_eq!(ShortText::parse("  相談  ").map(|t| t.to_string()), Ok("相談".to_owned()));
+        assert_eq!(ShortText::parse("   "), Err(TextError::Empty));
+        assert_eq!(ShortText::parse("あ".repeat(201)), Err(TextError::TooLong { max: 200 }));
+        assert!(ShortText::parse("あ".repeat(200)).is_ok());
+        assert_eq!(ShortText::parse("a\nb"), Err(TextError::ControlCharacters));
+        assert!(LongText::parse("一行目\n二行目").is_ok());
+    }
+
+    #[test]
+    fn serde_goes_through_the_checking_constructor() {
+        let err = serde_json::from_str::<ShortText>("\"\"");
+        assert!(err.is_err());
+        let ok: ShortText = serde_json::from_str("\"田中\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.as_str(), "田中");
+    }
+}
