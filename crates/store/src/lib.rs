@@ -1,1 +1,299 @@
+//! Tsunagu's storage: an append-only event store with read projections, on SQLite (embedded,
+//! the default) and PostgreSQL. Every append checks the stream's expected version and updates the
+//! projections in the same transaction. The SQL is written once (see `backend.rs`) and compiled
+//! for each driver; each backend has its own migrations.
 
+mod backend;
+mod types;
+
+pub use types::*;
+
+use jiff::civil::Date;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+use tsunagu_core::case::CaseState;
+use tsunagu_core::meeting::MeetingState;
+use tsunagu_core::person::PersonState;
+use tsunagu_core::{CaseId, MeetingId, OrgId, PersonId, TenantId, TenantSettings, UserId};
+
+pub use backend::{pg, sqlite};
+
+/// The default database: a file next to the program's working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagu-data/tsunagu.db";
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(sqlite::Db),
+    Postgres(pg::Db),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $db:ident => $body:expr) => {
+        match $self {
+            Store::Sqlite($db) => $body,
+            Store::Postgres($db) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database the URL names (`sqlite://path` or `postgres://…`), creating a SQLite
+    /// file and its folder if missing, and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let store = Self::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens without migrating.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            Self::open_postgres(options).await
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?;
+            let path = options.get_filename().to_path_buf();
+            if let Some(dir) = path.parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            let options = options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            // One writer: SQLite serialises writes anyway, and a single write connection
+            // avoids lock upgrades between deferred transactions.
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options.read_only(false))
+                .await?;
+            Ok(Store::Sqlite(sqlite::Db { read, write }))
+        } else {
+            Err(StoreError::Config(
+                "database URL must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    pub async fn open_postgres(options: PgConnectOptions) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Store::Postgres(pg::Db {
+            read: pool.clone(),
+            write: pool,
+        }))
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(db) => sqlx::migrate!("./migrations/sqlite")
+                .run(&db.write)
+                .await
+                .map_err(|e| StoreError::Config(format!("migration failed: {e}"))),
+            Store::Postgres(db) => sqlx::migrate!("./migrations/postgres")
+                .run(&db.write)
+                .await
+                .map_err(|e| StoreError::Config(format!("migration failed: {e}"))),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(db) => {
+                db.write.close().await;
+                db.read.close().await;
+            }
+            Store::Postgres(db) => db.write.close().await,
+        }
+    }
+
+    // --- tenants, organisations, users -------------------------------------------------
+
+    pub async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_tenant(t).await)
+    }
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        dispatch!(self, db => db.tenants().await)
+    }
+    pub async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+        dispatch!(self, db => db.tenant(id).await)
+    }
+    pub async fn update_tenant_settings(
+        &self,
+        id: TenantId,
+        settings: &TenantSettings,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.update_tenant_settings(id, settings).await)
+    }
+    pub async fn create_org(&self, org: &Organisation) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_org(org).await)
+    }
+    pub async fn orgs(&self, tenant: TenantId) -> Result<Vec<Organisation>, StoreError> {
+        dispatch!(self, db => db.orgs(tenant).await)
+    }
+    pub async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_user(user).await)
+    }
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        dispatch!(self, db => db.user(id).await)
+    }
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        dispatch!(self, db => db.user_by_login(login).await)
+    }
+    pub async fn users(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
+        dispatch!(self, db => db.users(tenant).await)
+    }
+    pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
+        dispatch!(self, db => db.set_password_hash(user, hash).await)
+    }
+    pub async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
+        dispatch!(self, db => db.set_user_disabled(user, disabled).await)
+    }
+
+    // --- sessions and API tokens ---------------------------------------------------------
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: jiff::Timestamp,
+        expires_at: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_session(token_hash, user, now, expires_at).await)
+    }
+    /// The user of a live session.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        dispatch!(self, db => db.session_user(token_hash, now).await)
+    }
+    pub async fn revoke_session(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.revoke_session(token_hash, now).await)
+    }
+    pub async fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_api_token(token).await)
+    }
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {
+        dispatch!(self, db => db.api_token_user(token_hash).await)
+    }
+
+    // --- streams ---------------------------------------------------------------------------
+
+    /// Looks up an earlier create made with the same idempotency key.
+    pub async fn idempotent_replay(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<uuid::Uuid>, StoreError> {
+        dispatch!(self, db => db.idempotent_replay(tenant, key, request_hash).await)
+    }
+
+    /// Appends to one or more streams in one transaction, each at its expected version (0 for a
+    /// new stream), and updates their projections. All or nothing.
+    pub async fn append(&self, batch: AppendBatch) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self, db => db.append(batch).await)
+    }
+
+    pub async fn case(
+        &self,
+        tenant: TenantId,
+        id: CaseId,
+    ) -> Result<Option<Versioned<CaseState>>, StoreError> {
+        dispatch!(self, db => db.projection(tenant, "cases", id.0).await)
+    }
+    pub async fn person(
+        &self,
+        tenant: TenantId,
+        id: PersonId,
+    ) -> Result<Option<Versioned<PersonState>>, StoreError> {
+        dispatch!(self, db => db.projection(tenant, "persons", id.0).await)
+    }
+    pub async fn meeting(
+        &self,
+        tenant: TenantId,
+        id: MeetingId,
+    ) -> Result<Option<Versioned<MeetingState>>, StoreError> {
+        dispatch!(self, db => db.projection(tenant, "meetings", id.0).await)
+    }
+    pub async fn events(
+        &self,
+        tenant: TenantId,
+        stream: uuid::Uuid,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        dispatch!(self, db => db.events(tenant, stream).await)
+    }
+    pub async fn person_access(&self, person: PersonId) -> Result<Vec<OrgId>, StoreError> {
+        dispatch!(self, db => db.person_access(person).await)
+    }
+    pub async fn search_persons(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+        query: &PersonQuery,
+    ) -> Result<Vec<PersonSummary>, StoreError> {
+        dispatch!(self, db => db.search_persons(tenant, org, query).await)
+    }
+    pub async fn cases(
+        &self,
+        tenant: TenantId,
+        filter: &CaseFilter,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        dispatch!(self, db => db.cases(tenant, filter).await)
+    }
+    pub async fn due(
+        &self,
+        tenant: TenantId,
+        scope: &DueScope,
+        today: Date,
+        horizon_until: Date,
+        plan_end_until: Date,
+    ) -> Result<Vec<DueRow>, StoreError> {
+        dispatch!(self, db => db.due(tenant, scope, today, horizon_until, plan_end_until).await)
+    }
+    pub async fn meetings(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+        from: Date,
+    ) -> Result<Vec<MeetingSummary>, StoreError> {
+        dispatch!(self, db => db.meetings(tenant, org, from).await)
+    }
+    /// Whether the database holds any data not made by the demo generator.
+    pub async fn has_non_demo_data(&self) -> Result<bool, StoreError> {
+        dispatch!(self, db => db.has_non_demo_data().await)
+    }
+
+    /// Checks the database: the engine's own integrity check, and that every projection equals
+    /// the fold of its events. Returns the findings; empty means healthy.
+    pub async fn verify(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, db => db.verify().await)
+    }
+}

@@ -1,0 +1,1120 @@
+//! The SQL, written once and compiled for each driver by `backend!`. Both schemas use the same
+//! table and column names and portable types (text ids and dates, bigint versions), so the
+//! statements are identical; what differs (pragmas, triggers, pools) lives in the migrations and
+//! in `Store::open`.
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use std::collections::{BTreeSet, HashMap};
+use tsunagu_core::case::{CaseState, due_items};
+use tsunagu_core::meeting::MeetingState;
+use tsunagu_core::person::PersonState;
+use uuid::Uuid;
+
+use crate::StoreError;
+
+pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad id: {e}")))
+}
+pub(crate) fn parse_date(s: &str) -> Result<Date, StoreError> {
+    s.parse().map_err(|e| StoreError::Corrupt(format!("bad date: {e}")))
+}
+pub(crate) fn parse_ts(s: &str) -> Result<Timestamp, StoreError> {
+    s.parse().map_err(|e| StoreError::Corrupt(format!("bad timestamp: {e}")))
+}
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Compares a stored projection with the fold of the stream's events.
+fn compare<T: serde::Serialize>(
+    findings: &mut Vec<String>,
+    what: &str,
+    id: &str,
+    folded: Option<&T>,
+    stored: &str,
+) {
+    let folded = folded.and_then(|f| serde_json::to_value(f).ok());
+    let stored: Option<serde_json::Value> = serde_json::from_str(stored).ok();
+    if folded.is_none() || folded != stored {
+        findings.push(format!(
+            "{what} {id}: the stored projection differs from the fold of its events"
+        ));
+    }
+}
+
+macro_rules! backend {
+    ($module:ident, $Db:ty) => {
+        pub mod $module {
+            use super::*;
+            use crate::types::*;
+            use sqlx::Row;
+            use tsunagu_core::case::{CaseEvent, DueKind, Stage};
+            use tsunagu_core::meeting::MeetingEvent;
+            use tsunagu_core::person::PersonEvent;
+            use tsunagu_core::{
+                ActorRef, CaseId, MeetingId, OrgId, OrgKind, PersonId, Role, TenantId,
+                TenantSettings, UserId,
+            };
+
+            type Pool = sqlx::Pool<$Db>;
+            type Tx<'a> = sqlx::Transaction<'a, $Db>;
+
+            #[derive(Clone, Debug)]
+            pub struct Db {
+                pub read: Pool,
+                pub write: Pool,
+            }
+
+            fn user_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<User, StoreError> {
+                let role: String = row.try_get("role")?;
+                Ok(User {
+                    id: UserId(parse_uuid(&row.try_get::<String, _>("id")?)?),
+                    tenant_id: TenantId(parse_uuid(&row.try_get::<String, _>("tenant_id")?)?),
+                    org_id: OrgId(parse_uuid(&row.try_get::<String, _>("org_id")?)?),
+                    login: row.try_get("login")?,
+                    display_name: row.try_get("display_name")?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                    password_hash: row.try_get("password_hash")?,
+                    disabled: row.try_get("disabled")?,
+                })
+            }
+
+            const USER_COLUMNS: &str =
+                "id, tenant_id, org_id, login, display_name, role, password_hash, disabled";
+
+            impl Db {
+                pub async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO tenants (id, name, settings, is_demo, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(t.id.to_string())
+                    .bind(&t.name)
+                    .bind(json(&t.settings)?)
+                    .bind(t.is_demo)
+                    .bind(Timestamp::now().to_string())
+                    .execute(&self.write)
+                    .await?;
+                    Ok(())
+                }
+
+                pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+                    let rows = sqlx::query("SELECT id, name, settings, is_demo FROM tenants ORDER BY created_at")
+                        .fetch_all(&self.read)
+                        .await?;
+                    rows.iter()
+                        .map(|row| {
+                            Ok(Tenant {
+                                id: TenantId(parse_uuid(&row.try_get::<String, _>("id")?)?),
+                                name: row.try_get("name")?,
+                                settings: from_json(&row.try_get::<String, _>("settings")?)?,
+                                is_demo: row.try_get("is_demo")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                pub async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+                    Ok(self.tenants().await?.into_iter().find(|t| t.id == id))
+                }
+
+                pub async fn update_tenant_settings(
+                    &self,
+                    id: TenantId,
+                    settings: &TenantSettings,
+                ) -> Result<(), StoreError> {
+                    let done = sqlx::query("UPDATE tenants SET settings = $1 WHERE id = $2")
+                        .bind(json(settings)?)
+                        .bind(id.to_string())
+                        .execute(&self.write)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                pub async fn create_org(&self, org: &Organisation) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO organisations (id, tenant_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(org.id.to_string())
+                    .bind(org.tenant_id.to_string())
+                    .bind(&org.name)
+                    .bind(org.kind.as_str())
+                    .bind(Timestamp::now().to_string())
+                    .execute(&self.write)
+                    .await?;
+                    Ok(())
+                }
+
+                pub async fn orgs(&self, tenant: TenantId) -> Result<Vec<Organisation>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT id, name, kind FROM organisations WHERE tenant_id = $1 ORDER BY created_at, name",
+                    )
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|row| {
+                            let kind: String = row.try_get("kind")?;
+                            Ok(Organisation {
+                                id: OrgId(parse_uuid(&row.try_get::<String, _>("id")?)?),
+                                tenant_id: tenant,
+                                name: row.try_get("name")?,
+                                kind: OrgKind::parse(&kind).ok_or_else(|| {
+                                    StoreError::Corrupt(format!("unknown organisation kind {kind}"))
+                                })?,
+                            })
+                        })
+                        .collect()
+                }
+
+                pub async fn create_user(&self, u: &User) -> Result<(), StoreError> {
+                    let result = sqlx::query(
+                        "INSERT INTO users (id, tenant_id, org_id, login, display_name, role, password_hash, disabled, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(u.id.to_string())
+                    .bind(u.tenant_id.to_string())
+                    .bind(u.org_id.to_string())
+                    .bind(&u.login)
+                    .bind(&u.display_name)
+                    .bind(u.role.as_str())
+                    .bind(&u.password_hash)
+                    .bind(u.disabled)
+                    .bind(Timestamp::now().to_string())
+                    .execute(&self.write)
+                    .await;
+                    match result {
+                        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
+                        Err(e) => Err(e.into()),
+                        Ok(_) => Ok(()),
+                    }
+                }
+
+                pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+                        .bind(id.to_string())
+                        .fetch_optional(&self.read)
+                        .await?;
+                    row.as_ref().map(user_from_row).transpose()
+                }
+
+                pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE login = $1")))
+                        .bind(login)
+                        .fetch_optional(&self.read)
+                        .await?;
+                    row.as_ref().map(user_from_row).transpose()
+                }
+
+                pub async fn users(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY login"
+                    )))
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter().map(user_from_row).collect()
+                }
+
+                pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
+                    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                        .bind(hash)
+                        .bind(user.to_string())
+                        .execute(&self.write)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                pub async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+                        .bind(disabled)
+                        .bind(user.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    if disabled {
+                        let now = Timestamp::now().to_string();
+                        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                            .bind(&now)
+                            .bind(user.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                pub async fn create_session(
+                    &self,
+                    token_hash: &str,
+                    user: UserId,
+                    now: Timestamp,
+                    expires_at: Timestamp,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(token_hash)
+                    .bind(user.to_string())
+                    .bind(now.to_string())
+                    .bind(expires_at.to_string())
+                    .execute(&self.write)
+                    .await?;
+                    Ok(())
+                }
+
+                pub async fn session_user(
+                    &self,
+                    token_hash: &str,
+                    now: Timestamp,
+                ) -> Result<Option<UserId>, StoreError> {
+                    let row = sqlx::query(
+                        "SELECT user_id, expires_at FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(&self.read)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let expires = parse_ts(&row.try_get::<String, _>("expires_at")?)?;
+                    if expires <= now {
+                        return Ok(None);
+                    }
+                    Ok(Some(UserId(parse_uuid(&row.try_get::<String, _>("user_id")?)?)))
+                }
+
+                pub async fn revoke_session(&self, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                        .bind(now.to_string())
+                        .bind(token_hash)
+                        .execute(&self.write)
+                        .await?;
+                    Ok(())
+                }
+
+                pub async fn create_api_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO api_tokens (id, token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(t.id.to_string())
+                    .bind(&t.token_hash)
+                    .bind(t.user_id.to_string())
+                    .bind(&t.label)
+                    .bind(t.created_at.to_string())
+                    .execute(&self.write)
+                    .await?;
+                    Ok(())
+                }
+
+                pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {
+                    let row = sqlx::query(
+                        "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(&self.read)
+                    .await?;
+                    row.map(|r| Ok(UserId(parse_uuid(&r.try_get::<String, _>("user_id")?)?)))
+                        .transpose()
+                }
+
+                pub async fn idempotent_replay(
+                    &self,
+                    tenant: TenantId,
+                    key: &str,
+                    request_hash: &str,
+                ) -> Result<Option<Uuid>, StoreError> {
+                    let row = sqlx::query(
+                        "SELECT request_hash, stream_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(key)
+                    .fetch_optional(&self.read)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let stored: String = row.try_get("request_hash")?;
+                    if stored != request_hash {
+                        return Err(StoreError::IdempotencyMismatch);
+                    }
+                    Ok(Some(parse_uuid(&row.try_get::<String, _>("stream_id")?)?))
+                }
+
+                pub async fn append(&self, batch: AppendBatch) -> Result<Vec<u64>, StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    if let Some(idem) = &batch.idempotency {
+                        let inserted = sqlx::query(
+                            "INSERT INTO idempotency_keys (tenant_id, key, request_hash, stream_id, created_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(batch.tenant.to_string())
+                        .bind(&idem.key)
+                        .bind(&idem.request_hash)
+                        .bind(idem.stream_id.to_string())
+                        .bind(batch.recorded_at.to_string())
+                        .execute(&mut *tx)
+                        .await;
+                        if let Err(e) = inserted {
+                            if is_unique_violation(&e) {
+                                drop(tx);
+                                return match self
+                                    .idempotent_replay(batch.tenant, &idem.key, &idem.request_hash)
+                                    .await?
+                                {
+                                    Some(stream_id) => Err(StoreError::IdempotentReplay { stream_id }),
+                                    None => Err(StoreError::IdempotencyMismatch),
+                                };
+                            }
+                            return Err(e.into());
+                        }
+                    }
+                    let mut versions = Vec::with_capacity(batch.streams.len());
+                    for stream in &batch.streams {
+                        let version = match stream {
+                            StreamAppend::Case { id, expected_version, events } => {
+                                self.append_case(&mut tx, &batch, *id, *expected_version, events).await?
+                            }
+                            StreamAppend::Person { id, expected_version, events } => {
+                                self.append_person(&mut tx, &batch, *id, *expected_version, events).await?
+                            }
+                            StreamAppend::Meeting { id, expected_version, events } => {
+                                self.append_meeting(&mut tx, &batch, *id, *expected_version, events).await?
+                            }
+                        };
+                        versions.push(version);
+                    }
+                    tx.commit().await?;
+                    Ok(versions)
+                }
+
+                /// Moves the stream's version from `expected` to `expected + n`, or reports the
+                /// conflict. The conditional update is the optimistic lock on both backends.
+                async fn bump(
+                    tx: &mut Tx<'_>,
+                    batch: &AppendBatch,
+                    stream_type: &str,
+                    id: Uuid,
+                    expected: u64,
+                    n: usize,
+                ) -> Result<u64, StoreError> {
+                    let new_version = expected + n as u64;
+                    if expected == 0 {
+                        let inserted = sqlx::query(
+                            "INSERT INTO streams (stream_id, stream_type, tenant_id, version) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(id.to_string())
+                        .bind(stream_type)
+                        .bind(batch.tenant.to_string())
+                        .bind(to_i64(new_version))
+                        .execute(&mut **tx)
+                        .await;
+                        return match inserted {
+                            Ok(_) => Ok(new_version),
+                            Err(e) if is_unique_violation(&e) => {
+                                Err(StoreError::Conflict { expected, actual: 1 })
+                            }
+                            Err(e) => Err(e.into()),
+                        };
+                    }
+                    let done = sqlx::query(
+                        "UPDATE streams SET version = $1 WHERE stream_id = $2 AND tenant_id = $3 AND stream_type = $4 AND version = $5",
+                    )
+                    .bind(to_i64(new_version))
+                    .bind(id.to_string())
+                    .bind(batch.tenant.to_string())
+                    .bind(stream_type)
+                    .bind(to_i64(expected))
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        return Ok(new_version);
+                    }
+                    let actual = sqlx::query(
+                        "SELECT version FROM streams WHERE stream_id = $1 AND tenant_id = $2 AND stream_type = $3",
+                    )
+                    .bind(id.to_string())
+                    .bind(batch.tenant.to_string())
+                    .bind(stream_type)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    match actual {
+                        None => Err(StoreError::NotFound),
+                        Some(row) => Err(StoreError::Conflict {
+                            expected,
+                            actual: to_u64(row.try_get::<i64, _>("version")?),
+                        }),
+                    }
+                }
+
+                async fn insert_events(
+                    tx: &mut Tx<'_>,
+                    batch: &AppendBatch,
+                    id: Uuid,
+                    expected: u64,
+                    events: Vec<(&'static str, String)>,
+                ) -> Result<(), StoreError> {
+                    for (i, (event_type, payload)) in events.into_iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(id.to_string())
+                        .bind(to_i64(expected + i as u64 + 1))
+                        .bind(batch.tenant.to_string())
+                        .bind(event_type)
+                        .bind(payload)
+                        .bind(batch.actor.user_id.to_string())
+                        .bind(batch.actor.org_id.to_string())
+                        .bind(batch.recorded_at.to_string())
+                        .bind(&batch.reason)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    Ok(())
+                }
+
+                async fn stored_state(
+                    tx: &mut Tx<'_>,
+                    table: &str,
+                    id: Uuid,
+                ) -> Result<Option<(String, String)>, StoreError> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT state, {} AS extra FROM {table} WHERE id = $1",
+                        if table == "cases" { "stage || '|' || stage_changed_at" } else { "''" })))
+                        .bind(id.to_string())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    row.map(|r| Ok((r.try_get::<String, _>("state")?, r.try_get::<String, _>("extra")?)))
+                        .transpose()
+                }
+
+                async fn append_case(
+                    &self,
+                    tx: &mut Tx<'_>,
+                    batch: &AppendBatch,
+                    id: CaseId,
+                    expected: u64,
+                    events: &[CaseEvent],
+                ) -> Result<u64, StoreError> {
+                    let version = Self::bump(tx, batch, "case", id.0, expected, events.len()).await?;
+                    let (mut state, previous_stage, stage_changed_at) = if expected == 0 {
+                        let state = CaseState::fold(events.iter())
+                            .ok_or_else(|| StoreError::Corrupt("a case stream must start with case_opened".into()))?;
+                        (state, None, batch.recorded_at.to_string())
+                    } else {
+                        let (raw, extra) = Self::stored_state(tx, "cases", id.0).await?.ok_or(StoreError::NotFound)?;
+                        let mut state: CaseState = from_json(&raw)?;
+                        for e in events {
+                            state.evolve(e);
+                        }
+                        let (stage, changed) = extra.split_once('|').unwrap_or(("", ""));
+                        (state, Some(stage.to_owned()), changed.to_owned())
+                    };
+                    state.team.dedup();
+                    let stage_changed_at = if previous_stage.as_deref() == Some(state.stage.as_str()) {
+                        stage_changed_at
+                    } else {
+                        batch.recorded_at.to_string()
+                    };
+                    let payloads = events
+                        .iter()
+                        .map(|e| Ok((e.type_name(), json(e)?)))
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    let state_json = json(&state)?;
+                    sqlx::query(
+                        "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                         ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
+                         stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state",
+                    )
+                    .bind(id.to_string())
+                    .bind(batch.tenant.to_string())
+                    .bind(state.person_id.to_string())
+                    .bind(state.stage.as_str())
+                    .bind(state.owner_org.to_string())
+                    .bind(state.assigned_worker.to_string())
+                    .bind(state.opened_on.to_string())
+                    .bind(&stage_changed_at)
+                    .bind(batch.recorded_at.to_string())
+                    .bind(to_i64(version))
+                    .bind(state_json)
+                    .execute(&mut **tx)
+                    .await?;
+                    sqlx::query("DELETE FROM case_team WHERE case_id = $1")
+                        .bind(id.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                    for org in &state.team {
+                        sqlx::query("INSERT INTO case_team (case_id, org_id) VALUES ($1, $2)")
+                            .bind(id.to_string())
+                            .bind(org.to_string())
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    sqlx::query("DELETE FROM case_due WHERE case_id = $1")
+                        .bind(id.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                    for item in due_items(&state) {
+                        sqlx::query(
+                            "INSERT INTO case_due (case_id, tenant_id, kind, due_on, reference, owner_org, assigned_worker) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(id.to_string())
+                        .bind(batch.tenant.to_string())
+                        .bind(item.kind.as_str())
+                        .bind(item.due_on.to_string())
+                        .bind(item.reference.map(|r| r.to_string()))
+                        .bind(state.owner_org.to_string())
+                        .bind(state.assigned_worker.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    Self::refresh_person_access(tx, state.person_id).await?;
+                    Ok(version)
+                }
+
+                /// A person is visible to the organisation that registered them and to the
+                /// teams of their cases.
+                async fn refresh_person_access(tx: &mut Tx<'_>, person: PersonId) -> Result<(), StoreError> {
+                    sqlx::query("DELETE FROM person_access WHERE person_id = $1")
+                        .bind(person.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO person_access (person_id, org_id) \
+                         SELECT $1, org_id FROM case_team JOIN cases ON cases.id = case_team.case_id WHERE cases.person_id = $1 \
+                         UNION SELECT $1, registered_by_org FROM persons WHERE id = $1",
+                    )
+                    .bind(person.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn append_person(
+                    &self,
+                    tx: &mut Tx<'_>,
+                    batch: &AppendBatch,
+                    id: PersonId,
+                    expected: u64,
+                    events: &[PersonEvent],
+                ) -> Result<u64, StoreError> {
+                    let version = Self::bump(tx, batch, "person", id.0, expected, events.len()).await?;
+                    let state = if expected == 0 {
+                        PersonState::fold(events.iter())
+                    } else {
+                        let (raw, _) = Self::stored_state(tx, "persons", id.0).await?.ok_or(StoreError::NotFound)?;
+                        let stored: PersonState = from_json(&raw)?;
+                        // Re-fold from a synthetic registration so that evolve stays in core.
+                        let start = PersonEvent::PersonRegistered {
+                            details: stored.details,
+                            household_id: stored.household_id,
+                            registered_by_org: stored.registered_by_org,
+                        };
+                        PersonState::fold(std::iter::once(&start).chain(events.iter()))
+                    }
+                    .ok_or_else(|| StoreError::Corrupt("a person stream must start with person_registered".into()))?;
+                    let payloads = events
+                        .iter()
+                        .map(|e| Ok((e.type_name(), json(e)?)))
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    let d = &state.details;
+                    sqlx::query(
+                        "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kana = excluded.kana, date_of_birth = excluded.date_of_birth, \
+                         phone = excluded.phone, household_id = excluded.household_id, version = excluded.version, state = excluded.state",
+                    )
+                    .bind(id.to_string())
+                    .bind(batch.tenant.to_string())
+                    .bind(d.name.as_str())
+                    .bind(d.kana.as_ref().map(|k| k.as_str().to_owned()))
+                    .bind(d.date_of_birth.map(|b| b.to_string()))
+                    .bind(d.phone.as_ref().map(|p| normalise_phone(p.as_str())))
+                    .bind(state.household_id.to_string())
+                    .bind(state.registered_by_org.to_string())
+                    .bind(to_i64(version))
+                    .bind(json(&state)?)
+                    .execute(&mut **tx)
+                    .await?;
+                    if expected == 0 {
+                        Self::refresh_person_access(tx, id).await?;
+                    }
+                    Ok(version)
+                }
+
+                async fn append_meeting(
+                    &self,
+                    tx: &mut Tx<'_>,
+                    batch: &AppendBatch,
+                    id: MeetingId,
+                    expected: u64,
+                    events: &[MeetingEvent],
+                ) -> Result<u64, StoreError> {
+                    let version = Self::bump(tx, batch, "meeting", id.0, expected, events.len()).await?;
+                    let state = if expected == 0 {
+                        MeetingState::fold(events.iter())
+                            .ok_or_else(|| StoreError::Corrupt("a meeting stream must start with meeting_scheduled".into()))?
+                    } else {
+                        let (raw, _) = Self::stored_state(tx, "meetings", id.0).await?.ok_or(StoreError::NotFound)?;
+                        let mut state: MeetingState = from_json(&raw)?;
+                        for e in events {
+                            state.evolve(e);
+                        }
+                        state
+                    };
+                    let payloads = events
+                        .iter()
+                        .map(|e| Ok((e.type_name(), json(e)?)))
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    sqlx::query(
+                        "INSERT INTO meetings (id, tenant_id, kind, scheduled_on, closed_on, version, state) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (id) DO UPDATE SET closed_on = excluded.closed_on, version = excluded.version, state = excluded.state",
+                    )
+                    .bind(id.to_string())
+                    .bind(batch.tenant.to_string())
+                    .bind(json(&state.kind)?)
+                    .bind(state.scheduled_on.to_string())
+                    .bind(state.closed_on.map(|d| d.to_string()))
+                    .bind(to_i64(version))
+                    .bind(json(&state)?)
+                    .execute(&mut **tx)
+                    .await?;
+                    sqlx::query("DELETE FROM meeting_members WHERE meeting_id = $1")
+                        .bind(id.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                    for org in state.members() {
+                        sqlx::query("INSERT INTO meeting_members (meeting_id, org_id) VALUES ($1, $2)")
+                            .bind(id.to_string())
+                            .bind(org.to_string())
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    Ok(version)
+                }
+
+                pub async fn projection<T: serde::de::DeserializeOwned>(
+                    &self,
+                    tenant: TenantId,
+                    table: &'static str,
+                    id: Uuid,
+                ) -> Result<Option<Versioned<T>>, StoreError> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT version, state FROM {table} WHERE id = $1 AND tenant_id = $2"
+                    )))
+                    .bind(id.to_string())
+                    .bind(tenant.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                    row.map(|r| {
+                        Ok(Versioned {
+                            version: to_u64(r.try_get("version")?),
+                            state: from_json(&r.try_get::<String, _>("state")?)?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                pub async fn events(&self, tenant: TenantId, stream: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT version, event_type, payload, actor_user, actor_org, recorded_at, reason FROM events \
+                         WHERE stream_id = $1 AND tenant_id = $2 ORDER BY version",
+                    )
+                    .bind(stream.to_string())
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter().map(stored_event).collect()
+                }
+
+                pub async fn person_access(&self, person: PersonId) -> Result<Vec<OrgId>, StoreError> {
+                    let rows = sqlx::query("SELECT org_id FROM person_access WHERE person_id = $1")
+                        .bind(person.to_string())
+                        .fetch_all(&self.read)
+                        .await?;
+                    rows.iter()
+                        .map(|r| Ok(OrgId(parse_uuid(&r.try_get::<String, _>("org_id")?)?)))
+                        .collect()
+                }
+
+                pub async fn search_persons(
+                    &self,
+                    tenant: TenantId,
+                    org: OrgId,
+                    q: &PersonQuery,
+                ) -> Result<Vec<PersonSummary>, StoreError> {
+                    let name = q.name.as_deref().map(|n| format!("%{}%", escape_like(n.trim())));
+                    let phone = q.phone.as_deref().map(normalise_phone);
+                    let rows = sqlx::query(
+                        "SELECT p.id, p.name, p.kana, p.date_of_birth, p.household_id, p.version FROM persons p \
+                         JOIN person_access a ON a.person_id = p.id AND a.org_id = $2 \
+                         WHERE p.tenant_id = $1 \
+                         AND ($3 IS NULL OR p.name LIKE $3 ESCAPE '\\' OR p.kana LIKE $3 ESCAPE '\\') \
+                         AND ($4 IS NULL OR p.date_of_birth = $4) \
+                         AND ($5 IS NULL OR p.phone = $5) \
+                         ORDER BY p.kana, p.name LIMIT $6",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(org.to_string())
+                    .bind(name)
+                    .bind(q.date_of_birth.map(|d| d.to_string()))
+                    .bind(phone)
+                    .bind(i64::from(q.limit.clamp(1, 500)))
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(PersonSummary {
+                                id: PersonId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                                name: r.try_get("name")?,
+                                kana: r.try_get("kana")?,
+                                date_of_birth: r
+                                    .try_get::<Option<String>, _>("date_of_birth")?
+                                    .map(|d| parse_date(&d))
+                                    .transpose()?,
+                                household_id: parse_uuid(&r.try_get::<String, _>("household_id")?)?,
+                                version: to_u64(r.try_get("version")?),
+                            })
+                        })
+                        .collect()
+                }
+
+                pub async fn cases(&self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT c.id, c.person_id, p.name AS person_name, c.stage, c.owner_org, c.assigned_worker, c.opened_on, \
+                         c.stage_changed_at, c.version FROM cases c JOIN persons p ON p.id = c.person_id \
+                         WHERE c.tenant_id = $1 \
+                         AND ($2 IS NULL OR EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = c.id AND t.org_id = $2)) \
+                         AND ($3 IS NULL OR c.stage = $3) \
+                         AND ($4 IS NULL OR c.assigned_worker = $4) \
+                         AND ($5 IS NULL OR c.person_id = $5) \
+                         ORDER BY c.stage_changed_at DESC, c.id LIMIT $6 OFFSET $7",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(f.visible_to_org.map(|o| o.to_string()))
+                    .bind(f.stage.map(|s| s.as_str()))
+                    .bind(f.assigned_worker.map(|u| u.to_string()))
+                    .bind(f.person.map(|p| p.to_string()))
+                    .bind(i64::from(f.limit.clamp(1, 1000)))
+                    .bind(i64::from(f.offset))
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let stage: String = r.try_get("stage")?;
+                            Ok(CaseSummary {
+                                id: CaseId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                                person_id: PersonId(parse_uuid(&r.try_get::<String, _>("person_id")?)?),
+                                person_name: r.try_get("person_name")?,
+                                stage: Stage::parse(&stage)
+                                    .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
+                                owner_org: OrgId(parse_uuid(&r.try_get::<String, _>("owner_org")?)?),
+                                assigned_worker: UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
+                                opened_on: parse_date(&r.try_get::<String, _>("opened_on")?)?,
+                                stage_changed_at: parse_ts(&r.try_get::<String, _>("stage_changed_at")?)?,
+                                version: to_u64(r.try_get("version")?),
+                            })
+                        })
+                        .collect()
+                }
+
+                pub async fn due(
+                    &self,
+                    tenant: TenantId,
+                    scope: &DueScope,
+                    _today: Date,
+                    horizon_until: Date,
+                    plan_end_until: Date,
+                ) -> Result<Vec<DueRow>, StoreError> {
+                    let (worker, org) = match scope {
+                        DueScope::Worker(u) => (Some(u.to_string()), None),
+                        DueScope::Org(o) => (None, Some(o.to_string())),
+                        DueScope::Tenant => (None, None),
+                    };
+                    let rows = sqlx::query(
+                        "SELECT d.case_id, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
+                         WHERE d.tenant_id = $1 \
+                         AND ((d.kind <> 'plan_period_end' AND d.due_on <= $2) OR (d.kind = 'plan_period_end' AND d.due_on <= $3)) \
+                         AND ($4 IS NULL OR d.assigned_worker = $4) \
+                         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = d.case_id AND t.org_id = $5)) \
+                         ORDER BY d.due_on, d.case_id",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(horizon_until.to_string())
+                    .bind(plan_end_until.to_string())
+                    .bind(worker)
+                    .bind(org)
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let kind: String = r.try_get("kind")?;
+                            Ok(DueRow {
+                                case_id: CaseId(parse_uuid(&r.try_get::<String, _>("case_id")?)?),
+                                kind: DueKind::parse(&kind)
+                                    .ok_or_else(|| StoreError::Corrupt(format!("unknown due kind {kind}")))?,
+                                due_on: parse_date(&r.try_get::<String, _>("due_on")?)?,
+                                reference: r
+                                    .try_get::<Option<String>, _>("reference")?
+                                    .map(|s| parse_uuid(&s))
+                                    .transpose()?,
+                                owner_org: OrgId(parse_uuid(&r.try_get::<String, _>("owner_org")?)?),
+                                assigned_worker: UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
+                            })
+                        })
+                        .collect()
+                }
+
+                pub async fn meetings(&self, tenant: TenantId, org: OrgId, from: Date) -> Result<Vec<MeetingSummary>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT m.id, m.version, m.state FROM meetings m \
+                         JOIN meeting_members mm ON mm.meeting_id = m.id AND mm.org_id = $2 \
+                         WHERE m.tenant_id = $1 AND m.scheduled_on >= $3 ORDER BY m.scheduled_on, m.id",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(org.to_string())
+                    .bind(from.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let state: MeetingState = from_json(&r.try_get::<String, _>("state")?)?;
+                            Ok(MeetingSummary {
+                                id: MeetingId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                                kind: state.kind,
+                                title: state.title.to_string(),
+                                scheduled_on: state.scheduled_on,
+                                closed_on: state.closed_on,
+                                agenda_cases: state.agenda.len(),
+                                version: to_u64(r.try_get("version")?),
+                            })
+                        })
+                        .collect()
+                }
+
+                pub async fn has_non_demo_data(&self) -> Result<bool, StoreError> {
+                    let row = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE is_demo = $1")
+                        .bind(false)
+                        .fetch_one(&self.read)
+                        .await?;
+                    Ok(row.try_get::<i64, _>("n")? > 0)
+                }
+
+                pub async fn verify(&self) -> Result<Vec<String>, StoreError> {
+                    let mut findings = self.engine_check().await?;
+                    let streams = sqlx::query("SELECT stream_id, stream_type, tenant_id, version FROM streams ORDER BY stream_id")
+                        .fetch_all(&self.read)
+                        .await?;
+                    let mut events_by_stream: HashMap<String, Vec<StoredEvent>> = HashMap::new();
+                    let rows = sqlx::query(
+                        "SELECT stream_id, version, event_type, payload, actor_user, actor_org, recorded_at, reason FROM events ORDER BY stream_id, version",
+                    )
+                    .fetch_all(&self.read)
+                    .await?;
+                    for r in &rows {
+                        let sid: String = r.try_get("stream_id")?;
+                        events_by_stream.entry(sid).or_default().push(stored_event(r)?);
+                    }
+                    for s in &streams {
+                        let sid: String = s.try_get("stream_id")?;
+                        let stype: String = s.try_get("stream_type")?;
+                        let version = to_u64(s.try_get("version")?);
+                        let events = events_by_stream.remove(&sid).unwrap_or_default();
+                        let contiguous = events.iter().enumerate().all(|(i, e)| e.version == i as u64 + 1);
+                        if !contiguous || events.len() as u64 != version {
+                            findings.push(format!("{stype} {sid}: events are not numbered 1..{version}"));
+                            continue;
+                        }
+                        let table = match stype.as_str() {
+                            "case" => "cases",
+                            "person" => "persons",
+                            "meeting" => "meetings",
+                            other => {
+                                findings.push(format!("stream {sid}: unknown stream type {other}"));
+                                continue;
+                            }
+                        };
+                        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT version, state FROM {table} WHERE id = $1")))
+                            .bind(&sid)
+                            .fetch_optional(&self.read)
+                            .await?;
+                        let Some(row) = row else {
+                            findings.push(format!("{stype} {sid}: no projection row"));
+                            continue;
+                        };
+                        if to_u64(row.try_get("version")?) != version {
+                            findings.push(format!("{stype} {sid}: projection version differs from the stream"));
+                        }
+                        let stored: String = row.try_get("state")?;
+                        let payloads = events.iter().map(|e| e.payload.clone());
+                        match stype.as_str() {
+                            "case" => {
+                                let evs: Result<Vec<CaseEvent>, _> = payloads.map(serde_json::from_value).collect();
+                                let Ok(evs) = evs else {
+                                    findings.push(format!("case {sid}: an event cannot be read"));
+                                    continue;
+                                };
+                                let folded = CaseState::fold(evs.iter());
+                                compare(&mut findings, "case", &sid, folded.as_ref(), &stored);
+                                if let Some(state) = folded {
+                                    self.verify_case_rows(&mut findings, &sid, &state).await?;
+                                }
+                            }
+                            "person" => {
+                                let evs: Result<Vec<PersonEvent>, _> = payloads.map(serde_json::from_value).collect();
+                                let Ok(evs) = evs else {
+                                    findings.push(format!("person {sid}: an event cannot be read"));
+                                    continue;
+                                };
+                                compare(&mut findings, "person", &sid, PersonState::fold(evs.iter()).as_ref(), &stored);
+                            }
+                            _ => {
+                                let evs: Result<Vec<MeetingEvent>, _> = payloads.map(serde_json::from_value).collect();
+                                let Ok(evs) = evs else {
+                                    findings.push(format!("meeting {sid}: an event cannot be read"));
+                                    continue;
+                                };
+                                let folded = MeetingState::fold(evs.iter());
+                                compare(&mut findings, "meeting", &sid, folded.as_ref(), &stored);
+                            }
+                        }
+                    }
+                    for sid in events_by_stream.keys() {
+                        findings.push(format!("events of stream {sid} have no stream record"));
+                    }
+                    Ok(findings)
+                }
+
+                async fn verify_case_rows(&self, findings: &mut Vec<String>, sid: &str, state: &CaseState) -> Result<(), StoreError> {
+                    let stage: String = sqlx::query("SELECT stage FROM cases WHERE id = $1")
+                        .bind(sid)
+                        .fetch_one(&self.read)
+                        .await?
+                        .try_get("stage")?;
+                    if stage != state.stage.as_str() {
+                        findings.push(format!("case {sid}: stage column differs from the fold"));
+                    }
+                    let team: BTreeSet<String> = sqlx::query("SELECT org_id FROM case_team WHERE case_id = $1")
+                        .bind(sid)
+                        .fetch_all(&self.read)
+                        .await?
+                        .iter()
+                        .map(|r| r.try_get::<String, _>("org_id"))
+                        .collect::<Result<_, _>>()?;
+                    let expected: BTreeSet<String> = state.team.iter().map(|o| o.to_string()).collect();
+                    if team != expected {
+                        findings.push(format!("case {sid}: team rows differ from the fold"));
+                    }
+                    let due: BTreeSet<(String, String)> = sqlx::query("SELECT kind, due_on FROM case_due WHERE case_id = $1")
+                        .bind(sid)
+                        .fetch_all(&self.read)
+                        .await?
+                        .iter()
+                        .map(|r| Ok((r.try_get::<String, _>("kind")?, r.try_get::<String, _>("due_on")?)))
+                        .collect::<Result<_, sqlx::Error>>()?;
+                    let expected: BTreeSet<(String, String)> = due_items(state)
+                        .iter()
+                        .map(|d| (d.kind.as_str().to_owned(), d.due_on.to_string()))
+                        .collect();
+                    if due != expected {
+                        findings.push(format!("case {sid}: due rows differ from the fold"));
+                    }
+                    Ok(())
+                }
+            }
+
+            fn stored_event(r: &<$Db as sqlx::Database>::Row) -> Result<StoredEvent, StoreError> {
+                Ok(StoredEvent {
+                    version: to_u64(r.try_get("version")?),
+                    event_type: r.try_get("event_type")?,
+                    payload: from_json(&r.try_get::<String, _>("payload")?)?,
+                    actor: ActorRef {
+                        user_id: UserId(parse_uuid(&r.try_get::<String, _>("actor_user")?)?),
+                        org_id: OrgId(parse_uuid(&r.try_get::<String, _>("actor_org")?)?),
+                    },
+                    recorded_at: parse_ts(&r.try_get::<String, _>("recorded_at")?)?,
+                    reason: r.try_get("reason")?,
+                })
+            }
+        }
+    };
+}
+
+/// Digits only, so that 090-1234-5678 and 09012345678 match.
+pub(crate) fn normalise_phone(p: &str) -> String {
+    p.chars()
+        .filter_map(|c| {
+            let c = match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32)?,
+                c => c,
+            };
+            c.is_ascii_digit().then_some(c)
+        })
+        .collect()
+}
+
+pub(crate) fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+backend!(sqlite, sqlx::Sqlite);
+backend!(pg, sqlx::Postgres);
+
+impl sqlite::Db {
+    async fn engine_check(&self) -> Result<Vec<String>, StoreError> {
+        use sqlx::Row;
+        let mut findings = Vec::new();
+        let rows = sqlx::query("PRAGMA integrity_check").fetch_all(&self.read).await?;
+        for r in rows {
+            let line: String = r.try_get(0)?;
+            if line != "ok" {
+                findings.push(format!("sqlite integrity_check: {line}"));
+            }
+        }
+        let fk = sqlx::query("PRAGMA foreign_key_check").fetch_all(&self.read).await?;
+        if !fk.is_empty() {
+            findings.push(format!("sqlite foreign_key_check: {} violations", fk.len()));
+        }
+        Ok(findings)
+    }
+}
+
+impl pg::Db {
+    async fn engine_check(&self) -> Result<Vec<String>, StoreError> {
+        use sqlx::Row;
+        // PostgreSQL checks constraints on write; make sure the schema is complete and readable.
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_name IN ('events', 'streams', 'cases', 'persons', 'meetings')",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(if n == 5 {
+            Vec::new()
+        } else {
+            vec![format!("postgres: {n} of 5 core tables present")]
+        })
+    }
+}

@@ -1,0 +1,197 @@
+//! The store's own types: configuration records, append batches, list rows, errors.
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tsunagu_core::case::{CaseEvent, DueKind, Stage};
+use tsunagu_core::meeting::{MeetingEvent, MeetingKind};
+use tsunagu_core::person::PersonEvent;
+use tsunagu_core::{
+    ActorRef, CaseId, MeetingId, OrgId, OrgKind, PersonId, Role, TenantId, TenantSettings, UserId,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The stream moved on since the caller read it.
+    #[error("version conflict: expected {expected}, the stream is at {actual}")]
+    Conflict { expected: u64, actual: u64 },
+    #[error("not found")]
+    NotFound,
+    /// The same idempotency key was used before for the same request: here is what it made.
+    #[error("idempotent replay")]
+    IdempotentReplay { stream_id: uuid::Uuid },
+    /// The same idempotency key was used before for a different request.
+    #[error("idempotency key reused for a different request")]
+    IdempotencyMismatch,
+    #[error("a record with this identity already exists")]
+    Duplicate,
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub settings: TenantSettings,
+    pub is_demo: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub kind: OrgKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub org_id: OrgId,
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiToken {
+    pub id: uuid::Uuid,
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub label: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+    pub stream_id: uuid::Uuid,
+}
+
+#[derive(Clone, Debug)]
+pub enum StreamAppend {
+    Case {
+        id: CaseId,
+        expected_version: u64,
+        events: Vec<CaseEvent>,
+    },
+    Person {
+        id: PersonId,
+        expected_version: u64,
+        events: Vec<PersonEvent>,
+    },
+    Meeting {
+        id: MeetingId,
+        expected_version: u64,
+        events: Vec<MeetingEvent>,
+    },
+}
+
+/// One write: events for one or more streams, by one actor, at one time, for one reason.
+#[derive(Clone, Debug)]
+pub struct AppendBatch {
+    pub tenant: TenantId,
+    pub actor: ActorRef,
+    pub recorded_at: Timestamp,
+    pub reason: Option<String>,
+    pub idempotency: Option<Idempotency>,
+    pub streams: Vec<StreamAppend>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Versioned<T> {
+    pub version: u64,
+    pub state: T,
+}
+
+/// An event as stored, with its envelope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub version: u64,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub actor: ActorRef,
+    pub recorded_at: Timestamp,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PersonQuery {
+    /// Matches name or kana (substring).
+    pub name: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub phone: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PersonSummary {
+    pub id: PersonId,
+    pub name: String,
+    pub kana: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub household_id: uuid::Uuid,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    /// Cases whose team includes this organisation.
+    pub visible_to_org: Option<OrgId>,
+    pub stage: Option<Stage>,
+    pub assigned_worker: Option<UserId>,
+    pub person: Option<PersonId>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub person_id: PersonId,
+    pub person_name: String,
+    pub stage: Stage,
+    pub owner_org: OrgId,
+    pub assigned_worker: UserId,
+    pub opened_on: Date,
+    pub stage_changed_at: Timestamp,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug)]
+pub enum DueScope {
+    Worker(UserId),
+    /// Cases whose team includes the organisation.
+    Org(OrgId),
+    Tenant,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DueRow {
+    pub case_id: CaseId,
+    pub kind: DueKind,
+    pub due_on: Date,
+    pub reference: Option<uuid::Uuid>,
+    pub owner_org: OrgId,
+    pub assigned_worker: UserId,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeetingSummary {
+    pub id: MeetingId,
+    pub kind: MeetingKind,
+    pub title: String,
+    pub scheduled_on: Date,
+    pub closed_on: Option<Date>,
+    pub agenda_cases: usize,
+    pub version: u64,
+}
