@@ -853,7 +853,8 @@ macro_rules! backend {
                         DueScope::Tenant => (None, None),
                     };
                     let rows = sqlx::query(
-                        "SELECT d.case_id, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
+                        "SELECT d.case_id, p.name AS person_name, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
+                         JOIN cases c ON c.id = d.case_id JOIN persons p ON p.id = c.person_id \
                          WHERE d.tenant_id = $1 \
                          AND ((d.kind <> 'plan_period_end' AND d.due_on <= $2) OR (d.kind = 'plan_period_end' AND d.due_on <= $3)) \
                          AND ($4 IS NULL OR d.assigned_worker = $4) \
@@ -872,6 +873,7 @@ macro_rules! backend {
                             let kind: String = r.try_get("kind")?;
                             Ok(DueRow {
                                 case_id: CaseId(parse_uuid(&r.try_get::<String, _>("case_id")?)?),
+                                person_name: r.try_get("person_name")?,
                                 kind: DueKind::parse(&kind)
                                     .ok_or_else(|| StoreError::Corrupt(format!("unknown due kind {kind}")))?,
                                 due_on: parse_date(&r.try_get::<String, _>("due_on")?)?,

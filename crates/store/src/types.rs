@@ -134,6 +134,7 @@ pub struct PersonQuery {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonSummary {
     pub id: PersonId,
     pub name: String,
@@ -155,6 +156,7 @@ pub struct CaseFilter {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseSummary {
     pub id: CaseId,
     pub person_id: PersonId,
@@ -176,8 +178,10 @@ pub enum DueScope {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DueRow {
     pub case_id: CaseId,
+    pub person_name: String,
     pub kind: DueKind,
     pub due_on: Date,
     pub reference: Option<uuid::Uuid>,
@@ -186,6 +190,7 @@ pub struct DueRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeetingSummary {
     pub id: MeetingId,
     pub kind: MeetingKind,

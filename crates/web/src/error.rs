@@ -1,0 +1,113 @@
+//! Error policy: handlers return `ApiError`; every error is `{ "code", "message" }` JSON with a
+//! stable code and a Japanese message. Bad input is 4xx, never 5xx. Internal errors are logged
+//! without personal data and answered with a generic message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tsunagu_core::Refusal;
+use tsunagu_store::StoreError;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `plan.needs_meeting_approval`.
+    pub code: String,
+    /// Japanese message for the user.
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "指定された記録は見つかりません。",
+        )
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.required",
+            "ログインしてください。",
+        )
+    }
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "auth.forbidden",
+            "この操作を行う権限がありません。",
+        )
+    }
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "システムエラーが発生しました。時間をおいて再度お試しください。",
+        )
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { expected, actual } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict.stale_version",
+                format!(
+                    "他の人が先に更新しました（あなたが見ていた版: {expected}、現在の版: {actual}）。最新の内容を確認してからやり直してください。"
+                ),
+            ),
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::IdempotencyMismatch => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency.key_reused",
+                "この Idempotency-Key は別の内容の登録に使われています。新しいキーを使ってください。",
+            ),
+            StoreError::Duplicate => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict.duplicate",
+                "同じものがすでに登録されています。",
+            ),
+            StoreError::IdempotentReplay { .. } => ApiError::internal(),
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code,
+            message: self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
