@@ -1,1 +1,263 @@
-fn main() {}
+//! The `tsunagu` command: serve, demo, generate, migrate, verify, user.
+
+mod demo;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use tsunagu_core::{OrgId, Role};
+use tsunagu_store::{ApiToken, DEFAULT_DATABASE_URL, Store, User};
+use tsunagu_web::AppState;
+
+#[derive(Parser)]
+#[command(name = "tsunagu", version, about = "Tsunagu (つなぐ): case management for comprehensive consultation support")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArg {
+    /// Database URL: sqlite://path (created if missing) or postgres://…
+    #[arg(long = "database", env = "TSUNAGU_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web application and API.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, env = "TSUNAGU_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Create synthetic demo data (if the database is empty) and serve.
+    Demo {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, env = "TSUNAGU_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value_t = 300)]
+        persons: u32,
+    },
+    /// Generate synthetic data without serving (deterministic for a seed).
+    Generate {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        persons: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Bring the database schema up to date.
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Check the database: engine integrity and every projection against its events.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user to an organisation (reads the password from TSUNAGU_PASSWORD or stdin).
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// administrator, lead_support_worker, support_worker, employment_support_worker,
+        /// municipal_officer, related_agency_member, auditor
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        org: OrgId,
+    },
+    /// Set a user's password (from TSUNAGU_PASSWORD or stdin).
+    Passwd {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        login: String,
+    },
+    /// Create a bearer API token for a user and print it once.
+    Token {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "api")]
+        label: String,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let password = match std::env::var("TSUNAGU_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.chars().count() < tsunagu_web::auth::MIN_PASSWORD_CHARS {
+        bail!(
+            "the password must have at least {} characters",
+            tsunagu_web::auth::MIN_PASSWORD_CHARS
+        );
+    }
+    Ok(password)
+}
+
+async fn serve(store: Store, listen: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend_name(), "serving");
+    eprintln!("Tsunagu is running at http://{addr}/");
+    let state = AppState { store };
+    tokio::select! {
+        r = tsunagu_web::serve(listener, state) => r?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { db, listen } => {
+            let store = Store::connect(&db.url).await?;
+            serve(store, &listen).await
+        }
+        Command::Demo {
+            db,
+            listen,
+            persons,
+        } => {
+            let store = Store::connect(&db.url).await?;
+            if store.has_non_demo_data().await? {
+                bail!("this database holds non-demo data; demo data is added only to an empty or demo database");
+            }
+            if store.tenants().await?.is_empty() {
+                eprintln!("Creating demo data ({persons} persons)…");
+                demo::generate(&store, persons, 1, true).await?;
+            }
+            eprintln!("{}", demo::LOGIN_HELP);
+            serve(store, &listen).await
+        }
+        Command::Generate { db, persons, seed } => {
+            let store = Store::connect(&db.url).await?;
+            if store.has_non_demo_data().await? {
+                bail!("this database holds non-demo data; generated data is added only to an empty or demo database");
+            }
+            demo::generate(&store, persons, seed, true).await?;
+            eprintln!("{}", demo::LOGIN_HELP);
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            Store::connect(&db.url).await?;
+            eprintln!("schema is up to date");
+            Ok(())
+        }
+        Command::Verify { db } => {
+            let store = Store::open(&db.url).await?;
+            let findings = store.verify().await?;
+            if findings.is_empty() {
+                eprintln!("verify: ok");
+                Ok(())
+            } else {
+                for f in &findings {
+                    eprintln!("verify: {f}");
+                }
+                bail!("verify found {} problem(s)", findings.len())
+            }
+        }
+        Command::User { action } => user(action).await,
+    }
+}
+
+async fn user(action: UserAction) -> anyhow::Result<()> {
+    match action {
+        UserAction::Add {
+            db,
+            login,
+            name,
+            role,
+            org,
+        } => {
+            let store = Store::connect(&db.url).await?;
+            let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
+            let mut found = None;
+            for t in store.tenants().await? {
+                if store.orgs(t.id).await?.iter().any(|o| o.id == org) {
+                    found = Some(t.id);
+                }
+            }
+            let tenant = found.context("no organisation with that id")?;
+            let password = read_password()?;
+            let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            store
+                .create_user(&User {
+                    id: tsunagu_core::UserId(uuid::Uuid::now_v7()),
+                    tenant_id: tenant,
+                    org_id: org,
+                    login,
+                    display_name: name,
+                    role,
+                    password_hash: Some(hash),
+                    disabled: false,
+                })
+                .await?;
+            eprintln!("user added");
+            Ok(())
+        }
+        UserAction::Passwd { db, login } => {
+            let store = Store::connect(&db.url).await?;
+            let user = store.user_by_login(&login).await?.context("no such user")?;
+            let password = read_password()?;
+            let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            store.set_password_hash(user.id, &hash).await?;
+            eprintln!("password changed");
+            Ok(())
+        }
+        UserAction::Token { db, login, label } => {
+            let store = Store::connect(&db.url).await?;
+            let user = store.user_by_login(&login).await?.context("no such user")?;
+            let (token, hash) = tsunagu_web::auth::new_token("tsu_");
+            store
+                .create_api_token(&ApiToken {
+                    id: uuid::Uuid::now_v7(),
+                    token_hash: hash,
+                    user_id: user.id,
+                    label,
+                    created_at: jiff::Timestamp::now(),
+                })
+                .await?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{token}");
+            }
+            Ok(())
+        }
+    }
+}
