@@ -430,7 +430,7 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
         city: actors[3].clone(),
         rng: ChaCha8Rng::seed_from_u64(seed),
         agency,
-        partners: vec![hw, orgs[4].id],
+        partners: vec![hw, orgs[4].id, city_org],
         meetings: Vec::new(),
     };
     // A coordination meeting every two weeks over the past 15 months, and two ahead.
