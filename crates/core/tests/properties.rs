@@ -1,0 +1,291 @@
+//! Property tests: random command sequences through the core. No reachable state breaks a rule,
+//! and folding the stored (JSON round-tripped) events reproduces the state.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use jiff::civil::{Date, date};
+use proptest::prelude::*;
+use tsunagu_core::case::*;
+use tsunagu_core::meeting::MeetingKind;
+use tsunagu_core::*;
+use uuid::Uuid;
+
+fn t(s: &str) -> ShortText {
+    ShortText::parse(s).unwrap()
+}
+fn l(s: &str) -> LongText {
+    LongText::parse(s).unwrap()
+}
+
+const TODAY: Date = date(2026, 11, 1);
+const AGENCY: u128 = 1;
+const PARTNER: u128 = 2;
+
+fn org(n: u128) -> OrgId {
+    OrgId(Uuid::from_u128(n))
+}
+
+fn actor(kind: OrgKind, n: u128) -> Actor {
+    Actor {
+        tenant_id: TenantId(Uuid::from_u128(9)),
+        user_id: UserId(Uuid::from_u128(100 + n)),
+        org_id: org(n),
+        org_kind: kind,
+        role: Role::SupportWorker,
+    }
+}
+
+/// One random step: a command (or a meeting conclusion) built from small choices.
+#[derive(Clone, Debug)]
+enum Step {
+    Cmd(u8, u8, bool, i64),
+    Conclude(u8, bool, bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0u8..48, 0u8..4, any::<bool>(), 0i64..400).prop_map(|(a, b, c, d)| Step::Cmd(a, b, c, d)),
+        2 => (0u8..6, any::<bool>(), any::<bool>()).prop_map(|(a, b, c)| Step::Conclude(a, b, c)),
+    ]
+}
+
+/// Half of the steps take the stage's natural next command, so deep stages are reached often.
+fn natural(state: &CaseState, which: u8) -> u8 {
+    if which < 24 {
+        return which;
+    }
+    let options: &[u8] = match state.stage {
+        Stage::Identified | Stage::Intake => &[1],
+        Stage::Assessment => &[2, 3, 3],
+        Stage::Planning => &[4, 4, 18],
+        Stage::Decision => &[5, 6, 6],
+        Stage::Support => &[7, 8, 9, 10, 13],
+        Stage::Evaluation => &[10, 11, 12],
+        Stage::Suspended => &[14, 15, 10],
+        Stage::Closed => &[16, 17],
+    };
+    options[usize::from(which) % options.len()]
+}
+
+fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> CaseCommand {
+    let which = natural(state, which);
+    let day = date(2025, 6, 1).checked_add(jiff::Span::new().days(days)).unwrap();
+    let later = day.checked_add(jiff::Span::new().days(30)).unwrap();
+    let referral = || ReferralInput {
+        to_org: None,
+        to_name: t("法テラス"),
+        purpose: l("相談"),
+        referred_on: day,
+        accompanied: flag,
+        follow_up_on: flag.then_some(later),
+    };
+    let outcome = match choice {
+        0 | 1 => TriageOutcome::Continue,
+        2 => TriageOutcome::ReferOut { referral: referral() },
+        _ => TriageOutcome::InformationOnly { note: l("情報提供") },
+    };
+    match which {
+        0 => CaseCommand::RecordIntake {
+            intake: Intake {
+                received_on: day,
+                route: IntakeRoute::SelfVisit,
+                referrer: None,
+                presenting_problems: vec![],
+                presenting_problem_text: None,
+                urgency: Urgency::Normal,
+                application_received_on: flag.then_some(day),
+            },
+        },
+        1 => CaseCommand::Triage { triaged_on: day, outcome },
+        2 => CaseCommand::RecordAssessment {
+            assessment: Assessment {
+                assessed_on: day,
+                domains: LifeDomains::default(),
+                baseline: l("b"),
+                background: None,
+                main_issues: l("m"),
+                strengths: None,
+                specialist_opinions: None,
+            },
+        },
+        3 => CaseCommand::Screen { screened_on: day, outcome },
+        4 => CaseCommand::DraftPlan {
+            plan: PlanInput {
+                drafted_on: day,
+                goals: if choice == 0 { vec![] } else { vec![t("目標")] },
+                items: vec![PlanItemInput {
+                    description: l("支援"),
+                    goal: Some(0),
+                    provider: t("機関"),
+                    responsible: (choice != 1).then(|| t("担当")),
+                    deadline: flag.then_some(later),
+                    statutory_service: (choice == 2).then(|| "employment_preparation".to_owned()),
+                }],
+                person_role: None,
+                period_from: day,
+                period_to: later,
+                monitoring_interval_months: None,
+            },
+        },
+        5 => CaseCommand::RecordSupportDecision {
+            service: "employment_preparation".into(),
+            outcome: if flag { DecisionOutcome::Approved } else { DecisionOutcome::Rejected },
+            decided_on: day,
+            notice_sent_on: None,
+            note: None,
+        },
+        6 => CaseCommand::StartSupport { started_on: day },
+        7 | 8 => CaseCommand::RecordContact {
+            kind: ContactKind::Phone,
+            contacted_on: day,
+            reached: flag,
+            with_whom: None,
+            summary: l("連絡"),
+        },
+        9 => CaseCommand::RecordMonitoring {
+            monitored_on: day,
+            kind: MonitoringKind::Scheduled,
+            progress: l("進捗"),
+            outcome: [MonitoringOutcome::Continue, MonitoringOutcome::Modify, MonitoringOutcome::Replan][usize::from(choice % 3)],
+            note: None,
+        },
+        10 => CaseCommand::RecordEvaluation { evaluated_on: day, goals: vec![], summary: l("評価") },
+        11 => CaseCommand::MakeReferral { referral: referral() },
+        12 => match state.referrals.first() {
+            Some(r) if flag => CaseCommand::ConfirmReferral { referral_id: r.id, confirmed_on: day, note: None },
+            Some(r) => CaseCommand::FollowUpReferral { referral_id: r.id, checked_on: day, note: l("確認"), next_follow_up_on: Some(later) },
+            None => CaseCommand::ConfirmReferral { referral_id: ReferralId(Uuid::from_u128(5)), confirmed_on: day, note: None },
+        },
+        13 => CaseCommand::Suspend { suspended_on: day, reason: l("連絡途絶") },
+        14 => CaseCommand::Resume { resumed_on: day },
+        15 => CaseCommand::Terminate {
+            termination: Termination {
+                terminated_on: day,
+                pattern: [ClosurePattern::Resolved, ClosurePattern::MajorIssuesResolved, ClosurePattern::ContactLost, ClosurePattern::Resolved][usize::from(choice)],
+                person_intention: flag.then(|| l("終わりたい")),
+                follow_up: FollowUpPlan::Planned { first_check_on: later, method: l("電話") },
+                lead_department: None,
+            },
+        },
+        16 => CaseCommand::RecordFollowUp { checked_on: day, with_whom: None, summary: l("様子"), next_check_on: None },
+        17 => CaseCommand::Reopen { reopened_on: day, reason: l("再相談") },
+        18 => CaseCommand::RecordConsent {
+            organisations: vec![org(PARTNER)],
+            purpose: t("共有"),
+            given_on: day,
+            valid_until: flag.then_some(later),
+            written_form_received: flag,
+        },
+        19 => match state.consents.first() {
+            Some(c) => CaseCommand::WithdrawConsent { consent_id: c.id, withdrawn_on: day },
+            None => CaseCommand::WithdrawConsent { consent_id: ConsentId(Uuid::from_u128(6)), withdrawn_on: day },
+        },
+        20 | 21 => CaseCommand::AddTeamMember { org_id: org(PARTNER) },
+        22 => CaseCommand::RemoveTeamMember { org_id: org(if flag { PARTNER } else { AGENCY }) },
+        _ => CaseCommand::RecordEmergencySupport { kind: EmergencyKind::EmergencySmallLoan, provided_on: day, note: None },
+    }
+}
+
+fn conclusion(state: &CaseState, which: u8) -> CaseConclusion {
+    match which {
+        0 | 1 => CaseConclusion::PlanApproved { plan_version: state.plan_versions },
+        2 => CaseConclusion::SuspensionConfirmed,
+        3 => CaseConclusion::TerminationApproved,
+        4 => CaseConclusion::ReplanDecided { back_to_assessment: state.plan_versions % 2 == 0 },
+        _ => CaseConclusion::PlanReturned { plan_version: state.plan_versions, reason: l("再検討") },
+    }
+}
+
+/// Checks that an accepted decision respected the rules, judging from the state before it.
+fn check_rules(before: &CaseState, events: &[CaseEvent], settings: &TenantSettings) {
+    for e in events {
+        match e {
+            CaseEvent::SupportStarted { .. } => {
+                let plan = before.current_plan.as_ref().expect("rule 1: support needs a plan");
+                assert!(plan.approved_by.is_some(), "rule 1: plan approved by a meeting");
+                assert!(before.pending_decisions().is_empty(), "rule 1: decisions recorded");
+            }
+            CaseEvent::PlanDrafted { plan } => {
+                for item in &plan.items {
+                    assert!(!item.responsible.as_str().is_empty(), "rule 3");
+                }
+                assert!(!plan.goals.is_empty() && !plan.items.is_empty());
+            }
+            CaseEvent::ReferralMade { referral } => assert!(referral.follow_up_on >= referral.referred_on, "rule 4"),
+            CaseEvent::TeamMemberAdded { org_id } => assert!(before.consent_covers(*org_id, TODAY), "rule 5"),
+            CaseEvent::Suspended { .. } => assert!(
+                before.unreached_attempts >= u32::from(settings.min_contact_attempts_before_suspension),
+                "rule 6: attempts before suspension"
+            ),
+            CaseEvent::Closed { pattern, person_intention, .. }
+                if matches!(pattern, ClosurePattern::Resolved | ClosurePattern::MajorIssuesResolved | ClosurePattern::ContactLost) =>
+            {
+                assert!(before.termination_approved, "rule 6: meeting approval");
+                assert!(before.evaluation.is_some(), "rule 6: evaluation");
+                assert_eq!(before.open_referrals().count(), 0, "rule 4: open referrals");
+                if *pattern == ClosurePattern::ContactLost {
+                    assert!(before.suspension.as_ref().is_some_and(|s| s.confirmed_on.is_some()), "rule 6: confirmed suspension");
+                } else {
+                    assert!(person_intention.is_some(), "rule 6: intention");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reachable_states_keep_the_rules_and_fold_reproduces_state(steps in proptest::collection::vec(step(), 1..80)) {
+        let settings = TenantSettings::default();
+        let worker = actor(OrgKind::SupportAgency, AGENCY);
+        let city = actor(OrgKind::MunicipalDepartment, 3);
+        let ctx = Context { today: TODAY, actor: &worker, settings: &settings };
+        let open = OpenCase { person_id: PersonId(Uuid::from_u128(7)), identification: None, intake: None };
+        let mut log: Vec<CaseEvent> = case::open(open, &ctx).unwrap();
+        let mut state = CaseState::fold(log.iter()).unwrap();
+        for (i, s) in steps.into_iter().enumerate() {
+            let result = match s {
+                Step::Cmd(which, choice, flag, days) => {
+                    let cmd = command(&state, which, choice, flag, days);
+                    let who = if natural(&state, which) == 5 && flag { &city } else { &worker };
+                    let ctx = Context { today: TODAY, actor: who, settings: &settings };
+                    decide(&state, cmd, &ctx, Uuid::from_u128(1000 + i as u128))
+                }
+                Step::Conclude(which, coordination, municipality) => {
+                    let facts = MeetingFacts {
+                        meeting_id: MeetingId(Uuid::from_u128(2000 + i as u128)),
+                        kind: if coordination { MeetingKind::CoordinationMeeting } else { MeetingKind::CaseConference },
+                        held_on: date(2025, 6, 1),
+                        municipality_attends: municipality,
+                    };
+                    let c = conclusion(&state, which);
+                    let r = decide_conclusion(&state, &facts, c.clone());
+                    if r.is_ok() && c.needs_coordination_meeting() {
+                        prop_assert!(coordination && municipality, "approval needs a coordination meeting with the municipality");
+                    }
+                    r
+                }
+            };
+            if let Ok(events) = result {
+                check_rules(&state, &events, &settings);
+                for e in &events {
+                    state.evolve(e);
+                }
+                log.extend(events);
+            }
+        }
+        let stored: Vec<CaseEvent> = log
+            .iter()
+            .map(|e| serde_json::from_str(&serde_json::to_string(e).unwrap()).unwrap())
+            .collect();
+        if std::env::var("TSUNAGU_PROP_STAGES").is_ok() {
+            let mut seen: Vec<&str> = log.iter().map(|e| e.type_name()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            eprintln!("events seen: {}", seen.join(","));
+        }
+        prop_assert_eq!(CaseState::fold(stored.iter()), Some(state));
+    }
+}
