@@ -313,7 +313,9 @@ pub fn decide(
                 return Err(Refusal::MeetingCaseNotOnAgenda);
             }
             if state.scheduled_on > ctx.today {
-                return Err(Refusal::DateInFuture { field: "会議の開催日" });
+                return Err(Refusal::DateInFuture {
+                    field: "会議の開催日",
+                });
             }
             let case = case.ok_or(Refusal::MeetingCaseNotOnAgenda)?;
             let facts = MeetingFacts {

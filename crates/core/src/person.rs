@@ -103,7 +103,9 @@ impl PersonState {
 
 fn check(details: &PersonDetails, ctx: &Context) -> Result<(), Refusal> {
     if details.date_of_birth.is_some_and(|d| d > ctx.today) {
-        return Err(Refusal::DateInFuture { field: "生年月日" });
+        return Err(Refusal::DateInFuture {
+            field: "生年月日"
+        });
     }
     Ok(())
 }

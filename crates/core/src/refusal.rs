@@ -5,26 +5,48 @@ use crate::case::Stage;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    WrongStage { action: &'static str, stage: Stage },
-    DateInFuture { field: &'static str },
-    DateOrder { earlier: &'static str, later: &'static str },
+    WrongStage {
+        action: &'static str,
+        stage: Stage,
+    },
+    DateInFuture {
+        field: &'static str,
+    },
+    DateOrder {
+        earlier: &'static str,
+        later: &'static str,
+    },
     IntakeMultipleMainProblems,
     IntakeNotRecorded,
     AssessmentNotRecorded,
     PlanNoGoals,
     PlanNoItems,
     /// Rule 3: a plan item needs a responsible party and a deadline.
-    PlanItemIncomplete { item: usize, missing_responsible: bool, missing_deadline: bool },
-    PlanGoalReference { item: usize },
-    PlanUnknownStatutoryService { code: String },
+    PlanItemIncomplete {
+        item: usize,
+        missing_responsible: bool,
+        missing_deadline: bool,
+    },
+    PlanGoalReference {
+        item: usize,
+    },
+    PlanUnknownStatutoryService {
+        code: String,
+    },
     PlanVersionNotLatest,
     /// Rule 1: a plan is in force only after a coordination meeting approved it.
     PlanNeedsMeetingApproval,
     /// Rule 1: statutory services need the municipality's support decision.
-    SupportAwaitingDecision { services: Vec<String> },
+    SupportAwaitingDecision {
+        services: Vec<String>,
+    },
     DecisionRequiresMunicipality,
-    DecisionServiceNotInPlan { code: String },
-    DecisionAlreadyMade { code: String },
+    DecisionServiceNotInPlan {
+        code: String,
+    },
+    DecisionAlreadyMade {
+        code: String,
+    },
     /// Rule 4: a referral carries a follow-up date.
     ReferralNeedsFollowUpDate,
     ReferralNotFound,
@@ -44,13 +66,20 @@ pub enum Refusal {
     MeetingClosed,
     MeetingUnexpectedConclusion,
     /// Rule 6: suspension needs recorded attempts to reach the person.
-    SuspensionNeedsContactAttempts { required: u8, recorded: u32 },
+    SuspensionNeedsContactAttempts {
+        required: u8,
+        recorded: u32,
+    },
     SuspensionNotConfirmed,
     TerminationNeedsIntention,
     TerminationNeedsMeetingApproval,
     TerminationNeedsEvaluation,
-    TerminationOpenReferrals { count: usize },
-    TerminationSuspensionTooShort { days_required: u16 },
+    TerminationOpenReferrals {
+        count: usize,
+    },
+    TerminationSuspensionTooShort {
+        days_required: u16,
+    },
     TerminationPatternMismatch,
     EvaluationUnknownGoal,
     EvaluationNoPlan,
@@ -127,7 +156,11 @@ impl Refusal {
             AssessmentNotRecorded => "スクリーニングの前にアセスメントを記録してください。".into(),
             PlanNoGoals => "プランには目標を1つ以上記入してください。".into(),
             PlanNoItems => "プランには支援内容を1つ以上記入してください。".into(),
-            PlanItemIncomplete { item, missing_responsible, missing_deadline } => {
+            PlanItemIncomplete {
+                item,
+                missing_responsible,
+                missing_deadline,
+            } => {
                 let what = match (missing_responsible, missing_deadline) {
                     (true, true) => "担当者（責任者）と期限",
                     (true, false) => "担当者（責任者）",
@@ -157,9 +190,9 @@ impl Refusal {
                 services.join("、")
             ),
             DecisionRequiresMunicipality => "支援決定は自治体の職員だけが記録できます。".into(),
-            DecisionServiceNotInPlan { code } => format!(
-                "法定サービス「{code}」は了承されたプランに含まれていません。"
-            ),
+            DecisionServiceNotInPlan { code } => {
+                format!("法定サービス「{code}」は了承されたプランに含まれていません。")
+            }
             DecisionAlreadyMade { code } => {
                 format!("法定サービス「{code}」の支援決定は記録済みです。")
             }
@@ -200,7 +233,9 @@ impl Refusal {
             TerminationNeedsMeetingApproval => {
                 "終結には支援調整会議の承認が必要です。会議の議題に加えてください。".into()
             }
-            TerminationNeedsEvaluation => "終結の前にプラン評価（評価シート）を記録してください。".into(),
+            TerminationNeedsEvaluation => {
+                "終結の前にプラン評価（評価シート）を記録してください。".into()
+            }
             TerminationOpenReferrals { count } => format!(
                 "受け入れが確認されていないつなぎが{count}件あります。つなぎ先での状況を確認してから終結してください。"
             ),

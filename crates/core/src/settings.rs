@@ -55,7 +55,11 @@ impl Default for TenantSettings {
                 svc("employment_training", "就労訓練事業", false),
                 svc("temporary_living_support", "一時生活支援事業", true),
                 svc("household_finance_improvement", "家計改善支援事業", false),
-                svc("children_learning_support", "子どもの学習・生活支援事業", false),
+                svc(
+                    "children_learning_support",
+                    "子どもの学習・生活支援事業",
+                    false,
+                ),
             ],
         }
     }
@@ -74,13 +78,21 @@ impl TenantSettings {
         if self.first_monitoring_within_days == 0 || self.first_monitoring_within_days > 90 {
             return Err("初回モニタリングの期限は1〜90日で指定してください。".into());
         }
-        let mut codes: Vec<&str> = self.statutory_services.iter().map(|s| s.code.as_str()).collect();
+        let mut codes: Vec<&str> = self
+            .statutory_services
+            .iter()
+            .map(|s| s.code.as_str())
+            .collect();
         codes.sort_unstable();
         codes.dedup();
         if codes.len() != self.statutory_services.len() {
             return Err("法定サービスのコードが重複しています。".into());
         }
-        if self.statutory_services.iter().any(|s| s.code.trim().is_empty() || s.name.trim().is_empty()) {
+        if self
+            .statutory_services
+            .iter()
+            .any(|s| s.code.trim().is_empty() || s.name.trim().is_empty())
+        {
             return Err("法定サービスのコードと名称は必須です。".into());
         }
         Ok(())

@@ -80,9 +80,15 @@ mod tests {
 
     #[test]
     fn trims_and_rejects_empty_and_oversized() {
-        assert_eq!(ShortText::parse("  相談  ").map(|t| t.to_string()), Ok("相談".to_owned()));
+        assert_eq!(
+            ShortText::parse("  相談  ").map(|t| t.to_string()),
+            Ok("相談".to_owned())
+        );
         assert_eq!(ShortText::parse("   "), Err(TextError::Empty));
-        assert_eq!(ShortText::parse("あ".repeat(201)), Err(TextError::TooLong { max: 200 }));
+        assert_eq!(
+            ShortText::parse("あ".repeat(201)),
+            Err(TextError::TooLong { max: 200 })
+        );
         assert!(ShortText::parse("あ".repeat(200)).is_ok());
         assert_eq!(ShortText::parse("a\nb"), Err(TextError::ControlCharacters));
         assert!(LongText::parse("一行目\n二行目").is_ok());

@@ -68,7 +68,9 @@ fn natural(state: &CaseState, which: u8) -> u8 {
 
 fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> CaseCommand {
     let which = natural(state, which);
-    let day = date(2025, 6, 1).checked_add(jiff::Span::new().days(days)).unwrap();
+    let day = date(2025, 6, 1)
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap();
     let later = day.checked_add(jiff::Span::new().days(30)).unwrap();
     let referral = || ReferralInput {
         to_org: None,
@@ -80,8 +82,12 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
     };
     let outcome = match choice {
         0 | 1 => TriageOutcome::Continue,
-        2 => TriageOutcome::ReferOut { referral: referral() },
-        _ => TriageOutcome::InformationOnly { note: l("情報提供") },
+        2 => TriageOutcome::ReferOut {
+            referral: referral(),
+        },
+        _ => TriageOutcome::InformationOnly {
+            note: l("情報提供"),
+        },
     };
     match which {
         0 => CaseCommand::RecordIntake {
@@ -95,7 +101,10 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 application_received_on: flag.then_some(day),
             },
         },
-        1 => CaseCommand::Triage { triaged_on: day, outcome },
+        1 => CaseCommand::Triage {
+            triaged_on: day,
+            outcome,
+        },
         2 => CaseCommand::RecordAssessment {
             assessment: Assessment {
                 assessed_on: day,
@@ -107,11 +116,18 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 specialist_opinions: None,
             },
         },
-        3 => CaseCommand::Screen { screened_on: day, outcome },
+        3 => CaseCommand::Screen {
+            screened_on: day,
+            outcome,
+        },
         4 => CaseCommand::DraftPlan {
             plan: PlanInput {
                 drafted_on: day,
-                goals: if choice == 0 { vec![] } else { vec![t("目標")] },
+                goals: if choice == 0 {
+                    vec![]
+                } else {
+                    vec![t("目標")]
+                },
                 items: vec![PlanItemInput {
                     description: l("支援"),
                     goal: Some(0),
@@ -128,7 +144,11 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
         },
         5 => CaseCommand::RecordSupportDecision {
             service: "employment_preparation".into(),
-            outcome: if flag { DecisionOutcome::Approved } else { DecisionOutcome::Rejected },
+            outcome: if flag {
+                DecisionOutcome::Approved
+            } else {
+                DecisionOutcome::Rejected
+            },
             decided_on: day,
             notice_sent_on: None,
             note: None,
@@ -145,29 +165,71 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             monitored_on: day,
             kind: MonitoringKind::Scheduled,
             progress: l("進捗"),
-            outcome: [MonitoringOutcome::Continue, MonitoringOutcome::Modify, MonitoringOutcome::Replan][usize::from(choice % 3)],
+            outcome: [
+                MonitoringOutcome::Continue,
+                MonitoringOutcome::Modify,
+                MonitoringOutcome::Replan,
+            ][usize::from(choice % 3)],
             note: None,
         },
-        10 => CaseCommand::RecordEvaluation { evaluated_on: day, goals: vec![], summary: l("評価") },
-        11 => CaseCommand::MakeReferral { referral: referral() },
-        12 => match state.referrals.first() {
-            Some(r) if flag => CaseCommand::ConfirmReferral { referral_id: r.id, confirmed_on: day, note: None },
-            Some(r) => CaseCommand::FollowUpReferral { referral_id: r.id, checked_on: day, note: l("確認"), next_follow_up_on: Some(later) },
-            None => CaseCommand::ConfirmReferral { referral_id: ReferralId(Uuid::from_u128(5)), confirmed_on: day, note: None },
+        10 => CaseCommand::RecordEvaluation {
+            evaluated_on: day,
+            goals: vec![],
+            summary: l("評価"),
         },
-        13 => CaseCommand::Suspend { suspended_on: day, reason: l("連絡途絶") },
+        11 => CaseCommand::MakeReferral {
+            referral: referral(),
+        },
+        12 => match state.referrals.first() {
+            Some(r) if flag => CaseCommand::ConfirmReferral {
+                referral_id: r.id,
+                confirmed_on: day,
+                note: None,
+            },
+            Some(r) => CaseCommand::FollowUpReferral {
+                referral_id: r.id,
+                checked_on: day,
+                note: l("確認"),
+                next_follow_up_on: Some(later),
+            },
+            None => CaseCommand::ConfirmReferral {
+                referral_id: ReferralId(Uuid::from_u128(5)),
+                confirmed_on: day,
+                note: None,
+            },
+        },
+        13 => CaseCommand::Suspend {
+            suspended_on: day,
+            reason: l("連絡途絶"),
+        },
         14 => CaseCommand::Resume { resumed_on: day },
         15 => CaseCommand::Terminate {
             termination: Termination {
                 terminated_on: day,
-                pattern: [ClosurePattern::Resolved, ClosurePattern::MajorIssuesResolved, ClosurePattern::ContactLost, ClosurePattern::Resolved][usize::from(choice)],
+                pattern: [
+                    ClosurePattern::Resolved,
+                    ClosurePattern::MajorIssuesResolved,
+                    ClosurePattern::ContactLost,
+                    ClosurePattern::Resolved,
+                ][usize::from(choice)],
                 person_intention: flag.then(|| l("終わりたい")),
-                follow_up: FollowUpPlan::Planned { first_check_on: later, method: l("電話") },
+                follow_up: FollowUpPlan::Planned {
+                    first_check_on: later,
+                    method: l("電話"),
+                },
                 lead_department: None,
             },
         },
-        16 => CaseCommand::RecordFollowUp { checked_on: day, with_whom: None, summary: l("様子"), next_check_on: None },
-        17 => CaseCommand::Reopen { reopened_on: day, reason: l("再相談") },
+        16 => CaseCommand::RecordFollowUp {
+            checked_on: day,
+            with_whom: None,
+            summary: l("様子"),
+            next_check_on: None,
+        },
+        17 => CaseCommand::Reopen {
+            reopened_on: day,
+            reason: l("再相談"),
+        },
         18 => CaseCommand::RecordConsent {
             organisations: vec![org(PARTNER)],
             purpose: t("共有"),
@@ -176,22 +238,43 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             written_form_received: flag,
         },
         19 => match state.consents.first() {
-            Some(c) => CaseCommand::WithdrawConsent { consent_id: c.id, withdrawn_on: day },
-            None => CaseCommand::WithdrawConsent { consent_id: ConsentId(Uuid::from_u128(6)), withdrawn_on: day },
+            Some(c) => CaseCommand::WithdrawConsent {
+                consent_id: c.id,
+                withdrawn_on: day,
+            },
+            None => CaseCommand::WithdrawConsent {
+                consent_id: ConsentId(Uuid::from_u128(6)),
+                withdrawn_on: day,
+            },
         },
-        20 | 21 => CaseCommand::AddTeamMember { org_id: org(PARTNER) },
-        22 => CaseCommand::RemoveTeamMember { org_id: org(if flag { PARTNER } else { AGENCY }) },
-        _ => CaseCommand::RecordEmergencySupport { kind: EmergencyKind::EmergencySmallLoan, provided_on: day, note: None },
+        20 | 21 => CaseCommand::AddTeamMember {
+            org_id: org(PARTNER),
+        },
+        22 => CaseCommand::RemoveTeamMember {
+            org_id: org(if flag { PARTNER } else { AGENCY }),
+        },
+        _ => CaseCommand::RecordEmergencySupport {
+            kind: EmergencyKind::EmergencySmallLoan,
+            provided_on: day,
+            note: None,
+        },
     }
 }
 
 fn conclusion(state: &CaseState, which: u8) -> CaseConclusion {
     match which {
-        0 | 1 => CaseConclusion::PlanApproved { plan_version: state.plan_versions },
+        0 | 1 => CaseConclusion::PlanApproved {
+            plan_version: state.plan_versions,
+        },
         2 => CaseConclusion::SuspensionConfirmed,
         3 => CaseConclusion::TerminationApproved,
-        4 => CaseConclusion::ReplanDecided { back_to_assessment: state.plan_versions % 2 == 0 },
-        _ => CaseConclusion::PlanReturned { plan_version: state.plan_versions, reason: l("再検討") },
+        4 => CaseConclusion::ReplanDecided {
+            back_to_assessment: state.plan_versions.is_multiple_of(2),
+        },
+        _ => CaseConclusion::PlanReturned {
+            plan_version: state.plan_versions,
+            reason: l("再検討"),
+        },
     }
 }
 
@@ -200,9 +283,18 @@ fn check_rules(before: &CaseState, events: &[CaseEvent], settings: &TenantSettin
     for e in events {
         match e {
             CaseEvent::SupportStarted { .. } => {
-                let plan = before.current_plan.as_ref().expect("rule 1: support needs a plan");
-                assert!(plan.approved_by.is_some(), "rule 1: plan approved by a meeting");
-                assert!(before.pending_decisions().is_empty(), "rule 1: decisions recorded");
+                let plan = before
+                    .current_plan
+                    .as_ref()
+                    .expect("rule 1: support needs a plan");
+                assert!(
+                    plan.approved_by.is_some(),
+                    "rule 1: plan approved by a meeting"
+                );
+                assert!(
+                    before.pending_decisions().is_empty(),
+                    "rule 1: decisions recorded"
+                );
             }
             CaseEvent::PlanDrafted { plan } => {
                 for item in &plan.items {
@@ -210,20 +302,39 @@ fn check_rules(before: &CaseState, events: &[CaseEvent], settings: &TenantSettin
                 }
                 assert!(!plan.goals.is_empty() && !plan.items.is_empty());
             }
-            CaseEvent::ReferralMade { referral } => assert!(referral.follow_up_on >= referral.referred_on, "rule 4"),
-            CaseEvent::TeamMemberAdded { org_id } => assert!(before.consent_covers(*org_id, TODAY), "rule 5"),
+            CaseEvent::ReferralMade { referral } => {
+                assert!(referral.follow_up_on >= referral.referred_on, "rule 4")
+            }
+            CaseEvent::TeamMemberAdded { org_id } => {
+                assert!(before.consent_covers(*org_id, TODAY), "rule 5")
+            }
             CaseEvent::Suspended { .. } => assert!(
-                before.unreached_attempts >= u32::from(settings.min_contact_attempts_before_suspension),
+                before.unreached_attempts
+                    >= u32::from(settings.min_contact_attempts_before_suspension),
                 "rule 6: attempts before suspension"
             ),
-            CaseEvent::Closed { pattern, person_intention, .. }
-                if matches!(pattern, ClosurePattern::Resolved | ClosurePattern::MajorIssuesResolved | ClosurePattern::ContactLost) =>
+            CaseEvent::Closed {
+                pattern,
+                person_intention,
+                ..
+            } if matches!(
+                pattern,
+                ClosurePattern::Resolved
+                    | ClosurePattern::MajorIssuesResolved
+                    | ClosurePattern::ContactLost
+            ) =>
             {
                 assert!(before.termination_approved, "rule 6: meeting approval");
                 assert!(before.evaluation.is_some(), "rule 6: evaluation");
                 assert_eq!(before.open_referrals().count(), 0, "rule 4: open referrals");
                 if *pattern == ClosurePattern::ContactLost {
-                    assert!(before.suspension.as_ref().is_some_and(|s| s.confirmed_on.is_some()), "rule 6: confirmed suspension");
+                    assert!(
+                        before
+                            .suspension
+                            .as_ref()
+                            .is_some_and(|s| s.confirmed_on.is_some()),
+                        "rule 6: confirmed suspension"
+                    );
                 } else {
                     assert!(person_intention.is_some(), "rule 6: intention");
                 }

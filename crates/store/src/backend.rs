@@ -3,8 +3,8 @@
 //! statements are identical; what differs (pragmas, triggers, pools) lives in the migrations and
 //! in `Store::open`.
 
-use jiff::civil::Date;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use std::collections::{BTreeSet, HashMap};
 use tsunagu_core::case::{CaseState, due_items};
 use tsunagu_core::meeting::MeetingState;
@@ -17,10 +17,12 @@ pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad id: {e}")))
 }
 pub(crate) fn parse_date(s: &str) -> Result<Date, StoreError> {
-    s.parse().map_err(|e| StoreError::Corrupt(format!("bad date: {e}")))
+    s.parse()
+        .map_err(|e| StoreError::Corrupt(format!("bad date: {e}")))
 }
 pub(crate) fn parse_ts(s: &str) -> Result<Timestamp, StoreError> {
-    s.parse().map_err(|e| StoreError::Corrupt(format!("bad timestamp: {e}")))
+    s.parse()
+        .map_err(|e| StoreError::Corrupt(format!("bad timestamp: {e}")))
 }
 pub(crate) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -1077,7 +1079,9 @@ pub(crate) fn normalise_phone(p: &str) -> String {
 }
 
 pub(crate) fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 backend!(sqlite, sqlx::Sqlite);
@@ -1087,14 +1091,18 @@ impl sqlite::Db {
     async fn engine_check(&self) -> Result<Vec<String>, StoreError> {
         use sqlx::Row;
         let mut findings = Vec::new();
-        let rows = sqlx::query("PRAGMA integrity_check").fetch_all(&self.read).await?;
+        let rows = sqlx::query("PRAGMA integrity_check")
+            .fetch_all(&self.read)
+            .await?;
         for r in rows {
             let line: String = r.try_get(0)?;
             if line != "ok" {
                 findings.push(format!("sqlite integrity_check: {line}"));
             }
         }
-        let fk = sqlx::query("PRAGMA foreign_key_check").fetch_all(&self.read).await?;
+        let fk = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&self.read)
+            .await?;
         if !fk.is_empty() {
             findings.push(format!("sqlite foreign_key_check: {} violations", fk.len()));
         }

@@ -1,7 +1,7 @@
 //! The store's own types: configuration records, append batches, list rows, errors.
 
-use jiff::civil::Date;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use tsunagu_core::case::{CaseEvent, DueKind, Stage};
 use tsunagu_core::meeting::{MeetingEvent, MeetingKind};

@@ -14,7 +14,9 @@ use tsunagu_core::case::{
     MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput, PresentingProblem,
     ReferralInput, Termination, TriageOutcome, Urgency,
 };
-use tsunagu_core::meeting::{self, AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting};
+use tsunagu_core::meeting::{
+    self, AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting,
+};
 use tsunagu_core::person::{self, PersonDetails, Sex};
 use tsunagu_core::{
     Actor, CaseId, Context, HouseholdId, LongText, MeetingId, OrgId, OrgKind, PersonId, Role,
@@ -35,25 +37,60 @@ pub const LOGIN_HELP: &str = "Demo logins (password: tsunagu-demo):
   admin      管理者";
 
 const SURNAMES: &[(&str, &str)] = &[
-    ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
-    ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"),
-    ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山田", "ヤマダ"),
-    ("佐々木", "ササキ"), ("山口", "ヤマグチ"), ("松本", "マツモト"), ("井上", "イノウエ"),
-    ("木村", "キムラ"), ("林", "ハヤシ"), ("清水", "シミズ"), ("森", "モリ"),
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("清水", "シミズ"),
+    ("森", "モリ"),
 ];
 const GIVEN: &[(&str, &str, Sex)] = &[
-    ("太郎", "タロウ", Sex::Male), ("健一", "ケンイチ", Sex::Male), ("誠", "マコト", Sex::Male),
-    ("大輔", "ダイスケ", Sex::Male), ("翔太", "ショウタ", Sex::Male), ("浩二", "コウジ", Sex::Male),
-    ("花子", "ハナコ", Sex::Female), ("恵子", "ケイコ", Sex::Female), ("美咲", "ミサキ", Sex::Female),
-    ("陽子", "ヨウコ", Sex::Female), ("由美", "ユミ", Sex::Female), ("優子", "ユウコ", Sex::Female),
+    ("太郎", "タロウ", Sex::Male),
+    ("健一", "ケンイチ", Sex::Male),
+    ("誠", "マコト", Sex::Male),
+    ("大輔", "ダイスケ", Sex::Male),
+    ("翔太", "ショウタ", Sex::Male),
+    ("浩二", "コウジ", Sex::Male),
+    ("花子", "ハナコ", Sex::Female),
+    ("恵子", "ケイコ", Sex::Female),
+    ("美咲", "ミサキ", Sex::Female),
+    ("陽子", "ヨウコ", Sex::Female),
+    ("由美", "ユミ", Sex::Female),
+    ("優子", "ユウコ", Sex::Female),
 ];
 const PROBLEMS: &[&str] = &[
-    "収入・生活費", "家賃・住居", "仕事探し", "病気・健康", "家族関係", "債務",
-    "ひきこもり", "障害", "食べるものがない", "税金・公共料金の滞納",
+    "収入・生活費",
+    "家賃・住居",
+    "仕事探し",
+    "病気・健康",
+    "家族関係",
+    "債務",
+    "ひきこもり",
+    "障害",
+    "食べるものがない",
+    "税金・公共料金の滞納",
 ];
 const ROUTES: &[IntakeRoute] = &[
-    IntakeRoute::SelfVisit, IntakeRoute::SelfPhone, IntakeRoute::MunicipalDepartment,
-    IntakeRoute::RelatedAgency, IntakeRoute::FamilyOrAcquaintance, IntakeRoute::Outreach,
+    IntakeRoute::SelfVisit,
+    IntakeRoute::SelfPhone,
+    IntakeRoute::MunicipalDepartment,
+    IntakeRoute::RelatedAgency,
+    IntakeRoute::FamilyOrAcquaintance,
+    IntakeRoute::Outreach,
 ];
 
 fn t(s: &str) -> anyhow::Result<ShortText> {
@@ -81,7 +118,11 @@ struct Demo<'a> {
 
 impl Demo<'_> {
     fn ctx<'b>(&'b self, actor: &'b Actor) -> Context<'b> {
-        Context { today: self.today, actor, settings: &self.settings }
+        Context {
+            today: self.today,
+            actor,
+            settings: &self.settings,
+        }
     }
 
     fn batch(&self, actor: &Actor, streams: Vec<StreamAppend>) -> AppendBatch {
@@ -110,7 +151,14 @@ impl Demo<'_> {
         }
         let n = events.len() as u64;
         self.store
-            .append(self.batch(actor, vec![StreamAppend::Case { id, expected_version: *version, events }]))
+            .append(self.batch(
+                actor,
+                vec![StreamAppend::Case {
+                    id,
+                    expected_version: *version,
+                    events,
+                }],
+            ))
             .await?;
         *version += n;
         Ok(())
@@ -119,7 +167,6 @@ impl Demo<'_> {
     /// The first meeting on or after `day` (created monthly in advance).
     async fn conclude(
         &mut self,
-        actor: &Actor,
         id: CaseId,
         state: &mut CaseState,
         version: &mut u64,
@@ -127,30 +174,50 @@ impl Demo<'_> {
         purpose: AgendaPurpose,
         conclusion: CaseConclusion,
     ) -> anyhow::Result<Date> {
+        // The agency's lead worker presents cases at the meeting.
+        let lead = self.worker[1].clone();
+        let actor = &lead;
         let idx = self
             .meetings
             .iter()
             .position(|(_, d, _, _)| *d >= after && *d <= self.today)
             .context("no meeting after that date")?;
         let (mid, held_on, _, _) = self.meetings[idx].clone();
-        let orgs = [(self.agency, OrgKind::SupportAgency), (self.city.org_id, OrgKind::MunicipalDepartment)]
-            .into_iter()
-            .collect();
+        let orgs = [
+            (self.agency, OrgKind::SupportAgency),
+            (self.city.org_id, OrgKind::MunicipalDepartment),
+        ]
+        .into_iter()
+        .collect();
         for command in [
-            MeetingCommand::AddAgendaItem { case_id: id, purpose },
-            MeetingCommand::RecordConclusion { case_id: id, conclusion: conclusion.clone() },
+            MeetingCommand::AddAgendaItem {
+                case_id: id,
+                purpose,
+            },
+            MeetingCommand::RecordConclusion {
+                case_id: id,
+                conclusion: conclusion.clone(),
+            },
         ] {
             let (_, _, mversion, mstate) = &self.meetings[idx];
             let ctx = self.ctx(actor);
             let (mev, cev) = meeting::decide(mid, mstate, command, Some(state), &orgs, &ctx)
                 .map_err(|r| anyhow::anyhow!("demo meeting step refused: {r}"))?;
-            let mut streams = vec![StreamAppend::Meeting { id: mid, expected_version: *mversion, events: mev.clone() }];
+            let mut streams = vec![StreamAppend::Meeting {
+                id: mid,
+                expected_version: *mversion,
+                events: mev.clone(),
+            }];
             let cn = cev.len() as u64;
             if !cev.is_empty() {
                 for e in &cev {
                     state.evolve(e);
                 }
-                streams.push(StreamAppend::Case { id, expected_version: *version, events: cev });
+                streams.push(StreamAppend::Case {
+                    id,
+                    expected_version: *version,
+                    events: cev,
+                });
             }
             self.store.append(self.batch(actor, streams)).await?;
             *version += cn;
@@ -170,20 +237,47 @@ impl Demo<'_> {
         let age_days = rng.random_range(18 * 365..80 * 365);
         let outreach = rng.random_bool(0.06);
         let details = PersonDetails {
-            name: if outreach { t(&format!("{sn}さん（仮）"))? } else { t(&format!("{sn} {gn}"))? },
+            name: if outreach {
+                t(&format!("{sn}さん（仮）"))?
+            } else {
+                t(&format!("{sn} {gn}"))?
+            },
             name_is_provisional: outreach,
             kana: (!outreach).then(|| t(&format!("{sk} {gk}"))).transpose()?,
             date_of_birth: (!outreach).then(|| plus(self.today, -age_days)),
             sex: Some(sex),
-            address: (!outreach).then(|| t(&format!("つなぐ市中央{}丁目{}番", rng.random_range(1..9), rng.random_range(1..30)))).transpose()?,
-            phone: (!outreach).then(|| t(&format!("090-{:04}-{:04}", rng.random_range(0..10000), rng.random_range(0..10000)))).transpose()?,
+            address: (!outreach)
+                .then(|| {
+                    t(&format!(
+                        "つなぐ市中央{}丁目{}番",
+                        rng.random_range(1..9),
+                        rng.random_range(1..30)
+                    ))
+                })
+                .transpose()?,
+            phone: (!outreach)
+                .then(|| {
+                    t(&format!(
+                        "090-{:04}-{:04}",
+                        rng.random_range(0..10000),
+                        rng.random_range(0..10000)
+                    ))
+                })
+                .transpose()?,
         };
         let actor = self.worker[rng.random_range(0..self.worker.len())].clone();
         let pid = PersonId(Uuid::now_v7());
         let events = person::register(details, HouseholdId(Uuid::now_v7()), &self.ctx(&actor))
             .map_err(|r| anyhow::anyhow!("{r}"))?;
         self.store
-            .append(self.batch(&actor, vec![StreamAppend::Person { id: pid, expected_version: 0, events }]))
+            .append(self.batch(
+                &actor,
+                vec![StreamAppend::Person {
+                    id: pid,
+                    expected_version: 0,
+                    events,
+                }],
+            ))
             .await?;
 
         // Where this case stops: spread over every stage.
@@ -193,17 +287,29 @@ impl Demo<'_> {
         let route = ROUTES[self.rng.random_range(0..ROUTES.len())];
         let main = PROBLEMS[self.rng.random_range(0..PROBLEMS.len())];
         let other = PROBLEMS[self.rng.random_range(0..PROBLEMS.len())];
-        let mut problems = vec![PresentingProblem { code: t(main)?, main: true }];
+        let mut problems = vec![PresentingProblem {
+            code: t(main)?,
+            main: true,
+        }];
         if other != main {
-            problems.push(PresentingProblem { code: t(other)?, main: false });
+            problems.push(PresentingProblem {
+                code: t(other)?,
+                main: false,
+            });
         }
         let intake = Intake {
             received_on: d0,
             route,
-            referrer: matches!(route, IntakeRoute::MunicipalDepartment).then(|| t("税務課")).transpose()?,
+            referrer: matches!(route, IntakeRoute::MunicipalDepartment)
+                .then(|| t("税務課"))
+                .transpose()?,
             presenting_problems: problems,
-            presenting_problem_text: Some(l(&format!("{main}について相談したい。")) ?),
-            urgency: if self.rng.random_bool(0.1) { Urgency::High } else { Urgency::Normal },
+            presenting_problem_text: Some(l(&format!("{main}について相談したい。"))?),
+            urgency: if self.rng.random_bool(0.1) {
+                Urgency::High
+            } else {
+                Urgency::Normal
+            },
             application_received_on: self.rng.random_bool(0.8).then_some(d0),
         };
         let open = if outreach {
@@ -218,105 +324,266 @@ impl Demo<'_> {
                 intake: None,
             }
         } else {
-            OpenCase { person_id: pid, identification: None, intake: Some(intake) }
+            OpenCase {
+                person_id: pid,
+                identification: None,
+                intake: Some(intake),
+            }
         };
         let events = case::open(open, &self.ctx(&actor)).map_err(|r| anyhow::anyhow!("{r}"))?;
         let mut state = CaseState::fold(events.iter()).context("open")?;
         let mut version = events.len() as u64;
         self.store
-            .append(self.batch(&actor, vec![StreamAppend::Case { id, expected_version: 0, events }]))
+            .append(self.batch(
+                &actor,
+                vec![StreamAppend::Case {
+                    id,
+                    expected_version: 0,
+                    events,
+                }],
+            ))
             .await?;
         if outreach {
             return Ok(());
         }
         let a = &actor;
         let partners = self.partners.clone();
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::RecordConsent {
-            organisations: partners.clone(), purpose: t("支援のための情報共有")?, given_on: d0,
-            valid_until: None, written_form_received: true,
-        }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::RecordConsent {
+                organisations: partners.clone(),
+                purpose: t("支援のための情報共有")?,
+                given_on: d0,
+                valid_until: None,
+                written_form_received: true,
+            },
+        )
+        .await?;
         if target < 6 {
             return Ok(());
         }
         if target < 10 {
             let outcome = if target < 8 {
-                TriageOutcome::InformationOnly { note: l("制度の情報提供で解決する見込み。")? }
+                TriageOutcome::InformationOnly {
+                    note: l("制度の情報提供で解決する見込み。")?,
+                }
             } else {
-                TriageOutcome::ReferOut { referral: ReferralInput {
-                    to_org: Some(partners[0]), to_name: t("ハローワーク")?, purpose: l("職業相談へつなぐ。")?,
-                    referred_on: plus(d0, 1), accompanied: true, follow_up_on: Some(plus(d0, 15)),
-                } }
+                TriageOutcome::ReferOut {
+                    referral: ReferralInput {
+                        to_org: Some(partners[0]),
+                        to_name: t("ハローワーク")?,
+                        purpose: l("職業相談へつなぐ。")?,
+                        referred_on: plus(d0, 1),
+                        accompanied: true,
+                        follow_up_on: Some(plus(d0, 15)),
+                    },
+                }
             };
-            return self.cmd(a, id, &mut state, &mut version, CaseCommand::Triage { triaged_on: plus(d0, 1), outcome }).await;
+            return self
+                .cmd(
+                    a,
+                    id,
+                    &mut state,
+                    &mut version,
+                    CaseCommand::Triage {
+                        triaged_on: plus(d0, 1),
+                        outcome,
+                    },
+                )
+                .await;
         }
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::Triage { triaged_on: plus(d0, 1), outcome: TriageOutcome::Continue }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::Triage {
+                triaged_on: plus(d0, 1),
+                outcome: TriageOutcome::Continue,
+            },
+        )
+        .await?;
         if self.rng.random_bool(0.1) {
-            self.cmd(a, id, &mut state, &mut version, CaseCommand::RecordEmergencySupport {
-                kind: case::EmergencyKind::EmergencySmallLoan, provided_on: plus(d0, 2), note: Some(l("社協の緊急小口資金につないだ。")?),
-            }).await?;
+            self.cmd(
+                a,
+                id,
+                &mut state,
+                &mut version,
+                CaseCommand::RecordEmergencySupport {
+                    kind: case::EmergencyKind::EmergencySmallLoan,
+                    provided_on: plus(d0, 2),
+                    note: Some(l("社協の緊急小口資金につないだ。")?),
+                },
+            )
+            .await?;
         }
         for add in &partners {
-            self.cmd(a, id, &mut state, &mut version, CaseCommand::AddTeamMember { org_id: *add }).await?;
+            self.cmd(
+                a,
+                id,
+                &mut state,
+                &mut version,
+                CaseCommand::AddTeamMember { org_id: *add },
+            )
+            .await?;
         }
         if target < 18 {
             return Ok(());
         }
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::RecordAssessment { assessment: Assessment {
-            assessed_on: plus(d0, 7),
-            domains: LifeDomains { employment: Some(l("半年前に離職。求職活動はしていない。")?), household_finance: Some(l("家賃を2か月滞納。")?), ..Default::default() },
-            baseline: l("収入がなく、貯金が尽きかけている。")?,
-            background: Some(l("職場の人間関係で体調を崩し離職。")?),
-            main_issues: l("生活費の確保と就労に向けた準備。")?,
-            strengths: Some(l("相談に来る力がある。家族の支えがある。")?),
-            specialist_opinions: None,
-        } }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::RecordAssessment {
+                assessment: Assessment {
+                    assessed_on: plus(d0, 7),
+                    domains: LifeDomains {
+                        employment: Some(l("半年前に離職。求職活動はしていない。")?),
+                        household_finance: Some(l("家賃を2か月滞納。")?),
+                        ..Default::default()
+                    },
+                    baseline: l("収入がなく、貯金が尽きかけている。")?,
+                    background: Some(l("職場の人間関係で体調を崩し離職。")?),
+                    main_issues: l("生活費の確保と就労に向けた準備。")?,
+                    strengths: Some(l("相談に来る力がある。家族の支えがある。")?),
+                    specialist_opinions: None,
+                },
+            },
+        )
+        .await?;
         if target < 26 {
             return Ok(());
         }
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::Screen { screened_on: plus(d0, 10), outcome: TriageOutcome::Continue }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::Screen {
+                screened_on: plus(d0, 10),
+                outcome: TriageOutcome::Continue,
+            },
+        )
+        .await?;
         let statutory = self.rng.random_bool(0.35);
         let drafted = plus(d0, 14);
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::DraftPlan { plan: PlanInput {
-            drafted_on: drafted,
-            goals: vec![t("生活費の見通しを立てる")?, t("3か月以内に就職活動を始める")?],
-            items: vec![
-                PlanItemInput { description: l("家計表を一緒に作る。")?, goal: Some(0), provider: t("自立相談支援センター")?, responsible: Some(t("担当相談支援員")?), deadline: Some(plus(drafted, 30)), statutory_service: None },
-                PlanItemInput { description: l("ハローワークへ同行する。")?, goal: Some(1), provider: t("ハローワーク")?, responsible: Some(t("就労支援員")?), deadline: Some(plus(drafted, 60)), statutory_service: statutory.then(|| "employment_preparation".to_owned()) },
-            ],
-            person_role: Some(l("週に1回、求人情報を確認する。")?),
-            period_from: drafted,
-            period_to: plus(drafted, 180),
-            monitoring_interval_months: None,
-        } }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::DraftPlan {
+                plan: PlanInput {
+                    drafted_on: drafted,
+                    goals: vec![
+                        t("生活費の見通しを立てる")?,
+                        t("3か月以内に就職活動を始める")?,
+                    ],
+                    items: vec![
+                        PlanItemInput {
+                            description: l("家計表を一緒に作る。")?,
+                            goal: Some(0),
+                            provider: t("自立相談支援センター")?,
+                            responsible: Some(t("担当相談支援員")?),
+                            deadline: Some(plus(drafted, 30)),
+                            statutory_service: None,
+                        },
+                        PlanItemInput {
+                            description: l("ハローワークへ同行する。")?,
+                            goal: Some(1),
+                            provider: t("ハローワーク")?,
+                            responsible: Some(t("就労支援員")?),
+                            deadline: Some(plus(drafted, 60)),
+                            statutory_service: statutory
+                                .then(|| "employment_preparation".to_owned()),
+                        },
+                    ],
+                    person_role: Some(l("週に1回、求人情報を確認する。")?),
+                    period_from: drafted,
+                    period_to: plus(drafted, 180),
+                    monitoring_interval_months: None,
+                },
+            },
+        )
+        .await?;
         if target < 34 || plus(drafted, 40) > self.today {
             return Ok(());
         }
         let pv = state.plan_versions;
-        let approved = self.conclude(a, id, &mut state, &mut version, drafted, AgendaPurpose::PlanReview, CaseConclusion::PlanApproved { plan_version: pv }).await?;
+        let approved = self
+            .conclude(
+                id,
+                &mut state,
+                &mut version,
+                drafted,
+                AgendaPurpose::PlanReview,
+                CaseConclusion::PlanApproved { plan_version: pv },
+            )
+            .await?;
         if target < 40 {
             return Ok(());
         }
         let city = self.city.clone();
         if statutory {
-            self.cmd(&city, id, &mut state, &mut version, CaseCommand::RecordSupportDecision {
-                service: "employment_preparation".into(), outcome: DecisionOutcome::Approved, decided_on: plus(approved, 3), notice_sent_on: Some(plus(approved, 5)), note: None,
-            }).await?;
+            self.cmd(
+                &city,
+                id,
+                &mut state,
+                &mut version,
+                CaseCommand::RecordSupportDecision {
+                    service: "employment_preparation".into(),
+                    outcome: DecisionOutcome::Approved,
+                    decided_on: plus(approved, 3),
+                    notice_sent_on: Some(plus(approved, 5)),
+                    note: None,
+                },
+            )
+            .await?;
         }
         let started = plus(approved, 7);
         if started > self.today {
             return Ok(());
         }
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::StartSupport { started_on: started }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::StartSupport {
+                started_on: started,
+            },
+        )
+        .await?;
         let mut day = started;
         for i in 0..self.rng.random_range(1..5) {
             day = plus(day, self.rng.random_range(5..20));
             if day > self.today {
                 return Ok(());
             }
-            let kind = [ContactKind::Interview, ContactKind::Phone, ContactKind::Visit, ContactKind::Accompaniment][i % 4];
-            self.cmd(a, id, &mut state, &mut version, CaseCommand::RecordContact {
-                kind, contacted_on: day, reached: true, with_whom: Some(t("本人")?), summary: l("近況を聞いた。求人を一緒に見た。")?,
-            }).await?;
+            let kind = [
+                ContactKind::Interview,
+                ContactKind::Phone,
+                ContactKind::Visit,
+                ContactKind::Accompaniment,
+            ][i % 4];
+            self.cmd(
+                a,
+                id,
+                &mut state,
+                &mut version,
+                CaseCommand::RecordContact {
+                    kind,
+                    contacted_on: day,
+                    reached: true,
+                    with_whom: Some(t("本人")?),
+                    summary: l("近況を聞いた。求人を一緒に見た。")?,
+                },
+            )
+            .await?;
         }
         if target < 60 {
             return Ok(());
@@ -325,9 +592,20 @@ impl Demo<'_> {
         if monitored > self.today {
             return Ok(());
         }
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::RecordMonitoring {
-            monitored_on: monitored, kind: MonitoringKind::Scheduled, progress: l("家計表ができ、支出が見えるようになった。")?, outcome: MonitoringOutcome::Continue, note: None,
-        }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::RecordMonitoring {
+                monitored_on: monitored,
+                kind: MonitoringKind::Scheduled,
+                progress: l("家計表ができ、支出が見えるようになった。")?,
+                outcome: MonitoringOutcome::Continue,
+                note: None,
+            },
+        )
+        .await?;
         if target < 70 {
             return Ok(());
         }
@@ -338,38 +616,104 @@ impl Demo<'_> {
                 if d > self.today {
                     return Ok(());
                 }
-                self.cmd(a, id, &mut state, &mut version, CaseCommand::RecordContact {
-                    kind: ContactKind::Phone, contacted_on: d, reached: false, with_whom: None, summary: l("電話に出ない。留守電を残した。")?,
-                }).await?;
+                self.cmd(
+                    a,
+                    id,
+                    &mut state,
+                    &mut version,
+                    CaseCommand::RecordContact {
+                        kind: ContactKind::Phone,
+                        contacted_on: d,
+                        reached: false,
+                        with_whom: None,
+                        summary: l("電話に出ない。留守電を残した。")?,
+                    },
+                )
+                .await?;
             }
             let d = plus(monitored, 15);
             if d > self.today {
                 return Ok(());
             }
-            return self.cmd(a, id, &mut state, &mut version, CaseCommand::Suspend { suspended_on: d, reason: l("1か月連絡が取れない。")? }).await;
+            return self
+                .cmd(
+                    a,
+                    id,
+                    &mut state,
+                    &mut version,
+                    CaseCommand::Suspend {
+                        suspended_on: d,
+                        reason: l("1か月連絡が取れない。")?,
+                    },
+                )
+                .await;
         }
         let evaluated = plus(monitored, 20);
         if evaluated > self.today {
             return Ok(());
         }
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::RecordEvaluation {
-            evaluated_on: evaluated,
-            goals: vec![GoalAttainment { goal: 0, attainment: Attainment::Achieved, note: None }, GoalAttainment { goal: 1, attainment: Attainment::PartlyAchieved, note: None }],
-            summary: l("生活費の見通しが立ち、就職活動を始めた。")?,
-        }).await?;
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::RecordEvaluation {
+                evaluated_on: evaluated,
+                goals: vec![
+                    GoalAttainment {
+                        goal: 0,
+                        attainment: Attainment::Achieved,
+                        note: None,
+                    },
+                    GoalAttainment {
+                        goal: 1,
+                        attainment: Attainment::PartlyAchieved,
+                        note: None,
+                    },
+                ],
+                summary: l("生活費の見通しが立ち、就職活動を始めた。")?,
+            },
+        )
+        .await?;
         if target < 86 {
             return Ok(());
         }
-        let Ok(approved) = self.conclude(a, id, &mut state, &mut version, evaluated, AgendaPurpose::Evaluation, CaseConclusion::TerminationApproved).await else {
+        let Ok(approved) = self
+            .conclude(
+                id,
+                &mut state,
+                &mut version,
+                evaluated,
+                AgendaPurpose::Evaluation,
+                CaseConclusion::TerminationApproved,
+            )
+            .await
+        else {
             return Ok(());
         };
-        self.cmd(a, id, &mut state, &mut version, CaseCommand::Terminate { termination: Termination {
-            terminated_on: approved,
-            pattern: if target < 94 { ClosurePattern::Resolved } else { ClosurePattern::MajorIssuesResolved },
-            person_intention: Some(l("就職が決まったので終わりにしたい。")?),
-            follow_up: FollowUpPlan::Planned { first_check_on: plus(approved, 30), method: l("電話で様子を確認する。")? },
-            lead_department: Some(t("社会福祉課")?),
-        } }).await
+        self.cmd(
+            a,
+            id,
+            &mut state,
+            &mut version,
+            CaseCommand::Terminate {
+                termination: Termination {
+                    terminated_on: approved,
+                    pattern: if target < 94 {
+                        ClosurePattern::Resolved
+                    } else {
+                        ClosurePattern::MajorIssuesResolved
+                    },
+                    person_intention: Some(l("就職が決まったので終わりにしたい。")?),
+                    follow_up: FollowUpPlan::Planned {
+                        first_check_on: plus(approved, 30),
+                        method: l("電話で様子を確認する。")?,
+                    },
+                    lead_department: Some(t("社会福祉課")?),
+                },
+            },
+        )
+        .await
     }
 }
 
@@ -379,7 +723,12 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
     let tenant = TenantId(Uuid::now_v7());
     let settings = TenantSettings::default();
     store
-        .create_tenant(&Tenant { id: tenant, name: format!("つなぐ市（デモ {seed}）"), settings: settings.clone(), is_demo })
+        .create_tenant(&Tenant {
+            id: tenant,
+            name: format!("つなぐ市（デモ {seed}）"),
+            settings: settings.clone(),
+            is_demo,
+        })
         .await?;
     let mut orgs = Vec::new();
     for (name, kind) in [
@@ -390,18 +739,32 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
         ("社会福祉協議会", OrgKind::RelatedAgency),
         ("地域包括支援センター", OrgKind::RelatedAgency),
     ] {
-        let org = Organisation { id: OrgId(Uuid::now_v7()), tenant_id: tenant, name: name.to_owned(), kind };
+        let org = Organisation {
+            id: OrgId(Uuid::now_v7()),
+            tenant_id: tenant,
+            name: name.to_owned(),
+            kind,
+        };
         store.create_org(&org).await?;
         orgs.push(org);
     }
     let (city_org, agency, hw) = (orgs[0].id, orgs[2].id, orgs[3].id);
     let hash = tsunagu_web::auth::hash_password(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
-    let suffix = if seed == 1 { String::new() } else { format!("{seed}") };
+    let suffix = if seed == 1 {
+        String::new()
+    } else {
+        format!("{seed}")
+    };
     let mut actors = Vec::new();
     for (login, name, role, org) in [
         ("worker", "相談 一郎", Role::SupportWorker, agency),
         ("lead", "主任 和子", Role::LeadSupportWorker, agency),
-        ("employment", "就労 次郎", Role::EmploymentSupportWorker, agency),
+        (
+            "employment",
+            "就労 次郎",
+            Role::EmploymentSupportWorker,
+            agency,
+        ),
         ("city", "市役 三郎", Role::MunicipalOfficer, city_org),
         ("hellowork", "職安 四郎", Role::RelatedAgencyMember, hw),
         ("admin", "管理 五郎", Role::Administrator, city_org),
@@ -417,8 +780,18 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
             disabled: false,
         };
         store.create_user(&user).await?;
-        let kind = orgs.iter().find(|o| o.id == org).map(|o| o.kind).unwrap_or(OrgKind::SupportAgency);
-        actors.push(Actor { tenant_id: tenant, user_id: user.id, org_id: org, org_kind: kind, role });
+        let kind = orgs
+            .iter()
+            .find(|o| o.id == org)
+            .map(|o| o.kind)
+            .unwrap_or(OrgKind::SupportAgency);
+        actors.push(Actor {
+            tenant_id: tenant,
+            user_id: user.id,
+            org_id: org,
+            org_kind: kind,
+            role,
+        });
     }
     let today = tsunagu_web::today();
     let mut demo = Demo {
@@ -439,24 +812,59 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
     while day <= plus(today, 20) {
         let mid = MeetingId(Uuid::now_v7());
         let ctx = demo.ctx(&lead);
-        let mut events = meeting::schedule(ScheduleMeeting { kind: MeetingKind::CoordinationMeeting, title: t("定例支援調整会議")?, scheduled_on: day }, &ctx);
+        let mut events = meeting::schedule(
+            ScheduleMeeting {
+                kind: MeetingKind::CoordinationMeeting,
+                title: t("定例支援調整会議")?,
+                scheduled_on: day,
+            },
+            &ctx,
+        );
         let mut state = MeetingState::fold(events.iter()).context("meeting")?;
-        let orgs_dir = [(city_org, OrgKind::MunicipalDepartment), (agency, OrgKind::SupportAgency)].into_iter().collect();
+        let orgs_dir = [
+            (city_org, OrgKind::MunicipalDepartment),
+            (agency, OrgKind::SupportAgency),
+        ]
+        .into_iter()
+        .collect();
         for (org, name) in [(city_org, "市役 三郎"), (agency, "主任 和子")] {
-            let (ev, _) = meeting::decide(mid, &state, MeetingCommand::RecordAttendee { org_id: org, name: t(name)?, title: None }, None, &orgs_dir, &ctx)
-                .map_err(|r| anyhow::anyhow!("{r}"))?;
+            let (ev, _) = meeting::decide(
+                mid,
+                &state,
+                MeetingCommand::RecordAttendee {
+                    org_id: org,
+                    name: t(name)?,
+                    title: None,
+                },
+                None,
+                &orgs_dir,
+                &ctx,
+            )
+            .map_err(|r| anyhow::anyhow!("{r}"))?;
             for e in &ev {
                 state.evolve(e);
             }
             events.extend(ev);
         }
         let n = events.len() as u64;
-        store.append(demo.batch(&lead, vec![StreamAppend::Meeting { id: mid, expected_version: 0, events }])).await?;
+        store
+            .append(demo.batch(
+                &lead,
+                vec![StreamAppend::Meeting {
+                    id: mid,
+                    expected_version: 0,
+                    events,
+                }],
+            ))
+            .await?;
         demo.meetings.push((mid, day, n, state));
         day = plus(day, 14);
     }
     let bar = ProgressBar::new(u64::from(persons));
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} persons ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} persons ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     for _ in 0..persons {
         demo.person_and_case().await?;
         bar.inc(1);

@@ -9,7 +9,11 @@ use tsunagu_store::{ApiToken, DEFAULT_DATABASE_URL, Store, User};
 use tsunagu_web::AppState;
 
 #[derive(Parser)]
-#[command(name = "tsunagu", version, about = "Tsunagu (つなぐ): case management for comprehensive consultation support")]
+#[command(
+    name = "tsunagu",
+    version,
+    about = "Tsunagu (つなぐ): case management for comprehensive consultation support"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -156,7 +160,9 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let store = Store::connect(&db.url).await?;
             if store.has_non_demo_data().await? {
-                bail!("this database holds non-demo data; demo data is added only to an empty or demo database");
+                bail!(
+                    "this database holds non-demo data; demo data is added only to an empty or demo database"
+                );
             }
             if store.tenants().await?.is_empty() {
                 eprintln!("Creating demo data ({persons} persons)…");
@@ -168,7 +174,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Generate { db, persons, seed } => {
             let store = Store::connect(&db.url).await?;
             if store.has_non_demo_data().await? {
-                bail!("this database holds non-demo data; generated data is added only to an empty or demo database");
+                bail!(
+                    "this database holds non-demo data; generated data is added only to an empty or demo database"
+                );
             }
             demo::generate(&store, persons, seed, true).await?;
             eprintln!("{}", demo::LOGIN_HELP);

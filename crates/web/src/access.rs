@@ -25,7 +25,11 @@ pub async fn case(
     }
 }
 
-pub async fn person(app: &AppState, auth: &Auth, id: PersonId) -> ApiResult<Versioned<PersonState>> {
+pub async fn person(
+    app: &AppState,
+    auth: &Auth,
+    id: PersonId,
+) -> ApiResult<Versioned<PersonState>> {
     let Some(found) = app.store.person(auth.actor.tenant_id, id).await? else {
         return Err(ApiError::not_found());
     };

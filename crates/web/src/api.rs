@@ -1,12 +1,12 @@
 //! JSON API handlers: parse into domain types, authorise through `access`, decide in core,
 //! append through the store.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::Json;
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -53,7 +53,10 @@ fn batch(auth: &Auth, reason: Option<String>, streams: Vec<StreamAppend>) -> App
 }
 
 /// The `Idempotency-Key` header and a hash of the request it guards.
-fn idempotency_key(headers: &HeaderMap, body: &impl Serialize) -> ApiResult<Option<(String, String)>> {
+fn idempotency_key(
+    headers: &HeaderMap,
+    body: &impl Serialize,
+) -> ApiResult<Option<(String, String)>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -186,7 +189,9 @@ pub async fn login(
     let expires = now
         .checked_add(jiff::Span::new().hours(SESSION_HOURS))
         .map_err(|_| ApiError::internal())?;
-    app.store.create_session(&hash, auth.user.id, now, expires).await?;
+    app.store
+        .create_session(&hash, auth.user.id, now, expires)
+        .await?;
     let cookie = Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -202,9 +207,14 @@ pub async fn logout(
     jar: CookieJar,
 ) -> ApiResult<(CookieJar, StatusCode)> {
     if let Some(hash) = &auth.session {
-        app.store.revoke_session(hash, jiff::Timestamp::now()).await?;
+        app.store
+            .revoke_session(hash, jiff::Timestamp::now())
+            .await?;
     }
-    Ok((jar.remove(Cookie::from(SESSION_COOKIE)), StatusCode::NO_CONTENT))
+    Ok((
+        jar.remove(Cookie::from(SESSION_COOKIE)),
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
@@ -251,9 +261,9 @@ pub async fn put_settings(
     ApiJson(settings): ApiJson<TenantSettings>,
 ) -> ApiResult<Json<TenantSettings>> {
     access::administer(&auth)?;
-    settings.validate().map_err(|m| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "settings.invalid", m)
-    })?;
+    settings
+        .validate()
+        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "settings.invalid", m))?;
     app.store
         .update_tenant_settings(auth.actor.tenant_id, &settings)
         .await?;
@@ -304,7 +314,14 @@ pub async fn create_person(
             // Joining a household requires seeing one of its members.
             let members = app
                 .store
-                .search_persons(auth.actor.tenant_id, auth.actor.org_id, &PersonQuery { limit: 500, ..Default::default() })
+                .search_persons(
+                    auth.actor.tenant_id,
+                    auth.actor.org_id,
+                    &PersonQuery {
+                        limit: 500,
+                        ..Default::default()
+                    },
+                )
                 .await?;
             if !members.iter().any(|m| m.household_id == h.0) {
                 return Err(ApiError::new(
@@ -318,11 +335,15 @@ pub async fn create_person(
     };
     let events = person::register(req.details.clone(), household, &ctx(&auth))?;
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
-        Ok(batch(&auth, None, vec![StreamAppend::Person {
-            id: PersonId(id),
-            expected_version: 0,
-            events,
-        }]))
+        Ok(batch(
+            &auth,
+            None,
+            vec![StreamAppend::Person {
+                id: PersonId(id),
+                expected_version: 0,
+                events,
+            }],
+        ))
     })
     .await?;
     Ok((status, Json(Created { id })))
@@ -359,7 +380,11 @@ pub async fn search_persons(
 }
 
 /// Cases of a person that the actor may see.
-async fn visible_cases(app: &AppState, auth: &Auth, filter: CaseFilter) -> ApiResult<Vec<CaseSummary>> {
+async fn visible_cases(
+    app: &AppState,
+    auth: &Auth,
+    filter: CaseFilter,
+) -> ApiResult<Vec<CaseSummary>> {
     let rows = app.store.cases(auth.actor.tenant_id, &filter).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -380,12 +405,16 @@ pub async fn get_person(
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<PersonView>> {
     let p = access::person(&app, &auth, id).await?;
-    let cases = visible_cases(&app, &auth, CaseFilter {
-        visible_to_org: Some(auth.actor.org_id),
-        person: Some(id),
-        limit: 100,
-        ..Default::default()
-    })
+    let cases = visible_cases(
+        &app,
+        &auth,
+        CaseFilter {
+            visible_to_org: Some(auth.actor.org_id),
+            person: Some(id),
+            limit: 100,
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(Json(PersonView {
         id,
@@ -410,11 +439,15 @@ pub async fn update_person(
     let events = person::change(&current.state, req.details, &ctx(&auth))?;
     if !events.is_empty() {
         app.store
-            .append(batch(&auth, req.reason, vec![StreamAppend::Person {
-                id,
-                expected_version: req.expected_version,
-                events,
-            }]))
+            .append(batch(
+                &auth,
+                req.reason,
+                vec![StreamAppend::Person {
+                    id,
+                    expected_version: req.expected_version,
+                    events,
+                }],
+            ))
             .await?;
     }
     get_person(State(app), auth, ApiPath(id)).await
@@ -510,11 +543,15 @@ pub async fn create_case(
     access::person(&app, &auth, req.person_id).await?;
     let events = case::open(req.clone(), &ctx(&auth))?;
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
-        Ok(batch(&auth, None, vec![StreamAppend::Case {
-            id: CaseId(id),
-            expected_version: 0,
-            events,
-        }]))
+        Ok(batch(
+            &auth,
+            None,
+            vec![StreamAppend::Case {
+                id: CaseId(id),
+                expected_version: 0,
+                events,
+            }],
+        ))
     })
     .await?;
     Ok((status, Json(Created { id })))
@@ -542,7 +579,10 @@ pub async fn list_cases(
         None => None,
         Some("me") => Some(auth.user.id),
         Some(other) => Some(other.parse::<UserId>().map_err(|_| {
-            ApiError::bad_request("request.invalid_query", "worker には me か利用者IDを指定してください。")
+            ApiError::bad_request(
+                "request.invalid_query",
+                "worker には me か利用者IDを指定してください。",
+            )
         })?),
     };
     let filter = CaseFilter {
@@ -580,7 +620,9 @@ pub struct CaseCommandRequest {
 /// Checks that organisations and users named in a command belong to the tenant.
 async fn check_references(app: &AppState, auth: &Auth, cmd: &CaseCommand) -> ApiResult<()> {
     let orgs: Vec<OrgId> = match cmd {
-        CaseCommand::AddTeamMember { org_id } | CaseCommand::RemoveTeamMember { org_id } => vec![*org_id],
+        CaseCommand::AddTeamMember { org_id } | CaseCommand::RemoveTeamMember { org_id } => {
+            vec![*org_id]
+        }
         CaseCommand::RecordConsent { organisations, .. } => organisations.clone(),
         CaseCommand::MakeReferral { referral } => referral.to_org.into_iter().collect(),
         _ => vec![],
@@ -597,7 +639,9 @@ async fn check_references(app: &AppState, auth: &Auth, cmd: &CaseCommand) -> Api
     }
     if let CaseCommand::AssignWorker { user_id } = cmd {
         let user = app.store.user(*user_id).await?;
-        if !user.is_some_and(|u| u.tenant_id == auth.actor.tenant_id && u.role.works_cases() && !u.disabled) {
+        if !user.is_some_and(|u| {
+            u.tenant_id == auth.actor.tenant_id && u.role.works_cases() && !u.disabled
+        }) {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "user.unknown",
@@ -635,11 +679,15 @@ pub async fn case_command(
     }
     let versions = app
         .store
-        .append(batch(&auth, req.reason.filter(|r| !r.trim().is_empty()), vec![StreamAppend::Case {
-            id,
-            expected_version: req.expected_version,
-            events,
-        }]))
+        .append(batch(
+            &auth,
+            req.reason.filter(|r| !r.trim().is_empty()),
+            vec![StreamAppend::Case {
+                id,
+                expected_version: req.expected_version,
+                events,
+            }],
+        ))
         .await?;
     let version = versions.first().copied().unwrap_or(current.version);
     Ok(Json(case_view(id, version, state)))
@@ -654,7 +702,11 @@ pub struct TimelineEntry {
     pub event: CaseEvent,
 }
 
-async fn case_events(app: &AppState, auth: &Auth, id: CaseId) -> ApiResult<Vec<(StoredEvent, CaseEvent)>> {
+async fn case_events(
+    app: &AppState,
+    auth: &Auth,
+    id: CaseId,
+) -> ApiResult<Vec<(StoredEvent, CaseEvent)>> {
     access::case(app, auth, id, Access::Read).await?;
     let events = app.store.events(auth.actor.tenant_id, id.0).await?;
     events
@@ -708,7 +760,10 @@ pub async fn case_assessments(
         events
             .into_iter()
             .filter_map(|(e, event)| match event {
-                CaseEvent::AssessmentRecorded { version, assessment } => Some(AssessmentVersion {
+                CaseEvent::AssessmentRecorded {
+                    version,
+                    assessment,
+                } => Some(AssessmentVersion {
                     version,
                     recorded_at: e.recorded_at,
                     actor: e.actor,
@@ -747,12 +802,20 @@ pub async fn case_plans(
                 approved_by: None,
                 returned_by: vec![],
             }),
-            CaseEvent::PlanApproved { plan_version, meeting_id, .. } => {
+            CaseEvent::PlanApproved {
+                plan_version,
+                meeting_id,
+                ..
+            } => {
                 if let Some(p) = plans.iter_mut().find(|p| p.plan.version == plan_version) {
                     p.approved_by = Some(meeting_id);
                 }
             }
-            CaseEvent::PlanReturned { plan_version, meeting_id, .. } => {
+            CaseEvent::PlanReturned {
+                plan_version,
+                meeting_id,
+                ..
+            } => {
                 if let Some(p) = plans.iter_mut().find(|p| p.plan.version == plan_version) {
                     p.returned_by.push(meeting_id);
                 }
@@ -785,11 +848,15 @@ pub async fn create_meeting(
     access::work_cases(&auth)?;
     let events = meeting::schedule(req.clone(), &ctx(&auth));
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
-        Ok(batch(&auth, None, vec![StreamAppend::Meeting {
-            id: MeetingId(id),
-            expected_version: 0,
-            events,
-        }]))
+        Ok(batch(
+            &auth,
+            None,
+            vec![StreamAppend::Meeting {
+                id: MeetingId(id),
+                expected_version: 0,
+                events,
+            }],
+        ))
     })
     .await?;
     Ok((status, Json(Created { id })))
@@ -809,9 +876,11 @@ pub async fn list_meetings(
     ApiQuery(q): ApiQuery<MeetingListQuery>,
 ) -> ApiResult<Json<Vec<MeetingSummary>>> {
     access::work_cases(&auth)?;
-    let from = q
-        .from
-        .unwrap_or_else(|| today().checked_sub(jiff::Span::new().days(90)).unwrap_or(today()));
+    let from = q.from.unwrap_or_else(|| {
+        today()
+            .checked_sub(jiff::Span::new().days(90))
+            .unwrap_or(today())
+    });
     Ok(Json(
         app.store
             .meetings(auth.actor.tenant_id, auth.actor.org_id, from)
@@ -861,7 +930,10 @@ pub async fn meeting_command(
         .into());
     }
     let case = match req.command.case_id() {
-        Some(case_id) => Some((case_id, access::case(&app, &auth, case_id, Access::Write).await?)),
+        Some(case_id) => Some((
+            case_id,
+            access::case(&app, &auth, case_id, Access::Write).await?,
+        )),
         None => None,
     };
     let orgs = app
@@ -894,7 +966,11 @@ pub async fn meeting_command(
         });
     }
     app.store
-        .append(batch(&auth, req.reason.filter(|r| !r.trim().is_empty()), streams))
+        .append(batch(
+            &auth,
+            req.reason.filter(|r| !r.trim().is_empty()),
+            streams,
+        ))
         .await?;
     let m = app
         .store
@@ -967,7 +1043,10 @@ pub async fn due(
     let counts_only = matches!(scope, DueScope::Tenant);
     if counts_only {
         // Aggregates without names: for municipal oversight and leads.
-        if !matches!(auth.actor.role, Role::LeadSupportWorker | Role::MunicipalOfficer | Role::Administrator) {
+        if !matches!(
+            auth.actor.role,
+            Role::LeadSupportWorker | Role::MunicipalOfficer | Role::Administrator
+        ) {
             return Err(ApiError::forbidden());
         }
     } else {
@@ -993,7 +1072,10 @@ pub async fn due(
             kind,
             label: kind.label_ja(),
             due: rows.iter().filter(|r| r.kind == kind).count(),
-            overdue: rows.iter().filter(|r| r.kind == kind && r.due_on < date).count(),
+            overdue: rows
+                .iter()
+                .filter(|r| r.kind == kind && r.due_on < date)
+                .count(),
         })
         .collect();
     let items = if counts_only {

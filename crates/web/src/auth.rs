@@ -1,8 +1,8 @@
 //! Authentication: argon2id password hashes, server-side sessions behind an HttpOnly cookie,
 //! and bearer API tokens. Tokens are random; only their SHA-256 is stored.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use tsunagu_core::{Actor, TenantSettings};
 use tsunagu_store::{Store, User};
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "tsunagu_session";
 pub const SESSION_HOURS: i64 = 12;

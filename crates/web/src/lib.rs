@@ -36,14 +36,34 @@ pub fn today() -> Date {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tsunagu API", description = "包括的相談支援のケース管理 API. Errors are `{code, message}` with a stable code and a Japanese message."),
+    info(
+        title = "Tsunagu API",
+        description = "包括的相談支援のケース管理 API. Errors are `{code, message}` with a stable code and a Japanese message."
+    ),
     paths(
-        api::healthz, api::login, api::logout, api::get_me, api::organisations,
-        api::get_settings, api::put_settings,
-        api::create_person, api::search_persons, api::get_person, api::update_person, api::person_history,
-        api::create_case, api::list_cases, api::get_case, api::case_command,
-        api::case_timeline, api::case_assessments, api::case_plans,
-        api::create_meeting, api::list_meetings, api::get_meeting, api::meeting_command,
+        api::healthz,
+        api::login,
+        api::logout,
+        api::get_me,
+        api::organisations,
+        api::get_settings,
+        api::put_settings,
+        api::create_person,
+        api::search_persons,
+        api::get_person,
+        api::update_person,
+        api::person_history,
+        api::create_case,
+        api::list_cases,
+        api::get_case,
+        api::case_command,
+        api::case_timeline,
+        api::case_assessments,
+        api::case_plans,
+        api::create_meeting,
+        api::list_meetings,
+        api::get_meeting,
+        api::meeting_command,
         api::due,
     ),
     components(schemas(error::ErrorBody))
@@ -66,8 +86,14 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route("/organisations", get(api::organisations))
         .route("/settings", get(api::get_settings).put(api::put_settings))
-        .route("/persons", post(api::create_person).get(api::search_persons))
-        .route("/persons/{id}", get(api::get_person).put(api::update_person))
+        .route(
+            "/persons",
+            post(api::create_person).get(api::search_persons),
+        )
+        .route(
+            "/persons/{id}",
+            get(api::get_person).put(api::update_person),
+        )
         .route("/persons/{id}/history", get(api::person_history))
         .route("/cases", post(api::create_case).get(api::list_cases))
         .route("/cases/{id}", get(api::get_case))
@@ -75,7 +101,10 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/timeline", get(api::case_timeline))
         .route("/cases/{id}/assessments", get(api::case_assessments))
         .route("/cases/{id}/plans", get(api::case_plans))
-        .route("/meetings", post(api::create_meeting).get(api::list_meetings))
+        .route(
+            "/meetings",
+            post(api::create_meeting).get(api::list_meetings),
+        )
         .route("/meetings/{id}", get(api::get_meeting))
         .route("/meetings/{id}/commands", post(api::meeting_command))
         .route("/due", get(api::due));

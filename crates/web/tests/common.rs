@@ -31,7 +31,12 @@ impl TestDb {
         let dir = std::env::temp_dir().join(format!("tsunagu-test-{}", Uuid::now_v7()));
         let url = format!("sqlite://{}/t.db", dir.display());
         let store = Store::connect(&url).await.unwrap();
-        TestDb { store, name: "sqlite", cleanup: None, _dir: Some(TempDir(dir)) }
+        TestDb {
+            store,
+            name: "sqlite",
+            cleanup: None,
+            _dir: Some(TempDir(dir)),
+        }
     }
 
     pub async fn postgres() -> Option<TestDb> {
@@ -39,7 +44,9 @@ impl TestDb {
             Ok(u) if !u.is_empty() => u,
             _ => {
                 if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("CI=true but TSUNAGU_TEST_DATABASE_URL is not set: the PostgreSQL suite must run in CI");
+                    panic!(
+                        "CI=true but TSUNAGU_TEST_DATABASE_URL is not set: the PostgreSQL suite must run in CI"
+                    );
                 }
                 eprintln!("SKIPPED: PostgreSQL tests (set TSUNAGU_TEST_DATABASE_URL to run them)");
                 return None;
@@ -59,7 +66,12 @@ impl TestDb {
             .options([("search_path", schema.as_str())]);
         let store = Store::open_postgres(options).await.unwrap();
         store.migrate().await.unwrap();
-        Some(TestDb { store, name: "postgres", cleanup: Some((url, schema)), _dir: None })
+        Some(TestDb {
+            store,
+            name: "postgres",
+            cleanup: Some((url, schema)),
+            _dir: None,
+        })
     }
 
     /// Every backend available: SQLite, and PostgreSQL when configured.
@@ -74,7 +86,11 @@ impl TestDb {
     /// Verifies the database (every projection equals its fold), then drops it.
     pub async fn finish(self) {
         let findings = self.store.verify().await.unwrap();
-        assert!(findings.is_empty(), "{}: verify found {findings:?}", self.name);
+        assert!(
+            findings.is_empty(),
+            "{}: verify found {findings:?}",
+            self.name
+        );
         self.store.close().await;
         if let Some((url, schema)) = &self.cleanup {
             let admin = Store::open(url).await.unwrap();
@@ -105,7 +121,12 @@ pub async fn world(db: &TestDb) -> World {
     let store = &db.store;
     let tenant = TenantId(Uuid::now_v7());
     store
-        .create_tenant(&Tenant { id: tenant, name: "テスト市".into(), settings: TenantSettings::default(), is_demo: false })
+        .create_tenant(&Tenant {
+            id: tenant,
+            name: "テスト市".into(),
+            settings: TenantSettings::default(),
+            is_demo: false,
+        })
         .await
         .unwrap();
     let mut ids = vec![];
@@ -116,7 +137,15 @@ pub async fn world(db: &TestDb) -> World {
         ("別の機関", OrgKind::SupportAgency),
     ] {
         let id = OrgId(Uuid::now_v7());
-        store.create_org(&Organisation { id, tenant_id: tenant, name: name.into(), kind }).await.unwrap();
+        store
+            .create_org(&Organisation {
+                id,
+                tenant_id: tenant,
+                name: name.into(),
+                kind,
+            })
+            .await
+            .unwrap();
         ids.push(id);
     }
     let hash = tsunagu_web::auth::hash_password(PASSWORD).unwrap();
@@ -148,19 +177,42 @@ pub async fn world(db: &TestDb) -> World {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = tsunagu_web::AppState { store: store.clone() };
+    let state = tsunagu_web::AppState {
+        store: store.clone(),
+    };
     tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
-    World { base, tenant, city: ids[0], agency: ids[1], hellowork: ids[2], other_agency: ids[3], users }
+    World {
+        base,
+        tenant,
+        city: ids[0],
+        agency: ids[1],
+        hellowork: ids[2],
+        other_agency: ids[3],
+        users,
+    }
 }
 
 impl World {
     pub fn user_id(&self, role: &str) -> UserId {
-        self.users.iter().find(|(l, _)| l.starts_with(&format!("{role}-"))).unwrap().1
+        self.users
+            .iter()
+            .find(|(l, _)| l.starts_with(&format!("{role}-")))
+            .unwrap()
+            .1
     }
 
     pub async fn login(&self, role: &str) -> Api {
-        let login = self.users.iter().find(|(l, _)| l.starts_with(&format!("{role}-"))).unwrap().0.clone();
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let login = self
+            .users
+            .iter()
+            .find(|(l, _)| l.starts_with(&format!("{role}-")))
+            .unwrap()
+            .0
+            .clone();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
         let res = client
             .post(format!("{}/api/login", self.base))
             .json(&json!({"login": login, "password": PASSWORD}))
@@ -168,7 +220,10 @@ impl World {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK, "login as {role}");
-        Api { client, base: self.base.clone() }
+        Api {
+            client,
+            base: self.base.clone(),
+        }
     }
 }
 
@@ -180,12 +235,28 @@ pub struct Api {
 
 impl Api {
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let res = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
     }
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let res = self.client.request(method, format!("{}{path}", self.base)).json(&body).send().await.unwrap();
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -197,7 +268,11 @@ impl Api {
     pub async fn cmd(&self, case: &str, command: Value) -> (StatusCode, Value) {
         let (_, c) = self.get(&format!("/api/cases/{case}")).await;
         let version = c["version"].as_u64().unwrap_or(0);
-        self.post(&format!("/api/cases/{case}/commands"), json!({"expected_version": version, "command": command})).await
+        self.post(
+            &format!("/api/cases/{case}/commands"),
+            json!({"expected_version": version, "command": command}),
+        )
+        .await
     }
 
     /// A case command that must succeed.
@@ -218,7 +293,11 @@ impl Api {
     pub async fn meeting_cmd(&self, meeting: &str, command: Value) -> (StatusCode, Value) {
         let (_, m) = self.get(&format!("/api/meetings/{meeting}")).await;
         let version = m["version"].as_u64().unwrap_or(0);
-        self.post(&format!("/api/meetings/{meeting}/commands"), json!({"expected_version": version, "command": command})).await
+        self.post(
+            &format!("/api/meetings/{meeting}/commands"),
+            json!({"expected_version": version, "command": command}),
+        )
+        .await
     }
 }
 

@@ -18,10 +18,13 @@ async fn new_person(api: &Api, name: &str) -> String {
 
 async fn new_case(api: &Api, person: &str, received: i64) -> String {
     let (s, body) = api
-        .post("/api/cases", json!({"person_id": person, "intake": {
+        .post(
+            "/api/cases",
+            json!({"person_id": person, "intake": {
             "received_on": day(received), "route": "municipal_department", "referrer": "税務課",
             "presenting_problems": [{"code": "家賃・住居", "main": true}, {"code": "仕事探し"}],
-            "urgency": "high"}}))
+            "urgency": "high"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     body["id"].as_str().unwrap().to_owned()
@@ -45,19 +48,43 @@ async fn schedule(api: &Api, w: &World, on: i64) -> String {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
-    let (s, body) = api.meeting_cmd(&id, json!({"action": "record_attendee", "org_id": w.agency, "name": "主任"})).await;
+    let (s, body) = api
+        .meeting_cmd(
+            &id,
+            json!({"action": "record_attendee", "org_id": w.agency, "name": "主任"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     id
 }
 
-async fn conclude(api: &Api, meeting: &str, case: &str, purpose: &str, conclusion: Value) -> (StatusCode, Value) {
+async fn conclude(
+    api: &Api,
+    meeting: &str,
+    case: &str,
+    purpose: &str,
+    conclusion: Value,
+) -> (StatusCode, Value) {
     let (_, m) = api.get(&format!("/api/meetings/{meeting}")).await;
-    let on_agenda = m["state"]["agenda"].as_array().unwrap().iter().any(|a| a["case_id"] == case);
+    let on_agenda = m["state"]["agenda"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["case_id"] == case);
     if !on_agenda {
-        let (s, b) = api.meeting_cmd(meeting, json!({"action": "add_agenda_item", "case_id": case, "purpose": purpose})).await;
+        let (s, b) = api
+            .meeting_cmd(
+                meeting,
+                json!({"action": "add_agenda_item", "case_id": case, "purpose": purpose}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}");
     }
-    api.meeting_cmd(meeting, json!({"action": "record_conclusion", "case_id": case, "conclusion": conclusion})).await
+    api.meeting_cmd(
+        meeting,
+        json!({"action": "record_conclusion", "case_id": case, "conclusion": conclusion}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -71,12 +98,30 @@ async fn one_case_through_every_stage() {
         let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
         assert_eq!(c["state"]["stage"], "intake");
         // The application and consent may come later: shown as to-dos, not refusals.
-        let todos: Vec<&str> = c["todos"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
-        assert!(todos.contains(&"receive_application") && todos.contains(&"obtain_consent"), "{todos:?}");
+        let todos: Vec<&str> = c["todos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["code"].as_str().unwrap())
+            .collect();
+        assert!(
+            todos.contains(&"receive_application") && todos.contains(&"obtain_consent"),
+            "{todos:?}"
+        );
 
         worker.ok(&case, json!({"action": "record_consent", "organisations": [w.hellowork, w.city], "purpose": "就労支援のため", "given_on": day(-299)})).await;
-        worker.ok(&case, json!({"action": "add_team_member", "org_id": w.hellowork})).await;
-        worker.ok(&case, json!({"action": "add_team_member", "org_id": w.city})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.hellowork}),
+            )
+            .await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.city}),
+            )
+            .await;
         worker.ok(&case, json!({"action": "record_emergency_support", "kind": "housing_security_benefit", "provided_on": day(-299)})).await;
         worker.ok(&case, json!({"action": "triage", "triaged_on": day(-299), "outcome": {"outcome": "continue"}})).await;
         for (v, days) in [(1, -290), (2, -285)] {
@@ -85,44 +130,117 @@ async fn one_case_through_every_stage() {
                 "domains": {"housing": "退去を求められている"}}})).await;
         }
         worker.ok(&case, json!({"action": "screen", "screened_on": day(-284), "outcome": {"outcome": "continue"}})).await;
-        worker.ok(&case, plan(-280, Some("housing_security_benefit"))).await;
+        worker
+            .ok(&case, plan(-280, Some("housing_security_benefit")))
+            .await;
         let m1 = schedule(&worker, &w, -270).await;
-        let (s, b) = worker.meeting_cmd(&m1, json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"})).await;
+        let (s, b) = worker
+            .meeting_cmd(
+                &m1,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        let (s, b) = conclude(&worker, &m1, &case, "plan_review", json!({"kind": "plan_approved", "plan_version": 1})).await;
+        let (s, b) = conclude(
+            &worker,
+            &m1,
+            &case,
+            "plan_review",
+            json!({"kind": "plan_approved", "plan_version": 1}),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
         assert_eq!(c["state"]["stage"], "decision");
         // The municipality decides the statutory service.
         city.ok(&case, json!({"action": "record_support_decision", "service": "housing_security_benefit", "outcome": "approved", "decided_on": day(-265)})).await;
-        worker.ok(&case, json!({"action": "start_support", "started_on": day(-260)})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "start_support", "started_on": day(-260)}),
+            )
+            .await;
         worker.ok(&case, json!({"action": "record_contact", "kind": "accompaniment", "contacted_on": day(-255), "reached": true, "summary": "ハローワークに同行した"})).await;
         worker.ok(&case, json!({"action": "record_monitoring", "monitored_on": day(-250), "kind": "scheduled", "progress": "給付金の支給が決まった", "outcome": "continue"})).await;
         worker.ok(&case, json!({"action": "record_evaluation", "evaluated_on": day(-100),
             "goals": [{"goal": 0, "attainment": "achieved"}, {"goal": 1, "attainment": "achieved"}], "summary": "就職し、家賃を払えている"})).await;
         let m2 = schedule(&worker, &w, -95).await;
-        worker.meeting_cmd(&m2, json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"})).await;
-        let (s, b) = conclude(&worker, &m2, &case, "evaluation", json!({"kind": "termination_approved"})).await;
+        worker
+            .meeting_cmd(
+                &m2,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
+        let (s, b) = conclude(
+            &worker,
+            &m2,
+            &case,
+            "evaluation",
+            json!({"kind": "termination_approved"}),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         worker.ok(&case, json!({"action": "terminate", "termination": {
             "terminated_on": day(-94), "pattern": "resolved", "person_intention": "もう大丈夫と本人が話した",
             "follow_up": {"kind": "planned", "first_check_on": day(-60), "method": "電話"}, "lead_department": "社会福祉課"}})).await;
         worker.ok(&case, json!({"action": "record_follow_up", "checked_on": day(-60), "summary": "仕事は続いている", "next_check_on": day(30)})).await;
-        let c = worker.ok(&case, json!({"action": "reopen", "reopened_on": day(-10), "reason": "再び失職した"})).await;
+        let c = worker
+            .ok(
+                &case,
+                json!({"action": "reopen", "reopened_on": day(-10), "reason": "再び失職した"}),
+            )
+            .await;
         assert_eq!(c["state"]["stage"], "assessment");
 
         let (s, timeline) = worker.get(&format!("/api/cases/{case}/timeline")).await;
         assert_eq!(s, StatusCode::OK);
-        let types: Vec<&str> = timeline.as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
-        for expected in ["case_opened", "intake_recorded", "consent_recorded", "team_member_added", "emergency_support_recorded",
-            "triaged_to_continue", "assessment_recorded", "screened_to_handle_here", "plan_drafted", "plan_approved",
-            "support_decision_recorded", "support_started", "contact_recorded", "monitoring_recorded", "evaluation_recorded",
-            "termination_approved", "closed", "follow_up_recorded", "reopened"] {
-            assert!(types.contains(&expected), "{}: timeline lacks {expected}: {types:?}", db.name);
+        let types: Vec<&str> = timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"]["type"].as_str().unwrap())
+            .collect();
+        for expected in [
+            "case_opened",
+            "intake_recorded",
+            "consent_recorded",
+            "team_member_added",
+            "emergency_support_recorded",
+            "triaged_to_continue",
+            "assessment_recorded",
+            "screened_to_handle_here",
+            "plan_drafted",
+            "plan_approved",
+            "support_decision_recorded",
+            "support_started",
+            "contact_recorded",
+            "monitoring_recorded",
+            "evaluation_recorded",
+            "termination_approved",
+            "closed",
+            "follow_up_recorded",
+            "reopened",
+        ] {
+            assert!(
+                types.contains(&expected),
+                "{}: timeline lacks {expected}: {types:?}",
+                db.name
+            );
         }
-        let versions: Vec<u64> = timeline.as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
+        let versions: Vec<u64> = timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["version"].as_u64().unwrap())
+            .collect();
         assert_eq!(versions, (1..=versions.len() as u64).collect::<Vec<_>>());
-        assert!(timeline.as_array().unwrap().iter().all(|e| e["actor"]["user_id"].is_string() && e["recorded_at"].is_string()));
+        assert!(
+            timeline
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["actor"]["user_id"].is_string() && e["recorded_at"].is_string())
+        );
         let (_, assessments) = worker.get(&format!("/api/cases/{case}/assessments")).await;
         let a = assessments.as_array().unwrap();
         assert_eq!(a.len(), 2);
@@ -152,17 +270,42 @@ async fn every_rule_refuses_through_the_api() {
         worker.ok(&case, json!({"action": "make_referral", "referral": {"to_name": "法テラス", "purpose": "債務整理", "referred_on": day(-198), "follow_up_on": day(-190)}})).await;
 
         // Rule 5: no partner on the team without consent; without it, the partner sees nothing.
-        worker.refused(&case, json!({"action": "add_team_member", "org_id": w.hellowork}), "team.needs_consent").await;
-        assert_eq!(hw.get(&format!("/api/cases/{case}")).await.0, StatusCode::NOT_FOUND);
+        worker
+            .refused(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.hellowork}),
+                "team.needs_consent",
+            )
+            .await;
+        assert_eq!(
+            hw.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::NOT_FOUND
+        );
         let c = worker.ok(&case, json!({"action": "record_consent", "organisations": [w.hellowork], "purpose": "就労支援", "given_on": day(-198)})).await;
         let consent_id = c["state"]["consents"][0]["id"].as_str().unwrap().to_owned();
-        worker.ok(&case, json!({"action": "add_team_member", "org_id": w.hellowork})).await;
-        assert_eq!(hw.get(&format!("/api/cases/{case}")).await.0, StatusCode::OK);
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.hellowork}),
+            )
+            .await;
+        assert_eq!(
+            hw.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::OK
+        );
         worker.ok(&case, json!({"action": "withdraw_consent", "consent_id": consent_id, "withdrawn_on": day(0)})).await;
-        assert_eq!(hw.get(&format!("/api/cases/{case}")).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            hw.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::NOT_FOUND
+        );
 
         worker.ok(&case, json!({"action": "record_consent", "organisations": [w.city], "purpose": "支援決定のため", "given_on": day(-197)})).await;
-        worker.ok(&case, json!({"action": "add_team_member", "org_id": w.city})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.city}),
+            )
+            .await;
         worker.ok(&case, json!({"action": "record_assessment", "assessment": {"assessed_on": day(-195), "baseline": "b", "main_issues": "m"}})).await;
         worker.ok(&case, json!({"action": "screen", "screened_on": day(-194), "outcome": {"outcome": "continue"}})).await;
 
@@ -171,60 +314,168 @@ async fn every_rule_refuses_through_the_api() {
         bad["plan"]["items"][1]["deadline"] = Value::Null;
         worker.refused(&case, bad, "plan.item_incomplete").await;
         // Rule 2: statutory services are tenant data.
-        worker.refused(&case, plan(-190, Some("new_local_service")), "plan.unknown_statutory_service").await;
+        worker
+            .refused(
+                &case,
+                plan(-190, Some("new_local_service")),
+                "plan.unknown_statutory_service",
+            )
+            .await;
         let (_, mut settings) = admin.get("/api/settings").await;
         settings["statutory_services"].as_array_mut().unwrap().push(json!({"code": "new_local_service", "name": "新しい法定事業", "needs_decision": true, "quick_procedure": false}));
-        let (s, b) = admin.send(reqwest::Method::PUT, "/api/settings", settings).await;
+        let (s, b) = admin
+            .send(reqwest::Method::PUT, "/api/settings", settings)
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        assert_eq!(worker.send(reqwest::Method::PUT, "/api/settings", b).await.0, StatusCode::FORBIDDEN);
-        worker.ok(&case, plan(-190, Some("new_local_service"))).await;
+        assert_eq!(
+            worker
+                .send(reqwest::Method::PUT, "/api/settings", b)
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+        worker
+            .ok(&case, plan(-190, Some("new_local_service")))
+            .await;
 
         // Rule 1: no plan in force before a meeting approved it ...
-        worker.refused(&case, json!({"action": "start_support", "started_on": day(-185)}), "plan.needs_meeting_approval").await;
+        worker
+            .refused(
+                &case,
+                json!({"action": "start_support", "started_on": day(-185)}),
+                "plan.needs_meeting_approval",
+            )
+            .await;
         let m = schedule(&worker, &w, -180).await;
         // ... a coordination meeting with the municipality present ...
-        let (s, b) = conclude(&worker, &m, &case, "plan_review", json!({"kind": "plan_approved", "plan_version": 1})).await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("meeting.needs_municipality")));
-        worker.meeting_cmd(&m, json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"})).await;
-        let (s, b) = conclude(&worker, &m, &case, "plan_review", json!({"kind": "plan_approved", "plan_version": 1})).await;
+        let (s, b) = conclude(
+            &worker,
+            &m,
+            &case,
+            "plan_review",
+            json!({"kind": "plan_approved", "plan_version": 1}),
+        )
+        .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("meeting.needs_municipality")
+            )
+        );
+        worker
+            .meeting_cmd(
+                &m,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
+        let (s, b) = conclude(
+            &worker,
+            &m,
+            &case,
+            "plan_review",
+            json!({"kind": "plan_approved", "plan_version": 1}),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         // Meeting records are seen only by the meeting's members.
-        assert_eq!(hw.get(&format!("/api/meetings/{m}")).await.0, StatusCode::NOT_FOUND);
-        assert_eq!(city.get(&format!("/api/meetings/{m}")).await.0, StatusCode::OK);
+        assert_eq!(
+            hw.get(&format!("/api/meetings/{m}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            city.get(&format!("/api/meetings/{m}")).await.0,
+            StatusCode::OK
+        );
         // ... and statutory services need the municipality's decision, made by the municipality.
-        worker.refused(&case, json!({"action": "start_support", "started_on": day(-175)}), "support.awaiting_decision").await;
+        worker
+            .refused(
+                &case,
+                json!({"action": "start_support", "started_on": day(-175)}),
+                "support.awaiting_decision",
+            )
+            .await;
         worker.refused(&case, json!({"action": "record_support_decision", "service": "new_local_service", "outcome": "approved", "decided_on": day(-176)}), "decision.requires_municipality").await;
         city.ok(&case, json!({"action": "record_support_decision", "service": "new_local_service", "outcome": "approved", "decided_on": day(-176)})).await;
-        worker.ok(&case, json!({"action": "start_support", "started_on": day(-175)})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "start_support", "started_on": day(-175)}),
+            )
+            .await;
 
         // Rule 7: monitoring due and not done shows as overdue.
         let (s, due) = worker.get(&format!("/api/due?date={}", day(0))).await;
         assert_eq!(s, StatusCode::OK, "{due}");
         let items = due["items"].as_array().unwrap();
-        assert!(items.iter().any(|i| i["case_id"] == case.as_str() && i["kind"] == "monitoring" && i["overdue"] == true), "{due}");
-        assert!(items.iter().any(|i| i["case_id"] == case.as_str() && i["kind"] == "referral_follow_up" && i["overdue"] == true), "{due}");
+        assert!(
+            items.iter().any(|i| i["case_id"] == case.as_str()
+                && i["kind"] == "monitoring"
+                && i["overdue"] == true),
+            "{due}"
+        );
+        assert!(
+            items.iter().any(|i| i["case_id"] == case.as_str()
+                && i["kind"] == "referral_follow_up"
+                && i["overdue"] == true),
+            "{due}"
+        );
         let (_, early) = worker.get(&format!("/api/due?date={}", day(-180))).await;
-        assert!(!early["items"].as_array().unwrap().iter().any(|i| i["kind"] == "monitoring"), "{early}");
+        assert!(
+            !early["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["kind"] == "monitoring"),
+            "{early}"
+        );
         let (s, counts) = w.login("lead").await.get("/api/due?scope=tenant").await;
         assert_eq!(s, StatusCode::OK);
         assert!(counts["items"].as_array().unwrap().is_empty());
 
         // Rule 6: suspension needs recorded attempts and a meeting; termination needs intention,
         // approval, evaluation and no open referral.
-        worker.refused(&case, json!({"action": "suspend", "suspended_on": day(-150), "reason": "連絡がない"}), "suspension.needs_contact_attempts").await;
+        worker
+            .refused(
+                &case,
+                json!({"action": "suspend", "suspended_on": day(-150), "reason": "連絡がない"}),
+                "suspension.needs_contact_attempts",
+            )
+            .await;
         worker.ok(&case, json!({"action": "record_evaluation", "evaluated_on": day(-120), "goals": [], "summary": "おおむね達成"})).await;
         let term = json!({"action": "terminate", "termination": {"terminated_on": day(-110), "pattern": "resolved", "person_intention": "終わりにしたい", "follow_up": {"kind": "not_needed", "reason": "他機関が継続"}}});
-        worker.refused(&case, term.clone(), "termination.needs_meeting_approval").await;
+        worker
+            .refused(&case, term.clone(), "termination.needs_meeting_approval")
+            .await;
         let m2 = schedule(&worker, &w, -115).await;
-        worker.meeting_cmd(&m2, json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"})).await;
-        let (s, b) = conclude(&worker, &m2, &case, "evaluation", json!({"kind": "termination_approved"})).await;
+        worker
+            .meeting_cmd(
+                &m2,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
+        let (s, b) = conclude(
+            &worker,
+            &m2,
+            &case,
+            "evaluation",
+            json!({"kind": "termination_approved"}),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         let mut no_intention = term.clone();
         no_intention["termination"]["person_intention"] = Value::Null;
-        worker.refused(&case, no_intention, "termination.needs_intention").await;
-        worker.refused(&case, term.clone(), "termination.open_referrals").await;
+        worker
+            .refused(&case, no_intention, "termination.needs_intention")
+            .await;
+        worker
+            .refused(&case, term.clone(), "termination.open_referrals")
+            .await;
         let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
-        let referral = c["state"]["referrals"][0]["id"].as_str().unwrap().to_owned();
+        let referral = c["state"]["referrals"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         worker.ok(&case, json!({"action": "confirm_referral", "referral_id": referral, "confirmed_on": day(-112)})).await;
         let c = worker.ok(&case, term).await;
         assert_eq!(c["state"]["stage"], "closed");
@@ -243,15 +494,34 @@ async fn suspension_needs_attempts_and_a_meeting() {
         for d in [-290, -280] {
             worker.ok(&case, json!({"action": "record_contact", "kind": "phone", "contacted_on": day(d), "reached": false, "summary": "電話に出ない"})).await;
         }
-        worker.ok(&case, json!({"action": "suspend", "suspended_on": day(-279), "reason": "連絡が取れない"})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "suspend", "suspended_on": day(-279), "reason": "連絡が取れない"}),
+            )
+            .await;
         let m = schedule(&worker, &w, -270).await;
-        worker.meeting_cmd(&m, json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"})).await;
+        worker
+            .meeting_cmd(
+                &m,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
         // Termination for lost contact without the meeting's confirmation is refused.
-        let (s, b) = conclude(&worker, &m, &case, "suspension_review", json!({"kind": "termination_approved"})).await;
+        let (s, b) = conclude(
+            &worker,
+            &m,
+            &case,
+            "suspension_review",
+            json!({"kind": "termination_approved"}),
+        )
+        .await;
         assert_eq!(b["code"], "meeting.unexpected_conclusion", "{s} {b}");
         let (s, b) = worker.meeting_cmd(&m, json!({"action": "record_conclusion", "case_id": case, "conclusion": {"kind": "suspension_confirmed"}})).await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        let c = worker.ok(&case, json!({"action": "resume", "resumed_on": day(-200)})).await;
+        let c = worker
+            .ok(&case, json!({"action": "resume", "resumed_on": day(-200)}))
+            .await;
         assert_eq!(c["state"]["stage"], "assessment");
         db.finish().await;
     }
@@ -268,18 +538,44 @@ async fn concurrent_writes_conflict_and_retries_are_idempotent() {
         let v = c["version"].as_u64().unwrap();
         let contact = |summary: &str| json!({"expected_version": v, "command": {"action": "record_contact", "kind": "phone", "contacted_on": day(-1), "reached": true, "summary": summary}});
         let path = format!("/api/cases/{case}/commands");
-        let (a, b) = tokio::join!(worker.post(&path, contact("一人目")), worker.post(&path, contact("二人目")));
+        let (a, b) = tokio::join!(
+            worker.post(&path, contact("一人目")),
+            worker.post(&path, contact("二人目"))
+        );
         let mut statuses = [a.0, b.0];
         statuses.sort();
-        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{a:?} {b:?}");
-        let loser = if a.0 == StatusCode::CONFLICT { a.1 } else { b.1 };
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "{a:?} {b:?}"
+        );
+        let loser = if a.0 == StatusCode::CONFLICT {
+            a.1
+        } else {
+            b.1
+        };
         assert_eq!(loser["code"], "conflict.stale_version");
         let (_, timeline) = worker.get(&format!("/api/cases/{case}/timeline")).await;
-        assert_eq!(timeline.as_array().unwrap().iter().filter(|e| e["event"]["type"] == "contact_recorded").count(), 1);
+        assert_eq!(
+            timeline
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["event"]["type"] == "contact_recorded")
+                .count(),
+            1
+        );
 
         // A retried create with the same key creates one record.
         let body = json!({"details": {"name": "渡辺 陽子", "kana": "ワタナベ ヨウコ"}});
-        let send = || worker.client.post(format!("{}/api/persons", w.base)).header("Idempotency-Key", "k-123").json(&body).send();
+        let send = || {
+            worker
+                .client
+                .post(format!("{}/api/persons", w.base))
+                .header("Idempotency-Key", "k-123")
+                .json(&body)
+                .send()
+        };
         let (r1, r2) = tokio::join!(send(), send());
         let (r1, r2) = (r1.unwrap(), r2.unwrap());
         let mut codes = [r1.status().as_u16(), r2.status().as_u16()];
@@ -289,8 +585,14 @@ async fn concurrent_writes_conflict_and_retries_are_idempotent() {
         assert_eq!(r3.status(), StatusCode::OK);
         let (_, found) = worker.get("/api/persons?name=渡辺").await;
         assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
-        let other = worker.client.post(format!("{}/api/persons", w.base)).header("Idempotency-Key", "k-123")
-            .json(&json!({"details": {"name": "別人"}})).send().await.unwrap();
+        let other = worker
+            .client
+            .post(format!("{}/api/persons", w.base))
+            .header("Idempotency-Key", "k-123")
+            .json(&json!({"details": {"name": "別人"}}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
         db.finish().await;
     }
@@ -302,11 +604,19 @@ async fn bad_input_gets_a_clear_4xx() {
         let w = world(&db).await;
         let worker = w.login("worker").await;
         let raw = |body: &'static str| {
-            worker.client.post(format!("{}/api/persons", w.base)).header("content-type", "application/json").body(body).send()
+            worker
+                .client
+                .post(format!("{}/api/persons", w.base))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
         };
         let r = raw("{not json").await.unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(r.json::<Value>().await.unwrap()["code"], "request.malformed_json");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["code"],
+            "request.malformed_json"
+        );
         for body in [
             r#"{"details": {"name": "a", "sex": "unknown_value"}}"#,
             r#"{"details": {"name": "a", "date_of_birth": "2025-02-30"}}"#,
@@ -315,30 +625,80 @@ async fn bad_input_gets_a_clear_4xx() {
         ] {
             let r = raw(body).await.unwrap();
             assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-            assert_eq!(r.json::<Value>().await.unwrap()["code"], "request.invalid", "{body}");
+            assert_eq!(
+                r.json::<Value>().await.unwrap()["code"],
+                "request.invalid",
+                "{body}"
+            );
         }
         let long = "あ".repeat(201);
-        let (s, b) = worker.post("/api/persons", json!({"details": {"name": long}})).await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("request.invalid")));
+        let (s, b) = worker
+            .post("/api/persons", json!({"details": {"name": long}}))
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("request.invalid"))
+        );
         let huge = "x".repeat(2 * 1024 * 1024);
-        let (s, b) = worker.post("/api/persons", json!({"details": {"name": huge}})).await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("request.too_large")));
-        let (s, b) = worker.post("/api/persons", json!({"details": {"name": "未来", "date_of_birth": day(3)}})).await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("date.in_future")));
-        assert_eq!(worker.get("/api/cases/not-a-uuid").await.0, StatusCode::NOT_FOUND);
-        assert_eq!(worker.get("/api/due?date=yesterday").await.0, StatusCode::BAD_REQUEST);
+        let (s, b) = worker
+            .post("/api/persons", json!({"details": {"name": huge}}))
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("request.too_large"))
+        );
+        let (s, b) = worker
+            .post(
+                "/api/persons",
+                json!({"details": {"name": "未来", "date_of_birth": day(3)}}),
+            )
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("date.in_future"))
+        );
+        assert_eq!(
+            worker.get("/api/cases/not-a-uuid").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            worker.get("/api/due?date=yesterday").await.0,
+            StatusCode::BAD_REQUEST
+        );
         // Another organisation's case is invisible, exactly like a missing one.
         let person = new_person(&worker, "松本 誠").await;
         let case = new_case(&worker, &person, -5).await;
         let stranger = w.login("stranger").await;
         let (s, b) = stranger.get(&format!("/api/cases/{case}")).await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-        assert_eq!(stranger.get(&format!("/api/persons/{person}")).await.0, StatusCode::NOT_FOUND);
-        assert!(stranger.get("/api/persons?name=松本").await.1.as_array().unwrap().is_empty());
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
+        assert_eq!(
+            stranger.get(&format!("/api/persons/{person}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert!(
+            stranger
+                .get("/api/persons?name=松本")
+                .await
+                .1
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
         let anonymous = reqwest::Client::new();
-        let r = anonymous.get(format!("{}/api/cases", w.base)).send().await.unwrap();
+        let r = anonymous
+            .get(format!("{}/api/cases", w.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        let r = anonymous.get(format!("{}/api/openapi.json", w.base)).send().await.unwrap();
+        let r = anonymous
+            .get(format!("{}/api/openapi.json", w.base))
+            .send()
+            .await
+            .unwrap();
         let doc: Value = r.json().await.unwrap();
         assert!(doc["paths"]["/api/cases/{id}/commands"]["post"].is_object());
         db.finish().await;

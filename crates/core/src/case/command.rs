@@ -48,14 +48,28 @@ pub struct Termination {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
+// Commands and events are short-lived records moved once; boxing would only obscure them.
+#[allow(clippy::large_enum_variant)]
 pub enum CaseCommand {
     /// 相談受付・申込票 (again: a new version replaces what is shown; the old stays in history).
-    RecordIntake { intake: Intake },
-    Triage { triaged_on: Date, outcome: TriageOutcome },
-    RecordAssessment { assessment: Assessment },
+    RecordIntake {
+        intake: Intake,
+    },
+    Triage {
+        triaged_on: Date,
+        outcome: TriageOutcome,
+    },
+    RecordAssessment {
+        assessment: Assessment,
+    },
     /// スクリーニング: the same outcomes as triage, decided after assessment.
-    Screen { screened_on: Date, outcome: TriageOutcome },
-    DraftPlan { plan: PlanInput },
+    Screen {
+        screened_on: Date,
+        outcome: TriageOutcome,
+    },
+    DraftPlan {
+        plan: PlanInput,
+    },
     RecordSupportDecision {
         service: String,
         outcome: DecisionOutcome,
@@ -65,7 +79,9 @@ pub enum CaseCommand {
         #[serde(default)]
         note: Option<LongText>,
     },
-    StartSupport { started_on: Date },
+    StartSupport {
+        started_on: Date,
+    },
     RecordContact {
         kind: ContactKind,
         contacted_on: Date,
@@ -94,7 +110,9 @@ pub enum CaseCommand {
         #[serde(default)]
         note: Option<LongText>,
     },
-    MakeReferral { referral: ReferralInput },
+    MakeReferral {
+        referral: ReferralInput,
+    },
     FollowUpReferral {
         referral_id: ReferralId,
         checked_on: Date,
@@ -107,9 +125,16 @@ pub enum CaseCommand {
         #[serde(default)]
         note: Option<LongText>,
     },
-    Suspend { suspended_on: Date, reason: LongText },
-    Resume { resumed_on: Date },
-    Terminate { termination: Termination },
+    Suspend {
+        suspended_on: Date,
+        reason: LongText,
+    },
+    Resume {
+        resumed_on: Date,
+    },
+    Terminate {
+        termination: Termination,
+    },
     RecordFollowUp {
         checked_on: Date,
         #[serde(default)]
@@ -118,7 +143,10 @@ pub enum CaseCommand {
         #[serde(default)]
         next_check_on: Option<Date>,
     },
-    Reopen { reopened_on: Date, reason: LongText },
+    Reopen {
+        reopened_on: Date,
+        reason: LongText,
+    },
     RecordConsent {
         organisations: Vec<OrgId>,
         purpose: ShortText,
@@ -128,10 +156,19 @@ pub enum CaseCommand {
         #[serde(default)]
         written_form_received: bool,
     },
-    WithdrawConsent { consent_id: ConsentId, withdrawn_on: Date },
-    AddTeamMember { org_id: OrgId },
-    RemoveTeamMember { org_id: OrgId },
-    AssignWorker { user_id: UserId },
+    WithdrawConsent {
+        consent_id: ConsentId,
+        withdrawn_on: Date,
+    },
+    AddTeamMember {
+        org_id: OrgId,
+    },
+    RemoveTeamMember {
+        org_id: OrgId,
+    },
+    AssignWorker {
+        user_id: UserId,
+    },
 }
 
 impl CaseCommand {

@@ -56,11 +56,22 @@ fn check_intake(intake: &Intake, ctx: &Context) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn build_referral(input: ReferralInput, id: ReferralId, ctx: &Context) -> Result<Referral, Refusal> {
+fn build_referral(
+    input: ReferralInput,
+    id: ReferralId,
+    ctx: &Context,
+) -> Result<Referral, Refusal> {
     not_future(input.referred_on, "つないだ日", ctx)?;
     // Rule 4: a referral carries a follow-up date.
-    let follow_up_on = input.follow_up_on.ok_or(Refusal::ReferralNeedsFollowUpDate)?;
-    not_before(input.referred_on, follow_up_on, "つないだ日", "フォローアップ日")?;
+    let follow_up_on = input
+        .follow_up_on
+        .ok_or(Refusal::ReferralNeedsFollowUpDate)?;
+    not_before(
+        input.referred_on,
+        follow_up_on,
+        "つないだ日",
+        "フォローアップ日",
+    )?;
     Ok(Referral {
         id,
         to_org: input.to_org,
@@ -260,7 +271,10 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             if let Some(sent) = notice_sent_on {
                 not_before(decided_on, sent, "支援決定日", "通知日")?;
             }
-            let plan = state.current_plan.as_ref().ok_or(Refusal::PlanNeedsMeetingApproval)?;
+            let plan = state
+                .current_plan
+                .as_ref()
+                .ok_or(Refusal::PlanNeedsMeetingApproval)?;
             if !plan.services_needing_decision.contains(&service) {
                 return Err(Refusal::DecisionServiceNotInPlan { code: service });
             }
@@ -284,7 +298,10 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
         }
         C::StartSupport { started_on } => {
             not_future(started_on, "支援開始日", ctx)?;
-            let plan = state.current_plan.as_ref().ok_or(Refusal::PlanNeedsMeetingApproval)?;
+            let plan = state
+                .current_plan
+                .as_ref()
+                .ok_or(Refusal::PlanNeedsMeetingApproval)?;
             if let Some(approved_on) = plan.approved_on {
                 not_before(approved_on, started_on, "プラン了承日", "支援開始日")?;
             }
@@ -359,7 +376,10 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             summary,
         } => {
             not_future(evaluated_on, "評価日", ctx)?;
-            let plan = state.current_plan.as_ref().ok_or(Refusal::EvaluationNoPlan)?;
+            let plan = state
+                .current_plan
+                .as_ref()
+                .ok_or(Refusal::EvaluationNoPlan)?;
             if goals.iter().any(|g| g.goal >= plan.goals.len()) {
                 return Err(Refusal::EvaluationUnknownGoal);
             }
@@ -447,9 +467,8 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
                 .is_some_and(|s| s.from == Stage::Support);
             Ok(vec![CaseEvent::Resumed {
                 resumed_on,
-                next_monitoring_due_on: back_to_support.then(|| {
-                    add_days(resumed_on, ctx.settings.first_monitoring_within_days)
-                }),
+                next_monitoring_due_on: back_to_support
+                    .then(|| add_days(resumed_on, ctx.settings.first_monitoring_within_days)),
             }])
         }
         C::Terminate { termination } => terminate(state, termination, ctx),
@@ -579,7 +598,12 @@ fn draft_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Decision {
     if input.items.is_empty() {
         return Err(Refusal::PlanNoItems);
     }
-    not_before(input.period_from, input.period_to, "プラン期間の開始日", "プラン期間の終了日")?;
+    not_before(
+        input.period_from,
+        input.period_to,
+        "プラン期間の開始日",
+        "プラン期間の終了日",
+    )?;
     if let Some(m) = input.monitoring_interval_months
         && !(1..=12).contains(&m)
     {
@@ -644,7 +668,10 @@ fn terminate(state: &CaseState, t: Termination, ctx: &Context) -> Decision {
     not_future(t.terminated_on, "終結日", ctx)?;
     match (t.pattern, state.stage) {
         (ClosurePattern::ContactLost, Stage::Suspended) => {
-            let suspension = state.suspension.as_ref().ok_or(Refusal::SuspensionNotConfirmed)?;
+            let suspension = state
+                .suspension
+                .as_ref()
+                .ok_or(Refusal::SuspensionNotConfirmed)?;
             if suspension.confirmed_on.is_none() {
                 return Err(Refusal::SuspensionNotConfirmed);
             }
@@ -679,7 +706,12 @@ fn terminate(state: &CaseState, t: Termination, ctx: &Context) -> Decision {
         return Err(Refusal::TerminationOpenReferrals { count: open });
     }
     if let FollowUpPlan::Planned { first_check_on, .. } = &t.follow_up {
-        not_before(t.terminated_on, *first_check_on, "終結日", "初回のフォローアップ日")?;
+        not_before(
+            t.terminated_on,
+            *first_check_on,
+            "終結日",
+            "初回のフォローアップ日",
+        )?;
     }
     Ok(vec![CaseEvent::Closed {
         closed_on: t.terminated_on,

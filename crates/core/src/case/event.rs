@@ -9,6 +9,8 @@ use crate::{ConsentId, LongText, MeetingId, OrgId, PersonId, ReferralId, ShortTe
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Commands and events are short-lived records moved once; boxing would only obscure them.
+#[allow(clippy::large_enum_variant)]
 pub enum CaseEvent {
     CaseOpened {
         person_id: PersonId,

@@ -264,8 +264,7 @@ impl CaseState {
             }
             TerminationApproved { .. } => self.termination_approved = true,
             ReplanDecided {
-                back_to_assessment,
-                ..
+                back_to_assessment, ..
             } => {
                 self.stage = if *back_to_assessment {
                     Stage::Assessment
@@ -368,7 +367,10 @@ impl CaseState {
             todos.push(Todo::ObtainConsent);
         }
         if self.stage == Stage::Suspended
-            && self.suspension.as_ref().is_some_and(|s| s.confirmed_on.is_none())
+            && self
+                .suspension
+                .as_ref()
+                .is_some_and(|s| s.confirmed_on.is_none())
         {
             todos.push(Todo::ConfirmSuspensionAtMeeting);
         }

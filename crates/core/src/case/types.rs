@@ -425,8 +425,13 @@ pub enum ClosurePattern {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FollowUpPlan {
-    NotNeeded { reason: LongText },
-    Planned { first_check_on: Date, method: LongText },
+    NotNeeded {
+        reason: LongText,
+    },
+    Planned {
+        first_check_on: Date,
+        method: LongText,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
