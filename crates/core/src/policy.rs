@@ -46,3 +46,11 @@ pub fn administer(actor: &Actor) -> bool {
 pub fn work_cases(actor: &Actor) -> bool {
     actor.role.works_cases()
 }
+
+/// Tenant-wide due counts (no names): for municipal oversight and lead workers.
+pub fn tenant_counts(actor: &Actor) -> bool {
+    matches!(
+        actor.role,
+        Role::LeadSupportWorker | Role::MunicipalOfficer | Role::Administrator
+    )
+}

@@ -1043,10 +1043,7 @@ pub async fn due(
     let counts_only = matches!(scope, DueScope::Tenant);
     if counts_only {
         // Aggregates without names: for municipal oversight and leads.
-        if !matches!(
-            auth.actor.role,
-            Role::LeadSupportWorker | Role::MunicipalOfficer | Role::Administrator
-        ) {
+        if !tsunagu_core::policy::tenant_counts(&auth.actor) {
             return Err(ApiError::forbidden());
         }
     } else {
