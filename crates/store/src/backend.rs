@@ -247,6 +247,35 @@ macro_rules! backend {
                     Ok(())
                 }
 
+                /// Changes a user's name, organisation, role and disabled flag; disabling ends
+                /// every session of the user in the same transaction.
+                pub async fn update_user(&self, u: &User) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE users SET display_name = $1, org_id = $2, role = $3, disabled = $4 WHERE id = $5 AND tenant_id = $6",
+                    )
+                    .bind(&u.display_name)
+                    .bind(u.org_id.to_string())
+                    .bind(u.role.as_str())
+                    .bind(u.disabled)
+                    .bind(u.id.to_string())
+                    .bind(u.tenant_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    if u.disabled {
+                        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                            .bind(Timestamp::now().to_string())
+                            .bind(u.id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 pub async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
                     let mut tx = self.write.begin().await?;
                     sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
@@ -775,6 +804,7 @@ macro_rules! backend {
                          AND ($3 IS NULL OR p.name LIKE $3 ESCAPE '\\' OR p.kana LIKE $3 ESCAPE '\\') \
                          AND ($4 IS NULL OR p.date_of_birth = $4) \
                          AND ($5 IS NULL OR p.phone = $5) \
+                         AND ($7 IS NULL OR p.household_id = $7) \
                          ORDER BY p.kana, p.name LIMIT $6",
                     )
                     .bind(tenant.to_string())
@@ -783,6 +813,7 @@ macro_rules! backend {
                     .bind(q.date_of_birth.map(|d| d.to_string()))
                     .bind(phone)
                     .bind(i64::from(q.limit.clamp(1, 500)))
+                    .bind(q.household.map(|h| h.to_string()))
                     .fetch_all(&self.read)
                     .await?;
                     rows.iter()

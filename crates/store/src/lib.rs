@@ -167,6 +167,9 @@ impl Store {
     pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
         dispatch!(self, db => db.set_password_hash(user, hash).await)
     }
+    pub async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        dispatch!(self, db => db.update_user(user).await)
+    }
     pub async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
         dispatch!(self, db => db.set_user_disabled(user, disabled).await)
     }

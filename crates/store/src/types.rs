@@ -130,6 +130,8 @@ pub struct PersonQuery {
     pub name: Option<String>,
     pub date_of_birth: Option<Date>,
     pub phone: Option<String>,
+    /// Members of one household.
+    pub household: Option<tsunagu_core::HouseholdId>,
     pub limit: u32,
 }
 

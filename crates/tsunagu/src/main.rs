@@ -53,6 +53,25 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Set up a new tenant (a municipality) with its first organisation and administrator.
+    /// Reads the administrator's password from TSUNAGU_PASSWORD or stdin; prints the new ids.
+    Init {
+        #[command(flatten)]
+        db: DbArg,
+        /// The tenant's name, e.g. the municipality (○○市).
+        #[arg(long)]
+        tenant: String,
+        /// The first organisation's name.
+        #[arg(long)]
+        org: String,
+        /// municipal_department, support_agency or related_agency
+        #[arg(long, default_value = "municipal_department")]
+        org_kind: String,
+        #[arg(long)]
+        admin_login: String,
+        #[arg(long)]
+        admin_name: String,
+    },
     /// Bring the database schema up to date.
     Migrate {
         #[command(flatten)]
@@ -182,6 +201,14 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("{}", demo::LOGIN_HELP);
             Ok(())
         }
+        Command::Init {
+            db,
+            tenant,
+            org,
+            org_kind,
+            admin_login,
+            admin_name,
+        } => init(&db.url, tenant, org, &org_kind, admin_login, admin_name).await,
         Command::Migrate { db } => {
             Store::connect(&db.url).await?;
             eprintln!("schema is up to date");
@@ -202,6 +229,75 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User { action } => user(action).await,
     }
+}
+
+async fn init(
+    url: &str,
+    tenant: String,
+    org: String,
+    org_kind: &str,
+    admin_login: String,
+    admin_name: String,
+) -> anyhow::Result<()> {
+    let kind = tsunagu_core::OrgKind::parse(org_kind)
+        .with_context(|| format!("unknown organisation kind {org_kind}"))?;
+    if tenant.trim().is_empty() || org.trim().is_empty() || admin_name.trim().is_empty() {
+        bail!("the tenant, organisation and administrator names must not be empty");
+    }
+    let store = Store::connect(url).await?;
+    if store.tenants().await?.iter().any(|t| t.is_demo) {
+        bail!("this database holds demo data; set up a real tenant in a new database");
+    }
+    if store
+        .tenants()
+        .await?
+        .iter()
+        .any(|t| t.name == tenant.trim())
+    {
+        bail!("a tenant with this name already exists");
+    }
+    if store.user_by_login(&admin_login).await?.is_some() {
+        bail!("the login {admin_login} is already taken");
+    }
+    let password = read_password()?;
+    let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+    let tenant_id = tsunagu_core::TenantId(uuid::Uuid::now_v7());
+    let org_id = OrgId(uuid::Uuid::now_v7());
+    store
+        .create_tenant(&tsunagu_store::Tenant {
+            id: tenant_id,
+            name: tenant.trim().to_owned(),
+            settings: tsunagu_core::TenantSettings::default(),
+            is_demo: false,
+        })
+        .await?;
+    store
+        .create_org(&tsunagu_store::Organisation {
+            id: org_id,
+            tenant_id,
+            name: org.trim().to_owned(),
+            kind,
+        })
+        .await?;
+    store
+        .create_user(&User {
+            id: tsunagu_core::UserId(uuid::Uuid::now_v7()),
+            tenant_id,
+            org_id,
+            login: admin_login,
+            display_name: admin_name.trim().to_owned(),
+            role: Role::Administrator,
+            password_hash: Some(hash),
+            disabled: false,
+        })
+        .await?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("tenant {tenant_id}");
+        println!("organisation {org_id}");
+    }
+    eprintln!("tenant set up; log in as the administrator to add organisations and users");
+    Ok(())
 }
 
 async fn user(action: UserAction) -> anyhow::Result<()> {

@@ -77,3 +77,103 @@ fn verify_fails_on_a_tampered_projection() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stage column differs"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The first run of a real deployment: `init` sets up the tenant and its administrator, `serve`
+/// starts, and the administrator logs in and adds an organisation. `init` refuses to mix real and
+/// demo data.
+#[test]
+fn init_then_serve_then_administer() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}/real.db", dir.display());
+    let mut init = Command::new(env!("CARGO_BIN_EXE_tsunagu"))
+        .args([
+            "init",
+            "--database",
+            &url,
+            "--tenant",
+            "架空市",
+            "--org",
+            "架空市 福祉課",
+            "--admin-login",
+            "first-admin",
+            "--admin-name",
+            "管理 太郎",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    init.stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    let out = init.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("tenant "));
+    // A second init with the same tenant name is refused; demo data is refused on a real database.
+    let again = tsunagu(&[
+        "init",
+        "--database",
+        &url,
+        "--tenant",
+        "架空市",
+        "--org",
+        "x",
+        "--admin-login",
+        "other",
+        "--admin-name",
+        "x",
+    ]);
+    assert!(!again.status.success());
+    let demo = tsunagu(&["generate", "--database", &url, "--persons", "5"]);
+    assert!(!demo.status.success());
+    assert!(String::from_utf8_lossy(&demo.stderr).contains("non-demo data"));
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tsunagu"))
+        .args(["serve", "--database", &url, "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("Tsunagu is running at ") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let result = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let login = client
+            .post(format!("{base}/api/login"))
+            .json(&serde_json::json!({"login": "first-admin", "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), reqwest::StatusCode::OK);
+        let created = client
+            .post(format!("{base}/api/organisations"))
+            .json(&serde_json::json!({"name": "架空市 自立相談支援機関", "kind": "support_agency"}))
+            .send()
+            .await
+            .unwrap();
+        created.status()
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(result, reqwest::StatusCode::CREATED);
+    let _ = std::fs::remove_dir_all(&dir);
+}

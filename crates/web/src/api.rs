@@ -318,12 +318,13 @@ pub async fn create_person(
                     auth.actor.tenant_id,
                     auth.actor.org_id,
                     &PersonQuery {
-                        limit: 500,
+                        household: Some(h),
+                        limit: 1,
                         ..Default::default()
                     },
                 )
                 .await?;
-            if !members.iter().any(|m| m.household_id == h.0) {
+            if members.is_empty() {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "household.not_found",
@@ -370,6 +371,7 @@ pub async fn search_persons(
         name: q.name.filter(|n| !n.trim().is_empty()),
         date_of_birth: q.date_of_birth,
         phone: q.phone.filter(|p| !p.trim().is_empty()),
+        household: None,
         limit: q.limit.unwrap_or(50),
     };
     Ok(Json(
@@ -377,6 +379,39 @@ pub async fn search_persons(
             .search_persons(auth.actor.tenant_id, auth.actor.org_id, &query)
             .await?,
     ))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HouseholdView {
+    pub id: HouseholdId,
+    /// The members the caller may see.
+    pub members: Vec<PersonSummary>,
+}
+
+#[utoipa::path(get, path = "/api/households/{id}", params(("id" = HouseholdId, Path)),
+    responses((status = 200, body = HouseholdView), (status = 404, body = ErrorBody)))]
+pub async fn get_household(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<HouseholdId>,
+) -> ApiResult<Json<HouseholdView>> {
+    access::work_cases(&auth)?;
+    let members = app
+        .store
+        .search_persons(
+            auth.actor.tenant_id,
+            auth.actor.org_id,
+            &PersonQuery {
+                household: Some(id),
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await?;
+    if members.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(HouseholdView { id, members }))
 }
 
 /// Cases of a person that the actor may see.

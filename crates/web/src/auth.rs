@@ -38,6 +38,18 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Checks a password a user is about to set.
+pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "password.too_short",
+            format!("パスワードは{MIN_PASSWORD_CHARS}文字以上にしてください。"),
+        ));
+    }
+    Ok(())
+}
+
 /// A new random token with the given prefix, and the hash to store.
 pub fn new_token(prefix: &str) -> (String, String) {
     let mut bytes = [0u8; 32];

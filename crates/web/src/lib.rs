@@ -2,6 +2,7 @@
 //! the single access-control enforcement point (`access`), and error rendering (`error`).
 
 pub mod access;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -46,6 +47,11 @@ pub fn today() -> Date {
         api::logout,
         api::get_me,
         api::organisations,
+        admin::create_organisation,
+        admin::list_users,
+        admin::create_user,
+        admin::update_user,
+        api::get_household,
         api::get_settings,
         api::put_settings,
         api::create_person,
@@ -84,7 +90,13 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(api::logout))
         .route("/me", get(api::get_me))
         .route("/openapi.json", get(openapi_json))
-        .route("/organisations", get(api::organisations))
+        .route(
+            "/organisations",
+            get(api::organisations).post(admin::create_organisation),
+        )
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/users/{id}", axum::routing::patch(admin::update_user))
+        .route("/households/{id}", get(api::get_household))
         .route("/settings", get(api::get_settings).put(api::put_settings))
         .route(
             "/persons",

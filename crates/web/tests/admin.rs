@@ -1,0 +1,239 @@
+//! Administration through the HTTP API on every backend: organisations, staff accounts, and
+//! households.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn administrators_manage_organisations_and_users() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let admin = w.login("admin").await;
+        let worker = w.login("worker").await;
+
+        // Organisations: created by administrators only, names unique within the tenant.
+        let (s, body) = admin
+            .post(
+                "/api/organisations",
+                json!({"name": "地域包括支援センター", "kind": "related_agency"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let org = body["id"].as_str().unwrap().to_owned();
+        let (s, body) = admin
+            .post(
+                "/api/organisations",
+                json!({"name": "地域包括支援センター", "kind": "related_agency"}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("organisation.name_taken"))
+        );
+        let (s, body) = admin
+            .post(
+                "/api/organisations",
+                json!({"name": "  ", "kind": "related_agency"}),
+            )
+            .await;
+        assert_eq!(body["code"], "organisation.invalid_name", "{s}");
+        let (s, body) = worker
+            .post(
+                "/api/organisations",
+                json!({"name": "勝手な組織", "kind": "related_agency"}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("auth.forbidden"))
+        );
+        let (_, orgs) = worker.get("/api/organisations").await;
+        assert!(
+            orgs.as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["id"] == org.as_str())
+        );
+
+        // Users: checked login, password and organisation; logins unique.
+        let login = format!("houkatsu-{}", uuid::Uuid::now_v7().simple());
+        let new_user = json!({"login": login, "display_name": "包括 三郎", "role": "related_agency_member",
+            "org_id": org, "password": "long enough password"});
+        let mut short = new_user.clone();
+        short["password"] = json!("short");
+        let (_, body) = admin.post("/api/users", short).await;
+        assert_eq!(body["code"], "password.too_short");
+        let mut bad_org = new_user.clone();
+        bad_org["org_id"] = json!(uuid::Uuid::now_v7());
+        let (_, body) = admin.post("/api/users", bad_org).await;
+        assert_eq!(body["code"], "organisation.unknown");
+        let mut bad_login = new_user.clone();
+        bad_login["login"] = json!("名前");
+        let (_, body) = admin.post("/api/users", bad_login).await;
+        assert_eq!(body["code"], "user.invalid_login");
+        let (s, _) = worker.post("/api/users", new_user.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, body) = admin.post("/api/users", new_user.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let user_id = body["id"].as_str().unwrap().to_owned();
+        let (s, body) = admin.post("/api/users", new_user.clone()).await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("user.login_taken"))
+        );
+        let (s, users) = admin.get("/api/users").await;
+        assert_eq!(s, StatusCode::OK);
+        let listed = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == user_id.as_str())
+            .unwrap();
+        assert_eq!(listed["role"], "related_agency_member");
+        assert!(
+            listed.get("password_hash").is_none(),
+            "no hash leaves the server"
+        );
+        let (s, _) = worker.get("/api/users").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // The new user can log in and acts in the new organisation.
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let res = client
+            .post(format!("{}/api/login", w.base))
+            .json(&json!({"login": login, "password": "long enough password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let me: serde_json::Value = client
+            .get(format!("{}/api/me", w.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["org_id"], org.as_str());
+
+        // Changing the role takes effect; disabling ends the user's sessions at once.
+        let (s, body) = admin
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/users/{user_id}"),
+                json!({"role": "support_worker"}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["role"].as_str()),
+            (StatusCode::OK, Some("support_worker"))
+        );
+        let me: serde_json::Value = client
+            .get(format!("{}/api/me", w.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["role"], "support_worker");
+        let (s, _) = admin
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/users/{user_id}"),
+                json!({"disabled": true}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let res = client
+            .get(format!("{}/api/me", w.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = client
+            .post(format!("{}/api/login", w.base))
+            .json(&json!({"login": login, "password": "long enough password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+        // An administrator cannot lock themselves out, and cannot reach another tenant's users.
+        let me = w.user_id("admin");
+        let (_, body) = admin
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/users/{me}"),
+                json!({"disabled": true}),
+            )
+            .await;
+        assert_eq!(body["code"], "user.cannot_change_self");
+        let (s, _) = admin
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/users/{}", uuid::Uuid::now_v7()),
+                json!({"disabled": true}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn households_show_visible_members() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let stranger = w.login("stranger").await;
+        let (s, body) = worker
+            .post("/api/persons", json!({"details": {"name": "世帯 一郎"}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let first = body["id"].as_str().unwrap().to_owned();
+        let (_, p) = worker.get(&format!("/api/persons/{first}")).await;
+        let household = p["household_id"].as_str().unwrap().to_owned();
+        let (s, body) = worker
+            .post(
+                "/api/persons",
+                json!({"details": {"name": "世帯 花子"}, "household_id": household}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let (s, h) = worker.get(&format!("/api/households/{household}")).await;
+        assert_eq!(s, StatusCode::OK, "{h}");
+        let names: Vec<&str> = h["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.contains(&"世帯 花子"));
+        // Another organisation neither sees the household nor can join it.
+        let (s, _) = stranger.get(&format!("/api/households/{household}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, body) = stranger
+            .post(
+                "/api/persons",
+                json!({"details": {"name": "他人"}, "household_id": household}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("household.not_found")
+            )
+        );
+        db.finish().await;
+    }
+}
