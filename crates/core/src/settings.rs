@@ -32,6 +32,25 @@ pub struct TenantSettings {
     /// Days before a plan period ends when it shows on the due list.
     pub plan_end_warning_days: u16,
     pub statutory_services: Vec<StatutoryService>,
+    /// Minutes without a request after which a session ends.
+    #[serde(default = "default_idle_minutes")]
+    pub session_idle_minutes: u16,
+    /// Roles that must log in with a second factor (TOTP). Default: every role.
+    #[serde(default = "default_totp_roles")]
+    pub totp_required_roles: Vec<crate::Role>,
+    /// Years the audit trail is kept.
+    #[serde(default = "default_audit_years")]
+    pub audit_retention_years: u8,
+}
+
+fn default_idle_minutes() -> u16 {
+    30
+}
+fn default_totp_roles() -> Vec<crate::Role> {
+    crate::Role::ALL.to_vec()
+}
+fn default_audit_years() -> u8 {
+    5
 }
 
 impl Default for TenantSettings {
@@ -61,6 +80,9 @@ impl Default for TenantSettings {
                     false,
                 ),
             ],
+            session_idle_minutes: default_idle_minutes(),
+            totp_required_roles: default_totp_roles(),
+            audit_retention_years: default_audit_years(),
         }
     }
 }
@@ -77,6 +99,12 @@ impl TenantSettings {
         }
         if self.first_monitoring_within_days == 0 || self.first_monitoring_within_days > 90 {
             return Err("初回モニタリングの期限は1〜90日で指定してください。".into());
+        }
+        if !(5..=720).contains(&self.session_idle_minutes) {
+            return Err("無操作タイムアウトは5〜720分で指定してください。".into());
+        }
+        if !(1..=30).contains(&self.audit_retention_years) {
+            return Err("監査記録の保存年数は1〜30年で指定してください。".into());
         }
         let mut codes: Vec<&str> = self
             .statutory_services

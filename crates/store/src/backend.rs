@@ -63,6 +63,7 @@ macro_rules! backend {
         pub mod $module {
             use super::*;
             use crate::types::*;
+            use crate::audit::{AuditEntry, AuditQuery, ChainedRow};
             use sqlx::Row;
             use tsunagu_core::case::{CaseEvent, DueKind, Stage};
             use tsunagu_core::meeting::MeetingEvent;
@@ -93,14 +94,152 @@ macro_rules! backend {
                         .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
                     password_hash: row.try_get("password_hash")?,
                     disabled: row.try_get("disabled")?,
+                    totp_secret: row.try_get("totp_secret")?,
+                    totp_confirmed: row.try_get("totp_confirmed")?,
                 })
             }
 
             const USER_COLUMNS: &str =
-                "id, tenant_id, org_id, login, display_name, role, password_hash, disabled";
+                "id, tenant_id, org_id, login, display_name, role, password_hash, disabled, totp_secret, totp_confirmed";
+            const SESSION_COLUMNS: &str =
+                "id, user_id, created_at, last_seen_at, expires_at, address, totp_setup_only, csrf_token";
+
+            fn session_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<Session, StoreError> {
+                let created_at = parse_ts(&row.try_get::<String, _>("created_at")?)?;
+                Ok(Session {
+                    id: row.try_get::<Option<String>, _>("id")?.unwrap_or_default(),
+                    user_id: UserId(parse_uuid(&row.try_get::<String, _>("user_id")?)?),
+                    created_at,
+                    last_seen_at: row
+                        .try_get::<Option<String>, _>("last_seen_at")?
+                        .map(|s| parse_ts(&s))
+                        .transpose()?
+                        .unwrap_or(created_at),
+                    expires_at: parse_ts(&row.try_get::<String, _>("expires_at")?)?,
+                    address: row.try_get("address")?,
+                    totp_setup_only: row.try_get("totp_setup_only")?,
+                    csrf_token: row.try_get::<Option<String>, _>("csrf_token")?.unwrap_or_default(),
+                })
+            }
+
+            /// Appends entries to the audit chain inside the caller's transaction. The first
+            /// statement moves the head and locks it until commit, so chains never fork.
+            async fn write_audit(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                let n = entries.len() as i64;
+                let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+                    .bind(n)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let last: i64 = head.try_get("seq")?;
+                let mut prev: String = head.try_get("hash")?;
+                let now = Timestamp::now();
+                for (i, entry) in entries.iter().enumerate() {
+                    let seq = to_u64(last - n + 1 + i as i64);
+                    let row = entry.to_row(seq, now);
+                    let hash = row.hash(&prev);
+                    sqlx::query(
+                        "INSERT INTO audit_log (seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    )
+                    .bind(to_i64(seq))
+                    .bind(&row.at)
+                    .bind(&row.tenant_id)
+                    .bind(&row.user_id)
+                    .bind(&row.org_id)
+                    .bind(&row.session_id)
+                    .bind(&row.address)
+                    .bind(&row.action)
+                    .bind(&row.object_type)
+                    .bind(&row.object_id)
+                    .bind(&row.subjects)
+                    .bind(&row.basis)
+                    .bind(&row.detail)
+                    .bind(&prev)
+                    .bind(&hash)
+                    .execute(&mut **tx)
+                    .await?;
+                    prev = hash;
+                }
+                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                    .bind(&prev)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            fn chained_row(r: &<$Db as sqlx::Database>::Row) -> Result<ChainedRow, StoreError> {
+                Ok(ChainedRow {
+                    row: crate::audit::AuditRow {
+                        seq: to_u64(r.try_get("seq")?),
+                        at: r.try_get("at")?,
+                        tenant_id: r.try_get("tenant_id")?,
+                        user_id: r.try_get("user_id")?,
+                        org_id: r.try_get("org_id")?,
+                        session_id: r.try_get("session_id")?,
+                        address: r.try_get("address")?,
+                        action: r.try_get("action")?,
+                        object_type: r.try_get("object_type")?,
+                        object_id: r.try_get("object_id")?,
+                        subjects: r.try_get("subjects")?,
+                        basis: r.try_get("basis")?,
+                        detail: r.try_get("detail")?,
+                    },
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            }
+
+            const AUDIT_COLUMNS: &str = "seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash";
 
             impl Db {
-                pub async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+                /// Records entries on their own (reads, refusals, failed logins).
+                pub async fn audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    write_audit(&mut tx, entries).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                /// Checks the whole chain; returns the number of entries or the first break.
+                pub async fn audit_verify(&self) -> Result<Result<u64, String>, StoreError> {
+                    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                        .fetch_optional(&self.read)
+                        .await?;
+                    let Some(head) = head else {
+                        return Ok(Err("the audit head is missing".into()));
+                    };
+                    let head = (to_u64(head.try_get("seq")?), head.try_get::<String, _>("hash")?);
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq")))
+                        .fetch_all(&self.read)
+                        .await?;
+                    let rows = rows.iter().map(chained_row).collect::<Result<Vec<_>, _>>()?;
+                    Ok(crate::audit::check_chain(rows, head))
+                }
+
+                pub async fn audit_query(&self, q: &AuditQuery) -> Result<Vec<ChainedRow>, StoreError> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE ($1 IS NULL OR tenant_id = $1) \
+                         AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR session_id = $3) \
+                         AND ($4 IS NULL OR subjects LIKE $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
+                         ORDER BY seq LIMIT $7"
+                    )))
+                    .bind(q.tenant.map(|t| t.to_string()))
+                    .bind(q.user.map(|u| u.to_string()))
+                    .bind(q.session.clone())
+                    .bind(q.person.map(|p| format!("%{p}%")))
+                    .bind(q.from.map(crate::audit::timestamp_text))
+                    .bind(q.until.map(crate::audit::timestamp_text))
+                    .bind(i64::from(q.limit.clamp(1, 100_000)))
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter().map(chained_row).collect()
+                }
+
+                pub async fn create_tenant(&self, t: &Tenant, audit: &AuditEntry) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
                     sqlx::query(
                         "INSERT INTO tenants (id, name, settings, is_demo, created_at) VALUES ($1, $2, $3, $4, $5)",
                     )
@@ -109,8 +248,10 @@ macro_rules! backend {
                     .bind(json(&t.settings)?)
                     .bind(t.is_demo)
                     .bind(Timestamp::now().to_string())
-                    .execute(&self.write)
+                    .execute(&mut *tx)
                     .await?;
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
@@ -138,19 +279,24 @@ macro_rules! backend {
                     &self,
                     id: TenantId,
                     settings: &TenantSettings,
+                    audit: &AuditEntry,
                 ) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
                     let done = sqlx::query("UPDATE tenants SET settings = $1 WHERE id = $2")
                         .bind(json(settings)?)
                         .bind(id.to_string())
-                        .execute(&self.write)
+                        .execute(&mut *tx)
                         .await?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
-                pub async fn create_org(&self, org: &Organisation) -> Result<(), StoreError> {
+                pub async fn create_org(&self, org: &Organisation, audit: &AuditEntry) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
                     sqlx::query(
                         "INSERT INTO organisations (id, tenant_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
                     )
@@ -159,8 +305,10 @@ macro_rules! backend {
                     .bind(&org.name)
                     .bind(org.kind.as_str())
                     .bind(Timestamp::now().to_string())
-                    .execute(&self.write)
+                    .execute(&mut *tx)
                     .await?;
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
@@ -186,7 +334,8 @@ macro_rules! backend {
                         .collect()
                 }
 
-                pub async fn create_user(&self, u: &User) -> Result<(), StoreError> {
+                pub async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
                     let result = sqlx::query(
                         "INSERT INTO users (id, tenant_id, org_id, login, display_name, role, password_hash, disabled, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -200,13 +349,16 @@ macro_rules! backend {
                     .bind(&u.password_hash)
                     .bind(u.disabled)
                     .bind(Timestamp::now().to_string())
-                    .execute(&self.write)
+                    .execute(&mut *tx)
                     .await;
                     match result {
-                        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
-                        Err(e) => Err(e.into()),
-                        Ok(_) => Ok(()),
+                        Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
+                        Err(e) => return Err(e.into()),
+                        Ok(_) => {}
                     }
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -235,21 +387,36 @@ macro_rules! backend {
                     rows.iter().map(user_from_row).collect()
                 }
 
-                pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
+                /// Sets a new password and ends every session of the user (a changed credential
+                /// must not leave old sessions alive).
+                pub async fn set_password_hash(&self, user: UserId, hash: &str, audit: &AuditEntry) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
                     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                         .bind(hash)
                         .bind(user.to_string())
-                        .execute(&self.write)
+                        .execute(&mut *tx)
                         .await?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
+                    Self::revoke_all(&mut tx, user).await?;
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn revoke_all(tx: &mut Tx<'_>, user: UserId) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                        .bind(Timestamp::now().to_string())
+                        .bind(user.to_string())
+                        .execute(&mut **tx)
+                        .await?;
                     Ok(())
                 }
 
                 /// Changes a user's name, organisation, role and disabled flag; disabling ends
                 /// every session of the user in the same transaction.
-                pub async fn update_user(&self, u: &User) -> Result<(), StoreError> {
+                pub async fn update_user(&self, u: &User, audit: &AuditEntry) -> Result<(), StoreError> {
                     let mut tx = self.write.begin().await?;
                     let done = sqlx::query(
                         "UPDATE users SET display_name = $1, org_id = $2, role = $3, disabled = $4 WHERE id = $5 AND tenant_id = $6",
@@ -266,107 +433,175 @@ macro_rules! backend {
                         return Err(StoreError::NotFound);
                     }
                     if u.disabled {
-                        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                            .bind(Timestamp::now().to_string())
-                            .bind(u.id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
+                        Self::revoke_all(&mut tx, u.id).await?;
                     }
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
                     tx.commit().await?;
                     Ok(())
                 }
 
-                pub async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
+                /// Starts (secret, unconfirmed), confirms or removes (None) a user's TOTP.
+                pub async fn set_totp(&self, user: UserId, secret: Option<&str>, confirmed: bool, audit: &AuditEntry) -> Result<(), StoreError> {
                     let mut tx = self.write.begin().await?;
-                    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-                        .bind(disabled)
+                    sqlx::query("UPDATE users SET totp_secret = $1, totp_confirmed = $2, totp_last_step = NULL WHERE id = $3")
+                        .bind(secret)
+                        .bind(confirmed)
                         .bind(user.to_string())
                         .execute(&mut *tx)
                         .await?;
-                    if disabled {
-                        let now = Timestamp::now().to_string();
-                        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                            .bind(&now)
+                    if confirmed {
+                        // Sessions opened only to enrol now become full sessions.
+                        sqlx::query("UPDATE sessions SET totp_setup_only = $1 WHERE user_id = $2")
+                            .bind(false)
                             .bind(user.to_string())
                             .execute(&mut *tx)
                             .await?;
                     }
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
                     tx.commit().await?;
                     Ok(())
                 }
 
-                pub async fn create_session(
-                    &self,
-                    token_hash: &str,
-                    user: UserId,
-                    now: Timestamp,
-                    expires_at: Timestamp,
-                ) -> Result<(), StoreError> {
-                    sqlx::query(
-                        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                /// Accepts a TOTP time step once: a code cannot be replayed.
+                pub async fn use_totp_step(&self, user: UserId, step: u64) -> Result<bool, StoreError> {
+                    let done = sqlx::query(
+                        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
                     )
-                    .bind(token_hash)
+                    .bind(to_i64(step))
                     .bind(user.to_string())
-                    .bind(now.to_string())
-                    .bind(expires_at.to_string())
                     .execute(&self.write)
                     .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                pub async fn create_session(&self, token_hash: &str, s: &Session, audit: &AuditEntry) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, address, totp_setup_only, csrf_token) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(token_hash)
+                    .bind(&s.id)
+                    .bind(s.user_id.to_string())
+                    .bind(s.created_at.to_string())
+                    .bind(s.last_seen_at.to_string())
+                    .bind(s.expires_at.to_string())
+                    .bind(&s.address)
+                    .bind(s.totp_setup_only)
+                    .bind(&s.csrf_token)
+                    .execute(&mut *tx)
+                    .await?;
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
-                pub async fn session_user(
-                    &self,
-                    token_hash: &str,
-                    now: Timestamp,
-                ) -> Result<Option<UserId>, StoreError> {
-                    let row = sqlx::query(
-                        "SELECT user_id, expires_at FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
-                    )
+                /// The live (not revoked, not past its absolute lifetime) session of a token.
+                pub async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>, StoreError> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL"
+                    )))
                     .bind(token_hash)
                     .fetch_optional(&self.read)
                     .await?;
                     let Some(row) = row else { return Ok(None) };
-                    let expires = parse_ts(&row.try_get::<String, _>("expires_at")?)?;
-                    if expires <= now {
-                        return Ok(None);
-                    }
-                    Ok(Some(UserId(parse_uuid(&row.try_get::<String, _>("user_id")?)?)))
+                    let s = session_from_row(&row)?;
+                    Ok((s.expires_at > now).then_some(s))
                 }
 
-                pub async fn revoke_session(&self, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
-                    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                pub async fn touch_session(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
                         .bind(now.to_string())
-                        .bind(token_hash)
+                        .bind(id)
                         .execute(&self.write)
                         .await?;
                     Ok(())
                 }
 
-                pub async fn create_api_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+                /// The user's live sessions, newest first.
+                pub async fn sessions_of(&self, user: UserId, now: Timestamp) -> Result<Vec<Session>, StoreError> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC"
+                    )))
+                    .bind(user.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    let all = rows.iter().map(session_from_row).collect::<Result<Vec<_>, _>>()?;
+                    Ok(all.into_iter().filter(|s| s.expires_at > now).collect())
+                }
+
+                /// Ends one session of a user (by id), or all of them (None).
+                pub async fn revoke_sessions(&self, user: UserId, id: Option<&str>, audit: &AuditEntry) -> Result<u64, StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND ($3 IS NULL OR id = $3) AND revoked_at IS NULL",
+                    )
+                    .bind(Timestamp::now().to_string())
+                    .bind(user.to_string())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }
+
+                pub async fn create_api_token(&self, t: &ApiToken, audit: &AuditEntry) -> Result<(), StoreError> {
+                    let mut tx = self.write.begin().await?;
                     sqlx::query(
-                        "INSERT INTO api_tokens (id, token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4, $5)",
+                        "INSERT INTO api_tokens (id, token_hash, user_id, org_id, role, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(t.id.to_string())
                     .bind(&t.token_hash)
                     .bind(t.user_id.to_string())
+                    .bind(t.org_id.to_string())
+                    .bind(t.role.as_str())
                     .bind(&t.label)
                     .bind(t.created_at.to_string())
-                    .execute(&self.write)
+                    .execute(&mut *tx)
                     .await?;
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
-                pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {
+                pub async fn api_token(&self, token_hash: &str) -> Result<Option<TokenGrant>, StoreError> {
                     let row = sqlx::query(
-                        "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+                        "SELECT id, user_id, org_id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
                     )
                     .bind(token_hash)
                     .fetch_optional(&self.read)
                     .await?;
-                    row.map(|r| Ok(UserId(parse_uuid(&r.try_get::<String, _>("user_id")?)?)))
-                        .transpose()
+                    let Some(r) = row else { return Ok(None) };
+                    let (Some(org), Some(role)) = (
+                        r.try_get::<Option<String>, _>("org_id")?,
+                        r.try_get::<Option<String>, _>("role")?,
+                    ) else {
+                        // Tokens from before scoping carry no grant; they no longer work.
+                        return Ok(None);
+                    };
+                    Ok(Some(TokenGrant {
+                        token_id: parse_uuid(&r.try_get::<String, _>("id")?)?,
+                        user_id: UserId(parse_uuid(&r.try_get::<String, _>("user_id")?)?),
+                        org_id: OrgId(parse_uuid(&org)?),
+                        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                    }))
                 }
 
+                pub async fn revoke_api_token(&self, user: UserId, id: Uuid, audit: &AuditEntry) -> Result<bool, StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+                    )
+                    .bind(Timestamp::now().to_string())
+                    .bind(id.to_string())
+                    .bind(user.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    write_audit(&mut tx, std::slice::from_ref(audit)).await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected() == 1)
+                }
                 pub async fn idempotent_replay(
                     &self,
                     tenant: TenantId,
@@ -431,6 +666,7 @@ macro_rules! backend {
                         };
                         versions.push(version);
                     }
+                    write_audit(&mut tx, &batch.audit).await?;
                     tx.commit().await?;
                     Ok(versions)
                 }
@@ -886,7 +1122,7 @@ macro_rules! backend {
                         DueScope::Tenant => (None, None),
                     };
                     let rows = sqlx::query(
-                        "SELECT d.case_id, p.name AS person_name, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
+                        "SELECT d.case_id, c.person_id, p.name AS person_name, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
                          JOIN cases c ON c.id = d.case_id JOIN persons p ON p.id = c.person_id \
                          WHERE d.tenant_id = $1 \
                          AND ((d.kind <> 'plan_period_end' AND d.due_on <= $2) OR (d.kind = 'plan_period_end' AND d.due_on <= $3)) \
@@ -906,6 +1142,7 @@ macro_rules! backend {
                             let kind: String = r.try_get("kind")?;
                             Ok(DueRow {
                                 case_id: CaseId(parse_uuid(&r.try_get::<String, _>("case_id")?)?),
+                                person_id: PersonId(parse_uuid(&r.try_get::<String, _>("person_id")?)?),
                                 person_name: r.try_get("person_name")?,
                                 kind: DueKind::parse(&kind)
                                     .ok_or_else(|| StoreError::Corrupt(format!("unknown due kind {kind}")))?,

@@ -3,9 +3,11 @@
 //! projections in the same transaction. The SQL is written once (see `backend.rs`) and compiled
 //! for each driver; each backend has its own migrations.
 
+pub mod audit;
 mod backend;
 mod types;
 
+pub use audit::{AuditEntry, AuditQuery, Basis, ChainedRow};
 pub use types::*;
 
 use jiff::civil::Date;
@@ -130,8 +132,18 @@ impl Store {
 
     // --- tenants, organisations, users -------------------------------------------------
 
-    pub async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        dispatch!(self, db => db.create_tenant(t).await)
+    pub async fn audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        dispatch!(self, db => db.audit(entries).await)
+    }
+    /// Checks the audit chain: the number of entries, or the first break.
+    pub async fn audit_verify(&self) -> Result<Result<u64, String>, StoreError> {
+        dispatch!(self, db => db.audit_verify().await)
+    }
+    pub async fn audit_query(&self, q: &AuditQuery) -> Result<Vec<ChainedRow>, StoreError> {
+        dispatch!(self, db => db.audit_query(q).await)
+    }
+    pub async fn create_tenant(&self, t: &Tenant, audit: &AuditEntry) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_tenant(t, audit).await)
     }
     pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         dispatch!(self, db => db.tenants().await)
@@ -143,17 +155,22 @@ impl Store {
         &self,
         id: TenantId,
         settings: &TenantSettings,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        dispatch!(self, db => db.update_tenant_settings(id, settings).await)
+        dispatch!(self, db => db.update_tenant_settings(id, settings, audit).await)
     }
-    pub async fn create_org(&self, org: &Organisation) -> Result<(), StoreError> {
-        dispatch!(self, db => db.create_org(org).await)
+    pub async fn create_org(
+        &self,
+        org: &Organisation,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_org(org, audit).await)
     }
     pub async fn orgs(&self, tenant: TenantId) -> Result<Vec<Organisation>, StoreError> {
         dispatch!(self, db => db.orgs(tenant).await)
     }
-    pub async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        dispatch!(self, db => db.create_user(user).await)
+    pub async fn create_user(&self, user: &User, audit: &AuditEntry) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_user(user, audit).await)
     }
     pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         dispatch!(self, db => db.user(id).await)
@@ -164,47 +181,79 @@ impl Store {
     pub async fn users(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
         dispatch!(self, db => db.users(tenant).await)
     }
-    pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
-        dispatch!(self, db => db.set_password_hash(user, hash).await)
+    pub async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.set_password_hash(user, hash, audit).await)
     }
-    pub async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        dispatch!(self, db => db.update_user(user).await)
+    pub async fn update_user(&self, user: &User, audit: &AuditEntry) -> Result<(), StoreError> {
+        dispatch!(self, db => db.update_user(user, audit).await)
     }
-    pub async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
-        dispatch!(self, db => db.set_user_disabled(user, disabled).await)
+    pub async fn set_totp(
+        &self,
+        user: UserId,
+        secret: Option<&str>,
+        confirmed: bool,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.set_totp(user, secret, confirmed, audit).await)
     }
-
-    // --- sessions and API tokens ---------------------------------------------------------
-
+    pub async fn use_totp_step(&self, user: UserId, step: u64) -> Result<bool, StoreError> {
+        dispatch!(self, db => db.use_totp_step(user, step).await)
+    }
     pub async fn create_session(
         &self,
         token_hash: &str,
+        session: &Session,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.create_session(token_hash, session, audit).await)
+    }
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<Session>, StoreError> {
+        dispatch!(self, db => db.session(token_hash, now).await)
+    }
+    pub async fn touch_session(&self, id: &str, now: jiff::Timestamp) -> Result<(), StoreError> {
+        dispatch!(self, db => db.touch_session(id, now).await)
+    }
+    pub async fn sessions_of(
+        &self,
         user: UserId,
         now: jiff::Timestamp,
-        expires_at: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, db => db.create_session(token_hash, user, now, expires_at).await)
+    ) -> Result<Vec<Session>, StoreError> {
+        dispatch!(self, db => db.sessions_of(user, now).await)
     }
-    /// The user of a live session.
-    pub async fn session_user(
+    pub async fn revoke_sessions(
         &self,
-        token_hash: &str,
-        now: jiff::Timestamp,
-    ) -> Result<Option<UserId>, StoreError> {
-        dispatch!(self, db => db.session_user(token_hash, now).await)
+        user: UserId,
+        id: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, db => db.revoke_sessions(user, id, audit).await)
     }
-    pub async fn revoke_session(
+    pub async fn create_api_token(
         &self,
-        token_hash: &str,
-        now: jiff::Timestamp,
+        token: &ApiToken,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        dispatch!(self, db => db.revoke_session(token_hash, now).await)
+        dispatch!(self, db => db.create_api_token(token, audit).await)
     }
-    pub async fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        dispatch!(self, db => db.create_api_token(token).await)
+    pub async fn api_token(&self, token_hash: &str) -> Result<Option<TokenGrant>, StoreError> {
+        dispatch!(self, db => db.api_token(token_hash).await)
     }
-    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {
-        dispatch!(self, db => db.api_token_user(token_hash).await)
+    pub async fn revoke_api_token(
+        &self,
+        user: UserId,
+        id: uuid::Uuid,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, db => db.revoke_api_token(user, id, audit).await)
     }
 
     // --- streams ---------------------------------------------------------------------------

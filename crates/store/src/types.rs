@@ -59,6 +59,35 @@ pub struct User {
     pub role: Role,
     pub password_hash: Option<String>,
     pub disabled: bool,
+    /// Base32 TOTP secret, once the user has started enrolment.
+    pub totp_secret: Option<String>,
+    /// Whether the user confirmed the TOTP secret with a code.
+    pub totp_confirmed: bool,
+}
+
+/// A server-side login session. The cookie carries a random token; only its hash is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Session {
+    pub id: String,
+    pub user_id: UserId,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub address: Option<String>,
+    /// A session that may only enrol a second factor (the role requires one, none is set up).
+    pub totp_setup_only: bool,
+    #[serde(skip)]
+    pub csrf_token: String,
+}
+
+/// What a bearer token acts as: its own organisation and role, fixed at creation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub token_id: uuid::Uuid,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub role: Role,
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +95,8 @@ pub struct ApiToken {
     pub id: uuid::Uuid,
     pub token_hash: String,
     pub user_id: UserId,
+    pub org_id: OrgId,
+    pub role: Role,
     pub label: String,
     pub created_at: Timestamp,
 }
@@ -105,6 +136,8 @@ pub struct AppendBatch {
     pub reason: Option<String>,
     pub idempotency: Option<Idempotency>,
     pub streams: Vec<StreamAppend>,
+    /// Recorded in the same transaction; the append fails if they cannot be written.
+    pub audit: Vec<crate::AuditEntry>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -183,6 +216,7 @@ pub enum DueScope {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DueRow {
     pub case_id: CaseId,
+    pub person_id: PersonId,
     pub person_name: String,
     pub kind: DueKind,
     pub due_on: Date,

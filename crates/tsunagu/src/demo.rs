@@ -22,7 +22,7 @@ use tsunagu_core::{
     Actor, CaseId, Context, HouseholdId, LongText, MeetingId, OrgId, OrgKind, PersonId, Role,
     ShortText, TenantId, TenantSettings, UserId,
 };
-use tsunagu_store::{AppendBatch, Organisation, Store, StreamAppend, Tenant, User};
+use tsunagu_store::{AppendBatch, AuditEntry, Organisation, Store, StreamAppend, Tenant, User};
 use uuid::Uuid;
 
 /// The demo password of every demo account. Demo data only: `demo` refuses real databases.
@@ -133,6 +133,7 @@ impl Demo<'_> {
             reason: None,
             idempotency: None,
             streams,
+            audit: vec![AuditEntry::by(actor, "demo.generated")],
         }
     }
 
@@ -721,14 +722,22 @@ impl Demo<'_> {
 /// seed (ids and timestamps are fresh).
 pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> anyhow::Result<()> {
     let tenant = TenantId(Uuid::now_v7());
-    let settings = TenantSettings::default();
+    // Demo logins work without an authenticator app; real tenants require TOTP for every role.
+    let settings = TenantSettings {
+        totp_required_roles: vec![],
+        ..TenantSettings::default()
+    };
+    let setup = || AuditEntry::new("demo.setup").tenant(tenant);
     store
-        .create_tenant(&Tenant {
-            id: tenant,
-            name: format!("つなぐ市（デモ {seed}）"),
-            settings: settings.clone(),
-            is_demo,
-        })
+        .create_tenant(
+            &Tenant {
+                id: tenant,
+                name: format!("つなぐ市（デモ {seed}）"),
+                settings: settings.clone(),
+                is_demo,
+            },
+            &setup(),
+        )
         .await?;
     let mut orgs = Vec::new();
     for (name, kind) in [
@@ -745,7 +754,7 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
             name: name.to_owned(),
             kind,
         };
-        store.create_org(&org).await?;
+        store.create_org(&org, &setup()).await?;
         orgs.push(org);
     }
     let (city_org, agency, hw) = (orgs[0].id, orgs[2].id, orgs[3].id);
@@ -778,8 +787,10 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
             role,
             password_hash: Some(hash.clone()),
             disabled: false,
+            totp_secret: None,
+            totp_confirmed: false,
         };
-        store.create_user(&user).await?;
+        store.create_user(&user, &setup()).await?;
         let kind = orgs
             .iter()
             .find(|o| o.id == org)

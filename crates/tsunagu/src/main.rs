@@ -5,7 +5,7 @@ mod demo;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use tsunagu_core::{OrgId, Role};
-use tsunagu_store::{ApiToken, DEFAULT_DATABASE_URL, Store, User};
+use tsunagu_store::{ApiToken, AuditEntry, DEFAULT_DATABASE_URL, Store, User};
 use tsunagu_web::AppState;
 
 #[derive(Parser)]
@@ -82,10 +82,44 @@ enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// The audit trail: verify its hash chain, or answer a breach-response query.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the hash chain; exit non-zero and name the first entry that was modified,
+    /// deleted, inserted or reordered.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Print matching entries as JSON lines: what a user or session accessed between two
+    /// times, or everyone who accessed a person.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        user: Option<tsunagu_core::UserId>,
+        #[arg(long)]
+        session: Option<String>,
+        #[arg(long)]
+        person: Option<tsunagu_core::PersonId>,
+        /// RFC 3339 time, e.g. 2026-11-01T00:00:00+09:00
+        #[arg(long)]
+        from: Option<jiff::Timestamp>,
+        #[arg(long)]
+        until: Option<jiff::Timestamp>,
+        #[arg(long, default_value_t = 10_000)]
+        limit: u32,
     },
 }
 
@@ -149,7 +183,7 @@ async fn serve(store: Store, listen: &str) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend_name(), "serving");
     eprintln!("Tsunagu is running at http://{addr}/");
-    let state = AppState { store };
+    let state = AppState::new(store);
     tokio::select! {
         r = tsunagu_web::serve(listener, state) => r?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
@@ -228,6 +262,52 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::User { action } => user(action).await,
+        Command::Audit { action } => audit(action).await,
+    }
+}
+
+async fn audit(action: AuditAction) -> anyhow::Result<()> {
+    match action {
+        AuditAction::Verify { db } => {
+            let store = Store::open(&db.url).await?;
+            match store.audit_verify().await? {
+                Ok(n) => {
+                    eprintln!("audit verify: ok ({n} entries)");
+                    Ok(())
+                }
+                Err(finding) => {
+                    eprintln!("audit verify: {finding}");
+                    bail!("the audit trail has been tampered with")
+                }
+            }
+        }
+        AuditAction::Show {
+            db,
+            user,
+            session,
+            person,
+            from,
+            until,
+            limit,
+        } => {
+            let store = Store::open(&db.url).await?;
+            let rows = store
+                .audit_query(&tsunagu_store::AuditQuery {
+                    tenant: None,
+                    user,
+                    session,
+                    person,
+                    from,
+                    until,
+                    limit,
+                })
+                .await?;
+            #[allow(clippy::print_stdout)]
+            for r in rows {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -263,33 +343,46 @@ async fn init(
     let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
     let tenant_id = tsunagu_core::TenantId(uuid::Uuid::now_v7());
     let org_id = OrgId(uuid::Uuid::now_v7());
+    let cli = |action: &str| AuditEntry::new(action).tenant(tenant_id);
     store
-        .create_tenant(&tsunagu_store::Tenant {
-            id: tenant_id,
-            name: tenant.trim().to_owned(),
-            settings: tsunagu_core::TenantSettings::default(),
-            is_demo: false,
-        })
+        .create_tenant(
+            &tsunagu_store::Tenant {
+                id: tenant_id,
+                name: tenant.trim().to_owned(),
+                settings: tsunagu_core::TenantSettings::default(),
+                is_demo: false,
+            },
+            &cli("cli.tenant_created"),
+        )
         .await?;
     store
-        .create_org(&tsunagu_store::Organisation {
-            id: org_id,
-            tenant_id,
-            name: org.trim().to_owned(),
-            kind,
-        })
+        .create_org(
+            &tsunagu_store::Organisation {
+                id: org_id,
+                tenant_id,
+                name: org.trim().to_owned(),
+                kind,
+            },
+            &cli("cli.organisation_created").object("organisation", org_id),
+        )
         .await?;
+    let admin_id = tsunagu_core::UserId(uuid::Uuid::now_v7());
     store
-        .create_user(&User {
-            id: tsunagu_core::UserId(uuid::Uuid::now_v7()),
-            tenant_id,
-            org_id,
-            login: admin_login,
-            display_name: admin_name.trim().to_owned(),
-            role: Role::Administrator,
-            password_hash: Some(hash),
-            disabled: false,
-        })
+        .create_user(
+            &User {
+                id: admin_id,
+                tenant_id,
+                org_id,
+                login: admin_login,
+                display_name: admin_name.trim().to_owned(),
+                role: Role::Administrator,
+                password_hash: Some(hash),
+                disabled: false,
+                totp_secret: None,
+                totp_confirmed: false,
+            },
+            &cli("cli.user_created").object("user", admin_id),
+        )
         .await?;
     #[allow(clippy::print_stdout)]
     {
@@ -320,17 +413,25 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
             let tenant = found.context("no organisation with that id")?;
             let password = read_password()?;
             let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let id = tsunagu_core::UserId(uuid::Uuid::now_v7());
             store
-                .create_user(&User {
-                    id: tsunagu_core::UserId(uuid::Uuid::now_v7()),
-                    tenant_id: tenant,
-                    org_id: org,
-                    login,
-                    display_name: name,
-                    role,
-                    password_hash: Some(hash),
-                    disabled: false,
-                })
+                .create_user(
+                    &User {
+                        id,
+                        tenant_id: tenant,
+                        org_id: org,
+                        login,
+                        display_name: name,
+                        role,
+                        password_hash: Some(hash),
+                        disabled: false,
+                        totp_secret: None,
+                        totp_confirmed: false,
+                    },
+                    &AuditEntry::new("cli.user_created")
+                        .tenant(tenant)
+                        .object("user", id),
+                )
                 .await?;
             eprintln!("user added");
             Ok(())
@@ -340,7 +441,15 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
             let user = store.user_by_login(&login).await?.context("no such user")?;
             let password = read_password()?;
             let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
-            store.set_password_hash(user.id, &hash).await?;
+            store
+                .set_password_hash(
+                    user.id,
+                    &hash,
+                    &AuditEntry::new("cli.password_set")
+                        .tenant(user.tenant_id)
+                        .object("user", user.id),
+                )
+                .await?;
             eprintln!("password changed");
             Ok(())
         }
@@ -348,14 +457,22 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
             let store = Store::connect(&db.url).await?;
             let user = store.user_by_login(&login).await?.context("no such user")?;
             let (token, hash) = tsunagu_web::auth::new_token("tsu_");
+            let id = uuid::Uuid::now_v7();
             store
-                .create_api_token(&ApiToken {
-                    id: uuid::Uuid::now_v7(),
-                    token_hash: hash,
-                    user_id: user.id,
-                    label,
-                    created_at: jiff::Timestamp::now(),
-                })
+                .create_api_token(
+                    &ApiToken {
+                        id,
+                        token_hash: hash,
+                        user_id: user.id,
+                        org_id: user.org_id,
+                        role: user.role,
+                        label,
+                        created_at: jiff::Timestamp::now(),
+                    },
+                    &AuditEntry::new("cli.token_created")
+                        .tenant(user.tenant_id)
+                        .object("token", id),
+                )
                 .await?;
             #[allow(clippy::print_stdout)]
             {

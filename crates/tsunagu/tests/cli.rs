@@ -136,12 +136,22 @@ fn init_then_serve_then_administer() {
     assert!(!demo.status.success());
     assert!(String::from_utf8_lossy(&demo.stderr).contains("non-demo data"));
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tsunagu"))
-        .args(["serve", "--database", &url, "--listen", "127.0.0.1:0"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    /// Stops the server even when an assertion fails.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_tsunagu"))
+            .args(["serve", "--database", &url, "--listen", "127.0.0.1:0"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
     let base = loop {
         let line = lines
             .next()
@@ -164,16 +174,57 @@ fn init_then_serve_then_administer() {
             .await
             .unwrap();
         assert_eq!(login.status(), reqwest::StatusCode::OK);
+        let me: serde_json::Value = login.json().await.unwrap();
+        // A real tenant requires a second factor: the first login may only enrol it.
+        assert_eq!(me["totp_setup_required"], true);
+        let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+        let blocked = client
+            .post(format!("{base}/api/organisations"))
+            .header("x-csrf-token", &csrf)
+            .json(&serde_json::json!({"name": "架空市 自立相談支援機関", "kind": "support_agency"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(blocked.status(), reqwest::StatusCode::FORBIDDEN);
+        let setup: serde_json::Value = client
+            .post(format!("{base}/api/me/totp"))
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let secret = setup["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{setup}"));
+        assert!(
+            setup["otpauth_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("otpauth://totp/")
+        );
+        let code = tsunagu_web::auth::totp(secret, "first-admin")
+            .unwrap()
+            .generate(u64::try_from(jiff::Timestamp::now().as_second()).unwrap());
+        let confirmed = client
+            .post(format!("{base}/api/me/totp/confirm"))
+            .header("x-csrf-token", &csrf)
+            .json(&serde_json::json!({"code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirmed.status(), reqwest::StatusCode::OK);
         let created = client
             .post(format!("{base}/api/organisations"))
+            .header("x-csrf-token", &csrf)
             .json(&serde_json::json!({"name": "架空市 自立相談支援機関", "kind": "support_agency"}))
             .send()
             .await
             .unwrap();
         created.status()
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert_eq!(result, reqwest::StatusCode::CREATED);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,7 +4,7 @@
 use tsunagu_core::case::CaseState;
 use tsunagu_core::meeting::MeetingState;
 use tsunagu_core::person::PersonState;
-use tsunagu_core::policy::{self, Access};
+use tsunagu_core::policy::{self, Access, Basis};
 use tsunagu_core::{CaseId, MeetingId, PersonId};
 use tsunagu_store::Versioned;
 
@@ -12,16 +12,20 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, today};
 
+/// A case the actor may see, with the basis of the access (for the audit trail).
 pub async fn case(
     app: &AppState,
     auth: &Auth,
     id: CaseId,
     access: Access,
-) -> ApiResult<Versioned<CaseState>> {
+) -> ApiResult<(Versioned<CaseState>, Basis)> {
     let found = app.store.case(auth.actor.tenant_id, id).await?;
     match found {
-        Some(v) if policy::case(&auth.actor, &v.state, today(), access) => Ok(v),
-        _ => Err(ApiError::not_found()),
+        Some(v) => match policy::case(&auth.actor, &v.state, today(), access) {
+            Some(basis) => Ok((v, basis)),
+            None => Err(ApiError::not_found()),
+        },
+        None => Err(ApiError::not_found()),
     }
 }
 
@@ -47,7 +51,7 @@ pub async fn meeting(
     id: MeetingId,
 ) -> ApiResult<Versioned<MeetingState>> {
     match app.store.meeting(auth.actor.tenant_id, id).await? {
-        Some(v) if policy::meeting(&auth.actor, &v.state) => Ok(v),
+        Some(v) if policy::meeting(&auth.actor, &v.state).is_some() => Ok(v),
         _ => Err(ApiError::not_found()),
     }
 }
@@ -62,6 +66,14 @@ pub fn work_cases(auth: &Auth) -> ApiResult<()> {
 
 pub fn administer(auth: &Auth) -> ApiResult<()> {
     if policy::administer(&auth.actor) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+pub fn read_audit(auth: &Auth) -> ApiResult<()> {
+    if policy::read_audit(&auth.actor) {
         Ok(())
     } else {
         Err(ApiError::forbidden())

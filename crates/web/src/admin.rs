@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tsunagu_core::{OrgId, OrgKind, Role, UserId};
-use tsunagu_store::{Organisation, StoreError, User};
+use tsunagu_store::{Basis, Organisation, StoreError, User};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -15,6 +15,15 @@ use crate::api::Created;
 use crate::auth::{self, Auth};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
+
+/// A user of the caller's tenant, or 404.
+pub async fn tenant_user(app: &AppState, auth: &Auth, id: UserId) -> ApiResult<User> {
+    app.store
+        .user(id)
+        .await?
+        .filter(|u| u.tenant_id == auth.actor.tenant_id)
+        .ok_or_else(ApiError::not_found)
+}
 
 fn invalid(code: &str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
@@ -57,12 +66,18 @@ pub async fn create_organisation(
     }
     let id = Uuid::now_v7();
     app.store
-        .create_org(&Organisation {
-            id: OrgId(id),
-            tenant_id: auth.actor.tenant_id,
-            name,
-            kind: req.kind,
-        })
+        .create_org(
+            &Organisation {
+                id: OrgId(id),
+                tenant_id: auth.actor.tenant_id,
+                name,
+                kind: req.kind,
+            },
+            &auth
+                .audit("organisation.created")
+                .object("organisation", id)
+                .basis(Basis::Administration),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
@@ -95,6 +110,12 @@ impl From<User> for UserView {
 pub async fn list_users(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<UserView>>> {
     access::administer(&auth)?;
     let users = app.store.users(auth.actor.tenant_id).await?;
+    app.store
+        .audit(&[auth
+            .audit("user.list")
+            .basis(Basis::Administration)
+            .detail(format!("results={}", users.len()))])
+        .await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
 }
 
@@ -160,16 +181,25 @@ pub async fn create_user(
     let id = Uuid::now_v7();
     let created = app
         .store
-        .create_user(&User {
-            id: UserId(id),
-            tenant_id: auth.actor.tenant_id,
-            org_id: req.org_id,
-            login,
-            display_name,
-            role: req.role,
-            password_hash: Some(hash),
-            disabled: false,
-        })
+        .create_user(
+            &User {
+                id: UserId(id),
+                tenant_id: auth.actor.tenant_id,
+                org_id: req.org_id,
+                login,
+                display_name,
+                role: req.role,
+                password_hash: Some(hash),
+                disabled: false,
+                totp_secret: None,
+                totp_confirmed: false,
+            },
+            &auth
+                .audit("user.created")
+                .object("user", id)
+                .basis(Basis::Administration)
+                .detail(format!("role={}", req.role.as_str())),
+        )
         .await;
     match created {
         Ok(()) => Ok((StatusCode::CREATED, Json(Created { id }))),
@@ -200,14 +230,8 @@ pub async fn update_user(
     ApiJson(req): ApiJson<UserChange>,
 ) -> ApiResult<Json<UserView>> {
     access::administer(&auth)?;
-    let Some(mut user) = app
-        .store
-        .user(id)
-        .await?
-        .filter(|u| u.tenant_id == auth.actor.tenant_id)
-    else {
-        return Err(ApiError::not_found());
-    };
+    let mut user = tenant_user(&app, &auth, id).await?;
+    let before = (user.role, user.org_id, user.disabled);
     if id == auth.user.id
         && (req.disabled == Some(true)
             || req.role.is_some_and(|r| r != Role::Administrator)
@@ -235,6 +259,70 @@ pub async fn update_user(
     if let Some(disabled) = req.disabled {
         user.disabled = disabled;
     }
-    app.store.update_user(&user).await?;
+    let mut changes = vec![];
+    if before.0 != user.role {
+        changes.push(format!(
+            "role={}->{}",
+            before.0.as_str(),
+            user.role.as_str()
+        ));
+    }
+    if before.1 != user.org_id {
+        changes.push(format!("org={}->{}", before.1, user.org_id));
+    }
+    if before.2 != user.disabled {
+        changes.push(format!("disabled={}", user.disabled));
+    }
+    app.store
+        .update_user(
+            &user,
+            &auth
+                .audit("user.changed")
+                .object("user", user.id)
+                .basis(Basis::Administration)
+                .detail(changes.join(" ")),
+        )
+        .await?;
     Ok(Json(UserView::from(user)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditSearch {
+    pub user: Option<UserId>,
+    pub session: Option<String>,
+    pub person: Option<tsunagu_core::PersonId>,
+    pub from: Option<jiff::Timestamp>,
+    pub until: Option<jiff::Timestamp>,
+    pub limit: Option<u32>,
+}
+
+/// Breach response: what a user or session accessed between two times, or everyone who
+/// accessed a person. For auditors and administrators; entries hold identifiers only.
+#[utoipa::path(get, path = "/api/audit", params(AuditSearch),
+    responses((status = 200, body = Vec<tsunagu_store::ChainedRow>), (status = 403, body = ErrorBody)))]
+pub async fn audit_log(
+    State(app): State<AppState>,
+    auth: Auth,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<AuditSearch>,
+) -> ApiResult<Json<Vec<tsunagu_store::ChainedRow>>> {
+    access::read_audit(&auth)?;
+    let rows = app
+        .store
+        .audit_query(&tsunagu_store::AuditQuery {
+            tenant: Some(auth.actor.tenant_id),
+            user: q.user,
+            session: q.session,
+            person: q.person,
+            from: q.from,
+            until: q.until,
+            limit: q.limit.unwrap_or(1000),
+        })
+        .await?;
+    app.store
+        .audit(&[auth
+            .audit("audit.read")
+            .basis(Basis::Administration)
+            .detail(format!("results={}", rows.len()))])
+        .await?;
+    Ok(Json(rows))
 }

@@ -5,8 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -18,17 +16,17 @@ use tsunagu_core::meeting::{self, MeetingCommand, MeetingState, ScheduleMeeting}
 use tsunagu_core::person::{self, PersonDetails, PersonEvent};
 use tsunagu_core::policy::Access;
 use tsunagu_core::{
-    ActorRef, CaseId, Context, HouseholdId, MeetingId, OrgId, OrgKind, PersonId, Role,
-    TenantSettings, UserId,
+    ActorRef, CaseId, Context, HouseholdId, MeetingId, OrgId, OrgKind, PersonId, TenantSettings,
+    UserId,
 };
 use tsunagu_store::{
-    AppendBatch, CaseFilter, CaseSummary, DueRow, DueScope, Idempotency, MeetingSummary,
-    PersonQuery, PersonSummary, StoreError, StoredEvent, StreamAppend,
+    AppendBatch, AuditEntry, Basis, CaseFilter, CaseSummary, DueRow, DueScope, Idempotency,
+    MeetingSummary, PersonQuery, PersonSummary, StoreError, StoredEvent, StreamAppend,
 };
 use uuid::Uuid;
 
 use crate::access;
-use crate::auth::{self, Auth, SESSION_COOKIE, SESSION_HOURS};
+use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{AppState, today};
@@ -41,7 +39,13 @@ fn ctx(auth: &Auth) -> Context<'_> {
     }
 }
 
-fn batch(auth: &Auth, reason: Option<String>, streams: Vec<StreamAppend>) -> AppendBatch {
+/// One write with its audit entry: both commit together or not at all.
+fn batch(
+    auth: &Auth,
+    audit: AuditEntry,
+    reason: Option<String>,
+    streams: Vec<StreamAppend>,
+) -> AppendBatch {
     AppendBatch {
         tenant: auth.actor.tenant_id,
         actor: auth.actor.actor_ref(),
@@ -49,7 +53,23 @@ fn batch(auth: &Auth, reason: Option<String>, streams: Vec<StreamAppend>) -> App
         reason,
         idempotency: None,
         streams,
+        audit: vec![audit],
     }
+}
+
+/// Records a read before its data leaves the server; if the audit write fails, so does the
+/// request (fail-closed).
+async fn record(app: &AppState, entry: AuditEntry) -> ApiResult<()> {
+    app.store.audit(&[entry]).await?;
+    Ok(())
+}
+
+/// The `action` name of a tagged command, for the audit trail.
+fn action_name(command: &impl Serialize) -> String {
+    serde_json::to_value(command)
+        .ok()
+        .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The `Idempotency-Key` header and a hash of the request it guards.
@@ -122,106 +142,6 @@ pub async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct LoginRequest {
-    pub login: String,
-    pub password: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Me {
-    pub user_id: UserId,
-    pub login: String,
-    pub display_name: String,
-    pub role: Role,
-    pub org_id: OrgId,
-    pub org_kind: OrgKind,
-    pub tenant_id: tsunagu_core::TenantId,
-}
-
-fn me(auth: &Auth) -> Me {
-    Me {
-        user_id: auth.user.id,
-        login: auth.user.login.clone(),
-        display_name: auth.user.display_name.clone(),
-        role: auth.user.role,
-        org_id: auth.actor.org_id,
-        org_kind: auth.actor.org_kind,
-        tenant_id: auth.actor.tenant_id,
-    }
-}
-
-/// A hash to verify against when the login is unknown, so both paths take the same time.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| auth::hash_password("not-a-real-password").unwrap_or_default());
-
-#[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-pub async fn login(
-    State(app): State<AppState>,
-    jar: CookieJar,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<(CookieJar, Json<Me>)> {
-    let user = app.store.user_by_login(req.login.trim()).await?;
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    let invalid = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "auth.invalid_credentials",
-            "ログインIDまたはパスワードが違います。",
-        )
-    };
-    let Some(user) = user.filter(|_| ok) else {
-        return Err(invalid());
-    };
-    let Some(auth) = auth::actor_for(&app.store, user).await? else {
-        return Err(invalid());
-    };
-    let (token, hash) = auth::new_token("");
-    let now = jiff::Timestamp::now();
-    let expires = now
-        .checked_add(jiff::Span::new().hours(SESSION_HOURS))
-        .map_err(|_| ApiError::internal())?;
-    app.store
-        .create_session(&hash, auth.user.id, now, expires)
-        .await?;
-    let cookie = Cookie::build((SESSION_COOKIE, token))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .build();
-    Ok((jar.add(cookie), Json(me(&auth))))
-}
-
-#[utoipa::path(post, path = "/api/logout", responses((status = 204)))]
-pub async fn logout(
-    State(app): State<AppState>,
-    auth: Auth,
-    jar: CookieJar,
-) -> ApiResult<(CookieJar, StatusCode)> {
-    if let Some(hash) = &auth.session {
-        app.store
-            .revoke_session(hash, jiff::Timestamp::now())
-            .await?;
-    }
-    Ok((
-        jar.remove(Cookie::from(SESSION_COOKIE)),
-        StatusCode::NO_CONTENT,
-    ))
-}
-
-#[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-pub async fn get_me(auth: Auth) -> Json<Me> {
-    Json(me(&auth))
-}
-
 // --- organisations and settings -------------------------------------------------------------
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -265,7 +185,11 @@ pub async fn put_settings(
         .validate()
         .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "settings.invalid", m))?;
     app.store
-        .update_tenant_settings(auth.actor.tenant_id, &settings)
+        .update_tenant_settings(
+            auth.actor.tenant_id,
+            &settings,
+            &auth.audit("settings.changed").basis(Basis::Administration),
+        )
         .await?;
     Ok(Json(settings))
 }
@@ -338,6 +262,10 @@ pub async fn create_person(
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
         Ok(batch(
             &auth,
+            auth.audit("person.registered")
+                .object("person", id)
+                .subject(PersonId(id))
+                .basis(Basis::Team),
             None,
             vec![StreamAppend::Person {
                 id: PersonId(id),
@@ -374,11 +302,32 @@ pub async fn search_persons(
         household: None,
         limit: q.limit.unwrap_or(50),
     };
-    Ok(Json(
-        app.store
-            .search_persons(auth.actor.tenant_id, auth.actor.org_id, &query)
-            .await?,
-    ))
+    let found = app
+        .store
+        .search_persons(auth.actor.tenant_id, auth.actor.org_id, &query)
+        .await?;
+    // The search terms are personal data: only which fields were used goes to the audit.
+    let fields: Vec<&str> = [
+        ("name", query.name.is_some()),
+        ("date_of_birth", query.date_of_birth.is_some()),
+        ("phone", query.phone.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, used)| used.then_some(f))
+    .collect();
+    record(
+        &app,
+        auth.audit("person.search")
+            .subjects(found.iter().map(|p| p.id))
+            .basis(Basis::Team)
+            .detail(format!(
+                "fields={} results={}",
+                fields.join(","),
+                found.len()
+            )),
+    )
+    .await?;
+    Ok(Json(found))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -411,6 +360,14 @@ pub async fn get_household(
     if members.is_empty() {
         return Err(ApiError::not_found());
     }
+    record(
+        &app,
+        auth.audit("household.read")
+            .object("household", id)
+            .subjects(members.iter().map(|p| p.id))
+            .basis(Basis::Team),
+    )
+    .await?;
     Ok(Json(HouseholdView { id, members }))
 }
 
@@ -451,6 +408,14 @@ pub async fn get_person(
         },
     )
     .await?;
+    record(
+        &app,
+        auth.audit("person.read")
+            .object("person", id)
+            .subject(id)
+            .basis(Basis::Team),
+    )
+    .await?;
     Ok(Json(PersonView {
         id,
         version: p.version,
@@ -476,6 +441,10 @@ pub async fn update_person(
         app.store
             .append(batch(
                 &auth,
+                auth.audit("person.changed")
+                    .object("person", id)
+                    .subject(id)
+                    .basis(Basis::Team),
                 req.reason,
                 vec![StreamAppend::Person {
                     id,
@@ -506,6 +475,14 @@ pub async fn person_history(
 ) -> ApiResult<Json<Vec<PersonHistoryEntry>>> {
     access::person(&app, &auth, id).await?;
     let events = app.store.events(auth.actor.tenant_id, id.0).await?;
+    record(
+        &app,
+        auth.audit("person.history_read")
+            .object("person", id)
+            .subject(id)
+            .basis(Basis::Team),
+    )
+    .await?;
     events
         .into_iter()
         .map(|e| {
@@ -580,6 +557,10 @@ pub async fn create_case(
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
         Ok(batch(
             &auth,
+            auth.audit("case.opened")
+                .object("case", id)
+                .subject(req.person_id)
+                .basis(Basis::Team),
             None,
             vec![StreamAppend::Case {
                 id: CaseId(id),
@@ -628,7 +609,15 @@ pub async fn list_cases(
         limit: q.limit.unwrap_or(100),
         offset: q.offset.unwrap_or(0),
     };
-    Ok(Json(visible_cases(&app, &auth, filter).await?))
+    let cases = visible_cases(&app, &auth, filter).await?;
+    record(
+        &app,
+        auth.audit("case.list")
+            .subjects(cases.iter().map(|c| c.person_id))
+            .detail(format!("results={}", cases.len())),
+    )
+    .await?;
+    Ok(Json(cases))
 }
 
 #[utoipa::path(get, path = "/api/cases/{id}", params(("id" = CaseId, Path)),
@@ -638,7 +627,15 @@ pub async fn get_case(
     auth: Auth,
     ApiPath(id): ApiPath<CaseId>,
 ) -> ApiResult<Json<CaseView>> {
-    let v = access::case(&app, &auth, id, Access::Read).await?;
+    let (v, basis) = access::case(&app, &auth, id, Access::Read).await?;
+    record(
+        &app,
+        auth.audit("case.read")
+            .object("case", id)
+            .subject(v.state.person_id)
+            .basis(basis),
+    )
+    .await?;
     Ok(Json(case_view(id, v.version, v.state)))
 }
 
@@ -695,7 +692,7 @@ pub async fn case_command(
     ApiPath(id): ApiPath<CaseId>,
     ApiJson(req): ApiJson<CaseCommandRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    let current = access::case(&app, &auth, id, Access::Write).await?;
+    let (current, basis) = access::case(&app, &auth, id, Access::Write).await?;
     if current.version != req.expected_version {
         return Err(StoreError::Conflict {
             expected: req.expected_version,
@@ -704,6 +701,12 @@ pub async fn case_command(
         .into());
     }
     check_references(&app, &auth, &req.command).await?;
+    let entry = auth
+        .audit("case.command")
+        .object("case", id)
+        .subject(current.state.person_id)
+        .basis(basis)
+        .detail(action_name(&req.command));
     let events = case::decide(&current.state, req.command, &ctx(&auth), Uuid::now_v7())?;
     if events.is_empty() {
         return Ok(Json(case_view(id, current.version, current.state)));
@@ -716,6 +719,7 @@ pub async fn case_command(
         .store
         .append(batch(
             &auth,
+            entry,
             req.reason.filter(|r| !r.trim().is_empty()),
             vec![StreamAppend::Case {
                 id,
@@ -741,9 +745,18 @@ async fn case_events(
     app: &AppState,
     auth: &Auth,
     id: CaseId,
+    action: &str,
 ) -> ApiResult<Vec<(StoredEvent, CaseEvent)>> {
-    access::case(app, auth, id, Access::Read).await?;
+    let (v, basis) = access::case(app, auth, id, Access::Read).await?;
     let events = app.store.events(auth.actor.tenant_id, id.0).await?;
+    record(
+        app,
+        auth.audit(action)
+            .object("case", id)
+            .subject(v.state.person_id)
+            .basis(basis),
+    )
+    .await?;
     events
         .into_iter()
         .map(|e| {
@@ -760,7 +773,7 @@ pub async fn case_timeline(
     auth: Auth,
     ApiPath(id): ApiPath<CaseId>,
 ) -> ApiResult<Json<Vec<TimelineEntry>>> {
-    let events = case_events(&app, &auth, id).await?;
+    let events = case_events(&app, &auth, id, "case.timeline_read").await?;
     Ok(Json(
         events
             .into_iter()
@@ -790,7 +803,7 @@ pub async fn case_assessments(
     auth: Auth,
     ApiPath(id): ApiPath<CaseId>,
 ) -> ApiResult<Json<Vec<AssessmentVersion>>> {
-    let events = case_events(&app, &auth, id).await?;
+    let events = case_events(&app, &auth, id, "case.assessments_read").await?;
     Ok(Json(
         events
             .into_iter()
@@ -826,7 +839,7 @@ pub async fn case_plans(
     auth: Auth,
     ApiPath(id): ApiPath<CaseId>,
 ) -> ApiResult<Json<Vec<PlanVersion>>> {
-    let events = case_events(&app, &auth, id).await?;
+    let events = case_events(&app, &auth, id, "case.plans_read").await?;
     let mut plans: Vec<PlanVersion> = Vec::new();
     for (e, event) in events {
         match event {
@@ -885,6 +898,9 @@ pub async fn create_meeting(
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
         Ok(batch(
             &auth,
+            auth.audit("meeting.scheduled")
+                .object("meeting", id)
+                .basis(Basis::Meeting),
             None,
             vec![StreamAppend::Meeting {
                 id: MeetingId(id),
@@ -916,11 +932,18 @@ pub async fn list_meetings(
             .checked_sub(jiff::Span::new().days(90))
             .unwrap_or(today())
     });
-    Ok(Json(
-        app.store
-            .meetings(auth.actor.tenant_id, auth.actor.org_id, from)
-            .await?,
-    ))
+    let meetings = app
+        .store
+        .meetings(auth.actor.tenant_id, auth.actor.org_id, from)
+        .await?;
+    record(
+        &app,
+        auth.audit("meeting.list")
+            .basis(Basis::Meeting)
+            .detail(format!("results={}", meetings.len())),
+    )
+    .await?;
+    Ok(Json(meetings))
 }
 
 #[utoipa::path(get, path = "/api/meetings/{id}", params(("id" = MeetingId, Path)),
@@ -931,6 +954,13 @@ pub async fn get_meeting(
     ApiPath(id): ApiPath<MeetingId>,
 ) -> ApiResult<Json<MeetingView>> {
     let m = access::meeting(&app, &auth, id).await?;
+    record(
+        &app,
+        auth.audit("meeting.read")
+            .object("meeting", id)
+            .basis(Basis::Meeting),
+    )
+    .await?;
     Ok(Json(MeetingView {
         id,
         version: m.version,
@@ -967,10 +997,18 @@ pub async fn meeting_command(
     let case = match req.command.case_id() {
         Some(case_id) => Some((
             case_id,
-            access::case(&app, &auth, case_id, Access::Write).await?,
+            access::case(&app, &auth, case_id, Access::Write).await?.0,
         )),
         None => None,
     };
+    let mut entry = auth
+        .audit("meeting.command")
+        .object("meeting", id)
+        .basis(Basis::Meeting)
+        .detail(action_name(&req.command));
+    if let Some((_, c)) = &case {
+        entry = entry.subject(c.state.person_id);
+    }
     let orgs = app
         .store
         .orgs(auth.actor.tenant_id)
@@ -1003,6 +1041,7 @@ pub async fn meeting_command(
     app.store
         .append(batch(
             &auth,
+            entry,
             req.reason.filter(|r| !r.trim().is_empty()),
             streams,
         ))
@@ -1098,6 +1137,22 @@ pub async fn due(
             plus(auth.settings.plan_end_warning_days),
         )
         .await?;
+    let rows = if counts_only {
+        rows
+    } else {
+        let mut visible = Vec::with_capacity(rows.len());
+        for row in rows {
+            // The team projection does not know about consent: ask the policy for each case.
+            if row.owner_org == auth.actor.org_id
+                || access::case(&app, &auth, row.case_id, Access::Read)
+                    .await
+                    .is_ok()
+            {
+                visible.push(row);
+            }
+        }
+        visible
+    };
     let counts = DueKind::ALL
         .into_iter()
         .map(|kind| DueCount {
@@ -1110,17 +1165,15 @@ pub async fn due(
                 .count(),
         })
         .collect();
-    let items = if counts_only {
-        vec![]
-    } else {
-        rows.into_iter()
-            .map(|row| DueEntry {
-                label: row.kind.label_ja(),
-                overdue: row.due_on < date,
-                row,
-            })
-            .collect()
-    };
+    let items: Vec<DueEntry> = rows
+        .into_iter()
+        .map(|row| DueEntry {
+            label: row.kind.label_ja(),
+            overdue: row.due_on < date,
+            row,
+        })
+        .collect();
+    let items = if counts_only { vec![] } else { items };
     let horizon = plus(auth.settings.due_horizon_days);
     let meetings = if auth.actor.role.works_cases() {
         app.store
@@ -1132,6 +1185,13 @@ pub async fn due(
     } else {
         vec![]
     };
+    record(
+        &app,
+        auth.audit("due.read")
+            .subjects(items.iter().map(|i| i.row.person_id))
+            .detail(format!("results={}", items.len())),
+    )
+    .await?;
     Ok(Json(DueList {
         date,
         items,

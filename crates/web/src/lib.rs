@@ -2,6 +2,7 @@
 //! the single access-control enforcement point (`access`), and error rendering (`error`).
 
 pub mod access;
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -25,7 +26,20 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    pub throttle: std::sync::Arc<auth::Throttle>,
 }
+
+impl AppState {
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            throttle: std::sync::Arc::default(),
+        }
+    }
+}
+
+/// Content Security Policy: only our own resources, no inline script or style, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Today in Japan (UTC+9, no daylight saving).
 pub fn today() -> Date {
@@ -43,14 +57,25 @@ pub fn today() -> Date {
     ),
     paths(
         api::healthz,
-        api::login,
-        api::logout,
-        api::get_me,
+        account::login,
+        account::logout,
+        account::get_me,
+        account::start_totp,
+        account::confirm_totp,
+        account::reset_totp,
+        account::my_sessions,
+        account::end_my_session,
+        account::end_my_sessions,
+        account::user_sessions,
+        account::end_user_sessions,
+        account::create_token,
+        account::revoke_token,
         api::organisations,
         admin::create_organisation,
         admin::list_users,
         admin::create_user,
         admin::update_user,
+        admin::audit_log,
         api::get_household,
         api::get_settings,
         api::put_settings,
@@ -86,15 +111,39 @@ async fn fallback() -> error::ApiError {
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/login", post(api::login))
-        .route("/logout", post(api::logout))
-        .route("/me", get(api::get_me))
+        .route("/login", post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/me", get(account::get_me))
+        .route("/me/totp", post(account::start_totp))
+        .route("/me/totp/confirm", post(account::confirm_totp))
+        .route(
+            "/me/sessions",
+            get(account::my_sessions).delete(account::end_my_sessions),
+        )
+        .route(
+            "/me/sessions/{id}",
+            axum::routing::delete(account::end_my_session),
+        )
+        .route("/me/tokens", post(account::create_token))
+        .route(
+            "/me/tokens/{id}",
+            axum::routing::delete(account::revoke_token),
+        )
+        .route(
+            "/users/{id}/sessions",
+            get(account::user_sessions).delete(account::end_user_sessions),
+        )
+        .route(
+            "/users/{id}/totp",
+            axum::routing::delete(account::reset_totp),
+        )
         .route("/openapi.json", get(openapi_json))
         .route(
             "/organisations",
             get(api::organisations).post(admin::create_organisation),
         )
         .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/audit", get(admin::audit_log))
         .route("/users/{id}", axum::routing::patch(admin::update_user))
         .route("/households/{id}", get(api::get_household))
         .route("/settings", get(api::get_settings).put(api::put_settings))
@@ -134,6 +183,14 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
@@ -143,5 +200,9 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves until the listener fails or the future is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
 }

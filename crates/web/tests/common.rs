@@ -83,7 +83,35 @@ impl TestDb {
         dbs
     }
 
-    /// Verifies the database (every projection equals its fold), then drops it.
+    /// Runs SQL directly, as someone with database access would (tamper tests).
+    pub async fn exec(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.store {
+            Store::Sqlite(db) => sqlx::query(sql)
+                .execute(&db.write)
+                .await
+                .map(|r| r.rows_affected()),
+            Store::Postgres(db) => sqlx::query(sql)
+                .execute(&db.write)
+                .await
+                .map(|r| r.rows_affected()),
+        }
+    }
+
+    /// Removes the audit log's append-only triggers, as an attacker with database access could.
+    pub async fn drop_audit_triggers(&self) {
+        if self.name == "sqlite" {
+            self.exec("DROP TRIGGER audit_log_no_update").await.unwrap();
+            self.exec("DROP TRIGGER audit_log_no_delete").await.unwrap();
+        } else {
+            self.exec("DROP TRIGGER audit_log_no_change ON audit_log")
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Verifies the database (every projection equals its fold, the audit chain is intact),
+    /// then drops it.
     pub async fn finish(self) {
         let findings = self.store.verify().await.unwrap();
         assert!(
@@ -91,6 +119,13 @@ impl TestDb {
             "{}: verify found {findings:?}",
             self.name
         );
+        let chain = self.store.audit_verify().await.unwrap();
+        assert!(chain.is_ok(), "{}: audit chain: {chain:?}", self.name);
+        self.discard().await;
+    }
+
+    /// Drops the database without checks (after deliberate tampering).
+    pub async fn discard(self) {
         self.store.close().await;
         if let Some((url, schema)) = &self.cleanup {
             let admin = Store::open(url).await.unwrap();
@@ -120,13 +155,22 @@ pub struct World {
 pub async fn world(db: &TestDb) -> World {
     let store = &db.store;
     let tenant = TenantId(Uuid::now_v7());
+    let seed = || tsunagu_store::AuditEntry::new("test.seed").tenant(tenant);
+    // TOTP is tested on its own (tests/security.rs); the other tests log in with a password.
+    let settings = TenantSettings {
+        totp_required_roles: vec![],
+        ..TenantSettings::default()
+    };
     store
-        .create_tenant(&Tenant {
-            id: tenant,
-            name: "テスト市".into(),
-            settings: TenantSettings::default(),
-            is_demo: false,
-        })
+        .create_tenant(
+            &Tenant {
+                id: tenant,
+                name: "テスト市".into(),
+                settings,
+                is_demo: false,
+            },
+            &seed(),
+        )
         .await
         .unwrap();
     let mut ids = vec![];
@@ -138,12 +182,15 @@ pub async fn world(db: &TestDb) -> World {
     ] {
         let id = OrgId(Uuid::now_v7());
         store
-            .create_org(&Organisation {
-                id,
-                tenant_id: tenant,
-                name: name.into(),
-                kind,
-            })
+            .create_org(
+                &Organisation {
+                    id,
+                    tenant_id: tenant,
+                    name: name.into(),
+                    kind,
+                },
+                &seed(),
+            )
             .await
             .unwrap();
         ids.push(id);
@@ -161,25 +208,28 @@ pub async fn world(db: &TestDb) -> World {
     ] {
         let id = UserId(Uuid::now_v7());
         store
-            .create_user(&User {
-                id,
-                tenant_id: tenant,
-                org_id: org,
-                login: format!("{login}-{tag}"),
-                display_name: login.into(),
-                role,
-                password_hash: Some(hash.clone()),
-                disabled: false,
-            })
+            .create_user(
+                &User {
+                    id,
+                    tenant_id: tenant,
+                    org_id: org,
+                    login: format!("{login}-{tag}"),
+                    display_name: login.into(),
+                    role,
+                    password_hash: Some(hash.clone()),
+                    disabled: false,
+                    totp_secret: None,
+                    totp_confirmed: false,
+                },
+                &seed(),
+            )
             .await
             .unwrap();
         users.push((format!("{login}-{tag}"), id));
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = tsunagu_web::AppState {
-        store: store.clone(),
-    };
+    let state = tsunagu_web::AppState::new(store.clone());
     tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
     World {
         base,
@@ -220,9 +270,11 @@ impl World {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK, "login as {role}");
+        let me: Value = res.json().await.unwrap();
         Api {
             client,
             base: self.base.clone(),
+            csrf: me["csrf_token"].as_str().unwrap_or_default().to_owned(),
         }
     }
 }
@@ -231,6 +283,8 @@ impl World {
 pub struct Api {
     pub client: reqwest::Client,
     pub base: String,
+    /// Sent as `X-CSRF-Token` with every request, as the web pages do.
+    pub csrf: String,
 }
 
 impl Api {
@@ -253,6 +307,7 @@ impl Api {
         let res = self
             .client
             .request(method, format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
             .json(&body)
             .send()
             .await

@@ -572,6 +572,7 @@ async fn concurrent_writes_conflict_and_retries_are_idempotent() {
             worker
                 .client
                 .post(format!("{}/api/persons", w.base))
+                .header("x-csrf-token", &worker.csrf)
                 .header("Idempotency-Key", "k-123")
                 .json(&body)
                 .send()
@@ -588,6 +589,7 @@ async fn concurrent_writes_conflict_and_retries_are_idempotent() {
         let other = worker
             .client
             .post(format!("{}/api/persons", w.base))
+            .header("x-csrf-token", &worker.csrf)
             .header("Idempotency-Key", "k-123")
             .json(&json!({"details": {"name": "別人"}}))
             .send()
@@ -607,6 +609,7 @@ async fn bad_input_gets_a_clear_4xx() {
             worker
                 .client
                 .post(format!("{}/api/persons", w.base))
+                .header("x-csrf-token", &worker.csrf)
                 .header("content-type", "application/json")
                 .body(body)
                 .send()

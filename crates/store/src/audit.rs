@@ -1,0 +1,222 @@
+//! The audit trail: one entry per read of personal data, write, login, permission and consent
+//! change, written in the same transaction as the action (fail-closed). Entries hold identifiers,
+//! never personal data. They form one hash chain per deployment:
+//! `hash = SHA-256(prev_hash ‖ canonical JSON of the entry)`, so modifying, deleting, inserting
+//! or reordering a row breaks the chain at that row, and `audit_head` (the last sequence number
+//! and hash) exposes a cut tail.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tsunagu_core::{Actor, OrgId, PersonId, TenantId, UserId};
+
+/// The hash before the first entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+pub use tsunagu_core::policy::Basis;
+
+/// Timestamps in the audit log: UTC with exactly six fractional digits, so that text order is
+/// time order on both backends.
+pub fn timestamp_text(t: Timestamp) -> String {
+    format!("{t:.6}")
+}
+
+/// An entry to record. Identifiers only: `detail` must never hold names, addresses or free text
+/// the user typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: Option<Timestamp>,
+    pub tenant_id: Option<TenantId>,
+    pub user_id: Option<UserId>,
+    pub org_id: Option<OrgId>,
+    pub session_id: Option<String>,
+    pub address: Option<String>,
+    /// e.g. `case.read`, `case.command`, `person.search`, `login.failed`.
+    pub action: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    /// The persons whose data was shown or changed.
+    pub subjects: Vec<PersonId>,
+    pub basis: Option<Basis>,
+    /// Non-personal detail: a command name, a result count, a refusal code.
+    pub detail: Option<String>,
+}
+
+impl AuditEntry {
+    pub fn new(action: &str) -> AuditEntry {
+        AuditEntry {
+            action: action.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    /// An entry by an actor of the web application.
+    pub fn by(actor: &Actor, action: &str) -> AuditEntry {
+        AuditEntry {
+            tenant_id: Some(actor.tenant_id),
+            user_id: Some(actor.user_id),
+            org_id: Some(actor.org_id),
+            ..AuditEntry::new(action)
+        }
+    }
+
+    pub fn object(mut self, kind: &str, id: impl ToString) -> Self {
+        self.object_type = Some(kind.to_owned());
+        self.object_id = Some(id.to_string());
+        self
+    }
+
+    pub fn subject(mut self, person: PersonId) -> Self {
+        if !self.subjects.contains(&person) {
+            self.subjects.push(person);
+        }
+        self
+    }
+
+    pub fn subjects(mut self, persons: impl IntoIterator<Item = PersonId>) -> Self {
+        for p in persons {
+            if !self.subjects.contains(&p) {
+                self.subjects.push(p);
+            }
+        }
+        self
+    }
+
+    pub fn basis(mut self, basis: Basis) -> Self {
+        self.basis = Some(basis);
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant_id = Some(tenant);
+        self
+    }
+
+    /// The row as stored (all text), before hashing.
+    pub(crate) fn to_row(&self, seq: u64, now: Timestamp) -> AuditRow {
+        AuditRow {
+            seq,
+            at: timestamp_text(self.at.unwrap_or(now)),
+            tenant_id: self.tenant_id.map(|t| t.to_string()),
+            user_id: self.user_id.map(|u| u.to_string()),
+            org_id: self.org_id.map(|o| o.to_string()),
+            session_id: self.session_id.clone(),
+            address: self.address.clone(),
+            action: self.action.clone(),
+            object_type: self.object_type.clone(),
+            object_id: self.object_id.clone(),
+            subjects: serde_json::to_string(&self.subjects).unwrap_or_else(|_| "[]".into()),
+            basis: self.basis.map(|b| b.as_str().to_owned()),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// An audit row exactly as stored; the hash covers every field in this order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditRow {
+    pub seq: u64,
+    pub at: String,
+    pub tenant_id: Option<String>,
+    pub user_id: Option<String>,
+    pub org_id: Option<String>,
+    pub session_id: Option<String>,
+    pub address: Option<String>,
+    pub action: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    /// JSON array of person ids.
+    pub subjects: String,
+    pub basis: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl AuditRow {
+    pub fn hash(&self, prev_hash: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(prev_hash.as_bytes());
+        h.update(b"\n");
+        h.update(serde_json::to_vec(self).unwrap_or_default());
+        hex::encode(h.finalize())
+    }
+}
+
+/// A stored row with its chain fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainedRow {
+    #[serde(flatten)]
+    pub row: AuditRow,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The first break in the chain, if any. `rows` must be in stored `seq` order; `head` is the
+/// recorded (seq, hash) of the last entry.
+pub fn check_chain(
+    rows: impl IntoIterator<Item = ChainedRow>,
+    head: (u64, String),
+) -> Result<u64, String> {
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut expected_seq = 1u64;
+    for r in rows {
+        if r.row.seq != expected_seq {
+            return Err(if r.row.seq > expected_seq {
+                format!(
+                    "audit entry {expected_seq} is missing (deleted); the next entry is {}",
+                    r.row.seq
+                )
+            } else {
+                format!("audit entry {} appears out of order", r.row.seq)
+            });
+        }
+        if r.prev_hash != prev_hash {
+            return Err(format!(
+                "audit entry {}: its link to the previous entry is broken (an entry was inserted, deleted or reordered before it)",
+                r.row.seq
+            ));
+        }
+        let computed = r.row.hash(&prev_hash);
+        if computed != r.hash {
+            return Err(format!(
+                "audit entry {}: its content was modified",
+                r.row.seq
+            ));
+        }
+        prev_hash = r.hash;
+        expected_seq += 1;
+    }
+    let last = expected_seq - 1;
+    if head.0 != last {
+        return Err(format!(
+            "the audit head records {} entries but the log holds {last}: entries {}..{} are missing",
+            head.0,
+            last + 1,
+            head.0
+        ));
+    }
+    if head.1 != prev_hash {
+        return Err(format!(
+            "audit entry {last}: the last entry differs from the recorded head"
+        ));
+    }
+    Ok(last)
+}
+
+/// A breach-response query over the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    pub tenant: Option<TenantId>,
+    pub user: Option<UserId>,
+    pub session: Option<String>,
+    pub person: Option<PersonId>,
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: u32,
+}
