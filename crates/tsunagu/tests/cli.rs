@@ -228,3 +228,44 @@ fn init_then_serve_then_administer() {
     assert_eq!(result, reqwest::StatusCode::CREATED);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tsunagu audit verify` passes on an untouched database and names the first modified entry.
+#[test]
+fn audit_verify_names_a_modified_entry() {
+    let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}/demo.db", dir.display());
+    assert!(
+        tsunagu(&["generate", "--database", &url, "--persons", "10"])
+            .status
+            .success()
+    );
+    let out = tsunagu(&["audit", "verify", "--database", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = tsunagu_store::Store::open(&url).await.unwrap();
+        if let tsunagu_store::Store::Sqlite(db) = &store {
+            sqlx::query("DROP TRIGGER audit_log_no_update")
+                .execute(&db.write)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET object_id = 'x' WHERE seq = 3")
+                .execute(&db.write)
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    });
+    let out = tsunagu(&["audit", "verify", "--database", &url]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("audit entry 3: its content was modified"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
