@@ -380,13 +380,17 @@ async fn visible_cases(
     let rows = app.store.cases(auth.actor.tenant_id, &filter).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.owner_org == auth.actor.org_id
-            || access::case(app, auth, row.id, Access::Read).await.is_ok()
-        {
+        if may_read(app, auth, row.id, row.owner_org).await {
             out.push(row);
         }
     }
     Ok(out)
+}
+
+/// Whether a listed case may be shown: the team projection does not know about consent, so
+/// every row of another organisation's case passes the policy.
+async fn may_read(app: &AppState, auth: &Auth, id: CaseId, owner: OrgId) -> bool {
+    owner == auth.actor.org_id || access::case(app, auth, id, Access::Read).await.is_ok()
 }
 
 #[utoipa::path(get, path = "/api/persons/{id}", params(("id" = PersonId, Path)),
@@ -1142,12 +1146,7 @@ pub async fn due(
     } else {
         let mut visible = Vec::with_capacity(rows.len());
         for row in rows {
-            // The team projection does not know about consent: ask the policy for each case.
-            if row.owner_org == auth.actor.org_id
-                || access::case(&app, &auth, row.case_id, Access::Read)
-                    .await
-                    .is_ok()
-            {
+            if may_read(&app, &auth, row.case_id, row.owner_org).await {
                 visible.push(row);
             }
         }
