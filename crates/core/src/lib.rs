@@ -34,4 +34,6 @@ pub struct Context<'a> {
     pub today: jiff::civil::Date,
     pub actor: &'a Actor,
     pub settings: &'a TenantSettings,
+    /// The person's consents, for decisions that share information (adding a partner).
+    pub consents: &'a [person::Consent],
 }

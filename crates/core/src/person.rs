@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::{Context, HouseholdId, OrgId, Refusal, ShortText};
+use crate::{ConsentId, Context, HouseholdId, OrgId, Refusal, ShortText, UserId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -51,14 +51,44 @@ pub enum PersonEvent {
     MovedToHousehold {
         household_id: HouseholdId,
     },
+    ConsentRecorded {
+        consent: Consent,
+    },
+    ConsentWithdrawn {
+        consent_id: ConsentId,
+        withdrawn_on: Date,
+    },
+    /// Restricted fields are shown only to the named users; empty `fields` lifts the restriction.
+    FieldsRestricted {
+        fields: Vec<PersonField>,
+        users: Vec<UserId>,
+    },
 }
 
 impl PersonEvent {
+    /// The event as a user who may not see `hidden` fields may read it (the history view).
+    pub fn redacted(mut self, hidden: &[PersonField]) -> PersonEvent {
+        if let PersonEvent::PersonRegistered { details, .. }
+        | PersonEvent::DetailsChanged { details } = &mut self
+        {
+            for field in hidden {
+                match field {
+                    PersonField::Address => details.address = None,
+                    PersonField::Phone => details.phone = None,
+                }
+            }
+        }
+        self
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             PersonEvent::PersonRegistered { .. } => "person_registered",
             PersonEvent::DetailsChanged { .. } => "details_changed",
             PersonEvent::MovedToHousehold { .. } => "moved_to_household",
+            PersonEvent::ConsentRecorded { .. } => "consent_recorded",
+            PersonEvent::ConsentWithdrawn { .. } => "consent_withdrawn",
+            PersonEvent::FieldsRestricted { .. } => "fields_restricted",
         }
     }
 }
@@ -69,6 +99,70 @@ pub struct PersonState {
     pub details: PersonDetails,
     pub household_id: HouseholdId,
     pub registered_by_org: OrgId,
+    /// 本人同意: to which organisations the person's information may go, for what, how long.
+    #[serde(default)]
+    pub consents: Vec<Consent>,
+    /// Fields shown only to named users (e.g. the address of a person fleeing violence).
+    #[serde(default)]
+    pub restriction: Option<FieldRestriction>,
+}
+
+/// Fields of a person's details that can be restricted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PersonField {
+    Address,
+    Phone,
+}
+
+impl PersonField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonField::Address => "address",
+            PersonField::Phone => "phone",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldRestriction {
+    pub fields: Vec<PersonField>,
+    pub users: Vec<UserId>,
+}
+
+/// A consent (本人同意) to share the person's information with organisations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Consent {
+    pub id: ConsentId,
+    pub organisations: Vec<OrgId>,
+    pub purpose: ShortText,
+    pub given_on: Date,
+    pub valid_until: Option<Date>,
+    pub written_form_received: bool,
+    pub withdrawn_on: Option<Date>,
+}
+
+impl Consent {
+    /// Whether this consent covers sharing with `org` on `day`.
+    pub fn covers(&self, org: OrgId, day: Date) -> bool {
+        self.organisations.contains(&org)
+            && self.given_on <= day
+            && self.valid_until.is_none_or(|until| day <= until)
+            && self.withdrawn_on.is_none_or(|w| day < w)
+    }
+
+    /// Whether the consent is in force on `day` for anyone.
+    pub fn in_force(&self, day: Date) -> bool {
+        self.organisations.iter().any(|o| self.covers(*o, day))
+    }
+}
+
+/// Whether any of the consents covers sharing with `org` on `day`.
+pub fn consent_covers(consents: &[Consent], org: OrgId, day: Date) -> bool {
+    consents.iter().any(|c| c.covers(org, day))
 }
 
 impl PersonState {
@@ -88,16 +182,58 @@ impl PersonState {
                         details: details.clone(),
                         household_id: *household_id,
                         registered_by_org: *registered_by_org,
+                        consents: Vec::new(),
+                        restriction: None,
                     })
                 }
-                (Some(s), PersonEvent::DetailsChanged { details }) => s.details = details.clone(),
-                (Some(s), PersonEvent::MovedToHousehold { household_id }) => {
-                    s.household_id = *household_id
-                }
-                _ => {}
+                (Some(s), e) => s.evolve(e),
+                (None, _) => {}
             }
         }
         state
+    }
+
+    pub fn evolve(&mut self, event: &PersonEvent) {
+        match event {
+            PersonEvent::PersonRegistered { .. } => {}
+            PersonEvent::DetailsChanged { details } => self.details = details.clone(),
+            PersonEvent::MovedToHousehold { household_id } => self.household_id = *household_id,
+            PersonEvent::ConsentRecorded { consent } => self.consents.push(consent.clone()),
+            PersonEvent::ConsentWithdrawn {
+                consent_id,
+                withdrawn_on,
+            } => {
+                if let Some(c) = self.consents.iter_mut().find(|c| c.id == *consent_id) {
+                    c.withdrawn_on = Some(*withdrawn_on);
+                }
+            }
+            PersonEvent::FieldsRestricted { fields, users } => {
+                self.restriction = (!fields.is_empty()).then(|| FieldRestriction {
+                    fields: fields.clone(),
+                    users: users.clone(),
+                });
+            }
+        }
+    }
+
+    /// The restricted fields `user` may not see.
+    pub fn hidden_from(&self, user: UserId) -> Vec<PersonField> {
+        match &self.restriction {
+            Some(r) if !r.users.contains(&user) => r.fields.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The details as `user` may see them: restricted fields removed.
+    pub fn details_for(&self, user: UserId) -> PersonDetails {
+        let mut details = self.details.clone();
+        for field in self.hidden_from(user) {
+            match field {
+                PersonField::Address => details.address = None,
+                PersonField::Phone => details.phone = None,
+            }
+        }
+        details
     }
 }
 
@@ -123,14 +259,129 @@ pub fn register(
     }])
 }
 
+/// Changes the details. Restricted fields the actor may not see keep their stored value, so an
+/// edit from a redacted view never erases them.
 pub fn change(
     state: &PersonState,
-    details: PersonDetails,
+    mut details: PersonDetails,
     ctx: &Context,
 ) -> Result<Vec<PersonEvent>, Refusal> {
     check(&details, ctx)?;
+    for field in state.hidden_from(ctx.actor.user_id) {
+        match field {
+            PersonField::Address => details.address = state.details.address.clone(),
+            PersonField::Phone => details.phone = state.details.phone.clone(),
+        }
+    }
     if state.details == details {
         return Ok(vec![]);
     }
     Ok(vec![PersonEvent::DetailsChanged { details }])
+}
+
+/// Commands on a person's record other than their details.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PersonCommand {
+    RecordConsent {
+        organisations: Vec<OrgId>,
+        purpose: ShortText,
+        given_on: Date,
+        #[serde(default)]
+        valid_until: Option<Date>,
+        #[serde(default)]
+        written_form_received: bool,
+    },
+    WithdrawConsent {
+        consent_id: ConsentId,
+        withdrawn_on: Date,
+    },
+    /// Restricts fields to the named users (who must include the actor); no fields lifts it.
+    RestrictFields {
+        fields: Vec<PersonField>,
+        users: Vec<UserId>,
+    },
+}
+
+/// Decides a person command. `fresh` is a new id for a consent.
+pub fn decide(
+    state: &PersonState,
+    cmd: PersonCommand,
+    ctx: &Context,
+    fresh: uuid::Uuid,
+) -> Result<Vec<PersonEvent>, Refusal> {
+    match cmd {
+        PersonCommand::RecordConsent {
+            mut organisations,
+            purpose,
+            given_on,
+            valid_until,
+            written_form_received,
+        } => {
+            if organisations.is_empty() {
+                return Err(Refusal::ConsentNoOrganisations);
+            }
+            if given_on > ctx.today {
+                return Err(Refusal::DateInFuture { field: "同意日" });
+            }
+            if valid_until.is_some_and(|until| until < given_on) {
+                return Err(Refusal::DateOrder {
+                    earlier: "同意日",
+                    later: "有効期限",
+                });
+            }
+            organisations.sort();
+            organisations.dedup();
+            Ok(vec![PersonEvent::ConsentRecorded {
+                consent: Consent {
+                    id: ConsentId(fresh),
+                    organisations,
+                    purpose,
+                    given_on,
+                    valid_until,
+                    written_form_received,
+                    withdrawn_on: None,
+                },
+            }])
+        }
+        PersonCommand::WithdrawConsent {
+            consent_id,
+            withdrawn_on,
+        } => {
+            let consent = state
+                .consents
+                .iter()
+                .find(|c| c.id == consent_id)
+                .ok_or(Refusal::ConsentNotFound)?;
+            if consent.withdrawn_on.is_some() {
+                return Err(Refusal::ConsentAlreadyWithdrawn);
+            }
+            if withdrawn_on > ctx.today {
+                return Err(Refusal::DateInFuture { field: "撤回日" });
+            }
+            Ok(vec![PersonEvent::ConsentWithdrawn {
+                consent_id,
+                withdrawn_on,
+            }])
+        }
+        PersonCommand::RestrictFields {
+            mut fields,
+            mut users,
+        } => {
+            if let Some(current) = &state.restriction
+                && !current.users.contains(&ctx.actor.user_id)
+            {
+                return Err(Refusal::RestrictionNotNamed);
+            }
+            if !fields.is_empty() && !users.contains(&ctx.actor.user_id) {
+                return Err(Refusal::RestrictionExcludesSelf);
+            }
+            fields.sort();
+            fields.dedup();
+            users.sort();
+            users.dedup();
+            Ok(vec![PersonEvent::FieldsRestricted { fields, users }])
+        }
+    }
 }

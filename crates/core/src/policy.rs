@@ -1,17 +1,159 @@
-//! Who may see and do what. The web layer calls these functions for every read and write;
-//! they are the only place access is decided. (A simple policy for now: a case is visible to
-//! the organisations on its team, partners only while the person's consent covers them.)
+//! Who may see and do what, as data: [`relation`] says how a user stands to a case, and
+//! [`TABLE`] says what each role may do in each relation. The web layer's `access` module is the
+//! one enforcement point that applies it to every route, list, search and count; the route
+//! registry declares which permission each route needs, and a test walks the whole matrix
+//! route × role × relation through HTTP.
 
 use jiff::civil::Date;
 
-use crate::case::CaseState;
+use crate::case::{CaseCommand, CaseState, Stage};
 use crate::meeting::MeetingState;
+use crate::person::{Consent, consent_covers};
 use crate::{Actor, OrgId, Role};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a route needs on a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Access {
+    /// See the case and its records.
     Read,
+    /// Record the work: contacts, intake, assessment, plans, monitoring, referrals, closure.
     Write,
+    /// Change who works on the case: the assigned worker, the team, the restriction.
+    Manage,
+}
+
+impl Access {
+    pub const ALL: [Access; 3] = [Access::Read, Access::Write, Access::Manage];
+}
+
+/// How a user stands to a case. The first that applies wins, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relation {
+    /// The case is restricted (閲覧制限) and the user is not one of the named users.
+    RestrictedNotNamed,
+    /// The case is closed and the user's organisation owns it.
+    Closed,
+    /// The case is closed and the user's organisation is a partner the person's consent covers.
+    ClosedPartner,
+    /// The user is the case's assigned worker (担当者).
+    Assigned,
+    /// The user's organisation owns the case; someone else is assigned.
+    SameOrganisation,
+    /// A partner organisation on the team, covered by the person's consent today.
+    ConsentedPartner,
+    /// A partner on the team whose consent was withdrawn, expired, or never given.
+    PartnerWithoutConsent,
+    /// Any other organisation.
+    Unrelated,
+}
+
+impl Relation {
+    pub const ALL: [Relation; 8] = [
+        Relation::RestrictedNotNamed,
+        Relation::Closed,
+        Relation::ClosedPartner,
+        Relation::Assigned,
+        Relation::SameOrganisation,
+        Relation::ConsentedPartner,
+        Relation::PartnerWithoutConsent,
+        Relation::Unrelated,
+    ];
+
+    fn index(self) -> usize {
+        Relation::ALL
+            .iter()
+            .position(|r| *r == self)
+            .unwrap_or(Relation::ALL.len() - 1)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::RestrictedNotNamed => "restricted_not_named",
+            Relation::Closed => "closed",
+            Relation::ClosedPartner => "closed_partner",
+            Relation::Assigned => "assigned",
+            Relation::SameOrganisation => "same_organisation",
+            Relation::ConsentedPartner => "consented_partner",
+            Relation::PartnerWithoutConsent => "partner_without_consent",
+            Relation::Unrelated => "unrelated",
+        }
+    }
+
+    /// The basis of a disclosure in this relation, for the audit trail.
+    fn basis(self) -> Basis {
+        match self {
+            Relation::ConsentedPartner | Relation::ClosedPartner => Basis::Consent,
+            _ => Basis::Team,
+        }
+    }
+}
+
+/// What a role may do in one relation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Perms {
+    pub read: bool,
+    pub write: bool,
+    pub manage: bool,
+}
+
+impl Perms {
+    pub fn allows(self, access: Access) -> bool {
+        match access {
+            Access::Read => self.read,
+            Access::Write => self.write,
+            Access::Manage => self.manage,
+        }
+    }
+}
+
+const NO: Perms = Perms {
+    read: false,
+    write: false,
+    manage: false,
+};
+const R: Perms = Perms {
+    read: true,
+    write: false,
+    manage: false,
+};
+const RW: Perms = Perms {
+    read: true,
+    write: true,
+    manage: false,
+};
+const RWM: Perms = Perms {
+    read: true,
+    write: true,
+    manage: true,
+};
+
+/// The policy table: for each role, its permissions in each relation, in the order of
+/// [`Relation::ALL`]: restricted-not-named, closed, closed partner, assigned, same organisation,
+/// consented partner, partner without consent, unrelated.
+///
+/// Administrators and auditors see no case content. Lead workers manage every case of their
+/// organisation; other workers manage the cases assigned to them. Related-agency staff read
+/// their own organisation's cases but write only where they work on them. Partners read a
+/// closed case while consent lasts; nobody outside the named users sees a restricted case.
+pub const TABLE: [(Role, [Perms; 8]); 7] = [
+    (Role::LeadSupportWorker, [NO, RWM, R, RWM, RWM, RW, NO, NO]),
+    (Role::SupportWorker, [NO, RW, R, RWM, RW, RW, NO, NO]),
+    (
+        Role::EmploymentSupportWorker,
+        [NO, RW, R, RWM, RW, RW, NO, NO],
+    ),
+    (Role::MunicipalOfficer, [NO, RW, R, RWM, RW, RW, NO, NO]),
+    (Role::RelatedAgencyMember, [NO, R, R, RWM, R, RW, NO, NO]),
+    (Role::Administrator, [NO, NO, NO, NO, NO, NO, NO, NO]),
+    (Role::Auditor, [NO, NO, NO, NO, NO, NO, NO, NO]),
+];
+
+/// What `role` may do in `relation`, from [`TABLE`].
+pub fn perms(role: Role, relation: Relation) -> Perms {
+    TABLE
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map_or(NO, |(_, row)| row[relation.index()])
 }
 
 /// Why the actor may see what they see; recorded with every disclosure in the audit trail.
@@ -40,26 +182,69 @@ impl Basis {
     }
 }
 
-/// Whether the actor may read or change a case, and on which basis.
-pub fn case(actor: &Actor, state: &CaseState, today: Date, _access: Access) -> Option<Basis> {
+/// How the actor stands to a case, given the person's consents, on `today`.
+pub fn relation(actor: &Actor, state: &CaseState, consents: &[Consent], today: Date) -> Relation {
+    if !state.restricted_to.is_empty() && !state.restricted_to.contains(&actor.user_id) {
+        return Relation::RestrictedNotNamed;
+    }
+    let own = actor.org_id == state.owner_org;
+    let partner = !own && state.team.contains(&actor.org_id);
+    let consented = partner && consent_covers(consents, actor.org_id, today);
+    match (state.stage == Stage::Closed, own, partner, consented) {
+        (true, true, _, _) => Relation::Closed,
+        (true, false, _, true) => Relation::ClosedPartner,
+        (false, true, _, _) if state.assigned_worker == actor.user_id => Relation::Assigned,
+        (false, true, _, _) => Relation::SameOrganisation,
+        (false, false, _, true) => Relation::ConsentedPartner,
+        (_, false, true, false) => Relation::PartnerWithoutConsent,
+        _ => Relation::Unrelated,
+    }
+}
+
+/// Whether the actor may have `access` to a case, and on which basis.
+pub fn case(
+    actor: &Actor,
+    state: &CaseState,
+    consents: &[Consent],
+    today: Date,
+    access: Access,
+) -> Option<Basis> {
+    let relation = relation(actor, state, consents, today);
+    perms(actor.role, relation)
+        .allows(access)
+        .then(|| relation.basis())
+}
+
+/// What a case command needs: changing who works on the case is management; the rest is work.
+pub fn command_access(cmd: &CaseCommand) -> Access {
+    match cmd {
+        CaseCommand::AssignWorker { .. }
+        | CaseCommand::AddTeamMember { .. }
+        | CaseCommand::RemoveTeamMember { .. }
+        | CaseCommand::Restrict { .. } => Access::Manage,
+        _ => Access::Write,
+    }
+}
+
+/// Whether the actor may see a person: the organisation that registered the person sees them
+/// (so a worker can find whom they registered before any case); otherwise the basis of the
+/// first of the person's cases the actor may read.
+pub fn person(
+    actor: &Actor,
+    registered_by: OrgId,
+    case_bases: impl IntoIterator<Item = Option<Basis>>,
+) -> Option<Basis> {
     if !actor.role.works_cases() {
         return None;
     }
-    if actor.org_id == state.owner_org {
+    if actor.org_id == registered_by {
         return Some(Basis::Team);
     }
-    // Rule 5: a partner organisation sees the case only while consent covers it.
-    (state.team.contains(&actor.org_id) && state.consent_covers(actor.org_id, today))
-        .then_some(Basis::Consent)
+    case_bases.into_iter().flatten().next()
 }
 
-/// Whether the actor may see a person: the person's record is visible to the organisations that
-/// registered the person or can see one of the person's cases.
-pub fn person(actor: &Actor, visible_to: &[OrgId]) -> bool {
-    actor.role.works_cases() && visible_to.contains(&actor.org_id)
-}
-
-/// Meeting records are seen only by the meeting's members (rule 5), on the meeting's basis.
+/// Meeting records (agenda, minutes, conclusions) are seen only by the meeting's members, on
+/// the meeting's legal basis, without consent (rule 5).
 pub fn meeting(actor: &Actor, state: &MeetingState) -> Option<Basis> {
     (actor.role.works_cases() && state.members().contains(&actor.org_id)).then_some(Basis::Meeting)
 }
@@ -69,7 +254,7 @@ pub fn administer(actor: &Actor) -> bool {
     actor.role == Role::Administrator
 }
 
-/// Whether the actor may schedule meetings and open cases at all.
+/// Whether the actor may register persons, open cases and schedule meetings at all.
 pub fn work_cases(actor: &Actor) -> bool {
     actor.role.works_cases()
 }
@@ -85,4 +270,29 @@ pub fn tenant_counts(actor: &Actor) -> bool {
 /// The audit trail (identifiers only, no case content): auditors and administrators.
 pub fn read_audit(actor: &Actor) -> bool {
     matches!(actor.role, Role::Auditor | Role::Administrator)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_every_role_once_and_manage_implies_write_implies_read() {
+        for role in Role::ALL {
+            assert_eq!(
+                TABLE.iter().filter(|(r, _)| *r == role).count(),
+                1,
+                "{role:?}"
+            );
+        }
+        for (role, row) in TABLE {
+            for (relation, p) in Relation::ALL.iter().zip(row) {
+                assert!(!p.manage || p.write, "{role:?} {relation:?}");
+                assert!(!p.write || p.read, "{role:?} {relation:?}");
+                if !role.works_cases() || *relation == Relation::RestrictedNotNamed {
+                    assert_eq!(p, NO, "{role:?} {relation:?}");
+                }
+            }
+        }
+    }
 }

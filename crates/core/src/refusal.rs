@@ -56,6 +56,8 @@ pub enum Refusal {
     ConsentNoOrganisations,
     /// Rule 5: information goes to another organisation only with consent covering it.
     TeamNeedsConsent,
+    RestrictionExcludesSelf,
+    RestrictionNotNamed,
     TeamAlreadyMember,
     TeamNotMember,
     TeamCannotRemoveOwner,
@@ -114,6 +116,8 @@ impl Refusal {
             ConsentAlreadyWithdrawn => "consent.already_withdrawn",
             ConsentNoOrganisations => "consent.no_organisations",
             TeamNeedsConsent => "team.needs_consent",
+            RestrictionExcludesSelf => "restriction.excludes_self",
+            RestrictionNotNamed => "restriction.not_named",
             TeamAlreadyMember => "team.already_member",
             TeamNotMember => "team.not_member",
             TeamCannotRemoveOwner => "team.cannot_remove_owner",
@@ -205,6 +209,13 @@ impl Refusal {
             ConsentNotFound => "指定された同意の記録が見つかりません。".into(),
             ConsentAlreadyWithdrawn => "この同意はすでに撤回されています。".into(),
             ConsentNoOrganisations => "同意の対象となる機関を1つ以上選んでください。".into(),
+            RestrictionExcludesSelf => {
+                "閲覧制限の対象者に自分自身を含めてください（含めないと自分も閲覧できなくなります）。"
+                    .into()
+            }
+            RestrictionNotNamed => {
+                "この閲覧制限は、制限の対象者として指定された職員だけが変更できます。".into()
+            }
             TeamNeedsConsent => {
                 "この機関と情報を共有する本人の同意がありません。先に本人同意を記録してください。"
                     .into()

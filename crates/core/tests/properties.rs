@@ -230,22 +230,15 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             reopened_on: day,
             reason: l("再相談"),
         },
-        18 => CaseCommand::RecordConsent {
-            organisations: vec![org(PARTNER)],
-            purpose: t("共有"),
-            given_on: day,
-            valid_until: flag.then_some(later),
-            written_form_received: flag,
+        18 => CaseCommand::Restrict {
+            users: if flag {
+                vec![actor(OrgKind::SupportAgency, AGENCY).user_id]
+            } else {
+                vec![]
+            },
         },
-        19 => match state.consents.first() {
-            Some(c) => CaseCommand::WithdrawConsent {
-                consent_id: c.id,
-                withdrawn_on: day,
-            },
-            None => CaseCommand::WithdrawConsent {
-                consent_id: ConsentId(Uuid::from_u128(6)),
-                withdrawn_on: day,
-            },
+        19 => CaseCommand::Restrict {
+            users: vec![actor(OrgKind::SupportAgency, PARTNER).user_id],
         },
         20 | 21 => CaseCommand::AddTeamMember {
             org_id: org(PARTNER),
@@ -279,7 +272,12 @@ fn conclusion(state: &CaseState, which: u8) -> CaseConclusion {
 }
 
 /// Checks that an accepted decision respected the rules, judging from the state before it.
-fn check_rules(before: &CaseState, events: &[CaseEvent], settings: &TenantSettings) {
+fn check_rules(
+    before: &CaseState,
+    events: &[CaseEvent],
+    settings: &TenantSettings,
+    consents: &[tsunagu_core::person::Consent],
+) {
     for e in events {
         match e {
             CaseEvent::SupportStarted { .. } => {
@@ -306,7 +304,10 @@ fn check_rules(before: &CaseState, events: &[CaseEvent], settings: &TenantSettin
                 assert!(referral.follow_up_on >= referral.referred_on, "rule 4")
             }
             CaseEvent::TeamMemberAdded { org_id } => {
-                assert!(before.consent_covers(*org_id, TODAY), "rule 5")
+                assert!(
+                    tsunagu_core::person::consent_covers(consents, *org_id, TODAY),
+                    "rule 5"
+                )
             }
             CaseEvent::Suspended { .. } => assert!(
                 before.unreached_attempts
@@ -352,7 +353,18 @@ proptest! {
         let settings = TenantSettings::default();
         let worker = actor(OrgKind::SupportAgency, AGENCY);
         let city = actor(OrgKind::MunicipalDepartment, 3);
-        let ctx = Context { today: TODAY, actor: &worker, settings: &settings };
+        // The person's consent covers the partner; commands with `flag` unset decide without it.
+        let consent = tsunagu_core::person::Consent {
+            id: ConsentId(Uuid::from_u128(6)),
+            organisations: vec![org(PARTNER)],
+            purpose: t("共有"),
+            given_on: date(2025, 1, 1),
+            valid_until: None,
+            written_form_received: true,
+            withdrawn_on: None,
+        };
+        let covering = [consent];
+        let ctx = Context { today: TODAY, actor: &worker, settings: &settings, consents: &[] };
         let open = OpenCase { person_id: PersonId(Uuid::from_u128(7)), identification: None, intake: None };
         let mut log: Vec<CaseEvent> = case::open(open, &ctx).unwrap();
         let mut state = CaseState::fold(log.iter()).unwrap();
@@ -361,8 +373,9 @@ proptest! {
                 Step::Cmd(which, choice, flag, days) => {
                     let cmd = command(&state, which, choice, flag, days);
                     let who = if natural(&state, which) == 5 && flag { &city } else { &worker };
-                    let ctx = Context { today: TODAY, actor: who, settings: &settings };
-                    decide(&state, cmd, &ctx, Uuid::from_u128(1000 + i as u128))
+                    let consents: &[_] = if flag { &covering } else { &[] };
+                    let ctx = Context { today: TODAY, actor: who, settings: &settings, consents };
+                    decide(&state, cmd, &ctx, Uuid::from_u128(1000 + i as u128)).map(|e| (e, consents))
                 }
                 Step::Conclude(which, coordination, municipality) => {
                     let facts = MeetingFacts {
@@ -376,11 +389,11 @@ proptest! {
                     if r.is_ok() && c.needs_coordination_meeting() {
                         prop_assert!(coordination && municipality, "approval needs a coordination meeting with the municipality");
                     }
-                    r
+                    r.map(|e| (e, &[][..]))
                 }
             };
-            if let Ok(events) = result {
-                check_rules(&state, &events, &settings);
+            if let Ok((events, consents)) = result {
+                check_rules(&state, &events, &settings, consents);
                 for e in &events {
                     state.evolve(e);
                 }

@@ -889,14 +889,11 @@ macro_rules! backend {
                         PersonState::fold(events.iter())
                     } else {
                         let (raw, _) = Self::stored_state(tx, "persons", id.0).await?.ok_or(StoreError::NotFound)?;
-                        let stored: PersonState = from_json(&raw)?;
-                        // Re-fold from a synthetic registration so that evolve stays in core.
-                        let start = PersonEvent::PersonRegistered {
-                            details: stored.details,
-                            household_id: stored.household_id,
-                            registered_by_org: stored.registered_by_org,
-                        };
-                        PersonState::fold(std::iter::once(&start).chain(events.iter()))
+                        let mut stored: PersonState = from_json(&raw)?;
+                        for e in events {
+                            stored.evolve(e);
+                        }
+                        Some(stored)
                     }
                     .ok_or_else(|| StoreError::Corrupt("a person stream must start with person_registered".into()))?;
                     let payloads = events

@@ -114,6 +114,8 @@ struct Demo<'a> {
     agency: OrgId,
     partners: Vec<OrgId>,
     meetings: Vec<(MeetingId, Date, u64, MeetingState)>,
+    /// The consents of the person whose case is being generated.
+    consents: Vec<person::Consent>,
 }
 
 impl Demo<'_> {
@@ -122,6 +124,7 @@ impl Demo<'_> {
             today: self.today,
             actor,
             settings: &self.settings,
+            consents: &self.consents,
         }
     }
 
@@ -268,8 +271,10 @@ impl Demo<'_> {
         };
         let actor = self.worker[rng.random_range(0..self.worker.len())].clone();
         let pid = PersonId(Uuid::now_v7());
+        self.consents.clear();
         let events = person::register(details, HouseholdId(Uuid::now_v7()), &self.ctx(&actor))
             .map_err(|r| anyhow::anyhow!("{r}"))?;
+        let person_state = person::PersonState::fold(events.iter()).context("register")?;
         self.store
             .append(self.batch(
                 &actor,
@@ -349,20 +354,34 @@ impl Demo<'_> {
         }
         let a = &actor;
         let partners = self.partners.clone();
-        self.cmd(
-            a,
-            id,
-            &mut state,
-            &mut version,
-            CaseCommand::RecordConsent {
+        let consent = person::decide(
+            &person_state,
+            person::PersonCommand::RecordConsent {
                 organisations: partners.clone(),
                 purpose: t("支援のための情報共有")?,
                 given_on: d0,
                 valid_until: None,
                 written_form_received: true,
             },
+            &self.ctx(a),
+            Uuid::now_v7(),
         )
-        .await?;
+        .map_err(|r| anyhow::anyhow!("{r}"))?;
+        for e in &consent {
+            if let person::PersonEvent::ConsentRecorded { consent } = e {
+                self.consents.push(consent.clone());
+            }
+        }
+        self.store
+            .append(self.batch(
+                a,
+                vec![StreamAppend::Person {
+                    id: pid,
+                    expected_version: 1,
+                    events: consent,
+                }],
+            ))
+            .await?;
         if target < 6 {
             return Ok(());
         }
@@ -816,6 +835,7 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
         agency,
         partners: vec![hw, orgs[4].id, city_org],
         meetings: Vec::new(),
+        consents: Vec::new(),
     };
     // A coordination meeting every two weeks over the past 15 months, and two ahead.
     let lead = actors[1].clone();

@@ -13,8 +13,8 @@ use tsunagu_core::case::{
     Todo,
 };
 use tsunagu_core::meeting::{self, MeetingCommand, MeetingState, ScheduleMeeting};
-use tsunagu_core::person::{self, PersonDetails, PersonEvent};
-use tsunagu_core::policy::Access;
+use tsunagu_core::person::{self, Consent, PersonCommand, PersonDetails, PersonEvent, PersonField};
+use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{
     ActorRef, CaseId, Context, HouseholdId, MeetingId, OrgId, OrgKind, PersonId, TenantSettings,
     UserId,
@@ -25,17 +25,18 @@ use tsunagu_store::{
 };
 use uuid::Uuid;
 
+use crate::AppState;
 use crate::access;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::{AppState, today};
 
-fn ctx(auth: &Auth) -> Context<'_> {
+fn ctx<'a>(app: &AppState, auth: &'a Auth, consents: &'a [Consent]) -> Context<'a> {
     Context {
-        today: today(),
+        today: app.clock.today(),
         actor: &auth.actor,
         settings: &auth.settings,
+        consents,
     }
 }
 
@@ -216,7 +217,14 @@ pub struct PersonUpdate {
 pub struct PersonView {
     pub id: PersonId,
     pub version: u64,
+    /// The details the caller may see: restricted fields are left out (see `redacted`).
     pub details: PersonDetails,
+    /// Fields withheld from the caller (閲覧制限).
+    pub redacted: Vec<PersonField>,
+    /// The restriction, shown only to the named users.
+    pub restriction: Option<person::FieldRestriction>,
+    /// 本人同意.
+    pub consents: Vec<Consent>,
     pub household_id: HouseholdId,
     pub registered_by_org: OrgId,
     pub cases: Vec<CaseSummary>,
@@ -258,7 +266,7 @@ pub async fn create_person(
             h
         }
     };
-    let events = person::register(req.details.clone(), household, &ctx(&auth))?;
+    let events = person::register(req.details.clone(), household, &ctx(&app, &auth, &[]))?;
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
         Ok(batch(
             &auth,
@@ -302,10 +310,11 @@ pub async fn search_persons(
         household: None,
         limit: q.limit.unwrap_or(50),
     };
-    let found = app
+    let rows = app
         .store
         .search_persons(auth.actor.tenant_id, auth.actor.org_id, &query)
         .await?;
+    let found = visible_persons(&app, &auth, rows, query.phone.is_some()).await?;
     // The search terms are personal data: only which fields were used goes to the audit.
     let fields: Vec<&str> = [
         ("name", query.name.is_some()),
@@ -345,7 +354,7 @@ pub async fn get_household(
     ApiPath(id): ApiPath<HouseholdId>,
 ) -> ApiResult<Json<HouseholdView>> {
     access::work_cases(&auth)?;
-    let members = app
+    let rows = app
         .store
         .search_persons(
             auth.actor.tenant_id,
@@ -357,6 +366,7 @@ pub async fn get_household(
             },
         )
         .await?;
+    let members = visible_persons(&app, &auth, rows, false).await?;
     if members.is_empty() {
         return Err(ApiError::not_found());
     }
@@ -371,6 +381,34 @@ pub async fn get_household(
     Ok(Json(HouseholdView { id, members }))
 }
 
+/// The rows the actor may see: the search projection knows which organisations a person is
+/// near, not roles, consent or restrictions, so every row passes the policy. A match on a
+/// restricted phone number is dropped for users who may not see it (it would disclose it).
+async fn visible_persons(
+    app: &AppState,
+    auth: &Auth,
+    rows: Vec<PersonSummary>,
+    matched_phone: bool,
+) -> ApiResult<Vec<PersonSummary>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        match access::person(app, auth, row.id, Access::Read).await {
+            Ok((p, _)) => {
+                if !(matched_phone
+                    && p.state
+                        .hidden_from(auth.actor.user_id)
+                        .contains(&PersonField::Phone))
+                {
+                    out.push(row);
+                }
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Cases of a person that the actor may see.
 async fn visible_cases(
     app: &AppState,
@@ -380,17 +418,11 @@ async fn visible_cases(
     let rows = app.store.cases(auth.actor.tenant_id, &filter).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        if may_read(app, auth, row.id, row.owner_org).await {
+        if access::may_read_case(app, auth, row.id).await? {
             out.push(row);
         }
     }
     Ok(out)
-}
-
-/// Whether a listed case may be shown: the team projection does not know about consent, so
-/// every row of another organisation's case passes the policy.
-async fn may_read(app: &AppState, auth: &Auth, id: CaseId, owner: OrgId) -> bool {
-    owner == auth.actor.org_id || access::case(app, auth, id, Access::Read).await.is_ok()
 }
 
 #[utoipa::path(get, path = "/api/persons/{id}", params(("id" = PersonId, Path)),
@@ -400,7 +432,7 @@ pub async fn get_person(
     auth: Auth,
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<PersonView>> {
-    let p = access::person(&app, &auth, id).await?;
+    let (p, basis) = access::person(&app, &auth, id, Access::Read).await?;
     let cases = visible_cases(
         &app,
         &auth,
@@ -417,15 +449,19 @@ pub async fn get_person(
         auth.audit("person.read")
             .object("person", id)
             .subject(id)
-            .basis(Basis::Team),
+            .basis(basis),
     )
     .await?;
+    let user = auth.actor.user_id;
     Ok(Json(PersonView {
         id,
         version: p.version,
-        details: p.state.details,
+        details: p.state.details_for(user),
+        redacted: p.state.hidden_from(user),
+        restriction: p.state.restriction.filter(|r| r.users.contains(&user)),
         household_id: p.state.household_id,
         registered_by_org: p.state.registered_by_org,
+        consents: p.state.consents,
         cases,
     }))
 }
@@ -439,8 +475,8 @@ pub async fn update_person(
     ApiJson(req): ApiJson<PersonUpdate>,
 ) -> ApiResult<Json<PersonView>> {
     access::work_cases(&auth)?;
-    let current = access::person(&app, &auth, id).await?;
-    let events = person::change(&current.state, req.details, &ctx(&auth))?;
+    let (current, basis) = access::person(&app, &auth, id, Access::Write).await?;
+    let events = person::change(&current.state, req.details, &ctx(&app, &auth, &[]))?;
     if !events.is_empty() {
         app.store
             .append(batch(
@@ -448,7 +484,7 @@ pub async fn update_person(
                 auth.audit("person.changed")
                     .object("person", id)
                     .subject(id)
-                    .basis(Basis::Team),
+                    .basis(basis),
                 req.reason,
                 vec![StreamAppend::Person {
                     id,
@@ -477,14 +513,15 @@ pub async fn person_history(
     auth: Auth,
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<Vec<PersonHistoryEntry>>> {
-    access::person(&app, &auth, id).await?;
+    let (p, basis) = access::person(&app, &auth, id, Access::Read).await?;
+    let hidden = p.state.hidden_from(auth.actor.user_id);
     let events = app.store.events(auth.actor.tenant_id, id.0).await?;
     record(
         &app,
         auth.audit("person.history_read")
             .object("person", id)
             .subject(id)
-            .basis(Basis::Team),
+            .basis(basis),
     )
     .await?;
     events
@@ -495,11 +532,71 @@ pub async fn person_history(
                 recorded_at: e.recorded_at,
                 actor: e.actor,
                 reason: e.reason,
-                event: decode(e.payload)?,
+                event: decode::<PersonEvent>(e.payload)?.redacted(&hidden),
             })
         })
         .collect::<ApiResult<Vec<_>>>()
         .map(Json)
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonCommandRequest {
+    pub expected_version: u64,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub command: PersonCommand,
+}
+
+/// Consent (本人同意) and field restrictions: changes to who may see the person's information.
+#[utoipa::path(post, path = "/api/persons/{id}/commands", params(("id" = PersonId, Path)), request_body = PersonCommandRequest,
+    responses((status = 200, body = PersonView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn person_command(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<PersonId>,
+    ApiJson(req): ApiJson<PersonCommandRequest>,
+) -> ApiResult<Json<PersonView>> {
+    access::work_cases(&auth)?;
+    let (current, basis) = access::person(&app, &auth, id, Access::Write).await?;
+    if current.version != req.expected_version {
+        return Err(StoreError::Conflict {
+            expected: req.expected_version,
+            actual: current.version,
+        }
+        .into());
+    }
+    match &req.command {
+        PersonCommand::RecordConsent { organisations, .. } => {
+            check_orgs(&app, &auth, organisations).await?
+        }
+        PersonCommand::RestrictFields { users, .. } => check_users(&app, &auth, users).await?,
+        PersonCommand::WithdrawConsent { .. } => {}
+    }
+    let entry = auth
+        .audit("person.command")
+        .object("person", id)
+        .subject(id)
+        .basis(basis)
+        .detail(action_name(&req.command));
+    let events = person::decide(
+        &current.state,
+        req.command,
+        &ctx(&app, &auth, &[]),
+        Uuid::now_v7(),
+    )?;
+    app.store
+        .append(batch(
+            &auth,
+            entry,
+            req.reason.filter(|r| !r.trim().is_empty()),
+            vec![StreamAppend::Person {
+                id,
+                expected_version: req.expected_version,
+                events,
+            }],
+        ))
+        .await?;
+    get_person(State(app), auth, ApiPath(id)).await
 }
 
 fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> ApiResult<T> {
@@ -523,18 +620,26 @@ pub struct CaseView {
     pub version: u64,
     pub stage_label: &'static str,
     pub state: CaseState,
+    /// The person's consents (本人同意), which decide what partners see.
+    pub consents: Vec<Consent>,
     /// What is still missing without blocking the work.
     pub todos: Vec<TodoView>,
     pub due: Vec<DueItem>,
 }
 
-fn case_view(id: CaseId, version: u64, state: CaseState) -> CaseView {
+fn case_view(
+    id: CaseId,
+    version: u64,
+    state: CaseState,
+    consents: Vec<Consent>,
+    today: Date,
+) -> CaseView {
     CaseView {
         id,
         version,
         stage_label: state.stage.label_ja(),
         todos: state
-            .todos()
+            .todos(&consents, today)
             .into_iter()
             .map(|t| TodoView {
                 code: t,
@@ -543,6 +648,7 @@ fn case_view(id: CaseId, version: u64, state: CaseState) -> CaseView {
             .collect(),
         due: case::due_items(&state),
         state,
+        consents,
     }
 }
 
@@ -556,8 +662,8 @@ pub async fn create_case(
     ApiJson(req): ApiJson<OpenCase>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     access::work_cases(&auth)?;
-    access::person(&app, &auth, req.person_id).await?;
-    let events = case::open(req.clone(), &ctx(&auth))?;
+    access::person(&app, &auth, req.person_id, Access::Write).await?;
+    let events = case::open(req.clone(), &ctx(&app, &auth, &[]))?;
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
         Ok(batch(
             &auth,
@@ -631,16 +737,22 @@ pub async fn get_case(
     auth: Auth,
     ApiPath(id): ApiPath<CaseId>,
 ) -> ApiResult<Json<CaseView>> {
-    let (v, basis) = access::case(&app, &auth, id, Access::Read).await?;
+    let a = access::case(&app, &auth, id, Access::Read).await?;
     record(
         &app,
         auth.audit("case.read")
             .object("case", id)
-            .subject(v.state.person_id)
-            .basis(basis),
+            .subject(a.case.state.person_id)
+            .basis(a.basis),
     )
     .await?;
-    Ok(Json(case_view(id, v.version, v.state)))
+    Ok(Json(case_view(
+        id,
+        a.case.version,
+        a.case.state,
+        a.person.consents,
+        app.clock.today(),
+    )))
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -653,39 +765,52 @@ pub struct CaseCommandRequest {
     pub command: CaseCommand,
 }
 
-/// Checks that organisations and users named in a command belong to the tenant.
-async fn check_references(app: &AppState, auth: &Auth, cmd: &CaseCommand) -> ApiResult<()> {
-    let orgs: Vec<OrgId> = match cmd {
-        CaseCommand::AddTeamMember { org_id } | CaseCommand::RemoveTeamMember { org_id } => {
-            vec![*org_id]
-        }
-        CaseCommand::RecordConsent { organisations, .. } => organisations.clone(),
-        CaseCommand::MakeReferral { referral } => referral.to_org.into_iter().collect(),
-        _ => vec![],
-    };
-    if !orgs.is_empty() {
-        let known = app.store.orgs(auth.actor.tenant_id).await?;
-        if orgs.iter().any(|o| !known.iter().any(|k| k.id == *o)) {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "organisation.unknown",
-                "指定された機関が見つかりません。",
-            ));
-        }
+/// Checks that organisations named in a command belong to the tenant.
+async fn check_orgs(app: &AppState, auth: &Auth, orgs: &[OrgId]) -> ApiResult<()> {
+    if orgs.is_empty() {
+        return Ok(());
     }
-    if let CaseCommand::AssignWorker { user_id } = cmd {
-        let user = app.store.user(*user_id).await?;
+    let known = app.store.orgs(auth.actor.tenant_id).await?;
+    if orgs.iter().any(|o| !known.iter().any(|k| k.id == *o)) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "organisation.unknown",
+            "指定された機関が見つかりません。",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that users named in a command are active case workers of the tenant.
+async fn check_users(app: &AppState, auth: &Auth, users: &[UserId]) -> ApiResult<()> {
+    for id in users {
+        let user = app.store.user(*id).await?;
         if !user.is_some_and(|u| {
             u.tenant_id == auth.actor.tenant_id && u.role.works_cases() && !u.disabled
         }) {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "user.unknown",
-                "指定された担当者が見つかりません。",
+                "指定された職員が見つかりません。",
             ));
         }
     }
     Ok(())
+}
+
+/// Checks that organisations and users named in a command belong to the tenant.
+async fn check_references(app: &AppState, auth: &Auth, cmd: &CaseCommand) -> ApiResult<()> {
+    match cmd {
+        CaseCommand::AddTeamMember { org_id } | CaseCommand::RemoveTeamMember { org_id } => {
+            check_orgs(app, auth, &[*org_id]).await
+        }
+        CaseCommand::MakeReferral { referral } => {
+            check_orgs(app, auth, &referral.to_org.into_iter().collect::<Vec<_>>()).await
+        }
+        CaseCommand::AssignWorker { user_id } => check_users(app, auth, &[*user_id]).await,
+        CaseCommand::Restrict { users } => check_users(app, auth, users).await,
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(post, path = "/api/cases/{id}/commands", params(("id" = CaseId, Path)), request_body = CaseCommandRequest,
@@ -696,7 +821,8 @@ pub async fn case_command(
     ApiPath(id): ApiPath<CaseId>,
     ApiJson(req): ApiJson<CaseCommandRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    let (current, basis) = access::case(&app, &auth, id, Access::Write).await?;
+    let a = access::case(&app, &auth, id, policy::command_access(&req.command)).await?;
+    let (current, basis, consents) = (a.case, a.basis, a.person.consents);
     if current.version != req.expected_version {
         return Err(StoreError::Conflict {
             expected: req.expected_version,
@@ -711,9 +837,21 @@ pub async fn case_command(
         .subject(current.state.person_id)
         .basis(basis)
         .detail(action_name(&req.command));
-    let events = case::decide(&current.state, req.command, &ctx(&auth), Uuid::now_v7())?;
+    let today = app.clock.today();
+    let events = case::decide(
+        &current.state,
+        req.command,
+        &ctx(&app, &auth, &consents),
+        Uuid::now_v7(),
+    )?;
     if events.is_empty() {
-        return Ok(Json(case_view(id, current.version, current.state)));
+        return Ok(Json(case_view(
+            id,
+            current.version,
+            current.state,
+            consents,
+            today,
+        )));
     }
     let mut state = current.state;
     for e in &events {
@@ -733,7 +871,7 @@ pub async fn case_command(
         ))
         .await?;
     let version = versions.first().copied().unwrap_or(current.version);
-    Ok(Json(case_view(id, version, state)))
+    Ok(Json(case_view(id, version, state, consents, today)))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -751,14 +889,14 @@ async fn case_events(
     id: CaseId,
     action: &str,
 ) -> ApiResult<Vec<(StoredEvent, CaseEvent)>> {
-    let (v, basis) = access::case(app, auth, id, Access::Read).await?;
+    let a = access::case(app, auth, id, Access::Read).await?;
     let events = app.store.events(auth.actor.tenant_id, id.0).await?;
     record(
         app,
         auth.audit(action)
             .object("case", id)
-            .subject(v.state.person_id)
-            .basis(basis),
+            .subject(a.case.state.person_id)
+            .basis(a.basis),
     )
     .await?;
     events
@@ -898,7 +1036,7 @@ pub async fn create_meeting(
     ApiJson(req): ApiJson<ScheduleMeeting>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     access::work_cases(&auth)?;
-    let events = meeting::schedule(req.clone(), &ctx(&auth));
+    let events = meeting::schedule(req.clone(), &ctx(&app, &auth, &[]));
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
         Ok(batch(
             &auth,
@@ -932,9 +1070,10 @@ pub async fn list_meetings(
 ) -> ApiResult<Json<Vec<MeetingSummary>>> {
     access::work_cases(&auth)?;
     let from = q.from.unwrap_or_else(|| {
-        today()
+        let today = app.clock.today();
+        today
             .checked_sub(jiff::Span::new().days(90))
-            .unwrap_or(today())
+            .unwrap_or(today)
     });
     let meetings = app
         .store
@@ -1001,7 +1140,9 @@ pub async fn meeting_command(
     let case = match req.command.case_id() {
         Some(case_id) => Some((
             case_id,
-            access::case(&app, &auth, case_id, Access::Write).await?.0,
+            access::case(&app, &auth, case_id, Access::Write)
+                .await?
+                .case,
         )),
         None => None,
     };
@@ -1026,7 +1167,7 @@ pub async fn meeting_command(
         req.command,
         case.as_ref().map(|(_, c)| &c.state),
         &orgs,
-        &ctx(&auth),
+        &ctx(&app, &auth, &[]),
     )?;
     let mut streams = vec![StreamAppend::Meeting {
         id,
@@ -1106,7 +1247,7 @@ pub async fn due(
     auth: Auth,
     ApiQuery(q): ApiQuery<DueQuery>,
 ) -> ApiResult<Json<DueList>> {
-    let date = q.date.unwrap_or_else(today);
+    let date = q.date.unwrap_or_else(|| app.clock.today());
     let scope = match q.scope.as_deref().unwrap_or("me") {
         "me" => DueScope::Worker(auth.user.id),
         "org" => DueScope::Org(auth.actor.org_id),
@@ -1121,9 +1262,7 @@ pub async fn due(
     let counts_only = matches!(scope, DueScope::Tenant);
     if counts_only {
         // Aggregates without names: for municipal oversight and leads.
-        if !tsunagu_core::policy::tenant_counts(&auth.actor) {
-            return Err(ApiError::forbidden());
-        }
+        access::tenant_counts(&auth)?;
     } else {
         access::work_cases(&auth)?;
     }
@@ -1146,7 +1285,7 @@ pub async fn due(
     } else {
         let mut visible = Vec::with_capacity(rows.len());
         for row in rows {
-            if may_read(&app, &auth, row.case_id, row.owner_org).await {
+            if access::may_read_case(&app, &auth, row.case_id).await? {
                 visible.push(row);
             }
         }

@@ -41,6 +41,9 @@ impl ApiError {
             "指定された記録は見つかりません。",
         )
     }
+    pub fn is_not_found(&self) -> bool {
+        self.status == StatusCode::NOT_FOUND
+    }
     pub fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

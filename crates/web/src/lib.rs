@@ -8,12 +8,12 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use jiff::civil::Date;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -27,6 +27,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub throttle: std::sync::Arc<auth::Throttle>,
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -34,7 +35,31 @@ impl AppState {
         AppState {
             store,
             throttle: std::sync::Arc::default(),
+            clock: Clock::default(),
         }
+    }
+}
+
+/// The calendar day the rules use ("today in Japan"). Consent expiry, due dates and "not in
+/// the future" checks all read it here, so a test can move the days forward; the server never
+/// shifts it.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    shift_days: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn today(&self) -> Date {
+        let shift = self.shift_days.load(std::sync::atomic::Ordering::Relaxed);
+        let day = today();
+        day.checked_add(jiff::Span::new().days(shift))
+            .unwrap_or(day)
+    }
+
+    /// Moves the calendar `days` forward (tests).
+    pub fn advance_days(&self, days: i64) {
+        self.shift_days
+            .fetch_add(days, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -84,6 +109,7 @@ pub fn today() -> Date {
         api::get_person,
         api::update_person,
         api::person_history,
+        api::person_command,
         api::create_case,
         api::list_cases,
         api::get_case,
@@ -101,7 +127,7 @@ pub fn today() -> Date {
 )]
 pub struct ApiDoc;
 
-async fn openapi_json() -> impl IntoResponse {
+pub(crate) async fn openapi_json() -> impl IntoResponse {
     axum::Json(ApiDoc::openapi())
 }
 
@@ -110,68 +136,7 @@ async fn fallback() -> error::ApiError {
 }
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/login", post(account::login))
-        .route("/logout", post(account::logout))
-        .route("/me", get(account::get_me))
-        .route("/me/totp", post(account::start_totp))
-        .route("/me/totp/confirm", post(account::confirm_totp))
-        .route(
-            "/me/sessions",
-            get(account::my_sessions).delete(account::end_my_sessions),
-        )
-        .route(
-            "/me/sessions/{id}",
-            axum::routing::delete(account::end_my_session),
-        )
-        .route("/me/tokens", post(account::create_token))
-        .route(
-            "/me/tokens/{id}",
-            axum::routing::delete(account::revoke_token),
-        )
-        .route(
-            "/users/{id}/sessions",
-            get(account::user_sessions).delete(account::end_user_sessions),
-        )
-        .route(
-            "/users/{id}/totp",
-            axum::routing::delete(account::reset_totp),
-        )
-        .route("/openapi.json", get(openapi_json))
-        .route(
-            "/organisations",
-            get(api::organisations).post(admin::create_organisation),
-        )
-        .route("/users", get(admin::list_users).post(admin::create_user))
-        .route("/audit", get(admin::audit_log))
-        .route("/users/{id}", axum::routing::patch(admin::update_user))
-        .route("/households/{id}", get(api::get_household))
-        .route("/settings", get(api::get_settings).put(api::put_settings))
-        .route(
-            "/persons",
-            post(api::create_person).get(api::search_persons),
-        )
-        .route(
-            "/persons/{id}",
-            get(api::get_person).put(api::update_person),
-        )
-        .route("/persons/{id}/history", get(api::person_history))
-        .route("/cases", post(api::create_case).get(api::list_cases))
-        .route("/cases/{id}", get(api::get_case))
-        .route("/cases/{id}/commands", post(api::case_command))
-        .route("/cases/{id}/timeline", get(api::case_timeline))
-        .route("/cases/{id}/assessments", get(api::case_assessments))
-        .route("/cases/{id}/plans", get(api::case_plans))
-        .route(
-            "/meetings",
-            post(api::create_meeting).get(api::list_meetings),
-        )
-        .route("/meetings/{id}", get(api::get_meeting))
-        .route("/meetings/{id}/commands", post(api::meeting_command))
-        .route("/due", get(api::due));
-    Router::new()
-        .route("/healthz", get(api::healthz))
-        .nest("/api", api)
+    routes::router()
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(

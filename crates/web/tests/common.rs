@@ -148,6 +148,8 @@ pub struct World {
     pub hellowork: OrgId,
     pub other_agency: OrgId,
     pub users: Vec<(String, UserId)>,
+    /// The server's calendar, to move days forward (consent expiry).
+    pub clock: tsunagu_web::Clock,
 }
 
 /// A tenant with a city department, the agency, Hello Work and an unrelated agency; one user
@@ -230,6 +232,7 @@ pub async fn world(db: &TestDb) -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = tsunagu_web::AppState::new(store.clone());
+    let clock = state.clock.clone();
     tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
     World {
         base,
@@ -239,6 +242,7 @@ pub async fn world(db: &TestDb) -> World {
         hellowork: ids[2],
         other_agency: ids[3],
         users,
+        clock,
     }
 }
 
@@ -343,6 +347,38 @@ impl Api {
         assert_eq!(body["code"], code, "{command}: {status} {body}");
         assert!(status.is_client_error(), "{status}");
         assert!(!body["message"].as_str().unwrap_or("").is_empty());
+    }
+
+    /// Sends a person command at the person's current version.
+    pub async fn person_cmd(&self, person: &str, command: Value) -> (StatusCode, Value) {
+        let (_, p) = self.get(&format!("/api/persons/{person}")).await;
+        let version = p["version"].as_u64().unwrap_or(0);
+        self.post(
+            &format!("/api/persons/{person}/commands"),
+            json!({"expected_version": version, "command": command}),
+        )
+        .await
+    }
+
+    /// Records the person's consent (本人同意) to share with `orgs` from `given_on`; returns its id.
+    pub async fn consent(
+        &self,
+        person: &str,
+        orgs: &[OrgId],
+        given_on: &str,
+        until: Option<&str>,
+    ) -> String {
+        let (s, p) = self
+            .person_cmd(
+                person,
+                json!({"action": "record_consent", "organisations": orgs, "purpose": "支援のための情報共有", "given_on": given_on, "valid_until": until}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        p["consents"].as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn meeting_cmd(&self, meeting: &str, command: Value) -> (StatusCode, Value) {

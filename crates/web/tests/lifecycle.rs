@@ -109,7 +109,9 @@ async fn one_case_through_every_stage() {
             "{todos:?}"
         );
 
-        worker.ok(&case, json!({"action": "record_consent", "organisations": [w.hellowork, w.city], "purpose": "就労支援のため", "given_on": day(-299)})).await;
+        worker
+            .consent(&person, &[w.hellowork, w.city], &day(-299), None)
+            .await;
         worker
             .ok(
                 &case,
@@ -203,7 +205,6 @@ async fn one_case_through_every_stage() {
         for expected in [
             "case_opened",
             "intake_recorded",
-            "consent_recorded",
             "team_member_added",
             "emergency_support_recorded",
             "triaged_to_continue",
@@ -281,8 +282,9 @@ async fn every_rule_refuses_through_the_api() {
             hw.get(&format!("/api/cases/{case}")).await.0,
             StatusCode::NOT_FOUND
         );
-        let c = worker.ok(&case, json!({"action": "record_consent", "organisations": [w.hellowork], "purpose": "就労支援", "given_on": day(-198)})).await;
-        let consent_id = c["state"]["consents"][0]["id"].as_str().unwrap().to_owned();
+        let consent_id = worker
+            .consent(&person, &[w.hellowork], &day(-198), None)
+            .await;
         worker
             .ok(
                 &case,
@@ -293,13 +295,14 @@ async fn every_rule_refuses_through_the_api() {
             hw.get(&format!("/api/cases/{case}")).await.0,
             StatusCode::OK
         );
-        worker.ok(&case, json!({"action": "withdraw_consent", "consent_id": consent_id, "withdrawn_on": day(0)})).await;
+        let (s, b) = worker.person_cmd(&person, json!({"action": "withdraw_consent", "consent_id": consent_id, "withdrawn_on": day(0)})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
         assert_eq!(
             hw.get(&format!("/api/cases/{case}")).await.0,
             StatusCode::NOT_FOUND
         );
 
-        worker.ok(&case, json!({"action": "record_consent", "organisations": [w.city], "purpose": "支援決定のため", "given_on": day(-197)})).await;
+        worker.consent(&person, &[w.city], &day(-197), None).await;
         worker
             .ok(
                 &case,

@@ -154,7 +154,7 @@ async fn reads_and_writes_are_audited_with_identifiers_only() {
         let case = new_case(&worker, &person).await;
         // Consent to Hello Work, then Hello Work joins the team and reads on that basis.
         worker
-            .ok(&case, json!({"action": "record_consent", "organisations": [w.hellowork], "purpose": "就労支援", "given_on": day(-1)}))
+            .consent(&person, &[w.hellowork], &day(-1), None)
             .await;
         worker
             .ok(

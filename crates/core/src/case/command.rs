@@ -4,7 +4,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::types::*;
-use crate::{ConsentId, LongText, OrgId, PersonId, ReferralId, ShortText, UserId};
+use crate::{LongText, OrgId, PersonId, ReferralId, ShortText, UserId};
 
 /// Opening a case: either at first notice (outreach, a referral) or straight with an intake.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,18 +147,9 @@ pub enum CaseCommand {
         reopened_on: Date,
         reason: LongText,
     },
-    RecordConsent {
-        organisations: Vec<OrgId>,
-        purpose: ShortText,
-        given_on: Date,
-        #[serde(default)]
-        valid_until: Option<Date>,
-        #[serde(default)]
-        written_form_received: bool,
-    },
-    WithdrawConsent {
-        consent_id: ConsentId,
-        withdrawn_on: Date,
+    /// Restricts the case to the named users (who must include the actor); empty lifts it.
+    Restrict {
+        users: Vec<UserId>,
     },
     AddTeamMember {
         org_id: OrgId,
@@ -195,8 +186,7 @@ impl CaseCommand {
             Terminate { .. } => "終結",
             RecordFollowUp { .. } => "フォローアップの記録",
             Reopen { .. } => "ケースの再開",
-            RecordConsent { .. } => "本人同意の記録",
-            WithdrawConsent { .. } => "本人同意の撤回",
+            Restrict { .. } => "閲覧制限の設定",
             AddTeamMember { .. } => "支援チームへの機関の追加",
             RemoveTeamMember { .. } => "支援チームからの機関の削除",
             AssignWorker { .. } => "担当者の変更",

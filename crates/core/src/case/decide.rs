@@ -10,7 +10,7 @@ use super::event::CaseEvent;
 use super::state::CaseState;
 use super::types::*;
 use crate::meeting::MeetingKind;
-use crate::{ConsentId, Context, MeetingId, OrgKind, ReferralId, Refusal};
+use crate::{Context, MeetingId, OrgKind, ReferralId, Refusal};
 
 type Decision = Result<Vec<CaseEvent>, Refusal>;
 
@@ -210,13 +210,12 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
         C::RecordContact { .. }
         | C::RecordEmergencySupport { .. }
         | C::MakeReferral { .. }
-        | C::AddTeamMember { .. }
-        | C::RecordConsent { .. } => require(state, &cmd, &NOT_CLOSED)?,
-        // Referral follow-up goes on after a case closed as "referred out"; consent can always
-        // be withdrawn; the team and the worker can always be corrected.
+        | C::AddTeamMember { .. } => require(state, &cmd, &NOT_CLOSED)?,
+        // Referral follow-up goes on after a case closed as "referred out"; the team, the
+        // worker and the restriction can always be corrected.
         C::FollowUpReferral { .. }
         | C::ConfirmReferral { .. }
-        | C::WithdrawConsent { .. }
+        | C::Restrict { .. }
         | C::RemoveTeamMember { .. }
         | C::AssignWorker { .. } => {}
     }
@@ -499,68 +498,24 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
                 reason,
             }])
         }
-        C::RecordConsent {
-            organisations,
-            purpose,
-            given_on,
-            valid_until,
-            written_form_received,
-        } => {
-            if organisations.is_empty() {
-                return Err(Refusal::ConsentNoOrganisations);
+        C::Restrict { mut users } => {
+            if !state.restricted_to.is_empty() && !state.restricted_to.contains(&ctx.actor.user_id)
+            {
+                return Err(Refusal::RestrictionNotNamed);
             }
-            not_future(given_on, "同意日", ctx)?;
-            if let Some(until) = valid_until {
-                not_before(given_on, until, "同意日", "有効期限")?;
+            if !users.is_empty() && !users.contains(&ctx.actor.user_id) {
+                return Err(Refusal::RestrictionExcludesSelf);
             }
-            let mut organisations = organisations;
-            organisations.sort();
-            organisations.dedup();
-            Ok(vec![CaseEvent::ConsentRecorded {
-                consent: Consent {
-                    id: ConsentId(fresh),
-                    organisations,
-                    purpose,
-                    given_on,
-                    valid_until,
-                    written_form_received,
-                    withdrawn_on: None,
-                },
-            }])
-        }
-        C::WithdrawConsent {
-            consent_id,
-            withdrawn_on,
-        } => {
-            let consent = state
-                .consents
-                .iter()
-                .find(|c| c.id == consent_id)
-                .ok_or(Refusal::ConsentNotFound)?;
-            if consent.withdrawn_on.is_some() {
-                return Err(Refusal::ConsentAlreadyWithdrawn);
-            }
-            not_future(withdrawn_on, "撤回日", ctx)?;
-            let mut events = vec![CaseEvent::ConsentWithdrawn {
-                consent_id,
-                withdrawn_on,
-            }];
-            // Rule 5: partners no longer covered by any consent leave the team.
-            let mut after = state.clone();
-            after.evolve(&events[0]);
-            for org in state.team.iter().skip(1) {
-                if !after.consent_covers(*org, ctx.today) {
-                    events.push(CaseEvent::TeamMemberRemoved { org_id: *org });
-                }
-            }
-            Ok(events)
+            users.sort();
+            users.dedup();
+            Ok(vec![CaseEvent::AccessRestricted { users }])
         }
         C::AddTeamMember { org_id } => {
             if state.team.contains(&org_id) {
                 return Err(Refusal::TeamAlreadyMember);
             }
             // Rule 5: information goes to another organisation only with consent covering it.
-            if !state.consent_covers(org_id, ctx.today) {
+            if !crate::person::consent_covers(ctx.consents, org_id, ctx.today) {
                 return Err(Refusal::TeamNeedsConsent);
             }
             Ok(vec![CaseEvent::TeamMemberAdded { org_id }])

@@ -4,7 +4,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::types::*;
-use crate::{ConsentId, LongText, MeetingId, OrgId, PersonId, ReferralId, ShortText, UserId};
+use crate::{LongText, MeetingId, OrgId, PersonId, ReferralId, ShortText, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -136,12 +136,9 @@ pub enum CaseEvent {
         reopened_on: Date,
         reason: LongText,
     },
-    ConsentRecorded {
-        consent: Consent,
-    },
-    ConsentWithdrawn {
-        consent_id: ConsentId,
-        withdrawn_on: Date,
+    /// Only the named users may see the case; empty lifts the restriction.
+    AccessRestricted {
+        users: Vec<UserId>,
     },
     TeamMemberAdded {
         org_id: OrgId,
@@ -185,8 +182,7 @@ impl CaseEvent {
             Closed { .. } => "closed",
             FollowUpRecorded { .. } => "follow_up_recorded",
             Reopened { .. } => "reopened",
-            ConsentRecorded { .. } => "consent_recorded",
-            ConsentWithdrawn { .. } => "consent_withdrawn",
+            AccessRestricted { .. } => "access_restricted",
             TeamMemberAdded { .. } => "team_member_added",
             TeamMemberRemoved { .. } => "team_member_removed",
             WorkerAssigned { .. } => "worker_assigned",

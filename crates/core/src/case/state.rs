@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::CaseEvent;
 use super::types::*;
+use crate::person::Consent;
 use crate::{OrgId, PersonId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +61,9 @@ pub struct CaseState {
     /// Unanswered attempts to reach the person since the last contact that reached them.
     pub unreached_attempts: u32,
     pub referrals: Vec<Referral>,
-    pub consents: Vec<Consent>,
+    /// Users who alone may see the case; empty when it is not restricted.
+    #[serde(default)]
+    pub restricted_to: Vec<UserId>,
     /// Organisations on the support team; the owner is always first.
     pub team: Vec<OrgId>,
     pub closure: Option<Closure>,
@@ -117,7 +120,7 @@ impl CaseState {
                 suspension: None,
                 unreached_attempts: 0,
                 referrals: Vec::new(),
-                consents: Vec::new(),
+                restricted_to: Vec::new(),
                 team: vec![*owner_org],
                 closure: None,
                 next_follow_up_on: None,
@@ -305,15 +308,7 @@ impl CaseState {
                 self.draft_plan = None;
                 self.unreached_attempts = 0;
             }
-            ConsentRecorded { consent } => self.consents.push(consent.clone()),
-            ConsentWithdrawn {
-                consent_id,
-                withdrawn_on,
-            } => {
-                if let Some(c) = self.consents.iter_mut().find(|c| c.id == *consent_id) {
-                    c.withdrawn_on = Some(*withdrawn_on);
-                }
-            }
+            AccessRestricted { users } => self.restricted_to = users.clone(),
             TeamMemberAdded { org_id } => {
                 if !self.team.contains(org_id) {
                     self.team.push(*org_id);
@@ -326,11 +321,6 @@ impl CaseState {
 
     pub fn open_referrals(&self) -> impl Iterator<Item = &Referral> {
         self.referrals.iter().filter(|r| r.confirmed_on.is_none())
-    }
-
-    /// Whether the person's consent covers sharing with `org` on `day`.
-    pub fn consent_covers(&self, org: OrgId, day: Date) -> bool {
-        self.consents.iter().any(|c| c.covers(org, day))
     }
 
     /// Statutory services of the current plan still without a decision.
@@ -351,7 +341,7 @@ impl CaseState {
     }
 
     /// What is still missing but must not block the worker (seed 000: 記入をあわてることはしない).
-    pub fn todos(&self) -> Vec<Todo> {
+    pub fn todos(&self, consents: &[Consent], today: Date) -> Vec<Todo> {
         let mut todos = Vec::new();
         if self.stage == Stage::Closed {
             return todos;
@@ -363,7 +353,7 @@ impl CaseState {
             }
             Some(_) => {}
         }
-        if self.consents.iter().all(|c| c.withdrawn_on.is_some()) {
+        if !consents.iter().any(|c| c.in_force(today)) {
             todos.push(Todo::ObtainConsent);
         }
         if self.stage == Stage::Suspended

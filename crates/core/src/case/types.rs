@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::{ConsentId, LongText, MeetingId, OrgId, ReferralId, ShortText};
+use crate::{LongText, MeetingId, OrgId, ReferralId, ShortText};
 
 /// Where a case stands on the process of seed 000 (①–⑬).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -432,28 +432,6 @@ pub enum FollowUpPlan {
         first_check_on: Date,
         method: LongText,
     },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Consent {
-    pub id: ConsentId,
-    pub organisations: Vec<OrgId>,
-    pub purpose: ShortText,
-    pub given_on: Date,
-    pub valid_until: Option<Date>,
-    pub written_form_received: bool,
-    pub withdrawn_on: Option<Date>,
-}
-
-impl Consent {
-    /// Whether this consent covers sharing with `org` on `day`.
-    pub fn covers(&self, org: OrgId, day: Date) -> bool {
-        self.organisations.contains(&org)
-            && self.given_on <= day
-            && self.valid_until.is_none_or(|until| day <= until)
-            && self.withdrawn_on.is_none_or(|w| day < w)
-    }
 }
 
 /// What a coordination meeting concluded about one case.

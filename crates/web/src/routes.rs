@@ -1,0 +1,155 @@
+//! The route registry: every route is added here with the guard it enforces, so a route
+//! cannot exist without a policy entry (`Routes::add` takes the guard; there is no other way
+//! into the router). `tests/matrix.rs` walks the registry and checks every route for every role
+//! and every relation through HTTP, deriving what to expect from the guard and the policy table.
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use tsunagu_core::policy::Access;
+
+use crate::{AppState, account, admin, api};
+
+/// What a route requires of the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// No login (health check, login, the API description).
+    Public,
+    /// Any logged-in user, for their own account or for reference data without personal data
+    /// (organisation names, tenant settings).
+    Authenticated,
+    /// Administrators (`policy::administer`); others get 403.
+    Administer,
+    /// Auditors and administrators (`policy::read_audit`); others get 403.
+    ReadAudit,
+    /// Roles that work cases (`policy::work_cases`), others 403; every record in the answer
+    /// passes the policy row by row (lists, searches, due lists, creates).
+    WorkCases,
+    /// A case in the path, with this access under the policy table; otherwise 404.
+    Case(Access),
+    /// A case command: `Manage` for who works on the case, `Write` for the rest
+    /// (`policy::command_access`); otherwise 404.
+    CaseCommand,
+    /// A person in the path: the registering organisation, or this access to one of the
+    /// person's cases; otherwise 404.
+    Person(Access),
+    /// A household in the path: the members the caller may see; 404 when none.
+    Household,
+    /// A meeting in the path: members only (the meeting's legal basis); otherwise 404.
+    Meeting,
+    /// A meeting command: members, and write access to the case a conclusion is about.
+    MeetingCommand,
+}
+
+/// One registered route.
+#[derive(Clone, Debug)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// The path as axum sees it, e.g. `/api/cases/{id}`.
+    pub path: &'static str,
+    pub guard: Guard,
+}
+
+struct Routes {
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+}
+
+impl Routes {
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        guard: Guard,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        self.specs.push(RouteSpec {
+            method,
+            path,
+            guard,
+        });
+        self.router = self.router.route(path, route);
+        self
+    }
+}
+
+fn filter(method: &Method) -> MethodFilter {
+    match *method {
+        Method::POST => MethodFilter::POST,
+        Method::PUT => MethodFilter::PUT,
+        Method::PATCH => MethodFilter::PATCH,
+        Method::DELETE => MethodFilter::DELETE,
+        _ => MethodFilter::GET,
+    }
+}
+
+macro_rules! routes {
+    ($($method:ident $path:literal $guard:expr => $handler:path;)*) => {
+        fn registry() -> Routes {
+            let mut r = Routes { router: Router::new(), specs: Vec::new() };
+            $(
+                let m = Method::$method;
+                let f = filter(&m);
+                r = r.add(m, $path, $guard, on(f, $handler));
+            )*
+            r
+        }
+    };
+}
+
+use Guard::*;
+
+routes! {
+    GET "/healthz" Public => api::healthz;
+    GET "/api/openapi.json" Public => crate::openapi_json;
+    POST "/api/login" Public => account::login;
+    POST "/api/logout" Authenticated => account::logout;
+    GET "/api/me" Authenticated => account::get_me;
+    POST "/api/me/totp" Authenticated => account::start_totp;
+    POST "/api/me/totp/confirm" Authenticated => account::confirm_totp;
+    GET "/api/me/sessions" Authenticated => account::my_sessions;
+    DELETE "/api/me/sessions" Authenticated => account::end_my_sessions;
+    DELETE "/api/me/sessions/{id}" Authenticated => account::end_my_session;
+    POST "/api/me/tokens" Authenticated => account::create_token;
+    DELETE "/api/me/tokens/{id}" Authenticated => account::revoke_token;
+    GET "/api/organisations" Authenticated => api::organisations;
+    GET "/api/settings" Authenticated => api::get_settings;
+    PUT "/api/settings" Administer => api::put_settings;
+    POST "/api/organisations" Administer => admin::create_organisation;
+    GET "/api/users" Administer => admin::list_users;
+    POST "/api/users" Administer => admin::create_user;
+    PATCH "/api/users/{id}" Administer => admin::update_user;
+    GET "/api/users/{id}/sessions" Administer => account::user_sessions;
+    DELETE "/api/users/{id}/sessions" Administer => account::end_user_sessions;
+    DELETE "/api/users/{id}/totp" Administer => account::reset_totp;
+    GET "/api/audit" ReadAudit => admin::audit_log;
+    POST "/api/persons" WorkCases => api::create_person;
+    GET "/api/persons" WorkCases => api::search_persons;
+    GET "/api/persons/{id}" Person(Access::Read) => api::get_person;
+    PUT "/api/persons/{id}" Person(Access::Write) => api::update_person;
+    GET "/api/persons/{id}/history" Person(Access::Read) => api::person_history;
+    POST "/api/persons/{id}/commands" Person(Access::Write) => api::person_command;
+    GET "/api/households/{id}" Household => api::get_household;
+    POST "/api/cases" WorkCases => api::create_case;
+    GET "/api/cases" WorkCases => api::list_cases;
+    GET "/api/cases/{id}" Case(Access::Read) => api::get_case;
+    POST "/api/cases/{id}/commands" CaseCommand => api::case_command;
+    GET "/api/cases/{id}/timeline" Case(Access::Read) => api::case_timeline;
+    GET "/api/cases/{id}/assessments" Case(Access::Read) => api::case_assessments;
+    GET "/api/cases/{id}/plans" Case(Access::Read) => api::case_plans;
+    POST "/api/meetings" WorkCases => api::create_meeting;
+    GET "/api/meetings" WorkCases => api::list_meetings;
+    GET "/api/meetings/{id}" Meeting => api::get_meeting;
+    POST "/api/meetings/{id}/commands" MeetingCommand => api::meeting_command;
+    GET "/api/due" WorkCases => api::due;
+}
+
+/// Every registered route with its guard.
+pub fn specs() -> Vec<RouteSpec> {
+    registry().specs
+}
+
+/// The router of every registered route.
+pub(crate) fn router() -> Router<AppState> {
+    registry().router
+}
