@@ -25,13 +25,16 @@ pub enum Guard {
     /// Roles that work cases (`policy::work_cases`), others 403; every record in the answer
     /// passes the policy row by row (lists, searches, due lists, creates).
     WorkCases,
+    /// Opening a case: a role that works cases (others 403) and write access to the person
+    /// named in the body (otherwise 404).
+    CreateCase,
     /// A case in the path, with this access under the policy table; otherwise 404.
     Case(Access),
     /// A case command: `Manage` for who works on the case, `Write` for the rest
     /// (`policy::command_access`); otherwise 404.
     CaseCommand,
     /// A person in the path: the registering organisation, or this access to one of the
-    /// person's cases; otherwise 404.
+    /// person's cases; otherwise 404 (also for roles that never see case content).
     Person(Access),
     /// A household in the path: the members the caller may see; 404 when none.
     Household,
@@ -130,7 +133,7 @@ routes! {
     GET "/api/persons/{id}/history" Person(Access::Read) => api::person_history;
     POST "/api/persons/{id}/commands" Person(Access::Write) => api::person_command;
     GET "/api/households/{id}" Household => api::get_household;
-    POST "/api/cases" WorkCases => api::create_case;
+    POST "/api/cases" CreateCase => api::create_case;
     GET "/api/cases" WorkCases => api::list_cases;
     GET "/api/cases/{id}" Case(Access::Read) => api::get_case;
     POST "/api/cases/{id}/commands" CaseCommand => api::case_command;
