@@ -159,8 +159,18 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The log span of a request: the method and the route template (`/api/cases/{id}`), never
+/// the request's own path or query, which can carry search terms (names, phone numbers).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", |m| m.as_str());
+    tracing::debug_span!("request", method = %request.method(), route = %route)
 }
 
 /// Serves until the listener fails or the future is dropped.

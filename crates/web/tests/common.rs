@@ -207,6 +207,7 @@ pub async fn world(db: &TestDb) -> World {
         ("hw", Role::RelatedAgencyMember, ids[2]),
         ("stranger", Role::SupportWorker, ids[3]),
         ("admin", Role::Administrator, ids[0]),
+        ("auditor", Role::Auditor, ids[0]),
     ] {
         let id = UserId(Uuid::now_v7());
         store

@@ -10,14 +10,20 @@ use serde_json::{Value, json};
 
 async fn person_and_case(api: &Api, name: &str, phone: &str) -> (String, String) {
     let (s, p) = api
-        .post("/api/persons", json!({"details": {"name": name, "address": "つなぐ市本町1-2-3", "phone": phone}}))
+        .post(
+            "/api/persons",
+            json!({"details": {"name": name, "address": "つなぐ市本町1-2-3", "phone": phone}}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{p}");
     let person = p["id"].as_str().unwrap().to_owned();
     let (s, c) = api
-        .post("/api/cases", json!({"person_id": person, "intake": {
+        .post(
+            "/api/cases",
+            json!({"person_id": person, "intake": {
             "received_on": day(-10), "route": "self_visit",
-            "presenting_problems": [{"code": "家計", "main": true}], "urgency": "normal"}}))
+            "presenting_problems": [{"code": "家計", "main": true}], "urgency": "normal"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     (person, c["id"].as_str().unwrap().to_owned())
@@ -44,10 +50,19 @@ async fn a_partner_sees_the_case_only_while_consent_lasts() {
             .consent(&person, &[w.hellowork], &day(-1), Some(&day(10)))
             .await;
         worker
-            .ok(&case, json!({"action": "add_team_member", "org_id": w.hellowork}))
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.hellowork}),
+            )
             .await;
-        assert_eq!(hw.get(&format!("/api/cases/{case}")).await.0, StatusCode::OK);
-        assert_eq!(hw.get(&format!("/api/persons/{person}")).await.0, StatusCode::OK);
+        assert_eq!(
+            hw.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            hw.get(&format!("/api/persons/{person}")).await.0,
+            StatusCode::OK
+        );
         assert!(ids(&hw.get("/api/cases").await.1).contains(&case));
 
         // Day 11: the consent has expired; the partner sees nothing, not even in lists.
@@ -66,23 +81,39 @@ async fn a_partner_sees_the_case_only_while_consent_lasts() {
         // The case page tells the owner that consent is needed again.
         let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
         assert!(
-            c["todos"].as_array().unwrap().iter().any(|t| t["code"] == "obtain_consent"),
+            c["todos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["code"] == "obtain_consent"),
             "{c}"
         );
         // A new consent restores access; withdrawing it ends access from the next request.
         let renewed = worker.consent(&person, &[w.hellowork], &day(0), None).await;
-        assert_eq!(hw.get(&format!("/api/cases/{case}")).await.0, StatusCode::OK);
+        assert_eq!(
+            hw.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::OK
+        );
         let (s, b) = worker
             .person_cmd(&person, json!({"action": "withdraw_consent", "consent_id": renewed, "withdrawn_on": day(0)}))
             .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         assert_eq!(b["consents"].as_array().unwrap().len(), 2);
-        assert_eq!(hw.get(&format!("/api/cases/{case}")).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            hw.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::NOT_FOUND
+        );
         // Withdrawing twice, or an unknown consent, is refused with a reason.
         let (s, b) = worker
             .person_cmd(&person, json!({"action": "withdraw_consent", "consent_id": renewed, "withdrawn_on": day(0)}))
             .await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("consent.already_withdrawn")));
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("consent.already_withdrawn")
+            )
+        );
         // Every consent change is in the audit trail, with identifiers only.
         let (_, rows) = admin.get(&format!("/api/audit?person={person}")).await;
         let changes: Vec<&Value> = rows
@@ -91,7 +122,10 @@ async fn a_partner_sees_the_case_only_while_consent_lasts() {
             .iter()
             .filter(|r| r["action"] == "person.command")
             .collect();
-        let details: Vec<&str> = changes.iter().map(|r| r["detail"].as_str().unwrap()).collect();
+        let details: Vec<&str> = changes
+            .iter()
+            .map(|r| r["detail"].as_str().unwrap())
+            .collect();
         assert_eq!(
             details,
             ["record_consent", "record_consent", "withdraw_consent"],
@@ -119,13 +153,21 @@ async fn meeting_minutes_are_for_members_only_on_the_meetings_basis() {
         let admin = w.login("admin").await;
         let (person, case) = person_and_case(&worker, "会議 花子", "090-0000-0002").await;
         // Hello Work is on the team with consent but does not attend the meeting.
-        worker.consent(&person, &[w.hellowork], &day(-1), None).await;
         worker
-            .ok(&case, json!({"action": "add_team_member", "org_id": w.hellowork}))
+            .consent(&person, &[w.hellowork], &day(-1), None)
+            .await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.hellowork}),
+            )
             .await;
         // A 支援会議 of the agency with the city: shared without consent, under secrecy.
         let (s, m) = worker
-            .post("/api/meetings", json!({"kind": "support_meeting", "title": "支援会議", "scheduled_on": day(0)}))
+            .post(
+                "/api/meetings",
+                json!({"kind": "support_meeting", "title": "支援会議", "scheduled_on": day(0)}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{m}");
         let meeting = m["id"].as_str().unwrap().to_owned();
@@ -142,9 +184,15 @@ async fn meeting_minutes_are_for_members_only_on_the_meetings_basis() {
         assert_eq!(s, StatusCode::OK, "{m}");
         assert!(m["state"]["minutes"].as_str().unwrap().contains("秘密事項"));
         // …but membership of the meeting does not open the case itself.
-        assert_eq!(city.get(&format!("/api/cases/{case}")).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            city.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::NOT_FOUND
+        );
         // Hello Work, on the team but not a member, never sees the minutes anywhere.
-        assert_eq!(hw.get(&format!("/api/meetings/{meeting}")).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            hw.get(&format!("/api/meetings/{meeting}")).await.0,
+            StatusCode::NOT_FOUND
+        );
         assert!(!ids(&hw.get("/api/meetings").await.1).contains(&meeting));
         for path in [
             format!("/api/cases/{case}"),
@@ -156,9 +204,14 @@ async fn meeting_minutes_are_for_members_only_on_the_meetings_basis() {
         ] {
             let (s, body) = hw.get(&path).await;
             assert_eq!(s, StatusCode::OK, "{path}");
-            assert!(!body.to_string().contains("秘密事項"), "{path}: minutes leaked");
+            assert!(
+                !body.to_string().contains("秘密事項"),
+                "{path}: minutes leaked"
+            );
         }
-        let (_, rows) = admin.get(&format!("/api/audit?user={}", w.user_id("city"))).await;
+        let (_, rows) = admin
+            .get(&format!("/api/audit?user={}", w.user_id("city")))
+            .await;
         let read = rows
             .as_array()
             .unwrap()
@@ -181,7 +234,13 @@ async fn restricted_fields_and_cases_are_shown_only_to_named_users() {
         let (s, b) = worker
             .person_cmd(&person, json!({"action": "restrict_fields", "fields": ["address", "phone"], "users": [w.user_id("lead")]}))
             .await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("restriction.excludes_self")));
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("restriction.excludes_self")
+            )
+        );
         let (s, b) = worker
             .person_cmd(&person, json!({"action": "restrict_fields", "fields": ["address", "phone"], "users": [w.user_id("worker")]}))
             .await;
@@ -190,15 +249,24 @@ async fn restricted_fields_and_cases_are_shown_only_to_named_users() {
 
         let (s, p) = lead.get(&format!("/api/persons/{person}")).await;
         assert_eq!(s, StatusCode::OK);
-        assert!(p["details"]["address"].is_null() && p["details"]["phone"].is_null(), "{p}");
+        assert!(
+            p["details"]["address"].is_null() && p["details"]["phone"].is_null(),
+            "{p}"
+        );
         assert_eq!(p["redacted"], json!(["address", "phone"]));
-        assert!(p["restriction"].is_null(), "who is named is not shown to others");
+        assert!(
+            p["restriction"].is_null(),
+            "who is named is not shown to others"
+        );
         let (_, history) = lead.get(&format!("/api/persons/{person}/history")).await;
         assert!(!history.to_string().contains("本町"), "{history}");
         assert!(!history.to_string().contains("7777"), "{history}");
         // Searching by the restricted phone number finds nothing for others.
         assert!(ids(&lead.get("/api/persons?phone=090-7777-8888").await.1).is_empty());
-        assert_eq!(ids(&worker.get("/api/persons?phone=090-7777-8888").await.1), [person.clone()]);
+        assert_eq!(
+            ids(&worker.get("/api/persons?phone=090-7777-8888").await.1),
+            [person.clone()]
+        );
         // An edit from the redacted view keeps the hidden values.
         let (s, b) = lead
             .send(reqwest::Method::PUT, &format!("/api/persons/{person}"), json!({"expected_version": p["version"], "details": {"name": "避難 さくら", "kana": "ヒナン サクラ"}}))
@@ -209,24 +277,50 @@ async fn restricted_fields_and_cases_are_shown_only_to_named_users() {
         assert_eq!(p["details"]["kana"], "ヒナン サクラ");
         // Only a named user may lift it.
         let (s, b) = lead
-            .person_cmd(&person, json!({"action": "restrict_fields", "fields": [], "users": []}))
+            .person_cmd(
+                &person,
+                json!({"action": "restrict_fields", "fields": [], "users": []}),
+            )
             .await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("restriction.not_named")));
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("restriction.not_named")
+            )
+        );
 
         // A restricted case: gone for everyone else in the organisation, lists included.
-        assert_eq!(lead.get(&format!("/api/cases/{case}")).await.0, StatusCode::OK);
+        assert_eq!(
+            lead.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::OK
+        );
         worker
-            .ok(&case, json!({"action": "restrict", "users": [w.user_id("worker")]}))
+            .ok(
+                &case,
+                json!({"action": "restrict", "users": [w.user_id("worker")]}),
+            )
             .await;
-        for path in [format!("/api/cases/{case}"), format!("/api/cases/{case}/timeline")] {
+        for path in [
+            format!("/api/cases/{case}"),
+            format!("/api/cases/{case}/timeline"),
+        ] {
             assert_eq!(lead.get(&path).await.0, StatusCode::NOT_FOUND, "{path}");
         }
         assert!(!ids(&lead.get("/api/cases").await.1).contains(&case));
         let (_, p) = lead.get(&format!("/api/persons/{person}")).await;
         assert!(p["cases"].as_array().unwrap().is_empty(), "{p}");
-        assert_eq!(worker.get(&format!("/api/cases/{case}")).await.0, StatusCode::OK);
-        worker.ok(&case, json!({"action": "restrict", "users": []})).await;
-        assert_eq!(lead.get(&format!("/api/cases/{case}")).await.0, StatusCode::OK);
+        assert_eq!(
+            worker.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::OK
+        );
+        worker
+            .ok(&case, json!({"action": "restrict", "users": []}))
+            .await;
+        assert_eq!(
+            lead.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::OK
+        );
         db.finish().await;
     }
 }

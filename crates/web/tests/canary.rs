@@ -1,0 +1,215 @@
+//! The canary: an unrelated organisation's records carry unique marker strings. No response of
+//! any registered route, for any other user of any role (or none), and no line of the server
+//! log — captured at TRACE level — contains one of them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every path parameter filled with the canary's identifiers.
+struct Targets {
+    case: String,
+    person: String,
+    household: String,
+    meeting: String,
+    user: String,
+}
+
+fn fill(path: &str, t: &Targets) -> String {
+    let id = if path.starts_with("/api/cases/") {
+        &t.case
+    } else if path.starts_with("/api/persons/") {
+        &t.person
+    } else if path.starts_with("/api/households/") {
+        &t.household
+    } else if path.starts_with("/api/meetings/") {
+        &t.meeting
+    } else if path.starts_with("/api/users/") {
+        &t.user
+    } else {
+        &Uuid::now_v7().to_string()
+    };
+    path.replace("{id}", id)
+}
+
+fn body_for(path: &str) -> Value {
+    if path.ends_with("/commands") && path.starts_with("/api/cases/") {
+        json!({"expected_version": 1, "command": {"action": "record_contact", "kind": "phone", "contacted_on": day(0), "reached": true, "summary": "x"}})
+    } else if path.ends_with("/commands") {
+        json!({"expected_version": 1, "command": {"action": "record_minutes", "minutes": "x"}})
+    } else if path.starts_with("/api/persons/") {
+        json!({"expected_version": 1, "details": {"name": "x"}})
+    } else {
+        json!({})
+    }
+}
+
+#[tokio::test]
+async fn an_unrelated_organisations_records_never_leak() {
+    let log = Log::default();
+    let writer = log.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let canary = format!("ZQX{}", rand_digits());
+        let phone = format!("099-{}", &canary[3..11]);
+        let markers = [canary.clone(), phone.clone()];
+        let owner = w.login("stranger").await;
+        let (s, p) = owner
+            .post("/api/persons", json!({"details": {"name": format!("{canary}氏"), "kana": format!("{canary}カナ"),
+                "address": format!("{canary}町1-1"), "phone": phone, "date_of_birth": "1970-01-01"}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let person = p["id"].as_str().unwrap().to_owned();
+        let (s, c) = owner
+            .post("/api/cases", json!({"person_id": person, "intake": {
+                "received_on": day(-20), "route": "self_phone", "presenting_problem_text": format!("{canary}の相談"),
+                "presenting_problems": [{"code": format!("{canary}主訴"), "main": true}], "urgency": "normal"}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let case = c["id"].as_str().unwrap().to_owned();
+        owner.ok(&case, json!({"action": "triage", "triaged_on": day(-19), "outcome": {"outcome": "continue"}})).await;
+        owner.ok(&case, json!({"action": "record_assessment", "assessment": {"assessed_on": day(-18), "baseline": format!("{canary}の生活"), "main_issues": format!("{canary}の課題")}})).await;
+        owner.ok(&case, json!({"action": "record_contact", "kind": "visit", "contacted_on": day(-17), "reached": true, "summary": format!("{canary}の経過")})).await;
+        owner.ok(&case, json!({"action": "make_referral", "referral": {"to_name": format!("{canary}病院"), "purpose": format!("{canary}の受診"), "referred_on": day(-16), "follow_up_on": day(1)}})).await;
+        let (s, m) = owner
+            .post("/api/meetings", json!({"kind": "support_meeting", "title": format!("{canary}会議"), "scheduled_on": day(2)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        let meeting = m["id"].as_str().unwrap().to_owned();
+        for command in [
+            json!({"action": "add_agenda_item", "case_id": case, "purpose": "plan_sharing"}),
+            json!({"action": "record_minutes", "minutes": format!("{canary}の議事録")}),
+        ] {
+            let (s, b) = owner.meeting_cmd(&meeting, command).await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+        }
+        // Positive control: the owner sees the markers, so the check below can see them too.
+        let (_, own) = owner.get(&format!("/api/persons/{person}")).await;
+        let household = own["household_id"].as_str().unwrap().to_owned();
+        assert!(own.to_string().contains(&canary) && own.to_string().contains(&phone));
+        let (_, own) = owner.get(&format!("/api/meetings/{meeting}")).await;
+        assert!(own.to_string().contains(&format!("{canary}の議事録")));
+
+        let targets = Targets {
+            case,
+            person: person.clone(),
+            household,
+            meeting,
+            user: w.user_id("stranger").to_string(),
+        };
+        let mut specs = tsunagu_web::routes::specs();
+        // Ending one's own sessions last, so every other route runs logged in.
+        specs.sort_by_key(|s| {
+            s.path == "/api/logout" || s.path == "/api/me/sessions" && s.method == Method::DELETE
+        });
+        let searches = [
+            format!("/api/persons?name={canary}"),
+            format!("/api/persons?phone={phone}"),
+            "/api/persons?date_of_birth=1970-01-01".to_owned(),
+            format!("/api/cases?person={person}"),
+            "/api/due?scope=org".to_owned(),
+            "/api/due?scope=tenant".to_owned(),
+            "/api/meetings?from=2000-01-01".to_owned(),
+            format!("/api/audit?person={person}"),
+            format!("/api/audit?user={}", w.user_id("stranger")),
+            format!("/api/{canary}"),
+        ];
+        let mut checked = 0;
+        let mut users: Vec<Option<&str>> = ["worker", "lead", "city", "hw", "admin", "auditor"]
+            .into_iter()
+            .map(Some)
+            .collect();
+        users.push(None);
+        for user in users {
+            let api = match user {
+                Some(role) => w.login(role).await,
+                None => Api {
+                    client: reqwest::Client::new(),
+                    base: w.base.clone(),
+                    csrf: String::new(),
+                },
+            };
+            let mut requests: Vec<(Method, String, Option<Value>)> = searches
+                .iter()
+                .map(|p| (Method::GET, p.clone(), None))
+                .collect();
+            for spec in &specs {
+                let path = fill(spec.path, &targets);
+                let body = (spec.method != Method::GET).then(|| body_for(&path));
+                requests.push((spec.method.clone(), path, body));
+            }
+            for (method, path, body) in requests {
+                let mut b = api
+                    .client
+                    .request(method.clone(), format!("{}{path}", w.base))
+                    .header("x-csrf-token", &api.csrf);
+                if let Some(body) = body {
+                    b = b.json(&body);
+                }
+                let res = b.send().await.unwrap();
+                let status = res.status();
+                let text = res.text().await.unwrap();
+                for marker in &markers {
+                    assert!(
+                        !text.contains(marker.as_str()),
+                        "{}: {method} {path} as {user:?} ({status}) shows the canary: {text}",
+                        db.name
+                    );
+                }
+                checked += 1;
+            }
+        }
+        eprintln!("{}: canary, {checked} responses checked", db.name);
+        db.finish().await;
+    }
+
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("route=/api/cases/{id}"),
+        "the server log was captured"
+    );
+    let leaks: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ZQX") || l.contains("099-"))
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "the server log shows a canary marker:\n{}",
+        leaks.join("\n")
+    );
+    assert!(
+        !text.contains("099-"),
+        "the server log shows a canary phone number"
+    );
+    eprintln!("server log: {} lines checked", text.lines().count());
+}
+
+fn rand_digits() -> String {
+    let n = Uuid::now_v7().as_u128() % 10_u128.pow(12);
+    format!("{n:012}")
+}
