@@ -158,13 +158,17 @@ pub struct ChainedRow {
 }
 
 /// The first break in the chain, if any. `rows` must be in stored `seq` order; `head` is the
-/// recorded (seq, hash) of the last entry.
+/// recorded (seq, hash) of the last entry; `anchor` the (seq, hash) of the last purged entry
+/// (retention), from which the remaining chain continues.
 pub fn check_chain(
     rows: impl IntoIterator<Item = ChainedRow>,
     head: (u64, String),
+    anchor: Option<(u64, String)>,
 ) -> Result<u64, String> {
-    let mut prev_hash = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1u64;
+    let (mut expected_seq, mut prev_hash) = match anchor {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
     for r in rows {
         if r.row.seq != expected_seq {
             return Err(if r.row.seq > expected_seq {

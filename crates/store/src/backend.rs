@@ -216,7 +216,63 @@ macro_rules! backend {
                         .fetch_all(&self.read)
                         .await?;
                     let rows = rows.iter().map(chained_row).collect::<Result<Vec<_>, _>>()?;
-                    Ok(crate::audit::check_chain(rows, head))
+                    let anchor = sqlx::query("SELECT seq, hash FROM audit_anchor WHERE id = 1")
+                        .fetch_optional(&self.read)
+                        .await?
+                        .map(|r| Ok::<_, StoreError>((to_u64(r.try_get("seq")?), r.try_get::<String, _>("hash")?)))
+                        .transpose()?;
+                    // A purge is recorded in the chain; an anchor without that record means
+                    // entries were removed outside `audit purge`.
+                    if let Some((seq, _)) = &anchor {
+                        let recorded = rows.iter().any(|r| {
+                            r.row.action == "audit.purged"
+                                && r.row.detail.as_deref().is_some_and(|d| d.starts_with(&format!("through={seq} ")))
+                        });
+                        if !recorded {
+                            return Ok(Err(format!(
+                                "entries 1..{seq} were removed without a recorded purge"
+                            )));
+                        }
+                    }
+                    Ok(crate::audit::check_chain(rows, head, anchor))
+                }
+
+                /// Retention: removes the entries recorded before `before`, moves the anchor to
+                /// the last of them (so the rest of the chain still verifies) and records the
+                /// purge itself in the chain, all in one transaction. Returns how many went.
+                pub async fn audit_purge(&self, before: Timestamp, entry: &AuditEntry) -> Result<u64, StoreError> {
+                    let mut tx = self.write.begin().await?;
+                    let last: Option<i64> = sqlx::query("SELECT MAX(seq) AS seq FROM audit_log WHERE at < $1")
+                        .bind(crate::audit::timestamp_text(before))
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("seq")?;
+                    let Some(last) = last else {
+                        return Ok(0);
+                    };
+                    let hash: String = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+                        .bind(last)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("hash")?;
+                    sqlx::query(
+                        "INSERT INTO audit_anchor (id, seq, hash, purged_at) VALUES (1, $1, $2, $3) \
+                         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purged_at = excluded.purged_at",
+                    )
+                    .bind(last)
+                    .bind(&hash)
+                    .bind(crate::audit::timestamp_text(Timestamp::now()))
+                    .execute(&mut *tx)
+                    .await?;
+                    let purged = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
+                        .bind(last)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    let entry = entry.clone().detail(format!("through={last} removed={purged}"));
+                    write_audit(&mut tx, &[entry]).await?;
+                    tx.commit().await?;
+                    Ok(purged)
                 }
 
                 pub async fn audit_query(&self, q: &AuditQuery) -> Result<Vec<ChainedRow>, StoreError> {

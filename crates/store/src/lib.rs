@@ -7,7 +7,7 @@ pub mod audit;
 mod backend;
 mod types;
 
-pub use audit::{AuditEntry, AuditQuery, Basis, ChainedRow};
+pub use audit::{AuditEntry, AuditQuery, Basis, ChainedRow, timestamp_text};
 pub use types::*;
 
 use jiff::civil::Date;
@@ -138,6 +138,13 @@ impl Store {
     /// Checks the audit chain: the number of entries, or the first break.
     pub async fn audit_verify(&self) -> Result<Result<u64, String>, StoreError> {
         dispatch!(self, db => db.audit_verify().await)
+    }
+    pub async fn audit_purge(
+        &self,
+        before: jiff::Timestamp,
+        entry: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, db => db.audit_purge(before, entry).await)
     }
     pub async fn audit_query(&self, q: &AuditQuery) -> Result<Vec<ChainedRow>, StoreError> {
         dispatch!(self, db => db.audit_query(q).await)

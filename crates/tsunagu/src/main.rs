@@ -121,6 +121,16 @@ enum AuditAction {
         #[arg(long, default_value_t = 10_000)]
         limit: u32,
     },
+    /// Retention: remove entries older than the longest retention any tenant set (default 5
+    /// years); the chain goes on from an anchor and the purge is itself recorded.
+    Purge {
+        #[command(flatten)]
+        db: DbArg,
+        /// Remove entries recorded before this time instead (RFC 3339); it may not be more
+        /// recent than the retention allows.
+        #[arg(long)]
+        before: Option<jiff::Timestamp>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,6 +278,30 @@ async fn main() -> anyhow::Result<()> {
 
 async fn audit(action: AuditAction) -> anyhow::Result<()> {
     match action {
+        AuditAction::Purge { db, before } => {
+            let store = Store::open(&db.url).await?;
+            let years = store
+                .tenants()
+                .await?
+                .iter()
+                .map(|t| t.settings.audit_retention_years)
+                .max()
+                .unwrap_or(tsunagu_core::TenantSettings::default().audit_retention_years);
+            let now = jiff::Timestamp::now();
+            let limit = now
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .checked_sub(jiff::Span::new().years(i64::from(years)))?
+                .timestamp();
+            let before = before.unwrap_or(limit);
+            if before > limit {
+                bail!("entries must be kept for {years} years: --before may not be after {limit}");
+            }
+            let n = store
+                .audit_purge(before, &tsunagu_store::AuditEntry::new("audit.purged"))
+                .await?;
+            eprintln!("audit purge: removed {n} entries recorded before {before}");
+            Ok(())
+        }
         AuditAction::Verify { db } => {
             let store = Store::open(&db.url).await?;
             match store.audit_verify().await? {

@@ -265,7 +265,7 @@ async fn restricted_fields_and_cases_are_shown_only_to_named_users() {
         assert!(ids(&lead.get("/api/persons?phone=090-7777-8888").await.1).is_empty());
         assert_eq!(
             ids(&worker.get("/api/persons?phone=090-7777-8888").await.1),
-            [person.clone()]
+            vec![person.clone()]
         );
         // An edit from the redacted view keeps the hidden values.
         let (s, b) = lead

@@ -144,6 +144,74 @@ async fn the_audit_log_refuses_changes_and_an_untouched_chain_verifies() {
 }
 
 #[tokio::test]
+async fn retention_purges_old_entries_and_the_rest_still_verifies() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        activity(&w).await;
+        let cut = jiff::Timestamp::now();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        activity(&w).await;
+        let before = db
+            .store
+            .audit_query(&tsunagu_store::AuditQuery {
+                limit: 100_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len();
+        let purged = db
+            .store
+            .audit_purge(cut, &tsunagu_store::AuditEntry::new("audit.purged"))
+            .await
+            .unwrap();
+        assert!(purged > 0);
+        let rows = db
+            .store
+            .audit_query(&tsunagu_store::AuditQuery {
+                limit: 100_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.len() as u64,
+            before as u64 - purged + 1,
+            "the purge itself is recorded"
+        );
+        assert!(
+            rows.iter()
+                .all(|r| r.row.at.as_str() >= tsunagu_store::timestamp_text(cut).as_str())
+        );
+        assert_eq!(rows.last().unwrap().row.action, "audit.purged");
+        assert!(
+            db.store.audit_verify().await.unwrap().is_ok(),
+            "the rest of the chain verifies"
+        );
+        // Only purged entries may go: the newest cannot be deleted, the anchor cannot go back.
+        assert!(
+            db.exec("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+                .await
+                .is_err()
+        );
+        assert!(db.exec("UPDATE audit_anchor SET seq = 1").await.is_err());
+        activity(&w).await;
+        assert!(db.store.audit_verify().await.unwrap().is_ok());
+
+        // Removing entries by moving the anchor by hand, without a recorded purge, is found.
+        db.drop_audit_triggers().await;
+        let first = rows.first().unwrap().row.seq + 2;
+        db.exec(&format!("UPDATE audit_anchor SET seq = {first}, hash = (SELECT hash FROM audit_log WHERE seq = {first})")).await.unwrap();
+        db.exec(&format!("DELETE FROM audit_log WHERE seq <= {first}"))
+            .await
+            .unwrap();
+        let finding = chain_error(&db).await;
+        assert!(finding.contains("without a recorded purge"), "{finding}");
+        db.discard().await;
+    }
+}
+
+#[tokio::test]
 async fn reads_and_writes_are_audited_with_identifiers_only() {
     for db in TestDb::all().await {
         let w = world(&db).await;
