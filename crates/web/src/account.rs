@@ -75,6 +75,17 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<(CookieJar, Json<Me>)> {
+    let (cookie, me) = sign_in(&app, peer, req).await?;
+    Ok((jar.add(cookie), Json(me)))
+}
+
+/// Checks the password (and the second factor), throttles failures, audits every attempt and
+/// opens a session; the session cookie goes back to the caller (the JSON API or the login page).
+pub(crate) async fn sign_in(
+    app: &AppState,
+    peer: SocketAddr,
+    req: LoginRequest,
+) -> ApiResult<(Cookie<'static>, Me)> {
     let address = peer.ip().to_string();
     let login = req.login.trim().to_owned();
     let user = app.store.user_by_login(&login).await?;
@@ -194,7 +205,7 @@ pub async fn login(
         token: None,
         address: None,
     };
-    Ok((jar.add(cookie), Json(me(&auth))))
+    Ok((cookie, me(&auth)))
 }
 
 #[utoipa::path(post, path = "/api/logout", responses((status = 204)))]

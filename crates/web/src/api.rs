@@ -1255,12 +1255,24 @@ pub async fn due(
             ));
         }
     };
+    due_list(&app, &auth, date, scope).await.map(Json)
+}
+
+/// The due list of a scope on a date, every row through the policy, audited (the JSON API and
+/// the dashboard).
+pub(crate) async fn due_list(
+    app: &AppState,
+    auth: &Auth,
+    date: Date,
+    scope: DueScope,
+) -> ApiResult<DueList> {
+    let app = app.clone();
     let counts_only = matches!(scope, DueScope::Tenant);
     if counts_only {
         // Aggregates without names: for municipal oversight and leads.
-        access::tenant_counts(&auth)?;
+        access::tenant_counts(auth)?;
     } else {
-        access::work_cases(&auth)?;
+        access::work_cases(auth)?;
     }
     let plus = |days: u16| {
         date.checked_add(jiff::Span::new().days(i64::from(days)))
@@ -1281,7 +1293,7 @@ pub async fn due(
     } else {
         let mut visible = Vec::with_capacity(rows.len());
         for row in rows {
-            if access::may_read_case(&app, &auth, row.case_id).await? {
+            if access::may_read_case(&app, auth, row.case_id).await? {
                 visible.push(row);
             }
         }
@@ -1326,10 +1338,10 @@ pub async fn due(
             .detail(format!("results={}", items.len())),
     )
     .await?;
-    Ok(Json(DueList {
+    Ok(DueList {
         date,
         items,
         counts,
         meetings,
-    }))
+    })
 }

@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
-use crate::{AppState, account, admin, api};
+use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +104,11 @@ use Guard::*;
 
 routes! {
     GET "/healthz" Public => api::healthz;
+    GET "/assets/{id}" Public => ui::asset;
+    GET "/login" Public => ui::login_page;
+    POST "/login" Public => ui::login_submit;
+    POST "/logout" Authenticated => ui::logout_submit;
+    GET "/" Authenticated => ui::dashboard;
     GET "/api/openapi.json" Public => crate::openapi_json;
     POST "/api/login" Public => account::login;
     POST "/api/logout" Authenticated => account::logout;

@@ -249,6 +249,7 @@ async fn setup(db: &TestDb) -> Fixture {
 async fn login_as(base: &str, login: &str) -> Api {
     let client = reqwest::Client::builder()
         .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let res = client
@@ -293,7 +294,10 @@ impl Fixture {
         match cell.role {
             Some(role) => self.users[&(role, cell.org)].1.clone(),
             None => Api {
-                client: reqwest::Client::new(),
+                client: reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap(),
                 base: self.base.clone(),
                 csrf: String::new(),
             },
@@ -381,6 +385,8 @@ struct Req {
     ok: StatusCode,
     /// For case commands: the access the command needs.
     access: Option<Access>,
+    /// Send the body as an HTML form instead of JSON.
+    form: bool,
 }
 
 fn req(method: Method, path: String, body: Option<Value>, ok: StatusCode) -> Req {
@@ -390,6 +396,7 @@ fn req(method: Method, path: String, body: Option<Value>, ok: StatusCode) -> Req
         body,
         ok,
         access: None,
+        form: false,
     }
 }
 
@@ -408,6 +415,22 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
     let unique = format!("{}-{n}", Uuid::now_v7().simple());
     match (spec.method.as_str(), spec.path) {
         ("GET", "/healthz") => vec![get("/healthz".into())],
+        ("GET", "/assets/{id}") => vec![
+            get("/assets/app.css".into()),
+            get("/assets/htmx.min.js".into()),
+        ],
+        ("GET", "/login") => vec![get("/login".into())],
+        ("POST", "/login") => vec![Req {
+            form: true,
+            ..req(
+                m,
+                "/login".into(),
+                Some(json!({"login": format!("nobody-{unique}"), "password": "wrong password"})),
+                StatusCode::UNAUTHORIZED,
+            )
+        }],
+        ("GET", "/") => vec![get("/".into())],
+        ("POST", "/logout") => vec![],
         ("GET", "/api/openapi.json") => vec![get("/api/openapi.json".into())],
         ("POST", "/api/login") => vec![req(
             m,
@@ -615,8 +638,11 @@ fn expected(f: &Fixture, guard: Guard, cell: Cell, r: &Req) -> StatusCode {
     let Some(role) = cell.role else {
         return if guard == Guard::Public {
             r.ok
-        } else {
+        } else if r.path.starts_with("/api/") {
             StatusCode::UNAUTHORIZED
+        } else {
+            // Pages send the browser to the login page.
+            StatusCode::SEE_OTHER
         };
     };
     let works = role.works_cases();
@@ -653,7 +679,17 @@ async fn send(api: &Api, r: &Req) -> (StatusCode, Value) {
         .request(r.method.clone(), format!("{}{}", api.base, r.path))
         .header("x-csrf-token", &api.csrf);
     if let Some(body) = &r.body {
-        b = b.json(body);
+        b = if r.form {
+            let pairs: Vec<(String, String)> = body
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect();
+            b.form(&pairs)
+        } else {
+            b.json(body)
+        };
     }
     let res = b.send().await.unwrap();
     let status = res.status();
@@ -733,12 +769,28 @@ async fn every_route_for_every_role_and_relation() {
             }
         }
         // Ending sessions, last: with the session itself and with an API token.
-        for ((role, org), (_, api)) in &f.users {
+        for (i, ((role, org), (_, api))) in f.users.iter().enumerate() {
             let (s, t) = api.post("/api/me/tokens", json!({"label": "last"})).await;
             assert_eq!(s, StatusCode::CREATED, "{t}");
             let token = t["token"].as_str().unwrap().to_owned();
-            let (s, _) = api.post("/api/logout", json!({})).await;
-            assert_eq!(s, StatusCode::NO_CONTENT, "logout as {role:?} at {org:?}");
+            if i % 2 == 0 {
+                let (s, _) = api.post("/api/logout", json!({})).await;
+                assert_eq!(s, StatusCode::NO_CONTENT, "logout as {role:?} at {org:?}");
+            } else {
+                // The page's logout form: the CSRF token travels as a form field.
+                let res = api
+                    .client
+                    .post(format!("{}/logout", f.base))
+                    .form(&[("csrf_token", api.csrf.as_str())])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    res.status(),
+                    StatusCode::SEE_OTHER,
+                    "page logout as {role:?} at {org:?}"
+                );
+            }
             assert_eq!(api.get("/api/me").await.0, StatusCode::UNAUTHORIZED);
             let res = reqwest::Client::new()
                 .delete(format!("{}/api/me/sessions", f.base))

@@ -1,0 +1,271 @@
+//! The Japanese web pages: server-rendered askama templates, htmx and one stylesheet bundled
+//! into the binary (nothing is fetched from the internet; the product runs inside LGWAN).
+//! Pages read through the same `access` enforcement point and audit as the JSON API.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use serde::Deserialize;
+use tsunagu_store::DueScope;
+
+use crate::account::{self, LoginRequest};
+use crate::auth::{Auth, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::{AppState, api};
+
+const HTMX: &[u8] = include_bytes!("../assets/htmx.min.js");
+const CSS: &[u8] = include_bytes!("../assets/app.css");
+
+/// A page's view of the caller: a logged-in user, or a redirect to the login page.
+pub struct Page(pub Auth);
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match Auth::from_request_parts(parts, state).await {
+            Ok(auth) => Ok(Page(auth)),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                Err(Redirect::to("/login").into_response())
+            }
+            Err(e) => Err(page_error(&e)),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    message: &'a str,
+    code: &'a str,
+}
+
+/// An error as a page: the same Japanese message and code as the API, nothing else.
+fn page_error(e: &ApiError) -> Response {
+    let page = ErrorPage {
+        message: &e.message,
+        code: &e.code,
+    };
+    match page.render() {
+        Ok(html) => (e.status, Html(html)).into_response(),
+        Err(_) => e.status.into_response(),
+    }
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template failed");
+            page_error(&ApiError::internal())
+        }
+    }
+}
+
+pub async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind) = match file.as_str() {
+        "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        _ => return page_error(&ApiError::not_found()),
+    };
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    // Bundled assets change only with the binary: cache them for a day over slow links.
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    res
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    login: String,
+    error: Option<String>,
+}
+
+pub async fn login_page() -> Response {
+    render(&LoginPage {
+        login: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    login: String,
+    password: String,
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+/// The login form: on success the session cookie and the dashboard; on a refusal the page
+/// again with the reason and the login name kept.
+pub async fn login_submit(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let login = form.login.clone();
+    let req = LoginRequest {
+        login: form.login,
+        password: form.password,
+        totp: form.totp.filter(|t| !t.trim().is_empty()),
+    };
+    match account::sign_in(&app, peer, req).await {
+        Ok((cookie, _)) => (jar.add(cookie), Redirect::to("/")).into_response(),
+        Err(e) => {
+            let page = LoginPage {
+                login,
+                error: Some(e.message),
+            };
+            match page.render() {
+                Ok(html) => (e.status, Html(html)).into_response(),
+                Err(_) => e.status.into_response(),
+            }
+        }
+    }
+}
+
+pub async fn logout_submit(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    jar: CookieJar,
+) -> Response {
+    if let Some(s) = &auth.session
+        && let Err(e) = app
+            .store
+            .revoke_sessions(auth.user.id, Some(&s.id), &auth.audit("logout"))
+            .await
+    {
+        return page_error(&e.into());
+    }
+    (
+        jar.remove(Cookie::from(SESSION_COOKIE)),
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+struct DueRowView {
+    due_on: String,
+    label: &'static str,
+    person_name: String,
+    overdue: bool,
+}
+
+struct MeetingRowView {
+    date: String,
+    title: String,
+    agenda: usize,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    display_name: String,
+    role_label: &'static str,
+    csrf_token: String,
+    today: String,
+    works_cases: bool,
+    horizon_days: u16,
+    counts: Vec<api::DueCount>,
+    items: Vec<DueRowView>,
+    meetings: Vec<MeetingRowView>,
+}
+
+/// ダッシュボード: the caller's due and overdue items and coming meetings.
+pub async fn dashboard(State(app): State<AppState>, Page(auth): Page) -> Response {
+    let today = app.clock.today();
+    let works_cases = auth.actor.role.works_cases();
+    let list = if works_cases {
+        match api::due_list(&app, &auth, today, DueScope::Worker(auth.user.id)).await {
+            Ok(list) => Some(list),
+            Err(e) => return page_error(&e),
+        }
+    } else {
+        None
+    };
+    let (counts, items, meetings) = match list {
+        Some(l) => (
+            l.counts,
+            l.items
+                .into_iter()
+                .map(|i| DueRowView {
+                    due_on: i.row.due_on.to_string(),
+                    label: i.label,
+                    person_name: i.row.person_name,
+                    overdue: i.overdue,
+                })
+                .collect(),
+            l.meetings
+                .into_iter()
+                .map(|m| MeetingRowView {
+                    date: m.scheduled_on.to_string(),
+                    title: m.title,
+                    agenda: m.agenda_cases,
+                })
+                .collect(),
+        ),
+        None => (vec![], vec![], vec![]),
+    };
+    render(&Dashboard {
+        display_name: auth.user.display_name.clone(),
+        role_label: auth.actor.role.label_ja(),
+        csrf_token: auth
+            .session
+            .as_ref()
+            .map(|s| s.csrf_token.clone())
+            .unwrap_or_default(),
+        today: today.to_string(),
+        works_cases,
+        horizon_days: auth.settings.due_horizon_days,
+        counts,
+        items,
+        meetings,
+    })
+}
+
+/// HTML forms cannot send headers: a urlencoded POST carries the session's CSRF token as the
+/// `csrf_token` field, which this layer moves into the `X-CSRF-Token` header that the `Auth`
+/// extractor checks for every state-changing request. Nothing else about the request changes.
+pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form || request.headers().contains_key(crate::auth::CSRF_HEADER) {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
+        return page_error(&ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_large",
+            "送信された内容が大きすぎます。",
+        ));
+    };
+    let token = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned());
+    if let Some(token) = token
+        && let Ok(value) = HeaderValue::from_str(&token)
+    {
+        parts.headers.insert(crate::auth::CSRF_HEADER, value);
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
