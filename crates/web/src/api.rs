@@ -58,6 +58,14 @@ fn batch(
     }
 }
 
+/// The optimistic-concurrency check of a command: the version the user saw must be current.
+fn expect_version(actual: u64, expected: u64) -> ApiResult<()> {
+    if actual != expected {
+        return Err(StoreError::Conflict { expected, actual }.into());
+    }
+    Ok(())
+}
+
 /// Records a read before its data leaves the server; if the audit write fails, so does the
 /// request (fail-closed).
 async fn record(app: &AppState, entry: AuditEntry) -> ApiResult<()> {
@@ -555,13 +563,7 @@ pub async fn person_command(
     ApiJson(req): ApiJson<PersonCommandRequest>,
 ) -> ApiResult<Json<PersonView>> {
     let (current, basis) = access::person(&app, &auth, id, Access::Write).await?;
-    if current.version != req.expected_version {
-        return Err(StoreError::Conflict {
-            expected: req.expected_version,
-            actual: current.version,
-        }
-        .into());
-    }
+    expect_version(current.version, req.expected_version)?;
     match &req.command {
         PersonCommand::RecordConsent { organisations, .. } => {
             check_orgs(&app, &auth, organisations).await?
@@ -820,13 +822,7 @@ pub async fn case_command(
 ) -> ApiResult<Json<CaseView>> {
     let a = access::case(&app, &auth, id, policy::command_access(&req.command)).await?;
     let (current, basis, consents) = (a.case, a.basis, a.person.consents);
-    if current.version != req.expected_version {
-        return Err(StoreError::Conflict {
-            expected: req.expected_version,
-            actual: current.version,
-        }
-        .into());
-    }
+    expect_version(current.version, req.expected_version)?;
     check_references(&app, &auth, &req.command).await?;
     let entry = auth
         .audit("case.command")
@@ -1126,13 +1122,7 @@ pub async fn meeting_command(
     ApiJson(req): ApiJson<MeetingCommandRequest>,
 ) -> ApiResult<Json<MeetingView>> {
     let current = access::meeting(&app, &auth, id).await?;
-    if current.version != req.expected_version {
-        return Err(StoreError::Conflict {
-            expected: req.expected_version,
-            actual: current.version,
-        }
-        .into());
-    }
+    expect_version(current.version, req.expected_version)?;
     let case = match req.command.case_id() {
         Some(case_id) => Some((
             case_id,
