@@ -73,6 +73,21 @@ async fn browser() -> Option<(Driver, Client)> {
     panic!("chromedriver did not start");
 }
 
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn screenshot(client: &Client, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -156,27 +171,9 @@ async fn a_worker_logs_in_with_the_second_factor_and_sees_the_dashboard() {
     );
     screenshot(&client, "login").await;
     // A wrong password: the reason shows inline and the login name is kept.
-    client
-        .find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .send_keys(&login)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("wrong password")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&client, "login", &login).await;
+    fill(&client, "password", "wrong password").await;
+    click(&client, "button[type=submit]").await;
     let error = client
         .wait()
         .for_element(Locator::Id("login-error"))
@@ -196,28 +193,10 @@ async fn a_worker_logs_in_with_the_second_factor_and_sees_the_dashboard() {
     assert_eq!(kept.as_deref(), Some(login.as_str()));
     screenshot(&client, "login-refused").await;
     // The right password and the next code (the current one was used to enrol).
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
+    fill(&client, "password", PASSWORD).await;
     let code = totp.generate(jiff::Timestamp::now().as_second() as u64 + 30);
-    client
-        .find(Locator::Id("totp"))
-        .await
-        .unwrap()
-        .send_keys(&code)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&client, "totp", &code).await;
+    click(&client, "button[type=submit]").await;
     let h1 = client
         .wait()
         .for_element(Locator::Css("main h1"))
@@ -237,13 +216,7 @@ async fn a_worker_logs_in_with_the_second_factor_and_sees_the_dashboard() {
     );
     screenshot(&client, "dashboard").await;
     // Logging out ends the session: the dashboard is the login page again.
-    client
-        .find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "header form button").await;
     client
         .wait()
         .for_element(Locator::Id("password"))

@@ -140,6 +140,59 @@ impl TestDb {
     }
 }
 
+/// A tenant that does not require the second factor (TOTP is tested on its own).
+pub async fn new_tenant(store: &Store, name: &str) -> TenantId {
+    let tenant = TenantId(Uuid::now_v7());
+    let settings = TenantSettings {
+        totp_required_roles: vec![],
+        ..TenantSettings::default()
+    };
+    store
+        .create_tenant(
+            &Tenant {
+                id: tenant,
+                name: name.into(),
+                settings,
+                is_demo: false,
+            },
+            &tsunagu_store::AuditEntry::new("test.seed").tenant(tenant),
+        )
+        .await
+        .unwrap();
+    tenant
+}
+
+/// A user with the given password hash, created directly in the store.
+pub async fn add_user(
+    store: &Store,
+    tenant: TenantId,
+    login: String,
+    role: Role,
+    org: OrgId,
+    hash: &str,
+) -> UserId {
+    let id = UserId(Uuid::now_v7());
+    store
+        .create_user(
+            &User {
+                id,
+                tenant_id: tenant,
+                org_id: org,
+                display_name: login.split('-').next().unwrap_or_default().into(),
+                login,
+                role,
+                password_hash: Some(hash.to_owned()),
+                disabled: false,
+                totp_secret: None,
+                totp_confirmed: false,
+            },
+            &tsunagu_store::AuditEntry::new("test.seed").tenant(tenant),
+        )
+        .await
+        .unwrap();
+    id
+}
+
 pub struct World {
     pub base: String,
     pub tenant: TenantId,
@@ -156,25 +209,8 @@ pub struct World {
 /// per role; a server on a free loopback port.
 pub async fn world(db: &TestDb) -> World {
     let store = &db.store;
-    let tenant = TenantId(Uuid::now_v7());
+    let tenant = new_tenant(store, "テスト市").await;
     let seed = || tsunagu_store::AuditEntry::new("test.seed").tenant(tenant);
-    // TOTP is tested on its own (tests/security.rs); the other tests log in with a password.
-    let settings = TenantSettings {
-        totp_required_roles: vec![],
-        ..TenantSettings::default()
-    };
-    store
-        .create_tenant(
-            &Tenant {
-                id: tenant,
-                name: "テスト市".into(),
-                settings,
-                is_demo: false,
-            },
-            &seed(),
-        )
-        .await
-        .unwrap();
     let mut ids = vec![];
     for (name, kind) in [
         ("社会福祉課", OrgKind::MunicipalDepartment),
@@ -209,25 +245,7 @@ pub async fn world(db: &TestDb) -> World {
         ("admin", Role::Administrator, ids[0]),
         ("auditor", Role::Auditor, ids[0]),
     ] {
-        let id = UserId(Uuid::now_v7());
-        store
-            .create_user(
-                &User {
-                    id,
-                    tenant_id: tenant,
-                    org_id: org,
-                    login: format!("{login}-{tag}"),
-                    display_name: login.into(),
-                    role,
-                    password_hash: Some(hash.clone()),
-                    disabled: false,
-                    totp_secret: None,
-                    totp_confirmed: false,
-                },
-                &seed(),
-            )
-            .await
-            .unwrap();
+        let id = add_user(store, tenant, format!("{login}-{tag}"), role, org, &hash).await;
         users.push((format!("{login}-{tag}"), id));
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -12,8 +12,8 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tsunagu_core::policy::{self, Access, Relation};
-use tsunagu_core::{OrgId, OrgKind, Role, TenantId, TenantSettings, UserId};
-use tsunagu_store::{AuditEntry, Organisation, Tenant, User};
+use tsunagu_core::{OrgId, OrgKind, Role, TenantId, UserId};
+use tsunagu_store::{AuditEntry, Organisation};
 use tsunagu_web::routes::{Guard, RouteSpec};
 use uuid::Uuid;
 
@@ -62,24 +62,8 @@ struct Cell {
 
 async fn setup(db: &TestDb) -> Fixture {
     let store = &db.store;
-    let tenant = TenantId(Uuid::now_v7());
+    let tenant = new_tenant(store, "マトリクス市").await;
     let seed = || AuditEntry::new("test.seed").tenant(tenant);
-    let settings = TenantSettings {
-        totp_required_roles: vec![],
-        ..TenantSettings::default()
-    };
-    store
-        .create_tenant(
-            &Tenant {
-                id: tenant,
-                name: "マトリクス市".into(),
-                settings,
-                is_demo: false,
-            },
-            &seed(),
-        )
-        .await
-        .unwrap();
     let mut orgs = HashMap::new();
     for (org, kind) in [
         (Org::A, OrgKind::SupportAgency),
@@ -109,31 +93,8 @@ async fn setup(db: &TestDb) -> Fixture {
 
     let hash = tsunagu_web::auth::hash_password(PASSWORD).unwrap();
     let tag = Uuid::now_v7().simple().to_string();
-    let add_user = |login: String, role: Role, org: OrgId| {
-        let hash = hash.clone();
-        async move {
-            let id = UserId(Uuid::now_v7());
-            store
-                .create_user(
-                    &User {
-                        id,
-                        tenant_id: tenant,
-                        org_id: org,
-                        login,
-                        display_name: "マトリクス".into(),
-                        role,
-                        password_hash: Some(hash),
-                        disabled: false,
-                        totp_secret: None,
-                        totp_confirmed: false,
-                    },
-                    &seed(),
-                )
-                .await
-                .unwrap();
-            id
-        }
-    };
+    let add_user =
+        |login: String, role: Role, org: OrgId| add_user(store, tenant, login, role, org, &hash);
     let mut users = HashMap::new();
     for role in Role::ALL {
         for org in [Org::A, Org::B, Org::C, Org::D] {
