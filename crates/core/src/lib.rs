@@ -13,6 +13,7 @@ pub mod policy;
 pub mod refusal;
 pub mod settings;
 pub mod text;
+pub mod wareki;
 
 pub use actor::{Actor, OrgKind, Role};
 pub use ids::*;

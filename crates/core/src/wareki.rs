@@ -1,0 +1,168 @@
+//! Japanese dates (和暦): shown as 令和7年4月1日, entered either that way or as ISO, and the
+//! fiscal year (年度, April–March). Era boundaries come from `icu_calendar`'s Japanese calendar
+//! data, not from a table written here.
+
+use icu_calendar::cal::Japanese;
+use jiff::civil::Date;
+
+/// Era names as written, with the CLDR era codes `icu_calendar` uses and their one-letter
+/// abbreviations (R7.4.1).
+const ERAS: [(&str, &str, char); 5] = [
+    ("明治", "meiji", 'M'),
+    ("大正", "taisho", 'T'),
+    ("昭和", "showa", 'S'),
+    ("平成", "heisei", 'H'),
+    ("令和", "reiwa", 'R'),
+];
+
+fn era_of(d: Date) -> Option<(&'static str, i32)> {
+    let iso = icu_calendar::Date::try_new_iso(d.year().into(), d.month() as u8, d.day() as u8)
+        .ok()?;
+    let jp = iso.to_calendar(Japanese::new());
+    let ey = jp.era_year();
+    ERAS.iter()
+        .find(|(_, code, _)| *code == ey.era.as_str())
+        .map(|(name, _, _)| (*name, ey.year))
+}
+
+fn year_text(year: i32) -> String {
+    if year == 1 {
+        "元".to_owned()
+    } else {
+        year.to_string()
+    }
+}
+
+/// 令和7年4月1日 (the Western form for dates before 明治).
+pub fn format(d: Date) -> String {
+    match era_of(d) {
+        Some((era, year)) => format!("{era}{}年{}月{}日", year_text(year), d.month(), d.day()),
+        None => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+    }
+}
+
+/// The fiscal year (年度) a date falls in, as its starting Western year: 2026-03-31 → 2025.
+pub fn fiscal_year(d: Date) -> i16 {
+    if d.month() >= 4 {
+        d.year()
+    } else {
+        d.year() - 1
+    }
+}
+
+/// 令和7年度: the fiscal year a date falls in, named by the era of its 1 April.
+pub fn fiscal_year_label(d: Date) -> String {
+    let fy = fiscal_year(d);
+    match Date::new(fy, 4, 1).ok().and_then(era_of) {
+        Some((era, year)) => format!("{era}{}年度", year_text(year)),
+        None => format!("{fy}年度"),
+    }
+}
+
+/// Reads a date typed by a user: ISO (2025-04-01, 2025/4/1, 2025年4月1日) or 和暦
+/// (令和7年4月1日, 令和元年5月1日, R7.4.1, R7/4/1), with full-width digits allowed.
+/// `None` when it is not a date (including an era year outside its era, 平成32年).
+pub fn parse(input: &str) -> Option<Date> {
+    let s: String = input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '／' | '．' | '－' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect();
+    let s = s.replace('元', "1");
+    let (era, rest) = match ERAS.iter().find_map(|(name, code, letter)| {
+        s.strip_prefix(name)
+            .or_else(|| s.strip_prefix(*letter))
+            .or_else(|| s.strip_prefix(letter.to_ascii_lowercase()))
+            .map(|rest| (Some(*code), rest))
+    }) {
+        Some(found) => found,
+        None => (None, s.as_str()),
+    };
+    let parts: Vec<&str> = rest
+        .split(['-', '/', '.', '年', '月', '日'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    let (y, m, d): (i32, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    match era {
+        None => Date::new(i16::try_from(y).ok()?, m as i8, d as i8).ok(),
+        Some(code) => {
+            let jp = icu_calendar::Date::try_new_japanese_with_calendar(
+                code,
+                y,
+                m,
+                d,
+                Japanese::new(),
+            )
+            .ok()?;
+            // icu accepts a year past the era's end (平成32年); the era must match its own date.
+            if era_of_icu(&jp)? != code {
+                return None;
+            }
+            let iso = jp.to_iso();
+            Date::new(
+                i16::try_from(iso.extended_year()).ok()?,
+                iso.month().ordinal as i8,
+                iso.day_of_month().0 as i8,
+            )
+            .ok()
+        }
+    }
+}
+
+fn era_of_icu(d: &icu_calendar::Date<Japanese>) -> Option<&'static str> {
+    let era = d.era_year().era;
+    ERAS.iter()
+        .map(|(_, code, _)| *code)
+        .find(|code| *code == era.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn formats_in_the_era_of_the_day() {
+        assert_eq!(format(date(2025, 4, 1)), "令和7年4月1日");
+        assert_eq!(format(date(2019, 5, 1)), "令和元年5月1日");
+        assert_eq!(format(date(2019, 4, 30)), "平成31年4月30日");
+        assert_eq!(format(date(1989, 1, 7)), "昭和64年1月7日");
+        assert_eq!(format(date(1989, 1, 8)), "平成元年1月8日");
+    }
+
+    #[test]
+    fn reads_both_forms() {
+        for text in [
+            "2025-04-01",
+            "2025/4/1",
+            "2025年4月1日",
+            "令和7年4月1日",
+            "R7.4.1",
+            "r7/4/1",
+            "令和７年４月１日",
+        ] {
+            assert_eq!(parse(text), Some(date(2025, 4, 1)), "{text}");
+        }
+        assert_eq!(parse("令和元年5月1日"), Some(date(2019, 5, 1)));
+        assert_eq!(parse("H31.4.30"), Some(date(2019, 4, 30)));
+        assert_eq!(parse("平成32年1月1日"), None);
+        assert_eq!(parse("令和7年2月30日"), None);
+        assert_eq!(parse("あした"), None);
+        assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn fiscal_year_runs_april_to_march() {
+        assert_eq!(fiscal_year(date(2026, 3, 31)), 2025);
+        assert_eq!(fiscal_year(date(2026, 4, 1)), 2026);
+        assert_eq!(fiscal_year_label(date(2026, 3, 31)), "令和7年度");
+        assert_eq!(fiscal_year_label(date(2019, 4, 1)), "平成31年度");
+    }
+}
