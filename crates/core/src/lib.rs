@@ -18,7 +18,7 @@ pub mod wareki;
 pub use actor::{Actor, OrgKind, Role};
 pub use ids::*;
 pub use refusal::Refusal;
-pub use settings::TenantSettings;
+pub use settings::{CodeItem, TenantSettings};
 pub use text::{LongText, ShortText};
 
 /// Who did something, stored with every event (identifiers only, never personal data).

@@ -22,16 +22,6 @@ pub enum MeetingKind {
     CaseConference,
 }
 
-impl MeetingKind {
-    pub fn label_ja(self) -> &'static str {
-        match self {
-            MeetingKind::CoordinationMeeting => "支援調整会議",
-            MeetingKind::SupportMeeting => "支援会議",
-            MeetingKind::CaseConference => "担当者会議",
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

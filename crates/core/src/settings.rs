@@ -38,9 +38,47 @@ pub struct TenantSettings {
     /// Roles that must log in with a second factor (TOTP). Default: every role.
     #[serde(default = "default_totp_roles")]
     pub totp_required_roles: Vec<crate::Role>,
+    /// 主訴 list of the 相談受付・申込票 (national A票 list by default).
+    #[serde(default = "default_presenting_problems")]
+    pub presenting_problems: Vec<CodeItem>,
     /// Years the audit trail is kept.
     #[serde(default = "default_audit_years")]
     pub audit_retention_years: u8,
+}
+
+/// One entry of a tenant's code list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CodeItem {
+    pub code: String,
+    pub name: String,
+}
+
+fn default_presenting_problems() -> Vec<CodeItem> {
+    [
+        ("health", "病気や健康、障害のこと"),
+        ("housing", "住まいについて"),
+        ("income", "収入・生活費のこと"),
+        ("rent_loan", "家賃やローンの支払いのこと"),
+        ("taxes_utilities", "税金や公共料金等の支払いについて"),
+        ("debt", "債務について"),
+        ("job_search", "仕事探し、就職について"),
+        ("work_trouble", "仕事上の不安やトラブル"),
+        ("community", "地域との関係について"),
+        ("family", "家族との関係について"),
+        ("child_rearing", "子育てのこと"),
+        ("care", "介護のこと"),
+        ("withdrawal", "ひきこもり・不登校"),
+        ("violence_abuse", "DV・虐待"),
+        ("no_food", "食べるものがない"),
+        ("other", "その他"),
+    ]
+    .into_iter()
+    .map(|(code, name)| CodeItem {
+        code: code.to_owned(),
+        name: name.to_owned(),
+    })
+    .collect()
 }
 
 fn default_idle_minutes() -> u16 {
@@ -83,11 +121,20 @@ impl Default for TenantSettings {
             session_idle_minutes: default_idle_minutes(),
             totp_required_roles: default_totp_roles(),
             audit_retention_years: default_audit_years(),
+            presenting_problems: default_presenting_problems(),
         }
     }
 }
 
 impl TenantSettings {
+    /// The name of a 主訴 code (the code itself when the list no longer has it).
+    pub fn presenting_problem_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.presenting_problems
+            .iter()
+            .find(|p| p.code == code)
+            .map_or(code, |p| p.name.as_str())
+    }
+
     pub fn statutory_service(&self, code: &str) -> Option<&StatutoryService> {
         self.statutory_services.iter().find(|s| s.code == code)
     }

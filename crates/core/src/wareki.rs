@@ -105,9 +105,9 @@ pub fn parse(input: &str) -> Option<Date> {
             if era_of_icu(&jp)? != code {
                 return None;
             }
-            let iso = jp.to_iso();
+            let iso = jp.to_calendar(icu_calendar::Iso);
             Date::new(
-                i16::try_from(iso.extended_year()).ok()?,
+                i16::try_from(iso.year().extended_year()).ok()?,
                 iso.month().ordinal as i8,
                 iso.day_of_month().0 as i8,
             )

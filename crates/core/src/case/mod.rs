@@ -4,6 +4,7 @@ mod command;
 mod decide;
 mod due;
 mod event;
+mod labels;
 mod state;
 mod types;
 
