@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod pages;
 pub mod routes;
 pub mod ui;
 

@@ -8,6 +8,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
+use crate::pages::{case, meeting, person, print};
 use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
@@ -109,6 +110,24 @@ routes! {
     POST "/login" Public => ui::login_submit;
     POST "/logout" Authenticated => ui::logout_submit;
     GET "/" Authenticated => ui::dashboard;
+    GET "/persons" WorkCases => person::search;
+    GET "/persons/new" WorkCases => person::new_form;
+    POST "/persons" WorkCases => person::create;
+    GET "/persons/{id}" Person(Access::Read) => person::show;
+    POST "/persons/{id}/commands" Person(Access::Write) => person::command;
+    GET "/persons/{id}/cases/new" Person(Access::Write) => case::new_case_form;
+    POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
+    GET "/cases/{id}" Case(Access::Read) => case::show;
+    POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
+    GET "/cases/{id}/act/{action}" Case(Access::Write) => case::action_form;
+    POST "/cases/{id}/act/{action}" CaseCommand => case::action_submit;
+    GET "/cases/{id}/assessments" Case(Access::Read) => case::assessments;
+    GET "/cases/{id}/print/{form}" Case(Access::Read) => print::case_form;
+    GET "/meetings" WorkCases => meeting::list;
+    POST "/meetings" WorkCases => meeting::create;
+    GET "/meetings/{id}" Meeting => meeting::show;
+    POST "/meetings/{id}/commands" MeetingCommand => meeting::command;
+    GET "/meetings/{id}/print" Meeting => print::meeting;
     GET "/api/openapi.json" Public => crate::openapi_json;
     POST "/api/login" Public => account::login;
     POST "/api/logout" Authenticated => account::logout;

@@ -47,7 +47,7 @@ struct ErrorPage<'a> {
 }
 
 /// An error as a page: the same Japanese message and code as the API, nothing else.
-fn page_error(e: &ApiError) -> Response {
+pub(crate) fn page_error(e: &ApiError) -> Response {
     let page = ErrorPage {
         message: &e.message,
         code: &e.code,
@@ -172,10 +172,7 @@ struct MeetingRowView {
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct Dashboard {
-    display_name: String,
-    role_label: &'static str,
-    csrf_token: String,
-    today: String,
+    chrome: crate::pages::Chrome,
     works_cases: bool,
     horizon_days: u16,
     counts: Vec<api::DueCount>,
@@ -219,14 +216,7 @@ pub async fn dashboard(State(app): State<AppState>, Page(auth): Page) -> Respons
         None => (vec![], vec![], vec![]),
     };
     render(&Dashboard {
-        display_name: auth.user.display_name.clone(),
-        role_label: auth.actor.role.label_ja(),
-        csrf_token: auth
-            .session
-            .as_ref()
-            .map(|s| s.csrf_token.clone())
-            .unwrap_or_default(),
-        today: today.to_string(),
+        chrome: crate::pages::Chrome::of(&auth, today),
         works_cases,
         horizon_days: auth.settings.due_horizon_days,
         counts,

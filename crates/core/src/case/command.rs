@@ -162,7 +162,90 @@ pub enum CaseCommand {
     },
 }
 
+const ACTIVE: &[Stage] = &[
+    Stage::Identified,
+    Stage::Intake,
+    Stage::Assessment,
+    Stage::Planning,
+    Stage::Decision,
+    Stage::Support,
+    Stage::Evaluation,
+];
+const NOT_CLOSED: &[Stage] = &[
+    Stage::Identified,
+    Stage::Intake,
+    Stage::Assessment,
+    Stage::Planning,
+    Stage::Decision,
+    Stage::Support,
+    Stage::Evaluation,
+    Stage::Suspended,
+];
+const AFTER_TRIAGE: &[Stage] = &[
+    Stage::Assessment,
+    Stage::Planning,
+    Stage::Decision,
+    Stage::Support,
+    Stage::Evaluation,
+];
+
+/// The stages in which an action (by its `action` name) may be taken: the one table `decide`
+/// checks and the case page reads to offer only what is possible now. Referral follow-up goes
+/// on after a case closed as "referred out"; the team, the worker and the restriction can
+/// always be corrected. Unknown names are allowed nowhere.
+pub fn stages_for(action: &str) -> &'static [Stage] {
+    match action {
+        "record_intake" | "suspend" => ACTIVE,
+        "triage" => &[Stage::Identified, Stage::Intake],
+        "record_assessment" => AFTER_TRIAGE,
+        "screen" => &[Stage::Assessment],
+        "draft_plan" => &[Stage::Planning],
+        "record_support_decision" | "start_support" => &[Stage::Decision],
+        "record_monitoring" => &[Stage::Support],
+        "record_evaluation" => &[Stage::Support, Stage::Suspended],
+        "resume" => &[Stage::Suspended],
+        "terminate" => &[Stage::Evaluation, Stage::Suspended],
+        "record_follow_up" | "reopen" => &[Stage::Closed],
+        "record_contact" | "record_emergency_support" | "make_referral" | "add_team_member" => {
+            NOT_CLOSED
+        }
+        "follow_up_referral" | "confirm_referral" | "restrict" | "remove_team_member"
+        | "assign_worker" => &Stage::ALL,
+        _ => &[],
+    }
+}
+
 impl CaseCommand {
+    /// The `action` name (the serde tag), e.g. `record_contact`.
+    pub fn action_name(&self) -> &'static str {
+        use CaseCommand::*;
+        match self {
+            RecordIntake { .. } => "record_intake",
+            Triage { .. } => "triage",
+            RecordAssessment { .. } => "record_assessment",
+            Screen { .. } => "screen",
+            DraftPlan { .. } => "draft_plan",
+            RecordSupportDecision { .. } => "record_support_decision",
+            StartSupport { .. } => "start_support",
+            RecordContact { .. } => "record_contact",
+            RecordMonitoring { .. } => "record_monitoring",
+            RecordEvaluation { .. } => "record_evaluation",
+            RecordEmergencySupport { .. } => "record_emergency_support",
+            MakeReferral { .. } => "make_referral",
+            FollowUpReferral { .. } => "follow_up_referral",
+            ConfirmReferral { .. } => "confirm_referral",
+            Suspend { .. } => "suspend",
+            Resume { .. } => "resume",
+            Terminate { .. } => "terminate",
+            RecordFollowUp { .. } => "record_follow_up",
+            Reopen { .. } => "reopen",
+            Restrict { .. } => "restrict",
+            AddTeamMember { .. } => "add_team_member",
+            RemoveTeamMember { .. } => "remove_team_member",
+            AssignWorker { .. } => "assign_worker",
+        }
+    }
+
     /// Japanese name of the action, used in refusals.
     pub fn label_ja(&self) -> &'static str {
         use CaseCommand::*;
@@ -191,5 +274,20 @@ impl CaseCommand {
             RemoveTeamMember { .. } => "支援チームからの機関の削除",
             AssignWorker { .. } => "担当者の変更",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_are_the_serde_tags() {
+        let cmd = CaseCommand::Resume {
+            resumed_on: jiff::civil::date(2025, 4, 1),
+        };
+        let json = serde_json::to_value(&cmd).unwrap();
+        assert_eq!(json["action"], cmd.action_name());
+        assert!(!stages_for(cmd.action_name()).is_empty());
     }
 }

@@ -5,6 +5,7 @@ use jiff::civil::Date;
 use jiff::{Span, ToSpan};
 use uuid::Uuid;
 
+use super::command::stages_for;
 use super::command::{CaseCommand, OpenCase, Termination, TriageOutcome};
 use super::event::CaseEvent;
 use super::state::CaseState;
@@ -119,25 +120,6 @@ fn require(state: &CaseState, cmd: &CaseCommand, allowed: &[Stage]) -> Result<()
     }
 }
 
-const ACTIVE: [Stage; 7] = [
-    Stage::Identified,
-    Stage::Intake,
-    Stage::Assessment,
-    Stage::Planning,
-    Stage::Decision,
-    Stage::Support,
-    Stage::Evaluation,
-];
-const NOT_CLOSED: [Stage; 8] = [
-    Stage::Identified,
-    Stage::Intake,
-    Stage::Assessment,
-    Stage::Planning,
-    Stage::Decision,
-    Stage::Support,
-    Stage::Evaluation,
-    Stage::Suspended,
-];
 
 /// Triage and screening share their outcomes: go on, refer on (with a follow-up), or close
 /// after giving information.
@@ -177,48 +159,11 @@ fn triage_events(
 /// for any sub-record the command creates (a referral, a consent).
 pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -> Decision {
     use CaseCommand as C;
-    match &cmd {
-        C::RecordIntake { .. } => require(state, &cmd, &ACTIVE)?,
-        C::Triage { .. } => require(state, &cmd, &[Stage::Identified, Stage::Intake])?,
-        C::RecordAssessment { .. } => require(
-            state,
-            &cmd,
-            &[
-                Stage::Assessment,
-                Stage::Planning,
-                Stage::Decision,
-                Stage::Support,
-                Stage::Evaluation,
-            ],
-        )?,
-        C::Screen { .. } => require(state, &cmd, &[Stage::Assessment])?,
-        C::DraftPlan { .. } => require(state, &cmd, &[Stage::Planning])?,
-        C::RecordSupportDecision { .. } => require(state, &cmd, &[Stage::Decision])?,
-        C::StartSupport { .. } => {
-            if state.stage == Stage::Planning {
-                // Rule 1: no plan is in force before a meeting approved it.
-                return Err(Refusal::PlanNeedsMeetingApproval);
-            }
-            require(state, &cmd, &[Stage::Decision])?
-        }
-        C::RecordMonitoring { .. } => require(state, &cmd, &[Stage::Support])?,
-        C::RecordEvaluation { .. } => require(state, &cmd, &[Stage::Support, Stage::Suspended])?,
-        C::Suspend { .. } => require(state, &cmd, &ACTIVE)?,
-        C::Resume { .. } => require(state, &cmd, &[Stage::Suspended])?,
-        C::Terminate { .. } => require(state, &cmd, &[Stage::Evaluation, Stage::Suspended])?,
-        C::RecordFollowUp { .. } | C::Reopen { .. } => require(state, &cmd, &[Stage::Closed])?,
-        C::RecordContact { .. }
-        | C::RecordEmergencySupport { .. }
-        | C::MakeReferral { .. }
-        | C::AddTeamMember { .. } => require(state, &cmd, &NOT_CLOSED)?,
-        // Referral follow-up goes on after a case closed as "referred out"; the team, the
-        // worker and the restriction can always be corrected.
-        C::FollowUpReferral { .. }
-        | C::ConfirmReferral { .. }
-        | C::Restrict { .. }
-        | C::RemoveTeamMember { .. }
-        | C::AssignWorker { .. } => {}
+    if matches!(cmd, C::StartSupport { .. }) && state.stage == Stage::Planning {
+        // Rule 1: no plan is in force before a meeting approved it.
+        return Err(Refusal::PlanNeedsMeetingApproval);
     }
+    require(state, &cmd, stages_for(cmd.action_name()))?;
 
     match cmd {
         C::RecordIntake { intake } => {

@@ -1,0 +1,1590 @@
+//! The case pages: new consultation (相談受付・申込票), the case page (where the case stands on
+//! the ①–⑬ flow, the actions possible now, the 支援経過記録 with quick contact entry), one form
+//! per action, and the assessment history with differences between versions.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use jiff::civil::Date;
+use tsunagu_core::case::{
+    Assessment, Attainment, CaseCommand, CaseEvent, CaseState, ClosurePattern, ContactKind,
+    DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute,
+    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput,
+    PresentingProblem, ReferralInput, Stage, Termination, TriageOutcome, Urgency, stages_for,
+};
+use tsunagu_core::policy::Access;
+use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
+use tsunagu_store::Organisation;
+
+use super::filters;
+use super::{
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error,
+    refill, refusal_status, render, render_status, see_other,
+};
+use crate::api::{self, CaseCommandRequest, CaseView, TimelineEntry};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::ui::{Page, page_error};
+use crate::{AppState, access};
+
+fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, Response> {
+    raw.parse().map_err(|_| page_error(&ApiError::not_found()))
+}
+
+/// Names of organisations and users, for showing ids to people.
+pub(crate) struct Names {
+    orgs: Vec<Organisation>,
+    users: HashMap<UserId, String>,
+}
+
+impl Names {
+    pub(crate) async fn load(app: &AppState, auth: &Auth) -> Result<Names, ApiError> {
+        let orgs = app.store.orgs(auth.actor.tenant_id).await?;
+        let users = app
+            .store
+            .users(auth.actor.tenant_id)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.display_name))
+            .collect();
+        Ok(Names { orgs, users })
+    }
+    pub(crate) fn org(&self, id: OrgId) -> &str {
+        self.orgs
+            .iter()
+            .find(|o| o.id == id)
+            .map_or("（不明な機関）", |o| o.name.as_str())
+    }
+    pub(crate) fn org_options(&self) -> Vec<(String, String)> {
+        self.orgs
+            .iter()
+            .map(|o| (o.id.to_string(), o.name.clone()))
+            .collect()
+    }
+    pub(crate) fn user(&self, id: UserId) -> &str {
+        self.users.get(&id).map_or("（不明な職員）", String::as_str)
+    }
+}
+
+// --- the ①–⑬ flow -------------------------------------------------------------------------
+
+pub struct Step {
+    pub mark: &'static str,
+    pub label: &'static str,
+    /// done | current | todo
+    pub state: &'static str,
+}
+
+/// The national flow (自立相談支援事業の手引き ①–⑬) with where this case stands.
+fn flow(s: &CaseState) -> Vec<Step> {
+    let steps: [(&str, &str); 13] = [
+        ("①", "把握・アウトリーチ"),
+        ("②", "包括的相談受付"),
+        ("③", "他機関へのつなぎ"),
+        ("④", "申込み"),
+        ("⑤", "アセスメント"),
+        ("⑥", "プラン案の作成"),
+        ("⑦", "支援調整会議"),
+        ("⑧", "支援決定"),
+        ("⑨", "支援の提供"),
+        ("⑩", "モニタリング"),
+        ("⑪", "プラン評価"),
+        ("⑫", "再プラン"),
+        ("⑬", "終結"),
+    ];
+    let stage = match s.stage {
+        Stage::Suspended => s.suspension.as_ref().map_or(Stage::Support, |x| x.from),
+        other => other,
+    };
+    let replanning = s.current_plan.is_some() || s.evaluation.is_some();
+    // The step numbers the case is at now.
+    let current: &[usize] = match stage {
+        Stage::Identified => &[1],
+        Stage::Intake => &[2],
+        Stage::Assessment => &[5],
+        Stage::Planning if s.draft_plan.is_some() => &[7],
+        Stage::Planning if replanning => &[12],
+        Stage::Planning => &[6],
+        Stage::Decision => &[8],
+        Stage::Support => &[9, 10],
+        Stage::Evaluation => &[11],
+        Stage::Suspended => &[],
+        Stage::Closed => &[13],
+    };
+    let reached = current.iter().copied().max().unwrap_or(1);
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, (mark, label))| {
+            let n = i + 1;
+            let done = match n {
+                3 => !s.referrals.is_empty(),
+                4 => s
+                    .intake
+                    .as_ref()
+                    .is_some_and(|i| i.application_received_on.is_some()),
+                12 => replanning && reached > 12,
+                _ => n < reached,
+            };
+            Step {
+                mark,
+                label,
+                state: if current.contains(&n) {
+                    "current"
+                } else if done {
+                    "done"
+                } else {
+                    "todo"
+                },
+            }
+        })
+        .collect()
+}
+
+// --- actions ---------------------------------------------------------------------------------
+
+/// The case actions that have a form, in the order the page offers them.
+const ACTIONS: [(&str, &str); 20] = [
+    ("triage", "振り分け"),
+    ("record_assessment", "アセスメントシートの記録"),
+    ("screen", "スクリーニング"),
+    ("draft_plan", "プランの作成"),
+    ("record_support_decision", "支援決定の記録"),
+    ("start_support", "支援の開始"),
+    ("record_monitoring", "モニタリングの記録"),
+    ("record_evaluation", "評価シートの記録"),
+    ("suspend", "支援の中断"),
+    ("resume", "支援の再開"),
+    ("terminate", "終結"),
+    ("record_follow_up", "フォローアップの記録"),
+    ("reopen", "ケースの再開"),
+    ("record_contact", "支援経過の記録"),
+    ("record_emergency_support", "緊急的な支援の記録"),
+    ("make_referral", "他機関へつなぐ"),
+    ("follow_up_referral", "つなぎ先の状況確認"),
+    ("confirm_referral", "つなぎ先での受け入れ確認"),
+    ("record_intake", "相談受付・申込票の更新"),
+    ("add_team_member", "支援チームに機関を加える"),
+];
+
+fn action_label(key: &str) -> Option<&'static str> {
+    ACTIONS.iter().find(|(k, _)| *k == key).map(|(_, l)| *l)
+}
+
+pub struct ActionLink {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+/// What can be done now: the stage allows it and, for referral checks, there is an open one.
+fn actions_now(s: &CaseState) -> Vec<ActionLink> {
+    ACTIONS
+        .iter()
+        .filter(|(key, _)| stages_for(key).contains(&s.stage))
+        .filter(|(key, _)| {
+            !matches!(*key, "follow_up_referral" | "confirm_referral")
+                || s.open_referrals().next().is_some()
+        })
+        .filter(|(key, _)| *key != "record_contact")
+        .map(|(key, label)| ActionLink { key, label })
+        .collect()
+}
+
+fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Vec<(&'static str, &'static str)> {
+    all.iter().map(|v| (code(*v), label(*v))).collect()
+}
+
+fn referral_controls(orgs: &[Organisation], with_date: bool) -> Vec<Control> {
+    let mut v = vec![
+        Control::select(
+            "to_org",
+            "つなぎ先（システム内の機関）",
+            orgs.iter().map(|o| (o.id.to_string(), o.name.clone())),
+        ),
+        Control::text("to_name", "つなぎ先の名称").hint("システム外の機関はここに名称を入力"),
+        Control::area("purpose", "つなぐ目的"),
+    ];
+    if with_date {
+        v.push(Control::date("referred_on", "つないだ日").required());
+    }
+    v.push(Control::check("accompanied", "同行した"));
+    v.push(
+        Control::date("follow_up_on", "つなぎ先の状況を確認する日")
+            .required()
+            .hint("たらい回しを防ぐため、確認日は必須です"),
+    );
+    v
+}
+
+fn read_referral(f: &Fields, orgs: &[Organisation], referred_on: Date) -> FieldResult<ReferralInput> {
+    let to_org: Option<OrgId> = f.get("to_org").and_then(|v| v.parse().ok());
+    let to_name = match (f.opt_short("to_name", "つなぎ先の名称")?, to_org) {
+        (Some(n), _) => n,
+        (None, Some(o)) => orgs
+            .iter()
+            .find(|x| x.id == o)
+            .and_then(|x| tsunagu_core::ShortText::parse(x.name.as_str()).ok())
+            .ok_or_else(|| field_error("to_org", "つなぎ先を選んでください。"))?,
+        (None, None) => {
+            return Err(field_error(
+                "to_name",
+                "つなぎ先を選ぶか、名称を入力してください。",
+            ));
+        }
+    };
+    Ok(ReferralInput {
+        to_org,
+        to_name,
+        purpose: f.long("purpose", "つなぐ目的")?,
+        referred_on,
+        accompanied: f.checked("accompanied"),
+        follow_up_on: f.opt_date("follow_up_on", "つなぎ先の状況を確認する日")?,
+    })
+}
+
+pub(crate) fn intake_controls(settings: &TenantSettings) -> Vec<Control> {
+    let problems: Vec<(&str, &str)> = settings
+        .presenting_problems
+        .iter()
+        .map(|p| (p.code.as_str(), p.name.as_str()))
+        .collect();
+    vec![
+        Control::date("received_on", "受付日").required(),
+        Control::select("route", "相談経路", options(IntakeRoute::ALL, IntakeRoute::as_str, IntakeRoute::label_ja)).required(),
+        Control::text("referrer", "紹介元（部署・機関の名称）"),
+        Control::checks("problems", "ご相談の内容（お困りのこと・複数可）", problems.clone()),
+        Control::radio("main_problem", "一番お困りのこと（主訴）", problems),
+        Control::area("presenting_problem_text", "ご相談されたいこと（ご本人の言葉で）"),
+        Control::radio("urgency", "緊急度", options(Urgency::ALL, Urgency::as_str, Urgency::label_ja)).required(),
+        Control::date("application_received_on", "申込票（書面）の受領日"),
+    ]
+}
+
+fn read_intake(f: &Fields) -> FieldResult<Intake> {
+    let main = f.get("main_problem");
+    let mut codes: Vec<&str> = f.all("problems");
+    if let Some(m) = main
+        && !codes.contains(&m)
+    {
+        codes.push(m);
+    }
+    let presenting_problems = codes
+        .into_iter()
+        .map(|c| {
+            Ok(PresentingProblem {
+                code: tsunagu_core::ShortText::parse(c)
+                    .map_err(|_| field_error("problems", "ご相談の内容の選択が正しくありません。"))?,
+                main: Some(c) == main,
+            })
+        })
+        .collect::<FieldResult<Vec<_>>>()?;
+    Ok(Intake {
+        received_on: f.date("received_on", "受付日")?,
+        route: f.choice("route", "相談経路", IntakeRoute::parse)?,
+        referrer: f.opt_short("referrer", "紹介元")?,
+        presenting_problems,
+        presenting_problem_text: f.opt_long("presenting_problem_text", "ご相談されたいこと")?,
+        urgency: f.choice("urgency", "緊急度", Urgency::parse)?,
+        application_received_on: f.opt_date("application_received_on", "申込票の受領日")?,
+    })
+}
+
+fn intake_values(i: &Intake) -> Fields {
+    let mut v = vec![
+        ("received_on".into(), i.received_on.to_string()),
+        ("route".into(), i.route.as_str().into()),
+        ("urgency".into(), i.urgency.as_str().into()),
+    ];
+    if let Some(r) = &i.referrer {
+        v.push(("referrer".into(), r.as_str().into()));
+    }
+    for p in &i.presenting_problems {
+        v.push(("problems".into(), p.code.as_str().into()));
+        if p.main {
+            v.push(("main_problem".into(), p.code.as_str().into()));
+        }
+    }
+    if let Some(t) = &i.presenting_problem_text {
+        v.push(("presenting_problem_text".into(), t.as_str().into()));
+    }
+    if let Some(d) = i.application_received_on {
+        v.push(("application_received_on".into(), d.to_string()));
+    }
+    Fields(v)
+}
+
+const DOMAINS: [(&str, &str); 9] = [
+    ("health", "健康（心身の状況・障害）"),
+    ("daily_life", "日常生活"),
+    ("housing", "住まい"),
+    ("household_finance", "収入・家計・債務"),
+    ("employment", "就労"),
+    ("family_relations", "家族関係"),
+    ("social_relations", "社会参加・対人関係"),
+    ("legal", "法的な課題"),
+    ("other", "その他"),
+];
+
+fn domain_slot<'a>(d: &'a mut LifeDomains, key: &str) -> Option<&'a mut Option<tsunagu_core::LongText>> {
+    Some(match key {
+        "health" => &mut d.health,
+        "daily_life" => &mut d.daily_life,
+        "housing" => &mut d.housing,
+        "household_finance" => &mut d.household_finance,
+        "employment" => &mut d.employment,
+        "family_relations" => &mut d.family_relations,
+        "social_relations" => &mut d.social_relations,
+        "legal" => &mut d.legal,
+        "other" => &mut d.other,
+        _ => return None,
+    })
+}
+
+pub(crate) fn domain_values(d: &LifeDomains) -> Vec<(&'static str, String)> {
+    let mut d = d.clone();
+    DOMAINS
+        .iter()
+        .map(|(k, label)| {
+            let v = domain_slot(&mut d, k)
+                .and_then(|s| s.as_ref().map(|t| t.as_str().to_owned()))
+                .unwrap_or_default();
+            (*label, v)
+        })
+        .collect()
+}
+
+fn assessment_controls() -> Vec<Control> {
+    let mut v = vec![Control::date("assessed_on", "アセスメント日").required()];
+    for (i, (k, label)) in DOMAINS.iter().enumerate() {
+        let c = Control::area(format!("domain_{k}"), *label);
+        v.push(if i == 0 { c.group("生活の領域ごとの状況") } else { c });
+    }
+    v.push(Control::area("baseline", "現状の査定（ベースライン）").required().group("見立て"));
+    v.push(Control::area("background", "背景の理解"));
+    v.push(Control::area("main_issues", "主要課題").required());
+    v.push(Control::area("strengths", "ストレングス（本人の強み）"));
+    v.push(Control::area("specialist_opinions", "専門家の意見"));
+    v
+}
+
+fn assessment_values(a: &Assessment) -> Fields {
+    let mut v: Vec<(String, String)> = Vec::new();
+    let mut d = a.domains.clone();
+    for (k, _) in DOMAINS {
+        if let Some(Some(t)) = domain_slot(&mut d, k) {
+            v.push((format!("domain_{k}"), t.as_str().to_owned()));
+        }
+    }
+    v.push(("baseline".into(), a.baseline.as_str().into()));
+    v.push(("main_issues".into(), a.main_issues.as_str().into()));
+    for (k, t) in [
+        ("background", &a.background),
+        ("strengths", &a.strengths),
+        ("specialist_opinions", &a.specialist_opinions),
+    ] {
+        if let Some(t) = t {
+            v.push((k.into(), t.as_str().into()));
+        }
+    }
+    Fields(v)
+}
+
+const PLAN_ROWS: usize = 6;
+
+fn plan_controls(settings: &TenantSettings) -> Vec<Control> {
+    let services: Vec<(&str, &str)> = settings
+        .statutory_services
+        .iter()
+        .map(|s| (s.code.as_str(), s.name.as_str()))
+        .collect();
+    let mut v = vec![
+        Control::date("drafted_on", "作成日").required(),
+        Control::area("goals", "目標（1行に1つ）").required().hint("本人と一緒に決めた、具体的で達成できる目標"),
+        Control::area("person_role", "本人の役割"),
+        Control::date("period_from", "プランの期間（開始）").required(),
+        Control::date("period_to", "プランの期間（終了）").required(),
+        Control::number("monitoring_interval_months", "モニタリング間隔（か月、空欄は既定）"),
+    ];
+    for n in 1..=PLAN_ROWS {
+        v.push(Control::area(format!("item{n}_description"), "支援内容").group(format!("支援内容 {n}")));
+        v.push(Control::number(format!("item{n}_goal"), "対応する目標の番号"));
+        v.push(Control::text(format!("item{n}_provider"), "提供者（機関・本人など）"));
+        v.push(Control::text(format!("item{n}_responsible"), "担当者（責任者）"));
+        v.push(Control::date(format!("item{n}_deadline"), "期限"));
+        v.push(Control::select(format!("item{n}_service"), "法に基づく事業（該当するとき）", services.clone()));
+    }
+    v
+}
+
+fn read_plan(f: &Fields) -> FieldResult<PlanInput> {
+    let goals = f
+        .raw("goals")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            tsunagu_core::ShortText::parse(l)
+                .map_err(|_| field_error("goals", "目標は1行に1つ、それぞれ200文字以内で入力してください。"))
+        })
+        .collect::<FieldResult<Vec<_>>>()?;
+    let mut items = Vec::new();
+    for n in 1..=PLAN_ROWS {
+        let key = |k: &str| format!("item{n}_{k}");
+        let Some(_) = f.get(&key("description")) else {
+            continue;
+        };
+        let goal = match f.get(&key("goal")) {
+            None => None,
+            Some(_) => Some(f.number::<usize>(&key("goal"), "目標の番号")?.saturating_sub(1)),
+        };
+        items.push(PlanItemInput {
+            description: f.long(&key("description"), "支援内容")?,
+            goal,
+            provider: f.short(&key("provider"), "提供者")?,
+            responsible: f.opt_short(&key("responsible"), "担当者")?,
+            deadline: f.opt_date(&key("deadline"), "期限")?,
+            statutory_service: f.get(&key("service")).map(str::to_owned),
+        });
+    }
+    Ok(PlanInput {
+        drafted_on: f.date("drafted_on", "作成日")?,
+        goals,
+        items,
+        person_role: f.opt_long("person_role", "本人の役割")?,
+        period_from: f.date("period_from", "プランの期間（開始）")?,
+        period_to: f.date("period_to", "プランの期間（終了）")?,
+        monitoring_interval_months: match f.get("monitoring_interval_months") {
+            None => None,
+            Some(_) => Some(f.number("monitoring_interval_months", "モニタリング間隔")?),
+        },
+    })
+}
+
+fn plan_values(p: &tsunagu_core::case::Plan) -> Fields {
+    let mut v: Vec<(String, String)> = vec![
+        ("goals".into(), p.goals.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("\n")),
+        ("period_from".into(), p.period_from.to_string()),
+        ("period_to".into(), p.period_to.to_string()),
+    ];
+    if let Some(r) = &p.person_role {
+        v.push(("person_role".into(), r.as_str().into()));
+    }
+    if let Some(m) = p.monitoring_interval_months {
+        v.push(("monitoring_interval_months".into(), m.to_string()));
+    }
+    for (i, item) in p.items.iter().take(PLAN_ROWS).enumerate() {
+        let n = i + 1;
+        v.push((format!("item{n}_description"), item.description.as_str().into()));
+        if let Some(g) = item.goal {
+            v.push((format!("item{n}_goal"), (g + 1).to_string()));
+        }
+        v.push((format!("item{n}_provider"), item.provider.as_str().into()));
+        v.push((format!("item{n}_responsible"), item.responsible.as_str().into()));
+        v.push((format!("item{n}_deadline"), item.deadline.to_string()));
+        if let Some(s) = &item.statutory_service {
+            v.push((format!("item{n}_service"), s.clone()));
+        }
+    }
+    Fields(v)
+}
+
+fn outcome_controls(day: &'static str, day_label: &'static str, orgs: &[Organisation]) -> Vec<Control> {
+    let mut v = vec![
+        Control::date(day, day_label).required(),
+        Control::radio(
+            "outcome",
+            "結果",
+            [
+                ("continue", "ここで支援を続ける"),
+                ("refer_out", "他の相談機関へつなぐ"),
+                ("information_only", "情報提供のみで終了"),
+            ],
+        )
+        .required(),
+        Control::area("note", "情報提供の内容（情報提供のみで終了のとき）"),
+    ];
+    let mut r = referral_controls(orgs, false);
+    if let Some(first) = r.first_mut() {
+        first.group = Some("つなぎ先（他の相談機関へつなぐとき）".into());
+    }
+    v.extend(r);
+    v
+}
+
+fn read_outcome(f: &Fields, day: Date, orgs: &[Organisation]) -> FieldResult<TriageOutcome> {
+    Ok(match f.get("outcome") {
+        Some("continue") => TriageOutcome::Continue,
+        Some("refer_out") => TriageOutcome::ReferOut {
+            referral: read_referral(f, orgs, day)?,
+        },
+        Some("information_only") => TriageOutcome::InformationOnly {
+            note: f.long("note", "情報提供の内容")?,
+        },
+        _ => return Err(field_error("outcome", "結果を選んでください。")),
+    })
+}
+
+/// What a form needs to know about the case and the tenant.
+struct FormCtx<'a> {
+    state: &'a CaseState,
+    settings: &'a TenantSettings,
+    orgs: &'a [Organisation],
+}
+
+fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
+    let s = c.state;
+    match action {
+        "record_intake" => intake_controls(c.settings),
+        "triage" => outcome_controls("triaged_on", "振り分け日", c.orgs),
+        "screen" => outcome_controls("screened_on", "スクリーニング日", c.orgs),
+        "record_assessment" => assessment_controls(),
+        "draft_plan" => plan_controls(c.settings),
+        "record_support_decision" => {
+            let services: Vec<(String, String)> = s
+                .pending_decisions()
+                .into_iter()
+                .map(|code| {
+                    let name = c
+                        .settings
+                        .statutory_service(&code)
+                        .map_or_else(|| code.clone(), |x| x.name.clone());
+                    (code, name)
+                })
+                .collect();
+            vec![
+                Control::select("service", "事業", services).required(),
+                Control::radio("decision", "決定", options(DecisionOutcome::ALL, DecisionOutcome::as_str, DecisionOutcome::label_ja)).required(),
+                Control::date("decided_on", "決定日").required(),
+                Control::date("notice_sent_on", "本人への通知日"),
+                Control::area("note", "備考"),
+            ]
+        }
+        "start_support" => vec![Control::date("started_on", "支援開始日").required()],
+        "record_contact" => contact_controls(),
+        "record_monitoring" => vec![
+            Control::date("monitored_on", "モニタリング日").required(),
+            Control::radio("kind", "種類", options(MonitoringKind::ALL, MonitoringKind::as_str, MonitoringKind::label_ja)).required(),
+            Control::area("progress", "目標とベースラインに照らした進み具合").required(),
+            Control::radio("outcome", "結果", options(MonitoringOutcome::ALL, MonitoringOutcome::as_str, MonitoringOutcome::label_ja)).required(),
+            Control::area("note", "プランの修正の内容・備考"),
+        ],
+        "record_evaluation" => {
+            let mut v = vec![Control::date("evaluated_on", "評価日").required()];
+            if let Some(plan) = &s.current_plan {
+                for (i, g) in plan.goals.iter().enumerate() {
+                    v.push(
+                        Control::radio(format!("goal{i}_attainment"), "達成度", options(Attainment::ALL, Attainment::as_str, Attainment::label_ja))
+                            .required()
+                            .group(format!("目標{}: {}", i + 1, g.as_str())),
+                    );
+                    v.push(Control::area(format!("goal{i}_note"), "評価の内容"));
+                }
+            }
+            let summary = Control::area("summary", "総合評価（支援の状況と成果）").required();
+            v.push(if s.current_plan.is_some() { summary.group("総合評価") } else { summary });
+            v
+        }
+        "record_emergency_support" => vec![
+            Control::select("kind", "支援の種類", options(EmergencyKind::ALL, EmergencyKind::as_str, EmergencyKind::label_ja)).required(),
+            Control::date("provided_on", "実施日").required(),
+            Control::area("note", "内容"),
+        ],
+        "make_referral" => referral_controls(c.orgs, true),
+        "follow_up_referral" | "confirm_referral" => {
+            let refs: Vec<(String, String)> = s
+                .open_referrals()
+                .map(|r| (r.id.to_string(), format!("{}（{}につないだもの）", r.to_name.as_str(), wareki::format(r.referred_on))))
+                .collect();
+            let mut v = vec![Control::select("referral_id", "つなぎ先", refs).required()];
+            if action == "follow_up_referral" {
+                v.push(Control::date("checked_on", "確認日").required());
+                v.push(Control::area("note", "確認した状況").required());
+                v.push(Control::date("next_follow_up_on", "次に確認する日").required());
+            } else {
+                v.push(Control::date("confirmed_on", "受け入れを確認した日").required());
+                v.push(Control::area("note", "備考"));
+            }
+            v
+        }
+        "suspend" => vec![
+            Control::date("suspended_on", "中断日").required(),
+            Control::area("reason", "中断の理由（連絡が取れない状況など）").required(),
+        ],
+        "resume" => vec![Control::date("resumed_on", "再開日").required()],
+        "terminate" => vec![
+            Control::date("terminated_on", "終結日").required(),
+            Control::select("pattern", "終結の理由", options(ClosurePattern::ALL, ClosurePattern::as_str, ClosurePattern::label_ja)).required(),
+            Control::area("person_intention", "本人の意向"),
+            Control::radio("follow_up", "終結後のフォローアップ", [("planned", "行う"), ("not_needed", "行わない")]).required(),
+            Control::date("first_check_on", "最初の確認日（行うとき）"),
+            Control::area("method", "確認の方法（行うとき）"),
+            Control::area("follow_up_reason", "行わない理由（行わないとき）"),
+            Control::text("lead_department", "終結後の主担当課"),
+        ],
+        "record_follow_up" => vec![
+            Control::date("checked_on", "確認日").required(),
+            Control::text("with_whom", "相手（本人・関係機関など）"),
+            Control::area("summary", "状況").required(),
+            Control::date("next_check_on", "次の確認日"),
+        ],
+        "reopen" => vec![
+            Control::date("reopened_on", "再開日").required(),
+            Control::area("reason", "再開の理由").required(),
+        ],
+        "add_team_member" => vec![Control::select(
+            "org_id",
+            "加える機関",
+            c.orgs
+                .iter()
+                .filter(|o| !s.team.contains(&o.id))
+                .map(|o| (o.id.to_string(), format!("{}（{}）", o.name, o.kind.label_ja()))),
+        )
+        .required()],
+        _ => Vec::new(),
+    }
+}
+
+fn contact_controls() -> Vec<Control> {
+    vec![
+        Control::select("kind", "方法", options(ContactKind::ALL, ContactKind::as_str, ContactKind::label_ja)).required(),
+        Control::date("contacted_on", "日付").required(),
+        Control::check("unreached", "連絡がつかなかった（不在・不通）"),
+        Control::text("with_whom", "相手（本人以外のとき）"),
+        Control::area("summary", "内容").required(),
+    ]
+}
+
+fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand> {
+    Ok(match action {
+        "record_intake" => CaseCommand::RecordIntake { intake: read_intake(f)? },
+        "triage" => {
+            let day = f.date("triaged_on", "振り分け日")?;
+            CaseCommand::Triage { triaged_on: day, outcome: read_outcome(f, day, c.orgs)? }
+        }
+        "screen" => {
+            let day = f.date("screened_on", "スクリーニング日")?;
+            CaseCommand::Screen { screened_on: day, outcome: read_outcome(f, day, c.orgs)? }
+        }
+        "record_assessment" => {
+            let mut domains = LifeDomains::default();
+            for (k, label) in DOMAINS {
+                if let Some(slot) = domain_slot(&mut domains, k) {
+                    *slot = f.opt_long(&format!("domain_{k}"), label)?;
+                }
+            }
+            CaseCommand::RecordAssessment {
+                assessment: Assessment {
+                    assessed_on: f.date("assessed_on", "アセスメント日")?,
+                    domains,
+                    baseline: f.long("baseline", "現状の査定")?,
+                    background: f.opt_long("background", "背景の理解")?,
+                    main_issues: f.long("main_issues", "主要課題")?,
+                    strengths: f.opt_long("strengths", "ストレングス")?,
+                    specialist_opinions: f.opt_long("specialist_opinions", "専門家の意見")?,
+                },
+            }
+        }
+        "draft_plan" => CaseCommand::DraftPlan { plan: read_plan(f)? },
+        "record_support_decision" => CaseCommand::RecordSupportDecision {
+            service: f.required("service", "事業")?.to_owned(),
+            outcome: f.choice("decision", "決定", DecisionOutcome::parse)?,
+            decided_on: f.date("decided_on", "決定日")?,
+            notice_sent_on: f.opt_date("notice_sent_on", "通知日")?,
+            note: f.opt_long("note", "備考")?,
+        },
+        "start_support" => CaseCommand::StartSupport { started_on: f.date("started_on", "支援開始日")? },
+        "record_contact" => CaseCommand::RecordContact {
+            kind: f.choice("kind", "方法", ContactKind::parse)?,
+            contacted_on: f.date("contacted_on", "日付")?,
+            reached: !f.checked("unreached"),
+            with_whom: f.opt_short("with_whom", "相手")?,
+            summary: f.long("summary", "内容")?,
+        },
+        "record_monitoring" => CaseCommand::RecordMonitoring {
+            monitored_on: f.date("monitored_on", "モニタリング日")?,
+            kind: f.choice("kind", "種類", MonitoringKind::parse)?,
+            progress: f.long("progress", "進み具合")?,
+            outcome: f.choice("outcome", "結果", MonitoringOutcome::parse)?,
+            note: f.opt_long("note", "備考")?,
+        },
+        "record_evaluation" => {
+            let goals = c
+                .state
+                .current_plan
+                .as_ref()
+                .map_or(0, |p| p.goals.len());
+            let goals = (0..goals)
+                .map(|i| {
+                    Ok(GoalAttainment {
+                        goal: i,
+                        attainment: f.choice(&format!("goal{i}_attainment"), &format!("目標{}の達成度", i + 1), Attainment::parse)?,
+                        note: f.opt_long(&format!("goal{i}_note"), "評価の内容")?,
+                    })
+                })
+                .collect::<FieldResult<Vec<_>>>()?;
+            CaseCommand::RecordEvaluation {
+                evaluated_on: f.date("evaluated_on", "評価日")?,
+                goals,
+                summary: f.long("summary", "総合評価")?,
+            }
+        }
+        "record_emergency_support" => CaseCommand::RecordEmergencySupport {
+            kind: f.choice("kind", "支援の種類", EmergencyKind::parse)?,
+            provided_on: f.date("provided_on", "実施日")?,
+            note: f.opt_long("note", "内容")?,
+        },
+        "make_referral" => {
+            let day = f.date("referred_on", "つないだ日")?;
+            CaseCommand::MakeReferral { referral: read_referral(f, c.orgs, day)? }
+        }
+        "follow_up_referral" => CaseCommand::FollowUpReferral {
+            referral_id: referral_id(f)?,
+            checked_on: f.date("checked_on", "確認日")?,
+            note: f.long("note", "確認した状況")?,
+            next_follow_up_on: Some(f.date("next_follow_up_on", "次に確認する日")?),
+        },
+        "confirm_referral" => CaseCommand::ConfirmReferral {
+            referral_id: referral_id(f)?,
+            confirmed_on: f.date("confirmed_on", "受け入れを確認した日")?,
+            note: f.opt_long("note", "備考")?,
+        },
+        "suspend" => CaseCommand::Suspend {
+            suspended_on: f.date("suspended_on", "中断日")?,
+            reason: f.long("reason", "中断の理由")?,
+        },
+        "resume" => CaseCommand::Resume { resumed_on: f.date("resumed_on", "再開日")? },
+        "terminate" => CaseCommand::Terminate {
+            termination: Termination {
+                terminated_on: f.date("terminated_on", "終結日")?,
+                pattern: f.choice("pattern", "終結の理由", ClosurePattern::parse)?,
+                person_intention: f.opt_long("person_intention", "本人の意向")?,
+                follow_up: match f.get("follow_up") {
+                    Some("planned") => FollowUpPlan::Planned {
+                        first_check_on: f.date("first_check_on", "最初の確認日")?,
+                        method: f.long("method", "確認の方法")?,
+                    },
+                    Some("not_needed") => FollowUpPlan::NotNeeded {
+                        reason: f.long("follow_up_reason", "フォローアップを行わない理由")?,
+                    },
+                    _ => return Err(field_error("follow_up", "終結後のフォローアップを行うかどうかを選んでください。")),
+                },
+                lead_department: f.opt_short("lead_department", "終結後の主担当課")?,
+            },
+        },
+        "record_follow_up" => CaseCommand::RecordFollowUp {
+            checked_on: f.date("checked_on", "確認日")?,
+            with_whom: f.opt_short("with_whom", "相手")?,
+            summary: f.long("summary", "状況")?,
+            next_check_on: f.opt_date("next_check_on", "次の確認日")?,
+        },
+        "reopen" => CaseCommand::Reopen {
+            reopened_on: f.date("reopened_on", "再開日")?,
+            reason: f.long("reason", "再開の理由")?,
+        },
+        "add_team_member" => CaseCommand::AddTeamMember {
+            org_id: f
+                .get("org_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| field_error("org_id", "加える機関を選んでください。"))?,
+        },
+        _ => return Err(field_error("action", "この操作はできません。")),
+    })
+}
+
+fn referral_id(f: &Fields) -> FieldResult<tsunagu_core::ReferralId> {
+    f.get("referral_id")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| field_error("referral_id", "つなぎ先を選んでください。"))
+}
+
+/// The field a refusal is about, so the message can stand beside it.
+fn refusal_field(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "referral.needs_follow_up_date" => "follow_up_on",
+        "intake.multiple_main_problems" => "main_problem",
+        "plan.no_goals" => "goals",
+        "plan.no_items" | "plan.item_incomplete" | "plan.goal_reference" => "item1_description",
+        "termination.needs_intention" => "person_intention",
+        "termination.pattern_mismatch" => "pattern",
+        "decision.service_not_in_plan" | "decision.already_made" => "service",
+        _ => return None,
+    })
+}
+
+/// Values a form starts with: today's date in date fields, the current record for revisions.
+fn initial(action: &str, s: &CaseState, today: Date) -> Fields {
+    let mut f = match action {
+        "record_intake" => s.intake.as_ref().map(intake_values).unwrap_or_default(),
+        "record_assessment" => s.latest_assessment.as_ref().map(assessment_values).unwrap_or_default(),
+        "draft_plan" => s
+            .draft_plan
+            .as_ref()
+            .or(s.current_plan.as_ref())
+            .map(plan_values)
+            .unwrap_or_default(),
+        _ => Fields::default(),
+    };
+    let todays = [
+        "received_on", "triaged_on", "screened_on", "assessed_on", "drafted_on", "decided_on",
+        "started_on", "contacted_on", "monitored_on", "evaluated_on", "provided_on", "referred_on",
+        "checked_on", "confirmed_on", "suspended_on", "resumed_on", "terminated_on", "reopened_on",
+    ];
+    for name in todays {
+        if f.get(name).is_none() {
+            f.0.push((name.into(), today.to_string()));
+        }
+    }
+    f
+}
+
+// --- new consultation ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "intake.html")]
+struct IntakePage {
+    chrome: Chrome,
+    person_id: PersonId,
+    person_name: String,
+    controls: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+async fn person_name(app: &AppState, auth: &Auth, id: PersonId, a: Access) -> Result<String, ApiError> {
+    let (p, _) = access::person(app, auth, id, a).await?;
+    Ok(p.state.details_for(auth.actor.user_id).name.as_str().to_owned())
+}
+
+/// 相談受付・申込票 for a new case of a person.
+pub async fn new_case_form(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+    let id: PersonId = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if let Err(e) = access::work_cases(&auth) {
+        return page_error(&e);
+    }
+    let name = match person_name(&app, &auth, id, Access::Write).await {
+        Ok(n) => n,
+        Err(e) => return page_error(&e),
+    };
+    let today = app.clock.today();
+    let mut f = initial("record_intake", &blank_state(id), today);
+    f.0.push(("urgency".into(), "normal".into()));
+    render(&IntakePage {
+        chrome: Chrome::of(&auth, today),
+        person_id: id,
+        person_name: name,
+        controls: refill(intake_controls(&auth.settings), &f, None),
+        notice: None,
+    })
+}
+
+fn blank_state(person: PersonId) -> CaseState {
+    CaseState::start(&CaseEvent::CaseOpened {
+        person_id: person,
+        owner_org: OrgId(uuid::Uuid::nil()),
+        assigned_worker: UserId(uuid::Uuid::nil()),
+        opened_on: Date::constant(2000, 1, 1),
+        identification: None,
+    })
+    .expect("CaseOpened starts a state")
+}
+
+pub async fn create_case(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let id: PersonId = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let f = Fields(fields);
+    let again = |auth: Auth, error: Option<FieldError>, notice: Notice, status: StatusCode| {
+        let app = app.clone();
+        let f = f.clone();
+        async move {
+            let name = match person_name(&app, &auth, id, Access::Write).await {
+                Ok(n) => n,
+                Err(e) => return page_error(&e),
+            };
+            let mut error = error;
+            if error.is_none()
+                && let Some(field) = refusal_field(&notice.code)
+            {
+                error = Some(field_error(field, notice.message.clone()));
+            }
+            render_status(
+                status,
+                &IntakePage {
+                    chrome: Chrome::of(&auth, app.clock.today()),
+                    person_id: id,
+                    person_name: name,
+                    controls: refill(intake_controls(&auth.settings), &f, error.as_ref()),
+                    notice: Some(notice),
+                },
+            )
+        }
+    };
+    let intake = match read_intake(&f) {
+        Ok(i) => i,
+        Err(e) => return again(auth, Some(e.clone()), Notice::from_field(&e), StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let req = OpenCase {
+        person_id: id,
+        identification: None,
+        intake: Some(intake),
+    };
+    match api::create_case(State(app.clone()), auth.clone(), HeaderMap::new(), ApiJson(req)).await {
+        Ok((_, created)) => see_other(&format!("/cases/{}", created.0.id)),
+        Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+            again(auth, None, Notice::from_api(&e), refusal_status(&e)).await
+        }
+        Err(e) => page_error(&e),
+    }
+}
+
+// --- the case page ---------------------------------------------------------------------------
+
+pub struct TimelineRow {
+    pub on: Option<Date>,
+    pub label: String,
+    pub text: String,
+    pub recorded_at: String,
+    pub by: String,
+    pub reason: Option<String>,
+    pub contact: bool,
+}
+
+pub(crate) fn describe(e: &CaseEvent, names: &Names, settings: &TenantSettings) -> (Option<Date>, String, String) {
+    use CaseEvent::*;
+    let t = |x: &tsunagu_core::LongText| x.as_str().to_owned();
+    let opt = |x: &Option<tsunagu_core::LongText>| x.as_ref().map(|v| v.as_str().to_owned()).unwrap_or_default();
+    let (on, label, text): (Option<Date>, &str, String) = match e {
+        CaseOpened { opened_on, identification, .. } => (
+            Some(*opened_on),
+            "ケース開始",
+            identification.as_ref().map(|i| format!("把握の経路: {}", i.route.label_ja())).unwrap_or_default(),
+        ),
+        IntakeRecorded { intake } => (
+            Some(intake.received_on),
+            "相談受付・申込票",
+            format!(
+                "経路: {} / 主訴: {} / 緊急度: {}",
+                intake.route.label_ja(),
+                intake
+                    .presenting_problems
+                    .iter()
+                    .map(|p| {
+                        let n = settings.presenting_problem_name(p.code.as_str());
+                        if p.main { format!("◎{n}") } else { n.to_owned() }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                intake.urgency.label_ja()
+            ),
+        ),
+        TriagedToContinue { triaged_on } => (Some(*triaged_on), "振り分け", "ここで支援を続ける".into()),
+        ReferralMade { referral } => (
+            Some(referral.referred_on),
+            "他機関へのつなぎ",
+            format!(
+                "{}へ{}（確認予定 {}）: {}",
+                referral.to_name.as_str(),
+                if referral.accompanied { "同行してつないだ" } else { "つないだ" },
+                wareki::format(referral.follow_up_on),
+                referral.purpose.as_str()
+            ),
+        ),
+        ReferralFollowedUp { checked_on, note, next_follow_up_on, .. } => (
+            Some(*checked_on),
+            "つなぎ先の状況確認",
+            format!("{}（次回 {}）", t(note), wareki::format(*next_follow_up_on)),
+        ),
+        ReferralConfirmed { confirmed_on, note, .. } => (Some(*confirmed_on), "つなぎ先での受け入れ確認", opt(note)),
+        AssessmentRecorded { version, assessment } => (
+            Some(assessment.assessed_on),
+            "アセスメント",
+            format!("第{version}版 主要課題: {}", assessment.main_issues.as_str()),
+        ),
+        ScreenedToHandleHere { screened_on } => (Some(*screened_on), "スクリーニング", "ここでプランを作成する".into()),
+        PlanDrafted { plan } => (
+            Some(plan.drafted_on),
+            "プラン作成",
+            format!(
+                "第{}版 目標: {}（{}〜{}）",
+                plan.version,
+                plan.goals.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("、"),
+                wareki::format(plan.period_from),
+                wareki::format(plan.period_to)
+            ),
+        ),
+        PlanApproved { plan_version, approved_on, .. } => (Some(*approved_on), "支援調整会議", format!("プラン第{plan_version}版を了承")),
+        PlanReturned { plan_version, reason, .. } => (None, "支援調整会議", format!("プラン第{plan_version}版を差し戻し: {}", t(reason))),
+        SupportDecisionRecorded { decision, note } => (
+            Some(decision.decided_on),
+            "支援決定",
+            format!(
+                "{}: {}{}",
+                settings.statutory_service(&decision.service).map_or(decision.service.as_str(), |s| s.name.as_str()),
+                decision.outcome.label_ja(),
+                note.as_ref().map(|n| format!("（{}）", n.as_str())).unwrap_or_default()
+            ),
+        ),
+        SupportStarted { started_on, first_monitoring_due_on } => (
+            Some(*started_on),
+            "支援開始",
+            format!("初回モニタリング期限 {}", wareki::format(*first_monitoring_due_on)),
+        ),
+        ContactRecorded { kind, contacted_on, reached, with_whom, summary } => (
+            Some(*contacted_on),
+            kind.label_ja(),
+            format!(
+                "{}{}{}",
+                if *reached { "" } else { "【連絡つかず】" },
+                with_whom.as_ref().map(|w| format!("（{}）", w.as_str())).unwrap_or_default(),
+                summary.as_str()
+            ),
+        ),
+        MonitoringRecorded { monitored_on, kind, progress, outcome, note, .. } => (
+            Some(*monitored_on),
+            "モニタリング",
+            format!("{}・{}: {} {}", kind.label_ja(), outcome.label_ja(), progress.as_str(), opt(note)),
+        ),
+        EvaluationRecorded { evaluated_on, plan_version, summary, goals } => (
+            Some(*evaluated_on),
+            "プラン評価",
+            format!(
+                "第{plan_version}版 {} / {}",
+                goals.iter().map(|g| format!("目標{}: {}", g.goal + 1, g.attainment.label_ja())).collect::<Vec<_>>().join("、"),
+                summary.as_str()
+            ),
+        ),
+        EmergencySupportRecorded { kind, provided_on, note } => (Some(*provided_on), "緊急的な支援", format!("{} {}", kind.label_ja(), opt(note))),
+        Suspended { suspended_on, reason } => (Some(*suspended_on), "中断", t(reason)),
+        SuspensionConfirmed { confirmed_on, .. } => (Some(*confirmed_on), "支援調整会議", "中断を確認".into()),
+        Resumed { resumed_on, .. } => (Some(*resumed_on), "再開", String::new()),
+        TerminationApproved { approved_on, .. } => (Some(*approved_on), "支援調整会議", "終結を承認".into()),
+        ReplanDecided { decided_on, back_to_assessment, .. } => (
+            Some(*decided_on),
+            "支援調整会議",
+            if *back_to_assessment { "再アセスメントを決定".into() } else { "再プランを決定".into() },
+        ),
+        MeetingNoted { noted_on, note, .. } => (Some(*noted_on), "会議での共有", t(note)),
+        Closed { closed_on, pattern, person_intention, .. } => (
+            Some(*closed_on),
+            "終結",
+            format!("{} {}", pattern.label_ja(), opt(person_intention)),
+        ),
+        FollowUpRecorded { checked_on, summary, .. } => (Some(*checked_on), "フォローアップ", summary.as_str().to_owned()),
+        Reopened { reopened_on, reason } => (Some(*reopened_on), "ケースの再開", t(reason)),
+        AccessRestricted { users } => (
+            None,
+            "閲覧制限",
+            if users.is_empty() { "閲覧制限を解除".into() } else { format!("閲覧を{}名に制限", users.len()) },
+        ),
+        TeamMemberAdded { org_id } => (None, "支援チーム", format!("{}を追加", names.org(*org_id))),
+        TeamMemberRemoved { org_id } => (None, "支援チーム", format!("{}を削除", names.org(*org_id))),
+        WorkerAssigned { user_id } => (None, "担当者", format!("{}に変更", names.user(*user_id))),
+    };
+    (on, label.to_owned(), text)
+}
+
+pub(crate) fn timeline_rows(entries: &[TimelineEntry], names: &Names, settings: &TenantSettings) -> Vec<TimelineRow> {
+    let mut rows: Vec<TimelineRow> = entries
+        .iter()
+        .map(|e| {
+            let (on, label, text) = describe(&e.event, names, settings);
+            let at = e.recorded_at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)));
+            TimelineRow {
+                on: on.or(Some(at.date())),
+                label,
+                text,
+                recorded_at: format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M")),
+                by: format!("{}（{}）", names.user(e.actor.user_id), names.org(e.actor.org_id)),
+                reason: e.reason.clone(),
+                contact: matches!(e.event, CaseEvent::ContactRecorded { .. }),
+            }
+        })
+        .collect();
+    rows.reverse();
+    rows
+}
+
+pub struct Header {
+    pub person_id: PersonId,
+    pub person_name: String,
+    pub stage_label: &'static str,
+    pub fiscal_year: String,
+    pub worker: String,
+    pub owner: String,
+    pub team: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    chrome: Chrome,
+    id: CaseId,
+    version: u64,
+    head: Header,
+    view: CaseView,
+    flow: Vec<Step>,
+    actions: Vec<ActionLink>,
+    timeline: Vec<TimelineRow>,
+    contact: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+#[derive(Template)]
+#[template(path = "case_timeline.html")]
+struct TimelineFragment {
+    chrome: Chrome,
+    id: CaseId,
+    version: u64,
+    timeline: Vec<TimelineRow>,
+    contact: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+async fn header(app: &AppState, auth: &Auth, view: &CaseView, names: &Names) -> Result<Header, ApiError> {
+    let s = &view.state;
+    Ok(Header {
+        person_id: s.person_id,
+        person_name: person_name(app, auth, s.person_id, Access::Read).await.unwrap_or_default(),
+        stage_label: view.stage_label,
+        fiscal_year: wareki::fiscal_year_label(s.opened_on),
+        worker: names.user(s.assigned_worker).to_owned(),
+        owner: names.org(s.owner_org).to_owned(),
+        team: s.team.iter().map(|o| names.org(*o).to_owned()).collect(),
+    })
+}
+
+pub(crate) async fn load(app: &AppState, auth: &Auth, id: CaseId) -> Result<(CaseView, Vec<TimelineEntry>), ApiError> {
+    let view = api::get_case(State(app.clone()), auth.clone(), ApiPath(id)).await?.0;
+    let timeline = api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id)).await?.0;
+    Ok((view, timeline))
+}
+
+fn contact_defaults(today: Date) -> Fields {
+    Fields(vec![("kind".into(), "phone".into()), ("contacted_on".into(), today.to_string())])
+}
+
+pub async fn show(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+    let id: CaseId = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match case_page(&app, auth, id).await {
+        Ok(p) => render(&p),
+        Err(e) => page_error(&e),
+    }
+}
+
+async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, ApiError> {
+    let today = app.clock.today();
+    let (view, timeline) = load(app, &auth, id).await?;
+    let names = Names::load(app, &auth).await?;
+    let head = header(app, &auth, &view, &names).await?;
+    Ok(CasePage {
+        chrome: Chrome::of(&auth, today),
+        id,
+        version: view.version,
+        flow: flow(&view.state),
+        actions: actions_now(&view.state),
+        timeline: timeline_rows(&timeline, &names, &auth.settings),
+        contact: refill(contact_controls(), &contact_defaults(today), None),
+        notice: None,
+        head,
+        view,
+    })
+}
+
+/// Quick contact entry: with htmx the timeline is swapped in place (and the form cleared);
+/// without JavaScript the browser gets the case page again.
+pub async fn quick_contact(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let id: CaseId = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let htmx = headers.contains_key("hx-request");
+    let f = Fields(fields);
+    let today = app.clock.today();
+    let state = match access::case(&app, &auth, id, Access::Write).await {
+        Ok(a) => a.case.state,
+        Err(e) => return page_error(&e),
+    };
+    let names = match Names::load(&app, &auth).await {
+        Ok(n) => n,
+        Err(e) => return page_error(&e),
+    };
+    let ctx = FormCtx { state: &state, settings: &auth.settings, orgs: &names.orgs };
+    let outcome = match command_for("record_contact", &f, &ctx) {
+        Ok(command) => submit(&app, &auth, id, &f, command).await.map(|_| ()),
+        Err(e) => Err(Refused::Field(e)),
+    };
+    let (status, notice, error, controls_from) = match outcome {
+        Ok(()) if !htmx => return see_other(&format!("/cases/{id}#timeline")),
+        Ok(()) => (StatusCode::OK, None, None, contact_defaults(today)),
+        Err(Refused::Page(r)) => return r,
+        Err(r) => {
+            let (status, notice, error) = r.explain(&app, &auth, id, f.version(), &names).await;
+            (status, Some(notice), error, f.clone())
+        }
+    };
+    let (view, timeline) = match load(&app, &auth, id).await {
+        Ok(x) => x,
+        Err(e) => return page_error(&e),
+    };
+    let contact = refill(contact_controls(), &controls_from, error.as_ref());
+    if htmx {
+        return render_status(
+            status,
+            &TimelineFragment {
+                chrome: Chrome::of(&auth, today),
+                id,
+                version: view.version,
+                timeline: timeline_rows(&timeline, &names, &auth.settings),
+                contact,
+                notice,
+            },
+        );
+    }
+    let head = match header(&app, &auth, &view, &names).await {
+        Ok(h) => h,
+        Err(e) => return page_error(&e),
+    };
+    render_status(
+        status,
+        &CasePage {
+            chrome: Chrome::of(&auth, today),
+            id,
+            version: view.version,
+            flow: flow(&view.state),
+            actions: actions_now(&view.state),
+            timeline: timeline_rows(&timeline, &names, &auth.settings),
+            contact,
+            notice,
+            head,
+            view,
+        },
+    )
+}
+
+/// Why a form was not saved.
+enum Refused {
+    Field(FieldError),
+    Api(ApiError),
+    /// Not a form matter (the case vanished from view, the server failed): an error page.
+    Page(Response),
+}
+
+impl Refused {
+    /// Status, notice and field error for the form; a conflict lists what was saved meanwhile.
+    async fn explain(
+        self,
+        app: &AppState,
+        auth: &Auth,
+        id: CaseId,
+        seen: u64,
+        names: &Names,
+    ) -> (StatusCode, Notice, Option<FieldError>) {
+        match self {
+            Refused::Field(e) => (StatusCode::UNPROCESSABLE_ENTITY, Notice::from_field(&e), Some(e)),
+            Refused::Page(_) => (StatusCode::INTERNAL_SERVER_ERROR, Notice::default(), None),
+            Refused::Api(e) => {
+                let mut notice = Notice::from_api(&e);
+                notice.back = format!("/cases/{id}");
+                if e.status == StatusCode::CONFLICT
+                    && let Ok(entries) = api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id)).await
+                {
+                    notice.message = "あなたが入力している間に、ほかの人がこのケースに記録しました。".into();
+                    notice.conflict = entries
+                        .0
+                        .iter()
+                        .filter(|t| t.version > seen)
+                        .map(|t| {
+                            let (on, label, text) = describe(&t.event, names, &auth.settings);
+                            format!(
+                                "{} {}: {}（{}）",
+                                on.map(wareki::format).unwrap_or_default(),
+                                label,
+                                text,
+                                names.user(t.actor.user_id)
+                            )
+                        })
+                        .collect();
+                }
+                let error = refusal_field(&e.code).map(|f| field_error(f, e.message.clone()));
+                (refusal_status(&e), notice, error)
+            }
+        }
+    }
+}
+
+async fn submit(app: &AppState, auth: &Auth, id: CaseId, f: &Fields, command: CaseCommand) -> Result<CaseView, Refused> {
+    let req = CaseCommandRequest {
+        expected_version: f.version(),
+        reason: f.get("reason").map(str::to_owned),
+        command,
+    };
+    match api::case_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
+        Ok(v) => Ok(v.0),
+        Err(e) if e.status.is_client_error() && !e.is_not_found() => Err(Refused::Api(e)),
+        Err(e) => Err(Refused::Page(page_error(&e))),
+    }
+}
+
+// --- one form per action ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "case_action.html")]
+struct ActionPage {
+    chrome: Chrome,
+    id: CaseId,
+    version: u64,
+    action: String,
+    label: &'static str,
+    person_name: String,
+    stage_label: &'static str,
+    controls: Vec<Control>,
+    notice: Option<Notice>,
+    /// Shown above the form: the plan being evaluated, the referral being checked …
+    context: Vec<(String, String)>,
+}
+
+fn action_context(action: &str, s: &CaseState, settings: &TenantSettings) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    if let Some(plan) = &s.current_plan
+        && matches!(action, "record_evaluation" | "record_monitoring" | "record_support_decision")
+    {
+        v.push((
+            "プラン".into(),
+            format!(
+                "第{}版（{}〜{}）目標: {}",
+                plan.version,
+                wareki::format(plan.period_from),
+                wareki::format(plan.period_to),
+                plan.goals.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("、")
+            ),
+        ));
+    }
+    if action == "terminate" {
+        v.push((
+            "終結の条件".into(),
+            "本人の意向（または長く続いた中断）、評価、支援調整会議の承認、フォローアップの方針が必要です。".into(),
+        ));
+    }
+    if action == "suspend" {
+        v.push((
+            "中断の条件".into(),
+            format!(
+                "連絡がつかなかった記録が{}回以上必要です（現在 {}回）。中断は支援調整会議で確認します。",
+                settings.min_contact_attempts_before_suspension, s.unreached_attempts
+            ),
+        ));
+    }
+    v
+}
+
+pub async fn action_form(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    let id: CaseId = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let Some(label) = action_label(&action) else {
+        return page_error(&ApiError::not_found());
+    };
+    let a = match access::case(&app, &auth, id, Access::Write).await {
+        Ok(a) => a,
+        Err(e) => return page_error(&e),
+    };
+    let names = match Names::load(&app, &auth).await {
+        Ok(n) => n,
+        Err(e) => return page_error(&e),
+    };
+    let today = app.clock.today();
+    let s = &a.case.state;
+    let ctx = FormCtx { state: s, settings: &auth.settings, orgs: &names.orgs };
+    let mut notice = None;
+    if !stages_for(&action).contains(&s.stage) {
+        notice = Some(Notice {
+            message: format!("いまの段階（{}）では「{}」はできません。ケースのページで、いまできる操作を確かめてください。", s.stage.label_ja(), label),
+            code: "case.wrong_stage".into(),
+            conflict: vec![],
+            back: format!("/cases/{id}"),
+        });
+    }
+    render(&ActionPage {
+        chrome: Chrome::of(&auth, today),
+        id,
+        version: a.case.version,
+        action: action.clone(),
+        label,
+        person_name: a.person.details_for(auth.actor.user_id).name.as_str().to_owned(),
+        stage_label: s.stage.label_ja(),
+        controls: refill(controls_for(&action, &ctx), &initial(&action, s, today), None),
+        notice,
+        context: action_context(&action, s, &auth.settings),
+    })
+}
+
+pub async fn action_submit(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path((id, action)): Path<(String, String)>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let id: CaseId = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let Some(label) = action_label(&action) else {
+        return page_error(&ApiError::not_found());
+    };
+    // The command's own access (write, or manage for the team) is checked by the API handler.
+    let a = match access::case(&app, &auth, id, Access::Read).await {
+        Ok(a) => a,
+        Err(e) => return page_error(&e),
+    };
+    let names = match Names::load(&app, &auth).await {
+        Ok(n) => n,
+        Err(e) => return page_error(&e),
+    };
+    let f = Fields(fields);
+    let s = a.case.state;
+    let ctx = FormCtx { state: &s, settings: &auth.settings, orgs: &names.orgs };
+    let result = match command_for(&action, &f, &ctx) {
+        Ok(command) => submit(&app, &auth, id, &f, command).await,
+        Err(e) => Err(Refused::Field(e)),
+    };
+    let refused = match result {
+        Ok(_) => return see_other(&format!("/cases/{id}")),
+        Err(Refused::Page(r)) => return r,
+        Err(r) => r,
+    };
+    let (status, notice, error) = refused.explain(&app, &auth, id, f.version(), &names).await;
+    // After a conflict the form carries the current version: saving again is a decision made
+    // having seen what changed.
+    let (version, state) = if status == StatusCode::CONFLICT {
+        match access::case(&app, &auth, id, Access::Read).await {
+            Ok(a) => (a.case.version, a.case.state),
+            Err(e) => return page_error(&e),
+        }
+    } else {
+        (f.version(), s)
+    };
+    let ctx = FormCtx { state: &state, settings: &auth.settings, orgs: &names.orgs };
+    render_status(
+        status,
+        &ActionPage {
+            chrome: Chrome::of(&auth, app.clock.today()),
+            id,
+            version,
+            action: action.clone(),
+            label,
+            person_name: a.person.details_for(auth.actor.user_id).name.as_str().to_owned(),
+            stage_label: state.stage.label_ja(),
+            controls: refill(controls_for(&action, &ctx), &f, error.as_ref()),
+            notice: Some(notice),
+            context: action_context(&action, &state, &auth.settings),
+        },
+    )
+}
+
+// --- assessment history ----------------------------------------------------------------------
+
+pub struct AssessmentRow {
+    pub version: u32,
+    pub assessed_on: Date,
+    pub by: String,
+    /// (field, before, after, changed)
+    pub fields: Vec<(String, String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "assessments.html")]
+struct AssessmentsPage {
+    chrome: Chrome,
+    id: CaseId,
+    person_name: String,
+    versions: Vec<AssessmentRow>,
+}
+
+fn assessment_fields(a: &Assessment) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = domain_values(&a.domains)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let o = |x: &Option<tsunagu_core::LongText>| x.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default();
+    v.push(("現状の査定（ベースライン）".into(), a.baseline.as_str().into()));
+    v.push(("背景の理解".into(), o(&a.background)));
+    v.push(("主要課題".into(), a.main_issues.as_str().into()));
+    v.push(("ストレングス".into(), o(&a.strengths)));
+    v.push(("専門家の意見".into(), o(&a.specialist_opinions)));
+    v
+}
+
+/// Every version of the インテーク・アセスメントシート, newest first, each field marked where
+/// it differs from the version before.
+pub async fn assessments(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+    let id: CaseId = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let a = match access::case(&app, &auth, id, Access::Read).await {
+        Ok(a) => a,
+        Err(e) => return page_error(&e),
+    };
+    let list = match api::case_assessments(State(app.clone()), auth.clone(), ApiPath(id)).await {
+        Ok(l) => l.0,
+        Err(e) => return page_error(&e),
+    };
+    let names = match Names::load(&app, &auth).await {
+        Ok(n) => n,
+        Err(e) => return page_error(&e),
+    };
+    let mut previous: Option<Vec<(String, String)>> = None;
+    let mut versions = Vec::new();
+    for v in &list {
+        let now = assessment_fields(&v.assessment);
+        let fields = now
+            .iter()
+            .enumerate()
+            .map(|(i, (k, after))| {
+                let before = previous.as_ref().map(|p| p[i].1.clone()).unwrap_or_default();
+                let changed = previous.is_some() && before != *after;
+                (k.clone(), before, after.clone(), changed)
+            })
+            .collect();
+        versions.push(AssessmentRow {
+            version: v.version,
+            assessed_on: v.assessment.assessed_on,
+            by: names.user(v.actor.user_id).to_owned(),
+            fields,
+        });
+        previous = Some(now);
+    }
+    versions.reverse();
+    render(&AssessmentsPage {
+        chrome: Chrome::of(&auth, app.clock.today()),
+        id,
+        person_name: a.person.details_for(auth.actor.user_id).name.as_str().to_owned(),
+        versions,
+    })
+}

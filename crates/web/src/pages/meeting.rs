@@ -1,0 +1,386 @@
+//! Meetings (支援調整会議, 支援会議, 担当者会議): the list with scheduling, and the meeting page
+//! with attendees, the agenda of cases, minutes, a conclusion per case, and closing.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tsunagu_core::case::CaseConclusion;
+use tsunagu_core::meeting::{AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting};
+use tsunagu_core::policy::Access;
+use tsunagu_core::{CaseId, MeetingId};
+use tsunagu_store::{CaseFilter, MeetingSummary};
+
+use super::case::Names;
+use super::filters;
+use super::{
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error, laid_out,
+    refill, refusal_status, render, render_status, see_other,
+};
+use crate::api::{self, MeetingCommandRequest, MeetingListQuery};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::ui::{Page, page_error};
+use crate::{AppState, access};
+
+fn schedule_controls() -> Vec<Control> {
+    vec![
+        Control::radio(
+            "kind",
+            "会議の種類",
+            MeetingKind::ALL.iter().map(|k| (k.as_str(), k.label_ja())),
+        )
+        .required(),
+        Control::text("title", "会議名").required(),
+        Control::date("scheduled_on", "開催日").required(),
+    ]
+}
+
+#[derive(Template)]
+#[template(path = "meetings.html")]
+struct MeetingsPage {
+    chrome: Chrome,
+    meetings: Vec<MeetingSummary>,
+    controls: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+async fn meetings_page(
+    app: &AppState,
+    auth: &Auth,
+    controls: Vec<Control>,
+    notice: Option<Notice>,
+) -> Result<MeetingsPage, ApiError> {
+    let meetings = api::list_meetings(
+        State(app.clone()),
+        auth.clone(),
+        ApiQuery(MeetingListQuery { from: None }),
+    )
+    .await?
+    .0;
+    Ok(MeetingsPage {
+        chrome: Chrome::of(auth, app.clock.today()),
+        meetings,
+        controls,
+        notice,
+    })
+}
+
+pub async fn list(State(app): State<AppState>, Page(auth): Page) -> Response {
+    let today = app.clock.today();
+    let controls = refill(
+        schedule_controls(),
+        &Fields(vec![
+            ("kind".into(), "coordination_meeting".into()),
+            ("scheduled_on".into(), today.to_string()),
+        ]),
+        None,
+    );
+    match meetings_page(&app, &auth, controls, None).await {
+        Ok(p) => render(&p),
+        Err(e) => page_error(&e),
+    }
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(fields);
+    let read = || -> FieldResult<ScheduleMeeting> {
+        Ok(ScheduleMeeting {
+            kind: f.choice("kind", "会議の種類", MeetingKind::parse)?,
+            title: f.short("title", "会議名")?,
+            scheduled_on: f.date("scheduled_on", "開催日")?,
+        })
+    };
+    let (error, notice, status) = match read() {
+        Ok(req) => {
+            match api::create_meeting(State(app.clone()), auth.clone(), HeaderMap::new(), ApiJson(req)).await {
+                Ok((_, created)) => return see_other(&format!("/meetings/{}", created.0.id)),
+                Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+                    (None, Notice::from_api(&e), refusal_status(&e))
+                }
+                Err(e) => return page_error(&e),
+            }
+        }
+        Err(e) => (Some(e.clone()), Notice::from_field(&e), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let controls = refill(schedule_controls(), &f, error.as_ref());
+    match meetings_page(&app, &auth, controls, Some(notice)).await {
+        Ok(p) => render_status(status, &p),
+        Err(e) => page_error(&e),
+    }
+}
+
+pub struct AgendaRow {
+    pub case_id: CaseId,
+    pub person_name: Option<String>,
+    pub purpose: &'static str,
+    pub conclusions: Vec<String>,
+    /// The conclusion form of this case (ids unique per case).
+    pub controls: Vec<Control>,
+}
+
+#[derive(Template)]
+#[template(path = "meeting.html")]
+struct MeetingPage {
+    chrome: Chrome,
+    id: MeetingId,
+    version: u64,
+    state: MeetingState,
+    kind_label: &'static str,
+    convenor: String,
+    attendees: Vec<String>,
+    agenda: Vec<AgendaRow>,
+    attendee_controls: Vec<Control>,
+    agenda_controls: Vec<Control>,
+    minutes_controls: Vec<Control>,
+    close_controls: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+pub(crate) fn conclusion_text(c: &CaseConclusion) -> String {
+    match c {
+        CaseConclusion::PlanApproved { plan_version } => format!("プラン第{plan_version}版を了承"),
+        CaseConclusion::PlanReturned { plan_version, reason } => {
+            format!("プラン第{plan_version}版を差し戻し: {}", reason.as_str())
+        }
+        CaseConclusion::SuspensionConfirmed => "中断を確認".into(),
+        CaseConclusion::TerminationApproved => "終結を承認".into(),
+        CaseConclusion::ReplanDecided { back_to_assessment } => {
+            if *back_to_assessment { "再アセスメント".into() } else { "再プラン".into() }
+        }
+        CaseConclusion::Noted { note } => format!("共有: {}", note.as_str()),
+    }
+}
+
+const CONCLUSIONS: [(&str, &str); 6] = [
+    ("plan_approved", "プランを了承する"),
+    ("plan_returned", "プランを差し戻す"),
+    ("suspension_confirmed", "中断を確認する"),
+    ("termination_approved", "終結を承認する"),
+    ("replan_decided", "再プランとする"),
+    ("noted", "情報共有として記録する"),
+];
+
+fn conclusion_controls(case: CaseId, plan_version: Option<u32>) -> Vec<Control> {
+    let p = |n: &str| format!("{n}-{case}");
+    vec![
+        Control::select(p("conclusion"), "結論", CONCLUSIONS).required(),
+        Control::number(p("plan_version"), "プランの版").value(plan_version.map(|v| v.to_string()).unwrap_or_default()),
+        Control::check(p("back_to_assessment"), "アセスメントからやり直す（再プランのとき）"),
+        Control::area(p("note"), "差し戻しの理由・共有した内容"),
+    ]
+}
+
+fn read_conclusion(f: &Fields, case: CaseId) -> FieldResult<CaseConclusion> {
+    let p = |n: &str| format!("{n}-{case}");
+    let version = || f.number::<u32>(&p("plan_version"), "プランの版");
+    Ok(match f.get(&p("conclusion")) {
+        Some("plan_approved") => CaseConclusion::PlanApproved { plan_version: version()? },
+        Some("plan_returned") => CaseConclusion::PlanReturned {
+            plan_version: version()?,
+            reason: f.long(&p("note"), "差し戻しの理由")?,
+        },
+        Some("suspension_confirmed") => CaseConclusion::SuspensionConfirmed,
+        Some("termination_approved") => CaseConclusion::TerminationApproved,
+        Some("replan_decided") => CaseConclusion::ReplanDecided {
+            back_to_assessment: f.checked(&p("back_to_assessment")),
+        },
+        Some("noted") => CaseConclusion::Noted { note: f.long(&p("note"), "共有した内容")? },
+        _ => return Err(field_error(&p("conclusion"), "結論を選んでください。")),
+    })
+}
+
+fn agenda_controls(cases: Vec<(String, String)>) -> Vec<Control> {
+    vec![
+        Control::select("case_id", "議題にするケース", cases).required(),
+        Control::select(
+            "purpose",
+            "目的",
+            AgendaPurpose::ALL.iter().map(|p| (p.as_str(), p.label_ja())),
+        )
+        .required(),
+    ]
+}
+
+fn attendee_controls(names: &Names) -> Vec<Control> {
+    vec![
+        Control::select("org_id", "所属機関", names.org_options()).required(),
+        Control::text("name", "氏名").required(),
+        Control::text("title", "役職"),
+    ]
+}
+
+async fn meeting_page(
+    app: &AppState,
+    auth: &Auth,
+    id: MeetingId,
+    form: Option<(&Fields, Option<&FieldError>)>,
+    notice: Option<Notice>,
+) -> Result<MeetingPage, ApiError> {
+    let today = app.clock.today();
+    let view = api::get_meeting(State(app.clone()), auth.clone(), ApiPath(id)).await?.0;
+    let names = Names::load(app, auth).await?;
+    let mut agenda = Vec::new();
+    for item in &view.state.agenda {
+        // Names and plan versions only of cases the caller may read (members are not always on
+        // the case's team).
+        let case = access::case(app, auth, item.case_id, Access::Read).await.ok();
+        let plan_version = case
+            .as_ref()
+            .and_then(|c| c.case.state.draft_plan.as_ref().map(|p| p.version));
+        let controls = conclusion_controls(item.case_id, plan_version);
+        let controls = match form {
+            Some((f, e)) if f.get(&format!("conclusion-{}", item.case_id)).is_some() => refill(controls, f, e),
+            _ => laid_out(controls),
+        };
+        agenda.push(AgendaRow {
+            case_id: item.case_id,
+            person_name: case.map(|c| c.person.details_for(auth.actor.user_id).name.as_str().to_owned()),
+            purpose: item.purpose.label_ja(),
+            conclusions: item.conclusions.iter().map(conclusion_text).collect(),
+            controls,
+        });
+    }
+    let cases: Vec<(String, String)> = if auth.actor.role.works_cases() {
+        app.store
+            .cases(
+                auth.actor.tenant_id,
+                &CaseFilter {
+                    visible_to_org: Some(auth.actor.org_id),
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .into_iter()
+            .filter(|c| !view.state.agenda.iter().any(|a| a.case_id == c.id))
+            .map(|c| (c.id.to_string(), format!("{}（{}）", c.person_name, c.stage.label_ja())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Only the cases the caller may read are offered (the list above is by team).
+    let mut offered = Vec::with_capacity(cases.len());
+    for (id, label) in cases {
+        if let Ok(cid) = id.parse::<CaseId>()
+            && access::may_read_case(app, auth, cid).await?
+        {
+            offered.push((id, label));
+        }
+    }
+    let which = form.and_then(|(f, _)| f.get("action").map(str::to_owned)).unwrap_or_default();
+    let fill = |controls: Vec<Control>, action: &str| match form {
+        Some((f, e)) if which == action => refill(controls, f, e),
+        _ => laid_out(controls),
+    };
+    let minutes = Control::area("minutes", "議事録").required().value(
+        view.state.minutes.as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default(),
+    );
+    Ok(MeetingPage {
+        chrome: Chrome::of(auth, today),
+        id,
+        version: view.version,
+        kind_label: view.kind_label,
+        convenor: names.org(view.state.convenor_org).to_owned(),
+        attendees: view
+            .state
+            .attendees
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}（{}{}）",
+                    a.name.as_str(),
+                    names.org(a.org_id),
+                    a.title.as_ref().map(|t| format!("・{}", t.as_str())).unwrap_or_default()
+                )
+            })
+            .collect(),
+        agenda,
+        attendee_controls: fill(attendee_controls(&names), "record_attendee"),
+        agenda_controls: fill(agenda_controls(offered), "add_agenda_item"),
+        minutes_controls: fill(vec![minutes], "record_minutes"),
+        close_controls: fill(vec![Control::date("closed_on", "終了日").required().value(today.to_string())], "close"),
+        state: view.state,
+        notice,
+    })
+}
+
+pub async fn show(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<MeetingId>() else {
+        return page_error(&ApiError::not_found());
+    };
+    match meeting_page(&app, &auth, id, None, None).await {
+        Ok(p) => render(&p),
+        Err(e) => page_error(&e),
+    }
+}
+
+fn read_command(f: &Fields) -> FieldResult<MeetingCommand> {
+    Ok(match f.get("action") {
+        Some("record_attendee") => MeetingCommand::RecordAttendee {
+            org_id: f
+                .get("org_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| field_error("org_id", "所属機関を選んでください。"))?,
+            name: f.short("name", "氏名")?,
+            title: f.opt_short("title", "役職")?,
+        },
+        Some("add_agenda_item") => MeetingCommand::AddAgendaItem {
+            case_id: f
+                .get("case_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| field_error("case_id", "議題にするケースを選んでください。"))?,
+            purpose: f.choice("purpose", "目的", AgendaPurpose::parse)?,
+        },
+        Some("record_minutes") => MeetingCommand::RecordMinutes { minutes: f.long("minutes", "議事録")? },
+        Some("record_conclusion") => {
+            let case_id: CaseId = f
+                .get("case_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| field_error("case_id", "ケースが指定されていません。"))?;
+            MeetingCommand::RecordConclusion { case_id, conclusion: read_conclusion(f, case_id)? }
+        }
+        Some("close") => MeetingCommand::Close { closed_on: f.date("closed_on", "終了日")? },
+        _ => return Err(field_error("action", "この操作はできません。")),
+    })
+}
+
+pub async fn command(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let Ok(id) = id.parse::<MeetingId>() else {
+        return page_error(&ApiError::not_found());
+    };
+    let f = Fields(fields);
+    let (error, notice, status) = match read_command(&f) {
+        Ok(command) => {
+            let req = MeetingCommandRequest { expected_version: f.version(), reason: None, command };
+            match api::meeting_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
+                Ok(_) => return see_other(&format!("/meetings/{id}")),
+                Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+                    let mut n = Notice::from_api(&e);
+                    n.back = format!("/meetings/{id}");
+                    if e.status == StatusCode::CONFLICT {
+                        n.message = "あなたが入力している間に、ほかの人がこの会議に記録しました。".into();
+                        n.conflict = vec!["会議の記録が更新されています（下の表示は最新の内容です）。".into()];
+                    }
+                    (None, n, refusal_status(&e))
+                }
+                Err(e) => return page_error(&e),
+            }
+        }
+        Err(e) => (Some(e.clone()), Notice::from_field(&e), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    match meeting_page(&app, &auth, id, Some((&f, error.as_ref())), Some(notice)).await {
+        Ok(p) => render_status(status, &p),
+        Err(e) => page_error(&e),
+    }
+}

@@ -1,0 +1,441 @@
+//! The work pages: persons, intake, the case page and its forms, meetings, print views and
+//! administration. Every page reads and writes through the JSON API's handlers (so the same
+//! access checks, decisions and audit apply); this module only turns forms into commands and
+//! answers into HTML. A refusal comes back on the same form with what the user typed.
+
+pub mod case;
+pub mod meeting;
+pub mod person;
+pub mod print;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::civil::Date;
+use tsunagu_core::{LongText, ShortText, wareki};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::ui;
+
+/// What every page's header shows: who is logged in, the menu for the role, the CSRF token.
+pub struct Chrome {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub csrf_token: String,
+    pub works_cases: bool,
+    pub administers: bool,
+    /// Today in 和暦 and the fiscal year, shown in the header.
+    pub today: String,
+    pub fiscal_year: String,
+}
+
+impl Chrome {
+    pub fn of(auth: &Auth, today: Date) -> Chrome {
+        Chrome {
+            display_name: auth.user.display_name.clone(),
+            role_label: auth.actor.role.label_ja(),
+            csrf_token: auth
+                .session
+                .as_ref()
+                .map(|s| s.csrf_token.clone())
+                .unwrap_or_default(),
+            works_cases: auth.actor.role.works_cases(),
+            administers: tsunagu_core::policy::administer(&auth.actor),
+            today: wareki::format(today),
+            fiscal_year: wareki::fiscal_year_label(today),
+        }
+    }
+}
+
+/// Template filters: dates in 和暦 with the Western year beside them.
+pub mod filters {
+    use jiff::civil::Date;
+
+    pub trait AsDate {
+        fn as_date(&self) -> Option<Date>;
+    }
+    impl AsDate for Date {
+        fn as_date(&self) -> Option<Date> {
+            Some(*self)
+        }
+    }
+    impl AsDate for Option<Date> {
+        fn as_date(&self) -> Option<Date> {
+            *self
+        }
+    }
+    impl<T: AsDate + ?Sized> AsDate for &T {
+        fn as_date(&self) -> Option<Date> {
+            (**self).as_date()
+        }
+    }
+
+    /// 令和7年4月1日（2025年）, or an em dash for no date.
+    pub fn wareki<T: AsDate>(d: T, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(match d.as_date() {
+            Some(d) => format!("{}（{}年）", tsunagu_core::wareki::format(d), d.year()),
+            None => "—".to_owned(),
+        })
+    }
+
+    /// 令和7年4月1日 only (tables and printed forms).
+    pub fn jdate<T: AsDate>(d: T, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(d.as_date()
+            .map_or_else(|| "—".to_owned(), tsunagu_core::wareki::format))
+    }
+}
+
+/// Renders a page with a status (a refused form answers 422 or 409 with the form again).
+pub fn render_status(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template failed");
+            ui::page_error(&ApiError::internal())
+        }
+    }
+}
+
+pub fn render(t: &impl Template) -> Response {
+    render_status(StatusCode::OK, t)
+}
+
+/// After a successful form: to the page that shows the result (303, so reload does not resend).
+pub fn see_other(path: &str) -> Response {
+    Redirect::to(path).into_response()
+}
+
+/// A submitted form, in order, with repeated names kept (checkbox groups, item rows).
+#[derive(Clone, Debug, Default)]
+pub struct Fields(pub Vec<(String, String)>);
+
+/// A field the form could not read, with the Japanese reason shown beside it.
+#[derive(Clone, Debug)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+pub type FieldResult<T> = Result<T, FieldError>;
+
+pub(crate) fn field_error(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Fields {
+    /// The trimmed value, `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn raw(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn has(&self, name: &str, value: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == name && v == value)
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn required<'a>(&'a self, name: &str, label: &str) -> FieldResult<&'a str> {
+        self.get(name)
+            .ok_or_else(|| field_error(name, format!("{label}を入力してください。")))
+    }
+
+    /// A date typed as 令和7年4月1日 or 2025-04-01.
+    pub fn date(&self, name: &str, label: &str) -> FieldResult<Date> {
+        let raw = self.required(name, label)?;
+        wareki::parse(raw).ok_or_else(|| {
+            field_error(
+                name,
+                format!("{label}は「令和7年4月1日」か「2025-04-01」の形で入力してください。"),
+            )
+        })
+    }
+
+    pub fn opt_date(&self, name: &str, label: &str) -> FieldResult<Option<Date>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(_) => self.date(name, label).map(Some),
+        }
+    }
+
+    pub fn short(&self, name: &str, label: &str) -> FieldResult<ShortText> {
+        let raw = self.required(name, label)?;
+        ShortText::parse(raw).map_err(|_| {
+            field_error(
+                name,
+                format!("{label}は{}文字以内で入力してください。", ShortText::MAX_CHARS),
+            )
+        })
+    }
+
+    pub fn opt_short(&self, name: &str, label: &str) -> FieldResult<Option<ShortText>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(_) => self.short(name, label).map(Some),
+        }
+    }
+
+    pub fn long(&self, name: &str, label: &str) -> FieldResult<LongText> {
+        let raw = self.required(name, label)?;
+        LongText::parse(raw).map_err(|_| {
+            field_error(
+                name,
+                format!("{label}は{}文字以内で入力してください。", LongText::MAX_CHARS),
+            )
+        })
+    }
+
+    pub fn opt_long(&self, name: &str, label: &str) -> FieldResult<Option<LongText>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(_) => self.long(name, label).map(Some),
+        }
+    }
+
+    /// One of a code list (`parse` is the list's own parser).
+    pub fn choice<T>(
+        &self,
+        name: &str,
+        label: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> FieldResult<T> {
+        let raw = self.get(name).ok_or_else(|| {
+            field_error(name, format!("{label}を選んでください。"))
+        })?;
+        parse(raw).ok_or_else(|| field_error(name, format!("{label}の選択肢から選んでください。")))
+    }
+
+    pub fn number<T: std::str::FromStr>(&self, name: &str, label: &str) -> FieldResult<T> {
+        let raw = self.required(name, label)?;
+        raw.parse()
+            .map_err(|_| field_error(name, format!("{label}は半角の数字で入力してください。")))
+    }
+
+    pub fn version(&self) -> u64 {
+        self.get("expected_version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// One control of a generic form, with what was typed and any error beside it.
+#[derive(Clone, Debug)]
+pub struct Control {
+    pub name: String,
+    pub label: String,
+    pub kind: ControlKind,
+    pub value: String,
+    pub required: bool,
+    pub hint: &'static str,
+    pub options: Vec<(String, String)>,
+    pub error: Option<String>,
+    /// Starts a new fieldset with this legend (item rows of a plan, goals of an evaluation).
+    pub group: Option<String>,
+    /// Set by [`laid_out`]: a group ends before this control / this control is inside one.
+    pub close_group: bool,
+    pub in_group: bool,
+}
+
+/// Marks where fieldsets open and close, for the template.
+pub fn laid_out(mut controls: Vec<Control>) -> Vec<Control> {
+    let mut open = false;
+    for c in &mut controls {
+        c.close_group = open && c.group.is_some();
+        if c.group.is_some() {
+            open = true;
+        }
+        c.in_group = open;
+    }
+    controls
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlKind {
+    Text,
+    Date,
+    Area,
+    Select,
+    Radio,
+    Check,
+    /// Several boxes under one name (主訴, organisations).
+    Checks,
+    Number,
+}
+
+impl Control {
+    fn new(name: impl Into<String>, label: impl Into<String>, kind: ControlKind) -> Control {
+        Control {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            value: String::new(),
+            required: false,
+            hint: "",
+            options: Vec::new(),
+            error: None,
+            group: None,
+            close_group: false,
+            in_group: false,
+        }
+    }
+    pub fn text(name: impl Into<String>, label: impl Into<String>) -> Control {
+        Control::new(name, label, ControlKind::Text)
+    }
+    pub fn area(name: impl Into<String>, label: impl Into<String>) -> Control {
+        Control::new(name, label, ControlKind::Area)
+    }
+    pub fn number(name: impl Into<String>, label: impl Into<String>) -> Control {
+        Control::new(name, label, ControlKind::Number)
+    }
+    pub fn date(name: impl Into<String>, label: impl Into<String>) -> Control {
+        let mut c = Control::new(name, label, ControlKind::Date);
+        c.hint = "例: 令和7年4月1日 または 2025-04-01";
+        c
+    }
+    pub fn check(name: impl Into<String>, label: impl Into<String>) -> Control {
+        Control::new(name, label, ControlKind::Check)
+    }
+    pub fn select<A: AsRef<str>, B: AsRef<str>>(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        options: impl IntoIterator<Item = (A, B)>,
+    ) -> Control {
+        let mut c = Control::new(name, label, ControlKind::Select);
+        c.options = options
+            .into_iter()
+            .map(|(v, l)| (v.as_ref().to_owned(), l.as_ref().to_owned()))
+            .collect();
+        c
+    }
+    pub fn radio<A: AsRef<str>, B: AsRef<str>>(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        options: impl IntoIterator<Item = (A, B)>,
+    ) -> Control {
+        let mut c = Control::select(name, label, options);
+        c.kind = ControlKind::Radio;
+        c
+    }
+    pub fn checks<A: AsRef<str>, B: AsRef<str>>(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        options: impl IntoIterator<Item = (A, B)>,
+    ) -> Control {
+        let mut c = Control::select(name, label, options);
+        c.kind = ControlKind::Checks;
+        c
+    }
+    pub fn required(mut self) -> Control {
+        self.required = true;
+        self
+    }
+    pub fn value(mut self, v: impl Into<String>) -> Control {
+        self.value = v.into();
+        self
+    }
+    pub fn today(self, today: Date) -> Control {
+        self.value(today.to_string())
+    }
+    pub fn hint(mut self, h: &'static str) -> Control {
+        self.hint = h;
+        self
+    }
+    pub fn group(mut self, g: impl Into<String>) -> Control {
+        self.group = Some(g.into());
+        self
+    }
+
+    /// The id of the element (names may repeat across forms on one page; ids may not).
+    pub fn id(&self) -> String {
+        format!("f-{}", self.name)
+    }
+
+    /// Whether an option is selected (select, radio, checkbox group).
+    pub fn is_selected(&self, option: &str) -> bool {
+        self.value.split('\u{1f}').any(|v| v == option)
+    }
+
+    pub fn is_checked(&self) -> bool {
+        !self.value.is_empty()
+    }
+}
+
+/// Controls filled with what the user typed, the error put beside its field.
+pub fn refill(mut controls: Vec<Control>, fields: &Fields, error: Option<&FieldError>) -> Vec<Control> {
+    for c in &mut controls {
+        c.value = match c.kind {
+            ControlKind::Checks => fields.all(&c.name).join("\u{1f}"),
+            _ => fields.raw(&c.name).to_owned(),
+        };
+        if let Some(e) = error
+            && e.field == c.name
+        {
+            c.error = Some(e.message.clone());
+        }
+    }
+    laid_out(controls)
+}
+
+/// A refusal as the form shows it: the message (which already says what to do next) and,
+/// for a conflict, what changed in the meantime.
+#[derive(Clone, Debug, Default)]
+pub struct Notice {
+    pub message: String,
+    pub code: String,
+    /// Someone else saved first: the changes since the version the user saw.
+    pub conflict: Vec<String>,
+    /// Where to go to discard the input and see the latest record.
+    pub back: String,
+}
+
+impl Notice {
+    pub fn from_api(e: &ApiError) -> Notice {
+        Notice {
+            message: e.message.clone(),
+            code: e.code.clone(),
+            conflict: Vec::new(),
+            back: String::new(),
+        }
+    }
+    pub fn from_field(e: &FieldError) -> Notice {
+        Notice {
+            message: e.message.clone(),
+            code: "request.invalid_field".to_owned(),
+            conflict: Vec::new(),
+            back: String::new(),
+        }
+    }
+}
+
+/// The status a refused form answers with.
+pub fn refusal_status(e: &ApiError) -> StatusCode {
+    if e.status.is_client_error() {
+        e.status
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}

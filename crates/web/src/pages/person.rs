@@ -1,0 +1,440 @@
+//! Person search (kanji, kana, date of birth, phone), registration, the person page (household,
+//! every case, consent) and consent entry.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use tsunagu_core::person::{Consent, PersonCommand, PersonDetails, Sex};
+use tsunagu_core::{ConsentId, OrgId, PersonId, wareki};
+use tsunagu_store::{CaseSummary, PersonSummary};
+
+use super::filters;
+use super::{
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, laid_out, refill,
+    refusal_status, render, render_status, see_other,
+};
+use crate::AppState;
+use crate::api::{self, PersonCommandRequest, PersonCreate, PersonSearch};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::ui::{Page, page_error};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    dob: String,
+    #[serde(default)]
+    phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "persons.html")]
+struct SearchPage {
+    chrome: Chrome,
+    q: String,
+    dob: String,
+    phone: String,
+    searched: bool,
+    error: Option<String>,
+    results: Vec<PersonSummary>,
+}
+
+/// 相談者の検索: name or kana (part), date of birth (和暦 or ISO), phone.
+pub async fn search(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let chrome = Chrome::of(&auth, app.clock.today());
+    let searched = [&q.q, &q.dob, &q.phone].iter().any(|v| !v.trim().is_empty());
+    let mut page = SearchPage {
+        chrome,
+        q: q.q.clone(),
+        dob: q.dob.clone(),
+        phone: q.phone.clone(),
+        searched,
+        error: None,
+        results: Vec::new(),
+    };
+    if let Err(e) = crate::access::work_cases(&auth) {
+        return page_error(&e);
+    }
+    if !searched {
+        return render(&page);
+    }
+    let dob = match q.dob.trim() {
+        "" => None,
+        raw => match wareki::parse(raw) {
+            Some(d) => Some(d),
+            None => {
+                page.error = Some(
+                    "生年月日は「昭和50年4月1日」か「1975-04-01」の形で入力してください。".into(),
+                );
+                return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page);
+            }
+        },
+    };
+    let query = PersonSearch {
+        name: Some(q.q.trim().to_owned()).filter(|s| !s.is_empty()),
+        date_of_birth: dob,
+        phone: Some(q.phone.trim().to_owned()).filter(|s| !s.is_empty()),
+        limit: Some(50),
+    };
+    match api::search_persons(State(app), auth, ApiQuery(query)).await {
+        Ok(found) => {
+            page.results = found.0;
+            render(&page)
+        }
+        Err(e) => page_error(&e),
+    }
+}
+
+fn sex_options() -> [(&'static str, &'static str); 4] {
+    [
+        ("female", "女性"),
+        ("male", "男性"),
+        ("other", "その他"),
+        ("not_stated", "回答しない"),
+    ]
+}
+
+fn sex_label(s: Sex) -> &'static str {
+    match s {
+        Sex::Female => "女性",
+        Sex::Male => "男性",
+        Sex::Other => "その他",
+        Sex::NotStated => "回答しない",
+    }
+}
+
+fn person_controls() -> Vec<Control> {
+    vec![
+        Control::text("name", "氏名").required(),
+        Control::check("name_is_provisional", "仮の名前（氏名が分からないとき）"),
+        Control::text("kana", "ふりがな"),
+        Control::date("date_of_birth", "生年月日").hint("例: 昭和50年4月1日 または 1975-04-01"),
+        Control::select("sex", "性別", sex_options()),
+        Control::text("address", "住所"),
+        Control::text("phone", "電話番号"),
+    ]
+}
+
+fn read_details(f: &Fields) -> FieldResult<PersonDetails> {
+    Ok(PersonDetails {
+        name: f.short("name", "氏名")?,
+        name_is_provisional: f.checked("name_is_provisional"),
+        kana: f.opt_short("kana", "ふりがな")?,
+        date_of_birth: f.opt_date("date_of_birth", "生年月日")?,
+        sex: match f.get("sex") {
+            None => None,
+            Some(_) => Some(f.choice("sex", "性別", |v| {
+                serde_json::from_value(serde_json::Value::String(v.to_owned())).ok()
+            })?),
+        },
+        address: f.opt_short("address", "住所")?,
+        phone: f.opt_short("phone", "電話番号")?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "person_new.html")]
+struct NewPersonPage {
+    chrome: Chrome,
+    controls: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+pub async fn new_form(State(app): State<AppState>, Page(auth): Page) -> Response {
+    if let Err(e) = crate::access::work_cases(&auth) {
+        return page_error(&e);
+    }
+    render(&NewPersonPage {
+        chrome: Chrome::of(&auth, app.clock.today()),
+        controls: laid_out(person_controls()),
+        notice: None,
+    })
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let f = Fields(fields);
+    let chrome = Chrome::of(&auth, app.clock.today());
+    let again = |error: Option<&FieldError>, notice: Notice, status| {
+        render_status(
+            status,
+            &NewPersonPage {
+                chrome: Chrome { ..chrome_clone(&chrome) },
+                controls: refill(person_controls(), &f, error),
+                notice: Some(notice),
+            },
+        )
+    };
+    let details = match read_details(&f) {
+        Ok(d) => d,
+        Err(e) => {
+            return again(
+                Some(&e),
+                Notice::from_field(&e),
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let req = PersonCreate {
+        details,
+        household_id: None,
+    };
+    match api::create_person(State(app), auth, HeaderMap::new(), ApiJson(req)).await {
+        Ok((_, created)) => see_other(&format!("/persons/{}", created.0.id)),
+        Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+            again(None, Notice::from_api(&e), refusal_status(&e))
+        }
+        Err(e) => page_error(&e),
+    }
+}
+
+fn chrome_clone(c: &Chrome) -> Chrome {
+    Chrome {
+        display_name: c.display_name.clone(),
+        role_label: c.role_label,
+        csrf_token: c.csrf_token.clone(),
+        works_cases: c.works_cases,
+        administers: c.administers,
+        today: c.today.clone(),
+        fiscal_year: c.fiscal_year.clone(),
+    }
+}
+
+pub struct ConsentRow {
+    pub id: ConsentId,
+    pub organisations: String,
+    pub purpose: String,
+    pub given_on: jiff::civil::Date,
+    pub valid_until: Option<jiff::civil::Date>,
+    pub written: bool,
+    pub withdrawn_on: Option<jiff::civil::Date>,
+    pub in_force: bool,
+}
+
+pub struct CaseRow {
+    pub case: CaseSummary,
+    pub stage_label: &'static str,
+    pub fiscal_year: String,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    chrome: Chrome,
+    id: PersonId,
+    version: u64,
+    details: PersonDetails,
+    sex: &'static str,
+    redacted: Vec<&'static str>,
+    household: Vec<PersonSummary>,
+    cases: Vec<CaseRow>,
+    consents: Vec<ConsentRow>,
+    consent_controls: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+pub(crate) fn org_names(orgs: &[tsunagu_store::Organisation], ids: &[OrgId]) -> String {
+    ids.iter()
+        .map(|id| {
+            orgs.iter()
+                .find(|o| o.id == *id)
+                .map_or("（不明な機関）", |o| o.name.as_str())
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+pub(crate) fn consent_rows(
+    orgs: &[tsunagu_store::Organisation],
+    consents: &[Consent],
+    today: jiff::civil::Date,
+) -> Vec<ConsentRow> {
+    consents
+        .iter()
+        .map(|c| ConsentRow {
+            id: c.id,
+            organisations: org_names(orgs, &c.organisations),
+            purpose: c.purpose.as_str().to_owned(),
+            given_on: c.given_on,
+            valid_until: c.valid_until,
+            written: c.written_form_received,
+            withdrawn_on: c.withdrawn_on,
+            in_force: c.given_on <= today
+                && c.valid_until.is_none_or(|u| today <= u)
+                && c.withdrawn_on.is_none_or(|w| today < w),
+        })
+        .collect()
+}
+
+fn consent_controls(orgs: &[tsunagu_store::Organisation], own: OrgId) -> Vec<Control> {
+    let options: Vec<(String, &str)> = orgs
+        .iter()
+        .filter(|o| o.id != own)
+        .map(|o| (o.id.to_string(), o.name.as_str()))
+        .collect();
+    vec![
+        Control::checks("organisations", "情報を共有する機関", options).required(),
+        Control::text("purpose", "目的").required(),
+        Control::date("given_on", "同意日").required(),
+        Control::date("valid_until", "有効期限"),
+        Control::check("written_form_received", "同意書（署名）を受け取った"),
+    ]
+}
+
+async fn person_page(
+    app: &AppState,
+    auth: crate::auth::Auth,
+    id: PersonId,
+    form: Option<(&Fields, Option<&FieldError>)>,
+    notice: Option<Notice>,
+) -> Result<PersonPage, crate::error::ApiError> {
+    let today = app.clock.today();
+    let chrome = Chrome::of(&auth, today);
+    let view = api::get_person(State(app.clone()), auth.clone(), ApiPath(id))
+        .await?
+        .0;
+    let household = api::get_household(State(app.clone()), auth.clone(), ApiPath(view.household_id))
+        .await
+        .map(|h| h.0.members)
+        .unwrap_or_default();
+    let orgs = app.store.orgs(auth.actor.tenant_id).await?;
+    let controls = consent_controls(&orgs, auth.actor.org_id);
+    let controls = match form {
+        Some((f, e)) => refill(controls, f, e),
+        None => laid_out(
+            controls
+                .into_iter()
+                .map(|c| if c.name == "given_on" { c.today(today) } else { c })
+                .collect(),
+        ),
+    };
+    Ok(PersonPage {
+        chrome,
+        id,
+        version: view.version,
+        sex: view.details.sex.map_or("—", sex_label),
+        redacted: view
+            .redacted
+            .iter()
+            .map(|f| match f.as_str() {
+                "address" => "住所",
+                "phone" => "電話番号",
+                other => if other.is_empty() { "" } else { "項目" },
+            })
+            .collect(),
+        details: view.details,
+        household: household.into_iter().filter(|m| m.id != id).collect(),
+        cases: view
+            .cases
+            .into_iter()
+            .map(|c| CaseRow {
+                stage_label: c.stage.label_ja(),
+                fiscal_year: wareki::fiscal_year_label(c.opened_on),
+                case: c,
+            })
+            .collect(),
+        consents: consent_rows(&orgs, &view.consents, today),
+        consent_controls: controls,
+        notice,
+    })
+}
+
+pub async fn show(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<PersonId>() else {
+        return page_error(&crate::error::ApiError::not_found());
+    };
+    match person_page(&app, auth, id, None, None).await {
+        Ok(p) => render(&p),
+        Err(e) => page_error(&e),
+    }
+}
+
+/// Consent entry and withdrawal on the person page (`action` = record_consent | withdraw_consent).
+pub async fn command(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let Ok(id) = id.parse::<PersonId>() else {
+        return page_error(&crate::error::ApiError::not_found());
+    };
+    let f = Fields(fields);
+    let command = match f.get("action") {
+        Some("withdraw_consent") => (|| -> FieldResult<PersonCommand> {
+            Ok(PersonCommand::WithdrawConsent {
+                consent_id: f
+                    .get("consent_id")
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| super::field_error("consent_id", "撤回する同意を選んでください。"))?,
+                withdrawn_on: f.date("withdrawn_on", "撤回日")?,
+            })
+        })(),
+        _ => (|| -> FieldResult<PersonCommand> {
+            let organisations = f
+                .all("organisations")
+                .into_iter()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            Ok(PersonCommand::RecordConsent {
+                organisations,
+                purpose: f.short("purpose", "目的")?,
+                given_on: f.date("given_on", "同意日")?,
+                valid_until: f.opt_date("valid_until", "有効期限")?,
+                written_form_received: f.checked("written_form_received"),
+            })
+        })(),
+    };
+    let refused = |auth, error: Option<FieldError>, notice: Notice, status| {
+        let app = app.clone();
+        let f = f.clone();
+        async move {
+            match person_page(&app, auth, id, Some((&f, error.as_ref())), Some(notice)).await {
+                Ok(p) => render_status(status, &p),
+                Err(e) => page_error(&e),
+            }
+        }
+    };
+    let command = match command {
+        Ok(c) => c,
+        Err(e) => {
+            return refused(
+                auth,
+                Some(e.clone()),
+                Notice::from_field(&e),
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let req = PersonCommandRequest {
+        expected_version: f.version(),
+        reason: None,
+        command,
+    };
+    match api::person_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await
+    {
+        Ok(_) => see_other(&format!("/persons/{id}#consents")),
+        Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+            let mut notice = Notice::from_api(&e);
+            notice.back = format!("/persons/{id}");
+            refused(auth, None, notice, refusal_status(&e)).await
+        }
+        Err(e) => page_error(&e),
+    }
+}
