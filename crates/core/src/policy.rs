@@ -217,11 +217,14 @@ pub fn case(
 
 /// What a case command needs: changing who works on the case is management; the rest is work.
 pub fn command_access(cmd: &CaseCommand) -> Access {
-    match cmd {
-        CaseCommand::AssignWorker { .. }
-        | CaseCommand::AddTeamMember { .. }
-        | CaseCommand::RemoveTeamMember { .. }
-        | CaseCommand::Restrict { .. } => Access::Manage,
+    action_access(cmd.action_name())
+}
+
+/// The access a case action needs, by its `action` name (forms know the name before they have
+/// a command).
+pub fn action_access(action: &str) -> Access {
+    match action {
+        "assign_worker" | "add_team_member" | "remove_team_member" | "restrict" => Access::Manage,
         _ => Access::Write,
     }
 }

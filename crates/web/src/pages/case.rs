@@ -15,7 +15,7 @@ use tsunagu_core::case::{
     LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput,
     PresentingProblem, ReferralInput, Stage, Termination, TriageOutcome, Urgency, stages_for,
 };
-use tsunagu_core::policy::Access;
+use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
 use tsunagu_store::Organisation;
 
@@ -864,9 +864,6 @@ pub async fn new_case_form(State(app): State<AppState>, Page(auth): Page, Path(i
         Ok(id) => id,
         Err(r) => return r,
     };
-    if let Err(e) = access::work_cases(&auth) {
-        return page_error(&e);
-    }
     let name = match person_name(&app, &auth, id, Access::Write).await {
         Ok(n) => n,
         Err(e) => return page_error(&e),
@@ -904,6 +901,10 @@ pub async fn create_case(
         Ok(id) => id,
         Err(r) => return r,
     };
+    // Access before the form is read: a caller who may not write learns nothing from checks.
+    if let Err(e) = access::person(&app, &auth, id, Access::Write).await {
+        return page_error(&e);
+    }
     let f = Fields(fields);
     let again = |auth: Auth, error: Option<FieldError>, notice: Notice, status: StatusCode| {
         let app = app.clone();
@@ -1410,7 +1411,7 @@ pub async fn action_form(
     let Some(label) = action_label(&action) else {
         return page_error(&ApiError::not_found());
     };
-    let a = match access::case(&app, &auth, id, Access::Write).await {
+    let a = match access::case(&app, &auth, id, policy::action_access(&action)).await {
         Ok(a) => a,
         Err(e) => return page_error(&e),
     };
@@ -1457,8 +1458,8 @@ pub async fn action_submit(
     let Some(label) = action_label(&action) else {
         return page_error(&ApiError::not_found());
     };
-    // The command's own access (write, or manage for the team) is checked by the API handler.
-    let a = match access::case(&app, &auth, id, Access::Read).await {
+    // The action's access first: a caller who may not act learns nothing from form checks.
+    let a = match access::case(&app, &auth, id, policy::action_access(&action)).await {
         Ok(a) => a,
         Err(e) => return page_error(&e),
     };

@@ -374,6 +374,9 @@ pub async fn command(
     let Ok(id) = id.parse::<PersonId>() else {
         return page_error(&crate::error::ApiError::not_found());
     };
+    if let Err(e) = crate::access::person(&app, &auth, id, tsunagu_core::policy::Access::Write).await {
+        return page_error(&e);
+    }
     let f = Fields(fields);
     let command = match f.get("action") {
         Some("withdraw_consent") => (|| -> FieldResult<PersonCommand> {
