@@ -16,8 +16,8 @@ const ERAS: [(&str, &str, char); 5] = [
 ];
 
 fn era_of(d: Date) -> Option<(&'static str, i32)> {
-    let iso = icu_calendar::Date::try_new_iso(d.year().into(), d.month() as u8, d.day() as u8)
-        .ok()?;
+    let iso =
+        icu_calendar::Date::try_new_iso(d.year().into(), d.month() as u8, d.day() as u8).ok()?;
     let jp = iso.to_calendar(Japanese::new());
     let ey = jp.era_year();
     ERAS.iter()
@@ -93,14 +93,9 @@ pub fn parse(input: &str) -> Option<Date> {
     match era {
         None => Date::new(i16::try_from(y).ok()?, m as i8, d as i8).ok(),
         Some(code) => {
-            let jp = icu_calendar::Date::try_new_japanese_with_calendar(
-                code,
-                y,
-                m,
-                d,
-                Japanese::new(),
-            )
-            .ok()?;
+            let jp =
+                icu_calendar::Date::try_new_japanese_with_calendar(code, y, m, d, Japanese::new())
+                    .ok()?;
             // icu accepts a year past the era's end (平成32年); the era must match its own date.
             if era_of_icu(&jp)? != code {
                 return None;

@@ -78,6 +78,114 @@ async fn fill(client: &Client, id: &str, text: &str) {
     field.send_keys(text).await.unwrap();
 }
 
+/// Replaces what a field holds (forms come prefilled with today's date).
+async fn set(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Chooses an option of a select by its value.
+async fn choose(client: &Client, id: &str, value: &str) {
+    click(client, &format!("#{id} option[value='{value}']")).await;
+}
+
+async fn heading(client: &Client) -> String {
+    client
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    // Read in the page, so an element swapped by htmx meanwhile is never stale.
+    let text = client
+        .execute(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    text.as_str()
+        .unwrap_or_else(|| panic!("no element {css}"))
+        .to_owned()
+}
+
+/// Submits the page's form that posts to `action_end` and waits for the answer page (a
+/// redirect to the result, or the same form again with the refusal).
+async fn submit(client: &Client, action_end: &str) {
+    click_and_wait(
+        client,
+        &format!("form[action$='{action_end}'] button[type=submit]"),
+    )
+    .await;
+}
+
+/// Clicks and waits until a new document has loaded.
+async fn click_and_wait(client: &Client, css: &str) {
+    client
+        .execute("window.__before_submit = true; return true;", vec![])
+        .await
+        .unwrap();
+    click(client, css).await;
+    for _ in 0..200 {
+        let fresh = client
+            .execute(
+                "return window.__before_submit === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .unwrap_or(serde_json::Value::Bool(false));
+        if fresh == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no new page after clicking {css}");
+}
+
+const AXE: &str = include_str!("vendor/axe.min.js");
+
+/// Runs axe-core (WCAG 2.1 A/AA rules) on the current page; returns serious and critical
+/// violations as "rule (impact): n elements".
+async fn accessibility(client: &Client) -> Vec<String> {
+    client
+        .execute(&format!("{AXE}\nreturn true;"), vec![])
+        .await
+        .unwrap();
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))}))
+               .catch(e => done({passes: 0, violations: [{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    // A run that checked nothing would pass anything: it must have passed some rules.
+    assert!(
+        result["passes"].as_u64().unwrap_or(0) > 10,
+        "axe did not run: {result}"
+    );
+    let all = result["violations"].as_array().unwrap();
+    eprintln!(
+        "axe: {} rules passed, {} minor or moderate findings",
+        result["passes"],
+        all.iter()
+            .filter(|v| !matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .count()
+    );
+    all.iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| format!("{} ({}): {}", v["id"], v["impact"], v["nodes"]))
+        .collect()
+}
+
 async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
@@ -252,4 +360,464 @@ async fn a_worker_logs_in_with_the_second_factor_and_sees_the_dashboard() {
         );
     }
     db.finish().await;
+}
+
+/// Logs in through the login page (and its second factor when given).
+async fn page_login(client: &Client, base: &str, login: &str, totp: Option<String>) {
+    client.goto(&format!("{base}/login")).await.unwrap();
+    set(client, "login", login).await;
+    set(client, "password", PASSWORD).await;
+    if let Some(code) = totp {
+        set(client, "totp", &code).await;
+    }
+    submit(client, "/login").await;
+    assert_eq!(heading(client).await, "ダッシュボード", "login as {login}");
+}
+
+async fn page_logout(client: &Client, base: &str) {
+    client.goto(&format!("{base}/")).await.unwrap();
+    submit(client, "/logout").await;
+}
+
+fn login_of(w: &World, role: &str) -> String {
+    w.users
+        .iter()
+        .find(|(l, _)| l.starts_with(&format!("{role}-")))
+        .unwrap()
+        .0
+        .clone()
+}
+
+/// Opens a case action's form from the case page, fills it with `fill`, saves it, and checks
+/// that the case page shows the stage `stage` afterwards.
+async fn act(client: &Client, base: &str, case: &str, action: &str) {
+    client.goto(&format!("{base}/cases/{case}")).await.unwrap();
+    click_and_wait(client, &format!("main a[href$='/act/{action}']")).await;
+}
+
+async fn save(client: &Client, case: &str, action: &str) {
+    submit(client, &format!("/act/{action}")).await;
+    let url = client.current_url().await.unwrap();
+    if !url.path().ends_with(&format!("/cases/{case}")) {
+        let refusal = text_of(client, ".refusal").await;
+        let mut fields = Vec::new();
+        for e in client.find_all(Locator::Css(".field-error")).await.unwrap() {
+            fields.push(e.text().await.unwrap());
+        }
+        panic!("{action} was not saved: {refusal} {fields:?}");
+    }
+}
+
+async fn stage(client: &Client) -> String {
+    text_of(client, ".facts dd strong").await
+}
+
+async fn check_axe(client: &Client, page: &str, failures: &mut Vec<String>) {
+    for v in accessibility(client).await {
+        failures.push(format!("{page}: {v}"));
+    }
+}
+
+#[tokio::test]
+async fn one_case_through_every_stage_using_only_the_pages() {
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let w = world(&db).await;
+    let base = w.base.clone();
+    let mut axe = Vec::new();
+    // The worker enrols a second factor (as on first login) and logs in with it.
+    let worker = w.login("worker").await;
+    let (_, setup) = worker.post("/api/me/totp", json!({})).await;
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(setup["secret"].as_str().unwrap().to_owned())
+            .to_bytes()
+            .unwrap(),
+        None,
+        "worker".into(),
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now().as_second() as u64;
+    let (s, b) = worker
+        .post("/api/me/totp/confirm", json!({"code": totp.generate(now)}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    page_login(
+        &client,
+        &base,
+        &login_of(&w, "worker"),
+        Some(totp.generate(now + 30)),
+    )
+    .await;
+    check_axe(&client, "dashboard", &mut axe).await;
+
+    // ① A person registered from the page, the date of birth typed in 和暦.
+    client.goto(&format!("{base}/persons/new")).await.unwrap();
+    set(&client, "f-name", "画面 花子").await;
+    set(&client, "f-kana", "がめん はなこ").await;
+    set(&client, "f-date_of_birth", "昭和60年5月1日").await;
+    choose(&client, "f-sex", "female").await;
+    set(&client, "f-phone", "090-0000-1234").await;
+    submit(&client, "/persons").await;
+    assert_eq!(heading(&client).await, "画面 花子");
+    let facts = text_of(&client, ".facts").await;
+    assert!(facts.contains("昭和60年5月1日（1985年）"), "{facts}");
+    // Found again by the search, by kana and by date of birth in ISO form.
+    client
+        .goto(&format!("{base}/persons?q=がめん&dob=1985-05-01"))
+        .await
+        .unwrap();
+    assert!(text_of(&client, "main table").await.contains("画面 花子"));
+    click_and_wait(&client, "main table a").await;
+    let person_url = client.current_url().await.unwrap().to_string();
+
+    // Consent to share with the city's department (needed to put it on the team).
+    click(
+        &client,
+        &format!("input[name=organisations][value='{}']", w.city),
+    )
+    .await;
+    set(&client, "f-purpose", "生活困窮の相談支援").await;
+    click_and_wait(&client, "input[value=record_consent] ~ button[type=submit]").await;
+    assert!(
+        text_of(&client, "#consents table")
+            .await
+            .contains("社会福祉課")
+    );
+
+    // ② 相談受付・申込票.
+    client.goto(&person_url).await.unwrap();
+    click_and_wait(&client, "main a[href$='/cases/new']").await;
+    assert_eq!(heading(&client).await, "相談受付・申込票");
+    check_axe(&client, "intake", &mut axe).await;
+    choose(&client, "f-route", "municipal_department").await;
+    set(&client, "f-referrer", "税務課").await;
+    click(&client, "input[name=problems][value=income]").await;
+    click(&client, "input[name=problems][value=job_search]").await;
+    click(&client, "input[name=main_problem][value=job_search]").await;
+    set(
+        &client,
+        "f-presenting_problem_text",
+        "仕事が見つからず家賃が払えない",
+    )
+    .await;
+    screenshot(&client, "intake").await;
+    submit(&client, "/cases").await;
+    let url = client.current_url().await.unwrap();
+    let case = url.path().rsplit('/').next().unwrap().to_owned();
+    assert!(url.path().starts_with("/cases/"), "{url}");
+    assert_eq!(stage(&client).await, "相談受付・振り分け");
+    assert!(
+        text_of(&client, "ol.flow li.current")
+            .await
+            .contains("包括的相談受付")
+    );
+
+    // A refusal shown inline: a referral without its follow-up date (rule 4). What was typed
+    // stays; the message stands beside the date.
+    act(&client, &base, &case, "triage").await;
+    click(&client, "input[name=outcome][value=refer_out]").await;
+    set(&client, "f-to_name", "ハローワーク").await;
+    set(&client, "f-purpose", "職業相談").await;
+    submit(&client, "/act/triage").await;
+    let error = text_of(&client, "#f-follow_up_on-err").await;
+    assert!(error.contains("確認"), "{error}");
+    let kept = client
+        .find(Locator::Id("f-to_name"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("ハローワーク"));
+    assert!(
+        text_of(&client, ".refusal")
+            .await
+            .contains("referral.needs_follow_up_date")
+    );
+    screenshot(&client, "refusal-inline").await;
+    // The worker decides to continue here instead.
+    click(&client, "input[name=outcome][value=continue]").await;
+    save(&client, &case, "triage").await;
+    assert_eq!(stage(&client).await, "アセスメント");
+
+    // The city's department joins the support team (consent covers it).
+    act(&client, &base, &case, "add_team_member").await;
+    choose(&client, "f-org_id", &w.city.to_string()).await;
+    save(&client, &case, "add_team_member").await;
+
+    // ⑤ Assessment, then a second version; the history shows what changed.
+    act(&client, &base, &case, "record_assessment").await;
+    check_axe(&client, "assessment", &mut axe).await;
+    set(&client, "f-domain_employment", "半年前に離職。求職中。").await;
+    set(&client, "f-baseline", "家賃を2か月滞納している").await;
+    set(&client, "f-main_issues", "収入がない").await;
+    set(&client, "f-strengths", "働く意欲がある").await;
+    save(&client, &case, "record_assessment").await;
+    act(&client, &base, &case, "record_assessment").await;
+    set(&client, "f-main_issues", "収入がなく家賃を滞納している").await;
+    save(&client, &case, "record_assessment").await;
+    client
+        .goto(&format!("{base}/cases/{case}/assessments"))
+        .await
+        .unwrap();
+    let history = text_of(&client, "main").await;
+    assert!(
+        history.contains("第2版") && history.contains("変更あり"),
+        "{history}"
+    );
+    screenshot(&client, "assessment-history").await;
+
+    act(&client, &base, &case, "screen").await;
+    click(&client, "input[name=outcome][value=continue]").await;
+    save(&client, &case, "screen").await;
+    assert_eq!(stage(&client).await, "プラン策定・支援調整会議");
+
+    // ⑥ Plan with a statutory service (needs the municipality's decision).
+    act(&client, &base, &case, "draft_plan").await;
+    check_axe(&client, "plan", &mut axe).await;
+    set(&client, "f-goals", "就職する\n家計を立て直す").await;
+    set(&client, "f-person_role", "週2回ハローワークに通う").await;
+    set(&client, "f-period_to", &day(180)).await;
+    set(&client, "f-item1_description", "就労準備支援事業の利用").await;
+    set(&client, "f-item1_goal", "1").await;
+    set(&client, "f-item1_provider", "自立相談支援機関").await;
+    set(&client, "f-item1_responsible", "相談支援員").await;
+    set(&client, "f-item1_deadline", &day(90)).await;
+    choose(&client, "f-item1_service", "employment_preparation").await;
+    set(&client, "f-item2_description", "家計の見直し").await;
+    set(&client, "f-item2_goal", "2").await;
+    set(&client, "f-item2_provider", "本人").await;
+    set(&client, "f-item2_responsible", "本人").await;
+    set(&client, "f-item2_deadline", &day(60)).await;
+    screenshot(&client, "plan").await;
+    save(&client, &case, "draft_plan").await;
+    assert!(
+        text_of(&client, "ol.flow li.current")
+            .await
+            .contains("支援調整会議")
+    );
+
+    // ⑦ The coordination meeting approves the plan.
+    let meeting = schedule_meeting(&client, &base, "第1回支援調整会議").await;
+    meeting_attendee(&client, &w, "社会福祉課 係長").await;
+    meeting_agenda(&client, &case, "plan_review").await;
+    check_axe(&client, "meeting", &mut axe).await;
+    choose(&client, &format!("f-conclusion-{case}"), "plan_approved").await;
+    click_and_wait(
+        &client,
+        "input[value=record_conclusion] ~ button[type=submit]",
+    )
+    .await;
+    set(&client, "f-minutes", "プラン第1版を協議し了承した。").await;
+    click_and_wait(&client, "input[value=record_minutes] ~ button[type=submit]").await;
+    assert!(text_of(&client, ".agenda").await.contains("了承"));
+    screenshot(&client, "meeting").await;
+    client
+        .goto(&format!("{base}/meetings/{meeting}/print"))
+        .await
+        .unwrap();
+    assert!(text_of(&client, "main").await.contains("プラン第1版を了承"));
+    screenshot(&client, "print-meeting").await;
+
+    // ⑧ The municipality's support decision, by the city's officer.
+    page_logout(&client, &base).await;
+    page_login(&client, &base, &login_of(&w, "city"), None).await;
+    act(&client, &base, &case, "record_support_decision").await;
+    choose(&client, "f-service", "employment_preparation").await;
+    click(&client, "input[name=decision][value=approved]").await;
+    save(&client, &case, "record_support_decision").await;
+    page_logout(&client, &base).await;
+
+    // ⑨⑩ The lead worker carries on: support starts, a contact by quick entry, monitoring.
+    page_login(&client, &base, &login_of(&w, "lead"), None).await;
+    act(&client, &base, &case, "start_support").await;
+    save(&client, &case, "start_support").await;
+    assert_eq!(stage(&client).await, "支援の提供・モニタリング");
+    check_axe(&client, "case page", &mut axe).await;
+    // Quick entry: htmx swaps the timeline in place, no page load.
+    client
+        .execute("window.__same_page = true; return true;", vec![])
+        .await
+        .unwrap();
+    choose(&client, "f-kind", "visit").await;
+    set(&client, "f-summary", "自宅を訪問し求人票を一緒に見た").await;
+    click(&client, "form.quick button[type=submit]").await;
+    let mut swapped = false;
+    for _ in 0..100 {
+        let t = text_of(&client, "table.timeline").await;
+        if t.contains("自宅を訪問し求人票を一緒に見た") {
+            swapped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(swapped, "the quick contact did not appear in the timeline");
+    let same: serde_json::Value = client
+        .execute("return window.__same_page === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same, serde_json::Value::Bool(true), "the page reloaded");
+    assert_eq!(
+        client
+            .find(Locator::Id("f-summary"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(""),
+        "the quick form is ready for the next entry"
+    );
+    screenshot(&client, "case").await;
+
+    act(&client, &base, &case, "record_monitoring").await;
+    click(&client, "input[name=kind][value=scheduled]").await;
+    set(&client, "f-progress", "就労準備支援事業に通い始めた").await;
+    click(&client, "input[name=outcome][value=continue]").await;
+    save(&client, &case, "record_monitoring").await;
+
+    // ⑪ Evaluation, taken to a second meeting that approves termination.
+    act(&client, &base, &case, "record_evaluation").await;
+    click(&client, "input[name=goal0_attainment][value=achieved]").await;
+    click(
+        &client,
+        "input[name=goal1_attainment][value=partly_achieved]",
+    )
+    .await;
+    set(
+        &client,
+        "f-summary",
+        "就職が決まり家賃の滞納も解消に向かっている",
+    )
+    .await;
+    save(&client, &case, "record_evaluation").await;
+    assert_eq!(stage(&client).await, "プラン評価");
+    schedule_meeting(&client, &base, "第2回支援調整会議").await;
+    meeting_attendee(&client, &w, "社会福祉課 係長").await;
+    meeting_agenda(&client, &case, "evaluation").await;
+    choose(
+        &client,
+        &format!("f-conclusion-{case}"),
+        "termination_approved",
+    )
+    .await;
+    click_and_wait(
+        &client,
+        "input[value=record_conclusion] ~ button[type=submit]",
+    )
+    .await;
+    assert!(text_of(&client, ".agenda").await.contains("終結を承認"));
+
+    // ⑬ Termination with the person's intention and a follow-up plan, then a follow-up.
+    act(&client, &base, &case, "terminate").await;
+    choose(&client, "f-pattern", "resolved").await;
+    set(&client, "f-person_intention", "自分でやっていけると思う").await;
+    click(&client, "input[name=follow_up][value=planned]").await;
+    set(&client, "f-first_check_on", &day(30)).await;
+    set(&client, "f-method", "電話で様子を聞く").await;
+    save(&client, &case, "terminate").await;
+    assert_eq!(stage(&client).await, "終結");
+    act(&client, &base, &case, "record_follow_up").await;
+    set(&client, "f-summary", "仕事は続いている").await;
+    save(&client, &case, "record_follow_up").await;
+    let timeline = text_of(&client, "table.timeline").await;
+    for entry in [
+        "フォローアップ",
+        "終結",
+        "プラン評価",
+        "モニタリング",
+        "支援決定",
+        "支援調整会議",
+        "プラン作成",
+        "アセスメント",
+        "相談受付・申込票",
+    ] {
+        assert!(
+            timeline.contains(entry),
+            "{entry} missing from the timeline: {timeline}"
+        );
+    }
+
+    // Print views of the national forms.
+    for (form, title, content) in [
+        ("intake", "相談受付・申込票", "仕事探し、就職について"),
+        (
+            "assessment",
+            "インテーク・アセスメントシート",
+            "収入がなく家賃を滞納している",
+        ),
+        ("plan", "プラン兼事業等利用申込書", "就労準備支援事業"),
+        ("timeline", "支援経過記録", "自宅を訪問し求人票を一緒に見た"),
+        ("evaluation", "評価シート", "一部達成"),
+    ] {
+        client
+            .goto(&format!("{base}/cases/{case}/print/{form}"))
+            .await
+            .unwrap();
+        assert_eq!(heading(&client).await, title);
+        let body = text_of(&client, "main").await;
+        assert!(body.contains(content), "{form}: {body}");
+        screenshot(&client, &format!("print-{form}")).await;
+    }
+    client.close().await.unwrap();
+
+    assert!(axe.is_empty(), "accessibility violations: {axe:#?}");
+
+    // Page weights of the main pages, gzip as sent (the case page carries the whole timeline).
+    let lead = w.login("lead").await;
+    let mut total_case = 0;
+    for (name, path) in [
+        ("case page", format!("/cases/{case}")),
+        ("app.css", "/assets/app.css".to_owned()),
+        ("htmx.min.js", "/assets/htmx.min.js".to_owned()),
+        (
+            "intake form",
+            format!("{}/cases/new", person_url.trim_start_matches(&base)),
+        ),
+        ("plan print", format!("/cases/{case}/print/plan")),
+        ("meetings", "/meetings".to_owned()),
+    ] {
+        let bytes = weight(&w, &lead, &path).await;
+        if name != "intake form" && name != "plan print" && name != "meetings" {
+            total_case += bytes;
+        }
+        eprintln!("page weight: {name}: {bytes} bytes gzip");
+    }
+    eprintln!("page weight: case page with CSS and htmx: {total_case} bytes gzip");
+    assert!(total_case <= 30 * 1024, "case page is {total_case} bytes");
+    db.finish().await;
+}
+
+async fn schedule_meeting(client: &Client, base: &str, title: &str) -> String {
+    client.goto(&format!("{base}/meetings")).await.unwrap();
+    click(client, "input[name=kind][value=coordination_meeting]").await;
+    set(client, "f-title", title).await;
+    submit(client, "/meetings").await;
+    assert_eq!(heading(client).await, title);
+    let url = client.current_url().await.unwrap();
+    url.path().rsplit('/').next().unwrap().to_owned()
+}
+
+async fn meeting_attendee(client: &Client, w: &World, name: &str) {
+    choose(client, "f-org_id", &w.city.to_string()).await;
+    set(client, "f-name", name).await;
+    click_and_wait(client, "input[value=record_attendee] ~ button[type=submit]").await;
+    assert!(text_of(client, "main").await.contains(name));
+}
+
+async fn meeting_agenda(client: &Client, case: &str, purpose: &str) {
+    choose(client, "f-case_id", case).await;
+    choose(client, "f-purpose", purpose).await;
+    click_and_wait(client, "input[value=add_agenda_item] ~ button[type=submit]").await;
+    client
+        .find(Locator::Id(&format!("f-conclusion-{case}")))
+        .await
+        .unwrap();
 }

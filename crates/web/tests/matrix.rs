@@ -437,7 +437,11 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
                     m,
                     format!("/cases/{}/contacts", case.id),
                     json!({"kind": "phone", "contacted_on": day(0), "summary": "画面から電話"}),
-                    if closed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::SEE_OTHER },
+                    if closed {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    } else {
+                        StatusCode::SEE_OTHER
+                    },
                 )
             }]
         }
@@ -727,7 +731,12 @@ async fn send(api: &Api, r: &Req) -> (StatusCode, Value) {
                 .as_object()
                 .unwrap()
                 .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
                 .collect();
             b.form(&pairs)
         } else {

@@ -120,7 +120,6 @@ fn require(state: &CaseState, cmd: &CaseCommand, allowed: &[Stage]) -> Result<()
     }
 }
 
-
 /// Triage and screening share their outcomes: go on, refer on (with a follow-up), or close
 /// after giving information.
 fn triage_events(

@@ -11,9 +11,9 @@ use axum::response::Response;
 use jiff::civil::Date;
 use tsunagu_core::case::{
     Assessment, Attainment, CaseCommand, CaseEvent, CaseState, ClosurePattern, ContactKind,
-    DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute,
-    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput,
-    PresentingProblem, ReferralInput, Stage, Termination, TriageOutcome, Urgency, stages_for,
+    DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute, LifeDomains,
+    MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput, PresentingProblem,
+    ReferralInput, Stage, Termination, TriageOutcome, Urgency, stages_for,
 };
 use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
@@ -21,8 +21,8 @@ use tsunagu_store::Organisation;
 
 use super::filters;
 use super::{
-    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error,
-    refill, refusal_status, render, render_status, see_other,
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error, refill,
+    refusal_status, render, render_status, see_other,
 };
 use crate::api::{self, CaseCommandRequest, CaseView, TimelineEntry};
 use crate::auth::Auth;
@@ -194,7 +194,11 @@ fn actions_now(s: &CaseState) -> Vec<ActionLink> {
         .collect()
 }
 
-fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Vec<(&'static str, &'static str)> {
+fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str)> {
     all.iter().map(|v| (code(*v), label(*v))).collect()
 }
 
@@ -220,7 +224,11 @@ fn referral_controls(orgs: &[Organisation], with_date: bool) -> Vec<Control> {
     v
 }
 
-fn read_referral(f: &Fields, orgs: &[Organisation], referred_on: Date) -> FieldResult<ReferralInput> {
+fn read_referral(
+    f: &Fields,
+    orgs: &[Organisation],
+    referred_on: Date,
+) -> FieldResult<ReferralInput> {
     let to_org: Option<OrgId> = f.get("to_org").and_then(|v| v.parse().ok());
     let to_name = match (f.opt_short("to_name", "つなぎ先の名称")?, to_org) {
         (Some(n), _) => n,
@@ -254,12 +262,29 @@ pub(crate) fn intake_controls(settings: &TenantSettings) -> Vec<Control> {
         .collect();
     vec![
         Control::date("received_on", "受付日").required(),
-        Control::select("route", "相談経路", options(IntakeRoute::ALL, IntakeRoute::as_str, IntakeRoute::label_ja)).required(),
+        Control::select(
+            "route",
+            "相談経路",
+            options(IntakeRoute::ALL, IntakeRoute::as_str, IntakeRoute::label_ja),
+        )
+        .required(),
         Control::text("referrer", "紹介元（部署・機関の名称）"),
-        Control::checks("problems", "ご相談の内容（お困りのこと・複数可）", problems.clone()),
+        Control::checks(
+            "problems",
+            "ご相談の内容（お困りのこと・複数可）",
+            problems.clone(),
+        ),
         Control::radio("main_problem", "一番お困りのこと（主訴）", problems),
-        Control::area("presenting_problem_text", "ご相談されたいこと（ご本人の言葉で）"),
-        Control::radio("urgency", "緊急度", options(Urgency::ALL, Urgency::as_str, Urgency::label_ja)).required(),
+        Control::area(
+            "presenting_problem_text",
+            "ご相談されたいこと（ご本人の言葉で）",
+        ),
+        Control::radio(
+            "urgency",
+            "緊急度",
+            options(Urgency::ALL, Urgency::as_str, Urgency::label_ja),
+        )
+        .required(),
         Control::date("application_received_on", "申込票（書面）の受領日"),
     ]
 }
@@ -276,8 +301,9 @@ fn read_intake(f: &Fields) -> FieldResult<Intake> {
         .into_iter()
         .map(|c| {
             Ok(PresentingProblem {
-                code: tsunagu_core::ShortText::parse(c)
-                    .map_err(|_| field_error("problems", "ご相談の内容の選択が正しくありません。"))?,
+                code: tsunagu_core::ShortText::parse(c).map_err(|_| {
+                    field_error("problems", "ご相談の内容の選択が正しくありません。")
+                })?,
                 main: Some(c) == main,
             })
         })
@@ -329,7 +355,10 @@ const DOMAINS: [(&str, &str); 9] = [
     ("other", "その他"),
 ];
 
-fn domain_slot<'a>(d: &'a mut LifeDomains, key: &str) -> Option<&'a mut Option<tsunagu_core::LongText>> {
+fn domain_slot<'a>(
+    d: &'a mut LifeDomains,
+    key: &str,
+) -> Option<&'a mut Option<tsunagu_core::LongText>> {
     Some(match key {
         "health" => &mut d.health,
         "daily_life" => &mut d.daily_life,
@@ -361,9 +390,17 @@ fn assessment_controls() -> Vec<Control> {
     let mut v = vec![Control::date("assessed_on", "アセスメント日").required()];
     for (i, (k, label)) in DOMAINS.iter().enumerate() {
         let c = Control::area(format!("domain_{k}"), *label);
-        v.push(if i == 0 { c.group("生活の領域ごとの状況") } else { c });
+        v.push(if i == 0 {
+            c.group("生活の領域ごとの状況")
+        } else {
+            c
+        });
     }
-    v.push(Control::area("baseline", "現状の査定（ベースライン）").required().group("見立て"));
+    v.push(
+        Control::area("baseline", "現状の査定（ベースライン）")
+            .required()
+            .group("見立て"),
+    );
     v.push(Control::area("background", "背景の理解"));
     v.push(Control::area("main_issues", "主要課題").required());
     v.push(Control::area("strengths", "ストレングス（本人の強み）"));
@@ -403,19 +440,40 @@ fn plan_controls(settings: &TenantSettings) -> Vec<Control> {
         .collect();
     let mut v = vec![
         Control::date("drafted_on", "作成日").required(),
-        Control::area("goals", "目標（1行に1つ）").required().hint("本人と一緒に決めた、具体的で達成できる目標"),
+        Control::area("goals", "目標（1行に1つ）")
+            .required()
+            .hint("本人と一緒に決めた、具体的で達成できる目標"),
         Control::area("person_role", "本人の役割"),
         Control::date("period_from", "プランの期間（開始）").required(),
         Control::date("period_to", "プランの期間（終了）").required(),
-        Control::number("monitoring_interval_months", "モニタリング間隔（か月、空欄は既定）"),
+        Control::number(
+            "monitoring_interval_months",
+            "モニタリング間隔（か月、空欄は既定）",
+        ),
     ];
     for n in 1..=PLAN_ROWS {
-        v.push(Control::area(format!("item{n}_description"), "支援内容").group(format!("支援内容 {n}")));
-        v.push(Control::number(format!("item{n}_goal"), "対応する目標の番号"));
-        v.push(Control::text(format!("item{n}_provider"), "提供者（機関・本人など）"));
-        v.push(Control::text(format!("item{n}_responsible"), "担当者（責任者）"));
+        v.push(
+            Control::area(format!("item{n}_description"), "支援内容")
+                .group(format!("支援内容 {n}")),
+        );
+        v.push(Control::number(
+            format!("item{n}_goal"),
+            "対応する目標の番号",
+        ));
+        v.push(Control::text(
+            format!("item{n}_provider"),
+            "提供者（機関・本人など）",
+        ));
+        v.push(Control::text(
+            format!("item{n}_responsible"),
+            "担当者（責任者）",
+        ));
         v.push(Control::date(format!("item{n}_deadline"), "期限"));
-        v.push(Control::select(format!("item{n}_service"), "法に基づく事業（該当するとき）", services.clone()));
+        v.push(Control::select(
+            format!("item{n}_service"),
+            "法に基づく事業（該当するとき）",
+            services.clone(),
+        ));
     }
     v
 }
@@ -427,8 +485,12 @@ fn read_plan(f: &Fields) -> FieldResult<PlanInput> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|l| {
-            tsunagu_core::ShortText::parse(l)
-                .map_err(|_| field_error("goals", "目標は1行に1つ、それぞれ200文字以内で入力してください。"))
+            tsunagu_core::ShortText::parse(l).map_err(|_| {
+                field_error(
+                    "goals",
+                    "目標は1行に1つ、それぞれ200文字以内で入力してください。",
+                )
+            })
         })
         .collect::<FieldResult<Vec<_>>>()?;
     let mut items = Vec::new();
@@ -439,7 +501,10 @@ fn read_plan(f: &Fields) -> FieldResult<PlanInput> {
         };
         let goal = match f.get(&key("goal")) {
             None => None,
-            Some(_) => Some(f.number::<usize>(&key("goal"), "目標の番号")?.saturating_sub(1)),
+            Some(_) => Some(
+                f.number::<usize>(&key("goal"), "目標の番号")?
+                    .saturating_sub(1),
+            ),
         };
         items.push(PlanItemInput {
             description: f.long(&key("description"), "支援内容")?,
@@ -466,7 +531,14 @@ fn read_plan(f: &Fields) -> FieldResult<PlanInput> {
 
 fn plan_values(p: &tsunagu_core::case::Plan) -> Fields {
     let mut v: Vec<(String, String)> = vec![
-        ("goals".into(), p.goals.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("\n")),
+        (
+            "goals".into(),
+            p.goals
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
         ("period_from".into(), p.period_from.to_string()),
         ("period_to".into(), p.period_to.to_string()),
     ];
@@ -478,12 +550,18 @@ fn plan_values(p: &tsunagu_core::case::Plan) -> Fields {
     }
     for (i, item) in p.items.iter().take(PLAN_ROWS).enumerate() {
         let n = i + 1;
-        v.push((format!("item{n}_description"), item.description.as_str().into()));
+        v.push((
+            format!("item{n}_description"),
+            item.description.as_str().into(),
+        ));
         if let Some(g) = item.goal {
             v.push((format!("item{n}_goal"), (g + 1).to_string()));
         }
         v.push((format!("item{n}_provider"), item.provider.as_str().into()));
-        v.push((format!("item{n}_responsible"), item.responsible.as_str().into()));
+        v.push((
+            format!("item{n}_responsible"),
+            item.responsible.as_str().into(),
+        ));
         v.push((format!("item{n}_deadline"), item.deadline.to_string()));
         if let Some(s) = &item.statutory_service {
             v.push((format!("item{n}_service"), s.clone()));
@@ -492,7 +570,11 @@ fn plan_values(p: &tsunagu_core::case::Plan) -> Fields {
     Fields(v)
 }
 
-fn outcome_controls(day: &'static str, day_label: &'static str, orgs: &[Organisation]) -> Vec<Control> {
+fn outcome_controls(
+    day: &'static str,
+    day_label: &'static str,
+    orgs: &[Organisation],
+) -> Vec<Control> {
     let mut v = vec![
         Control::date(day, day_label).required(),
         Control::radio(
@@ -557,7 +639,16 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
                 .collect();
             vec![
                 Control::select("service", "事業", services).required(),
-                Control::radio("decision", "決定", options(DecisionOutcome::ALL, DecisionOutcome::as_str, DecisionOutcome::label_ja)).required(),
+                Control::radio(
+                    "decision",
+                    "決定",
+                    options(
+                        DecisionOutcome::ALL,
+                        DecisionOutcome::as_str,
+                        DecisionOutcome::label_ja,
+                    ),
+                )
+                .required(),
                 Control::date("decided_on", "決定日").required(),
                 Control::date("notice_sent_on", "本人への通知日"),
                 Control::area("note", "備考"),
@@ -567,9 +658,27 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
         "record_contact" => contact_controls(),
         "record_monitoring" => vec![
             Control::date("monitored_on", "モニタリング日").required(),
-            Control::radio("kind", "種類", options(MonitoringKind::ALL, MonitoringKind::as_str, MonitoringKind::label_ja)).required(),
+            Control::radio(
+                "kind",
+                "種類",
+                options(
+                    MonitoringKind::ALL,
+                    MonitoringKind::as_str,
+                    MonitoringKind::label_ja,
+                ),
+            )
+            .required(),
             Control::area("progress", "目標とベースラインに照らした進み具合").required(),
-            Control::radio("outcome", "結果", options(MonitoringOutcome::ALL, MonitoringOutcome::as_str, MonitoringOutcome::label_ja)).required(),
+            Control::radio(
+                "outcome",
+                "結果",
+                options(
+                    MonitoringOutcome::ALL,
+                    MonitoringOutcome::as_str,
+                    MonitoringOutcome::label_ja,
+                ),
+            )
+            .required(),
             Control::area("note", "プランの修正の内容・備考"),
         ],
         "record_evaluation" => {
@@ -577,19 +686,36 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             if let Some(plan) = &s.current_plan {
                 for (i, g) in plan.goals.iter().enumerate() {
                     v.push(
-                        Control::radio(format!("goal{i}_attainment"), "達成度", options(Attainment::ALL, Attainment::as_str, Attainment::label_ja))
-                            .required()
-                            .group(format!("目標{}: {}", i + 1, g.as_str())),
+                        Control::radio(
+                            format!("goal{i}_attainment"),
+                            "達成度",
+                            options(Attainment::ALL, Attainment::as_str, Attainment::label_ja),
+                        )
+                        .required()
+                        .group(format!("目標{}: {}", i + 1, g.as_str())),
                     );
                     v.push(Control::area(format!("goal{i}_note"), "評価の内容"));
                 }
             }
             let summary = Control::area("summary", "総合評価（支援の状況と成果）").required();
-            v.push(if s.current_plan.is_some() { summary.group("総合評価") } else { summary });
+            v.push(if s.current_plan.is_some() {
+                summary.group("総合評価")
+            } else {
+                summary
+            });
             v
         }
         "record_emergency_support" => vec![
-            Control::select("kind", "支援の種類", options(EmergencyKind::ALL, EmergencyKind::as_str, EmergencyKind::label_ja)).required(),
+            Control::select(
+                "kind",
+                "支援の種類",
+                options(
+                    EmergencyKind::ALL,
+                    EmergencyKind::as_str,
+                    EmergencyKind::label_ja,
+                ),
+            )
+            .required(),
             Control::date("provided_on", "実施日").required(),
             Control::area("note", "内容"),
         ],
@@ -597,7 +723,16 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
         "follow_up_referral" | "confirm_referral" => {
             let refs: Vec<(String, String)> = s
                 .open_referrals()
-                .map(|r| (r.id.to_string(), format!("{}（{}につないだもの）", r.to_name.as_str(), wareki::format(r.referred_on))))
+                .map(|r| {
+                    (
+                        r.id.to_string(),
+                        format!(
+                            "{}（{}につないだもの）",
+                            r.to_name.as_str(),
+                            wareki::format(r.referred_on)
+                        ),
+                    )
+                })
                 .collect();
             let mut v = vec![Control::select("referral_id", "つなぎ先", refs).required()];
             if action == "follow_up_referral" {
@@ -617,9 +752,23 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
         "resume" => vec![Control::date("resumed_on", "再開日").required()],
         "terminate" => vec![
             Control::date("terminated_on", "終結日").required(),
-            Control::select("pattern", "終結の理由", options(ClosurePattern::ALL, ClosurePattern::as_str, ClosurePattern::label_ja)).required(),
+            Control::select(
+                "pattern",
+                "終結の理由",
+                options(
+                    ClosurePattern::ALL,
+                    ClosurePattern::as_str,
+                    ClosurePattern::label_ja,
+                ),
+            )
+            .required(),
             Control::area("person_intention", "本人の意向"),
-            Control::radio("follow_up", "終結後のフォローアップ", [("planned", "行う"), ("not_needed", "行わない")]).required(),
+            Control::radio(
+                "follow_up",
+                "終結後のフォローアップ",
+                [("planned", "行う"), ("not_needed", "行わない")],
+            )
+            .required(),
             Control::date("first_check_on", "最初の確認日（行うとき）"),
             Control::area("method", "確認の方法（行うとき）"),
             Control::area("follow_up_reason", "行わない理由（行わないとき）"),
@@ -635,22 +784,31 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             Control::date("reopened_on", "再開日").required(),
             Control::area("reason", "再開の理由").required(),
         ],
-        "add_team_member" => vec![Control::select(
-            "org_id",
-            "加える機関",
-            c.orgs
-                .iter()
-                .filter(|o| !s.team.contains(&o.id))
-                .map(|o| (o.id.to_string(), format!("{}（{}）", o.name, o.kind.label_ja()))),
-        )
-        .required()],
+        "add_team_member" => vec![
+            Control::select(
+                "org_id",
+                "加える機関",
+                c.orgs.iter().filter(|o| !s.team.contains(&o.id)).map(|o| {
+                    (
+                        o.id.to_string(),
+                        format!("{}（{}）", o.name, o.kind.label_ja()),
+                    )
+                }),
+            )
+            .required(),
+        ],
         _ => Vec::new(),
     }
 }
 
 fn contact_controls() -> Vec<Control> {
     vec![
-        Control::select("kind", "方法", options(ContactKind::ALL, ContactKind::as_str, ContactKind::label_ja)).required(),
+        Control::select(
+            "kind",
+            "方法",
+            options(ContactKind::ALL, ContactKind::as_str, ContactKind::label_ja),
+        )
+        .required(),
         Control::date("contacted_on", "日付").required(),
         Control::check("unreached", "連絡がつかなかった（不在・不通）"),
         Control::text("with_whom", "相手（本人以外のとき）"),
@@ -660,14 +818,22 @@ fn contact_controls() -> Vec<Control> {
 
 fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand> {
     Ok(match action {
-        "record_intake" => CaseCommand::RecordIntake { intake: read_intake(f)? },
+        "record_intake" => CaseCommand::RecordIntake {
+            intake: read_intake(f)?,
+        },
         "triage" => {
             let day = f.date("triaged_on", "振り分け日")?;
-            CaseCommand::Triage { triaged_on: day, outcome: read_outcome(f, day, c.orgs)? }
+            CaseCommand::Triage {
+                triaged_on: day,
+                outcome: read_outcome(f, day, c.orgs)?,
+            }
         }
         "screen" => {
             let day = f.date("screened_on", "スクリーニング日")?;
-            CaseCommand::Screen { screened_on: day, outcome: read_outcome(f, day, c.orgs)? }
+            CaseCommand::Screen {
+                screened_on: day,
+                outcome: read_outcome(f, day, c.orgs)?,
+            }
         }
         "record_assessment" => {
             let mut domains = LifeDomains::default();
@@ -688,7 +854,9 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
                 },
             }
         }
-        "draft_plan" => CaseCommand::DraftPlan { plan: read_plan(f)? },
+        "draft_plan" => CaseCommand::DraftPlan {
+            plan: read_plan(f)?,
+        },
         "record_support_decision" => CaseCommand::RecordSupportDecision {
             service: f.required("service", "事業")?.to_owned(),
             outcome: f.choice("decision", "決定", DecisionOutcome::parse)?,
@@ -696,7 +864,9 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
             notice_sent_on: f.opt_date("notice_sent_on", "通知日")?,
             note: f.opt_long("note", "備考")?,
         },
-        "start_support" => CaseCommand::StartSupport { started_on: f.date("started_on", "支援開始日")? },
+        "start_support" => CaseCommand::StartSupport {
+            started_on: f.date("started_on", "支援開始日")?,
+        },
         "record_contact" => CaseCommand::RecordContact {
             kind: f.choice("kind", "方法", ContactKind::parse)?,
             contacted_on: f.date("contacted_on", "日付")?,
@@ -712,16 +882,16 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
             note: f.opt_long("note", "備考")?,
         },
         "record_evaluation" => {
-            let goals = c
-                .state
-                .current_plan
-                .as_ref()
-                .map_or(0, |p| p.goals.len());
+            let goals = c.state.current_plan.as_ref().map_or(0, |p| p.goals.len());
             let goals = (0..goals)
                 .map(|i| {
                     Ok(GoalAttainment {
                         goal: i,
-                        attainment: f.choice(&format!("goal{i}_attainment"), &format!("目標{}の達成度", i + 1), Attainment::parse)?,
+                        attainment: f.choice(
+                            &format!("goal{i}_attainment"),
+                            &format!("目標{}の達成度", i + 1),
+                            Attainment::parse,
+                        )?,
                         note: f.opt_long(&format!("goal{i}_note"), "評価の内容")?,
                     })
                 })
@@ -739,7 +909,9 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
         },
         "make_referral" => {
             let day = f.date("referred_on", "つないだ日")?;
-            CaseCommand::MakeReferral { referral: read_referral(f, c.orgs, day)? }
+            CaseCommand::MakeReferral {
+                referral: read_referral(f, c.orgs, day)?,
+            }
         }
         "follow_up_referral" => CaseCommand::FollowUpReferral {
             referral_id: referral_id(f)?,
@@ -756,7 +928,9 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
             suspended_on: f.date("suspended_on", "中断日")?,
             reason: f.long("reason", "中断の理由")?,
         },
-        "resume" => CaseCommand::Resume { resumed_on: f.date("resumed_on", "再開日")? },
+        "resume" => CaseCommand::Resume {
+            resumed_on: f.date("resumed_on", "再開日")?,
+        },
         "terminate" => CaseCommand::Terminate {
             termination: Termination {
                 terminated_on: f.date("terminated_on", "終結日")?,
@@ -770,7 +944,12 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
                     Some("not_needed") => FollowUpPlan::NotNeeded {
                         reason: f.long("follow_up_reason", "フォローアップを行わない理由")?,
                     },
-                    _ => return Err(field_error("follow_up", "終結後のフォローアップを行うかどうかを選んでください。")),
+                    _ => {
+                        return Err(field_error(
+                            "follow_up",
+                            "終結後のフォローアップを行うかどうかを選んでください。",
+                        ));
+                    }
                 },
                 lead_department: f.opt_short("lead_department", "終結後の主担当課")?,
             },
@@ -819,7 +998,11 @@ fn refusal_field(code: &str) -> Option<&'static str> {
 fn initial(action: &str, s: &CaseState, today: Date) -> Fields {
     let mut f = match action {
         "record_intake" => s.intake.as_ref().map(intake_values).unwrap_or_default(),
-        "record_assessment" => s.latest_assessment.as_ref().map(assessment_values).unwrap_or_default(),
+        "record_assessment" => s
+            .latest_assessment
+            .as_ref()
+            .map(assessment_values)
+            .unwrap_or_default(),
         "draft_plan" => s
             .draft_plan
             .as_ref()
@@ -829,9 +1012,25 @@ fn initial(action: &str, s: &CaseState, today: Date) -> Fields {
         _ => Fields::default(),
     };
     let todays = [
-        "received_on", "triaged_on", "screened_on", "assessed_on", "drafted_on", "decided_on",
-        "started_on", "contacted_on", "monitored_on", "evaluated_on", "provided_on", "referred_on",
-        "checked_on", "confirmed_on", "suspended_on", "resumed_on", "terminated_on", "reopened_on",
+        "received_on",
+        "triaged_on",
+        "screened_on",
+        "assessed_on",
+        "drafted_on",
+        "decided_on",
+        "started_on",
+        "contacted_on",
+        "monitored_on",
+        "evaluated_on",
+        "provided_on",
+        "referred_on",
+        "checked_on",
+        "confirmed_on",
+        "suspended_on",
+        "resumed_on",
+        "terminated_on",
+        "reopened_on",
+        "period_from",
     ];
     for name in todays {
         if f.get(name).is_none() {
@@ -853,13 +1052,26 @@ struct IntakePage {
     notice: Option<Notice>,
 }
 
-async fn person_name(app: &AppState, auth: &Auth, id: PersonId, a: Access) -> Result<String, ApiError> {
+async fn person_name(
+    app: &AppState,
+    auth: &Auth,
+    id: PersonId,
+    a: Access,
+) -> Result<String, ApiError> {
     let (p, _) = access::person(app, auth, id, a).await?;
-    Ok(p.state.details_for(auth.actor.user_id).name.as_str().to_owned())
+    Ok(p.state
+        .details_for(auth.actor.user_id)
+        .name
+        .as_str()
+        .to_owned())
 }
 
 /// 相談受付・申込票 for a new case of a person.
-pub async fn new_case_form(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+pub async fn new_case_form(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> Response {
     let id: PersonId = match parse_id(&id) {
         Ok(id) => id,
         Err(r) => return r,
@@ -934,14 +1146,29 @@ pub async fn create_case(
     };
     let intake = match read_intake(&f) {
         Ok(i) => i,
-        Err(e) => return again(auth, Some(e.clone()), Notice::from_field(&e), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => {
+            return again(
+                auth,
+                Some(e.clone()),
+                Notice::from_field(&e),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let req = OpenCase {
         person_id: id,
         identification: None,
         intake: Some(intake),
     };
-    match api::create_case(State(app.clone()), auth.clone(), HeaderMap::new(), ApiJson(req)).await {
+    match api::create_case(
+        State(app.clone()),
+        auth.clone(),
+        HeaderMap::new(),
+        ApiJson(req),
+    )
+    .await
+    {
         Ok((_, created)) => see_other(&format!("/cases/{}", created.0.id)),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             again(auth, None, Notice::from_api(&e), refusal_status(&e)).await
@@ -962,15 +1189,30 @@ pub struct TimelineRow {
     pub contact: bool,
 }
 
-pub(crate) fn describe(e: &CaseEvent, names: &Names, settings: &TenantSettings) -> (Option<Date>, String, String) {
+pub(crate) fn describe(
+    e: &CaseEvent,
+    names: &Names,
+    settings: &TenantSettings,
+) -> (Option<Date>, String, String) {
     use CaseEvent::*;
     let t = |x: &tsunagu_core::LongText| x.as_str().to_owned();
-    let opt = |x: &Option<tsunagu_core::LongText>| x.as_ref().map(|v| v.as_str().to_owned()).unwrap_or_default();
+    let opt = |x: &Option<tsunagu_core::LongText>| {
+        x.as_ref()
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default()
+    };
     let (on, label, text): (Option<Date>, &str, String) = match e {
-        CaseOpened { opened_on, identification, .. } => (
+        CaseOpened {
+            opened_on,
+            identification,
+            ..
+        } => (
             Some(*opened_on),
             "ケース開始",
-            identification.as_ref().map(|i| format!("把握の経路: {}", i.route.label_ja())).unwrap_or_default(),
+            identification
+                .as_ref()
+                .map(|i| format!("把握の経路: {}", i.route.label_ja()))
+                .unwrap_or_default(),
         ),
         IntakeRecorded { intake } => (
             Some(intake.received_on),
@@ -983,131 +1225,278 @@ pub(crate) fn describe(e: &CaseEvent, names: &Names, settings: &TenantSettings) 
                     .iter()
                     .map(|p| {
                         let n = settings.presenting_problem_name(p.code.as_str());
-                        if p.main { format!("◎{n}") } else { n.to_owned() }
+                        if p.main {
+                            format!("◎{n}")
+                        } else {
+                            n.to_owned()
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join("、"),
                 intake.urgency.label_ja()
             ),
         ),
-        TriagedToContinue { triaged_on } => (Some(*triaged_on), "振り分け", "ここで支援を続ける".into()),
+        TriagedToContinue { triaged_on } => {
+            (Some(*triaged_on), "振り分け", "ここで支援を続ける".into())
+        }
         ReferralMade { referral } => (
             Some(referral.referred_on),
             "他機関へのつなぎ",
             format!(
                 "{}へ{}（確認予定 {}）: {}",
                 referral.to_name.as_str(),
-                if referral.accompanied { "同行してつないだ" } else { "つないだ" },
+                if referral.accompanied {
+                    "同行してつないだ"
+                } else {
+                    "つないだ"
+                },
                 wareki::format(referral.follow_up_on),
                 referral.purpose.as_str()
             ),
         ),
-        ReferralFollowedUp { checked_on, note, next_follow_up_on, .. } => (
+        ReferralFollowedUp {
+            checked_on,
+            note,
+            next_follow_up_on,
+            ..
+        } => (
             Some(*checked_on),
             "つなぎ先の状況確認",
             format!("{}（次回 {}）", t(note), wareki::format(*next_follow_up_on)),
         ),
-        ReferralConfirmed { confirmed_on, note, .. } => (Some(*confirmed_on), "つなぎ先での受け入れ確認", opt(note)),
-        AssessmentRecorded { version, assessment } => (
+        ReferralConfirmed {
+            confirmed_on, note, ..
+        } => (Some(*confirmed_on), "つなぎ先での受け入れ確認", opt(note)),
+        AssessmentRecorded {
+            version,
+            assessment,
+        } => (
             Some(assessment.assessed_on),
             "アセスメント",
-            format!("第{version}版 主要課題: {}", assessment.main_issues.as_str()),
+            format!(
+                "第{version}版 主要課題: {}",
+                assessment.main_issues.as_str()
+            ),
         ),
-        ScreenedToHandleHere { screened_on } => (Some(*screened_on), "スクリーニング", "ここでプランを作成する".into()),
+        ScreenedToHandleHere { screened_on } => (
+            Some(*screened_on),
+            "スクリーニング",
+            "ここでプランを作成する".into(),
+        ),
         PlanDrafted { plan } => (
             Some(plan.drafted_on),
             "プラン作成",
             format!(
                 "第{}版 目標: {}（{}〜{}）",
                 plan.version,
-                plan.goals.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("、"),
+                plan.goals
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 wareki::format(plan.period_from),
                 wareki::format(plan.period_to)
             ),
         ),
-        PlanApproved { plan_version, approved_on, .. } => (Some(*approved_on), "支援調整会議", format!("プラン第{plan_version}版を了承")),
-        PlanReturned { plan_version, reason, .. } => (None, "支援調整会議", format!("プラン第{plan_version}版を差し戻し: {}", t(reason))),
+        PlanApproved {
+            plan_version,
+            approved_on,
+            ..
+        } => (
+            Some(*approved_on),
+            "支援調整会議",
+            format!("プラン第{plan_version}版を了承"),
+        ),
+        PlanReturned {
+            plan_version,
+            reason,
+            ..
+        } => (
+            None,
+            "支援調整会議",
+            format!("プラン第{plan_version}版を差し戻し: {}", t(reason)),
+        ),
         SupportDecisionRecorded { decision, note } => (
             Some(decision.decided_on),
             "支援決定",
             format!(
                 "{}: {}{}",
-                settings.statutory_service(&decision.service).map_or(decision.service.as_str(), |s| s.name.as_str()),
+                settings
+                    .statutory_service(&decision.service)
+                    .map_or(decision.service.as_str(), |s| s.name.as_str()),
                 decision.outcome.label_ja(),
-                note.as_ref().map(|n| format!("（{}）", n.as_str())).unwrap_or_default()
+                note.as_ref()
+                    .map(|n| format!("（{}）", n.as_str()))
+                    .unwrap_or_default()
             ),
         ),
-        SupportStarted { started_on, first_monitoring_due_on } => (
+        SupportStarted {
+            started_on,
+            first_monitoring_due_on,
+        } => (
             Some(*started_on),
             "支援開始",
-            format!("初回モニタリング期限 {}", wareki::format(*first_monitoring_due_on)),
+            format!(
+                "初回モニタリング期限 {}",
+                wareki::format(*first_monitoring_due_on)
+            ),
         ),
-        ContactRecorded { kind, contacted_on, reached, with_whom, summary } => (
+        ContactRecorded {
+            kind,
+            contacted_on,
+            reached,
+            with_whom,
+            summary,
+        } => (
             Some(*contacted_on),
             kind.label_ja(),
             format!(
                 "{}{}{}",
-                if *reached { "" } else { "【連絡つかず】" },
-                with_whom.as_ref().map(|w| format!("（{}）", w.as_str())).unwrap_or_default(),
+                if *reached {
+                    ""
+                } else {
+                    "【連絡つかず】"
+                },
+                with_whom
+                    .as_ref()
+                    .map(|w| format!("（{}）", w.as_str()))
+                    .unwrap_or_default(),
                 summary.as_str()
             ),
         ),
-        MonitoringRecorded { monitored_on, kind, progress, outcome, note, .. } => (
+        MonitoringRecorded {
+            monitored_on,
+            kind,
+            progress,
+            outcome,
+            note,
+            ..
+        } => (
             Some(*monitored_on),
             "モニタリング",
-            format!("{}・{}: {} {}", kind.label_ja(), outcome.label_ja(), progress.as_str(), opt(note)),
+            format!(
+                "{}・{}: {} {}",
+                kind.label_ja(),
+                outcome.label_ja(),
+                progress.as_str(),
+                opt(note)
+            ),
         ),
-        EvaluationRecorded { evaluated_on, plan_version, summary, goals } => (
+        EvaluationRecorded {
+            evaluated_on,
+            plan_version,
+            summary,
+            goals,
+        } => (
             Some(*evaluated_on),
             "プラン評価",
             format!(
                 "第{plan_version}版 {} / {}",
-                goals.iter().map(|g| format!("目標{}: {}", g.goal + 1, g.attainment.label_ja())).collect::<Vec<_>>().join("、"),
+                goals
+                    .iter()
+                    .map(|g| format!("目標{}: {}", g.goal + 1, g.attainment.label_ja()))
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 summary.as_str()
             ),
         ),
-        EmergencySupportRecorded { kind, provided_on, note } => (Some(*provided_on), "緊急的な支援", format!("{} {}", kind.label_ja(), opt(note))),
-        Suspended { suspended_on, reason } => (Some(*suspended_on), "中断", t(reason)),
-        SuspensionConfirmed { confirmed_on, .. } => (Some(*confirmed_on), "支援調整会議", "中断を確認".into()),
+        EmergencySupportRecorded {
+            kind,
+            provided_on,
+            note,
+        } => (
+            Some(*provided_on),
+            "緊急的な支援",
+            format!("{} {}", kind.label_ja(), opt(note)),
+        ),
+        Suspended {
+            suspended_on,
+            reason,
+        } => (Some(*suspended_on), "中断", t(reason)),
+        SuspensionConfirmed { confirmed_on, .. } => {
+            (Some(*confirmed_on), "支援調整会議", "中断を確認".into())
+        }
         Resumed { resumed_on, .. } => (Some(*resumed_on), "再開", String::new()),
-        TerminationApproved { approved_on, .. } => (Some(*approved_on), "支援調整会議", "終結を承認".into()),
-        ReplanDecided { decided_on, back_to_assessment, .. } => (
+        TerminationApproved { approved_on, .. } => {
+            (Some(*approved_on), "支援調整会議", "終結を承認".into())
+        }
+        ReplanDecided {
+            decided_on,
+            back_to_assessment,
+            ..
+        } => (
             Some(*decided_on),
             "支援調整会議",
-            if *back_to_assessment { "再アセスメントを決定".into() } else { "再プランを決定".into() },
+            if *back_to_assessment {
+                "再アセスメントを決定".into()
+            } else {
+                "再プランを決定".into()
+            },
         ),
         MeetingNoted { noted_on, note, .. } => (Some(*noted_on), "会議での共有", t(note)),
-        Closed { closed_on, pattern, person_intention, .. } => (
+        Closed {
+            closed_on,
+            pattern,
+            person_intention,
+            ..
+        } => (
             Some(*closed_on),
             "終結",
             format!("{} {}", pattern.label_ja(), opt(person_intention)),
         ),
-        FollowUpRecorded { checked_on, summary, .. } => (Some(*checked_on), "フォローアップ", summary.as_str().to_owned()),
-        Reopened { reopened_on, reason } => (Some(*reopened_on), "ケースの再開", t(reason)),
+        FollowUpRecorded {
+            checked_on,
+            summary,
+            ..
+        } => (
+            Some(*checked_on),
+            "フォローアップ",
+            summary.as_str().to_owned(),
+        ),
+        Reopened {
+            reopened_on,
+            reason,
+        } => (Some(*reopened_on), "ケースの再開", t(reason)),
         AccessRestricted { users } => (
             None,
             "閲覧制限",
-            if users.is_empty() { "閲覧制限を解除".into() } else { format!("閲覧を{}名に制限", users.len()) },
+            if users.is_empty() {
+                "閲覧制限を解除".into()
+            } else {
+                format!("閲覧を{}名に制限", users.len())
+            },
         ),
         TeamMemberAdded { org_id } => (None, "支援チーム", format!("{}を追加", names.org(*org_id))),
-        TeamMemberRemoved { org_id } => (None, "支援チーム", format!("{}を削除", names.org(*org_id))),
+        TeamMemberRemoved { org_id } => {
+            (None, "支援チーム", format!("{}を削除", names.org(*org_id)))
+        }
         WorkerAssigned { user_id } => (None, "担当者", format!("{}に変更", names.user(*user_id))),
     };
     (on, label.to_owned(), text)
 }
 
-pub(crate) fn timeline_rows(entries: &[TimelineEntry], names: &Names, settings: &TenantSettings) -> Vec<TimelineRow> {
+pub(crate) fn timeline_rows(
+    entries: &[TimelineEntry],
+    names: &Names,
+    settings: &TenantSettings,
+) -> Vec<TimelineRow> {
     let mut rows: Vec<TimelineRow> = entries
         .iter()
         .map(|e| {
             let (on, label, text) = describe(&e.event, names, settings);
-            let at = e.recorded_at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)));
+            let at = e
+                .recorded_at
+                .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)));
             TimelineRow {
                 on: on.or(Some(at.date())),
                 label,
                 text,
                 recorded_at: format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M")),
-                by: format!("{}（{}）", names.user(e.actor.user_id), names.org(e.actor.org_id)),
+                by: format!(
+                    "{}（{}）",
+                    names.user(e.actor.user_id),
+                    names.org(e.actor.org_id)
+                ),
                 reason: e.reason.clone(),
                 contact: matches!(e.event, CaseEvent::ContactRecorded { .. }),
             }
@@ -1153,11 +1542,18 @@ struct TimelineFragment {
     notice: Option<Notice>,
 }
 
-async fn header(app: &AppState, auth: &Auth, view: &CaseView, names: &Names) -> Result<Header, ApiError> {
+async fn header(
+    app: &AppState,
+    auth: &Auth,
+    view: &CaseView,
+    names: &Names,
+) -> Result<Header, ApiError> {
     let s = &view.state;
     Ok(Header {
         person_id: s.person_id,
-        person_name: person_name(app, auth, s.person_id, Access::Read).await.unwrap_or_default(),
+        person_name: person_name(app, auth, s.person_id, Access::Read)
+            .await
+            .unwrap_or_default(),
         stage_label: view.stage_label,
         fiscal_year: wareki::fiscal_year_label(s.opened_on),
         worker: names.user(s.assigned_worker).to_owned(),
@@ -1166,17 +1562,32 @@ async fn header(app: &AppState, auth: &Auth, view: &CaseView, names: &Names) -> 
     })
 }
 
-pub(crate) async fn load(app: &AppState, auth: &Auth, id: CaseId) -> Result<(CaseView, Vec<TimelineEntry>), ApiError> {
-    let view = api::get_case(State(app.clone()), auth.clone(), ApiPath(id)).await?.0;
-    let timeline = api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id)).await?.0;
+pub(crate) async fn load(
+    app: &AppState,
+    auth: &Auth,
+    id: CaseId,
+) -> Result<(CaseView, Vec<TimelineEntry>), ApiError> {
+    let view = api::get_case(State(app.clone()), auth.clone(), ApiPath(id))
+        .await?
+        .0;
+    let timeline = api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id))
+        .await?
+        .0;
     Ok((view, timeline))
 }
 
 fn contact_defaults(today: Date) -> Fields {
-    Fields(vec![("kind".into(), "phone".into()), ("contacted_on".into(), today.to_string())])
+    Fields(vec![
+        ("kind".into(), "phone".into()),
+        ("contacted_on".into(), today.to_string()),
+    ])
 }
 
-pub async fn show(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+pub async fn show(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> Response {
     let id: CaseId = match parse_id(&id) {
         Ok(id) => id,
         Err(r) => return r,
@@ -1230,7 +1641,11 @@ pub async fn quick_contact(
         Ok(n) => n,
         Err(e) => return page_error(&e),
     };
-    let ctx = FormCtx { state: &state, settings: &auth.settings, orgs: &names.orgs };
+    let ctx = FormCtx {
+        state: &state,
+        settings: &auth.settings,
+        orgs: &names.orgs,
+    };
     let outcome = match command_for("record_contact", &f, &ctx) {
         Ok(command) => submit(&app, &auth, id, &f, command).await.map(|_| ()),
         Err(e) => Err(Refused::Field(e)),
@@ -1302,15 +1717,21 @@ impl Refused {
         names: &Names,
     ) -> (StatusCode, Notice, Option<FieldError>) {
         match self {
-            Refused::Field(e) => (StatusCode::UNPROCESSABLE_ENTITY, Notice::from_field(&e), Some(e)),
+            Refused::Field(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Notice::from_field(&e),
+                Some(e),
+            ),
             Refused::Page(_) => (StatusCode::INTERNAL_SERVER_ERROR, Notice::default(), None),
             Refused::Api(e) => {
                 let mut notice = Notice::from_api(&e);
                 notice.back = format!("/cases/{id}");
                 if e.status == StatusCode::CONFLICT
-                    && let Ok(entries) = api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id)).await
+                    && let Ok(entries) =
+                        api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id)).await
                 {
-                    notice.message = "あなたが入力している間に、ほかの人がこのケースに記録しました。".into();
+                    notice.message =
+                        "あなたが入力している間に、ほかの人がこのケースに記録しました。".into();
                     notice.conflict = entries
                         .0
                         .iter()
@@ -1334,7 +1755,13 @@ impl Refused {
     }
 }
 
-async fn submit(app: &AppState, auth: &Auth, id: CaseId, f: &Fields, command: CaseCommand) -> Result<CaseView, Refused> {
+async fn submit(
+    app: &AppState,
+    auth: &Auth,
+    id: CaseId,
+    f: &Fields,
+    command: CaseCommand,
+) -> Result<CaseView, Refused> {
     let req = CaseCommandRequest {
         expected_version: f.version(),
         reason: f.get("reason").map(str::to_owned),
@@ -1368,7 +1795,10 @@ struct ActionPage {
 fn action_context(action: &str, s: &CaseState, settings: &TenantSettings) -> Vec<(String, String)> {
     let mut v = Vec::new();
     if let Some(plan) = &s.current_plan
-        && matches!(action, "record_evaluation" | "record_monitoring" | "record_support_decision")
+        && matches!(
+            action,
+            "record_evaluation" | "record_monitoring" | "record_support_decision"
+        )
     {
         v.push((
             "プラン".into(),
@@ -1377,7 +1807,11 @@ fn action_context(action: &str, s: &CaseState, settings: &TenantSettings) -> Vec
                 plan.version,
                 wareki::format(plan.period_from),
                 wareki::format(plan.period_to),
-                plan.goals.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("、")
+                plan.goals
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
             ),
         ));
     }
@@ -1421,11 +1855,19 @@ pub async fn action_form(
     };
     let today = app.clock.today();
     let s = &a.case.state;
-    let ctx = FormCtx { state: s, settings: &auth.settings, orgs: &names.orgs };
+    let ctx = FormCtx {
+        state: s,
+        settings: &auth.settings,
+        orgs: &names.orgs,
+    };
     let mut notice = None;
     if !stages_for(&action).contains(&s.stage) {
         notice = Some(Notice {
-            message: format!("いまの段階（{}）では「{}」はできません。ケースのページで、いまできる操作を確かめてください。", s.stage.label_ja(), label),
+            message: format!(
+                "いまの段階（{}）では「{}」はできません。ケースのページで、いまできる操作を確かめてください。",
+                s.stage.label_ja(),
+                label
+            ),
             code: "case.wrong_stage".into(),
             conflict: vec![],
             back: format!("/cases/{id}"),
@@ -1437,9 +1879,18 @@ pub async fn action_form(
         version: a.case.version,
         action: action.clone(),
         label,
-        person_name: a.person.details_for(auth.actor.user_id).name.as_str().to_owned(),
+        person_name: a
+            .person
+            .details_for(auth.actor.user_id)
+            .name
+            .as_str()
+            .to_owned(),
         stage_label: s.stage.label_ja(),
-        controls: refill(controls_for(&action, &ctx), &initial(&action, s, today), None),
+        controls: refill(
+            controls_for(&action, &ctx),
+            &initial(&action, s, today),
+            None,
+        ),
         notice,
         context: action_context(&action, s, &auth.settings),
     })
@@ -1469,7 +1920,11 @@ pub async fn action_submit(
     };
     let f = Fields(fields);
     let s = a.case.state;
-    let ctx = FormCtx { state: &s, settings: &auth.settings, orgs: &names.orgs };
+    let ctx = FormCtx {
+        state: &s,
+        settings: &auth.settings,
+        orgs: &names.orgs,
+    };
     let result = match command_for(&action, &f, &ctx) {
         Ok(command) => submit(&app, &auth, id, &f, command).await,
         Err(e) => Err(Refused::Field(e)),
@@ -1490,7 +1945,11 @@ pub async fn action_submit(
     } else {
         (f.version(), s)
     };
-    let ctx = FormCtx { state: &state, settings: &auth.settings, orgs: &names.orgs };
+    let ctx = FormCtx {
+        state: &state,
+        settings: &auth.settings,
+        orgs: &names.orgs,
+    };
     render_status(
         status,
         &ActionPage {
@@ -1499,7 +1958,12 @@ pub async fn action_submit(
             version,
             action: action.clone(),
             label,
-            person_name: a.person.details_for(auth.actor.user_id).name.as_str().to_owned(),
+            person_name: a
+                .person
+                .details_for(auth.actor.user_id)
+                .name
+                .as_str()
+                .to_owned(),
             stage_label: state.stage.label_ja(),
             controls: refill(controls_for(&action, &ctx), &f, error.as_ref()),
             notice: Some(notice),
@@ -1532,8 +1996,15 @@ fn assessment_fields(a: &Assessment) -> Vec<(String, String)> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-    let o = |x: &Option<tsunagu_core::LongText>| x.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default();
-    v.push(("現状の査定（ベースライン）".into(), a.baseline.as_str().into()));
+    let o = |x: &Option<tsunagu_core::LongText>| {
+        x.as_ref()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    v.push((
+        "現状の査定（ベースライン）".into(),
+        a.baseline.as_str().into(),
+    ));
     v.push(("背景の理解".into(), o(&a.background)));
     v.push(("主要課題".into(), a.main_issues.as_str().into()));
     v.push(("ストレングス".into(), o(&a.strengths)));
@@ -1543,7 +2014,11 @@ fn assessment_fields(a: &Assessment) -> Vec<(String, String)> {
 
 /// Every version of the インテーク・アセスメントシート, newest first, each field marked where
 /// it differs from the version before.
-pub async fn assessments(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+pub async fn assessments(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> Response {
     let id: CaseId = match parse_id(&id) {
         Ok(id) => id,
         Err(r) => return r,
@@ -1568,7 +2043,10 @@ pub async fn assessments(State(app): State<AppState>, Page(auth): Page, Path(id)
             .iter()
             .enumerate()
             .map(|(i, (k, after))| {
-                let before = previous.as_ref().map(|p| p[i].1.clone()).unwrap_or_default();
+                let before = previous
+                    .as_ref()
+                    .map(|p| p[i].1.clone())
+                    .unwrap_or_default();
                 let changed = previous.is_some() && before != *after;
                 (k.clone(), before, after.clone(), changed)
             })
@@ -1585,7 +2063,12 @@ pub async fn assessments(State(app): State<AppState>, Page(auth): Page, Path(id)
     render(&AssessmentsPage {
         chrome: Chrome::of(&auth, app.clock.today()),
         id,
-        person_name: a.person.details_for(auth.actor.user_id).name.as_str().to_owned(),
+        person_name: a
+            .person
+            .details_for(auth.actor.user_id)
+            .name
+            .as_str()
+            .to_owned(),
         versions,
     })
 }

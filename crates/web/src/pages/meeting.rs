@@ -6,7 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tsunagu_core::case::CaseConclusion;
-use tsunagu_core::meeting::{AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting};
+use tsunagu_core::meeting::{
+    AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting,
+};
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, MeetingId};
 use tsunagu_store::{CaseFilter, MeetingSummary};
@@ -98,7 +100,14 @@ pub async fn create(
     };
     let (error, notice, status) = match read() {
         Ok(req) => {
-            match api::create_meeting(State(app.clone()), auth.clone(), HeaderMap::new(), ApiJson(req)).await {
+            match api::create_meeting(
+                State(app.clone()),
+                auth.clone(),
+                HeaderMap::new(),
+                ApiJson(req),
+            )
+            .await
+            {
                 Ok((_, created)) => return see_other(&format!("/meetings/{}", created.0.id)),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {
                     (None, Notice::from_api(&e), refusal_status(&e))
@@ -106,7 +115,11 @@ pub async fn create(
                 Err(e) => return page_error(&e),
             }
         }
-        Err(e) => (Some(e.clone()), Notice::from_field(&e), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => (
+            Some(e.clone()),
+            Notice::from_field(&e),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     };
     let controls = refill(schedule_controls(), &f, error.as_ref());
     match meetings_page(&app, &auth, controls, Some(notice)).await {
@@ -145,13 +158,20 @@ struct MeetingPage {
 pub(crate) fn conclusion_text(c: &CaseConclusion) -> String {
     match c {
         CaseConclusion::PlanApproved { plan_version } => format!("プラン第{plan_version}版を了承"),
-        CaseConclusion::PlanReturned { plan_version, reason } => {
+        CaseConclusion::PlanReturned {
+            plan_version,
+            reason,
+        } => {
             format!("プラン第{plan_version}版を差し戻し: {}", reason.as_str())
         }
         CaseConclusion::SuspensionConfirmed => "中断を確認".into(),
         CaseConclusion::TerminationApproved => "終結を承認".into(),
         CaseConclusion::ReplanDecided { back_to_assessment } => {
-            if *back_to_assessment { "再アセスメント".into() } else { "再プラン".into() }
+            if *back_to_assessment {
+                "再アセスメント".into()
+            } else {
+                "再プラン".into()
+            }
         }
         CaseConclusion::Noted { note } => format!("共有: {}", note.as_str()),
     }
@@ -170,8 +190,12 @@ fn conclusion_controls(case: CaseId, plan_version: Option<u32>) -> Vec<Control> 
     let p = |n: &str| format!("{n}-{case}");
     vec![
         Control::select(p("conclusion"), "結論", CONCLUSIONS).required(),
-        Control::number(p("plan_version"), "プランの版").value(plan_version.map(|v| v.to_string()).unwrap_or_default()),
-        Control::check(p("back_to_assessment"), "アセスメントからやり直す（再プランのとき）"),
+        Control::number(p("plan_version"), "プランの版")
+            .value(plan_version.map(|v| v.to_string()).unwrap_or_default()),
+        Control::check(
+            p("back_to_assessment"),
+            "アセスメントからやり直す（再プランのとき）",
+        ),
         Control::area(p("note"), "差し戻しの理由・共有した内容"),
     ]
 }
@@ -180,7 +204,9 @@ fn read_conclusion(f: &Fields, case: CaseId) -> FieldResult<CaseConclusion> {
     let p = |n: &str| format!("{n}-{case}");
     let version = || f.number::<u32>(&p("plan_version"), "プランの版");
     Ok(match f.get(&p("conclusion")) {
-        Some("plan_approved") => CaseConclusion::PlanApproved { plan_version: version()? },
+        Some("plan_approved") => CaseConclusion::PlanApproved {
+            plan_version: version()?,
+        },
         Some("plan_returned") => CaseConclusion::PlanReturned {
             plan_version: version()?,
             reason: f.long(&p("note"), "差し戻しの理由")?,
@@ -190,7 +216,9 @@ fn read_conclusion(f: &Fields, case: CaseId) -> FieldResult<CaseConclusion> {
         Some("replan_decided") => CaseConclusion::ReplanDecided {
             back_to_assessment: f.checked(&p("back_to_assessment")),
         },
-        Some("noted") => CaseConclusion::Noted { note: f.long(&p("note"), "共有した内容")? },
+        Some("noted") => CaseConclusion::Noted {
+            note: f.long(&p("note"), "共有した内容")?,
+        },
         _ => return Err(field_error(&p("conclusion"), "結論を選んでください。")),
     })
 }
@@ -201,7 +229,9 @@ fn agenda_controls(cases: Vec<(String, String)>) -> Vec<Control> {
         Control::select(
             "purpose",
             "目的",
-            AgendaPurpose::ALL.iter().map(|p| (p.as_str(), p.label_ja())),
+            AgendaPurpose::ALL
+                .iter()
+                .map(|p| (p.as_str(), p.label_ja())),
         )
         .required(),
     ]
@@ -223,24 +253,36 @@ async fn meeting_page(
     notice: Option<Notice>,
 ) -> Result<MeetingPage, ApiError> {
     let today = app.clock.today();
-    let view = api::get_meeting(State(app.clone()), auth.clone(), ApiPath(id)).await?.0;
+    let view = api::get_meeting(State(app.clone()), auth.clone(), ApiPath(id))
+        .await?
+        .0;
     let names = Names::load(app, auth).await?;
     let mut agenda = Vec::new();
     for item in &view.state.agenda {
         // Names and plan versions only of cases the caller may read (members are not always on
         // the case's team).
-        let case = access::case(app, auth, item.case_id, Access::Read).await.ok();
+        let case = access::case(app, auth, item.case_id, Access::Read)
+            .await
+            .ok();
         let plan_version = case
             .as_ref()
             .and_then(|c| c.case.state.draft_plan.as_ref().map(|p| p.version));
         let controls = conclusion_controls(item.case_id, plan_version);
         let controls = match form {
-            Some((f, e)) if f.get(&format!("conclusion-{}", item.case_id)).is_some() => refill(controls, f, e),
+            Some((f, e)) if f.get(&format!("conclusion-{}", item.case_id)).is_some() => {
+                refill(controls, f, e)
+            }
             _ => laid_out(controls),
         };
         agenda.push(AgendaRow {
             case_id: item.case_id,
-            person_name: case.map(|c| c.person.details_for(auth.actor.user_id).name.as_str().to_owned()),
+            person_name: case.map(|c| {
+                c.person
+                    .details_for(auth.actor.user_id)
+                    .name
+                    .as_str()
+                    .to_owned()
+            }),
             purpose: item.purpose.label_ja(),
             conclusions: item.conclusions.iter().map(conclusion_text).collect(),
             controls,
@@ -259,7 +301,12 @@ async fn meeting_page(
             .await?
             .into_iter()
             .filter(|c| !view.state.agenda.iter().any(|a| a.case_id == c.id))
-            .map(|c| (c.id.to_string(), format!("{}（{}）", c.person_name, c.stage.label_ja())))
+            .map(|c| {
+                (
+                    c.id.to_string(),
+                    format!("{}（{}）", c.person_name, c.stage.label_ja()),
+                )
+            })
             .collect()
     } else {
         Vec::new()
@@ -273,13 +320,19 @@ async fn meeting_page(
             offered.push((id, label));
         }
     }
-    let which = form.and_then(|(f, _)| f.get("action").map(str::to_owned)).unwrap_or_default();
+    let which = form
+        .and_then(|(f, _)| f.get("action").map(str::to_owned))
+        .unwrap_or_default();
     let fill = |controls: Vec<Control>, action: &str| match form {
         Some((f, e)) if which == action => refill(controls, f, e),
         _ => laid_out(controls),
     };
     let minutes = Control::area("minutes", "議事録").required().value(
-        view.state.minutes.as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default(),
+        view.state
+            .minutes
+            .as_ref()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default(),
     );
     Ok(MeetingPage {
         chrome: Chrome::of(auth, today),
@@ -296,7 +349,10 @@ async fn meeting_page(
                     "{}（{}{}）",
                     a.name.as_str(),
                     names.org(a.org_id),
-                    a.title.as_ref().map(|t| format!("・{}", t.as_str())).unwrap_or_default()
+                    a.title
+                        .as_ref()
+                        .map(|t| format!("・{}", t.as_str()))
+                        .unwrap_or_default()
                 )
             })
             .collect(),
@@ -304,13 +360,24 @@ async fn meeting_page(
         attendee_controls: fill(attendee_controls(&names), "record_attendee"),
         agenda_controls: fill(agenda_controls(offered), "add_agenda_item"),
         minutes_controls: fill(vec![minutes], "record_minutes"),
-        close_controls: fill(vec![Control::date("closed_on", "終了日").required().value(today.to_string())], "close"),
+        close_controls: fill(
+            vec![
+                Control::date("closed_on", "終了日")
+                    .required()
+                    .value(today.to_string()),
+            ],
+            "close",
+        ),
         state: view.state,
         notice,
     })
 }
 
-pub async fn show(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+pub async fn show(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<MeetingId>() else {
         return page_error(&ApiError::not_found());
     };
@@ -337,15 +404,22 @@ fn read_command(f: &Fields) -> FieldResult<MeetingCommand> {
                 .ok_or_else(|| field_error("case_id", "議題にするケースを選んでください。"))?,
             purpose: f.choice("purpose", "目的", AgendaPurpose::parse)?,
         },
-        Some("record_minutes") => MeetingCommand::RecordMinutes { minutes: f.long("minutes", "議事録")? },
+        Some("record_minutes") => MeetingCommand::RecordMinutes {
+            minutes: f.long("minutes", "議事録")?,
+        },
         Some("record_conclusion") => {
             let case_id: CaseId = f
                 .get("case_id")
                 .and_then(|v| v.parse().ok())
                 .ok_or_else(|| field_error("case_id", "ケースが指定されていません。"))?;
-            MeetingCommand::RecordConclusion { case_id, conclusion: read_conclusion(f, case_id)? }
+            MeetingCommand::RecordConclusion {
+                case_id,
+                conclusion: read_conclusion(f, case_id)?,
+            }
         }
-        Some("close") => MeetingCommand::Close { closed_on: f.date("closed_on", "終了日")? },
+        Some("close") => MeetingCommand::Close {
+            closed_on: f.date("closed_on", "終了日")?,
+        },
         _ => return Err(field_error("action", "この操作はできません。")),
     })
 }
@@ -362,22 +436,35 @@ pub async fn command(
     let f = Fields(fields);
     let (error, notice, status) = match read_command(&f) {
         Ok(command) => {
-            let req = MeetingCommandRequest { expected_version: f.version(), reason: None, command };
-            match api::meeting_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
+            let req = MeetingCommandRequest {
+                expected_version: f.version(),
+                reason: None,
+                command,
+            };
+            match api::meeting_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req))
+                .await
+            {
                 Ok(_) => return see_other(&format!("/meetings/{id}")),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {
                     let mut n = Notice::from_api(&e);
                     n.back = format!("/meetings/{id}");
                     if e.status == StatusCode::CONFLICT {
-                        n.message = "あなたが入力している間に、ほかの人がこの会議に記録しました。".into();
-                        n.conflict = vec!["会議の記録が更新されています（下の表示は最新の内容です）。".into()];
+                        n.message =
+                            "あなたが入力している間に、ほかの人がこの会議に記録しました。".into();
+                        n.conflict = vec![
+                            "会議の記録が更新されています（下の表示は最新の内容です）。".into(),
+                        ];
                     }
                     (None, n, refusal_status(&e))
                 }
                 Err(e) => return page_error(&e),
             }
         }
-        Err(e) => (Some(e.clone()), Notice::from_field(&e), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => (
+            Some(e.clone()),
+            Notice::from_field(&e),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     };
     match meeting_page(&app, &auth, id, Some((&f, error.as_ref())), Some(notice)).await {
         Ok(p) => render_status(status, &p),

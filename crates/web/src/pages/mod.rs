@@ -187,7 +187,10 @@ impl Fields {
         ShortText::parse(raw).map_err(|_| {
             field_error(
                 name,
-                format!("{label}は{}文字以内で入力してください。", ShortText::MAX_CHARS),
+                format!(
+                    "{label}は{}文字以内で入力してください。",
+                    ShortText::MAX_CHARS
+                ),
             )
         })
     }
@@ -204,7 +207,10 @@ impl Fields {
         LongText::parse(raw).map_err(|_| {
             field_error(
                 name,
-                format!("{label}は{}文字以内で入力してください。", LongText::MAX_CHARS),
+                format!(
+                    "{label}は{}文字以内で入力してください。",
+                    LongText::MAX_CHARS
+                ),
             )
         })
     }
@@ -223,9 +229,9 @@ impl Fields {
         label: &str,
         parse: impl Fn(&str) -> Option<T>,
     ) -> FieldResult<T> {
-        let raw = self.get(name).ok_or_else(|| {
-            field_error(name, format!("{label}を選んでください。"))
-        })?;
+        let raw = self
+            .get(name)
+            .ok_or_else(|| field_error(name, format!("{label}を選んでください。")))?;
         parse(raw).ok_or_else(|| field_error(name, format!("{label}の選択肢から選んでください。")))
     }
 
@@ -385,7 +391,11 @@ impl Control {
 }
 
 /// Controls filled with what the user typed, the error put beside its field.
-pub fn refill(mut controls: Vec<Control>, fields: &Fields, error: Option<&FieldError>) -> Vec<Control> {
+pub fn refill(
+    mut controls: Vec<Control>,
+    fields: &Fields,
+    error: Option<&FieldError>,
+) -> Vec<Control> {
     for c in &mut controls {
         c.value = match c.kind {
             ControlKind::Checks => fields.all(&c.name).join("\u{1f}"),

@@ -49,7 +49,9 @@ pub async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Response {
     let chrome = Chrome::of(&auth, app.clock.today());
-    let searched = [&q.q, &q.dob, &q.phone].iter().any(|v| !v.trim().is_empty());
+    let searched = [&q.q, &q.dob, &q.phone]
+        .iter()
+        .any(|v| !v.trim().is_empty());
     let mut page = SearchPage {
         chrome,
         q: q.q.clone(),
@@ -169,7 +171,9 @@ pub async fn create(
         render_status(
             status,
             &NewPersonPage {
-                chrome: Chrome { ..chrome_clone(&chrome) },
+                chrome: Chrome {
+                    ..chrome_clone(&chrome)
+                },
                 controls: refill(person_controls(), &f, error),
                 notice: Some(notice),
             },
@@ -304,10 +308,11 @@ async fn person_page(
     let view = api::get_person(State(app.clone()), auth.clone(), ApiPath(id))
         .await?
         .0;
-    let household = api::get_household(State(app.clone()), auth.clone(), ApiPath(view.household_id))
-        .await
-        .map(|h| h.0.members)
-        .unwrap_or_default();
+    let household =
+        api::get_household(State(app.clone()), auth.clone(), ApiPath(view.household_id))
+            .await
+            .map(|h| h.0.members)
+            .unwrap_or_default();
     let orgs = app.store.orgs(auth.actor.tenant_id).await?;
     let controls = consent_controls(&orgs, auth.actor.org_id);
     let controls = match form {
@@ -315,7 +320,13 @@ async fn person_page(
         None => laid_out(
             controls
                 .into_iter()
-                .map(|c| if c.name == "given_on" { c.today(today) } else { c })
+                .map(|c| {
+                    if c.name == "given_on" {
+                        c.today(today)
+                    } else {
+                        c
+                    }
+                })
                 .collect(),
         ),
     };
@@ -330,7 +341,13 @@ async fn person_page(
             .map(|f| match f.as_str() {
                 "address" => "住所",
                 "phone" => "電話番号",
-                other => if other.is_empty() { "" } else { "項目" },
+                other => {
+                    if other.is_empty() {
+                        ""
+                    } else {
+                        "項目"
+                    }
+                }
             })
             .collect(),
         details: view.details,
@@ -374,7 +391,9 @@ pub async fn command(
     let Ok(id) = id.parse::<PersonId>() else {
         return page_error(&crate::error::ApiError::not_found());
     };
-    if let Err(e) = crate::access::person(&app, &auth, id, tsunagu_core::policy::Access::Write).await {
+    if let Err(e) =
+        crate::access::person(&app, &auth, id, tsunagu_core::policy::Access::Write).await
+    {
         return page_error(&e);
     }
     let f = Fields(fields);
@@ -384,7 +403,9 @@ pub async fn command(
                 consent_id: f
                     .get("consent_id")
                     .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| super::field_error("consent_id", "撤回する同意を選んでください。"))?,
+                    .ok_or_else(|| {
+                        super::field_error("consent_id", "撤回する同意を選んでください。")
+                    })?,
                 withdrawn_on: f.date("withdrawn_on", "撤回日")?,
             })
         })(),
@@ -430,8 +451,7 @@ pub async fn command(
         reason: None,
         command,
     };
-    match api::person_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await
-    {
+    match api::person_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
         Ok(_) => see_other(&format!("/persons/{id}#consents")),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             let mut notice = Notice::from_api(&e);

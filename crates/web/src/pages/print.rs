@@ -7,8 +7,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use tsunagu_core::case::{CaseEvent, Stage};
-use tsunagu_core::policy::Access;
 use tsunagu_core::person::{PersonDetails, Sex};
+use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, MeetingId, wareki};
 
 use super::case::{Names, domain_values, load, timeline_rows};
@@ -70,12 +70,17 @@ fn date(d: Option<jiff::civil::Date>) -> String {
 }
 
 fn opt(t: &Option<tsunagu_core::LongText>) -> String {
-    t.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_default()
+    t.as_ref()
+        .map(|x| x.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn basic(d: &PersonDetails) -> Section {
     Section::new("基本情報")
-        .row("ふりがな", d.kana.as_ref().map(|k| k.as_str()).unwrap_or_default())
+        .row(
+            "ふりがな",
+            d.kana.as_ref().map(|k| k.as_str()).unwrap_or_default(),
+        )
         .row("氏名", d.name.as_str())
         .row(
             "性別",
@@ -92,8 +97,14 @@ fn basic(d: &PersonDetails) -> Section {
                 .map(|b| format!("{}（{}年）", wareki::format(b), b.year()))
                 .unwrap_or_default(),
         )
-        .row("住所", d.address.as_ref().map(|a| a.as_str()).unwrap_or_default())
-        .row("電話", d.phone.as_ref().map(|p| p.as_str()).unwrap_or_default())
+        .row(
+            "住所",
+            d.address.as_ref().map(|a| a.as_str()).unwrap_or_default(),
+        )
+        .row(
+            "電話",
+            d.phone.as_ref().map(|p| p.as_str()).unwrap_or_default(),
+        )
 }
 
 /// `/cases/{id}/print/{form}`: form = intake | assessment | plan | timeline | evaluation.
@@ -105,7 +116,10 @@ pub async fn case_form(
     let Ok(id) = id.parse::<CaseId>() else {
         return page_error(&ApiError::not_found());
     };
-    if !matches!(form.as_str(), "intake" | "assessment" | "plan" | "timeline" | "evaluation") {
+    if !matches!(
+        form.as_str(),
+        "intake" | "assessment" | "plan" | "timeline" | "evaluation"
+    ) {
         return page_error(&ApiError::not_found());
     }
     let (view, timeline) = match load(&app, &auth, id).await {
@@ -128,20 +142,44 @@ pub async fn case_form(
             let intake = s.intake.as_ref();
             meta.push(("受付日".into(), date(intake.map(|i| i.received_on))));
             meta.push(("受付者".into(), names.user(s.assigned_worker).to_owned()));
-            let mut problems = Section::new("ご相談の内容（お困りのこと）　○: 該当　◎: 一番お困りのこと")
-                .columns(&["", "内容"]);
+            let mut problems =
+                Section::new("ご相談の内容（お困りのこと）　○: 該当　◎: 一番お困りのこと")
+                    .columns(&["", "内容"]);
             for p in &settings.presenting_problems {
                 let mark = intake
-                    .and_then(|i| i.presenting_problems.iter().find(|x| x.code.as_str() == p.code))
+                    .and_then(|i| {
+                        i.presenting_problems
+                            .iter()
+                            .find(|x| x.code.as_str() == p.code)
+                    })
                     .map_or("", |x| if x.main { "◎" } else { "○" });
                 problems.table.push(vec![mark.to_owned(), p.name.clone()]);
             }
             let detail = Section::new("ご相談されたいこと")
-                .row("本人の言葉", intake.map(|i| opt(&i.presenting_problem_text)).unwrap_or_default())
-                .row("相談経路", intake.map(|i| i.route.label_ja()).unwrap_or_default())
-                .row("紹介元", intake.and_then(|i| i.referrer.as_ref().map(|r| r.as_str().to_owned())).unwrap_or_default())
-                .row("緊急度", intake.map(|i| i.urgency.label_ja()).unwrap_or_default())
-                .row("申込票の受領日", date(intake.and_then(|i| i.application_received_on)));
+                .row(
+                    "本人の言葉",
+                    intake
+                        .map(|i| opt(&i.presenting_problem_text))
+                        .unwrap_or_default(),
+                )
+                .row(
+                    "相談経路",
+                    intake.map(|i| i.route.label_ja()).unwrap_or_default(),
+                )
+                .row(
+                    "紹介元",
+                    intake
+                        .and_then(|i| i.referrer.as_ref().map(|r| r.as_str().to_owned()))
+                        .unwrap_or_default(),
+                )
+                .row(
+                    "緊急度",
+                    intake.map(|i| i.urgency.label_ja()).unwrap_or_default(),
+                )
+                .row(
+                    "申込票の受領日",
+                    date(intake.and_then(|i| i.application_received_on)),
+                );
             let consent = Section::new("相談申込み欄")
                 .row(
                     "",
@@ -149,7 +187,10 @@ pub async fn case_form(
                 )
                 .blank("日付")
                 .blank("本人署名");
-            ("相談受付・申込票", vec![basic(&person), problems, detail, consent])
+            (
+                "相談受付・申込票",
+                vec![basic(&person), problems, detail, consent],
+            )
         }
         "assessment" => {
             let a = s.latest_assessment.as_ref();
@@ -163,25 +204,57 @@ pub async fn case_form(
                 }
             }
             let view = Section::new("見立て")
-                .row("現状の査定（ベースライン）", a.map(|a| a.baseline.as_str().to_owned()).unwrap_or_default())
-                .row("背景の理解", a.map(|a| opt(&a.background)).unwrap_or_default())
-                .row("主要課題", a.map(|a| a.main_issues.as_str().to_owned()).unwrap_or_default())
-                .row("ストレングス", a.map(|a| opt(&a.strengths)).unwrap_or_default())
-                .row("専門家の意見", a.map(|a| opt(&a.specialist_opinions)).unwrap_or_default());
-            ("インテーク・アセスメントシート", vec![basic(&person), domains, view])
+                .row(
+                    "現状の査定（ベースライン）",
+                    a.map(|a| a.baseline.as_str().to_owned())
+                        .unwrap_or_default(),
+                )
+                .row(
+                    "背景の理解",
+                    a.map(|a| opt(&a.background)).unwrap_or_default(),
+                )
+                .row(
+                    "主要課題",
+                    a.map(|a| a.main_issues.as_str().to_owned())
+                        .unwrap_or_default(),
+                )
+                .row(
+                    "ストレングス",
+                    a.map(|a| opt(&a.strengths)).unwrap_or_default(),
+                )
+                .row(
+                    "専門家の意見",
+                    a.map(|a| opt(&a.specialist_opinions)).unwrap_or_default(),
+                );
+            (
+                "インテーク・アセスメントシート",
+                vec![basic(&person), domains, view],
+            )
         }
         "plan" => {
             let plan = s.current_plan.as_ref().or(s.draft_plan.as_ref());
             meta.push(("作成日".into(), date(plan.map(|p| p.drafted_on))));
-            meta.push(("版".into(), plan.map(|p| format!("第{}版", p.version)).unwrap_or_default()));
+            meta.push((
+                "版".into(),
+                plan.map(|p| format!("第{}版", p.version))
+                    .unwrap_or_default(),
+            ));
             meta.push(("担当".into(), names.user(s.assigned_worker).to_owned()));
             let mut goals = Section::new("目標").columns(&["番号", "目標"]);
-            let mut items = Section::new("支援内容")
-                .columns(&["支援内容", "目標", "提供者", "担当者", "期限", "法に基づく事業"]);
+            let mut items = Section::new("支援内容").columns(&[
+                "支援内容",
+                "目標",
+                "提供者",
+                "担当者",
+                "期限",
+                "法に基づく事業",
+            ]);
             let mut period = Section::new("プランの期間と手続");
             if let Some(p) = plan {
                 for (i, g) in p.goals.iter().enumerate() {
-                    goals.table.push(vec![(i + 1).to_string(), g.as_str().to_owned()]);
+                    goals
+                        .table
+                        .push(vec![(i + 1).to_string(), g.as_str().to_owned()]);
                 }
                 for it in &p.items {
                     items.table.push(vec![
@@ -192,16 +265,32 @@ pub async fn case_form(
                         wareki::format(it.deadline),
                         it.statutory_service
                             .as_deref()
-                            .map(|c| settings.statutory_service(c).map_or(c, |x| x.name.as_str()).to_owned())
+                            .map(|c| {
+                                settings
+                                    .statutory_service(c)
+                                    .map_or(c, |x| x.name.as_str())
+                                    .to_owned()
+                            })
                             .unwrap_or_default(),
                     ]);
                 }
                 period = period
                     .row("本人の役割", opt(&p.person_role))
-                    .row("期間", format!("{} 〜 {}", wareki::format(p.period_from), wareki::format(p.period_to)))
+                    .row(
+                        "期間",
+                        format!(
+                            "{} 〜 {}",
+                            wareki::format(p.period_from),
+                            wareki::format(p.period_to)
+                        ),
+                    )
                     .row(
                         "モニタリング間隔",
-                        format!("{}か月", p.monitoring_interval_months.unwrap_or(settings.monitoring_interval_months)),
+                        format!(
+                            "{}か月",
+                            p.monitoring_interval_months
+                                .unwrap_or(settings.monitoring_interval_months)
+                        ),
                     )
                     .row("支援調整会議（了承日）", date(p.approved_on))
                     .row(
@@ -211,7 +300,9 @@ pub async fn case_form(
                             .map(|d| {
                                 format!(
                                     "{} {}（{}）",
-                                    settings.statutory_service(&d.service).map_or(d.service.as_str(), |x| x.name.as_str()),
+                                    settings
+                                        .statutory_service(&d.service)
+                                        .map_or(d.service.as_str(), |x| x.name.as_str()),
                                     d.outcome.label_ja(),
                                     wareki::format(d.decided_on)
                                 )
@@ -221,10 +312,16 @@ pub async fn case_form(
                     );
             }
             let sign = Section::new("事業等利用申込み")
-                .row("", "上記のプランに同意し、記載の事業等の利用を申し込みます。")
+                .row(
+                    "",
+                    "上記のプランに同意し、記載の事業等の利用を申し込みます。",
+                )
                 .blank("日付")
                 .blank("本人署名");
-            ("プラン兼事業等利用申込書", vec![basic(&person), goals, items, period, sign])
+            (
+                "プラン兼事業等利用申込書",
+                vec![basic(&person), goals, items, period, sign],
+            )
         }
         "timeline" => {
             meta.push(("担当".into(), names.user(s.assigned_worker).to_owned()));
@@ -240,15 +337,24 @@ pub async fn case_form(
         }
         _ => {
             let latest = timeline.iter().rev().find_map(|t| match &t.event {
-                CaseEvent::EvaluationRecorded { evaluated_on, plan_version, goals, summary } => {
-                    Some((*evaluated_on, *plan_version, goals.clone(), summary.as_str().to_owned()))
-                }
+                CaseEvent::EvaluationRecorded {
+                    evaluated_on,
+                    plan_version,
+                    goals,
+                    summary,
+                } => Some((
+                    *evaluated_on,
+                    *plan_version,
+                    goals.clone(),
+                    summary.as_str().to_owned(),
+                )),
                 _ => None,
             });
             let plan = s.current_plan.as_ref();
             meta.push(("評価日".into(), date(latest.as_ref().map(|l| l.0))));
             meta.push(("担当".into(), names.user(s.assigned_worker).to_owned()));
-            let mut goals = Section::new("目標の達成状況").columns(&["目標", "達成度", "評価の内容"]);
+            let mut goals =
+                Section::new("目標の達成状況").columns(&["目標", "達成度", "評価の内容"]);
             let mut summary = Section::new("総合評価");
             if let Some((_, version, attained, text)) = &latest {
                 for g in attained {
@@ -256,9 +362,13 @@ pub async fn case_form(
                         .filter(|p| p.version == *version)
                         .and_then(|p| p.goals.get(g.goal))
                         .map_or_else(|| format!("目標{}", g.goal + 1), |x| x.as_str().to_owned());
-                    goals.table.push(vec![goal, g.attainment.label_ja().to_owned(), opt(&g.note)]);
+                    goals
+                        .table
+                        .push(vec![goal, g.attainment.label_ja().to_owned(), opt(&g.note)]);
                 }
-                summary = summary.row("プラン", format!("第{version}版")).row("支援の状況と成果", text.clone());
+                summary = summary
+                    .row("プラン", format!("第{version}版"))
+                    .row("支援の状況と成果", text.clone());
             }
             let next = Section::new("今後の方針")
                 .row(
@@ -283,7 +393,11 @@ pub async fn case_form(
 }
 
 /// `/meetings/{id}/print`: 次第 (agenda, attendees) and 議事録 with the conclusions.
-pub async fn meeting(State(app): State<AppState>, Page(auth): Page, Path(id): Path<String>) -> Response {
+pub async fn meeting(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<MeetingId>() else {
         return page_error(&ApiError::not_found());
     };
@@ -306,23 +420,41 @@ pub async fn meeting(State(app): State<AppState>, Page(auth): Page, Path(id): Pa
         attendees.table.push(vec![
             a.name.as_str().to_owned(),
             names.org(a.org_id).to_owned(),
-            a.title.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            a.title
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
         ]);
     }
     let mut agenda = Section::new("次第（議題）").columns(&["番号", "ケース", "目的", "結論"]);
     for (i, item) in st.agenda.iter().enumerate() {
         let name = match access::case(&app, &auth, item.case_id, Access::Read).await {
-            Ok(c) => c.person.details_for(auth.actor.user_id).name.as_str().to_owned(),
+            Ok(c) => c
+                .person
+                .details_for(auth.actor.user_id)
+                .name
+                .as_str()
+                .to_owned(),
             Err(_) => "（閲覧できないケース）".to_owned(),
         };
         agenda.table.push(vec![
             (i + 1).to_string(),
             name,
             item.purpose.label_ja().to_owned(),
-            item.conclusions.iter().map(super::meeting::conclusion_text).collect::<Vec<_>>().join("、"),
+            item.conclusions
+                .iter()
+                .map(super::meeting::conclusion_text)
+                .collect::<Vec<_>>()
+                .join("、"),
         ]);
     }
-    let minutes = Section::new("議事録").row("", st.minutes.as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default());
+    let minutes = Section::new("議事録").row(
+        "",
+        st.minutes
+            .as_ref()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default(),
+    );
     let secrecy = Section::new("取扱い").row(
         "",
         "この記録は会議の構成員限りとし、構成員は会議で知り得た秘密を漏らしてはなりません。",
