@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
-use crate::pages::{case, meeting, person, print};
+use crate::pages::{self, case, meeting, person, print};
 use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
@@ -110,6 +110,8 @@ routes! {
     POST "/login" Public => ui::login_submit;
     POST "/logout" Authenticated => ui::logout_submit;
     GET "/" Authenticated => ui::dashboard;
+    GET "/admin" Administer => pages::admin::show;
+    POST "/admin" Administer => pages::admin::submit;
     GET "/persons" WorkCases => person::search;
     GET "/persons/new" WorkCases => person::new_form;
     POST "/persons" WorkCases => person::create;

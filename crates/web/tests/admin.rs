@@ -237,3 +237,76 @@ async fn households_show_visible_members() {
         db.finish().await;
     }
 }
+
+/// The administration page: its forms create organisations and accounts and change the
+/// tenant's settings; a refusal comes back on the page with its reason, the password never
+/// echoed.
+#[tokio::test]
+async fn the_administration_page_changes_organisations_users_and_settings() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let admin = w.login("admin").await;
+        let page = |form: Vec<(&'static str, String)>| {
+            let admin = admin.clone();
+            let base = w.base.clone();
+            async move {
+                let mut pairs = form;
+                pairs.push(("csrf_token", admin.csrf.clone()));
+                let res = admin
+                    .client
+                    .post(format!("{base}/admin"))
+                    .form(&pairs)
+                    .send()
+                    .await
+                    .unwrap();
+                (res.status(), res.text().await.unwrap())
+            }
+        };
+        let (s, html) = page(vec![
+            ("form", "organisation".into()),
+            ("org_name", "地域包括支援センター".into()),
+            ("org_kind", "related_agency".into()),
+        ])
+        .await;
+        assert_eq!(s, StatusCode::OK, "followed the redirect to /admin");
+        assert!(html.contains("地域包括支援センター"));
+        let (_, orgs) = admin.get("/api/organisations").await;
+        assert!(orgs.to_string().contains("地域包括支援センター"));
+
+        // A password too short: refused with the reason, the other fields kept, the password not.
+        let (s, html) = page(vec![
+            ("form", "user".into()),
+            ("login", "new-worker".into()),
+            ("display_name", "新しい相談支援員".into()),
+            ("role", "support_worker".into()),
+            ("org_id", w.agency.to_string()),
+            ("password", "short".into()),
+        ])
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("パスワード") && html.contains("value=\"新しい相談支援員\""));
+        assert!(!html.contains("value=\"short\""));
+
+        let mut settings: Vec<(&'static str, String)> = vec![
+            ("form", "settings".into()),
+            ("monitoring_interval_months", "3".into()),
+            ("first_monitoring_within_days", "14".into()),
+            ("min_contact_attempts_before_suspension", "2".into()),
+            ("suspension_days_before_termination", "90".into()),
+            ("due_horizon_days", "14".into()),
+            ("plan_end_warning_days", "30".into()),
+        ];
+        let (s, _) = page(settings.clone()).await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, got) = admin.get("/api/settings").await;
+        assert_eq!(got["monitoring_interval_months"], 3);
+        // Out of range: the settings' own check answers on the page; nothing changes.
+        settings[1].1 = "13".into();
+        let (s, html) = page(settings).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("モニタリング間隔は1〜12か月"));
+        let (_, got) = admin.get("/api/settings").await;
+        assert_eq!(got["monitoring_interval_months"], 3);
+        db.finish().await;
+    }
+}

@@ -400,6 +400,14 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         }],
         ("GET", "/") => vec![get("/".into())],
         ("POST", "/logout") => vec![],
+        ("GET", "/admin") => vec![get("/admin".into())],
+        // An organisation without a name: refused on the form, nothing is created.
+        ("POST", "/admin") => vec![form(
+            m,
+            "/admin".into(),
+            json!({"form": "organisation", "org_kind": "related_agency"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )],
         ("GET", "/persons") => vec![get("/persons?q=マトリクス".into())],
         ("GET", "/persons/new") => vec![get("/persons/new".into())],
         ("POST", "/persons") => vec![form(

@@ -321,7 +321,7 @@ fn read_intake(f: &Fields) -> FieldResult<Intake> {
 
 fn intake_values(i: &Intake) -> Fields {
     let mut v = vec![
-        ("received_on".into(), i.received_on.to_string()),
+        ("received_on".into(), wareki::format(i.received_on)),
         ("route".into(), i.route.as_str().into()),
         ("urgency".into(), i.urgency.as_str().into()),
     ];
@@ -338,7 +338,7 @@ fn intake_values(i: &Intake) -> Fields {
         v.push(("presenting_problem_text".into(), t.as_str().into()));
     }
     if let Some(d) = i.application_received_on {
-        v.push(("application_received_on".into(), d.to_string()));
+        v.push(("application_received_on".into(), wareki::format(d)));
     }
     Fields(v)
 }
@@ -539,8 +539,8 @@ fn plan_values(p: &tsunagu_core::case::Plan) -> Fields {
                 .collect::<Vec<_>>()
                 .join("\n"),
         ),
-        ("period_from".into(), p.period_from.to_string()),
-        ("period_to".into(), p.period_to.to_string()),
+        ("period_from".into(), wareki::format(p.period_from)),
+        ("period_to".into(), wareki::format(p.period_to)),
     ];
     if let Some(r) = &p.person_role {
         v.push(("person_role".into(), r.as_str().into()));
@@ -562,7 +562,7 @@ fn plan_values(p: &tsunagu_core::case::Plan) -> Fields {
             format!("item{n}_responsible"),
             item.responsible.as_str().into(),
         ));
-        v.push((format!("item{n}_deadline"), item.deadline.to_string()));
+        v.push((format!("item{n}_deadline"), wareki::format(item.deadline)));
         if let Some(s) = &item.statutory_service {
             v.push((format!("item{n}_service"), s.clone()));
         }
@@ -1034,7 +1034,7 @@ fn initial(action: &str, s: &CaseState, today: Date) -> Fields {
     ];
     for name in todays {
         if f.get(name).is_none() {
-            f.0.push((name.into(), today.to_string()));
+            f.0.push((name.into(), wareki::format(today)));
         }
     }
     f
@@ -1579,7 +1579,7 @@ pub(crate) async fn load(
 fn contact_defaults(today: Date) -> Fields {
     Fields(vec![
         ("kind".into(), "phone".into()),
-        ("contacted_on".into(), today.to_string()),
+        ("contacted_on".into(), wareki::format(today)),
     ])
 }
 

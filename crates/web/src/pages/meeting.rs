@@ -10,7 +10,7 @@ use tsunagu_core::meeting::{
     AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting,
 };
 use tsunagu_core::policy::Access;
-use tsunagu_core::{CaseId, MeetingId};
+use tsunagu_core::{CaseId, MeetingId, wareki};
 use tsunagu_store::{CaseFilter, MeetingSummary};
 
 use super::case::Names;
@@ -75,7 +75,7 @@ pub async fn list(State(app): State<AppState>, Page(auth): Page) -> Response {
         schedule_controls(),
         &Fields(vec![
             ("kind".into(), "coordination_meeting".into()),
-            ("scheduled_on".into(), today.to_string()),
+            ("scheduled_on".into(), wareki::format(today)),
         ]),
         None,
     );
@@ -364,7 +364,7 @@ async fn meeting_page(
             vec![
                 Control::date("closed_on", "終了日")
                     .required()
-                    .value(today.to_string()),
+                    .value(wareki::format(today)),
             ],
             "close",
         ),

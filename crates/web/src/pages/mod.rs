@@ -3,6 +3,7 @@
 //! access checks, decisions and audit apply); this module only turns forms into commands and
 //! answers into HTML. A refusal comes back on the same form with what the user typed.
 
+pub mod admin;
 pub mod case;
 pub mod meeting;
 pub mod person;
@@ -290,6 +291,8 @@ pub enum ControlKind {
     /// Several boxes under one name (主訴, organisations).
     Checks,
     Number,
+    /// A password: never echoed back into the page.
+    Secret,
 }
 
 impl Control {
@@ -313,6 +316,9 @@ impl Control {
     }
     pub fn area(name: impl Into<String>, label: impl Into<String>) -> Control {
         Control::new(name, label, ControlKind::Area)
+    }
+    pub fn secret(name: impl Into<String>, label: impl Into<String>) -> Control {
+        Control::new(name, label, ControlKind::Secret)
     }
     pub fn number(name: impl Into<String>, label: impl Into<String>) -> Control {
         Control::new(name, label, ControlKind::Number)
@@ -364,7 +370,7 @@ impl Control {
         self
     }
     pub fn today(self, today: Date) -> Control {
-        self.value(today.to_string())
+        self.value(wareki::format(today))
     }
     pub fn hint(mut self, h: &'static str) -> Control {
         self.hint = h;
@@ -399,6 +405,7 @@ pub fn refill(
     for c in &mut controls {
         c.value = match c.kind {
             ControlKind::Checks => fields.all(&c.name).join("\u{1f}"),
+            ControlKind::Secret => String::new(),
             _ => fields.raw(&c.name).to_owned(),
         };
         if let Some(e) = error

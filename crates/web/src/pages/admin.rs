@@ -1,0 +1,266 @@
+//! Administration: organisations, user accounts and roles, and the tenant settings a
+//! municipality decides (monitoring interval, suspension rules, due-list horizon). Through the
+//! same handlers, checks and audit as the JSON API.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tsunagu_core::{OrgKind, Role, TenantSettings};
+
+use super::{
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error, laid_out,
+    refill, refusal_status, render, render_status, see_other,
+};
+use crate::admin::{self, OrganisationCreate, UserCreate, UserView};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::ui::{Page, page_error};
+use crate::{AppState, access, api};
+
+pub struct UserRow {
+    pub user: UserView,
+    pub role: &'static str,
+    pub org: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    orgs: Vec<(String, &'static str)>,
+    users: Vec<UserRow>,
+    org_controls: Vec<Control>,
+    user_controls: Vec<Control>,
+    settings_controls: Vec<Control>,
+    notice: Option<Notice>,
+}
+
+fn org_controls() -> Vec<Control> {
+    vec![
+        Control::text("org_name", "機関・部署の名称").required(),
+        Control::select(
+            "org_kind",
+            "種別",
+            OrgKind::ALL.iter().map(|k| (k.as_str(), k.label_ja())),
+        )
+        .required(),
+    ]
+}
+
+fn user_controls(orgs: &[tsunagu_store::Organisation]) -> Vec<Control> {
+    vec![
+        Control::text("login", "ログインID").required(),
+        Control::text("display_name", "表示名").required(),
+        Control::select(
+            "role",
+            "役割",
+            Role::ALL.iter().map(|r| (r.as_str(), r.label_ja())),
+        )
+        .required(),
+        Control::select(
+            "org_id",
+            "所属",
+            orgs.iter().map(|o| (o.id.to_string(), o.name.clone())),
+        )
+        .required(),
+        Control::secret("password", "初期パスワード（12文字以上）").required(),
+    ]
+}
+
+fn settings_controls() -> Vec<Control> {
+    vec![
+        Control::number("monitoring_interval_months", "モニタリング間隔（か月）").required(),
+        Control::number(
+            "first_monitoring_within_days",
+            "支援開始から初回モニタリングまで（日）",
+        )
+        .required(),
+        Control::number(
+            "min_contact_attempts_before_suspension",
+            "中断の前に必要な連絡の試み（回）",
+        )
+        .required(),
+        Control::number(
+            "suspension_days_before_termination",
+            "連絡途絶で終結できるまでの中断期間（日）",
+        )
+        .required(),
+        Control::number("due_horizon_days", "期限一覧に表示する日数").required(),
+        Control::number("plan_end_warning_days", "プラン終了の何日前から表示するか").required(),
+    ]
+}
+
+fn settings_values(s: &TenantSettings) -> Fields {
+    Fields(vec![
+        (
+            "monitoring_interval_months".into(),
+            s.monitoring_interval_months.to_string(),
+        ),
+        (
+            "first_monitoring_within_days".into(),
+            s.first_monitoring_within_days.to_string(),
+        ),
+        (
+            "min_contact_attempts_before_suspension".into(),
+            s.min_contact_attempts_before_suspension.to_string(),
+        ),
+        (
+            "suspension_days_before_termination".into(),
+            s.suspension_days_before_termination.to_string(),
+        ),
+        ("due_horizon_days".into(), s.due_horizon_days.to_string()),
+        (
+            "plan_end_warning_days".into(),
+            s.plan_end_warning_days.to_string(),
+        ),
+    ])
+}
+
+async fn admin_page(
+    app: &AppState,
+    auth: &Auth,
+    form: Option<(&str, &Fields, Option<&FieldError>)>,
+    notice: Option<Notice>,
+) -> Result<AdminPage, ApiError> {
+    access::administer(auth)?;
+    let orgs = app.store.orgs(auth.actor.tenant_id).await?;
+    let users = admin::list_users(State(app.clone()), auth.clone()).await?.0;
+    let fill = |controls: Vec<Control>, which: &str, initial: Option<Fields>| match form {
+        Some((w, f, e)) if w == which => refill(controls, f, e),
+        _ => match initial {
+            Some(f) => refill(controls, &f, None),
+            None => laid_out(controls),
+        },
+    };
+    Ok(AdminPage {
+        chrome: Chrome::of(auth, app.clock.today()),
+        users: users
+            .into_iter()
+            .map(|u| UserRow {
+                role: u.role.label_ja(),
+                org: orgs
+                    .iter()
+                    .find(|o| o.id == u.org_id)
+                    .map_or_else(String::new, |o| o.name.clone()),
+                user: u,
+            })
+            .collect(),
+        org_controls: fill(org_controls(), "organisation", None),
+        user_controls: fill(user_controls(&orgs), "user", None),
+        settings_controls: fill(
+            settings_controls(),
+            "settings",
+            Some(settings_values(&auth.settings)),
+        ),
+        orgs: orgs
+            .iter()
+            .map(|o| (o.name.clone(), o.kind.label_ja()))
+            .collect(),
+        notice,
+    })
+}
+
+pub async fn show(State(app): State<AppState>, Page(auth): Page) -> Response {
+    match admin_page(&app, &auth, None, None).await {
+        Ok(p) => render(&p),
+        Err(e) => page_error(&e),
+    }
+}
+
+/// One POST for the three forms (`form` = organisation | user | settings).
+pub async fn submit(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(e) = access::administer(&auth) {
+        return page_error(&e);
+    }
+    let f = Fields(fields);
+    let which = f.get("form").unwrap_or_default().to_owned();
+    let (error, notice, status) = match read_form(&which, &f, &auth.settings) {
+        Ok(req) => {
+            let saved = match req {
+                AdminRequest::Organisation(r) => {
+                    admin::create_organisation(State(app.clone()), auth.clone(), ApiJson(r))
+                        .await
+                        .map(|_| ())
+                }
+                AdminRequest::User(r) => {
+                    admin::create_user(State(app.clone()), auth.clone(), ApiJson(r))
+                        .await
+                        .map(|_| ())
+                }
+                AdminRequest::Settings(r) => {
+                    api::put_settings(State(app.clone()), auth.clone(), ApiJson(r))
+                        .await
+                        .map(|_| ())
+                }
+            };
+            match saved {
+                Ok(()) => return see_other("/admin"),
+                Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+                    (None, Notice::from_api(&e), refusal_status(&e))
+                }
+                Err(e) => return page_error(&e),
+            }
+        }
+        Err(e) => (
+            Some(e.clone()),
+            Notice::from_field(&e),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    };
+    match admin_page(
+        &app,
+        &auth,
+        Some((&which, &f, error.as_ref())),
+        Some(notice),
+    )
+    .await
+    {
+        Ok(p) => render_status(status, &p),
+        Err(e) => page_error(&e),
+    }
+}
+
+enum AdminRequest {
+    Organisation(OrganisationCreate),
+    User(UserCreate),
+    Settings(TenantSettings),
+}
+
+fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<AdminRequest> {
+    Ok(match which {
+        "organisation" => AdminRequest::Organisation(OrganisationCreate {
+            name: f.required("org_name", "名称")?.to_owned(),
+            kind: f.choice("org_kind", "種別", OrgKind::parse)?,
+        }),
+        "user" => AdminRequest::User(UserCreate {
+            login: f.required("login", "ログインID")?.to_owned(),
+            display_name: f.required("display_name", "表示名")?.to_owned(),
+            role: f.choice("role", "役割", Role::parse)?,
+            org_id: f
+                .get("org_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| field_error("org_id", "所属を選んでください。"))?,
+            password: f.raw("password").to_owned(),
+        }),
+        "settings" => AdminRequest::Settings(TenantSettings {
+            monitoring_interval_months: f
+                .number("monitoring_interval_months", "モニタリング間隔")?,
+            first_monitoring_within_days: f
+                .number("first_monitoring_within_days", "初回モニタリングまでの日数")?,
+            min_contact_attempts_before_suspension: f
+                .number("min_contact_attempts_before_suspension", "連絡の試みの回数")?,
+            suspension_days_before_termination: f
+                .number("suspension_days_before_termination", "中断期間")?,
+            due_horizon_days: f.number("due_horizon_days", "期限一覧の日数")?,
+            plan_end_warning_days: f.number("plan_end_warning_days", "プラン終了前の日数")?,
+            ..current.clone()
+        }),
+        _ => return Err(field_error("form", "送信された内容が分かりません。")),
+    })
+}
