@@ -31,8 +31,8 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::ui::{Page, page_error};
 use crate::{AppState, access};
 
-fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, Response> {
-    raw.parse().map_err(|_| page_error(&ApiError::not_found()))
+fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
 }
 
 /// Names of organisations and users, for showing ids to people.
@@ -1074,15 +1074,17 @@ pub async fn new_case_form(
 ) -> Response {
     let id: PersonId = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(e) => return page_error(&e),
     };
     let name = match person_name(&app, &auth, id, Access::Write).await {
         Ok(n) => n,
         Err(e) => return page_error(&e),
     };
     let today = app.clock.today();
-    let mut f = initial("record_intake", &blank_state(id), today);
-    f.0.push(("urgency".into(), "normal".into()));
+    let f = Fields(vec![
+        ("received_on".into(), wareki::format(today)),
+        ("urgency".into(), "normal".into()),
+    ]);
     render(&IntakePage {
         chrome: Chrome::of(&auth, today),
         person_id: id,
@@ -1090,17 +1092,6 @@ pub async fn new_case_form(
         controls: refill(intake_controls(&auth.settings), &f, None),
         notice: None,
     })
-}
-
-fn blank_state(person: PersonId) -> CaseState {
-    CaseState::start(&CaseEvent::CaseOpened {
-        person_id: person,
-        owner_org: OrgId(uuid::Uuid::nil()),
-        assigned_worker: UserId(uuid::Uuid::nil()),
-        opened_on: Date::constant(2000, 1, 1),
-        identification: None,
-    })
-    .expect("CaseOpened starts a state")
 }
 
 pub async fn create_case(
@@ -1111,7 +1102,7 @@ pub async fn create_case(
 ) -> Response {
     let id: PersonId = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(e) => return page_error(&e),
     };
     // Access before the form is read: a caller who may not write learns nothing from checks.
     if let Err(e) = access::person(&app, &auth, id, Access::Write).await {
@@ -1590,7 +1581,7 @@ pub async fn show(
 ) -> Response {
     let id: CaseId = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(e) => return page_error(&e),
     };
     match case_page(&app, auth, id).await {
         Ok(p) => render(&p),
@@ -1628,7 +1619,7 @@ pub async fn quick_contact(
 ) -> Response {
     let id: CaseId = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(e) => return page_error(&e),
     };
     let htmx = headers.contains_key("hx-request");
     let f = Fields(fields);
@@ -1840,7 +1831,7 @@ pub async fn action_form(
 ) -> Response {
     let id: CaseId = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(e) => return page_error(&e),
     };
     let Some(label) = action_label(&action) else {
         return page_error(&ApiError::not_found());
@@ -1904,7 +1895,7 @@ pub async fn action_submit(
 ) -> Response {
     let id: CaseId = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(e) => return page_error(&e),
     };
     let Some(label) = action_label(&action) else {
         return page_error(&ApiError::not_found());
@@ -2021,7 +2012,7 @@ pub async fn assessments(
 ) -> Response {
     let id: CaseId = match parse_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(e) => return page_error(&e),
     };
     let a = match access::case(&app, &auth, id, Access::Read).await {
         Ok(a) => a,
