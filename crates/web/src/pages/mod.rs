@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::ui;
 
 /// What every page's header shows: who is logged in, the menu for the role, the CSRF token.
+#[derive(Clone, Debug)]
 pub struct Chrome {
     pub display_name: String,
     pub role_label: &'static str,

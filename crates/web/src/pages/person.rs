@@ -202,18 +202,6 @@ pub async fn create(
     }
 }
 
-fn chrome_clone(c: &Chrome) -> Chrome {
-    Chrome {
-        display_name: c.display_name.clone(),
-        role_label: c.role_label,
-        csrf_token: c.csrf_token.clone(),
-        works_cases: c.works_cases,
-        administers: c.administers,
-        today: c.today.clone(),
-        fiscal_year: c.fiscal_year.clone(),
-    }
-}
-
 pub struct ConsentRow {
     pub id: ConsentId,
     pub organisations: String,
