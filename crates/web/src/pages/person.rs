@@ -171,9 +171,7 @@ pub async fn create(
         render_status(
             status,
             &NewPersonPage {
-                chrome: Chrome {
-                    ..chrome_clone(&chrome)
-                },
+                chrome: chrome.clone(),
                 controls: refill(person_controls(), &f, error),
                 notice: Some(notice),
             },
