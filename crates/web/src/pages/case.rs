@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use jiff::civil::Date;
 use tsunagu_core::case::{
     Assessment, Attainment, CaseCommand, CaseEvent, CaseState, ClosurePattern, ContactKind,
@@ -21,14 +20,14 @@ use tsunagu_store::Organisation;
 
 use super::filters;
 use super::{
-    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error, refill,
-    refusal_status, render, render_status, see_other,
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageError, PageResult,
+    field_error, refill, refusal_status, render, render_status, see_other, shown_name,
 };
 use crate::api::{self, CaseCommandRequest, CaseView, TimelineEntry};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
-use crate::ui::{Page, page_error};
+use crate::ui::Page;
 use crate::{AppState, access};
 
 fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
@@ -1059,11 +1058,7 @@ async fn person_name(
     a: Access,
 ) -> Result<String, ApiError> {
     let (p, _) = access::person(app, auth, id, a).await?;
-    Ok(p.state
-        .details_for(auth.actor.user_id)
-        .name
-        .as_str()
-        .to_owned())
+    Ok(shown_name(&p.state, auth))
 }
 
 /// 相談受付・申込票 for a new case of a person.
@@ -1071,27 +1066,21 @@ pub async fn new_case_form(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
-) -> Response {
-    let id: PersonId = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return page_error(&e),
-    };
-    let name = match person_name(&app, &auth, id, Access::Write).await {
-        Ok(n) => n,
-        Err(e) => return page_error(&e),
-    };
+) -> PageResult {
+    let id: PersonId = parse_id(&id)?;
+    let name = person_name(&app, &auth, id, Access::Write).await?;
     let today = app.clock.today();
     let f = Fields(vec![
         ("received_on".into(), wareki::format(today)),
         ("urgency".into(), "normal".into()),
     ]);
-    render(&IntakePage {
+    Ok(render(&IntakePage {
         chrome: Chrome::of(&auth, today),
         person_id: id,
         person_name: name,
         controls: refill(intake_controls(&auth.settings), &f, None),
         notice: None,
-    })
+    }))
 }
 
 pub async fn create_case(
@@ -1099,31 +1088,23 @@ pub async fn create_case(
     Page(auth): Page,
     Path(id): Path<String>,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
-    let id: PersonId = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return page_error(&e),
-    };
+) -> PageResult {
+    let id: PersonId = parse_id(&id)?;
     // Access before the form is read: a caller who may not write learns nothing from checks.
-    if let Err(e) = access::person(&app, &auth, id, Access::Write).await {
-        return page_error(&e);
-    }
+    access::person(&app, &auth, id, Access::Write).await?;
     let f = Fields(fields);
     let again = |auth: Auth, error: Option<FieldError>, notice: Notice, status: StatusCode| {
         let app = app.clone();
         let f = f.clone();
         async move {
-            let name = match person_name(&app, &auth, id, Access::Write).await {
-                Ok(n) => n,
-                Err(e) => return page_error(&e),
-            };
+            let name = person_name(&app, &auth, id, Access::Write).await?;
             let mut error = error;
             if error.is_none()
                 && let Some(field) = refusal_field(&notice.code)
             {
                 error = Some(field_error(field, notice.message.clone()));
             }
-            render_status(
+            Ok::<_, PageError>(render_status(
                 status,
                 &IntakePage {
                     chrome: Chrome::of(&auth, app.clock.today()),
@@ -1132,7 +1113,7 @@ pub async fn create_case(
                     controls: refill(intake_controls(&auth.settings), &f, error.as_ref()),
                     notice: Some(notice),
                 },
-            )
+            ))
         }
     };
     let intake = match read_intake(&f) {
@@ -1160,11 +1141,11 @@ pub async fn create_case(
     )
     .await
     {
-        Ok((_, created)) => see_other(&format!("/cases/{}", created.0.id)),
+        Ok((_, created)) => Ok(see_other(&format!("/cases/{}", created.0.id))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             again(auth, None, Notice::from_api(&e), refusal_status(&e)).await
         }
-        Err(e) => page_error(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1578,15 +1559,9 @@ pub async fn show(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
-) -> Response {
-    let id: CaseId = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return page_error(&e),
-    };
-    match case_page(&app, auth, id).await {
-        Ok(p) => render(&p),
-        Err(e) => page_error(&e),
-    }
+) -> PageResult {
+    let id: CaseId = parse_id(&id)?;
+    Ok(render(&case_page(&app, auth, id).await?))
 }
 
 async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, ApiError> {
@@ -1616,47 +1591,37 @@ pub async fn quick_contact(
     headers: HeaderMap,
     Path(id): Path<String>,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
-    let id: CaseId = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return page_error(&e),
-    };
+) -> PageResult {
+    let id: CaseId = parse_id(&id)?;
     let htmx = headers.contains_key("hx-request");
     let f = Fields(fields);
     let today = app.clock.today();
-    let state = match access::case(&app, &auth, id, Access::Write).await {
-        Ok(a) => a.case.state,
-        Err(e) => return page_error(&e),
-    };
-    let names = match Names::load(&app, &auth).await {
-        Ok(n) => n,
-        Err(e) => return page_error(&e),
-    };
+    let state = access::case(&app, &auth, id, Access::Write)
+        .await?
+        .case
+        .state;
+    let names = Names::load(&app, &auth).await?;
     let ctx = FormCtx {
         state: &state,
         settings: &auth.settings,
         orgs: &names.orgs,
     };
     let outcome = match command_for("record_contact", &f, &ctx) {
-        Ok(command) => submit(&app, &auth, id, &f, command).await.map(|_| ()),
+        Ok(command) => submit(&app, &auth, id, &f, command).await?.map(|_| ()),
         Err(e) => Err(Refused::Field(e)),
     };
     let (status, notice, error, controls_from) = match outcome {
-        Ok(()) if !htmx => return see_other(&format!("/cases/{id}#timeline")),
+        Ok(()) if !htmx => return Ok(see_other(&format!("/cases/{id}#timeline"))),
         Ok(()) => (StatusCode::OK, None, None, contact_defaults(today)),
-        Err(Refused::Page(r)) => return r,
         Err(r) => {
             let (status, notice, error) = r.explain(&app, &auth, id, f.version(), &names).await;
             (status, Some(notice), error, f.clone())
         }
     };
-    let (view, timeline) = match load(&app, &auth, id).await {
-        Ok(x) => x,
-        Err(e) => return page_error(&e),
-    };
+    let (view, timeline) = load(&app, &auth, id).await?;
     let contact = refill(contact_controls(), &controls_from, error.as_ref());
     if htmx {
-        return render_status(
+        return Ok(render_status(
             status,
             &TimelineFragment {
                 chrome: Chrome::of(&auth, today),
@@ -1666,13 +1631,10 @@ pub async fn quick_contact(
                 contact,
                 notice,
             },
-        );
+        ));
     }
-    let head = match header(&app, &auth, &view, &names).await {
-        Ok(h) => h,
-        Err(e) => return page_error(&e),
-    };
-    render_status(
+    let head = header(&app, &auth, &view, &names).await?;
+    Ok(render_status(
         status,
         &CasePage {
             chrome: Chrome::of(&auth, today),
@@ -1686,15 +1648,13 @@ pub async fn quick_contact(
             head,
             view,
         },
-    )
+    ))
 }
 
 /// Why a form was not saved.
 enum Refused {
     Field(FieldError),
     Api(ApiError),
-    /// Not a form matter (the case vanished from view, the server failed): an error page.
-    Page(Response),
 }
 
 impl Refused {
@@ -1713,7 +1673,6 @@ impl Refused {
                 Notice::from_field(&e),
                 Some(e),
             ),
-            Refused::Page(_) => (StatusCode::INTERNAL_SERVER_ERROR, Notice::default(), None),
             Refused::Api(e) => {
                 let mut notice = Notice::from_api(&e);
                 notice.back = format!("/cases/{id}");
@@ -1752,16 +1711,16 @@ async fn submit(
     id: CaseId,
     f: &Fields,
     command: CaseCommand,
-) -> Result<CaseView, Refused> {
+) -> Result<Result<CaseView, Refused>, PageError> {
     let req = CaseCommandRequest {
         expected_version: f.version(),
         reason: f.get("reason").map(str::to_owned),
         command,
     };
     match api::case_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
-        Ok(v) => Ok(v.0),
-        Err(e) if e.status.is_client_error() && !e.is_not_found() => Err(Refused::Api(e)),
-        Err(e) => Err(Refused::Page(page_error(&e))),
+        Ok(v) => Ok(Ok(v.0)),
+        Err(e) if e.status.is_client_error() && !e.is_not_found() => Ok(Err(Refused::Api(e))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1828,22 +1787,11 @@ pub async fn action_form(
     State(app): State<AppState>,
     Page(auth): Page,
     Path((id, action)): Path<(String, String)>,
-) -> Response {
-    let id: CaseId = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return page_error(&e),
-    };
-    let Some(label) = action_label(&action) else {
-        return page_error(&ApiError::not_found());
-    };
-    let a = match access::case(&app, &auth, id, policy::action_access(&action)).await {
-        Ok(a) => a,
-        Err(e) => return page_error(&e),
-    };
-    let names = match Names::load(&app, &auth).await {
-        Ok(n) => n,
-        Err(e) => return page_error(&e),
-    };
+) -> PageResult {
+    let id: CaseId = parse_id(&id)?;
+    let label = action_label(&action).ok_or_else(ApiError::not_found)?;
+    let a = access::case(&app, &auth, id, policy::action_access(&action)).await?;
+    let names = Names::load(&app, &auth).await?;
     let today = app.clock.today();
     let s = &a.case.state;
     let ctx = FormCtx {
@@ -1864,18 +1812,13 @@ pub async fn action_form(
             back: format!("/cases/{id}"),
         });
     }
-    render(&ActionPage {
+    Ok(render(&ActionPage {
         chrome: Chrome::of(&auth, today),
         id,
         version: a.case.version,
         action: action.clone(),
         label,
-        person_name: a
-            .person
-            .details_for(auth.actor.user_id)
-            .name
-            .as_str()
-            .to_owned(),
+        person_name: shown_name(&a.person, &auth),
         stage_label: s.stage.label_ja(),
         controls: refill(
             controls_for(&action, &ctx),
@@ -1884,7 +1827,7 @@ pub async fn action_form(
         ),
         notice,
         context: action_context(&action, s, &auth.settings),
-    })
+    }))
 }
 
 pub async fn action_submit(
@@ -1892,23 +1835,12 @@ pub async fn action_submit(
     Page(auth): Page,
     Path((id, action)): Path<(String, String)>,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
-    let id: CaseId = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return page_error(&e),
-    };
-    let Some(label) = action_label(&action) else {
-        return page_error(&ApiError::not_found());
-    };
+) -> PageResult {
+    let id: CaseId = parse_id(&id)?;
+    let label = action_label(&action).ok_or_else(ApiError::not_found)?;
     // The action's access first: a caller who may not act learns nothing from form checks.
-    let a = match access::case(&app, &auth, id, policy::action_access(&action)).await {
-        Ok(a) => a,
-        Err(e) => return page_error(&e),
-    };
-    let names = match Names::load(&app, &auth).await {
-        Ok(n) => n,
-        Err(e) => return page_error(&e),
-    };
+    let a = access::case(&app, &auth, id, policy::action_access(&action)).await?;
+    let names = Names::load(&app, &auth).await?;
     let f = Fields(fields);
     let s = a.case.state;
     let ctx = FormCtx {
@@ -1917,22 +1849,18 @@ pub async fn action_submit(
         orgs: &names.orgs,
     };
     let result = match command_for(&action, &f, &ctx) {
-        Ok(command) => submit(&app, &auth, id, &f, command).await,
+        Ok(command) => submit(&app, &auth, id, &f, command).await?,
         Err(e) => Err(Refused::Field(e)),
     };
-    let refused = match result {
-        Ok(_) => return see_other(&format!("/cases/{id}")),
-        Err(Refused::Page(r)) => return r,
-        Err(r) => r,
+    let Err(refused) = result else {
+        return Ok(see_other(&format!("/cases/{id}")));
     };
     let (status, notice, error) = refused.explain(&app, &auth, id, f.version(), &names).await;
     // After a conflict the form carries the current version: saving again is a decision made
     // having seen what changed.
     let (version, state) = if status == StatusCode::CONFLICT {
-        match access::case(&app, &auth, id, Access::Read).await {
-            Ok(a) => (a.case.version, a.case.state),
-            Err(e) => return page_error(&e),
-        }
+        let now = access::case(&app, &auth, id, Access::Read).await?.case;
+        (now.version, now.state)
     } else {
         (f.version(), s)
     };
@@ -1941,7 +1869,7 @@ pub async fn action_submit(
         settings: &auth.settings,
         orgs: &names.orgs,
     };
-    render_status(
+    Ok(render_status(
         status,
         &ActionPage {
             chrome: Chrome::of(&auth, app.clock.today()),
@@ -1949,18 +1877,13 @@ pub async fn action_submit(
             version,
             action: action.clone(),
             label,
-            person_name: a
-                .person
-                .details_for(auth.actor.user_id)
-                .name
-                .as_str()
-                .to_owned(),
+            person_name: shown_name(&a.person, &auth),
             stage_label: state.stage.label_ja(),
             controls: refill(controls_for(&action, &ctx), &f, error.as_ref()),
             notice: Some(notice),
             context: action_context(&action, &state, &auth.settings),
         },
-    )
+    ))
 }
 
 // --- assessment history ----------------------------------------------------------------------
@@ -2009,23 +1932,13 @@ pub async fn assessments(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
-) -> Response {
-    let id: CaseId = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return page_error(&e),
-    };
-    let a = match access::case(&app, &auth, id, Access::Read).await {
-        Ok(a) => a,
-        Err(e) => return page_error(&e),
-    };
-    let list = match api::case_assessments(State(app.clone()), auth.clone(), ApiPath(id)).await {
-        Ok(l) => l.0,
-        Err(e) => return page_error(&e),
-    };
-    let names = match Names::load(&app, &auth).await {
-        Ok(n) => n,
-        Err(e) => return page_error(&e),
-    };
+) -> PageResult {
+    let id: CaseId = parse_id(&id)?;
+    let a = access::case(&app, &auth, id, Access::Read).await?;
+    let list = api::case_assessments(State(app.clone()), auth.clone(), ApiPath(id))
+        .await?
+        .0;
+    let names = Names::load(&app, &auth).await?;
     let mut previous: Option<Vec<(String, String)>> = None;
     let mut versions = Vec::new();
     for v in &list {
@@ -2051,15 +1964,10 @@ pub async fn assessments(
         previous = Some(now);
     }
     versions.reverse();
-    render(&AssessmentsPage {
+    Ok(render(&AssessmentsPage {
         chrome: Chrome::of(&auth, app.clock.today()),
         id,
-        person_name: a
-            .person
-            .details_for(auth.actor.user_id)
-            .name
-            .as_str()
-            .to_owned(),
+        person_name: shown_name(&a.person, &auth),
         versions,
-    })
+    }))
 }

@@ -276,13 +276,7 @@ async fn meeting_page(
         };
         agenda.push(AgendaRow {
             case_id: item.case_id,
-            person_name: case.map(|c| {
-                c.person
-                    .details_for(auth.actor.user_id)
-                    .name
-                    .as_str()
-                    .to_owned()
-            }),
+            person_name: case.map(|c| super::shown_name(&c.person, auth)),
             purpose: item.purpose.label_ja(),
             conclusions: item.conclusions.iter().map(conclusion_text).collect(),
             controls,

@@ -50,6 +50,15 @@ impl Chrome {
     }
 }
 
+/// The person's name as this user may see it (a provisional name is a name too).
+pub fn shown_name(person: &tsunagu_core::person::PersonState, auth: &Auth) -> String {
+    person
+        .details_for(auth.actor.user_id)
+        .name
+        .as_str()
+        .to_owned()
+}
+
 /// Template filters: dates in 和暦 with the Western year beside them.
 pub mod filters {
     use jiff::civil::Date;
@@ -457,3 +466,28 @@ pub fn refusal_status(e: &ApiError) -> StatusCode {
         StatusCode::UNPROCESSABLE_ENTITY
     }
 }
+
+/// An error a page answers with the error page (same code and message as the API): lets page
+/// handlers use `?` on access checks, loads and API calls.
+#[derive(Debug)]
+pub struct PageError(pub ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<tsunagu_store::StoreError> for PageError {
+    fn from(e: tsunagu_store::StoreError) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        ui::page_error(&self.0)
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;

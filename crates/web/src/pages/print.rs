@@ -429,12 +429,7 @@ pub async fn meeting(
     let mut agenda = Section::new("次第（議題）").columns(&["番号", "ケース", "目的", "結論"]);
     for (i, item) in st.agenda.iter().enumerate() {
         let name = match access::case(&app, &auth, item.case_id, Access::Read).await {
-            Ok(c) => c
-                .person
-                .details_for(auth.actor.user_id)
-                .name
-                .as_str()
-                .to_owned(),
+            Ok(c) => super::shown_name(&c.person, &auth),
             Err(_) => "（閲覧できないケース）".to_owned(),
         };
         agenda.table.push(vec![
