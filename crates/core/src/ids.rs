@@ -47,4 +47,6 @@ id_type!(
     MeetingId,
     ReferralId,
     ConsentId,
+    /// A document attached to a case (its content is stored beside the event that names it).
+    AttachmentId,
 );

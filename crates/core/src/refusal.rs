@@ -85,6 +85,13 @@ pub enum Refusal {
     TerminationPatternMismatch,
     EvaluationUnknownGoal,
     EvaluationNoPlan,
+    AttachmentEmpty,
+    AttachmentTooLarge {
+        max_bytes: u64,
+    },
+    /// The file is not one of the accepted types (PDF, JPEG, PNG) by its content.
+    AttachmentTypeNotAllowed,
+    AttachmentAlreadyAdded,
 }
 
 impl Refusal {
@@ -137,6 +144,10 @@ impl Refusal {
             TerminationPatternMismatch => "termination.pattern_mismatch",
             EvaluationUnknownGoal => "evaluation.unknown_goal",
             EvaluationNoPlan => "evaluation.no_plan",
+            AttachmentEmpty => "attachment.empty",
+            AttachmentTooLarge { .. } => "attachment.too_large",
+            AttachmentTypeNotAllowed => "attachment.type_not_allowed",
+            AttachmentAlreadyAdded => "attachment.already_added",
         }
     }
 
@@ -259,6 +270,16 @@ impl Refusal {
             }
             EvaluationUnknownGoal => "評価に、プランにない目標が含まれています。".into(),
             EvaluationNoPlan => "評価するプランがありません。".into(),
+            AttachmentEmpty => "ファイルが空です。添付するファイルを選んでください。".into(),
+            AttachmentTooLarge { max_bytes } => format!(
+                "ファイルが大きすぎます。添付できるのは1件{}MBまでです。解像度を下げて読み取り直すか、分けて添付してください。",
+                max_bytes / (1024 * 1024)
+            ),
+            AttachmentTypeNotAllowed => {
+                "添付できるのはPDF・JPEG・PNGのファイルです。スキャナーや写真の形式を確認してください。"
+                    .into()
+            }
+            AttachmentAlreadyAdded => "この書類はすでに添付されています。".into(),
         }
     }
 }

@@ -69,7 +69,7 @@ macro_rules! backend {
             use tsunagu_core::meeting::MeetingEvent;
             use tsunagu_core::person::PersonEvent;
             use tsunagu_core::{
-                ActorRef, CaseId, MeetingId, OrgId, OrgKind, PersonId, Role, TenantId,
+                ActorRef, AttachmentId, CaseId, MeetingId, OrgId, OrgKind, PersonId, Role, TenantId,
                 TenantSettings, UserId,
             };
 
@@ -722,6 +722,20 @@ macro_rules! backend {
                         };
                         versions.push(version);
                     }
+                    for file in &batch.files {
+                        sqlx::query(
+                            "INSERT INTO attachment_files (id, tenant_id, case_id, sha256, content, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(file.id.to_string())
+                        .bind(batch.tenant.to_string())
+                        .bind(file.case_id.to_string())
+                        .bind(&file.sha256)
+                        .bind(&file.content[..])
+                        .bind(batch.recorded_at.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     write_audit(&mut tx, &batch.audit).await?;
                     tx.commit().await?;
                     Ok(versions)
@@ -1068,6 +1082,16 @@ macro_rules! backend {
                     rows.iter().map(stored_event).collect()
                 }
 
+                pub async fn attachment_content(&self, tenant: TenantId, case: CaseId, id: AttachmentId) -> Result<Option<Vec<u8>>, StoreError> {
+                    let row = sqlx::query("SELECT content FROM attachment_files WHERE id = $1 AND tenant_id = $2 AND case_id = $3")
+                        .bind(id.to_string())
+                        .bind(tenant.to_string())
+                        .bind(case.to_string())
+                        .fetch_optional(&self.read)
+                        .await?;
+                    row.map(|r| r.try_get::<Vec<u8>, _>("content").map_err(StoreError::from)).transpose()
+                }
+
                 pub async fn person_access(&self, person: PersonId) -> Result<Vec<OrgId>, StoreError> {
                     let rows = sqlx::query("SELECT org_id FROM person_access WHERE person_id = $1")
                         .bind(person.to_string())
@@ -1364,6 +1388,23 @@ macro_rules! backend {
                         .collect();
                     if due != expected {
                         findings.push(format!("case {sid}: due rows differ from the fold"));
+                    }
+                    let files: BTreeSet<(String, String, i64)> = sqlx::query(
+                        "SELECT id, sha256, CAST(length(content) AS BIGINT) AS size FROM attachment_files WHERE case_id = $1",
+                    )
+                    .bind(sid)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get::<String, _>("id")?, r.try_get::<String, _>("sha256")?, r.try_get::<i64, _>("size")?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                    let expected: BTreeSet<(String, String, i64)> = state
+                        .attachments
+                        .iter()
+                        .map(|a| (a.id.to_string(), a.sha256.clone(), to_i64(a.size)))
+                        .collect();
+                    if files != expected {
+                        findings.push(format!("case {sid}: attachment files differ from the events"));
                     }
                     Ok(())
                 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tsunagu_core::case::CaseState;
 use tsunagu_core::meeting::MeetingState;
 use tsunagu_core::person::PersonState;
-use tsunagu_core::{CaseId, MeetingId, OrgId, PersonId, TenantId, TenantSettings, UserId};
+use tsunagu_core::{AttachmentId, CaseId, MeetingId, OrgId, PersonId, TenantId, TenantSettings, UserId};
 
 pub use backend::{pg, sqlite};
 
@@ -308,6 +308,15 @@ impl Store {
         stream: uuid::Uuid,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         dispatch!(self, db => db.events(tenant, stream).await)
+    }
+    /// The content of an attachment of the case, if both exist in the tenant.
+    pub async fn attachment_content(
+        &self,
+        tenant: TenantId,
+        case: CaseId,
+        id: AttachmentId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self, db => db.attachment_content(tenant, case, id).await)
     }
     pub async fn person_access(&self, person: PersonId) -> Result<Vec<OrgId>, StoreError> {
         dispatch!(self, db => db.person_access(person).await)

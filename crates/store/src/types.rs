@@ -138,6 +138,17 @@ pub struct AppendBatch {
     pub streams: Vec<StreamAppend>,
     /// Recorded in the same transaction; the append fails if they cannot be written.
     pub audit: Vec<crate::AuditEntry>,
+    /// Content of attachments the batch's events describe, stored in the same transaction.
+    pub files: Vec<AttachmentFile>,
+}
+
+/// The content of one attachment, stored under the id its `attachment_added` event names.
+#[derive(Clone, Debug)]
+pub struct AttachmentFile {
+    pub id: tsunagu_core::AttachmentId,
+    pub case_id: CaseId,
+    pub sha256: String,
+    pub content: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

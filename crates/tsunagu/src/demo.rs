@@ -137,6 +137,7 @@ impl Demo<'_> {
             idempotency: None,
             streams,
             audit: vec![AuditEntry::by(actor, "demo.generated")],
+            files: Vec::new(),
         }
     }
 

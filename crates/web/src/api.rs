@@ -31,7 +31,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
-fn ctx<'a>(app: &AppState, auth: &'a Auth, consents: &'a [Consent]) -> Context<'a> {
+pub(crate) fn ctx<'a>(app: &AppState, auth: &'a Auth, consents: &'a [Consent]) -> Context<'a> {
     Context {
         today: app.clock.today(),
         actor: &auth.actor,
@@ -41,7 +41,7 @@ fn ctx<'a>(app: &AppState, auth: &'a Auth, consents: &'a [Consent]) -> Context<'
 }
 
 /// One write with its audit entry: both commit together or not at all.
-fn batch(
+pub(crate) fn batch(
     auth: &Auth,
     audit: AuditEntry,
     reason: Option<String>,
@@ -55,11 +55,12 @@ fn batch(
         idempotency: None,
         streams,
         audit: vec![audit],
+        files: Vec::new(),
     }
 }
 
 /// The optimistic-concurrency check of a command: the version the user saw must be current.
-fn expect_version(actual: u64, expected: u64) -> ApiResult<()> {
+pub(crate) fn expect_version(actual: u64, expected: u64) -> ApiResult<()> {
     if actual != expected {
         return Err(StoreError::Conflict { expected, actual }.into());
     }

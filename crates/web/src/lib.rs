@@ -5,6 +5,7 @@ pub mod access;
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -119,6 +120,8 @@ pub fn today() -> Date {
         api::case_timeline,
         api::case_assessments,
         api::case_plans,
+        attachments::upload,
+        attachments::get_content,
         api::create_meeting,
         api::list_meetings,
         api::get_meeting,

@@ -4,11 +4,13 @@
 //! and every relation through HTTP, deriving what to expect from the guard and the policy table.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
-use crate::pages::{self, case, meeting, person, print};
+use crate::attachments::{self, UPLOAD_BODY_BYTES};
+use crate::pages::{self, attachment, case, meeting, person, print};
 use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
@@ -87,14 +89,16 @@ fn filter(method: &Method) -> MethodFilter {
     }
 }
 
+/// `METHOD "path" guard => handler;`, or `… => handler, body limit;` for a route that accepts
+/// a larger body than the default (uploads).
 macro_rules! routes {
-    ($($method:ident $path:literal $guard:expr => $handler:path;)*) => {
+    ($($method:ident $path:literal $guard:expr => $handler:path $(, body $limit:expr)?;)*) => {
         fn registry() -> Routes {
             let mut r = Routes { router: Router::new(), specs: Vec::new() };
             $(
                 let m = Method::$method;
                 let f = filter(&m);
-                r = r.add(m, $path, $guard, on(f, $handler));
+                r = r.add(m, $path, $guard, on(f, $handler)$(.layer(DefaultBodyLimit::max($limit)))?);
             )*
             r
         }
@@ -125,6 +129,9 @@ routes! {
     POST "/cases/{id}/act/{action}" CaseCommand => case::action_submit;
     GET "/cases/{id}/assessments" Case(Access::Read) => case::assessments;
     GET "/cases/{id}/print/{form}" Case(Access::Read) => print::case_form;
+    GET "/cases/{id}/attachments" Case(Access::Read) => attachment::list;
+    POST "/cases/{id}/attachments" Case(Access::Write) => attachment::upload, body UPLOAD_BODY_BYTES;
+    GET "/cases/{id}/attachments/{attachment}" Case(Access::Read) => attachment::download;
     GET "/meetings" WorkCases => meeting::list;
     POST "/meetings" WorkCases => meeting::create;
     GET "/meetings/{id}" Meeting => meeting::show;
@@ -166,6 +173,8 @@ routes! {
     GET "/api/cases/{id}/timeline" Case(Access::Read) => api::case_timeline;
     GET "/api/cases/{id}/assessments" Case(Access::Read) => api::case_assessments;
     GET "/api/cases/{id}/plans" Case(Access::Read) => api::case_plans;
+    POST "/api/cases/{id}/attachments" Case(Access::Write) => attachments::upload, body UPLOAD_BODY_BYTES;
+    GET "/api/cases/{id}/attachments/{attachment}" Case(Access::Read) => attachments::get_content;
     POST "/api/meetings" WorkCases => api::create_meeting;
     GET "/api/meetings" WorkCases => api::list_meetings;
     GET "/api/meetings/{id}" Meeting => api::get_meeting;

@@ -225,29 +225,46 @@ pub async fn dashboard(State(app): State<AppState>, Page(auth): Page) -> Respons
     })
 }
 
-/// HTML forms cannot send headers: a urlencoded POST carries the session's CSRF token as the
+/// HTML forms cannot send headers: a form POST carries the session's CSRF token as the
 /// `csrf_token` field, which this layer moves into the `X-CSRF-Token` header that the `Auth`
 /// extractor checks for every state-changing request. Nothing else about the request changes.
+/// A urlencoded form is read up to the body limit; a multipart upload (only to an attachment
+/// route) up to the upload limit, and its token must come before the file.
 pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form || request.headers().contains_key(crate::auth::CSRF_HEADER) {
+        .unwrap_or_default()
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let boundary = (content_type.starts_with("multipart/form-data")
+        && request.uri().path().ends_with("/attachments"))
+    .then(|| multer::parse_boundary(&content_type).ok())
+    .flatten();
+    if !is_form && boundary.is_none() || request.headers().contains_key(crate::auth::CSRF_HEADER)
+    {
         return next.run(request).await;
     }
+    let limit = if is_form {
+        crate::MAX_BODY_BYTES
+    } else {
+        crate::attachments::UPLOAD_BODY_BYTES
+    };
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return page_error(&ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request.too_large",
             "送信された内容が大きすぎます。",
         ));
     };
-    let token = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.into_owned());
+    let token = match boundary {
+        Some(boundary) => multipart_token(bytes.clone(), boundary).await,
+        None => form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf_token")
+            .map(|(_, v)| v.into_owned()),
+    };
     if let Some(token) = token
         && let Ok(value) = HeaderValue::from_str(&token)
     {
@@ -258,4 +275,21 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
         axum::body::Body::from(bytes),
     ))
     .await
+}
+
+/// The `csrf_token` field of a multipart form, if it comes before any file.
+async fn multipart_token(bytes: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::convert::Infallible>(
+        bytes,
+    )));
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.file_name().is_some() {
+            return None;
+        }
+        if field.name() == Some("csrf_token") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }

@@ -630,6 +630,25 @@ pub struct MeetingFacts {
 }
 
 /// A meeting's conclusion about one case, decided against that case's state.
+/// Attaching a document (a scanned signed application, a consent form, a letter): possible in
+/// every stage, since papers arrive after closure too. The caller has read the type from the
+/// file's bytes; the rules here are the size limit, the received date and one id once.
+pub fn decide_attachment(state: &CaseState, attachment: Attachment, ctx: &Context) -> Decision {
+    if attachment.size == 0 {
+        return Err(Refusal::AttachmentEmpty);
+    }
+    if attachment.size > MAX_ATTACHMENT_BYTES {
+        return Err(Refusal::AttachmentTooLarge {
+            max_bytes: MAX_ATTACHMENT_BYTES,
+        });
+    }
+    not_future(attachment.received_on, "受領日", ctx)?;
+    if state.attachments.iter().any(|a| a.id == attachment.id) {
+        return Err(Refusal::AttachmentAlreadyAdded);
+    }
+    Ok(vec![CaseEvent::AttachmentAdded { attachment }])
+}
+
 pub fn decide_conclusion(
     state: &CaseState,
     meeting: &MeetingFacts,
@@ -717,5 +736,82 @@ pub fn decide_conclusion(
             noted_on: day,
             note,
         }]),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{Actor, AttachmentId, OrgId, PersonId, Role, ShortText, TenantId, UserId};
+    use jiff::civil::date;
+
+    fn attachment(size: u64, received_on: Date) -> Attachment {
+        Attachment {
+            id: AttachmentId(Uuid::from_u128(7)),
+            kind: AttachmentKind::SignedApplication,
+            title: ShortText::parse("申込書（署名済）").unwrap(),
+            filename: ShortText::parse("scan.pdf").unwrap(),
+            file_type: AttachmentType::Pdf,
+            size,
+            sha256: "00".repeat(32),
+            received_on,
+        }
+    }
+
+    #[test]
+    fn attachments_are_limited_in_size_and_date_and_added_once() {
+        let actor = Actor {
+            tenant_id: TenantId(Uuid::from_u128(1)),
+            user_id: UserId(Uuid::from_u128(2)),
+            org_id: OrgId(Uuid::from_u128(3)),
+            org_kind: crate::OrgKind::SupportAgency,
+            role: Role::SupportWorker,
+        };
+        let settings = crate::TenantSettings::default();
+        let today = date(2026, 4, 1);
+        let ctx = Context {
+            today,
+            actor: &actor,
+            settings: &settings,
+            consents: &[],
+        };
+        let opened = open(
+            OpenCase {
+                person_id: PersonId(Uuid::from_u128(4)),
+                identification: None,
+                intake: None,
+            },
+            &ctx,
+        )
+        .unwrap();
+        let mut state = CaseState::fold(opened.iter()).unwrap();
+
+        assert_eq!(
+            decide_attachment(&state, attachment(0, today), &ctx),
+            Err(Refusal::AttachmentEmpty)
+        );
+        assert_eq!(
+            decide_attachment(&state, attachment(MAX_ATTACHMENT_BYTES + 1, today), &ctx)
+                .unwrap_err()
+                .code(),
+            "attachment.too_large"
+        );
+        assert_eq!(
+            decide_attachment(&state, attachment(100, date(2026, 4, 2)), &ctx)
+                .unwrap_err()
+                .code(),
+            "date.in_future"
+        );
+        let events =
+            decide_attachment(&state, attachment(MAX_ATTACHMENT_BYTES, today), &ctx).unwrap();
+        for e in &events {
+            state.evolve(e);
+        }
+        assert_eq!(state.attachments.len(), 1);
+        assert_eq!(
+            decide_attachment(&state, attachment(100, today), &ctx),
+            Err(Refusal::AttachmentAlreadyAdded)
+        );
     }
 }

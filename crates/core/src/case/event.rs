@@ -149,6 +149,10 @@ pub enum CaseEvent {
     WorkerAssigned {
         user_id: UserId,
     },
+    /// A document was attached; its content is stored under `attachment.id`.
+    AttachmentAdded {
+        attachment: Attachment,
+    },
 }
 
 impl CaseEvent {
@@ -186,6 +190,7 @@ impl CaseEvent {
             TeamMemberAdded { .. } => "team_member_added",
             TeamMemberRemoved { .. } => "team_member_removed",
             WorkerAssigned { .. } => "worker_assigned",
+            AttachmentAdded { .. } => "attachment_added",
         }
     }
 }

@@ -27,6 +27,13 @@ macro_rules! labels {
 }
 
 labels! {
+    AttachmentKind {
+        SignedApplication => ("signed_application", "署名済みの申込書"),
+        ConsentForm => ("consent_form", "本人同意書"),
+        AgencyDocument => ("agency_document", "関係機関からの書類"),
+        Letter => ("letter", "本人からの書簡・届出"),
+        Other => ("other", "その他"),
+    }
     IntakeRoute {
         SelfVisit => ("self_visit", "本人（来所）"),
         SelfPhone => ("self_phone", "本人（電話）"),

@@ -70,6 +70,9 @@ pub struct CaseState {
     pub next_follow_up_on: Option<Date>,
     pub emergency_supports: u32,
     pub contacts: u32,
+    /// Documents attached to the case, oldest first.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 impl CaseState {
@@ -126,6 +129,7 @@ impl CaseState {
                 next_follow_up_on: None,
                 emergency_supports: 0,
                 contacts: 0,
+                attachments: Vec::new(),
             }),
             _ => None,
         }
@@ -316,6 +320,7 @@ impl CaseState {
             }
             TeamMemberRemoved { org_id } => self.team.retain(|o| o != org_id),
             WorkerAssigned { user_id } => self.assigned_worker = *user_id,
+            AttachmentAdded { attachment } => self.attachments.push(attachment.clone()),
         }
     }
 

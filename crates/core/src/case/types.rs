@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::{LongText, MeetingId, OrgId, ReferralId, ShortText};
+use crate::{AttachmentId, LongText, MeetingId, OrgId, ReferralId, ShortText};
 
 /// Where a case stands on the process of seed 000 (①–⑬).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -458,4 +458,73 @@ impl CaseConclusion {
     pub fn needs_coordination_meeting(&self) -> bool {
         !matches!(self, CaseConclusion::Noted { .. })
     }
+}
+
+/// The most a single attachment may hold (10 MiB): a scanned multi-page form fits; a video
+/// does not.
+pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+
+/// What a document attached to a case is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    /// 署名済みの申込書（相談受付・申込票、プラン兼事業等利用申込書）
+    SignedApplication,
+    /// 本人同意書
+    ConsentForm,
+    /// 関係機関からの書類・報告
+    AgencyDocument,
+    /// 本人からの書簡・通知
+    Letter,
+    Other,
+}
+
+/// The file types accepted: what a scanner or a phone camera produces. The type is read from
+/// the file's own bytes, never from its name or the browser's claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentType {
+    Pdf,
+    Jpeg,
+    Png,
+}
+
+impl AttachmentType {
+    pub fn from_mime(mime: &str) -> Option<AttachmentType> {
+        match mime {
+            "application/pdf" => Some(AttachmentType::Pdf),
+            "image/jpeg" => Some(AttachmentType::Jpeg),
+            "image/png" => Some(AttachmentType::Png),
+            _ => None,
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            AttachmentType::Pdf => "application/pdf",
+            AttachmentType::Jpeg => "image/jpeg",
+            AttachmentType::Png => "image/png",
+        }
+    }
+}
+
+/// A document attached to a case: its description as recorded in the case's stream. The bytes
+/// are stored beside it under the same id, in the same transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub kind: AttachmentKind,
+    /// 書類名, e.g. 「プラン兼事業等利用申込書（署名済）」.
+    pub title: ShortText,
+    /// The file's name as uploaded, for the download.
+    pub filename: ShortText,
+    pub file_type: AttachmentType,
+    pub size: u64,
+    /// SHA-256 of the content, hex: the download is checked against it.
+    pub sha256: String,
+    /// 受領日: when the document was received or signed.
+    pub received_on: Date,
 }

@@ -30,7 +30,7 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::ui::Page;
 use crate::{AppState, access};
 
-fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 
@@ -1443,6 +1443,16 @@ pub(crate) fn describe(
             (None, "支援チーム", format!("{}を削除", names.org(*org_id)))
         }
         WorkerAssigned { user_id } => (None, "担当者", format!("{}に変更", names.user(*user_id))),
+        AttachmentAdded { attachment: a } => (
+            Some(a.received_on),
+            "書類の添付",
+            format!(
+                "{}「{}」（{}）",
+                a.kind.label_ja(),
+                a.title.as_str(),
+                a.filename.as_str()
+            ),
+        ),
     };
     (on, label.to_owned(), text)
 }
@@ -1514,7 +1524,7 @@ struct TimelineFragment {
     notice: Option<Notice>,
 }
 
-async fn header(
+pub(crate) async fn header(
     app: &AppState,
     auth: &Auth,
     view: &CaseView,

@@ -4,6 +4,7 @@
 //! answers into HTML. A refusal comes back on the same form with what the user typed.
 
 pub mod admin;
+pub mod attachment;
 pub mod case;
 pub mod meeting;
 pub mod person;
@@ -303,6 +304,8 @@ pub enum ControlKind {
     Number,
     /// A password: never echoed back into the page.
     Secret,
+    /// A file to upload (the form must be multipart); never refilled by a browser.
+    File,
 }
 
 impl Control {
@@ -415,7 +418,7 @@ pub fn refill(
     for c in &mut controls {
         c.value = match c.kind {
             ControlKind::Checks => fields.all(&c.name).join("\u{1f}"),
-            ControlKind::Secret => String::new(),
+            ControlKind::Secret | ControlKind::File => String::new(),
             _ => fields.raw(&c.name).to_owned(),
         };
         if let Some(e) = error
