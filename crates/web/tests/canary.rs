@@ -28,6 +28,7 @@ impl std::io::Write for Log {
 /// Every path parameter filled with the canary's identifiers.
 struct Targets {
     case: String,
+    attachment: String,
     person: String,
     household: String,
     meeting: String,
@@ -35,20 +36,24 @@ struct Targets {
 }
 
 fn fill(path: &str, t: &Targets) -> String {
-    let id = if path.starts_with("/api/cases/") {
+    let page = path.strip_prefix("/api").unwrap_or(path);
+    let id = if page.starts_with("/cases/") {
         &t.case
-    } else if path.starts_with("/api/persons/") {
+    } else if page.starts_with("/persons/") {
         &t.person
-    } else if path.starts_with("/api/households/") {
+    } else if page.starts_with("/households/") {
         &t.household
-    } else if path.starts_with("/api/meetings/") {
+    } else if page.starts_with("/meetings/") {
         &t.meeting
-    } else if path.starts_with("/api/users/") {
+    } else if page.starts_with("/users/") {
         &t.user
     } else {
         &Uuid::now_v7().to_string()
     };
     path.replace("{id}", id)
+        .replace("{attachment}", &t.attachment)
+        .replace("{action}", "make_referral")
+        .replace("{form}", "plan")
 }
 
 fn body_for(path: &str) -> Value {
@@ -108,6 +113,41 @@ async fn an_unrelated_organisations_records_never_leak() {
             let (s, b) = owner.meeting_cmd(&meeting, command).await;
             assert_eq!(s, StatusCode::OK, "{b}");
         }
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(format!("{canary}の書類の中身").as_bytes());
+        let v = owner.get(&format!("/api/cases/{case}")).await.1["version"].to_string();
+        let res = owner
+            .client
+            .post(format!("{}/api/cases/{case}/attachments", w.base))
+            .header("x-csrf-token", &owner.csrf)
+            .multipart(
+                reqwest::multipart::Form::new()
+                    .text("expected_version", v)
+                    .text("kind", "letter")
+                    .text("title", format!("{canary}からの手紙"))
+                    .text("received_on", day(-15))
+                    .part(
+                        "file",
+                        reqwest::multipart::Part::bytes(png)
+                            .file_name(format!("{canary}.png")),
+                    ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let added: Value = res.json().await.unwrap();
+        let attachment = added["attachment"]["id"].as_str().unwrap().to_owned();
+        let own = owner
+            .client
+            .get(format!("{}/api/cases/{case}/attachments/{attachment}", w.base))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&own).contains(&canary));
         // Positive control: the owner sees the markers, so the check below can see them too.
         let (_, own) = owner.get(&format!("/api/persons/{person}")).await;
         let household = own["household_id"].as_str().unwrap().to_owned();
@@ -117,6 +157,7 @@ async fn an_unrelated_organisations_records_never_leak() {
 
         let targets = Targets {
             case,
+            attachment,
             person: person.clone(),
             household,
             meeting,

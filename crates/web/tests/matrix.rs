@@ -50,6 +50,8 @@ struct Case {
     person: String,
     person_name: String,
     household: String,
+    /// A document attached to the case.
+    attachment: String,
 }
 
 /// Who is asking: a role in an organisation, or nobody logged in.
@@ -125,6 +127,29 @@ async fn setup(db: &TestDb) -> Fixture {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{c}");
         let id = c["id"].as_str().unwrap().to_owned();
+        let (_, c) = lead.get(&format!("/api/cases/{id}")).await;
+        let res = lead
+            .client
+            .post(format!("{base}/api/cases/{id}/attachments"))
+            .header("x-csrf-token", &lead.csrf)
+            .multipart(
+                reqwest::multipart::Form::new()
+                    .text("expected_version", c["version"].to_string())
+                    .text("kind", "letter")
+                    .text("title", "本人からの手紙")
+                    .text("received_on", day(-30))
+                    .part(
+                        "file",
+                        reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec())
+                            .file_name("letter.pdf"),
+                    ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let added: Value = res.json().await.unwrap();
+        let attachment = added["attachment"]["id"].as_str().unwrap().to_owned();
         // B and C join the team with consent; then C's consent is withdrawn.
         let both = lead
             .consent(&person, &[orgs[&Org::B], orgs[&Org::C]], &day(-30), None)
@@ -153,6 +178,7 @@ async fn setup(db: &TestDb) -> Fixture {
             person,
             person_name: name,
             household: p["household_id"].as_str().unwrap().to_owned(),
+            attachment,
         }
     };
     let mut assigned = HashMap::new();
@@ -348,6 +374,8 @@ struct Req {
     access: Option<Access>,
     /// Send the body as an HTML form instead of JSON.
     form: bool,
+    /// Send the body as a multipart upload, with a text file that is not an accepted type.
+    multipart: bool,
 }
 
 /// A page form: the body goes as `application/x-www-form-urlencoded`.
@@ -366,6 +394,22 @@ fn req(method: Method, path: String, body: Option<Value>, ok: StatusCode) -> Req
         ok,
         access: None,
         form: false,
+        multipart: false,
+    }
+}
+
+/// An upload whose file is plain text: through the guard it is refused (422) and nothing is
+/// stored, so later cells see the same case.
+fn upload(path: String, version: u64) -> Req {
+    Req {
+        multipart: true,
+        ..req(
+            Method::POST,
+            path,
+            Some(json!({"expected_version": version.to_string(), "kind": "other",
+                "title": "マトリクス", "received_on": day(0)})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
     }
 }
 
@@ -470,6 +514,23 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             vec![get(format!("/cases/{}/assessments", case.id))]
         }
         ("GET", "/cases/{id}/print/{form}") => vec![get(format!("/cases/{}/print/plan", case.id))],
+        ("GET", "/cases/{id}/attachments") => vec![get(format!("/cases/{}/attachments", case.id))],
+        ("POST", "/cases/{id}/attachments") => vec![upload(
+            format!("/cases/{}/attachments", case.id),
+            f.case_version(&case.id).await,
+        )],
+        ("GET", "/cases/{id}/attachments/{attachment}") => vec![get(format!(
+            "/cases/{}/attachments/{}",
+            case.id, case.attachment
+        ))],
+        ("POST", "/api/cases/{id}/attachments") => vec![upload(
+            format!("/api/cases/{}/attachments", case.id),
+            f.case_version(&case.id).await,
+        )],
+        ("GET", "/api/cases/{id}/attachments/{attachment}") => vec![get(format!(
+            "/api/cases/{}/attachments/{}",
+            case.id, case.attachment
+        ))],
         ("GET", "/meetings") => vec![get("/meetings".into())],
         ("POST", "/meetings") => vec![form(
             m,
@@ -733,7 +794,16 @@ async fn send(api: &Api, r: &Req) -> (StatusCode, Value) {
         .client
         .request(r.method.clone(), format!("{}{}", api.base, r.path))
         .header("x-csrf-token", &api.csrf);
-    if let Some(body) = &r.body {
+    if let Some(body) = &r.body
+        && r.multipart
+    {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in body.as_object().unwrap() {
+            form = form.text(k.clone(), v.as_str().unwrap().to_owned());
+        }
+        let file = reqwest::multipart::Part::bytes(b"plain text".to_vec()).file_name("note.pdf");
+        b = b.multipart(form.part("file", file));
+    } else if let Some(body) = &r.body {
         b = if r.form {
             let pairs: Vec<(String, String)> = body
                 .as_object()
