@@ -18,7 +18,9 @@ use std::time::Duration;
 use tsunagu_core::case::CaseState;
 use tsunagu_core::meeting::MeetingState;
 use tsunagu_core::person::PersonState;
-use tsunagu_core::{AttachmentId, CaseId, MeetingId, OrgId, PersonId, TenantId, TenantSettings, UserId};
+use tsunagu_core::{
+    AttachmentId, CaseId, MeetingId, OrgId, PersonId, TenantId, TenantSettings, UserId,
+};
 
 pub use backend::{pg, sqlite};
 

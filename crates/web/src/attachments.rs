@@ -12,9 +12,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tsunagu_core::case::{
-    self, Attachment, AttachmentKind, AttachmentType, MAX_ATTACHMENT_BYTES,
-};
+use tsunagu_core::case::{self, Attachment, AttachmentKind, AttachmentType, MAX_ATTACHMENT_BYTES};
 use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{AttachmentId, CaseId, Refusal, ShortText, wareki};
 use tsunagu_store::{AttachmentFile, StreamAppend};
@@ -334,14 +332,20 @@ pub async fn upload(
 ) -> ApiResult<(StatusCode, Json<AttachmentAdded>)> {
     let a = access_for_upload(&app, &auth, id).await?;
     let upload = read_upload(multipart(m)?).await?;
-    let invalid =
-        |(_, message): (&str, String)| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", message);
+    let invalid = |(_, message): (&str, String)| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", message)
+    };
     let expected_version = upload
         .fields
         .iter()
         .find(|(k, _)| k == "expected_version")
         .and_then(|(_, v)| v.trim().parse().ok())
-        .ok_or_else(|| invalid(("expected_version", "expected_version（見ていた版）を指定してください。".into())))?;
+        .ok_or_else(|| {
+            invalid((
+                "expected_version",
+                "expected_version（見ていた版）を指定してください。".into(),
+            ))
+        })?;
     let about = describe(&upload.fields).map_err(invalid)?;
     let (version, attachment) =
         add(&app, &auth, id, a, expected_version, about, upload.file).await?;

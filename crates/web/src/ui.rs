@@ -242,8 +242,7 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
         && request.uri().path().ends_with("/attachments"))
     .then(|| multer::parse_boundary(&content_type).ok())
     .flatten();
-    if !is_form && boundary.is_none() || request.headers().contains_key(crate::auth::CSRF_HEADER)
-    {
+    if !is_form && boundary.is_none() || request.headers().contains_key(crate::auth::CSRF_HEADER) {
         return next.run(request).await;
     }
     let limit = if is_form {
@@ -279,9 +278,8 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
 
 /// The `csrf_token` field of a multipart form, if it comes before any file.
 async fn multipart_token(bytes: axum::body::Bytes, boundary: String) -> Option<String> {
-    let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::convert::Infallible>(
-        bytes,
-    )));
+    let stream =
+        futures_util::stream::once(std::future::ready(Ok::<_, std::convert::Infallible>(bytes)));
     let mut form = multer::Multipart::new(stream, boundary);
     while let Ok(Some(field)) = form.next_field().await {
         if field.file_name().is_some() {

@@ -51,9 +51,12 @@ async fn new_case(worker: &Api) -> (String, String) {
     assert_eq!(s, StatusCode::CREATED, "{p}");
     let person = p["id"].as_str().unwrap().to_owned();
     let (s, c) = worker
-        .post("/api/cases", json!({"person_id": person, "intake": {
+        .post(
+            "/api/cases",
+            json!({"person_id": person, "intake": {
             "received_on": day(-3), "route": "self_visit",
-            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"}}))
+            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     (person, c["id"].as_str().unwrap().to_owned())
@@ -84,7 +87,10 @@ async fn a_signed_application_is_kept_with_the_case_and_every_download_is_audite
         let a = &added["attachment"];
         assert_eq!(a["file_type"], "pdf");
         assert_eq!(a["size"], pdf().len());
-        assert_eq!(a["filename"], "申込書.pdf", "the client's folder is not kept");
+        assert_eq!(
+            a["filename"], "申込書.pdf",
+            "the client's folder is not kept"
+        );
         let id = a["id"].as_str().unwrap().to_owned();
         let (_, timeline) = worker.get(&format!("/api/cases/{case}/timeline")).await;
         assert!(
@@ -146,13 +152,19 @@ async fn a_signed_application_is_kept_with_the_case_and_every_download_is_audite
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["code"], "not_found");
             let (s, body) = upload(&other, &case, form(v + 1, "x", "x.pdf", pdf())).await;
-            assert_eq!((s, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+            assert_eq!(
+                (s, body["code"].as_str()),
+                (StatusCode::NOT_FOUND, Some("not_found"))
+            );
         }
         // An attachment id of another case answers 404 too.
         let (_, other_case) = new_case(&worker).await;
         let res = worker
             .client
-            .get(format!("{}/api/cases/{other_case}/attachments/{id}", w.base))
+            .get(format!(
+                "{}/api/cases/{other_case}/attachments/{id}",
+                w.base
+            ))
             .send()
             .await
             .unwrap();
@@ -248,7 +260,9 @@ async fn refused_uploads_say_why_and_write_nothing() {
             assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{body}");
             let message = body["message"].as_str().unwrap();
             assert!(
-                message.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c)),
+                message
+                    .chars()
+                    .any(|c| ('\u{3040}'..='\u{30ff}').contains(&c)),
                 "{message}"
             );
         }
@@ -258,7 +272,10 @@ async fn refused_uploads_say_why_and_write_nothing() {
             .await;
         assert_eq!(
             (s, body["code"].as_str()),
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("request.content_type"))
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("request.content_type")
+            )
         );
         // Nothing was written: the same version, no attachment, no file row (verify compares
         // the stored files with the events).
@@ -306,10 +323,15 @@ async fn the_attachment_page_uploads_lists_and_refuses_inline() {
         assert_eq!(version(&worker, &case).await, v);
 
         // A text file: the page again (422) with the reason beside the file and the title kept.
-        let res = post(page_form(&worker.csrf, b"hello".to_vec())).await.unwrap();
+        let res = post(page_form(&worker.csrf, b"hello".to_vec()))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = res.text().await.unwrap();
-        assert!(html.contains("添付できるのはPDF・JPEG・PNGのファイルです"), "{html}");
+        assert!(
+            html.contains("添付できるのはPDF・JPEG・PNGのファイルです"),
+            "{html}"
+        );
         assert!(html.contains("attachment.type_not_allowed"));
         assert!(html.contains("id=\"f-file-err\""));
         assert!(html.contains("value=\"本人同意書（署名済）\""));

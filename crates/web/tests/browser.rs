@@ -551,6 +551,45 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     choose(&client, "f-org_id", &w.city.to_string()).await;
     save(&client, &case, "add_team_member").await;
 
+    // The signed application, scanned, is attached to the case. A text file is refused beside
+    // the file field with the title kept; the PDF is listed with who added it.
+    let scans = std::env::temp_dir().join(format!("tsunagu-scan-{case}"));
+    std::fs::create_dir_all(&scans).unwrap();
+    let text_file = scans.join("memo.txt");
+    std::fs::write(&text_file, "not a scan").unwrap();
+    let pdf_file = scans.join("申込書.pdf");
+    std::fs::write(&pdf_file, b"%PDF-1.4\n%%EOF\n").unwrap();
+    client
+        .goto(&format!("{base}/cases/{case}/attachments"))
+        .await
+        .unwrap();
+    check_axe(&client, "attachments", &mut axe).await;
+    set(&client, "f-title", "相談受付・申込票（署名済）").await;
+    fill(&client, "f-file", text_file.to_str().unwrap()).await;
+    submit(&client, "/attachments").await;
+    assert!(
+        text_of(&client, "#f-file-err")
+            .await
+            .contains("PDF・JPEG・PNG")
+    );
+    let kept = client
+        .find(Locator::Id("f-title"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("相談受付・申込票（署名済）"));
+    fill(&client, "f-file", pdf_file.to_str().unwrap()).await;
+    submit(&client, "/attachments").await;
+    let listed = text_of(&client, "main table").await;
+    assert!(
+        listed.contains("相談受付・申込票（署名済）") && listed.contains("申込書.pdf"),
+        "{listed}"
+    );
+    screenshot(&client, "attachments").await;
+    std::fs::remove_dir_all(&scans).unwrap();
+
     // ⑤ Assessment, then a second version; the history shows what changed.
     act(&client, &base, &case, "record_assessment").await;
     check_axe(&client, "assessment", &mut axe).await;

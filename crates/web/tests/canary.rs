@@ -128,8 +128,7 @@ async fn an_unrelated_organisations_records_never_leak() {
                     .text("received_on", day(-15))
                     .part(
                         "file",
-                        reqwest::multipart::Part::bytes(png)
-                            .file_name(format!("{canary}.png")),
+                        reqwest::multipart::Part::bytes(png).file_name(format!("{canary}.png")),
                     ),
             )
             .send()
@@ -140,7 +139,10 @@ async fn an_unrelated_organisations_records_never_leak() {
         let attachment = added["attachment"]["id"].as_str().unwrap().to_owned();
         let own = owner
             .client
-            .get(format!("{}/api/cases/{case}/attachments/{attachment}", w.base))
+            .get(format!(
+                "{}/api/cases/{case}/attachments/{attachment}",
+                w.base
+            ))
             .send()
             .await
             .unwrap()

@@ -406,8 +406,10 @@ fn upload(path: String, version: u64) -> Req {
         ..req(
             Method::POST,
             path,
-            Some(json!({"expected_version": version.to_string(), "kind": "other",
-                "title": "マトリクス", "received_on": day(0)})),
+            Some(
+                json!({"expected_version": version.to_string(), "kind": "other",
+                "title": "マトリクス", "received_on": day(0)}),
+            ),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     }

@@ -16,11 +16,11 @@ use super::{
     Chrome, Control, ControlKind, FieldError, Fields, Notice, PageResult, field_error, refill,
     refusal_status, render_status, see_other,
 };
+use crate::AppState;
 use crate::attachments::{self, UploadedFile};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::ui::Page;
-use crate::AppState;
 
 pub struct Row {
     pub kind: &'static str,
@@ -76,7 +76,9 @@ fn controls(today: Date) -> (Vec<Control>, Fields) {
         Control::select(
             "kind",
             "書類の種類",
-            AttachmentKind::ALL.iter().map(|k| (k.as_str(), k.label_ja())),
+            AttachmentKind::ALL
+                .iter()
+                .map(|k| (k.as_str(), k.label_ja())),
         )
         .required(),
         Control::text("title", "書類名")
@@ -86,7 +88,10 @@ fn controls(today: Date) -> (Vec<Control>, Fields) {
         file,
     ];
     let defaults = Fields(vec![
-        ("kind".into(), AttachmentKind::SignedApplication.as_str().into()),
+        (
+            "kind".into(),
+            AttachmentKind::SignedApplication.as_str().into(),
+        ),
         ("received_on".into(), wareki::format(today)),
     ]);
     (controls, defaults)
@@ -208,7 +213,9 @@ async fn refused(
     }
     let status = refusal_status(&e);
     let mut notice = Notice::from_api(&e);
-    notice.message.push_str("（ファイルはもう一度選んでください）");
+    notice
+        .message
+        .push_str("（ファイルはもう一度選んでください）");
     notice.back = format!("/cases/{id}/attachments");
     let error = (e.code.starts_with("attachment.") || e.code.starts_with("request."))
         .then(|| field_error("file", e.message.clone()));
@@ -226,4 +233,3 @@ pub async fn download(
     let attachment: AttachmentId = parse_id(&attachment)?;
     Ok(attachments::download(&app, &auth, id, attachment).await?)
 }
-
