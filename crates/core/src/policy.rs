@@ -270,6 +270,12 @@ pub fn tenant_counts(actor: &Actor) -> bool {
     )
 }
 
+/// The caseload of the organisation per worker and the cases not moving: lead workers, who
+/// manage every case of their organisation.
+pub fn oversee_org(actor: &Actor) -> bool {
+    actor.role == Role::LeadSupportWorker
+}
+
 /// The audit trail (identifiers only, no case content): auditors and administrators.
 pub fn read_audit(actor: &Actor) -> bool {
     matches!(actor.role, Role::Auditor | Role::Administrator)

@@ -44,6 +44,10 @@ pub struct TenantSettings {
     /// Years the audit trail is kept.
     #[serde(default = "default_audit_years")]
     pub audit_retention_years: u8,
+    /// Days in one stage (other than support and closure) after which a case shows on the
+    /// lead worker's list of cases that are not moving.
+    #[serde(default = "default_stuck_days")]
+    pub stuck_after_days: u16,
 }
 
 /// One entry of a tenant's code list.
@@ -90,6 +94,9 @@ fn default_totp_roles() -> Vec<crate::Role> {
 fn default_audit_years() -> u8 {
     5
 }
+fn default_stuck_days() -> u16 {
+    30
+}
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -121,6 +128,7 @@ impl Default for TenantSettings {
             session_idle_minutes: default_idle_minutes(),
             totp_required_roles: default_totp_roles(),
             audit_retention_years: default_audit_years(),
+            stuck_after_days: default_stuck_days(),
             presenting_problems: default_presenting_problems(),
         }
     }
@@ -152,6 +160,9 @@ impl TenantSettings {
         }
         if !(1..=30).contains(&self.audit_retention_years) {
             return Err("監査記録の保存年数は1〜30年で指定してください。".into());
+        }
+        if !(7..=365).contains(&self.stuck_after_days) {
+            return Err("停滞ケースとみなす日数は7〜365日で指定してください。".into());
         }
         let mut codes: Vec<&str> = self
             .statutory_services

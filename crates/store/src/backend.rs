@@ -1146,6 +1146,28 @@ macro_rules! backend {
                         .collect()
                 }
 
+                pub async fn caseload(&self, tenant: TenantId, org: OrgId) -> Result<Vec<CaseloadRow>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT assigned_worker, stage, COUNT(*) AS n FROM cases \
+                         WHERE tenant_id = $1 AND owner_org = $2 GROUP BY assigned_worker, stage",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(org.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let stage: String = r.try_get("stage")?;
+                            Ok(CaseloadRow {
+                                worker: UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
+                                stage: Stage::parse(&stage)
+                                    .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
+                                cases: to_u64(r.try_get("n")?),
+                            })
+                        })
+                        .collect()
+                }
+
                 pub async fn cases(&self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
                     let rows = sqlx::query(
                         "SELECT c.id, c.person_id, p.name AS person_name, c.stage, c.owner_org, c.assigned_worker, c.opened_on, \
@@ -1155,6 +1177,8 @@ macro_rules! backend {
                          AND ($3 IS NULL OR c.stage = $3) \
                          AND ($4 IS NULL OR c.assigned_worker = $4) \
                          AND ($5 IS NULL OR c.person_id = $5) \
+                         AND ($8 IS NULL OR c.owner_org = $8) \
+                         AND ($9 IS NULL OR c.stage_changed_at < $9) \
                          ORDER BY c.stage_changed_at DESC, c.id LIMIT $6 OFFSET $7",
                     )
                     .bind(tenant.to_string())
@@ -1164,6 +1188,8 @@ macro_rules! backend {
                     .bind(f.person.map(|p| p.to_string()))
                     .bind(i64::from(f.limit.clamp(1, 1000)))
                     .bind(i64::from(f.offset))
+                    .bind(f.owner_org.map(|o| o.to_string()))
+                    .bind(f.stage_unchanged_since.map(|t| t.to_string()))
                     .fetch_all(&self.read)
                     .await?;
                     rows.iter()

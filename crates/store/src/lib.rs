@@ -338,6 +338,14 @@ impl Store {
     ) -> Result<Vec<CaseSummary>, StoreError> {
         dispatch!(self, db => db.cases(tenant, filter).await)
     }
+    /// Cases of an organisation per assigned worker and stage (counts, no names).
+    pub async fn caseload(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+    ) -> Result<Vec<CaseloadRow>, StoreError> {
+        dispatch!(self, db => db.caseload(tenant, org).await)
+    }
     pub async fn due(
         &self,
         tenant: TenantId,

@@ -197,8 +197,20 @@ pub struct CaseFilter {
     pub stage: Option<Stage>,
     pub assigned_worker: Option<UserId>,
     pub person: Option<PersonId>,
+    /// Cases this organisation is responsible for (not those it is a partner on).
+    pub owner_org: Option<OrgId>,
+    /// Cases whose stage has not changed since this moment.
+    pub stage_unchanged_since: Option<Timestamp>,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// How many of an organisation's cases a worker has in a stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseloadRow {
+    pub worker: UserId,
+    pub stage: Stage,
+    pub cases: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

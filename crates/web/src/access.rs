@@ -143,6 +143,14 @@ pub fn read_audit(auth: &Auth) -> ApiResult<()> {
     }
 }
 
+pub fn oversee_org(auth: &Auth) -> ApiResult<()> {
+    if policy::oversee_org(&auth.actor) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
 pub fn tenant_counts(auth: &Auth) -> ApiResult<()> {
     if policy::tenant_counts(&auth.actor) {
         Ok(())

@@ -718,6 +718,7 @@ pub async fn list_cases(
         person: q.person,
         limit: q.limit.unwrap_or(100),
         offset: q.offset.unwrap_or(0),
+        ..Default::default()
     };
     let cases = visible_cases(&app, &auth, filter).await?;
     record(

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod attachments;
 pub mod auth;
+pub mod caseload;
 pub mod error;
 pub mod extract;
 pub mod pages;
@@ -127,6 +128,7 @@ pub fn today() -> Date {
         api::get_meeting,
         api::meeting_command,
         api::due,
+        caseload::caseload,
     ),
     components(schemas(error::ErrorBody))
 )]

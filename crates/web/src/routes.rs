@@ -25,6 +25,8 @@ pub enum Guard {
     Administer,
     /// Auditors and administrators (`policy::read_audit`); others get 403.
     ReadAudit,
+    /// Lead workers, for their organisation's caseload (`policy::oversee_org`); others 403.
+    OverseeOrg,
     /// Roles that work cases (`policy::work_cases`), others 403; every record in the answer
     /// passes the policy row by row (lists, searches, due lists, creates).
     WorkCases,
@@ -180,6 +182,7 @@ routes! {
     GET "/api/meetings/{id}" Meeting => api::get_meeting;
     POST "/api/meetings/{id}/commands" MeetingCommand => api::meeting_command;
     GET "/api/due" WorkCases => api::due;
+    GET "/api/caseload" OverseeOrg => crate::caseload::caseload;
 }
 
 /// Every registered route with its guard.

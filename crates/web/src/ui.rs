@@ -17,6 +17,7 @@ use tsunagu_store::DueScope;
 use crate::account::{self, LoginRequest};
 use crate::auth::{Auth, SESSION_COOKIE};
 use crate::error::ApiError;
+use crate::pages::filters;
 use crate::{AppState, api};
 
 const HTMX: &[u8] = include_bytes!("../assets/htmx.min.js");
@@ -157,14 +158,16 @@ pub async fn logout_submit(
 }
 
 struct DueRowView {
-    due_on: String,
+    due_on: jiff::civil::Date,
     label: &'static str,
+    case_id: tsunagu_core::CaseId,
     person_name: String,
     overdue: bool,
 }
 
 struct MeetingRowView {
-    date: String,
+    id: tsunagu_core::MeetingId,
+    date: jiff::civil::Date,
     title: String,
     agenda: usize,
 }
@@ -178,28 +181,28 @@ struct Dashboard {
     counts: Vec<api::DueCount>,
     items: Vec<DueRowView>,
     meetings: Vec<MeetingRowView>,
+    /// Lead workers: the organisation's caseload and the cases not moving.
+    caseload: Option<crate::caseload::Caseload>,
 }
 
-/// ダッシュボード: the caller's due and overdue items and coming meetings.
-pub async fn dashboard(State(app): State<AppState>, Page(auth): Page) -> Response {
+/// ダッシュボード: the caller's due and overdue items and coming meetings; for lead workers
+/// also the caseload per worker and the cases that stay too long in a stage.
+pub async fn dashboard(
+    State(app): State<AppState>,
+    Page(auth): Page,
+) -> Result<Response, crate::pages::PageError> {
     let today = app.clock.today();
     let works_cases = auth.actor.role.works_cases();
-    let list = if works_cases {
-        match api::due_list(&app, &auth, today, DueScope::Worker(auth.user.id)).await {
-            Ok(list) => Some(list),
-            Err(e) => return page_error(&e),
-        }
-    } else {
-        None
-    };
-    let (counts, items, meetings) = match list {
-        Some(l) => (
+    let (counts, items, meetings) = if works_cases {
+        let l = api::due_list(&app, &auth, today, DueScope::Worker(auth.user.id)).await?;
+        (
             l.counts,
             l.items
                 .into_iter()
                 .map(|i| DueRowView {
-                    due_on: i.row.due_on.to_string(),
+                    due_on: i.row.due_on,
                     label: i.label,
+                    case_id: i.row.case_id,
                     person_name: i.row.person_name,
                     overdue: i.overdue,
                 })
@@ -207,22 +210,30 @@ pub async fn dashboard(State(app): State<AppState>, Page(auth): Page) -> Respons
             l.meetings
                 .into_iter()
                 .map(|m| MeetingRowView {
-                    date: m.scheduled_on.to_string(),
+                    id: m.id,
+                    date: m.scheduled_on,
                     title: m.title,
                     agenda: m.agenda_cases,
                 })
                 .collect(),
-        ),
-        None => (vec![], vec![], vec![]),
+        )
+    } else {
+        (vec![], vec![], vec![])
     };
-    render(&Dashboard {
+    let caseload = if tsunagu_core::policy::oversee_org(&auth.actor) {
+        Some(crate::caseload::overview(&app, &auth).await?)
+    } else {
+        None
+    };
+    Ok(render(&Dashboard {
         chrome: crate::pages::Chrome::of(&auth, today),
         works_cases,
         horizon_days: auth.settings.due_horizon_days,
         counts,
         items,
         meetings,
-    })
+        caseload,
+    }))
 }
 
 /// HTML forms cannot send headers: a form POST carries the session's CSRF token as the

@@ -6,6 +6,34 @@ use uuid::Uuid;
 
 use super::state::CaseState;
 use super::types::Stage;
+use crate::TenantSettings;
+
+/// Stages a case is meant to pass through. Support runs on its own monitoring schedule (the
+/// due list watches it) and closure is the end; a long stay in any other stage is worth a lead
+/// worker's look.
+pub const PASSING_STAGES: &[Stage] = &[
+    Stage::Identified,
+    Stage::Intake,
+    Stage::Assessment,
+    Stage::Planning,
+    Stage::Decision,
+    Stage::Evaluation,
+    Stage::Suspended,
+];
+
+/// How many days a case has stayed in its stage, when that is longer than the tenant allows.
+pub fn stuck_days(
+    stage: Stage,
+    since: Date,
+    today: Date,
+    settings: &TenantSettings,
+) -> Option<i64> {
+    if !PASSING_STAGES.contains(&stage) {
+        return None;
+    }
+    let days = i64::from((today - since).get_days());
+    (days > i64::from(settings.stuck_after_days)).then_some(days)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -94,4 +122,25 @@ pub fn due_items(state: &CaseState) -> Vec<DueItem> {
         });
     }
     items
+}
+
+#[cfg(test)]
+mod stuck_tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn only_passing_stages_stay_too_long() {
+        let settings = TenantSettings::default();
+        let today = date(2026, 6, 30);
+        let long_ago = date(2026, 4, 1);
+        assert_eq!(
+            stuck_days(Stage::Assessment, long_ago, today, &settings),
+            Some(90)
+        );
+        assert_eq!(stuck_days(Stage::Support, long_ago, today, &settings), None);
+        assert_eq!(stuck_days(Stage::Closed, long_ago, today, &settings), None);
+        let recent = date(2026, 6, 1);
+        assert_eq!(stuck_days(Stage::Planning, recent, today, &settings), None);
+    }
 }

@@ -89,6 +89,11 @@ fn settings_controls() -> Vec<Control> {
         .required(),
         Control::number("due_horizon_days", "期限一覧に表示する日数").required(),
         Control::number("plan_end_warning_days", "プラン終了の何日前から表示するか").required(),
+        Control::number(
+            "stuck_after_days",
+            "同じ段階に何日とどまると停滞ケースとして表示するか",
+        )
+        .required(),
     ]
 }
 
@@ -102,6 +107,7 @@ fn settings_values(s: &TenantSettings) -> Fields {
             "first_monitoring_within_days".into(),
             s.first_monitoring_within_days.to_string(),
         ),
+        ("stuck_after_days".into(), s.stuck_after_days.to_string()),
         (
             "min_contact_attempts_before_suspension".into(),
             s.min_contact_attempts_before_suspension.to_string(),
@@ -259,6 +265,7 @@ fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<A
                 .number("suspension_days_before_termination", "中断期間")?,
             due_horizon_days: f.number("due_horizon_days", "期限一覧の日数")?,
             plan_end_warning_days: f.number("plan_end_warning_days", "プラン終了前の日数")?,
+            stuck_after_days: f.number("stuck_after_days", "停滞ケースの日数")?,
             ..current.clone()
         }),
         _ => return Err(field_error("form", "送信された内容が分かりません。")),

@@ -1,0 +1,136 @@
+//! The lead worker's overview on every backend: cases per worker with overdue items, and the
+//! cases that stay too long in a stage, shown only where the lead may read them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn open_case(api: &Api, name: &str) -> String {
+    let (s, p) = api
+        .post("/api/persons", json!({"details": {"name": name}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let (s, c) = api
+        .post(
+            "/api/cases",
+            json!({"person_id": p["id"], "intake": {
+            "received_on": day(0), "route": "self_visit",
+            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    c["id"].as_str().unwrap().to_owned()
+}
+
+fn worker_row<'a>(load: &'a Value, w: &World, role: &str) -> &'a Value {
+    let id = w.user_id(role).to_string();
+    load["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["worker"] == id.as_str())
+        .unwrap_or_else(|| panic!("no row for {role}: {load}"))
+}
+
+#[tokio::test]
+async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let lead = w.login("lead").await;
+        let first = open_case(&worker, "停滞 一郎").await;
+        let second = open_case(&worker, "停滞 二郎").await;
+        let _third = open_case(&lead, "停滞 三郎").await;
+        // A referral whose follow-up falls due tomorrow; the second case is restricted to the
+        // worker alone.
+        worker
+            .ok(
+                &first,
+                json!({"action": "make_referral", "referral": {"to_name": "法テラス",
+                "purpose": "債務の相談", "referred_on": day(0), "follow_up_on": day(1)}}),
+            )
+            .await;
+        worker
+            .ok(
+                &second,
+                json!({"action": "restrict", "users": [w.user_id("worker")]}),
+            )
+            .await;
+
+        let (s, load) = lead.get("/api/caseload").await;
+        assert_eq!(s, StatusCode::OK, "{load}");
+        assert_eq!(worker_row(&load, &w, "worker")["open"], 2);
+        assert_eq!(worker_row(&load, &w, "worker")["overdue"], 0);
+        assert_eq!(worker_row(&load, &w, "lead")["open"], 1);
+        assert_eq!(load["stuck"], json!([]), "nothing has stayed long yet");
+
+        // Forty days on (the threshold is 30): every case is still at intake; the referral
+        // check is overdue. The restricted case counts for its worker but is not named.
+        w.clock.advance_days(40);
+        let (_, load) = lead.get("/api/caseload").await;
+        assert_eq!(worker_row(&load, &w, "worker")["open"], 2);
+        assert_eq!(worker_row(&load, &w, "worker")["overdue"], 1);
+        let stuck: Vec<&str> = load["stuck"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["person_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(stuck.len(), 2, "{load}");
+        assert!(stuck.contains(&"停滞 一郎") && stuck.contains(&"停滞 三郎"));
+        assert!(!load.to_string().contains("停滞 二郎"));
+        assert!(load["stuck"][0]["days"].as_i64().unwrap() >= 40);
+
+        // Only lead workers: others are refused with the code, not given an empty list.
+        for role in ["worker", "hw", "city", "admin"] {
+            let (s, body) = w.login(role).await.get("/api/caseload").await;
+            assert_eq!(
+                (s, body["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("auth.forbidden")),
+                "{role}"
+            );
+        }
+
+        // The dashboard shows both to the lead, and neither to the worker.
+        let html = lead
+            .client
+            .get(format!("{}/", w.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("担当者別のケース数"), "{html}");
+        assert!(html.contains("同じ段階に30日を超えてとどまっているケース"));
+        assert!(html.contains(&format!("<a href=\"/cases/{first}\">停滞 一郎</a>")));
+        assert!(!html.contains("停滞 二郎"));
+        let html = worker
+            .client
+            .get(format!("{}/", w.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("担当者別のケース数"));
+
+        // The names shown are audited.
+        let auditor = w.login("auditor").await;
+        let (_, log) = auditor
+            .get(&format!("/api/audit?user={}", w.user_id("lead")))
+            .await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "caseload.read" && e["detail"] == "2 stuck"),
+            "{log}"
+        );
+        db.finish().await;
+    }
+}
