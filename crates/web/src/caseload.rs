@@ -162,7 +162,7 @@ pub async fn overview(app: &AppState, auth: &Auth) -> ApiResult<Caseload> {
             days,
         });
     }
-    stuck.sort_by(|a, b| b.days.cmp(&a.days));
+    stuck.sort_by_key(|s| std::cmp::Reverse(s.days));
     app.store
         .audit(&[auth
             .audit("caseload.read")
