@@ -652,35 +652,94 @@ fn case_view(
     }
 }
 
-#[utoipa::path(post, path = "/api/cases", request_body = OpenCase,
+#[utoipa::path(post, path = "/api/cases", request_body = OpenCaseRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried create safe")),
     responses((status = 201, body = Created), (status = 200, body = Created), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_case(
     State(app): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    ApiJson(req): ApiJson<OpenCase>,
+    ApiJson(req): ApiJson<OpenCaseRequest>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     access::work_cases(&auth)?;
-    access::person(&app, &auth, req.person_id, Access::Write).await?;
-    let events = case::open(req.clone(), &ctx(&app, &auth, &[]))?;
+    let (person, basis) = access::person(&app, &auth, req.case.person_id, Access::Write).await?;
+    let events = case::open(req.case.clone(), &ctx(&app, &auth, &[]))?;
+    // The consent given at intake is recorded with the case, in the same transaction.
+    let consent = match req.consent.clone() {
+        Some(c) => {
+            check_orgs(&app, &auth, &c.organisations).await?;
+            let command = PersonCommand::RecordConsent {
+                organisations: c.organisations,
+                purpose: c.purpose,
+                given_on: c.given_on,
+                valid_until: c.valid_until,
+                written_form_received: c.written_form_received,
+            };
+            Some(person::decide(
+                &person.state,
+                command,
+                &ctx(&app, &auth, &[]),
+                Uuid::now_v7(),
+            )?)
+        }
+        None => None,
+    };
+    let person_id = req.case.person_id;
     let (status, id) = create_once(&app, &auth, &headers, &req, |id| {
-        Ok(batch(
+        let mut streams = vec![StreamAppend::Case {
+            id: CaseId(id),
+            expected_version: 0,
+            events,
+        }];
+        let mut b = batch(
             &auth,
             auth.audit("case.opened")
                 .object("case", id)
-                .subject(req.person_id)
+                .subject(person_id)
                 .basis(Basis::Team),
             None,
-            vec![StreamAppend::Case {
-                id: CaseId(id),
-                expected_version: 0,
+            Vec::new(),
+        );
+        if let Some(events) = consent {
+            streams.push(StreamAppend::Person {
+                id: person_id,
+                expected_version: person.version,
                 events,
-            }],
-        ))
+            });
+            b.audit.push(
+                auth.audit("person.command")
+                    .object("person", person_id)
+                    .subject(person_id)
+                    .basis(basis)
+                    .detail("record_consent"),
+            );
+        }
+        b.streams = streams;
+        Ok(b)
     })
     .await?;
     Ok((status, Json(Created { id })))
+}
+
+/// Opening a case, optionally with the consent (本人同意) the person gave at intake.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OpenCaseRequest {
+    #[serde(flatten)]
+    pub case: OpenCase,
+    #[serde(default)]
+    pub consent: Option<ConsentAtIntake>,
+}
+
+/// 本人同意 recorded together with the intake: with whom information may be shared.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConsentAtIntake {
+    pub organisations: Vec<OrgId>,
+    pub purpose: tsunagu_core::ShortText,
+    pub given_on: Date,
+    #[serde(default)]
+    pub valid_until: Option<Date>,
+    #[serde(default)]
+    pub written_form_received: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

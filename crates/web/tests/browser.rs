@@ -318,10 +318,16 @@ async fn a_worker_logs_in_with_the_second_factor_and_sees_the_dashboard() {
         .text()
         .await
         .unwrap();
+    // Due dates in 和暦, the person's name linking to the case.
+    let tomorrow = tsunagu_core::wareki::format(day(1).parse().unwrap());
     assert!(
-        table.contains("画面 一郎") && table.contains(&day(1)),
+        table.contains("画面 一郎") && table.contains(&tomorrow),
         "{table}"
     );
+    client
+        .find(Locator::Css("main table a[href^='/cases/']"))
+        .await
+        .unwrap();
     screenshot(&client, "dashboard").await;
     // Logging out ends the session: the dashboard is the login page again.
     click(&client, "header form button").await;
@@ -476,20 +482,6 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     click_and_wait(&client, "main table a").await;
     let person_url = client.current_url().await.unwrap().to_string();
 
-    // Consent to share with the city's department (needed to put it on the team).
-    click(
-        &client,
-        &format!("input[name=organisations][value='{}']", w.city),
-    )
-    .await;
-    set(&client, "f-purpose", "生活困窮の相談支援").await;
-    click_and_wait(&client, "input[value=record_consent] ~ button[type=submit]").await;
-    assert!(
-        text_of(&client, "#consents table")
-            .await
-            .contains("社会福祉課")
-    );
-
     // ② 相談受付・申込票.
     client.goto(&person_url).await.unwrap();
     click_and_wait(&client, "main a[href$='/cases/new']").await;
@@ -506,6 +498,15 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         "仕事が見つからず家賃が払えない",
     )
     .await;
+    // Consent to share with the city's department (needed to put it on the team), given at
+    // intake and recorded with the case.
+    click(&client, "#f-consent").await;
+    click(
+        &client,
+        &format!("input[name=consent_orgs][value='{}']", w.city),
+    )
+    .await;
+    click(&client, "#f-consent_written").await;
     screenshot(&client, "intake").await;
     submit(&client, "/cases").await;
     let url = client.current_url().await.unwrap();
@@ -545,6 +546,12 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     click(&client, "input[name=outcome][value=continue]").await;
     save(&client, &case, "triage").await;
     assert_eq!(stage(&client).await, "アセスメント");
+
+    // The consent stands on the person's page.
+    client.goto(&person_url).await.unwrap();
+    let consents = text_of(&client, "#consents table").await;
+    assert!(consents.contains("社会福祉課"), "{consents}");
+    client.goto(&format!("{base}/cases/{case}")).await.unwrap();
 
     // The city's department joins the support team (consent covers it).
     act(&client, &base, &case, "add_team_member").await;

@@ -710,3 +710,65 @@ async fn bad_input_gets_a_clear_4xx() {
         db.finish().await;
     }
 }
+
+/// The consent given at intake is recorded with the case in one transaction: both or neither.
+#[tokio::test]
+async fn consent_given_at_intake_is_recorded_with_the_case_or_not_at_all() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let (s, p) = worker
+            .post("/api/persons", json!({"details": {"name": "同意 太郎"}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let person = p["id"].as_str().unwrap().to_owned();
+        let intake = json!({"received_on": day(0), "route": "self_visit",
+            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"});
+        let person_version = |p: &Value| p["version"].as_u64().unwrap();
+        let before = person_version(&worker.get(&format!("/api/persons/{person}")).await.1);
+
+        // No organisation named: refused, and neither the case nor the consent is written.
+        let (s, body) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": person, "intake": intake,
+                "consent": {"organisations": [], "purpose": "情報共有", "given_on": day(0)}}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("consent.no_organisations")
+            )
+        );
+        let (_, cases) = worker.get(&format!("/api/cases?person={person}")).await;
+        assert_eq!(cases, json!([]));
+        let (_, p) = worker.get(&format!("/api/persons/{person}")).await;
+        assert_eq!(person_version(&p), before);
+        assert_eq!(p["consents"], json!([]));
+
+        // With the city named: the case opens and the consent stands, so the city can join
+        // the team straight away.
+        let (s, c) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": person, "intake": intake,
+                "consent": {"organisations": [w.city], "purpose": "情報共有", "given_on": day(0),
+                    "written_form_received": true}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let case = c["id"].as_str().unwrap().to_owned();
+        let (_, p) = worker.get(&format!("/api/persons/{person}")).await;
+        assert_eq!(p["consents"][0]["organisations"], json!([w.city]));
+        assert_eq!(p["consents"][0]["written_form_received"], true);
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.city}),
+            )
+            .await;
+        db.finish().await;
+    }
+}

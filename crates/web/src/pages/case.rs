@@ -318,6 +318,55 @@ fn read_intake(f: &Fields) -> FieldResult<Intake> {
     })
 }
 
+/// The consent (本人同意) asked for at intake, recorded with the case in one transaction.
+fn consent_controls(names: &Names, own: OrgId) -> Vec<Control> {
+    let others: Vec<(String, String)> = names
+        .org_options()
+        .into_iter()
+        .filter(|(id, _)| *id != own.to_string())
+        .collect();
+    vec![
+        Control::check("consent", "本人から、関係機関と情報を共有する同意を得た")
+            .group("本人同意（関係機関との情報共有）"),
+        Control::checks("consent_orgs", "情報を共有してよい機関", others),
+        Control::text("consent_purpose", "同意の目的"),
+        Control::date("consent_given_on", "同意日"),
+        Control::date("consent_valid_until", "有効期限（任意）"),
+        Control::check("consent_written", "同意書（書面・署名）を受け取った"),
+    ]
+}
+
+fn consent_defaults(today: Date) -> [(String, String); 2] {
+    [
+        (
+            "consent_purpose".into(),
+            "相談支援のための関係機関との情報共有".into(),
+        ),
+        ("consent_given_on".into(), wareki::format(today)),
+    ]
+}
+
+fn read_consent(f: &Fields) -> FieldResult<Option<api::ConsentAtIntake>> {
+    if !f.checked("consent") {
+        return Ok(None);
+    }
+    let organisations = f
+        .all("consent_orgs")
+        .into_iter()
+        .map(|v| {
+            v.parse()
+                .map_err(|_| field_error("consent_orgs", "機関は選択肢から選んでください。"))
+        })
+        .collect::<FieldResult<Vec<OrgId>>>()?;
+    Ok(Some(api::ConsentAtIntake {
+        organisations,
+        purpose: f.short("consent_purpose", "同意の目的")?,
+        given_on: f.date("consent_given_on", "同意日")?,
+        valid_until: f.opt_date("consent_valid_until", "有効期限")?,
+        written_form_received: f.checked("consent_written"),
+    }))
+}
+
 fn intake_values(i: &Intake) -> Fields {
     let mut v = vec![
         ("received_on".into(), wareki::format(i.received_on)),
@@ -989,6 +1038,7 @@ fn refusal_field(code: &str) -> Option<&'static str> {
         "termination.needs_intention" => "person_intention",
         "termination.pattern_mismatch" => "pattern",
         "decision.service_not_in_plan" | "decision.already_made" => "service",
+        "consent.no_organisations" | "organisation.unknown" => "consent_orgs",
         _ => return None,
     })
 }
@@ -1051,6 +1101,12 @@ struct IntakePage {
     notice: Option<Notice>,
 }
 
+fn new_case_controls(auth: &Auth, names: &Names) -> Vec<Control> {
+    let mut controls = intake_controls(&auth.settings);
+    controls.extend(consent_controls(names, auth.actor.org_id));
+    controls
+}
+
 async fn person_name(
     app: &AppState,
     auth: &Auth,
@@ -1070,15 +1126,17 @@ pub async fn new_case_form(
     let id: PersonId = parse_id(&id)?;
     let name = person_name(&app, &auth, id, Access::Write).await?;
     let today = app.clock.today();
-    let f = Fields(vec![
+    let mut f = Fields(vec![
         ("received_on".into(), wareki::format(today)),
         ("urgency".into(), "normal".into()),
     ]);
+    f.0.extend(consent_defaults(today));
+    let names = Names::load(&app, &auth).await?;
     Ok(render(&IntakePage {
         chrome: Chrome::of(&auth, today),
         person_id: id,
         person_name: name,
-        controls: refill(intake_controls(&auth.settings), &f, None),
+        controls: refill(new_case_controls(&auth, &names), &f, None),
         notice: None,
     }))
 }
@@ -1098,6 +1156,7 @@ pub async fn create_case(
         let f = f.clone();
         async move {
             let name = person_name(&app, &auth, id, Access::Write).await?;
+            let names = Names::load(&app, &auth).await?;
             let mut error = error;
             if error.is_none()
                 && let Some(field) = refusal_field(&notice.code)
@@ -1110,14 +1169,15 @@ pub async fn create_case(
                     chrome: Chrome::of(&auth, app.clock.today()),
                     person_id: id,
                     person_name: name,
-                    controls: refill(intake_controls(&auth.settings), &f, error.as_ref()),
+                    controls: refill(new_case_controls(&auth, &names), &f, error.as_ref()),
                     notice: Some(notice),
                 },
             ))
         }
     };
-    let intake = match read_intake(&f) {
-        Ok(i) => i,
+    let read = read_intake(&f).and_then(|i| Ok((i, read_consent(&f)?)));
+    let (intake, consent) = match read {
+        Ok(read) => read,
         Err(e) => {
             return again(
                 auth,
@@ -1128,10 +1188,13 @@ pub async fn create_case(
             .await;
         }
     };
-    let req = OpenCase {
-        person_id: id,
-        identification: None,
-        intake: Some(intake),
+    let req = api::OpenCaseRequest {
+        case: OpenCase {
+            person_id: id,
+            identification: None,
+            intake: Some(intake),
+        },
+        consent,
     };
     match api::create_case(
         State(app.clone()),
