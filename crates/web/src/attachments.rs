@@ -42,7 +42,7 @@ pub struct UploadedFile {
     pub content: Vec<u8>,
 }
 
-fn too_large() -> ApiError {
+pub(crate) fn too_large() -> ApiError {
     let r = Refusal::AttachmentTooLarge {
         max_bytes: MAX_ATTACHMENT_BYTES,
     };

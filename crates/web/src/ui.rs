@@ -263,6 +263,9 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
     };
     let (mut parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        if !is_form {
+            return page_error(&crate::attachments::too_large());
+        }
         return page_error(&ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request.too_large",

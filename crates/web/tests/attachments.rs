@@ -336,6 +336,15 @@ async fn the_attachment_page_uploads_lists_and_refuses_inline() {
         assert!(html.contains("id=\"f-file-err\""));
         assert!(html.contains("value=\"本人同意書（署名済）\""));
 
+        // Too large for the page form as well: the limit is named.
+        let mut big = png.clone();
+        big.resize(11 * 1024 * 1024, 0);
+        let res = post(page_form(&worker.csrf, big)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("1件10MBまで") && html.contains("attachment.too_large"));
+        assert_eq!(version(&worker, &case).await, v);
+
         // The real upload: redirected to the list, which names it; the case page counts it.
         let res = post(page_form(&worker.csrf, png.clone())).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
