@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sha2::Digest as _;
 use tsunagu_core::case::{
     self, Assessment, Attainment, CaseCommand, CaseConclusion, CaseState, ClosurePattern,
     ContactKind, DecisionOutcome, FollowUpPlan, GoalAttainment, Intake, IntakeRoute, LifeDomains,
@@ -19,10 +20,12 @@ use tsunagu_core::meeting::{
 };
 use tsunagu_core::person::{self, PersonDetails, Sex};
 use tsunagu_core::{
-    Actor, CaseId, Context, HouseholdId, LongText, MeetingId, OrgId, OrgKind, PersonId, Role,
-    ShortText, TenantId, TenantSettings, UserId,
+    Actor, AttachmentId, CaseId, Context, HouseholdId, LongText, MeetingId, OrgId, OrgKind,
+    PersonId, Role, ShortText, TenantId, TenantSettings, UserId,
 };
-use tsunagu_store::{AppendBatch, AuditEntry, Organisation, Store, StreamAppend, Tenant, User};
+use tsunagu_store::{
+    AppendBatch, AttachmentFile, AuditEntry, Organisation, Store, StreamAppend, Tenant, User,
+};
 use uuid::Uuid;
 
 /// The demo password of every demo account. Demo data only: `demo` refuses real databases.
@@ -99,6 +102,40 @@ fn t(s: &str) -> anyhow::Result<ShortText> {
 fn l(s: &str) -> anyhow::Result<LongText> {
     LongText::parse(s).context("demo text")
 }
+/// A one-page PDF standing for a scanned signed application (synthetic: it says so).
+fn demo_pdf(case: CaseId) -> Vec<u8> {
+    let text = format!("Tsunagu demo data: synthetic signed application, case {case}");
+    let stream = format!("BT /F1 11 Tf 50 780 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
 fn plus(d: Date, days: i64) -> Date {
     d.checked_add(Span::new().days(days)).unwrap_or(d)
 }
@@ -352,6 +389,46 @@ impl Demo<'_> {
             .await?;
         if outreach {
             return Ok(());
+        }
+        if let Some(received_on) = state
+            .intake
+            .as_ref()
+            .and_then(|i| i.application_received_on)
+        {
+            let content = demo_pdf(id);
+            let sha256 = hex::encode(sha2::Sha256::digest(&content));
+            let attachment = case::Attachment {
+                id: AttachmentId(Uuid::now_v7()),
+                kind: case::AttachmentKind::SignedApplication,
+                title: t("相談受付・申込票（署名済）")?,
+                filename: t("申込票.pdf")?,
+                file_type: case::AttachmentType::Pdf,
+                size: content.len() as u64,
+                sha256: sha256.clone(),
+                received_on,
+            };
+            let events = case::decide_attachment(&state, attachment.clone(), &self.ctx(&actor))
+                .map_err(|r| anyhow::anyhow!("{r}"))?;
+            for e in &events {
+                state.evolve(e);
+            }
+            let n = events.len() as u64;
+            let mut batch = self.batch(
+                &actor,
+                vec![StreamAppend::Case {
+                    id,
+                    expected_version: version,
+                    events,
+                }],
+            );
+            batch.files.push(AttachmentFile {
+                id: attachment.id,
+                case_id: id,
+                sha256,
+                content,
+            });
+            self.store.append(batch).await?;
+            version += n;
         }
         let a = &actor;
         let partners = self.partners.clone();
