@@ -25,19 +25,6 @@ fn form(version: u64, title: &str, filename: &str, content: Vec<u8>) -> Form {
         .part("file", Part::bytes(content).file_name(filename.to_owned()))
 }
 
-async fn upload(api: &Api, case: &str, form: Form) -> (StatusCode, Value) {
-    let res = api
-        .client
-        .post(format!("{}/api/cases/{case}/attachments", api.base))
-        .header("x-csrf-token", &api.csrf)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 async fn version(api: &Api, case: &str) -> u64 {
     api.get(&format!("/api/cases/{case}")).await.1["version"]
         .as_u64()
@@ -71,17 +58,15 @@ async fn a_signed_application_is_kept_with_the_case_and_every_download_is_audite
 
         // The upload: a new case version, the event in the timeline, the description as sent.
         let v = version(&worker, &case).await;
-        let (s, added) = upload(
-            &worker,
-            &case,
-            form(
+        let (s, added) = worker
+            .attach(
+                &case,
                 v,
                 "プラン兼事業等利用申込書（署名済）",
                 "C:\\scans\\申込書.pdf",
                 pdf(),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{added}");
         assert_eq!(added["version"], v + 1);
         let a = &added["attachment"];
@@ -151,7 +136,7 @@ async fn a_signed_application_is_kept_with_the_case_and_every_download_is_audite
             assert_eq!(res.status(), StatusCode::NOT_FOUND, "{who}");
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["code"], "not_found");
-            let (s, body) = upload(&other, &case, form(v + 1, "x", "x.pdf", pdf())).await;
+            let (s, body) = other.attach(&case, v + 1, "x", "x.pdf", pdf()).await;
             assert_eq!(
                 (s, body["code"].as_str()),
                 (StatusCode::NOT_FOUND, Some("not_found"))
@@ -256,7 +241,7 @@ async fn refused_uploads_say_why_and_write_nothing() {
             ),
         ];
         for (form, status, code) in refusals {
-            let (s, body) = upload(&worker, &case, form).await;
+            let (s, body) = worker.upload(&case, form).await;
             assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{body}");
             let message = body["message"].as_str().unwrap();
             assert!(
@@ -353,25 +338,14 @@ async fn the_attachment_page_uploads_lists_and_refuses_inline() {
         assert!(html.contains("本人同意書（署名済）"), "{html}");
         assert!(html.contains("令和7年4月1日"));
         assert!(html.contains("同意書.png（PNG、"));
-        let res = worker
-            .client
-            .get(format!("{}/cases/{case}", w.base))
-            .send()
-            .await
-            .unwrap();
-        let html = res.text().await.unwrap();
+        let (_, html) = worker.page(&format!("/cases/{case}")).await;
         assert!(html.contains("添付書類（1件）"));
         assert!(html.contains("書類の添付"), "the timeline shows it");
 
         // Hello Work is not on the team: the page is the not-found page.
         let hw = w.login("hw").await;
-        let res = hw
-            .client
-            .get(format!("{}/cases/{case}/attachments", w.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let (s, _) = hw.page(&format!("/cases/{case}/attachments")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
         db.finish().await;
     }
 }

@@ -115,27 +115,19 @@ async fn an_unrelated_organisations_records_never_leak() {
         }
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.extend_from_slice(format!("{canary}の書類の中身").as_bytes());
-        let v = owner.get(&format!("/api/cases/{case}")).await.1["version"].to_string();
-        let res = owner
-            .client
-            .post(format!("{}/api/cases/{case}/attachments", w.base))
-            .header("x-csrf-token", &owner.csrf)
-            .multipart(
-                reqwest::multipart::Form::new()
-                    .text("expected_version", v)
-                    .text("kind", "letter")
-                    .text("title", format!("{canary}からの手紙"))
-                    .text("received_on", day(-15))
-                    .part(
-                        "file",
-                        reqwest::multipart::Part::bytes(png).file_name(format!("{canary}.png")),
-                    ),
-            )
-            .send()
-            .await
+        let v = owner.get(&format!("/api/cases/{case}")).await.1["version"]
+            .as_u64()
             .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let added: Value = res.json().await.unwrap();
+        let (s, added) = owner
+            .attach(
+                &case,
+                v,
+                &format!("{canary}からの手紙"),
+                &format!("{canary}.png"),
+                png,
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{added}");
         let attachment = added["attachment"]["id"].as_str().unwrap().to_owned();
         let own = owner
             .client

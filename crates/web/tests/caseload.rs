@@ -95,28 +95,12 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
         }
 
         // The dashboard shows both to the lead, and neither to the worker.
-        let html = lead
-            .client
-            .get(format!("{}/", w.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, html) = lead.page("/").await;
         assert!(html.contains("担当者別のケース数"), "{html}");
         assert!(html.contains("同じ段階に30日を超えてとどまっているケース"));
         assert!(html.contains(&format!("<a href=\"/cases/{first}\">停滞 一郎</a>")));
         assert!(!html.contains("停滞 二郎"));
-        let html = worker
-            .client
-            .get(format!("{}/", w.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, html) = worker.page("/").await;
         assert!(!html.contains("担当者別のケース数"));
 
         // The names shown are audited.

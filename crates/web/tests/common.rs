@@ -342,6 +342,52 @@ impl Api {
         self.send(reqwest::Method::POST, path, body).await
     }
 
+    /// A page as the browser gets it (redirects followed): status and HTML.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    /// Attaches a file to a case through the API (multipart) at `version`.
+    pub async fn attach(
+        &self,
+        case: &str,
+        version: u64,
+        title: &str,
+        filename: &str,
+        content: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("expected_version", version.to_string())
+            .text("kind", "signed_application")
+            .text("title", title.to_owned())
+            .text("received_on", day(0))
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(content).file_name(filename.to_owned()),
+            );
+        self.upload(case, form).await
+    }
+
+    /// Sends a multipart upload to the case's attachments.
+    pub async fn upload(&self, case: &str, form: reqwest::multipart::Form) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(format!("{}/api/cases/{case}/attachments", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Sends a case command at the case's current version.
     pub async fn cmd(&self, case: &str, command: Value) -> (StatusCode, Value) {
         let (_, c) = self.get(&format!("/api/cases/{case}")).await;

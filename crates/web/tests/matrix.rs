@@ -128,27 +128,16 @@ async fn setup(db: &TestDb) -> Fixture {
         assert_eq!(s, StatusCode::CREATED, "{c}");
         let id = c["id"].as_str().unwrap().to_owned();
         let (_, c) = lead.get(&format!("/api/cases/{id}")).await;
-        let res = lead
-            .client
-            .post(format!("{base}/api/cases/{id}/attachments"))
-            .header("x-csrf-token", &lead.csrf)
-            .multipart(
-                reqwest::multipart::Form::new()
-                    .text("expected_version", c["version"].to_string())
-                    .text("kind", "letter")
-                    .text("title", "本人からの手紙")
-                    .text("received_on", day(-30))
-                    .part(
-                        "file",
-                        reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec())
-                            .file_name("letter.pdf"),
-                    ),
+        let (s, added) = lead
+            .attach(
+                &id,
+                c["version"].as_u64().unwrap(),
+                "本人からの手紙",
+                "letter.pdf",
+                b"%PDF-1.4\n%%EOF\n".to_vec(),
             )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let added: Value = res.json().await.unwrap();
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{added}");
         let attachment = added["attachment"]["id"].as_str().unwrap().to_owned();
         // B and C join the team with consent; then C's consent is withdrawn.
         let both = lead
