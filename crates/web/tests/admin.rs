@@ -309,6 +309,44 @@ async fn the_administration_page_changes_organisations_users_and_settings() {
         assert!(html.contains("モニタリング間隔は1〜12か月"));
         let (_, got) = admin.get("/api/settings").await;
         assert_eq!(got["monitoring_interval_months"], 3);
+
+        // An account's role changes on the page; stopping it ends its sessions at once.
+        let worker = w.login("worker").await;
+        let change = |user: String, role: &str, state: &str| {
+            vec![
+                ("form", "user_change".into()),
+                ("change_user", user),
+                ("change_role", role.to_owned()),
+                ("change_org", String::new()),
+                ("change_state", state.to_owned()),
+            ]
+        };
+        let worker_id = w.user_id("worker").to_string();
+        let (s, _) = page(change(worker_id.clone(), "lead_support_worker", "keep")).await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, users) = admin.get("/api/users").await;
+        let row = |users: &serde_json::Value| {
+            users
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["id"] == worker_id.as_str())
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(row(&users)["role"], "lead_support_worker");
+        assert_eq!(row(&users)["disabled"], false);
+        assert_eq!(worker.get("/api/me").await.0, StatusCode::OK);
+        let (s, _) = page(change(worker_id.clone(), "", "disabled")).await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, users) = admin.get("/api/users").await;
+        assert_eq!(row(&users)["disabled"], true);
+        assert_eq!(row(&users)["role"], "lead_support_worker");
+        assert_eq!(worker.get("/api/me").await.0, StatusCode::UNAUTHORIZED);
+        // Not one's own account: the reason is on the page.
+        let (s, html) = page(change(w.user_id("admin").to_string(), "", "disabled")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("user.cannot_change_self"), "{html}");
         db.finish().await;
     }
 }

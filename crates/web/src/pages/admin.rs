@@ -12,10 +12,10 @@ use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error, laid_out,
     refill, refusal_status, render, render_status, see_other,
 };
-use crate::admin::{self, OrganisationCreate, UserCreate, UserView};
+use crate::admin::{self, OrganisationCreate, UserChange, UserCreate, UserView};
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::ui::{Page, page_error};
 use crate::{AppState, access, api};
 
@@ -33,8 +33,45 @@ struct AdminPage {
     users: Vec<UserRow>,
     org_controls: Vec<Control>,
     user_controls: Vec<Control>,
+    change_controls: Vec<Control>,
     settings_controls: Vec<Control>,
     notice: Option<Notice>,
+}
+
+/// Changing an account: role, organisation, or stopping it (which ends its sessions).
+fn change_controls(users: &[UserView], orgs: &[tsunagu_store::Organisation]) -> Vec<Control> {
+    vec![
+        Control::select(
+            "change_user",
+            "アカウント",
+            users.iter().map(|u| {
+                (
+                    u.id.to_string(),
+                    format!("{}（{}）", u.display_name, u.login),
+                )
+            }),
+        )
+        .required(),
+        Control::select(
+            "change_role",
+            "新しい役割（変えないときは空欄）",
+            Role::ALL.iter().map(|r| (r.as_str(), r.label_ja())),
+        ),
+        Control::select(
+            "change_org",
+            "新しい所属（変えないときは空欄）",
+            orgs.iter().map(|o| (o.id.to_string(), o.name.clone())),
+        ),
+        Control::radio(
+            "change_state",
+            "利用",
+            [
+                ("keep", "変えない"),
+                ("active", "利用中にする"),
+                ("disabled", "停止する（ログイン中の画面もすべて終了）"),
+            ],
+        ),
+    ]
 }
 
 fn org_controls() -> Vec<Control> {
@@ -133,6 +170,7 @@ async fn admin_page(
     access::administer(auth)?;
     let orgs = app.store.orgs(auth.actor.tenant_id).await?;
     let users = admin::list_users(State(app.clone()), auth.clone()).await?.0;
+    let change = change_controls(&users, &orgs);
     let fill = |controls: Vec<Control>, which: &str, initial: Option<Fields>| match form {
         Some((w, f, e)) if w == which => refill(controls, f, e),
         _ => match initial {
@@ -155,6 +193,11 @@ async fn admin_page(
             .collect(),
         org_controls: fill(org_controls(), "organisation", None),
         user_controls: fill(user_controls(&orgs), "user", None),
+        change_controls: fill(
+            change,
+            "user_change",
+            Some(Fields(vec![("change_state".into(), "keep".into())])),
+        ),
         settings_controls: fill(
             settings_controls(),
             "settings",
@@ -199,6 +242,11 @@ pub async fn submit(
                         .await
                         .map(|_| ())
                 }
+                AdminRequest::UserChange(id, r) => {
+                    admin::update_user(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(r))
+                        .await
+                        .map(|_| ())
+                }
                 AdminRequest::Settings(r) => {
                     api::put_settings(State(app.clone()), auth.clone(), ApiJson(r))
                         .await
@@ -235,6 +283,7 @@ pub async fn submit(
 enum AdminRequest {
     Organisation(OrganisationCreate),
     User(UserCreate),
+    UserChange(tsunagu_core::UserId, UserChange),
     Settings(TenantSettings),
 }
 
@@ -254,6 +303,45 @@ fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<A
                 .ok_or_else(|| field_error("org_id", "所属を選んでください。"))?,
             password: f.raw("password").to_owned(),
         }),
+        "user_change" => {
+            let id = f
+                .get("change_user")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| {
+                    field_error("change_user", "変更するアカウントを選んでください。")
+                })?;
+            let role = match f.get("change_role") {
+                None => None,
+                Some(_) => Some(f.choice("change_role", "役割", Role::parse)?),
+            };
+            let org_id =
+                match f.get("change_org") {
+                    None => None,
+                    Some(v) => Some(v.parse().map_err(|_| {
+                        field_error("change_org", "所属は選択肢から選んでください。")
+                    })?),
+                };
+            let disabled = match f.get("change_state") {
+                None | Some("keep") => None,
+                Some("active") => Some(false),
+                Some("disabled") => Some(true),
+                Some(_) => {
+                    return Err(field_error(
+                        "change_state",
+                        "利用の選択肢から選んでください。",
+                    ));
+                }
+            };
+            AdminRequest::UserChange(
+                id,
+                UserChange {
+                    display_name: None,
+                    role,
+                    org_id,
+                    disabled,
+                },
+            )
+        }
         "settings" => AdminRequest::Settings(TenantSettings {
             monitoring_interval_months: f
                 .number("monitoring_interval_months", "モニタリング間隔")?,
