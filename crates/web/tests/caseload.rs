@@ -118,3 +118,91 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
         db.finish().await;
     }
 }
+
+/// The lead manages a case through its pages: a new worker, a restriction (refused when it
+/// would shut the lead out), and a partner taken off the team, who then no longer sees it.
+#[tokio::test]
+async fn a_lead_reassigns_restricts_and_changes_the_team_through_the_pages() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let lead = w.login("lead").await;
+        let city = w.login("city").await;
+        let case = open_case(&worker, "管理 花子").await;
+        let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
+        let person = c["state"]["person_id"].as_str().unwrap().to_owned();
+        worker.consent(&person, &[w.city], &day(0), None).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.city}),
+            )
+            .await;
+
+        // The management actions are offered to the lead, not to the partner.
+        let (_, html) = lead.page(&format!("/cases/{case}")).await;
+        for action in ["assign_worker", "restrict", "remove_team_member"] {
+            assert!(html.contains(&format!("/act/{action}\"")), "{action}");
+        }
+        let (_, html) = city.page(&format!("/cases/{case}")).await;
+        assert!(!html.contains("/act/assign_worker"));
+
+        let act = |action: &str, fields: Vec<(&'static str, String)>| {
+            let lead = lead.clone();
+            let case = case.clone();
+            let action = action.to_owned();
+            async move {
+                let (_, c) = lead.get(&format!("/api/cases/{case}")).await;
+                let mut pairs: Vec<(String, String)> =
+                    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                pairs.push(("csrf_token".into(), lead.csrf.clone()));
+                pairs.push(("expected_version".into(), c["version"].to_string()));
+                let res = lead
+                    .client
+                    .post(format!("{}/cases/{case}/act/{action}", lead.base))
+                    .form(&pairs)
+                    .send()
+                    .await
+                    .unwrap();
+                (res.status(), res.text().await.unwrap())
+            }
+        };
+        let lead_id = w.user_id("lead").to_string();
+        let worker_id = w.user_id("worker").to_string();
+
+        let (s, _) = act("assign_worker", vec![("user_id", lead_id.clone())]).await;
+        assert_eq!(s, StatusCode::OK, "followed to the case page");
+        let (_, c) = lead.get(&format!("/api/cases/{case}")).await;
+        assert_eq!(c["state"]["assigned_worker"], lead_id.as_str());
+
+        // A restriction without oneself: refused beside the list, nothing changes.
+        let (s, html) = act("restrict", vec![("users", worker_id.clone())]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("restriction.excludes_self") && html.contains("f-users-err"));
+        let (_, c) = lead.get(&format!("/api/cases/{case}")).await;
+        assert_eq!(c["state"]["restricted_to"], json!([]));
+        let (s, _) = act(
+            "restrict",
+            vec![("users", lead_id.clone()), ("users", worker_id.clone())],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, c) = lead.get(&format!("/api/cases/{case}")).await;
+        assert_eq!(c["state"]["restricted_to"].as_array().unwrap().len(), 2);
+        // Lifting it again: nobody chosen.
+        let (s, _) = act("restrict", vec![]).await;
+        assert_eq!(s, StatusCode::OK);
+
+        assert_eq!(
+            city.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::OK
+        );
+        let (s, _) = act("remove_team_member", vec![("org_id", w.city.to_string())]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            city.get(&format!("/api/cases/{case}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        db.finish().await;
+    }
+}

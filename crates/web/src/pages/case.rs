@@ -38,19 +38,21 @@ pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
 pub(crate) struct Names {
     orgs: Vec<Organisation>,
     users: HashMap<UserId, String>,
+    /// Active accounts that work cases: (id, name, organisation).
+    staff: Vec<(UserId, String, OrgId)>,
 }
 
 impl Names {
     pub(crate) async fn load(app: &AppState, auth: &Auth) -> Result<Names, ApiError> {
         let orgs = app.store.orgs(auth.actor.tenant_id).await?;
-        let users = app
-            .store
-            .users(auth.actor.tenant_id)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.display_name))
+        let all = app.store.users(auth.actor.tenant_id).await?;
+        let staff = all
+            .iter()
+            .filter(|u| !u.disabled && u.role.works_cases())
+            .map(|u| (u.id, u.display_name.clone(), u.org_id))
             .collect();
-        Ok(Names { orgs, users })
+        let users = all.into_iter().map(|u| (u.id, u.display_name)).collect();
+        Ok(Names { orgs, users, staff })
     }
     pub(crate) fn org(&self, id: OrgId) -> &str {
         self.orgs
@@ -147,7 +149,7 @@ fn flow(s: &CaseState) -> Vec<Step> {
 // --- actions ---------------------------------------------------------------------------------
 
 /// The case actions that have a form, in the order the page offers them.
-const ACTIONS: [(&str, &str); 20] = [
+const ACTIONS: [(&str, &str); 23] = [
     ("triage", "振り分け"),
     ("record_assessment", "アセスメントシートの記録"),
     ("screen", "スクリーニング"),
@@ -168,6 +170,9 @@ const ACTIONS: [(&str, &str); 20] = [
     ("confirm_referral", "つなぎ先での受け入れ確認"),
     ("record_intake", "相談受付・申込票の更新"),
     ("add_team_member", "支援チームに機関を加える"),
+    ("remove_team_member", "支援チームから機関を外す"),
+    ("assign_worker", "担当者を変更する"),
+    ("restrict", "閲覧制限"),
 ];
 
 fn action_label(key: &str) -> Option<&'static str> {
@@ -180,10 +185,14 @@ pub struct ActionLink {
 }
 
 /// What can be done now: the stage allows it and, for referral checks, there is an open one.
-fn actions_now(s: &CaseState) -> Vec<ActionLink> {
+/// The actions possible now in the case's stage; those that manage the case (team, worker,
+/// restriction) only for a caller who may manage it.
+fn actions_now(s: &CaseState, may_manage: bool) -> Vec<ActionLink> {
     ACTIONS
         .iter()
         .filter(|(key, _)| stages_for(key).contains(&s.stage))
+        .filter(|(key, _)| may_manage || policy::action_access(key) != Access::Manage)
+        .filter(|(key, _)| *key != "remove_team_member" || s.team.len() > 1)
         .filter(|(key, _)| {
             !matches!(*key, "follow_up_referral" | "confirm_referral")
                 || s.open_referrals().next().is_some()
@@ -663,6 +672,7 @@ struct FormCtx<'a> {
     state: &'a CaseState,
     settings: &'a TenantSettings,
     orgs: &'a [Organisation],
+    staff: &'a [(UserId, String, OrgId)],
 }
 
 fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
@@ -845,6 +855,48 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             )
             .required(),
         ],
+        "remove_team_member" => vec![
+            Control::select(
+                "org_id",
+                "外す機関",
+                s.team
+                    .iter()
+                    .filter(|o| **o != s.owner_org)
+                    .filter_map(|o| c.orgs.iter().find(|x| x.id == *o))
+                    .map(|o| (o.id.to_string(), o.name.clone())),
+            )
+            .required()
+            .hint("外した機関は、このケースを見られなくなります。"),
+        ],
+        "assign_worker" => vec![
+            Control::select(
+                "user_id",
+                "新しい担当者",
+                c.staff
+                    .iter()
+                    .filter(|(_, _, org)| *org == s.owner_org)
+                    .map(|(id, name, _)| (id.to_string(), name.clone())),
+            )
+            .required(),
+        ],
+        "restrict" => vec![
+            Control::checks(
+                "users",
+                "このケースを見られる職員（自分を含めてください）",
+                c.staff
+                    .iter()
+                    .filter(|(_, _, org)| s.team.contains(org))
+                    .map(|(id, name, org)| {
+                        let org = c
+                            .orgs
+                            .iter()
+                            .find(|o| o.id == *org)
+                            .map_or("", |o| o.name.as_str());
+                        (id.to_string(), format!("{name}（{org}）"))
+                    }),
+            )
+            .hint("誰も選ばずに保存すると、閲覧制限を解除します。"),
+        ],
         _ => Vec::new(),
     }
 }
@@ -1018,6 +1070,28 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
                 .and_then(|v| v.parse().ok())
                 .ok_or_else(|| field_error("org_id", "加える機関を選んでください。"))?,
         },
+        "remove_team_member" => CaseCommand::RemoveTeamMember {
+            org_id: f
+                .get("org_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| field_error("org_id", "外す機関を選んでください。"))?,
+        },
+        "assign_worker" => CaseCommand::AssignWorker {
+            user_id: f
+                .get("user_id")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| field_error("user_id", "新しい担当者を選んでください。"))?,
+        },
+        "restrict" => CaseCommand::Restrict {
+            users: f
+                .all("users")
+                .into_iter()
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| field_error("users", "職員は選択肢から選んでください。"))
+                })
+                .collect::<FieldResult<Vec<UserId>>>()?,
+        },
         _ => return Err(field_error("action", "この操作はできません。")),
     })
 }
@@ -1039,6 +1113,8 @@ fn refusal_field(code: &str) -> Option<&'static str> {
         "termination.pattern_mismatch" => "pattern",
         "decision.service_not_in_plan" | "decision.already_made" => "service",
         "consent.no_organisations" | "organisation.unknown" => "consent_orgs",
+        "restriction.excludes_self" => "users",
+        "team.cannot_remove_owner" | "team.not_member" => "org_id",
         _ => return None,
     })
 }
@@ -1058,6 +1134,13 @@ fn initial(action: &str, s: &CaseState, today: Date) -> Fields {
             .or(s.current_plan.as_ref())
             .map(plan_values)
             .unwrap_or_default(),
+        "restrict" => Fields(
+            s.restricted_to
+                .iter()
+                .map(|u| ("users".to_owned(), u.to_string()))
+                .collect(),
+        ),
+        "assign_worker" => Fields(vec![("user_id".into(), s.assigned_worker.to_string())]),
         _ => Fields::default(),
     };
     let todays = [
@@ -1621,6 +1704,17 @@ pub(crate) async fn load(
     Ok((view, timeline))
 }
 
+fn may_manage(auth: &Auth, view: &CaseView, today: Date) -> bool {
+    policy::case(
+        &auth.actor,
+        &view.state,
+        &view.consents,
+        today,
+        Access::Manage,
+    )
+    .is_some()
+}
+
 fn contact_defaults(today: Date) -> Fields {
     Fields(vec![
         ("kind".into(), "phone".into()),
@@ -1647,7 +1741,7 @@ async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, A
         id,
         version: view.version,
         flow: flow(&view.state),
-        actions: actions_now(&view.state),
+        actions: actions_now(&view.state, may_manage(&auth, &view, today)),
         timeline: timeline_rows(&timeline, &names, &auth.settings),
         contact: refill(contact_controls(), &contact_defaults(today), None),
         notice: None,
@@ -1678,6 +1772,7 @@ pub async fn quick_contact(
         state: &state,
         settings: &auth.settings,
         orgs: &names.orgs,
+        staff: &names.staff,
     };
     let outcome = match command_for("record_contact", &f, &ctx) {
         Ok(command) => submit(&app, &auth, id, &f, command).await?.map(|_| ()),
@@ -1714,7 +1809,7 @@ pub async fn quick_contact(
             id,
             version: view.version,
             flow: flow(&view.state),
-            actions: actions_now(&view.state),
+            actions: actions_now(&view.state, may_manage(&auth, &view, today)),
             timeline: timeline_rows(&timeline, &names, &auth.settings),
             contact,
             notice,
@@ -1871,6 +1966,7 @@ pub async fn action_form(
         state: s,
         settings: &auth.settings,
         orgs: &names.orgs,
+        staff: &names.staff,
     };
     let mut notice = None;
     if !stages_for(&action).contains(&s.stage) {
@@ -1920,6 +2016,7 @@ pub async fn action_submit(
         state: &s,
         settings: &auth.settings,
         orgs: &names.orgs,
+        staff: &names.staff,
     };
     let result = match command_for(&action, &f, &ctx) {
         Ok(command) => submit(&app, &auth, id, &f, command).await?,
@@ -1941,6 +2038,7 @@ pub async fn action_submit(
         state: &state,
         settings: &auth.settings,
         orgs: &names.orgs,
+        staff: &names.staff,
     };
     Ok(render_status(
         status,
