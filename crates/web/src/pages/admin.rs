@@ -5,18 +5,17 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use tsunagu_core::{OrgKind, Role, TenantSettings};
 
 use super::{
-    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error, laid_out,
-    refill, refusal_status, render, render_status, see_other,
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageResult, field_error,
+    laid_out, refill, refusal_status, render, render_status, see_other,
 };
 use crate::admin::{self, OrganisationCreate, UserChange, UserCreate, UserView};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
-use crate::ui::{Page, page_error};
+use crate::ui::Page;
 use crate::{AppState, access, api};
 
 pub struct UserRow {
@@ -211,11 +210,8 @@ async fn admin_page(
     })
 }
 
-pub async fn show(State(app): State<AppState>, Page(auth): Page) -> Response {
-    match admin_page(&app, &auth, None, None).await {
-        Ok(p) => render(&p),
-        Err(e) => page_error(&e),
-    }
+pub async fn show(State(app): State<AppState>, Page(auth): Page) -> PageResult {
+    Ok(render(&admin_page(&app, &auth, None, None).await?))
 }
 
 /// One POST for the three forms (`form` = organisation | user | settings).
@@ -223,10 +219,8 @@ pub async fn submit(
     State(app): State<AppState>,
     Page(auth): Page,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(e) = access::administer(&auth) {
-        return page_error(&e);
-    }
+) -> PageResult {
+    access::administer(&auth)?;
     let f = Fields(fields);
     let which = f.get("form").unwrap_or_default().to_owned();
     let (error, notice, status) = match read_form(&which, &f, &auth.settings) {
@@ -254,11 +248,11 @@ pub async fn submit(
                 }
             };
             match saved {
-                Ok(()) => return see_other("/admin"),
+                Ok(()) => return Ok(see_other("/admin")),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {
                     (None, Notice::from_api(&e), refusal_status(&e))
                 }
-                Err(e) => return page_error(&e),
+                Err(e) => return Err(e.into()),
             }
         }
         Err(e) => (
@@ -267,17 +261,14 @@ pub async fn submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     };
-    match admin_page(
+    let page = admin_page(
         &app,
         &auth,
         Some((&which, &f, error.as_ref())),
         Some(notice),
     )
-    .await
-    {
-        Ok(p) => render_status(status, &p),
-        Err(e) => page_error(&e),
-    }
+    .await?;
+    Ok(render_status(status, &page))
 }
 
 enum AdminRequest {
