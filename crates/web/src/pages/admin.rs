@@ -288,19 +288,11 @@ fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<A
             login: f.required("login", "ログインID")?.to_owned(),
             display_name: f.required("display_name", "表示名")?.to_owned(),
             role: f.choice("role", "役割", Role::parse)?,
-            org_id: f
-                .get("org_id")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| field_error("org_id", "所属を選んでください。"))?,
+            org_id: f.id("org_id", "所属を選んでください。")?,
             password: f.raw("password").to_owned(),
         }),
         "user_change" => {
-            let id = f
-                .get("change_user")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| {
-                    field_error("change_user", "変更するアカウントを選んでください。")
-                })?;
+            let id = f.id("change_user", "変更するアカウントを選んでください。")?;
             let role = match f.get("change_role") {
                 None => None,
                 Some(_) => Some(f.choice("change_role", "役割", Role::parse)?),

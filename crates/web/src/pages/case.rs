@@ -359,14 +359,7 @@ fn read_consent(f: &Fields) -> FieldResult<Option<api::ConsentAtIntake>> {
     if !f.checked("consent") {
         return Ok(None);
     }
-    let organisations = f
-        .all("consent_orgs")
-        .into_iter()
-        .map(|v| {
-            v.parse()
-                .map_err(|_| field_error("consent_orgs", "機関は選択肢から選んでください。"))
-        })
-        .collect::<FieldResult<Vec<OrgId>>>()?;
+    let organisations = f.ids::<OrgId>("consent_orgs", "機関は選択肢から選んでください。")?;
     Ok(Some(api::ConsentAtIntake {
         organisations,
         purpose: f.short("consent_purpose", "同意の目的")?,
@@ -1065,41 +1058,23 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
             reason: f.long("reason", "再開の理由")?,
         },
         "add_team_member" => CaseCommand::AddTeamMember {
-            org_id: f
-                .get("org_id")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| field_error("org_id", "加える機関を選んでください。"))?,
+            org_id: f.id("org_id", "加える機関を選んでください。")?,
         },
         "remove_team_member" => CaseCommand::RemoveTeamMember {
-            org_id: f
-                .get("org_id")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| field_error("org_id", "外す機関を選んでください。"))?,
+            org_id: f.id("org_id", "外す機関を選んでください。")?,
         },
         "assign_worker" => CaseCommand::AssignWorker {
-            user_id: f
-                .get("user_id")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| field_error("user_id", "新しい担当者を選んでください。"))?,
+            user_id: f.id("user_id", "新しい担当者を選んでください。")?,
         },
         "restrict" => CaseCommand::Restrict {
-            users: f
-                .all("users")
-                .into_iter()
-                .map(|v| {
-                    v.parse()
-                        .map_err(|_| field_error("users", "職員は選択肢から選んでください。"))
-                })
-                .collect::<FieldResult<Vec<UserId>>>()?,
+            users: f.ids::<UserId>("users", "職員は選択肢から選んでください。")?,
         },
         _ => return Err(field_error("action", "この操作はできません。")),
     })
 }
 
 fn referral_id(f: &Fields) -> FieldResult<tsunagu_core::ReferralId> {
-    f.get("referral_id")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| field_error("referral_id", "つなぎ先を選んでください。"))
+    f.id("referral_id", "つなぎ先を選んでください。")
 }
 
 /// The field a refusal is about, so the message can stand beside it.

@@ -384,28 +384,19 @@ pub async fn show(
 fn read_command(f: &Fields) -> FieldResult<MeetingCommand> {
     Ok(match f.get("action") {
         Some("record_attendee") => MeetingCommand::RecordAttendee {
-            org_id: f
-                .get("org_id")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| field_error("org_id", "所属機関を選んでください。"))?,
+            org_id: f.id("org_id", "所属機関を選んでください。")?,
             name: f.short("name", "氏名")?,
             title: f.opt_short("title", "役職")?,
         },
         Some("add_agenda_item") => MeetingCommand::AddAgendaItem {
-            case_id: f
-                .get("case_id")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| field_error("case_id", "議題にするケースを選んでください。"))?,
+            case_id: f.id("case_id", "議題にするケースを選んでください。")?,
             purpose: f.choice("purpose", "目的", AgendaPurpose::parse)?,
         },
         Some("record_minutes") => MeetingCommand::RecordMinutes {
             minutes: f.long("minutes", "議事録")?,
         },
         Some("record_conclusion") => {
-            let case_id: CaseId = f
-                .get("case_id")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| field_error("case_id", "ケースが指定されていません。"))?;
+            let case_id: CaseId = f.id("case_id", "ケースが指定されていません。")?;
             MeetingCommand::RecordConclusion {
                 case_id,
                 conclusion: read_conclusion(f, case_id)?,

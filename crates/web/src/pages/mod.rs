@@ -253,6 +253,22 @@ impl Fields {
             .map_err(|_| field_error(name, format!("{label}は半角の数字で入力してください。")))
     }
 
+    /// An identifier chosen from a list (organisation, user, case, consent); `message` says
+    /// what to choose when it is missing or not one of the list's.
+    pub fn id<T: std::str::FromStr>(&self, name: &str, message: &str) -> FieldResult<T> {
+        self.get(name)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| field_error(name, message))
+    }
+
+    /// Identifiers from a group of checkboxes; one that is not the list's refuses the form.
+    pub fn ids<T: std::str::FromStr>(&self, name: &str, message: &str) -> FieldResult<Vec<T>> {
+        self.all(name)
+            .into_iter()
+            .map(|v| v.parse().map_err(|_| field_error(name, message)))
+            .collect()
+    }
+
     pub fn version(&self) -> u64 {
         self.get("expected_version")
             .and_then(|v| v.parse().ok())

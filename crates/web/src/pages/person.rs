@@ -386,12 +386,7 @@ pub async fn command(
     let command = match f.get("action") {
         Some("withdraw_consent") => (|| -> FieldResult<PersonCommand> {
             Ok(PersonCommand::WithdrawConsent {
-                consent_id: f
-                    .get("consent_id")
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| {
-                        super::field_error("consent_id", "撤回する同意を選んでください。")
-                    })?,
+                consent_id: f.id("consent_id", "撤回する同意を選んでください。")?,
                 withdrawn_on: f.date("withdrawn_on", "撤回日")?,
             })
         })(),
