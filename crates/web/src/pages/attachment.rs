@@ -10,11 +10,11 @@ use jiff::civil::Date;
 use tsunagu_core::case::{AttachmentKind, AttachmentType, CaseEvent, MAX_ATTACHMENT_BYTES};
 use tsunagu_core::{AttachmentId, CaseId, wareki};
 
-use super::case::{Header, Names, header, load, parse_id};
+use super::case::{Header, Names, header, load};
 use super::filters;
 use super::{
-    Chrome, Control, ControlKind, FieldError, Fields, Notice, PageResult, field_error, refill,
-    refusal_status, render_status, see_other,
+    Chrome, Control, ControlKind, FieldError, Fields, Notice, PageResult, field_error, parse_id,
+    refill, refusal_status, render_status, see_other,
 };
 use crate::AppState;
 use crate::attachments::{self, UploadedFile};

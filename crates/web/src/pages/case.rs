@@ -21,7 +21,7 @@ use tsunagu_store::Organisation;
 use super::filters;
 use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageError, PageResult,
-    field_error, refill, refusal_status, render, render_status, see_other, shown_name,
+    field_error, parse_id, refill, refusal_status, render, render_status, see_other, shown_name,
 };
 use crate::api::{self, CaseCommandRequest, CaseView, TimelineEntry};
 use crate::auth::Auth;
@@ -29,10 +29,6 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::ui::Page;
 use crate::{AppState, access};
-
-pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found())
-}
 
 /// Names of organisations and users, for showing ids to people.
 pub(crate) struct Names {

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use tsunagu_core::case::CaseConclusion;
 use tsunagu_core::meeting::{
     AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting,
@@ -16,14 +15,14 @@ use tsunagu_store::{CaseFilter, MeetingSummary};
 use super::case::Names;
 use super::filters;
 use super::{
-    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, field_error, laid_out,
-    refill, refusal_status, render, render_status, see_other,
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageResult, field_error,
+    laid_out, parse_id, refill, refusal_status, render, render_status, see_other,
 };
 use crate::api::{self, MeetingCommandRequest, MeetingListQuery};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::ui::{Page, page_error};
+use crate::ui::Page;
 use crate::{AppState, access};
 
 fn schedule_controls() -> Vec<Control> {
@@ -69,7 +68,7 @@ async fn meetings_page(
     })
 }
 
-pub async fn list(State(app): State<AppState>, Page(auth): Page) -> Response {
+pub async fn list(State(app): State<AppState>, Page(auth): Page) -> PageResult {
     let today = app.clock.today();
     let controls = refill(
         schedule_controls(),
@@ -79,17 +78,14 @@ pub async fn list(State(app): State<AppState>, Page(auth): Page) -> Response {
         ]),
         None,
     );
-    match meetings_page(&app, &auth, controls, None).await {
-        Ok(p) => render(&p),
-        Err(e) => page_error(&e),
-    }
+    Ok(render(&meetings_page(&app, &auth, controls, None).await?))
 }
 
 pub async fn create(
     State(app): State<AppState>,
     Page(auth): Page,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
     let f = Fields(fields);
     let read = || -> FieldResult<ScheduleMeeting> {
         Ok(ScheduleMeeting {
@@ -108,11 +104,11 @@ pub async fn create(
             )
             .await
             {
-                Ok((_, created)) => return see_other(&format!("/meetings/{}", created.0.id)),
+                Ok((_, created)) => return Ok(see_other(&format!("/meetings/{}", created.0.id))),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {
                     (None, Notice::from_api(&e), refusal_status(&e))
                 }
-                Err(e) => return page_error(&e),
+                Err(e) => return Err(e.into()),
             }
         }
         Err(e) => (
@@ -122,10 +118,10 @@ pub async fn create(
         ),
     };
     let controls = refill(schedule_controls(), &f, error.as_ref());
-    match meetings_page(&app, &auth, controls, Some(notice)).await {
-        Ok(p) => render_status(status, &p),
-        Err(e) => page_error(&e),
-    }
+    Ok(render_status(
+        status,
+        &meetings_page(&app, &auth, controls, Some(notice)).await?,
+    ))
 }
 
 pub struct AgendaRow {
@@ -371,14 +367,9 @@ pub async fn show(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = id.parse::<MeetingId>() else {
-        return page_error(&ApiError::not_found());
-    };
-    match meeting_page(&app, &auth, id, None, None).await {
-        Ok(p) => render(&p),
-        Err(e) => page_error(&e),
-    }
+) -> PageResult {
+    let id: MeetingId = parse_id(&id)?;
+    Ok(render(&meeting_page(&app, &auth, id, None, None).await?))
 }
 
 fn read_command(f: &Fields) -> FieldResult<MeetingCommand> {
@@ -414,10 +405,8 @@ pub async fn command(
     Page(auth): Page,
     Path(id): Path<String>,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
-    let Ok(id) = id.parse::<MeetingId>() else {
-        return page_error(&ApiError::not_found());
-    };
+) -> PageResult {
+    let id: MeetingId = parse_id(&id)?;
     let f = Fields(fields);
     let (error, notice, status) = match read_command(&f) {
         Ok(command) => {
@@ -429,7 +418,7 @@ pub async fn command(
             match api::meeting_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req))
                 .await
             {
-                Ok(_) => return see_other(&format!("/meetings/{id}")),
+                Ok(_) => return Ok(see_other(&format!("/meetings/{id}"))),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {
                     let mut n = Notice::from_api(&e);
                     n.back = format!("/meetings/{id}");
@@ -442,7 +431,7 @@ pub async fn command(
                     }
                     (None, n, refusal_status(&e))
                 }
-                Err(e) => return page_error(&e),
+                Err(e) => return Err(e.into()),
             }
         }
         Err(e) => (
@@ -451,8 +440,6 @@ pub async fn command(
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     };
-    match meeting_page(&app, &auth, id, Some((&f, error.as_ref())), Some(notice)).await {
-        Ok(p) => render_status(status, &p),
-        Err(e) => page_error(&e),
-    }
+    let page = meeting_page(&app, &auth, id, Some((&f, error.as_ref())), Some(notice)).await?;
+    Ok(render_status(status, &page))
 }

@@ -60,6 +60,11 @@ pub fn shown_name(person: &tsunagu_core::person::PersonState, auth: &Auth) -> St
         .to_owned()
 }
 
+/// A record id from the path; one that cannot exist answers like one that does not (404).
+pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
 /// Template filters: dates in 和暦 with the Western year beside them.
 pub mod filters {
     use jiff::civil::Date;

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
 use serde::Deserialize;
 use tsunagu_core::person::{Consent, PersonCommand, PersonDetails, Sex};
 use tsunagu_core::{ConsentId, OrgId, PersonId, wareki};
@@ -12,13 +11,13 @@ use tsunagu_store::{CaseSummary, PersonSummary};
 
 use super::filters;
 use super::{
-    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, laid_out, refill,
-    refusal_status, render, render_status, see_other,
+    Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageError, PageResult,
+    laid_out, parse_id, refill, refusal_status, render, render_status, see_other,
 };
 use crate::AppState;
 use crate::api::{self, PersonCommandRequest, PersonCreate, PersonSearch};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::ui::{Page, page_error};
+use crate::ui::Page;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SearchQuery {
@@ -47,7 +46,7 @@ pub async fn search(
     State(app): State<AppState>,
     Page(auth): Page,
     Query(q): Query<SearchQuery>,
-) -> Response {
+) -> PageResult {
     let chrome = Chrome::of(&auth, app.clock.today());
     let searched = [&q.q, &q.dob, &q.phone]
         .iter()
@@ -61,11 +60,9 @@ pub async fn search(
         error: None,
         results: Vec::new(),
     };
-    if let Err(e) = crate::access::work_cases(&auth) {
-        return page_error(&e);
-    }
+    crate::access::work_cases(&auth)?;
     if !searched {
-        return render(&page);
+        return Ok(render(&page));
     }
     let dob = match q.dob.trim() {
         "" => None,
@@ -75,7 +72,10 @@ pub async fn search(
                 page.error = Some(
                     "生年月日は「昭和50年4月1日」か「1975-04-01」の形で入力してください。".into(),
                 );
-                return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page);
+                return Ok(render_status(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    &page,
+                ));
             }
         },
     };
@@ -85,13 +85,10 @@ pub async fn search(
         phone: Some(q.phone.trim().to_owned()).filter(|s| !s.is_empty()),
         limit: Some(50),
     };
-    match api::search_persons(State(app), auth, ApiQuery(query)).await {
-        Ok(found) => {
-            page.results = found.0;
-            render(&page)
-        }
-        Err(e) => page_error(&e),
-    }
+    page.results = api::search_persons(State(app), auth, ApiQuery(query))
+        .await?
+        .0;
+    Ok(render(&page))
 }
 
 fn sex_options() -> [(&'static str, &'static str); 4] {
@@ -149,22 +146,20 @@ struct NewPersonPage {
     notice: Option<Notice>,
 }
 
-pub async fn new_form(State(app): State<AppState>, Page(auth): Page) -> Response {
-    if let Err(e) = crate::access::work_cases(&auth) {
-        return page_error(&e);
-    }
-    render(&NewPersonPage {
+pub async fn new_form(State(app): State<AppState>, Page(auth): Page) -> PageResult {
+    crate::access::work_cases(&auth)?;
+    Ok(render(&NewPersonPage {
         chrome: Chrome::of(&auth, app.clock.today()),
         controls: laid_out(person_controls()),
         notice: None,
-    })
+    }))
 }
 
 pub async fn create(
     State(app): State<AppState>,
     Page(auth): Page,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
     let f = Fields(fields);
     let chrome = Chrome::of(&auth, app.clock.today());
     let again = |error: Option<&FieldError>, notice: Notice, status| {
@@ -180,11 +175,11 @@ pub async fn create(
     let details = match read_details(&f) {
         Ok(d) => d,
         Err(e) => {
-            return again(
+            return Ok(again(
                 Some(&e),
                 Notice::from_field(&e),
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            ));
         }
     };
     let req = PersonCreate {
@@ -192,11 +187,11 @@ pub async fn create(
         household_id: None,
     };
     match api::create_person(State(app), auth, HeaderMap::new(), ApiJson(req)).await {
-        Ok((_, created)) => see_other(&format!("/persons/{}", created.0.id)),
+        Ok((_, created)) => Ok(see_other(&format!("/persons/{}", created.0.id))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
-            again(None, Notice::from_api(&e), refusal_status(&e))
+            Ok(again(None, Notice::from_api(&e), refusal_status(&e)))
         }
-        Err(e) => page_error(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -357,14 +352,9 @@ pub async fn show(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = id.parse::<PersonId>() else {
-        return page_error(&crate::error::ApiError::not_found());
-    };
-    match person_page(&app, auth, id, None, None).await {
-        Ok(p) => render(&p),
-        Err(e) => page_error(&e),
-    }
+) -> PageResult {
+    let id: PersonId = parse_id(&id)?;
+    Ok(render(&person_page(&app, auth, id, None, None).await?))
 }
 
 /// Consent entry and withdrawal on the person page (`action` = record_consent | withdraw_consent).
@@ -373,15 +363,9 @@ pub async fn command(
     Page(auth): Page,
     Path(id): Path<String>,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
-) -> Response {
-    let Ok(id) = id.parse::<PersonId>() else {
-        return page_error(&crate::error::ApiError::not_found());
-    };
-    if let Err(e) =
-        crate::access::person(&app, &auth, id, tsunagu_core::policy::Access::Write).await
-    {
-        return page_error(&e);
-    }
+) -> PageResult {
+    let id: PersonId = parse_id(&id)?;
+    crate::access::person(&app, &auth, id, tsunagu_core::policy::Access::Write).await?;
     let f = Fields(fields);
     let command = match f.get("action") {
         Some("withdraw_consent") => (|| -> FieldResult<PersonCommand> {
@@ -409,10 +393,9 @@ pub async fn command(
         let app = app.clone();
         let f = f.clone();
         async move {
-            match person_page(&app, auth, id, Some((&f, error.as_ref())), Some(notice)).await {
-                Ok(p) => render_status(status, &p),
-                Err(e) => page_error(&e),
-            }
+            let page =
+                person_page(&app, auth, id, Some((&f, error.as_ref())), Some(notice)).await?;
+            Ok::<_, PageError>(render_status(status, &page))
         }
     };
     let command = match command {
@@ -433,12 +416,12 @@ pub async fn command(
         command,
     };
     match api::person_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
-        Ok(_) => see_other(&format!("/persons/{id}#consents")),
+        Ok(_) => Ok(see_other(&format!("/persons/{id}#consents"))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             let mut notice = Notice::from_api(&e);
             notice.back = format!("/persons/{id}");
             refused(auth, None, notice, refusal_status(&e)).await
         }
-        Err(e) => page_error(&e),
+        Err(e) => Err(e.into()),
     }
 }

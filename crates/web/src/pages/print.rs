@@ -5,18 +5,17 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use tsunagu_core::case::{CaseEvent, Stage};
 use tsunagu_core::person::{PersonDetails, Sex};
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, MeetingId, wareki};
 
 use super::case::{Names, domain_values, load, timeline_rows};
-use super::render;
+use super::{PageResult, parse_id, render};
 use crate::api;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use crate::ui::{Page, page_error};
+use crate::ui::Page;
 use crate::{AppState, access};
 
 pub struct Section {
@@ -112,27 +111,21 @@ pub async fn case_form(
     State(app): State<AppState>,
     Page(auth): Page,
     Path((id, form)): Path<(String, String)>,
-) -> Response {
-    let Ok(id) = id.parse::<CaseId>() else {
-        return page_error(&ApiError::not_found());
-    };
+) -> PageResult {
+    let id: CaseId = parse_id(&id)?;
     if !matches!(
         form.as_str(),
         "intake" | "assessment" | "plan" | "timeline" | "evaluation"
     ) {
-        return page_error(&ApiError::not_found());
+        return Err(ApiError::not_found().into());
     }
-    let (view, timeline) = match load(&app, &auth, id).await {
-        Ok(x) => x,
-        Err(e) => return page_error(&e),
-    };
-    let (person, names) = match (
-        access::person(&app, &auth, view.state.person_id, Access::Read).await,
-        Names::load(&app, &auth).await,
-    ) {
-        (Ok((p, _)), Ok(n)) => (p.state.details_for(auth.actor.user_id), n),
-        (Err(e), _) | (_, Err(e)) => return page_error(&e),
-    };
+    let (view, timeline) = load(&app, &auth, id).await?;
+    let person = access::person(&app, &auth, view.state.person_id, Access::Read)
+        .await?
+        .0
+        .state
+        .details_for(auth.actor.user_id);
+    let names = Names::load(&app, &auth).await?;
     let s = &view.state;
     let settings = &auth.settings;
     let short = id.to_string().chars().take(8).collect::<String>();
@@ -383,13 +376,13 @@ pub async fn case_form(
             ("評価シート", vec![basic(&person), goals, summary, next])
         }
     };
-    render(&Sheet {
+    Ok(render(&Sheet {
         title: title.to_owned(),
         meta,
         sections,
         printed: wareki::format(app.clock.today()),
         back: format!("/cases/{id}"),
-    })
+    }))
 }
 
 /// `/meetings/{id}/print`: 次第 (agenda, attendees) and 議事録 with the conclusions.
@@ -397,18 +390,12 @@ pub async fn meeting(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = id.parse::<MeetingId>() else {
-        return page_error(&ApiError::not_found());
-    };
-    let view = match api::get_meeting(State(app.clone()), auth.clone(), ApiPath(id)).await {
-        Ok(v) => v.0,
-        Err(e) => return page_error(&e),
-    };
-    let names = match Names::load(&app, &auth).await {
-        Ok(n) => n,
-        Err(e) => return page_error(&e),
-    };
+) -> PageResult {
+    let id: MeetingId = parse_id(&id)?;
+    let view = api::get_meeting(State(app.clone()), auth.clone(), ApiPath(id))
+        .await?
+        .0;
+    let names = Names::load(&app, &auth).await?;
     let st = &view.state;
     let meta = vec![
         ("会議".to_owned(), view.kind_label.to_owned()),
@@ -454,11 +441,11 @@ pub async fn meeting(
         "",
         "この記録は会議の構成員限りとし、構成員は会議で知り得た秘密を漏らしてはなりません。",
     );
-    render(&Sheet {
+    Ok(render(&Sheet {
         title: format!("{}　次第・議事録", st.title.as_str()),
         meta,
         sections: vec![attendees, agenda, minutes, secrecy],
         printed: wareki::format(app.clock.today()),
         back: format!("/meetings/{id}"),
-    })
+    }))
 }
