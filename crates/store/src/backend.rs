@@ -59,7 +59,7 @@ fn compare<T: serde::Serialize>(
 }
 
 macro_rules! backend {
-    ($module:ident, $Db:ty) => {
+    ($module:ident, $Db:ty, $begin:literal) => {
         pub mod $module {
             use super::*;
             use crate::types::*;
@@ -195,9 +195,17 @@ macro_rules! backend {
             const AUDIT_COLUMNS: &str = "seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash";
 
             impl Db {
+                /// Starts a write transaction. A custom `BEGIN` is refused by sqlx when the
+                /// connection still counts an open transaction, so a connection left in an unknown
+                /// state can never turn the next write into a savepoint that is never committed;
+                /// `crate::discard_unfinished` removes such connections from the pool.
+                async fn begin(&self) -> Result<Tx<'static>, StoreError> {
+                    Ok(self.write.begin_with($begin).await?)
+                }
+
                 /// Records entries on their own (reads, refusals, failed logins).
                 pub async fn audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     write_audit(&mut tx, entries).await?;
                     tx.commit().await?;
                     Ok(())
@@ -241,7 +249,7 @@ macro_rules! backend {
                 /// the last of them (so the rest of the chain still verifies) and records the
                 /// purge itself in the chain, all in one transaction. Returns how many went.
                 pub async fn audit_purge(&self, before: Timestamp, entry: &AuditEntry) -> Result<u64, StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     let last: Option<i64> = sqlx::query("SELECT MAX(seq) AS seq FROM audit_log WHERE at < $1")
                         .bind(crate::audit::timestamp_text(before))
                         .fetch_one(&mut *tx)
@@ -295,7 +303,7 @@ macro_rules! backend {
                 }
 
                 pub async fn create_tenant(&self, t: &Tenant, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     sqlx::query(
                         "INSERT INTO tenants (id, name, settings, is_demo, created_at) VALUES ($1, $2, $3, $4, $5)",
                     )
@@ -337,7 +345,7 @@ macro_rules! backend {
                     settings: &TenantSettings,
                     audit: &AuditEntry,
                 ) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     let done = sqlx::query("UPDATE tenants SET settings = $1 WHERE id = $2")
                         .bind(json(settings)?)
                         .bind(id.to_string())
@@ -352,7 +360,7 @@ macro_rules! backend {
                 }
 
                 pub async fn create_org(&self, org: &Organisation, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     sqlx::query(
                         "INSERT INTO organisations (id, tenant_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
                     )
@@ -391,7 +399,7 @@ macro_rules! backend {
                 }
 
                 pub async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     let result = sqlx::query(
                         "INSERT INTO users (id, tenant_id, org_id, login, display_name, role, password_hash, disabled, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -446,7 +454,7 @@ macro_rules! backend {
                 /// Sets a new password and ends every session of the user (a changed credential
                 /// must not leave old sessions alive).
                 pub async fn set_password_hash(&self, user: UserId, hash: &str, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                         .bind(hash)
                         .bind(user.to_string())
@@ -473,7 +481,7 @@ macro_rules! backend {
                 /// Changes a user's name, organisation, role and disabled flag; disabling ends
                 /// every session of the user in the same transaction.
                 pub async fn update_user(&self, u: &User, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     let done = sqlx::query(
                         "UPDATE users SET display_name = $1, org_id = $2, role = $3, disabled = $4 WHERE id = $5 AND tenant_id = $6",
                     )
@@ -498,7 +506,7 @@ macro_rules! backend {
 
                 /// Starts (secret, unconfirmed), confirms or removes (None) a user's TOTP.
                 pub async fn set_totp(&self, user: UserId, secret: Option<&str>, confirmed: bool, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     sqlx::query("UPDATE users SET totp_secret = $1, totp_confirmed = $2, totp_last_step = NULL WHERE id = $3")
                         .bind(secret)
                         .bind(confirmed)
@@ -531,7 +539,7 @@ macro_rules! backend {
                 }
 
                 pub async fn create_session(&self, token_hash: &str, s: &Session, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     sqlx::query(
                         "INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, expires_at, address, totp_setup_only, csrf_token) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -588,7 +596,7 @@ macro_rules! backend {
 
                 /// Ends one session of a user (by id), or all of them (None).
                 pub async fn revoke_sessions(&self, user: UserId, id: Option<&str>, audit: &AuditEntry) -> Result<u64, StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     let done = sqlx::query(
                         "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND ($3 IS NULL OR id = $3) AND revoked_at IS NULL",
                     )
@@ -603,7 +611,7 @@ macro_rules! backend {
                 }
 
                 pub async fn create_api_token(&self, t: &ApiToken, audit: &AuditEntry) -> Result<(), StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     sqlx::query(
                         "INSERT INTO api_tokens (id, token_hash, user_id, org_id, role, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
@@ -645,7 +653,7 @@ macro_rules! backend {
                 }
 
                 pub async fn revoke_api_token(&self, user: UserId, id: Uuid, audit: &AuditEntry) -> Result<bool, StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     let done = sqlx::query(
                         "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
                     )
@@ -680,7 +688,7 @@ macro_rules! backend {
                 }
 
                 pub async fn append(&self, batch: AppendBatch) -> Result<Vec<u64>, StoreError> {
-                    let mut tx = self.write.begin().await?;
+                    let mut tx = self.begin().await?;
                     if let Some(idem) = &batch.idempotency {
                         let inserted = sqlx::query(
                             "INSERT INTO idempotency_keys (tenant_id, key, request_hash, stream_id, created_at) \
@@ -1472,8 +1480,8 @@ pub(crate) fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-backend!(sqlite, sqlx::Sqlite);
-backend!(pg, sqlx::Postgres);
+backend!(sqlite, sqlx::Sqlite, "BEGIN IMMEDIATE");
+backend!(pg, sqlx::Postgres, "BEGIN");
 
 impl sqlite::Db {
     async fn engine_check(&self) -> Result<Vec<String>, StoreError> {

@@ -24,6 +24,21 @@ use tsunagu_core::{
 
 pub use backend::{pg, sqlite};
 
+/// Decides, as a connection goes back to the pool, whether it may be reused. After a failed
+/// statement or commit (a full disk, an I/O error) the engine may have ended the transaction on
+/// its own, so the rollback on drop fails and the driver still counts a transaction as open; the
+/// next `BEGIN` on that connection would then become a savepoint inside a transaction that is
+/// never committed, and acknowledged writes would be lost. Such a connection is closed instead.
+/// The ping first lets the driver finish the rollback that dropping the transaction queued.
+async fn discard_unfinished<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
+    conn.ping().await?;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("closing a database connection left inside a transaction");
+    }
+    Ok(clean)
+}
+
 /// The default database: a file next to the program's working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagu-data/tsunagu.db";
 
@@ -76,6 +91,7 @@ impl Store {
             // avoids lock upgrades between deferred transactions.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .after_release(|conn, _| Box::pin(discard_unfinished(conn)))
                 .connect_with(options.clone())
                 .await?;
             let read = SqlitePoolOptions::new()
@@ -93,6 +109,7 @@ impl Store {
     pub async fn open_postgres(options: PgConnectOptions) -> Result<Store, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
+            .after_release(|conn, _| Box::pin(discard_unfinished(conn)))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;

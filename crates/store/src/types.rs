@@ -29,8 +29,50 @@ pub enum StoreError {
     Config(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The database cannot take the request now (connection lost, server restarting, disk full,
+    /// I/O error, busy): nothing was written; the caller may try again later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_unavailable(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+/// Whether an error means the storage is (for now) unable to serve, rather than a defect:
+/// transport and pool failures, SQLite's busy, full, I/O, read-only and cannot-open results,
+/// and PostgreSQL's connection, resource, operator-intervention and system-error classes.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    match e {
+        E::Io(_)
+        | E::Tls(_)
+        | E::Protocol(_)
+        | E::PoolTimedOut
+        | E::PoolClosed
+        | E::WorkerCrashed => true,
+        E::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLite's primary result code is the low byte of the extended one.
+                code.parse::<i32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14))
+            } else {
+                ["08", "53", "57P", "58", "40001", "40P01"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+            }
+        }
+        _ => false,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,6 +61,17 @@ impl ApiError {
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
+    /// The database cannot serve now; nothing was written or shown. Sent with `Retry-After`.
+    pub fn unavailable() -> Self {
+        ApiError {
+            retry_after: Some(5),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage.unavailable",
+                "データベースが一時的に利用できません。この操作は保存されていません。しばらくしてから再度お試しください。",
+            )
+        }
+    }
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,6 +109,10 @@ impl From<StoreError> for ApiError {
                 "同じものがすでに登録されています。",
             ),
             StoreError::IdempotentReplay { .. } => ApiError::internal(),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "storage unavailable");
+                ApiError::unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()

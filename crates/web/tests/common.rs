@@ -63,7 +63,8 @@ impl TestDb {
         admin.close().await;
         let options = sqlx::postgres::PgConnectOptions::from_str(&url)
             .unwrap()
-            .options([("search_path", schema.as_str())]);
+            .options([("search_path", schema.as_str())])
+            .application_name(&schema);
         let store = Store::open_postgres(options).await.unwrap();
         store.migrate().await.unwrap();
         Some(TestDb {
@@ -72,6 +73,21 @@ impl TestDb {
             cleanup: Some((url, schema)),
             _dir: None,
         })
+    }
+
+    /// A store opened by the test itself (on a disk of its own), dropped with the directory.
+    pub fn from_store(store: Store, name: &'static str) -> TestDb {
+        TestDb {
+            store,
+            name,
+            cleanup: None,
+            _dir: None,
+        }
+    }
+
+    /// The PostgreSQL schema of this database, which is also its connections' application name.
+    pub fn schema(&self) -> Option<String> {
+        self.cleanup.as_ref().map(|(_, s)| s.clone())
     }
 
     /// Every backend available: SQLite, and PostgreSQL when configured.
