@@ -75,12 +75,6 @@ impl Role {
         }
     }
 
-    /// Whether a user of this role may issue an API token acting as `other`: administrators
-    /// may issue any role (for integrations); everyone else only their own.
-    pub fn may_delegate(self, other: Role) -> bool {
-        self == other || self == Role::Administrator
-    }
-
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }

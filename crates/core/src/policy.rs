@@ -281,9 +281,76 @@ pub fn read_audit(actor: &Actor) -> bool {
     matches!(actor.role, Role::Auditor | Role::Administrator)
 }
 
+/// Whether a user of role `holder` may do everything a user of role `other` may: at least
+/// the same permissions in every relation of [`TABLE`], and every function of `other`
+/// (administration, case work, counts, oversight, the audit trail). Derived from the table and
+/// the predicates above, so it stays true when they change.
+pub fn role_covers(holder: Role, other: Role) -> bool {
+    let cases = Relation::ALL.iter().all(|r| {
+        let (h, o) = (perms(holder, *r), perms(other, *r));
+        Access::ALL.iter().all(|a| !o.allows(*a) || h.allows(*a))
+    });
+    let as_actor = |role| Actor {
+        role,
+        tenant_id: crate::TenantId(uuid::Uuid::nil()),
+        user_id: crate::UserId(uuid::Uuid::nil()),
+        org_id: OrgId(uuid::Uuid::nil()),
+        org_kind: crate::OrgKind::SupportAgency,
+    };
+    let (h, o) = (as_actor(holder), as_actor(other));
+    let functions: [fn(&Actor) -> bool; 5] = [
+        administer,
+        work_cases,
+        tenant_counts,
+        oversee_org,
+        read_audit,
+    ];
+    cases && functions.iter().all(|f| !f(&o) || f(&h))
+}
+
+/// The role an API token acts as at this request: the lower of the role it was issued for and
+/// the user's current role. A token issued for a role the user no longer covers acts with the
+/// user's current role when that is lower, and not at all when the two are unrelated (an
+/// administrator demoted to support worker keeps no administration through an old token).
+pub fn token_role(issued: Role, current: Role) -> Option<Role> {
+    if role_covers(current, issued) {
+        Some(issued)
+    } else if role_covers(issued, current) {
+        Some(current)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_cover_themselves_and_leads_cover_workers_only() {
+        for r in Role::ALL {
+            assert!(role_covers(r, r));
+        }
+        assert!(role_covers(Role::LeadSupportWorker, Role::SupportWorker));
+        assert!(!role_covers(Role::SupportWorker, Role::LeadSupportWorker));
+        // Administrators see no case content: they cannot delegate case work.
+        assert!(!role_covers(Role::Administrator, Role::SupportWorker));
+        assert!(!role_covers(Role::SupportWorker, Role::Administrator));
+        assert!(role_covers(Role::Administrator, Role::Auditor));
+        assert_eq!(
+            token_role(Role::LeadSupportWorker, Role::SupportWorker),
+            Some(Role::SupportWorker)
+        );
+        assert_eq!(
+            token_role(Role::SupportWorker, Role::LeadSupportWorker),
+            Some(Role::SupportWorker)
+        );
+        assert_eq!(token_role(Role::Administrator, Role::SupportWorker), None);
+        assert_eq!(
+            token_role(Role::Administrator, Role::Auditor),
+            Some(Role::Auditor)
+        );
+    }
 
     #[test]
     fn the_table_has_every_role_once_and_manage_implies_write_implies_read() {

@@ -48,6 +48,9 @@ pub struct TenantSettings {
     /// lead worker's list of cases that are not moving.
     #[serde(default = "default_stuck_days")]
     pub stuck_after_days: u16,
+    /// Days a new API token lives.
+    #[serde(default = "default_token_days")]
+    pub token_days: u16,
 }
 
 /// One entry of a tenant's code list.
@@ -97,6 +100,9 @@ fn default_audit_years() -> u8 {
 fn default_stuck_days() -> u16 {
     30
 }
+fn default_token_days() -> u16 {
+    90
+}
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -129,6 +135,7 @@ impl Default for TenantSettings {
             totp_required_roles: default_totp_roles(),
             audit_retention_years: default_audit_years(),
             stuck_after_days: default_stuck_days(),
+            token_days: default_token_days(),
             presenting_problems: default_presenting_problems(),
         }
     }
@@ -163,6 +170,9 @@ impl TenantSettings {
         }
         if !(7..=365).contains(&self.stuck_after_days) {
             return Err("停滞ケースとみなす日数は7〜365日で指定してください。".into());
+        }
+        if !(1..=365).contains(&self.token_days) {
+            return Err("APIトークンの有効期間は1〜365日で指定してください。".into());
         }
         let mut codes: Vec<&str> = self
             .statutory_services

@@ -192,6 +192,19 @@ macro_rules! backend {
                 })
             }
 
+            /// Created, expiry (legacy tokens: created + 90 days) and last use of a token row.
+            fn token_times(r: &<$Db as sqlx::Database>::Row) -> Result<(Timestamp, Timestamp, Option<Timestamp>), StoreError> {
+                let created = parse_ts(&r.try_get::<String, _>("created_at")?)?;
+                let expires = match r.try_get::<Option<String>, _>("expires_at")? {
+                    Some(t) => parse_ts(&t)?,
+                    None => created
+                        .checked_add(jiff::SignedDuration::from_hours(24 * LEGACY_TOKEN_DAYS))
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                };
+                let used = r.try_get::<Option<String>, _>("last_used_at")?.map(|t| parse_ts(&t)).transpose()?;
+                Ok((created, expires, used))
+            }
+
             const AUDIT_COLUMNS: &str = "seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash";
 
             impl Db {
@@ -469,12 +482,18 @@ macro_rules! backend {
                     Ok(())
                 }
 
+                /// Ends every session and revokes every API token of the user (a changed
+                /// password, a suspension).
                 async fn revoke_all(tx: &mut Tx<'_>, user: UserId) -> Result<(), StoreError> {
-                    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    for table in ["sessions", "api_tokens"] {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "UPDATE {table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL"
+                        )))
                         .bind(Timestamp::now().to_string())
                         .bind(user.to_string())
                         .execute(&mut **tx)
                         .await?;
+                    }
                     Ok(())
                 }
 
@@ -499,6 +518,13 @@ macro_rules! backend {
                     if u.disabled {
                         Self::revoke_all(&mut tx, u.id).await?;
                     }
+                    // A token is issued for one organisation: moving the user revokes it for good.
+                    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND org_id <> $3 AND revoked_at IS NULL")
+                        .bind(Timestamp::now().to_string())
+                        .bind(u.id.to_string())
+                        .bind(u.org_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
                     write_audit(&mut tx, std::slice::from_ref(audit)).await?;
                     tx.commit().await?;
                     Ok(())
@@ -613,7 +639,7 @@ macro_rules! backend {
                 pub async fn create_api_token(&self, t: &ApiToken, audit: &AuditEntry) -> Result<(), StoreError> {
                     let mut tx = self.begin().await?;
                     sqlx::query(
-                        "INSERT INTO api_tokens (id, token_hash, user_id, org_id, role, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "INSERT INTO api_tokens (id, token_hash, user_id, org_id, role, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(t.id.to_string())
                     .bind(&t.token_hash)
@@ -622,6 +648,7 @@ macro_rules! backend {
                     .bind(t.role.as_str())
                     .bind(&t.label)
                     .bind(t.created_at.to_string())
+                    .bind(t.expires_at.to_string())
                     .execute(&mut *tx)
                     .await?;
                     write_audit(&mut tx, std::slice::from_ref(audit)).await?;
@@ -631,7 +658,7 @@ macro_rules! backend {
 
                 pub async fn api_token(&self, token_hash: &str) -> Result<Option<TokenGrant>, StoreError> {
                     let row = sqlx::query(
-                        "SELECT id, user_id, org_id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+                        "SELECT id, user_id, org_id, role, created_at, expires_at, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
                     )
                     .bind(token_hash)
                     .fetch_optional(&self.read)
@@ -644,12 +671,52 @@ macro_rules! backend {
                         // Tokens from before scoping carry no grant; they no longer work.
                         return Ok(None);
                     };
+                    let info = token_times(&r)?;
                     Ok(Some(TokenGrant {
                         token_id: parse_uuid(&r.try_get::<String, _>("id")?)?,
                         user_id: UserId(parse_uuid(&r.try_get::<String, _>("user_id")?)?),
                         org_id: OrgId(parse_uuid(&org)?),
                         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                        expires_at: info.1,
+                        last_used_at: info.2,
                     }))
+                }
+
+                /// Records that a token was used (the caller limits this to once a minute).
+                pub async fn touch_api_token(&self, id: Uuid, now: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                        .bind(now.to_string())
+                        .bind(id.to_string())
+                        .execute(&self.write)
+                        .await?;
+                    Ok(())
+                }
+
+                /// A user's tokens, newest first, revoked ones included.
+                pub async fn api_tokens_of(&self, user: UserId) -> Result<Vec<TokenInfo>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT id, label, org_id, role, created_at, expires_at, last_used_at, revoked_at FROM api_tokens \
+                         WHERE user_id = $1 AND org_id IS NOT NULL AND role IS NOT NULL ORDER BY created_at DESC",
+                    )
+                    .bind(user.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let role: String = r.try_get("role")?;
+                            let (created_at, expires_at, last_used_at) = token_times(r)?;
+                            Ok(TokenInfo {
+                                id: parse_uuid(&r.try_get::<String, _>("id")?)?,
+                                label: r.try_get("label")?,
+                                org_id: OrgId(parse_uuid(&r.try_get::<String, _>("org_id")?)?),
+                                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                                created_at,
+                                expires_at,
+                                last_used_at,
+                                revoked_at: r.try_get::<Option<String>, _>("revoked_at")?.map(|t| parse_ts(&t)).transpose()?,
+                            })
+                        })
+                        .collect()
                 }
 
                 pub async fn revoke_api_token(&self, user: UserId, id: Uuid, audit: &AuditEntry) -> Result<bool, StoreError> {
@@ -662,9 +729,12 @@ macro_rules! backend {
                     .bind(user.to_string())
                     .execute(&mut *tx)
                     .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(false);
+                    }
                     write_audit(&mut tx, std::slice::from_ref(audit)).await?;
                     tx.commit().await?;
-                    Ok(done.rows_affected() == 1)
+                    Ok(true)
                 }
                 pub async fn idempotent_replay(
                     &self,

@@ -273,6 +273,16 @@ impl Store {
     pub async fn api_token(&self, token_hash: &str) -> Result<Option<TokenGrant>, StoreError> {
         dispatch!(self, db => db.api_token(token_hash).await)
     }
+    pub async fn touch_api_token(
+        &self,
+        id: uuid::Uuid,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.touch_api_token(id, now).await)
+    }
+    pub async fn api_tokens_of(&self, user: UserId) -> Result<Vec<TokenInfo>, StoreError> {
+        dispatch!(self, db => db.api_tokens_of(user).await)
+    }
     pub async fn revoke_api_token(
         &self,
         user: UserId,

@@ -123,14 +123,34 @@ pub struct Session {
     pub csrf_token: String,
 }
 
-/// What a bearer token acts as: its own organisation and role, fixed at creation.
+/// What a bearer token was issued for: its own organisation and role, fixed at creation. The
+/// role it acts as at a request is the lower of this one and the user's current role.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenGrant {
     pub token_id: uuid::Uuid,
     pub user_id: UserId,
     pub org_id: OrgId,
     pub role: Role,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
 }
+
+/// A token as its owner and administrators see it (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenInfo {
+    pub id: uuid::Uuid,
+    pub label: String,
+    pub org_id: OrgId,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Tokens stored before expiry existed expire this long after creation.
+pub const LEGACY_TOKEN_DAYS: i64 = 90;
 
 #[derive(Clone, Debug)]
 pub struct ApiToken {
@@ -141,6 +161,7 @@ pub struct ApiToken {
     pub role: Role,
     pub label: String,
     pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 #[derive(Clone, Debug)]

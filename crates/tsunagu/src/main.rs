@@ -492,6 +492,15 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
             let user = store.user_by_login(&login).await?.context("no such user")?;
             let (token, hash) = tsunagu_web::auth::new_token("tsu_");
             let id = uuid::Uuid::now_v7();
+            let days = store
+                .tenant(user.tenant_id)
+                .await?
+                .context("the user's tenant is missing")?
+                .settings
+                .token_days;
+            let created_at = jiff::Timestamp::now();
+            let expires_at =
+                created_at.checked_add(jiff::SignedDuration::from_hours(24 * i64::from(days)))?;
             store
                 .create_api_token(
                     &ApiToken {
@@ -501,7 +510,8 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
                         org_id: user.org_id,
                         role: user.role,
                         label,
-                        created_at: jiff::Timestamp::now(),
+                        created_at,
+                        expires_at,
                     },
                     &AuditEntry::new("cli.token_created")
                         .tenant(user.tenant_id)

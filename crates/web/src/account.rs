@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use tsunagu_core::{OrgId, OrgKind, Role, TenantId, UserId};
-use tsunagu_store::{ApiToken, AuditEntry, Basis, Session};
+use tsunagu_store::{ApiToken, AuditEntry, Basis, Session, TokenInfo};
 use uuid::Uuid;
 
 use crate::access;
@@ -470,6 +470,8 @@ pub struct TokenCreated {
     pub token: String,
     pub org_id: OrgId,
     pub role: Role,
+    /// After this the token no longer works (tenant setting `token_days`).
+    pub expires_at: jiff::Timestamp,
 }
 
 #[utoipa::path(post, path = "/api/me/tokens", request_body = TokenRequest,
@@ -484,7 +486,8 @@ pub async fn create_token(
         return Err(ApiError::forbidden());
     }
     let role = req.role.unwrap_or(auth.actor.role);
-    if role != auth.actor.role && !auth.actor.role.may_delegate(role) {
+    // No escalation through delegation: only a role whose every access the caller has.
+    if !tsunagu_core::policy::role_covers(auth.actor.role, role) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "token.role_too_high",
@@ -501,6 +504,12 @@ pub async fn create_token(
     }
     let (token, hash) = auth::new_token("tsu_");
     let id = Uuid::now_v7();
+    let created_at = jiff::Timestamp::now();
+    let expires_at = created_at
+        .checked_add(jiff::SignedDuration::from_hours(
+            24 * i64::from(auth.settings.token_days),
+        ))
+        .map_err(|_| ApiError::internal())?;
     app.store
         .create_api_token(
             &ApiToken {
@@ -510,7 +519,8 @@ pub async fn create_token(
                 org_id: auth.actor.org_id,
                 role,
                 label: label.to_owned(),
-                created_at: jiff::Timestamp::now(),
+                created_at,
+                expires_at,
             },
             &auth.audit("token.created").object("token", id),
         )
@@ -522,8 +532,55 @@ pub async fn create_token(
             token,
             org_id: auth.actor.org_id,
             role,
+            expires_at,
         }),
     ))
+}
+
+#[utoipa::path(get, path = "/api/me/tokens",
+    responses((status = 200, body = Vec<TokenInfo>)))]
+pub async fn my_tokens(State(app): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(app.store.api_tokens_of(auth.user.id).await?))
+}
+
+#[utoipa::path(get, path = "/api/users/{id}/tokens", params(("id" = UserId, Path)),
+    responses((status = 200, body = Vec<TokenInfo>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn user_tokens(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
+    access::administer(&auth)?;
+    let user = admin::tenant_user(&app, &auth, id).await?;
+    Ok(Json(app.store.api_tokens_of(user.id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/users/{id}/tokens/{token}",
+    params(("id" = UserId, Path), ("token" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_user_token(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiPath((id, token)): ApiPath<(UserId, Uuid)>,
+) -> ApiResult<StatusCode> {
+    access::administer(&auth)?;
+    let user = admin::tenant_user(&app, &auth, id).await?;
+    let done = app
+        .store
+        .revoke_api_token(
+            user.id,
+            token,
+            &auth
+                .audit("token.revoked")
+                .object("token", token)
+                .basis(Basis::Administration),
+        )
+        .await?;
+    if done {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
 }
 
 #[utoipa::path(delete, path = "/api/me/tokens/{id}", params(("id" = Uuid, Path)),

@@ -296,9 +296,25 @@ impl FromRequestParts<AppState> for Auth {
             if user.org_id != grant.org_id {
                 return Err(ApiError::unauthenticated());
             }
-            let (actor, user, settings) = actor_for(&state.store, user, grant.role)
+            if grant.expires_at <= now {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "auth.token_expired",
+                    "APIトークンの有効期限が切れています。新しいトークンを発行してください。",
+                ));
+            }
+            // Privileges are read at every request: never more than the user has today.
+            let role = tsunagu_core::policy::token_role(grant.role, user.role)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let (actor, user, settings) = actor_for(&state.store, user, role)
                 .await?
                 .ok_or_else(ApiError::unauthenticated)?;
+            if grant
+                .last_used_at
+                .is_none_or(|t| now.duration_since(t) > jiff::SignedDuration::from_secs(60))
+            {
+                state.store.touch_api_token(grant.token_id, now).await?;
+            }
             return Ok(Auth {
                 actor,
                 user,

@@ -148,6 +148,7 @@ routes! {
     GET "/api/me/sessions" Authenticated => account::my_sessions;
     DELETE "/api/me/sessions" Authenticated => account::end_my_sessions;
     DELETE "/api/me/sessions/{id}" Authenticated => account::end_my_session;
+    GET "/api/me/tokens" Authenticated => account::my_tokens;
     POST "/api/me/tokens" Authenticated => account::create_token;
     DELETE "/api/me/tokens/{id}" Authenticated => account::revoke_token;
     GET "/api/organisations" Authenticated => api::organisations;
@@ -160,6 +161,8 @@ routes! {
     GET "/api/users/{id}/sessions" Administer => account::user_sessions;
     DELETE "/api/users/{id}/sessions" Administer => account::end_user_sessions;
     DELETE "/api/users/{id}/totp" Administer => account::reset_totp;
+    GET "/api/users/{id}/tokens" Administer => account::user_tokens;
+    DELETE "/api/users/{id}/tokens/{token}" Administer => account::revoke_user_token;
     GET "/api/audit" ReadAudit => admin::audit_log;
     POST "/api/persons" WorkCases => api::create_person;
     GET "/api/persons" WorkCases => api::search_persons;

@@ -296,12 +296,14 @@ async fn the_administration_page_changes_organisations_users_and_settings() {
             ("due_horizon_days", "14".into()),
             ("plan_end_warning_days", "30".into()),
             ("stuck_after_days", "45".into()),
+            ("token_days", "30".into()),
         ];
         let (s, _) = page(settings.clone()).await;
         assert_eq!(s, StatusCode::OK);
         let (_, got) = admin.get("/api/settings").await;
         assert_eq!(got["monitoring_interval_months"], 3);
         assert_eq!(got["stuck_after_days"], 45);
+        assert_eq!(got["token_days"], 30);
         // Out of range: the settings' own check answers on the page; nothing changes.
         settings[1].1 = "13".into();
         let (s, html) = page(settings).await;

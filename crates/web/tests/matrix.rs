@@ -567,6 +567,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             None,
             StatusCode::NOT_FOUND,
         )],
+        ("GET", "/api/me/tokens") => vec![get("/api/me/tokens".into())],
         ("POST", "/api/me/tokens") => vec![req(
             m,
             "/api/me/tokens".into(),
@@ -617,6 +618,13 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             format!("/api/users/{}/sessions", f.target),
             None,
             StatusCode::NO_CONTENT,
+        )],
+        ("GET", "/api/users/{id}/tokens") => vec![get(format!("/api/users/{}/tokens", f.target))],
+        ("DELETE", "/api/users/{id}/tokens/{token}") => vec![req(
+            m,
+            format!("/api/users/{}/tokens/{random}", f.target),
+            None,
+            StatusCode::NOT_FOUND,
         )],
         ("DELETE", "/api/users/{id}/totp") => vec![req(
             m,

@@ -772,6 +772,26 @@ async fn state_changes_need_the_csrf_token_and_tokens_are_scoped() {
                 json!({"org_id": w.agency}),
             )
             .await;
+        // Moving back does not revive it: the move revoked it for good.
+        assert_eq!(
+            call(reqwest::Method::GET, "/api/me")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let worker = w.login("worker").await;
+        let (s, token) = worker
+            .post("/api/me/tokens", json!({"label": "連携"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{token}");
+        let bearer = token["token"].as_str().unwrap().to_owned();
+        let call = |method: reqwest::Method, path: &str| {
+            client
+                .request(method, format!("{}{path}", w.base))
+                .bearer_auth(&bearer)
+                .send()
+        };
         assert_eq!(
             call(reqwest::Method::GET, "/api/me")
                 .await
@@ -780,7 +800,6 @@ async fn state_changes_need_the_csrf_token_and_tokens_are_scoped() {
             StatusCode::OK
         );
         let id = token["id"].as_str().unwrap();
-        let worker = w.login("worker").await;
         let (s, _) = worker
             .send(
                 reqwest::Method::DELETE,

@@ -276,3 +276,268 @@ async fn killed_postgres_connections_answer_503_and_recover() {
     );
     db.finish().await;
 }
+
+async fn bearer_get(w: &World, token: &str, path: &str) -> (StatusCode, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .get(format!("{}{path}", w.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or_default())
+}
+
+async fn mint(api: &Api, role: Option<&str>) -> (StatusCode, serde_json::Value) {
+    api.post("/api/me/tokens", json!({"label": "連携", "role": role}))
+        .await
+}
+
+/// Finding 2: a token kept the role it was issued with. Now the role is read at every request
+/// (the lower of the issued role and the user's current one), nobody can mint a token for
+/// access they do not have, tokens expire and record their last use, and administrators list
+/// and revoke them; a password change, a suspension or a move to another organisation kills
+/// them for good.
+#[tokio::test]
+async fn a_token_never_outlives_or_exceeds_its_users_privileges() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let admin = w.login("admin").await;
+        let lead = w.login("lead").await;
+        let second_admin = {
+            let hash = tsunagu_web::auth::hash_password(PASSWORD).unwrap();
+            let login = format!("admin2-{}", Uuid::now_v7().simple());
+            add_user(
+                &db.store,
+                w.tenant,
+                login,
+                tsunagu_core::Role::Administrator,
+                w.city,
+                &hash,
+            )
+            .await
+        };
+        let admin2 = {
+            let login = db.store.user(second_admin).await.unwrap().unwrap().login;
+            let client = reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap();
+            let res = client
+                .post(format!("{}/api/login", w.base))
+                .json(&json!({"login": login, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            let me: serde_json::Value = res.json().await.unwrap();
+            Api {
+                client,
+                base: w.base.clone(),
+                csrf: me["csrf_token"].as_str().unwrap().to_owned(),
+            }
+        };
+        // A second administrator changes accounts (nobody may change their own).
+        let patch = |who: &'static str, body: serde_json::Value| {
+            let admin = admin2.clone();
+            let id = w.user_id(who);
+            async move {
+                let (s, b) = admin
+                    .send(reqwest::Method::PATCH, &format!("/api/users/{id}"), body)
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{b}");
+            }
+        };
+
+        // No escalation through delegation: an administrator sees no case content, so cannot
+        // mint a support worker's token; a worker cannot mint a lead's.
+        let (s, body) = mint(&admin, Some("support_worker")).await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("token.role_too_high")
+            )
+        );
+        let worker = w.login("worker").await;
+        let (_, body) = mint(&worker, Some("lead_support_worker")).await;
+        assert_eq!(body["code"], "token.role_too_high");
+        // A lead may hand out a worker's access, and the token acts with no more.
+        let (s, t) = mint(&lead, Some("support_worker")).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        let (s, _) = bearer_get(&w, t["token"].as_str().unwrap(), "/api/caseload").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // A lead's token after the lead is made a worker: the worker's access only.
+        let (_, lead_token) = mint(&lead, None).await;
+        let lead_token = lead_token["token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            bearer_get(&w, &lead_token, "/api/caseload").await.0,
+            StatusCode::OK
+        );
+        patch("lead", json!({"role": "support_worker"})).await;
+        assert_eq!(
+            bearer_get(&w, &lead_token, "/api/caseload").await.0,
+            StatusCode::FORBIDDEN
+        );
+        let (s, me) = bearer_get(&w, &lead_token, "/api/me").await;
+        assert_eq!(
+            (s, me["role"].as_str()),
+            (StatusCode::OK, Some("support_worker"))
+        );
+
+        // An administrator's token after demotion to support worker: no administration at all.
+        let (_, admin_token) = mint(&admin, None).await;
+        let admin_token = admin_token["token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            bearer_get(&w, &admin_token, "/api/users").await.0,
+            StatusCode::OK
+        );
+        let (s, _) = admin
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/users/{}", w.user_id("admin")),
+                json!({"role": "support_worker"}),
+            )
+            .await;
+        // Changing one's own account is refused; another administrator does it.
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        db.store
+            .update_user(
+                &tsunagu_store::User {
+                    role: tsunagu_core::Role::SupportWorker,
+                    ..db.store.user(w.user_id("admin")).await.unwrap().unwrap()
+                },
+                &tsunagu_store::AuditEntry::new("test.demote").tenant(w.tenant),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            bearer_get(&w, &admin_token, "/api/users").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let created = reqwest::Client::new()
+            .post(format!("{}/api/users", w.base))
+            .bearer_auth(&admin_token)
+            .json(&json!({"login": format!("evil-{}", Uuid::now_v7().simple()), "display_name": "新管理者",
+                "role": "administrator", "org_id": w.city, "password": "a long enough passphrase"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::UNAUTHORIZED);
+
+        // Last use is recorded; administrators list a user's tokens and revoke one.
+        let (_, wt) = mint(&worker, None).await;
+        let wt_token = wt["token"].as_str().unwrap().to_owned();
+        assert_eq!(bearer_get(&w, &wt_token, "/api/me").await.0, StatusCode::OK);
+        let boss = w.login("lead").await; // now a worker: not an administrator
+        let (s, _) = boss
+            .get(&format!("/api/users/{}/tokens", w.user_id("worker")))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, list) = admin2
+            .get(&format!("/api/users/{}/tokens", w.user_id("worker")))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let listed = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == wt["id"])
+            .unwrap();
+        assert!(listed["last_used_at"].is_string(), "{listed}");
+        assert!(listed["expires_at"].is_string());
+        assert!(listed.get("token").is_none() && listed.get("token_hash").is_none());
+        let (s, _) = admin2
+            .send(
+                reqwest::Method::DELETE,
+                &format!(
+                    "/api/users/{}/tokens/{}",
+                    w.user_id("worker"),
+                    wt["id"].as_str().unwrap()
+                ),
+                json!(null),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(
+            bearer_get(&w, &wt_token, "/api/me").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // A password change, a suspension, a move: the token is dead, and stays dead.
+        for what in ["password", "suspension", "move"] {
+            // Each of these also ends the user's sessions: log in again.
+            let worker = w.login("worker").await;
+            let (_, t) = mint(&worker, None).await;
+            let t = t["token"].as_str().unwrap().to_owned();
+            assert_eq!(bearer_get(&w, &t, "/api/me").await.0, StatusCode::OK);
+            match what {
+                "password" => {
+                    let hash = tsunagu_web::auth::hash_password("another long passphrase").unwrap();
+                    db.store
+                        .set_password_hash(
+                            w.user_id("worker"),
+                            &hash,
+                            &tsunagu_store::AuditEntry::new("test.passwd"),
+                        )
+                        .await
+                        .unwrap();
+                    let hash = tsunagu_web::auth::hash_password(PASSWORD).unwrap();
+                    db.store
+                        .set_password_hash(
+                            w.user_id("worker"),
+                            &hash,
+                            &tsunagu_store::AuditEntry::new("test.passwd"),
+                        )
+                        .await
+                        .unwrap();
+                }
+                "suspension" => {
+                    patch("worker", json!({"disabled": true})).await;
+                    patch("worker", json!({"disabled": false})).await;
+                }
+                _ => {
+                    patch("worker", json!({"org_id": w.other_agency})).await;
+                    patch("worker", json!({"org_id": w.agency})).await;
+                }
+            }
+            assert_eq!(
+                bearer_get(&w, &t, "/api/me").await.0,
+                StatusCode::UNAUTHORIZED,
+                "after {what}"
+            );
+        }
+
+        // Expiry: a token past its date is refused with its own code.
+        let worker = w.login("worker").await;
+        let (token, hash) = tsunagu_web::auth::new_token("tsu_");
+        let past = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+        db.store
+            .create_api_token(
+                &tsunagu_store::ApiToken {
+                    id: Uuid::now_v7(),
+                    token_hash: hash,
+                    user_id: w.user_id("worker"),
+                    org_id: w.agency,
+                    role: tsunagu_core::Role::SupportWorker,
+                    label: "期限切れ".into(),
+                    created_at: past - jiff::SignedDuration::from_hours(24),
+                    expires_at: past,
+                },
+                &tsunagu_store::AuditEntry::new("test.token"),
+            )
+            .await
+            .unwrap();
+        let (s, body) = bearer_get(&w, &token, "/api/me").await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("auth.token_expired"))
+        );
+        // New tokens live for the tenant's setting.
+        let (_, t) = mint(&worker, None).await;
+        let expires: jiff::Timestamp = t["expires_at"].as_str().unwrap().parse().unwrap();
+        let days = (expires - jiff::Timestamp::now()).get_seconds() / 86_400;
+        assert_eq!(days, 89, "default 90 days");
+        db.finish().await;
+    }
+}

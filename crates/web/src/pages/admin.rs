@@ -130,6 +130,7 @@ fn settings_controls() -> Vec<Control> {
             "同じ段階に何日とどまると停滞ケースとして表示するか",
         )
         .required(),
+        Control::number("token_days", "APIトークンの有効期間（日）").required(),
     ]
 }
 
@@ -144,6 +145,7 @@ fn settings_values(s: &TenantSettings) -> Fields {
             s.first_monitoring_within_days.to_string(),
         ),
         ("stuck_after_days".into(), s.stuck_after_days.to_string()),
+        ("token_days".into(), s.token_days.to_string()),
         (
             "min_contact_attempts_before_suspension".into(),
             s.min_contact_attempts_before_suspension.to_string(),
@@ -337,6 +339,7 @@ fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<A
             due_horizon_days: f.number("due_horizon_days", "期限一覧の日数")?,
             plan_end_warning_days: f.number("plan_end_warning_days", "プラン終了前の日数")?,
             stuck_after_days: f.number("stuck_after_days", "停滞ケースの日数")?,
+            token_days: f.number("token_days", "APIトークンの有効期間")?,
             ..current.clone()
         }),
         _ => return Err(field_error("form", "送信された内容が分かりません。")),
