@@ -12,6 +12,13 @@ pub enum TextError {
     ControlCharacters,
 }
 
+/// Whether text holds a control character (NUL, escape, …); line breaks and tabs are allowed
+/// in multi-line text. Such text is refused wherever it enters, on every backend alike.
+pub fn has_control_characters(s: &str, multiline: bool) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+}
+
 macro_rules! text_type {
     ($(#[$m:meta])* $name:ident, $max:expr, $multiline:expr) => {
         $(#[$m])*
@@ -32,8 +39,7 @@ macro_rules! text_type {
                 if trimmed.chars().count() > $max {
                     return Err(TextError::TooLong { max: $max });
                 }
-                let bad = |c: char| c.is_control() && !($multiline && (c == '\n' || c == '\r' || c == '\t'));
-                if trimmed.chars().any(bad) {
+                if has_control_characters(trimmed, $multiline) {
                     return Err(TextError::ControlCharacters);
                 }
                 Ok(Self(trimmed.to_owned()))

@@ -14,6 +14,9 @@ pub struct ErrorBody {
     pub code: String,
     /// Japanese message for the user.
     pub message: String,
+    /// Technical detail for integrators (a parser's own words), when there is any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug)]
@@ -23,6 +26,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait, sent as `Retry-After` (throttling).
     pub retry_after: Option<u64>,
+    /// Technical detail for integrators, never shown as the message.
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -32,7 +37,12 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             retry_after: None,
+            detail: None,
         }
+    }
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
     pub fn not_found() -> Self {
         Self::new(
@@ -126,6 +136,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code,
             message: self.message,
+            detail: self.detail,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after

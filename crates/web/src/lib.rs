@@ -141,14 +141,35 @@ pub(crate) async fn openapi_json() -> impl IntoResponse {
     axum::Json(ApiDoc::openapi())
 }
 
-async fn fallback() -> error::ApiError {
-    error::ApiError::not_found()
+/// No such route: JSON under `/api/`, the error page elsewhere.
+async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+    let e = error::ApiError::not_found();
+    if uri.path().starts_with("/api/") {
+        e.into_response()
+    } else {
+        ui::page_error(&e)
+    }
+}
+
+/// A route that exists, asked with a method it does not take.
+async fn method_not_allowed(uri: axum::http::Uri) -> axum::response::Response {
+    let e = error::ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "request.method_not_allowed",
+        "この URL はこの方法（メソッド）では使えません。",
+    );
+    if uri.path().starts_with("/api/") {
+        e.into_response()
+    } else {
+        ui::page_error(&e)
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     routes::router()
         .layer(axum::middleware::from_fn(ui::form_csrf))
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

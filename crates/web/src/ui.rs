@@ -242,6 +242,11 @@ pub async fn dashboard(
 /// A urlencoded form is read up to the body limit; a multipart upload (only to an attachment
 /// route) up to the upload limit, and its token must come before the file.
 pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    // Text with control characters is refused wherever it enters: the query string of every
+    // request here, a form's fields below, JSON bodies in `ApiJson`.
+    if let Some(field) = control_field(request.uri().query().unwrap_or_default().as_bytes()) {
+        return refuse_control(request.uri().path(), &field);
+    }
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -253,7 +258,8 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
         && request.uri().path().ends_with("/attachments"))
     .then(|| multer::parse_boundary(&content_type).ok())
     .flatten();
-    if !is_form && boundary.is_none() || request.headers().contains_key(crate::auth::CSRF_HEADER) {
+    let has_token = request.headers().contains_key(crate::auth::CSRF_HEADER);
+    if !is_form && (boundary.is_none() || has_token) {
         return next.run(request).await;
     }
     let limit = if is_form {
@@ -272,7 +278,11 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
             "送信された内容が大きすぎます。",
         ));
     };
+    if is_form && let Some(field) = control_field(&bytes) {
+        return refuse_control(parts.uri.path(), &field);
+    }
     let token = match boundary {
+        _ if has_token => None,
         Some(boundary) => multipart_token(bytes.clone(), boundary).await,
         None => form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == "csrf_token")
@@ -288,6 +298,32 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
         axum::body::Body::from(bytes),
     ))
     .await
+}
+
+/// The name of the first urlencoded field whose name or value holds a control character (line
+/// breaks and tabs are allowed in values: text areas send them).
+fn control_field(encoded: &[u8]) -> Option<String> {
+    use tsunagu_core::text::has_control_characters;
+    form_urlencoded::parse(encoded)
+        .find(|(k, v)| has_control_characters(k, false) || has_control_characters(v, true))
+        .map(|(k, _)| k.chars().filter(|c| !c.is_control()).collect())
+}
+
+/// 422 naming the field: JSON for the API, the error page for pages.
+fn refuse_control(path: &str, field: &str) -> Response {
+    let e = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "text.control_characters",
+        format!(
+            "{}: 制御文字（NUL など）は使えません。",
+            crate::extract::field_name(field)
+        ),
+    );
+    if path.starts_with("/api/") {
+        e.into_response()
+    } else {
+        page_error(&e)
+    }
 }
 
 /// The `csrf_token` field of a multipart form, if it comes before any file.

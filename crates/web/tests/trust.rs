@@ -541,3 +541,168 @@ async fn a_token_never_outlives_or_exceeds_its_users_privileges() {
         db.finish().await;
     }
 }
+
+/// Findings 3 and 8: PostgreSQL answered 500 to a NUL character while SQLite stored it; parser
+/// failures read as English internals; 405 had no body. The same hostile table now gets the
+/// same answers on both backends: 422 `text.control_characters` naming the field, nothing
+/// written; parser failures name the field in Japanese with the detail apart.
+#[tokio::test]
+async fn hostile_input_gets_the_same_clear_answer_on_both_backends() {
+    let mut answers: Vec<(&'static str, Vec<String>)> = vec![];
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let admin = w.login("admin").await;
+        let (_, person) = worker
+            .post("/api/persons", json!({"details": {"name": "制御 文字"}}))
+            .await;
+        let person = person["id"].as_str().unwrap().to_owned();
+        let (_, case) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": person, "intake": {"received_on": day(0), "route": "municipal_department",
+                    "presenting_problems": [{"code": "housing", "main": true}], "urgency": "high"}}),
+            )
+            .await;
+        let case = case["id"].as_str().unwrap_or_default().to_owned();
+        let anonymous = reqwest::Client::new();
+        let nul = "名\u{0}前";
+        let mut seen = vec![];
+        let mut note = |what: &str, status: StatusCode, body: &serde_json::Value| {
+            seen.push(format!(
+                "{what}: {status} {} {}",
+                body["code"], body["message"]
+            ));
+        };
+        // Unauthenticated login with NUL in the login name.
+        let res = anonymous
+            .post(format!("{}/api/login", w.base))
+            .json(&json!({"login": nul, "password": "x"}))
+            .send()
+            .await
+            .unwrap();
+        let s = res.status();
+        note("login", s, &res.json().await.unwrap());
+        let (s, b) = worker.post("/api/me/tokens", json!({"label": nul})).await;
+        note("token label", s, &b);
+        let (s, b) = worker
+            .post(
+                &format!("/api/cases/{case}/commands"),
+                json!({"expected_version": 1, "reason": nul, "command": {"action": "record_contact", "on": day(0), "kind": "phone", "summary": "電話"}}),
+            )
+            .await;
+        note("case reason", s, &b);
+        let (s, b) = admin
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/users/{}", w.user_id("worker")),
+                json!({"display_name": nul}),
+            )
+            .await;
+        note("display name", s, &b);
+        let (s, b) = admin
+            .post(
+                "/api/organisations",
+                json!({"name": nul, "kind": "related_agency"}),
+            )
+            .await;
+        note("organisation name", s, &b);
+        let (s, b) = worker.get("/api/persons?name=%00").await;
+        note("person search name", s, &b);
+        let auditor = w.login("auditor").await;
+        let (s, b) = auditor.get("/api/audit?session=a%00b").await;
+        note("audit session", s, &b);
+        let (s, html) = worker.page("/persons?name=%E5%90%8D%00").await;
+        note(
+            "search page",
+            s,
+            &json!({"code": html.contains("text.control_characters"), "message": html.contains("制御文字")}),
+        );
+        let res = worker
+            .client
+            .post(format!("{}/persons", w.base))
+            .form(&[("csrf_token", worker.csrf.as_str()), ("name", nul)])
+            .send()
+            .await
+            .unwrap();
+        let s = res.status();
+        let html = res.text().await.unwrap();
+        note(
+            "registration page",
+            s,
+            &json!({"code": html.contains("text.control_characters"), "message": html.contains("氏名・名称（name）")}),
+        );
+        for line in &seen {
+            assert!(line.contains(": 422 "), "{}: {line}", db.name);
+        }
+        // Nothing was written: no organisation, no name, no person with the text.
+        let (_, orgs) = admin.get("/api/organisations").await;
+        assert!(!orgs.to_string().contains("\\u0000"));
+        let (_, me) = worker.get("/api/me").await;
+        assert!(!me.to_string().contains("\\u0000"));
+
+        // Parser failures: Japanese, naming the field; the parser's words only in `detail`.
+        let (s, b) = admin
+            .post(
+                "/api/organisations",
+                json!({"name": "新機関", "kind": "bogus"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(b["message"], "種別（kind）: 選択肢にない値です。", "{b}");
+        assert!(b["detail"].as_str().unwrap().contains("unknown variant"));
+        let (_, b) = admin
+            .post("/api/organisations", json!({"kind": "related_agency"}))
+            .await;
+        assert_eq!(b["message"], "氏名・名称（name）: 必須項目です。", "{b}");
+        let (_, b) = worker
+            .post(
+                "/api/persons",
+                json!({"details": {"name": "あ".repeat(201)}}),
+            )
+            .await;
+        assert_eq!(
+            b["message"], "氏名・名称（details.name）: 200文字以内で入力してください。",
+            "{b}"
+        );
+        let (s, b) = worker.get("/api/persons?date_of_birth=yesterday").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(
+            b["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("生年月日（date_of_birth）: "),
+            "{b}"
+        );
+        // 404 and 405 have bodies too: JSON for the API, a page elsewhere.
+        let (s, b) = worker
+            .send(reqwest::Method::DELETE, "/api/persons", json!(null))
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                Some("request.method_not_allowed")
+            )
+        );
+        let (s, b) = worker.get("/api/nothing-here").await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
+        let (s, html) = worker.page("/nothing-here").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(
+            html.contains("<html") && html.contains("見つかりません"),
+            "{html}"
+        );
+        for line in &seen {
+            assert!(!line.contains("Failed to deserialize"), "{line}");
+        }
+        answers.push((db.name, seen));
+        db.finish().await;
+    }
+    if let [(_, sqlite), (_, postgres)] = &answers[..] {
+        assert_eq!(sqlite, postgres, "both backends answer alike");
+    }
+}
