@@ -23,9 +23,28 @@ macro_rules! text_type {
     ($(#[$m:meta])* $name:ident, $max:expr, $multiline:expr) => {
         $(#[$m])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        /// In the API description: a string of 1 to MAX_CHARS characters without control
+        /// characters (line breaks and tabs only in multi-line text).
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some($max))
+                    .pattern(Some(if $multiline {
+                        r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+                    } else {
+                        r"^[^\x00-\x1F\x7F-\x9F]*$"
+                    }))
+                    .into()
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             pub const MAX_CHARS: usize = $max;

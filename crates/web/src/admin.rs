@@ -287,6 +287,7 @@ pub async fn update_user(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditSearch {
     pub user: Option<UserId>,
     pub session: Option<String>,

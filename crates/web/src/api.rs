@@ -296,6 +296,7 @@ pub async fn create_person(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PersonSearch {
     /// Part of the name or kana.
     pub name: Option<String>,
@@ -743,6 +744,7 @@ pub struct ConsentAtIntake {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseListQuery {
     pub stage: Option<Stage>,
     /// `me` for the caller's own cases, or a user id.
@@ -1110,6 +1112,7 @@ pub async fn create_meeting(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MeetingListQuery {
     /// Meetings on or after this date (default: 90 days ago).
     pub from: Option<Date>,
@@ -1254,6 +1257,7 @@ pub async fn meeting_command(
 // --- due list -------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DueQuery {
     /// The day to compute for (default: today in Japan).
     pub date: Option<Date>,

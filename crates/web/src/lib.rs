@@ -133,9 +133,118 @@ pub fn today() -> Date {
         api::due,
         caseload::caseload,
     ),
-    components(schemas(error::ErrorBody))
+    components(schemas(error::ErrorBody)),
+    modifiers(&CommonResponses)
 )]
 pub struct ApiDoc;
+
+/// Adds to every documented operation the answers any route can give, from the route registry:
+/// 401 for a route behind login, 403 where the guard refuses a role, 404 for ids in the path,
+/// 400/413/415/422 for a request body, 400 for query parameters, 503 when the database cannot
+/// serve, 500 otherwise; each with the `ErrorBody`.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use routes::Guard;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let specs = routes::specs();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let methods = [
+                ("GET", item.get.as_mut()),
+                ("POST", item.post.as_mut()),
+                ("PUT", item.put.as_mut()),
+                ("PATCH", item.patch.as_mut()),
+                ("DELETE", item.delete.as_mut()),
+            ];
+            for (method, op) in methods {
+                let Some(op) = op else { continue };
+                let guard = specs
+                    .iter()
+                    .find(|s| s.path == path && s.method.as_str() == method)
+                    .map(|s| s.guard);
+                let mut add = |status: &str, what: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(what)
+                                .content(
+                                    "application/json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                        .build(),
+                                )
+                                .build()
+                                .into()
+                        });
+                };
+                if guard != Some(Guard::Public) {
+                    add(
+                        "401",
+                        "Not logged in, or the session or token ended (`auth.required`)",
+                    );
+                }
+                if matches!(
+                    guard,
+                    Some(
+                        Guard::Administer
+                            | Guard::ReadAudit
+                            | Guard::OverseeOrg
+                            | Guard::WorkCases
+                            | Guard::CreateCase
+                    )
+                ) || (guard != Some(Guard::Public) && method != "GET")
+                {
+                    add(
+                        "403",
+                        "Not allowed for this role, or the CSRF token is missing",
+                    );
+                }
+                if path.contains('{') {
+                    add(
+                        "404",
+                        "No such record, or not visible to the caller (`not_found`)",
+                    );
+                }
+                if op.request_body.is_some() {
+                    add("400", "The body is not JSON (`request.malformed_json`)");
+                    add("413", "The body is too large (`request.too_large`)");
+                    add(
+                        "415",
+                        "Not sent as application/json (`request.content_type`)",
+                    );
+                    add(
+                        "422",
+                        "A field does not fit, names it in Japanese (`request.invalid`, `text.control_characters`, refusal codes)",
+                    );
+                }
+                let has_query = op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| {
+                        matches!(p, utoipa::openapi::RefOr::T(p)
+                            if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query))
+                    })
+                });
+                if has_query {
+                    add(
+                        "400",
+                        "A query parameter does not fit (`request.invalid_query`)",
+                    );
+                    add(
+                        "422",
+                        "A query parameter holds control characters (`text.control_characters`)",
+                    );
+                }
+                add("500", "An unexpected error (`internal`)");
+                add(
+                    "503",
+                    "The database cannot serve now; nothing was written (`storage.unavailable`, with Retry-After)",
+                );
+            }
+        }
+    }
+}
 
 pub(crate) async fn openapi_json() -> impl IntoResponse {
     axum::Json(ApiDoc::openapi())

@@ -706,3 +706,130 @@ async fn hostile_input_gets_the_same_clear_answer_on_both_backends() {
         assert_eq!(sqlite, postgres, "both backends answer alike");
     }
 }
+
+/// Finding 8: the API description declared query parameters as path parameters. The served
+/// document is checked for that, for references that resolve, for the error answers, for text
+/// limits, and against the route registry; a snapshot makes every API change a reviewable diff.
+#[tokio::test]
+async fn the_served_api_description_is_valid_and_matches_the_routes() {
+    let db = TestDb::sqlite().await;
+    let w = world(&db).await;
+    let doc: serde_json::Value = reqwest::get(format!("{}/api/openapi.json", w.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    // Every reference resolves.
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.to_owned());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = vec![];
+    refs(&doc, &mut all);
+    for r in &all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(schemas.contains_key(name), "unresolved {r}");
+    }
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let template: std::collections::BTreeSet<String> = path
+            .split('{')
+            .skip(1)
+            .map(|p| p.split('}').next().unwrap().to_owned())
+            .collect();
+        for (method, op) in item.as_object().unwrap() {
+            documented.insert((method.to_uppercase(), path.clone()));
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let in_path: std::collections::BTreeSet<String> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(in_path, template, "{method} {path}: path parameters");
+            for p in &params {
+                assert!(
+                    ["path", "query", "header"].contains(&p["in"].as_str().unwrap()),
+                    "{method} {path}: {p}"
+                );
+                if p["in"] == "path" {
+                    assert_eq!(p["required"], true, "{method} {path}: {p}");
+                }
+            }
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}: no success"
+            );
+            for status in ["500", "503"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status}");
+            }
+            if !template.is_empty() {
+                assert!(responses.contains_key("404"), "{method} {path}: 404");
+            }
+            let public = tsunagu_web::routes::specs().iter().any(|s| {
+                s.path == path
+                    && s.method.as_str().eq_ignore_ascii_case(method)
+                    && s.guard == tsunagu_web::routes::Guard::Public
+            });
+            if !public {
+                assert!(responses.contains_key("401"), "{method} {path}: 401");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("422"), "{method} {path}: 422");
+            }
+        }
+    }
+    // Query parameters are in the query.
+    let persons = &doc["paths"]["/api/persons"]["get"]["parameters"];
+    let name = persons
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "name")
+        .unwrap();
+    assert_eq!(name["in"], "query");
+    assert_ne!(name["required"], true);
+    // Text limits are stated.
+    assert_eq!(
+        schemas["ShortText"]["maxLength"], 200,
+        "{}",
+        schemas["ShortText"]
+    );
+    assert!(schemas["ShortText"]["pattern"].is_string());
+    assert_eq!(schemas["LongText"]["maxLength"], 20_000);
+    // The documented API is the registered one.
+    let registered: std::collections::BTreeSet<(String, String)> = tsunagu_web::routes::specs()
+        .into_iter()
+        .filter(|s| s.path.starts_with("/api/") && s.path != "/api/openapi.json")
+        .map(|s| (s.method.to_string(), s.path.to_owned()))
+        .collect();
+    let documented: std::collections::BTreeSet<(String, String)> = documented
+        .into_iter()
+        .filter(|(_, p)| p.starts_with("/api/"))
+        .collect();
+    assert_eq!(
+        registered.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "registered but not documented"
+    );
+    assert_eq!(
+        documented.difference(&registered).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented but not registered"
+    );
+    insta::assert_json_snapshot!("openapi", doc);
+    db.finish().await;
+}
