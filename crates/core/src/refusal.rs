@@ -16,7 +16,18 @@ pub enum Refusal {
         earlier: &'static str,
         later: &'static str,
     },
+    /// A date before the case was opened (or implausibly early: before 1900).
+    DateBeforeCaseOpened {
+        field: &'static str,
+    },
+    DateTooEarly {
+        field: &'static str,
+    },
     IntakeMultipleMainProblems,
+    /// A 主訴 code that is not in the tenant's list.
+    IntakeUnknownProblem {
+        code: String,
+    },
     IntakeNotRecorded,
     AssessmentNotRecorded,
     PlanNoGoals,
@@ -47,6 +58,16 @@ pub enum Refusal {
     DecisionAlreadyMade {
         code: String,
     },
+    /// A statutory service of the plan in force was rejected: the plan must be revised first.
+    SupportServiceRejected {
+        services: Vec<String>,
+    },
+    /// A plan item's deadline before the plan was drafted.
+    PlanItemDeadlineBeforeDraft {
+        item: usize,
+    },
+    /// A termination needs its follow-up decision (planned checks, or none with a reason).
+    TerminationNeedsFollowUp,
     /// Rule 4: a referral carries a follow-up date.
     ReferralNeedsFollowUpDate,
     ReferralNotFound,
@@ -103,6 +124,12 @@ impl Refusal {
             DateInFuture { .. } => "date.in_future",
             DateOrder { .. } => "date.order",
             IntakeMultipleMainProblems => "intake.multiple_main_problems",
+            DateBeforeCaseOpened { .. } => "date.before_case_opened",
+            DateTooEarly { .. } => "date.too_early",
+            IntakeUnknownProblem { .. } => "intake.unknown_problem",
+            SupportServiceRejected { .. } => "support.service_rejected",
+            PlanItemDeadlineBeforeDraft { .. } => "plan.item_deadline_before_draft",
+            TerminationNeedsFollowUp => "termination.needs_follow_up",
             IntakeNotRecorded => "intake.not_recorded",
             AssessmentNotRecorded => "assessment.not_recorded",
             PlanNoGoals => "plan.no_goals",
@@ -165,6 +192,26 @@ impl Refusal {
                 format!("{later}は{earlier}より後の日付にしてください。")
             }
             IntakeMultipleMainProblems => "主訴として印を付けられるのは1つだけです。".into(),
+            DateBeforeCaseOpened { field } => {
+                format!("{field}にケースを開始した日より前の日付は指定できません。")
+            }
+            DateTooEarly { field } => {
+                format!("{field}の日付が古すぎます（1900年より後の日付を指定してください）。")
+            }
+            IntakeUnknownProblem { code } => format!(
+                "主訴「{code}」は主訴の一覧にありません。一覧から選んでください。"
+            ),
+            SupportServiceRejected { services } => format!(
+                "{}は支援決定で却下されました。プランを見直し、支援調整会議の了承と支援決定を得てから支援を開始してください。",
+                services.join("、")
+            ),
+            PlanItemDeadlineBeforeDraft { item } => format!(
+                "プランの{}番目の項目の期限が、プランの作成日より前になっています。",
+                item + 1
+            ),
+            TerminationNeedsFollowUp => {
+                "終結後のフォローアップの方針（予定日、または行わない理由）を入力してください。".into()
+            }
             IntakeNotRecorded => {
                 "振り分けの前に相談受付（相談受付・申込票）を記録してください。".into()
             }

@@ -57,7 +57,7 @@ fn natural(state: &CaseState, which: u8) -> u8 {
         Stage::Identified | Stage::Intake => &[1],
         Stage::Assessment => &[2, 3, 3],
         Stage::Planning => &[4, 4, 18],
-        Stage::Decision => &[5, 6, 6],
+        Stage::Decision => &[5, 5, 6, 6, 4],
         Stage::Support => &[7, 8, 9, 10, 13],
         Stage::Evaluation => &[10, 11, 12],
         Stage::Suspended => &[14, 15, 10],
@@ -68,8 +68,9 @@ fn natural(state: &CaseState, which: u8) -> u8 {
 
 fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> CaseCommand {
     let which = natural(state, which);
+    // Mostly after the case was opened (2025-06-01); now and then before it.
     let day = date(2025, 6, 1)
-        .checked_add(jiff::Span::new().days(days))
+        .checked_add(jiff::Span::new().days(if days >= 390 { -400 } else { days }))
         .unwrap();
     let later = day.checked_add(jiff::Span::new().days(30)).unwrap();
     let referral = || ReferralInput {
@@ -95,7 +96,18 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 received_on: day,
                 route: IntakeRoute::SelfVisit,
                 referrer: None,
-                presenting_problems: vec![],
+                presenting_problems: match choice {
+                    0 => vec![],
+                    // Not in the tenant's list.
+                    3 => vec![PresentingProblem {
+                        code: t("家賃・住居"),
+                        main: true,
+                    }],
+                    _ => vec![PresentingProblem {
+                        code: t("housing"),
+                        main: true,
+                    }],
+                },
                 presenting_problem_text: None,
                 urgency: Urgency::Normal,
                 application_received_on: flag.then_some(day),
@@ -133,7 +145,12 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                     goal: Some(0),
                     provider: t("機関"),
                     responsible: (choice != 1).then(|| t("担当")),
-                    deadline: flag.then_some(later),
+                    // Now and then a deadline before the plan was drafted.
+                    deadline: flag.then_some(if days % 7 == 0 {
+                        day.checked_sub(jiff::Span::new().days(10)).unwrap()
+                    } else {
+                        later
+                    }),
                     statutory_service: (choice == 2).then(|| "employment_preparation".to_owned()),
                 }],
                 person_role: None,
@@ -213,10 +230,11 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                     ClosurePattern::Resolved,
                 ][usize::from(choice)],
                 person_intention: flag.then(|| l("終わりたい")),
-                follow_up: FollowUpPlan::Planned {
+                // Now and then no follow-up decision.
+                follow_up: (days % 5 != 0).then(|| FollowUpPlan::Planned {
                     first_check_on: later,
                     method: l("電話"),
-                },
+                }),
                 lead_department: None,
             },
         },
@@ -293,11 +311,41 @@ fn check_rules(
                     before.pending_decisions().is_empty(),
                     "rule 1: decisions recorded"
                 );
+                assert!(
+                    !before
+                        .decisions
+                        .iter()
+                        .any(|d| d.plan_version == plan.version
+                            && d.outcome == DecisionOutcome::Rejected),
+                    "a rejected service blocks support until the plan is revised"
+                );
+            }
+            CaseEvent::IntakeRecorded { intake } => {
+                for p in &intake.presenting_problems {
+                    assert!(
+                        settings
+                            .presenting_problems
+                            .iter()
+                            .any(|c| c.code == p.code.as_str()),
+                        "主訴 codes come from the tenant's list"
+                    );
+                }
+            }
+            CaseEvent::ContactRecorded { contacted_on, .. } => {
+                assert!(
+                    *contacted_on >= before.opened_on,
+                    "no record before the case opened"
+                )
             }
             CaseEvent::PlanDrafted { plan } => {
                 for item in &plan.items {
                     assert!(!item.responsible.as_str().is_empty(), "rule 3");
+                    assert!(item.deadline >= plan.drafted_on, "deadline after drafting");
                 }
+                assert!(
+                    plan.drafted_on >= before.opened_on,
+                    "no record before the case opened"
+                );
                 assert!(!plan.goals.is_empty() && !plan.items.is_empty());
             }
             CaseEvent::ReferralMade { referral } => {
@@ -317,6 +365,7 @@ fn check_rules(
             CaseEvent::Closed {
                 pattern,
                 person_intention,
+                follow_up,
                 ..
             } if matches!(
                 pattern,
@@ -326,6 +375,10 @@ fn check_rules(
             ) =>
             {
                 assert!(before.termination_approved, "rule 6: meeting approval");
+                assert!(
+                    follow_up.is_some(),
+                    "a termination carries its follow-up decision"
+                );
                 assert!(before.evaluation.is_some(), "rule 6: evaluation");
                 assert_eq!(before.open_referrals().count(), 0, "rule 4: open referrals");
                 if *pattern == ClosurePattern::ContactLost {
@@ -365,7 +418,8 @@ proptest! {
         };
         let covering = [consent];
         let ctx = Context { today: TODAY, actor: &worker, settings: &settings, consents: &[] };
-        let open = OpenCase { person_id: PersonId(Uuid::from_u128(7)), identification: None, intake: None };
+        let identification = Identification { identified_on: date(2025, 6, 1), route: IntakeRoute::SelfVisit, referrer: None, note: None };
+        let open = OpenCase { person_id: PersonId(Uuid::from_u128(7)), identification: Some(identification), intake: None };
         let mut log: Vec<CaseEvent> = case::open(open, &ctx).unwrap();
         let mut state = CaseState::fold(log.iter()).unwrap();
         for (i, s) in steps.into_iter().enumerate() {

@@ -75,17 +75,18 @@ const GIVEN: &[(&str, &str, Sex)] = &[
     ("由美", "ユミ", Sex::Female),
     ("優子", "ユウコ", Sex::Female),
 ];
+/// 主訴 codes of the national list (the tenant's default).
 const PROBLEMS: &[&str] = &[
-    "収入・生活費",
-    "家賃・住居",
-    "仕事探し",
-    "病気・健康",
-    "家族関係",
-    "債務",
-    "ひきこもり",
-    "障害",
-    "食べるものがない",
-    "税金・公共料金の滞納",
+    "income",
+    "rent_loan",
+    "job_search",
+    "health",
+    "family",
+    "debt",
+    "withdrawal",
+    "housing",
+    "no_food",
+    "taxes_utilities",
 ];
 const ROUTES: &[IntakeRoute] = &[
     IntakeRoute::SelfVisit,
@@ -803,10 +804,10 @@ impl Demo<'_> {
                         ClosurePattern::MajorIssuesResolved
                     },
                     person_intention: Some(l("就職が決まったので終わりにしたい。")?),
-                    follow_up: FollowUpPlan::Planned {
+                    follow_up: Some(FollowUpPlan::Planned {
                         first_check_on: plus(approved, 30),
                         method: l("電話で様子を確認する。")?,
-                    },
+                    }),
                     lead_department: Some(t("社会福祉課")?),
                 },
             },

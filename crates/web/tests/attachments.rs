@@ -42,7 +42,7 @@ async fn new_case(worker: &Api) -> (String, String) {
             "/api/cases",
             json!({"person_id": person, "intake": {
             "received_on": day(-3), "route": "self_visit",
-            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"}}),
+            "presenting_problems": [{"code": "housing", "main": true}], "urgency": "normal"}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");

@@ -252,7 +252,7 @@ async fn a_worker_logs_in_with_the_second_factor_and_sees_the_dashboard() {
         .post(
             "/api/cases",
             json!({"person_id": person, "intake": {"received_on": day(-5), "route": "self_visit",
-            "presenting_problems": [{"code": "仕事探し", "main": true}], "urgency": "normal"}}),
+            "presenting_problems": [{"code": "job_search", "main": true}], "urgency": "normal"}}),
         )
         .await;
     let case = c["id"].as_str().unwrap();

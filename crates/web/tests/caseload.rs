@@ -18,7 +18,7 @@ async fn open_case(api: &Api, name: &str) -> String {
             "/api/cases",
             json!({"person_id": p["id"], "intake": {
             "received_on": day(0), "route": "self_visit",
-            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"}}),
+            "presenting_problems": [{"code": "housing", "main": true}], "urgency": "normal"}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");

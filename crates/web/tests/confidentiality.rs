@@ -22,7 +22,7 @@ async fn person_and_case(api: &Api, name: &str, phone: &str) -> (String, String)
             "/api/cases",
             json!({"person_id": person, "intake": {
             "received_on": day(-10), "route": "self_visit",
-            "presenting_problems": [{"code": "家計", "main": true}], "urgency": "normal"}}),
+            "presenting_problems": [{"code": "income", "main": true}], "urgency": "normal"}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");

@@ -22,7 +22,7 @@ async fn new_case(api: &Api, person: &str, received: i64) -> String {
             "/api/cases",
             json!({"person_id": person, "intake": {
             "received_on": day(received), "route": "municipal_department", "referrer": "税務課",
-            "presenting_problems": [{"code": "家賃・住居", "main": true}, {"code": "仕事探し"}],
+            "presenting_problems": [{"code": "housing", "main": true}, {"code": "job_search"}],
             "urgency": "high"}}),
         )
         .await;
@@ -723,7 +723,7 @@ async fn consent_given_at_intake_is_recorded_with_the_case_or_not_at_all() {
         assert_eq!(s, StatusCode::CREATED, "{p}");
         let person = p["id"].as_str().unwrap().to_owned();
         let intake = json!({"received_on": day(0), "route": "self_visit",
-            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"});
+            "presenting_problems": [{"code": "housing", "main": true}], "urgency": "normal"});
         let person_version = |p: &Value| p["version"].as_u64().unwrap();
         let before = person_version(&worker.get(&format!("/api/persons/{person}")).await.1);
 
@@ -767,6 +767,160 @@ async fn consent_given_at_intake_is_recorded_with_the_case_or_not_at_all() {
             .ok(
                 &case,
                 json!({"action": "add_team_member", "org_id": w.city}),
+            )
+            .await;
+        db.finish().await;
+    }
+}
+
+/// Finding 7 of the trust review: rules that let wrong data in are core rules now, each with
+/// its code and a Japanese message, on both backends.
+#[tokio::test]
+async fn wrong_data_is_refused_by_core_rules() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let city = w.login("city").await;
+        let person = new_person(&worker, "規則 花子").await;
+        // A 主訴 code not in the tenant's list.
+        let (s, b) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": person, "intake": {"received_on": day(-200), "route": "self_visit",
+                    "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"}}),
+            )
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("intake.unknown_problem")
+            ),
+            "{b}"
+        );
+        let case = new_case(&worker, &person, -200).await;
+        // A contact dated 0000-01-01, and one before the case was opened.
+        worker
+            .refused(&case, json!({"action": "record_contact", "kind": "phone", "contacted_on": "0000-01-01", "reached": true, "summary": "電話"}), "date.too_early")
+            .await;
+        worker
+            .refused(&case, json!({"action": "record_contact", "kind": "phone", "contacted_on": day(-201), "reached": true, "summary": "電話"}), "date.before_case_opened")
+            .await;
+        worker.consent(&person, &[w.city], &day(-199), None).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "add_team_member", "org_id": w.city}),
+            )
+            .await;
+        worker.ok(&case, json!({"action": "triage", "triaged_on": day(-199), "outcome": {"outcome": "continue"}})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "record_assessment", "assessment": {
+            "assessed_on": day(-198), "baseline": "家賃を滞納", "main_issues": "住まい"}}),
+            )
+            .await;
+        worker.ok(&case, json!({"action": "screen", "screened_on": day(-197), "outcome": {"outcome": "continue"}})).await;
+        // A plan item due before the plan was drafted.
+        let mut early = plan(-190, Some("housing_security_benefit"));
+        early["plan"]["items"][1]["deadline"] = json!(day(-191));
+        worker
+            .refused(&case, early, "plan.item_deadline_before_draft")
+            .await;
+        worker
+            .ok(&case, plan(-190, Some("housing_security_benefit")))
+            .await;
+        let m = schedule(&worker, &w, -185).await;
+        worker
+            .meeting_cmd(
+                &m,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
+        let (s, b) = conclude(
+            &worker,
+            &m,
+            &case,
+            "plan_review",
+            json!({"kind": "plan_approved", "plan_version": 1}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        // A rejected support decision does not count as decided: support cannot start with the
+        // rejected service in the plan; the plan is revised and approved again first.
+        city.ok(&case, json!({"action": "record_support_decision", "service": "housing_security_benefit", "outcome": "rejected", "decided_on": day(-180)})).await;
+        let (s, b) = worker
+            .cmd(
+                &case,
+                json!({"action": "start_support", "started_on": day(-179)}),
+            )
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("support.service_rejected")
+            ),
+            "{b}"
+        );
+        assert!(
+            b["message"].as_str().unwrap().contains("住居確保給付金"),
+            "{b}"
+        );
+        worker.ok(&case, plan(-178, None)).await;
+        let m2 = schedule(&worker, &w, -175).await;
+        worker
+            .meeting_cmd(
+                &m2,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
+        let (s, b) = conclude(
+            &worker,
+            &m2,
+            &case,
+            "plan_review",
+            json!({"kind": "plan_approved", "plan_version": 2}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        worker
+            .ok(
+                &case,
+                json!({"action": "start_support", "started_on": day(-174)}),
+            )
+            .await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "record_evaluation", "evaluated_on": day(-100),
+            "goals": [{"goal": 0, "attainment": "achieved"}], "summary": "住まいが安定した"}),
+            )
+            .await;
+        let m3 = schedule(&worker, &w, -95).await;
+        worker
+            .meeting_cmd(
+                &m3,
+                json!({"action": "record_attendee", "org_id": w.city, "name": "市職員"}),
+            )
+            .await;
+        let (s, b) = conclude(
+            &worker,
+            &m3,
+            &case,
+            "evaluation",
+            json!({"kind": "termination_approved"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        // A termination without its follow-up decision: a rule, not the JSON parser.
+        worker
+            .refused(
+                &case,
+                json!({"action": "terminate", "termination": {
+                "terminated_on": day(-94), "pattern": "resolved", "person_intention": "大丈夫"}}),
+                "termination.needs_follow_up",
             )
             .await;
         db.finish().await;

@@ -121,9 +121,12 @@ async fn setup(db: &TestDb) -> Fixture {
         assert_eq!(s, StatusCode::CREATED, "{p}");
         let person = p["id"].as_str().unwrap().to_owned();
         let (s, c) = lead
-            .post("/api/cases", json!({"person_id": person, "intake": {
+            .post(
+                "/api/cases",
+                json!({"person_id": person, "intake": {
                 "received_on": day(-30), "route": "self_visit",
-                "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "normal"}}))
+                "presenting_problems": [{"code": "housing", "main": true}], "urgency": "normal"}}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{c}");
         let id = c["id"].as_str().unwrap().to_owned();

@@ -26,7 +26,7 @@ async fn new_case(api: &Api, person: &str) -> String {
             "/api/cases",
             json!({"person_id": person, "intake": {
             "received_on": day(-10), "route": "municipal_department",
-            "presenting_problems": [{"code": "家賃・住居", "main": true}], "urgency": "high"}}),
+            "presenting_problems": [{"code": "housing", "main": true}], "urgency": "high"}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");

@@ -39,7 +39,10 @@ pub struct Termination {
     /// 本人の意向; required unless the case is closed after a lasting suspension.
     #[serde(default)]
     pub person_intention: Option<LongText>,
-    pub follow_up: FollowUpPlan,
+    /// The follow-up decision; a termination without it is refused
+    /// (`termination.needs_follow_up`).
+    #[serde(default)]
+    pub follow_up: Option<FollowUpPlan>,
     /// 主担当課 after termination.
     #[serde(default)]
     pub lead_department: Option<ShortText>,
@@ -199,7 +202,8 @@ pub fn stages_for(action: &str) -> &'static [Stage] {
         "triage" => &[Stage::Identified, Stage::Intake],
         "record_assessment" => AFTER_TRIAGE,
         "screen" => &[Stage::Assessment],
-        "draft_plan" => &[Stage::Planning],
+        // In the decision stage too: revising a plan after a support decision was rejected.
+        "draft_plan" => &[Stage::Planning, Stage::Decision],
         "record_support_decision" | "start_support" => &[Stage::Decision],
         "record_monitoring" => &[Stage::Support],
         "record_evaluation" => &[Stage::Support, Stage::Suspended],

@@ -15,9 +15,30 @@ use crate::{Context, MeetingId, OrgKind, ReferralId, Refusal};
 
 type Decision = Result<Vec<CaseEvent>, Refusal>;
 
+/// The earliest date any record may carry.
+pub const EARLIEST_DATE: Date = jiff::civil::date(1900, 1, 1);
+
+/// A date a record may carry: not in the future, not before 1900.
 fn not_future(day: Date, field: &'static str, ctx: &Context) -> Result<(), Refusal> {
     if day > ctx.today {
         return Err(Refusal::DateInFuture { field });
+    }
+    if day < EARLIEST_DATE {
+        return Err(Refusal::DateTooEarly { field });
+    }
+    Ok(())
+}
+
+/// A date of work on an open case: plausible, and not before the case was opened.
+fn in_case(
+    state: &CaseState,
+    day: Date,
+    field: &'static str,
+    ctx: &Context,
+) -> Result<(), Refusal> {
+    not_future(day, field, ctx)?;
+    if day < state.opened_on {
+        return Err(Refusal::DateBeforeCaseOpened { field });
     }
     Ok(())
 }
@@ -53,6 +74,16 @@ fn check_intake(intake: &Intake, ctx: &Context) -> Result<(), Refusal> {
     }
     if intake.presenting_problems.iter().filter(|p| p.main).count() > 1 {
         return Err(Refusal::IntakeMultipleMainProblems);
+    }
+    if let Some(unknown) = intake.presenting_problems.iter().find(|p| {
+        !ctx.settings
+            .presenting_problems
+            .iter()
+            .any(|c| c.code == p.code.as_str())
+    }) {
+        return Err(Refusal::IntakeUnknownProblem {
+            code: unknown.code.to_string(),
+        });
     }
     Ok(())
 }
@@ -176,12 +207,12 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             if state.intake.is_none() {
                 return Err(Refusal::IntakeNotRecorded);
             }
-            not_future(triaged_on, "振り分け日", ctx)?;
+            in_case(state, triaged_on, "振り分け日", ctx)?;
             let go_on = CaseEvent::TriagedToContinue { triaged_on };
             triage_events(triaged_on, outcome, go_on, fresh, ctx)
         }
         C::RecordAssessment { assessment } => {
-            not_future(assessment.assessed_on, "アセスメント日", ctx)?;
+            in_case(state, assessment.assessed_on, "アセスメント日", ctx)?;
             Ok(vec![CaseEvent::AssessmentRecorded {
                 version: state.assessment_versions + 1,
                 assessment,
@@ -194,7 +225,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             if state.latest_assessment.is_none() {
                 return Err(Refusal::AssessmentNotRecorded);
             }
-            not_future(screened_on, "スクリーニング日", ctx)?;
+            in_case(state, screened_on, "スクリーニング日", ctx)?;
             let go_on = CaseEvent::ScreenedToHandleHere { screened_on };
             triage_events(screened_on, outcome, go_on, fresh, ctx)
         }
@@ -210,7 +241,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             if ctx.actor.org_kind != OrgKind::MunicipalDepartment {
                 return Err(Refusal::DecisionRequiresMunicipality);
             }
-            not_future(decided_on, "支援決定日", ctx)?;
+            in_case(state, decided_on, "支援決定日", ctx)?;
             if let Some(sent) = notice_sent_on {
                 not_before(decided_on, sent, "支援決定日", "通知日")?;
             }
@@ -240,13 +271,29 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             }])
         }
         C::StartSupport { started_on } => {
-            not_future(started_on, "支援開始日", ctx)?;
+            in_case(state, started_on, "支援開始日", ctx)?;
             let plan = state
                 .current_plan
                 .as_ref()
                 .ok_or(Refusal::PlanNeedsMeetingApproval)?;
             if let Some(approved_on) = plan.approved_on {
                 not_before(approved_on, started_on, "プラン了承日", "支援開始日")?;
+            }
+            let name = |code: &String| {
+                ctx.settings
+                    .statutory_service(code)
+                    .map_or_else(|| code.clone(), |s| s.name.clone())
+            };
+            let rejected: Vec<String> = state
+                .decisions
+                .iter()
+                .filter(|d| {
+                    d.plan_version == plan.version && d.outcome == DecisionOutcome::Rejected
+                })
+                .map(|d| name(&d.service))
+                .collect();
+            if !rejected.is_empty() {
+                return Err(Refusal::SupportServiceRejected { services: rejected });
             }
             let pending = state.pending_decisions();
             if !pending.is_empty() {
@@ -275,7 +322,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             with_whom,
             summary,
         } => {
-            not_future(contacted_on, "記録日", ctx)?;
+            in_case(state, contacted_on, "記録日", ctx)?;
             Ok(vec![CaseEvent::ContactRecorded {
                 kind,
                 contacted_on,
@@ -291,7 +338,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             outcome,
             note,
         } => {
-            not_future(monitored_on, "モニタリング日", ctx)?;
+            in_case(state, monitored_on, "モニタリング日", ctx)?;
             if let Some(started) = state.support_started_on {
                 not_before(started, monitored_on, "支援開始日", "モニタリング日")?;
             }
@@ -318,7 +365,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             goals,
             summary,
         } => {
-            not_future(evaluated_on, "評価日", ctx)?;
+            in_case(state, evaluated_on, "評価日", ctx)?;
             let plan = state
                 .current_plan
                 .as_ref()
@@ -338,7 +385,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             provided_on,
             note,
         } => {
-            not_future(provided_on, "支援日", ctx)?;
+            in_case(state, provided_on, "支援日", ctx)?;
             Ok(vec![CaseEvent::EmergencySupportRecorded {
                 kind,
                 provided_on,
@@ -355,7 +402,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             next_follow_up_on,
         } => {
             let referral = find_open_referral(state, referral_id)?;
-            not_future(checked_on, "確認日", ctx)?;
+            in_case(state, checked_on, "確認日", ctx)?;
             not_before(referral.referred_on, checked_on, "つないだ日", "確認日")?;
             // Rule 4: an unconfirmed referral stays open, so it needs the next check date.
             let next = next_follow_up_on.ok_or(Refusal::ReferralNeedsFollowUpDate)?;
@@ -373,7 +420,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             note,
         } => {
             let referral = find_open_referral(state, referral_id)?;
-            not_future(confirmed_on, "確認日", ctx)?;
+            in_case(state, confirmed_on, "確認日", ctx)?;
             not_before(referral.referred_on, confirmed_on, "つないだ日", "確認日")?;
             Ok(vec![CaseEvent::ReferralConfirmed {
                 referral_id,
@@ -385,7 +432,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             suspended_on,
             reason,
         } => {
-            not_future(suspended_on, "中断日", ctx)?;
+            in_case(state, suspended_on, "中断日", ctx)?;
             // Rule 6: suspension needs recorded attempts to reach the person.
             let required = ctx.settings.min_contact_attempts_before_suspension;
             if state.unreached_attempts < u32::from(required) {
@@ -400,7 +447,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             }])
         }
         C::Resume { resumed_on } => {
-            not_future(resumed_on, "再開日", ctx)?;
+            in_case(state, resumed_on, "再開日", ctx)?;
             if let Some(s) = &state.suspension {
                 not_before(s.suspended_on, resumed_on, "中断日", "再開日")?;
             }
@@ -421,7 +468,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             summary,
             next_check_on,
         } => {
-            not_future(checked_on, "確認日", ctx)?;
+            in_case(state, checked_on, "確認日", ctx)?;
             if let Some(next) = next_check_on {
                 not_before(checked_on, next, "確認日", "次回の確認日")?;
             }
@@ -436,7 +483,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             reopened_on,
             reason,
         } => {
-            not_future(reopened_on, "再開日", ctx)?;
+            in_case(state, reopened_on, "再開日", ctx)?;
             Ok(vec![CaseEvent::Reopened {
                 reopened_on,
                 reason,
@@ -490,7 +537,7 @@ fn find_open_referral(state: &CaseState, id: ReferralId) -> Result<&Referral, Re
 }
 
 fn draft_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Decision {
-    not_future(input.drafted_on, "作成日", ctx)?;
+    in_case(state, input.drafted_on, "作成日", ctx)?;
     if input.goals.is_empty() {
         return Err(Refusal::PlanNoGoals);
     }
@@ -528,6 +575,9 @@ fn draft_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Decision {
         if item.goal.is_some_and(|g| g >= input.goals.len()) {
             return Err(Refusal::PlanGoalReference { item: index });
         }
+        if deadline < input.drafted_on {
+            return Err(Refusal::PlanItemDeadlineBeforeDraft { item: index });
+        }
         if let Some(code) = &item.statutory_service {
             let service = ctx
                 .settings
@@ -564,7 +614,8 @@ fn draft_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Decision {
 }
 
 fn terminate(state: &CaseState, t: Termination, ctx: &Context) -> Decision {
-    not_future(t.terminated_on, "終結日", ctx)?;
+    in_case(state, t.terminated_on, "終結日", ctx)?;
+    let follow_up = t.follow_up.ok_or(Refusal::TerminationNeedsFollowUp)?;
     match (t.pattern, state.stage) {
         (ClosurePattern::ContactLost, Stage::Suspended) => {
             let suspension = state
@@ -604,7 +655,7 @@ fn terminate(state: &CaseState, t: Termination, ctx: &Context) -> Decision {
     if open > 0 {
         return Err(Refusal::TerminationOpenReferrals { count: open });
     }
-    if let FollowUpPlan::Planned { first_check_on, .. } = &t.follow_up {
+    if let FollowUpPlan::Planned { first_check_on, .. } = &follow_up {
         not_before(
             t.terminated_on,
             *first_check_on,
@@ -616,10 +667,14 @@ fn terminate(state: &CaseState, t: Termination, ctx: &Context) -> Decision {
         closed_on: t.terminated_on,
         pattern: t.pattern,
         person_intention: t.person_intention,
-        follow_up: Some(t.follow_up),
+        follow_up: Some(follow_up),
         lead_department: t.lead_department,
     }])
 }
+
+/// Where a drafted plan may be approved or returned: planning, and the decision stage when the
+/// plan is revised after a support decision was rejected.
+const PLAN_STAGES: &[Stage] = &[Stage::Planning, Stage::Decision];
 
 /// What a meeting needs to tell a case about itself when it records a conclusion.
 pub struct MeetingFacts {
@@ -667,7 +722,7 @@ pub fn decide_conclusion(
     let day = meeting.held_on;
     match conclusion {
         CaseConclusion::PlanApproved { plan_version } => {
-            if state.stage != Stage::Planning {
+            if !PLAN_STAGES.contains(&state.stage) {
                 return unexpected;
             }
             match &state.draft_plan {
@@ -683,7 +738,7 @@ pub fn decide_conclusion(
             plan_version,
             reason,
         } => {
-            if state.stage != Stage::Planning {
+            if !PLAN_STAGES.contains(&state.stage) {
                 return unexpected;
             }
             match &state.draft_plan {

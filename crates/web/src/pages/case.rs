@@ -1026,13 +1026,13 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
                 pattern: f.choice("pattern", "終結の理由", ClosurePattern::parse)?,
                 person_intention: f.opt_long("person_intention", "本人の意向")?,
                 follow_up: match f.get("follow_up") {
-                    Some("planned") => FollowUpPlan::Planned {
+                    Some("planned") => Some(FollowUpPlan::Planned {
                         first_check_on: f.date("first_check_on", "最初の確認日")?,
                         method: f.long("method", "確認の方法")?,
-                    },
-                    Some("not_needed") => FollowUpPlan::NotNeeded {
+                    }),
+                    Some("not_needed") => Some(FollowUpPlan::NotNeeded {
                         reason: f.long("follow_up_reason", "フォローアップを行わない理由")?,
-                    },
+                    }),
                     _ => {
                         return Err(field_error(
                             "follow_up",
