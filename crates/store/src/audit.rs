@@ -40,6 +40,8 @@ pub struct AuditEntry {
     pub basis: Option<Basis>,
     /// Non-personal detail: a command name, a result count, a refusal code.
     pub detail: Option<String>,
+    /// Set by the store on a write: the streams' new `id@version=hash`, space-separated.
+    pub events: Option<String>,
 }
 
 impl AuditEntry {
@@ -113,8 +115,42 @@ impl AuditEntry {
             subjects: serde_json::to_string(&self.subjects).unwrap_or_else(|_| "[]".into()),
             basis: self.basis.map(|b| b.as_str().to_owned()),
             detail: self.detail.clone(),
+            events: self.events.clone(),
         }
     }
+}
+
+/// The hash of an event row, chained to the previous event of its stream: every stored field
+/// in a fixed order, so editing, inserting, deleting or reordering a row breaks the chain there.
+#[allow(clippy::too_many_arguments)]
+pub fn event_hash(
+    prev_hash: &str,
+    stream_id: &str,
+    version: u64,
+    tenant_id: &str,
+    event_type: &str,
+    payload: &str,
+    actor_user: &str,
+    actor_org: &str,
+    recorded_at: &str,
+    reason: Option<&str>,
+) -> String {
+    let fields = serde_json::json!([
+        stream_id,
+        version,
+        tenant_id,
+        event_type,
+        payload,
+        actor_user,
+        actor_org,
+        recorded_at,
+        reason
+    ]);
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(b"\n");
+    h.update(fields.to_string().as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// An audit row exactly as stored; the hash covers every field in this order.
@@ -135,6 +171,10 @@ pub struct AuditRow {
     pub subjects: String,
     pub basis: Option<String>,
     pub detail: Option<String>,
+    /// The streams a write appended to, with their new version and event hash. Left out of the
+    /// hashed JSON when absent, so entries written before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<String>,
 }
 
 impl AuditRow {

@@ -58,6 +58,60 @@ fn compare<T: serde::Serialize>(
     }
 }
 
+/// What a stream's hash chain says: every event whose stored hash does not follow from the one
+/// before (modified, inserted or reordered), an unhashed event after hashed ones (inserted), a
+/// head that is not the last event's hash (the last events removed or replaced), and events the
+/// audit trail recorded that are not there as recorded (removed, or rewritten with the chain).
+fn chain_findings(
+    stype: &str,
+    sid: &str,
+    version: u64,
+    head: Option<&str>,
+    chain: &[(u64, Option<String>, String)],
+    recorded: Option<(u64, String)>,
+) -> Vec<String> {
+    let mut findings = Vec::new();
+    let mut hashed = false;
+    for (v, stored, computed) in chain {
+        match stored {
+            Some(h) => {
+                hashed = true;
+                if h != computed {
+                    findings.push(format!(
+                        "{stype} {sid} event {v}: modified, inserted or reordered outside the application (its hash does not follow the chain)"
+                    ));
+                }
+            }
+            None if hashed => findings.push(format!(
+                "{stype} {sid} event {v}: carries no hash after hashed events (inserted outside the application)"
+            )),
+            None => {}
+        }
+    }
+    let last = chain.last();
+    if let (Some(head), Some((v, stored, _))) = (head, last)
+        && stored.as_deref() != Some(head)
+    {
+        findings.push(format!(
+            "{stype} {sid} event {v}: the stream's last recorded event is not this one (events after it were removed or replaced)"
+        ));
+    }
+    if let Some((rv, rh)) = recorded {
+        match chain.iter().find(|(v, _, _)| *v == rv) {
+            None => findings.push(format!(
+                "{stype} {sid} event {rv}: recorded in the audit trail but missing (deleted outside the application; the stream has {version})"
+            )),
+            Some((_, stored, computed)) if stored.as_deref() != Some(rh.as_str()) || *computed != rh => {
+                findings.push(format!(
+                    "{stype} {sid} event {rv}: differs from what the audit trail recorded when it was written"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    findings
+}
+
 macro_rules! backend {
     ($module:ident, $Db:ty, $begin:literal) => {
         pub mod $module {
@@ -141,8 +195,8 @@ macro_rules! backend {
                     let row = entry.to_row(seq, now);
                     let hash = row.hash(&prev);
                     sqlx::query(
-                        "INSERT INTO audit_log (seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                        "INSERT INTO audit_log (seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash, events) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     )
                     .bind(to_i64(seq))
                     .bind(&row.at)
@@ -159,6 +213,7 @@ macro_rules! backend {
                     .bind(&row.detail)
                     .bind(&prev)
                     .bind(&hash)
+                    .bind(&row.events)
                     .execute(&mut **tx)
                     .await?;
                     prev = hash;
@@ -186,6 +241,7 @@ macro_rules! backend {
                         subjects: r.try_get("subjects")?,
                         basis: r.try_get("basis")?,
                         detail: r.try_get("detail")?,
+                        events: r.try_get("events")?,
                     },
                     prev_hash: r.try_get("prev_hash")?,
                     hash: r.try_get("hash")?,
@@ -205,7 +261,7 @@ macro_rules! backend {
                 Ok((created, expires, used))
             }
 
-            const AUDIT_COLUMNS: &str = "seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash";
+            const AUDIT_COLUMNS: &str = "seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash, events";
 
             impl Db {
                 /// Starts a write transaction. A custom `BEGIN` is refused by sqlx when the
@@ -786,8 +842,9 @@ macro_rules! backend {
                         }
                     }
                     let mut versions = Vec::with_capacity(batch.streams.len());
+                    let mut heads: Vec<String> = Vec::with_capacity(batch.streams.len());
                     for stream in &batch.streams {
-                        let version = match stream {
+                        let (version, head) = match stream {
                             StreamAppend::Case { id, expected_version, events } => {
                                 self.append_case(&mut tx, &batch, *id, *expected_version, events).await?
                             }
@@ -798,6 +855,12 @@ macro_rules! backend {
                                 self.append_meeting(&mut tx, &batch, *id, *expected_version, events).await?
                             }
                         };
+                        let id = match stream {
+                            StreamAppend::Case { id, .. } => id.0,
+                            StreamAppend::Person { id, .. } => id.0,
+                            StreamAppend::Meeting { id, .. } => id.0,
+                        };
+                        heads.push(format!("{id}@{version}={head}"));
                         versions.push(version);
                     }
                     for file in &batch.files {
@@ -814,7 +877,11 @@ macro_rules! backend {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    write_audit(&mut tx, &batch.audit).await?;
+                    let mut audit = batch.audit.clone();
+                    if let Some(first) = audit.first_mut() {
+                        first.events = Some(heads.join(" "));
+                    }
+                    write_audit(&mut tx, &audit).await?;
                     tx.commit().await?;
                     Ok(versions)
                 }
@@ -878,31 +945,59 @@ macro_rules! backend {
                     }
                 }
 
+                /// Inserts the events, each hashed onto the previous event of the stream, and moves
+                /// the stream's head hash.
                 async fn insert_events(
                     tx: &mut Tx<'_>,
                     batch: &AppendBatch,
                     id: Uuid,
                     expected: u64,
                     events: Vec<(&'static str, String)>,
-                ) -> Result<(), StoreError> {
+                ) -> Result<String, StoreError> {
+                    let sid = id.to_string();
+                    let mut prev = if expected == 0 {
+                        crate::audit::GENESIS_HASH.to_owned()
+                    } else {
+                        sqlx::query("SELECT head_hash FROM streams WHERE stream_id = $1")
+                            .bind(&sid)
+                            .fetch_one(&mut **tx)
+                            .await?
+                            .try_get::<Option<String>, _>("head_hash")?
+                            .unwrap_or_else(|| crate::audit::GENESIS_HASH.to_owned())
+                    };
+                    let tenant = batch.tenant.to_string();
+                    let (user, org) = (batch.actor.user_id.to_string(), batch.actor.org_id.to_string());
+                    let recorded_at = batch.recorded_at.to_string();
                     for (i, (event_type, payload)) in events.into_iter().enumerate() {
+                        let version = expected + i as u64 + 1;
+                        let hash = crate::audit::event_hash(
+                            &prev, &sid, version, &tenant, event_type, &payload, &user, &org, &recorded_at,
+                            batch.reason.as_deref(),
+                        );
                         sqlx::query(
-                            "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                            "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                         )
-                        .bind(id.to_string())
-                        .bind(to_i64(expected + i as u64 + 1))
-                        .bind(batch.tenant.to_string())
+                        .bind(&sid)
+                        .bind(to_i64(version))
+                        .bind(&tenant)
                         .bind(event_type)
                         .bind(payload)
-                        .bind(batch.actor.user_id.to_string())
-                        .bind(batch.actor.org_id.to_string())
-                        .bind(batch.recorded_at.to_string())
+                        .bind(&user)
+                        .bind(&org)
+                        .bind(&recorded_at)
                         .bind(&batch.reason)
+                        .bind(&hash)
                         .execute(&mut **tx)
                         .await?;
+                        prev = hash;
                     }
-                    Ok(())
+                    sqlx::query("UPDATE streams SET head_hash = $1 WHERE stream_id = $2")
+                        .bind(&prev)
+                        .bind(&sid)
+                        .execute(&mut **tx)
+                        .await?;
+                    Ok(prev)
                 }
 
                 async fn stored_state(
@@ -926,7 +1021,7 @@ macro_rules! backend {
                     id: CaseId,
                     expected: u64,
                     events: &[CaseEvent],
-                ) -> Result<u64, StoreError> {
+                ) -> Result<(u64, String), StoreError> {
                     let version = Self::bump(tx, batch, "case", id.0, expected, events.len()).await?;
                     let (mut state, previous_stage, stage_changed_at) = if expected == 0 {
                         let state = CaseState::fold(events.iter())
@@ -951,7 +1046,7 @@ macro_rules! backend {
                         .iter()
                         .map(|e| Ok((e.type_name(), json(e)?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
-                    Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
                     let state_json = json(&state)?;
                     sqlx::query(
                         "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) \
@@ -1003,7 +1098,7 @@ macro_rules! backend {
                         .await?;
                     }
                     Self::refresh_person_access(tx, state.person_id).await?;
-                    Ok(version)
+                    Ok((version, head))
                 }
 
                 /// A person is visible to the organisation that registered them and to the
@@ -1031,7 +1126,7 @@ macro_rules! backend {
                     id: PersonId,
                     expected: u64,
                     events: &[PersonEvent],
-                ) -> Result<u64, StoreError> {
+                ) -> Result<(u64, String), StoreError> {
                     let version = Self::bump(tx, batch, "person", id.0, expected, events.len()).await?;
                     let state = if expected == 0 {
                         PersonState::fold(events.iter())
@@ -1048,7 +1143,7 @@ macro_rules! backend {
                         .iter()
                         .map(|e| Ok((e.type_name(), json(e)?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
-                    Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
                     let d = &state.details;
                     sqlx::query(
                         "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state) \
@@ -1071,7 +1166,7 @@ macro_rules! backend {
                     if expected == 0 {
                         Self::refresh_person_access(tx, id).await?;
                     }
-                    Ok(version)
+                    Ok((version, head))
                 }
 
                 async fn append_meeting(
@@ -1081,7 +1176,7 @@ macro_rules! backend {
                     id: MeetingId,
                     expected: u64,
                     events: &[MeetingEvent],
-                ) -> Result<u64, StoreError> {
+                ) -> Result<(u64, String), StoreError> {
                     let version = Self::bump(tx, batch, "meeting", id.0, expected, events.len()).await?;
                     let state = if expected == 0 {
                         MeetingState::fold(events.iter())
@@ -1098,7 +1193,7 @@ macro_rules! backend {
                         .iter()
                         .map(|e| Ok((e.type_name(), json(e)?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
-                    Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
                     sqlx::query(
                         "INSERT INTO meetings (id, tenant_id, kind, scheduled_on, closed_on, version, state) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                          ON CONFLICT (id) DO UPDATE SET closed_on = excluded.closed_on, version = excluded.version, state = excluded.state",
@@ -1123,7 +1218,7 @@ macro_rules! backend {
                             .execute(&mut **tx)
                             .await?;
                     }
-                    Ok(version)
+                    Ok((version, head))
                 }
 
                 pub async fn projection<T: serde::de::DeserializeOwned>(
@@ -1376,23 +1471,67 @@ macro_rules! backend {
 
                 pub async fn verify(&self) -> Result<Vec<String>, StoreError> {
                     let mut findings = self.engine_check().await?;
-                    let streams = sqlx::query("SELECT stream_id, stream_type, tenant_id, version FROM streams ORDER BY stream_id")
+                    let streams = sqlx::query("SELECT stream_id, stream_type, tenant_id, version, head_hash FROM streams ORDER BY stream_id")
                         .fetch_all(&self.read)
                         .await?;
                     let mut events_by_stream: HashMap<String, Vec<StoredEvent>> = HashMap::new();
+                    // Each stream's chain: (version, stored hash, recomputed hash) per event.
+                    let mut chains: HashMap<String, Vec<(u64, Option<String>, String)>> = HashMap::new();
                     let rows = sqlx::query(
-                        "SELECT stream_id, version, event_type, payload, actor_user, actor_org, recorded_at, reason FROM events ORDER BY stream_id, version",
+                        "SELECT stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash FROM events ORDER BY stream_id, version",
                     )
                     .fetch_all(&self.read)
                     .await?;
                     for r in &rows {
                         let sid: String = r.try_get("stream_id")?;
-                        events_by_stream.entry(sid).or_default().push(stored_event(r)?);
+                        let version = to_u64(r.try_get("version")?);
+                        let stored_hash: Option<String> = r.try_get("hash")?;
+                        let chain = chains.entry(sid.clone()).or_default();
+                        // Events from before hashing carry none; the chain starts after them.
+                        let prev = chain
+                            .last()
+                            .filter(|(_, h, _)| h.is_some())
+                            .map_or(crate::audit::GENESIS_HASH.to_owned(), |(_, _, c)| c.clone());
+                        let computed = crate::audit::event_hash(
+                            &prev,
+                            &sid,
+                            version,
+                            &r.try_get::<String, _>("tenant_id")?,
+                            &r.try_get::<String, _>("event_type")?,
+                            &r.try_get::<String, _>("payload")?,
+                            &r.try_get::<String, _>("actor_user")?,
+                            &r.try_get::<String, _>("actor_org")?,
+                            &r.try_get::<String, _>("recorded_at")?,
+                            r.try_get::<Option<String>, _>("reason")?.as_deref(),
+                        );
+                        chain.push((version, stored_hash, computed));
+                        match stored_event(r) {
+                            Ok(e) => events_by_stream.entry(sid).or_default().push(e),
+                            Err(_) => findings.push(format!("stream {sid} event {version}: the row cannot be read")),
+                        }
+                    }
+                    // What the audit trail recorded of each stream's writes (the last one wins).
+                    let mut recorded: HashMap<String, (u64, String)> = HashMap::new();
+                    let audit_rows = sqlx::query("SELECT events FROM audit_log WHERE events IS NOT NULL ORDER BY seq")
+                        .fetch_all(&self.read)
+                        .await?;
+                    for r in &audit_rows {
+                        let heads: String = r.try_get("events")?;
+                        for head in heads.split_whitespace() {
+                            let Some((sid, rest)) = head.split_once('@') else { continue };
+                            let Some((version, hash)) = rest.split_once('=') else { continue };
+                            if let Ok(version) = version.parse::<u64>() {
+                                recorded.insert(sid.to_owned(), (version, hash.to_owned()));
+                            }
+                        }
                     }
                     for s in &streams {
                         let sid: String = s.try_get("stream_id")?;
                         let stype: String = s.try_get("stream_type")?;
                         let version = to_u64(s.try_get("version")?);
+                        let head_hash: Option<String> = s.try_get("head_hash")?;
+                        let chain = chains.remove(&sid).unwrap_or_default();
+                        findings.extend(chain_findings(&stype, &sid, version, head_hash.as_deref(), &chain, recorded.remove(&sid)));
                         let events = events_by_stream.remove(&sid).unwrap_or_default();
                         let contiguous = events.iter().enumerate().all(|(i, e)| e.version == i as u64 + 1);
                         if !contiguous || events.len() as u64 != version {
@@ -1453,8 +1592,13 @@ macro_rules! backend {
                             }
                         }
                     }
-                    for sid in events_by_stream.keys() {
+                    for sid in chains.keys() {
                         findings.push(format!("events of stream {sid} have no stream record"));
+                    }
+                    for (sid, (version, _)) in &recorded {
+                        findings.push(format!(
+                            "stream {sid}: the audit trail records a write up to event {version}, but the stream is gone"
+                        ));
                     }
                     Ok(findings)
                 }

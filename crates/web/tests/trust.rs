@@ -833,3 +833,109 @@ async fn the_served_api_description_is_valid_and_matches_the_routes() {
     insta::assert_json_snapshot!("openapi", doc);
     db.finish().await;
 }
+
+/// Finding 6: an event row edited directly in the database went unnoticed. Each stream is now
+/// a hash chain whose head the audit trail records; `verify` names the row that was modified,
+/// deleted, inserted or reordered behind the application's back.
+#[tokio::test]
+async fn verify_names_every_event_row_changed_behind_the_applications_back() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let mut cases = vec![];
+        for name in ["改ざん 一", "改ざん 二", "改ざん 三", "改ざん 四"] {
+            let (_, p) = worker
+                .post("/api/persons", json!({"details": {"name": name}}))
+                .await;
+            let (s, c) = worker
+                .post(
+                    "/api/cases",
+                    json!({"person_id": p["id"], "intake": {"received_on": day(-10), "route": "self_visit",
+                        "presenting_problems": [{"code": "income", "main": true}], "urgency": "normal"}}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{c}");
+            let case = c["id"].as_str().unwrap().to_owned();
+            for i in 0..3 {
+                worker
+                    .ok(&case, json!({"action": "record_contact", "kind": "phone", "contacted_on": day(-9 + i),
+                        "reached": true, "summary": format!("電話 {i}")}))
+                    .await;
+            }
+            cases.push(case);
+        }
+        // Events 1–2 open the case, 3–5 are the contacts.
+        assert!(db.store.verify().await.unwrap().is_empty());
+        if db.name == "sqlite" {
+            db.exec("DROP TRIGGER events_no_update").await.unwrap();
+            db.exec("DROP TRIGGER events_no_delete").await.unwrap();
+        } else {
+            db.exec("DROP TRIGGER events_no_update ON events")
+                .await
+                .unwrap();
+        }
+        let (modified, deleted, inserted, reordered) = (&cases[0], &cases[1], &cases[2], &cases[3]);
+        db.exec(&format!(
+            "UPDATE events SET payload = replace(payload, '電話 1', '面談 1') WHERE stream_id = '{modified}' AND version = 4"
+        ))
+        .await
+        .unwrap();
+        db.exec(&format!(
+            "DELETE FROM events WHERE stream_id = '{deleted}' AND version = 5"
+        ))
+        .await
+        .unwrap();
+        db.exec(&format!(
+            "UPDATE streams SET version = 4 WHERE stream_id = '{deleted}'"
+        ))
+        .await
+        .unwrap();
+        db.exec(&format!(
+            "UPDATE cases SET version = 4 WHERE id = '{deleted}'"
+        ))
+        .await
+        .unwrap();
+        db.exec(&format!(
+            "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason) \
+             SELECT stream_id, 6, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason FROM events \
+             WHERE stream_id = '{inserted}' AND version = 5"
+        ))
+        .await
+        .unwrap();
+        db.exec(&format!(
+            "UPDATE streams SET version = 6 WHERE stream_id = '{inserted}'"
+        ))
+        .await
+        .unwrap();
+        db.exec(&format!(
+            "UPDATE cases SET version = 6 WHERE id = '{inserted}'"
+        ))
+        .await
+        .unwrap();
+        // Reorder: events 3 and 4 change places (through a free version number).
+        for (from, to) in [(3, 99), (4, 3), (99, 4)] {
+            db.exec(&format!(
+                "UPDATE events SET version = {to} WHERE stream_id = '{reordered}' AND version = {from}"
+            ))
+            .await
+            .unwrap();
+        }
+        let findings = db.store.verify().await.unwrap();
+        let names = |case: &str, event: u64| {
+            findings
+                .iter()
+                .any(|f| f.contains(&format!("case {case} event {event}")))
+        };
+        assert!(names(modified, 4), "modified: {findings:#?}");
+        assert!(names(deleted, 5), "deleted: {findings:#?}");
+        assert!(names(inserted, 6), "inserted: {findings:#?}");
+        assert!(names(reordered, 3), "reordered: {findings:#?}");
+        // Nothing else is blamed.
+        for f in &findings {
+            assert!(cases.iter().any(|c| f.contains(c.as_str())), "{f}");
+        }
+        // The audit chain itself is intact: the events' tampering is found by the event chains.
+        assert!(db.store.audit_verify().await.unwrap().is_ok());
+        db.discard().await;
+    }
+}
