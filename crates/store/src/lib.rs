@@ -5,6 +5,7 @@
 
 pub mod audit;
 mod backend;
+pub mod transfer;
 mod types;
 
 pub use audit::{AuditEntry, AuditQuery, Basis, ChainedRow, timestamp_text};

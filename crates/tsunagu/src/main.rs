@@ -1,5 +1,6 @@
 //! The `tsunagu` command: serve, demo, generate, migrate, verify, user.
 
+mod backup;
 mod demo;
 
 use anyhow::{Context as _, bail};
@@ -86,6 +87,36 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// An online, consistent backup (a SQLite file of Tsunagu's tables), verified before it
+    /// counts; copying the database file is not a backup.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// Encrypt with the passphrase in this file (age).
+        #[arg(long)]
+        passphrase_file: Option<std::path::PathBuf>,
+    },
+    /// Restore a backup into an empty database, then verify it.
+    Restore {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        passphrase_file: Option<std::path::PathBuf>,
+        /// Replace an existing SQLite file.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Move a deployment between databases (SQLite ⇄ PostgreSQL) and prove the timelines equal.
+    Copy {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
     },
     /// Manage user accounts.
     User {
@@ -271,6 +302,18 @@ async fn main() -> anyhow::Result<()> {
                 bail!("verify found {} problem(s)", findings.len())
             }
         }
+        Command::Backup {
+            db,
+            output,
+            passphrase_file,
+        } => backup::backup(&db.url, &output, passphrase_file.as_deref()).await,
+        Command::Restore {
+            input,
+            db,
+            passphrase_file,
+            overwrite,
+        } => backup::restore(&input, &db.url, passphrase_file.as_deref(), overwrite).await,
+        Command::Copy { from, to } => backup::copy(&from, &to).await,
         Command::User { action } => user(action).await,
         Command::Audit { action } => audit(action).await,
     }

@@ -269,3 +269,255 @@ fn audit_verify_names_a_modified_entry() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+async fn login(base: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let me: serde_json::Value = client
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({"login": "worker", "password": "tsunagu-demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (client, me["csrf_token"].as_str().unwrap().to_owned())
+}
+
+fn ok(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
+/// Finding 5: there was no backup, and copying the file missed the writes still in the WAL.
+/// `tsunagu backup` takes an online, consistent, verified backup while the server keeps
+/// writing; `restore` brings it back into an empty database with identical timelines; an
+/// encrypted backup needs its passphrase; `copy` moves the deployment to PostgreSQL and back.
+#[test]
+fn backup_while_writing_restores_and_copies_with_identical_timelines() {
+    let dir = std::env::temp_dir().join(format!("tsunagu-backup-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let live = format!("sqlite://{}/live.db", dir.display());
+    ok(&tsunagu(&[
+        "generate",
+        "--database",
+        &live,
+        "--persons",
+        "20",
+    ]));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = tsunagu_store::Store::connect(&live).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = tsunagu_web::AppState::new(store.clone());
+        tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
+        let (client, csrf) = login(&base).await;
+        let write = move |i: u32| {
+            let (client, csrf, base) = (client.clone(), csrf.clone(), base.clone());
+            async move {
+                let res = client
+                    .post(format!("{base}/api/persons"))
+                    .header("x-csrf-token", csrf)
+                    .json(&serde_json::json!({"details": {"name": format!("書込 {i:04}")}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+            }
+        };
+        for i in 0..20 {
+            write(i).await;
+        }
+        // Writes keep coming while the backup runs.
+        let writer = tokio::spawn({
+            let write = write.clone();
+            async move {
+                for i in 20..220 {
+                    write(i).await;
+                }
+            }
+        });
+        let backup = dir.join("live.bak");
+        let out = tokio::task::spawn_blocking({
+            let (live, backup) = (live.clone(), backup.clone());
+            move || {
+                tsunagu(&[
+                    "backup",
+                    "--database",
+                    &live,
+                    "--output",
+                    backup.to_str().unwrap(),
+                ])
+            }
+        })
+        .await
+        .unwrap();
+        let err = ok(&out);
+        assert!(err.contains("backup: ok"), "{err}");
+        writer.await.unwrap();
+        // Restored: clean, and holding at least every write acknowledged before the backup.
+        let restored = format!("sqlite://{}/restored.db", dir.display());
+        let err = ok(&tsunagu(&[
+            "restore",
+            "--input",
+            backup.to_str().unwrap(),
+            "--database",
+            &restored,
+        ]));
+        assert!(
+            err.contains("timelines:") && err.contains("restore: ok"),
+            "{err}"
+        );
+        let back = tsunagu_store::Store::open(&restored).await.unwrap();
+        assert!(back.verify().await.unwrap().is_empty());
+        assert!(back.audit_verify().await.unwrap().is_ok());
+        let tenant = back.tenants().await.unwrap()[0].id;
+        let persons = back
+            .search_persons(
+                tenant,
+                back.users(tenant)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .find(|u| u.login == "worker")
+                    .unwrap()
+                    .org_id,
+                &tsunagu_store::PersonQuery {
+                    name: Some("書込".into()),
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            persons.len() >= 20,
+            "writes before the backup: {}",
+            persons.len()
+        );
+        // Refused: a non-empty target.
+        let out = tsunagu(&[
+            "restore",
+            "--input",
+            backup.to_str().unwrap(),
+            "--database",
+            &restored,
+        ]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+        back.close().await;
+        store.close().await;
+
+        // Encrypted: unreadable without the passphrase, restored with it.
+        let pass = dir.join("pass");
+        std::fs::write(&pass, "a long enough passphrase\n").unwrap();
+        let sealed = dir.join("sealed.age");
+        ok(&tsunagu(&[
+            "backup",
+            "--database",
+            &live,
+            "--output",
+            sealed.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ]));
+        let bytes = std::fs::read(&sealed).unwrap();
+        assert!(bytes.starts_with(b"age-encryption.org/v1"));
+        assert!(!bytes.windows("書込".len()).any(|w| w == "書込".as_bytes()));
+        let wrong = dir.join("wrong");
+        std::fs::write(&wrong, "not the passphrase at all").unwrap();
+        let other = format!("sqlite://{}/other.db", dir.display());
+        assert!(
+            !tsunagu(&[
+                "restore",
+                "--input",
+                sealed.to_str().unwrap(),
+                "--database",
+                &other,
+                "--passphrase-file",
+                wrong.to_str().unwrap()
+            ])
+            .status
+            .success()
+        );
+        ok(&tsunagu(&[
+            "restore",
+            "--input",
+            sealed.to_str().unwrap(),
+            "--database",
+            &other,
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ]));
+
+        // SQLite → PostgreSQL → SQLite, with identical timelines all the way.
+        let Ok(pg) = std::env::var("TSUNAGU_TEST_DATABASE_URL") else {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI=true needs PostgreSQL"
+            );
+            eprintln!("SKIPPED: copy to PostgreSQL (set TSUNAGU_TEST_DATABASE_URL)");
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        };
+        let name = format!("t_copy_{}", uuid::Uuid::now_v7().simple());
+        let admin = tsunagu_store::Store::open(&pg).await.unwrap();
+        let tsunagu_store::Store::Postgres(a) = &admin else {
+            panic!()
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&a.write)
+            .await
+            .unwrap();
+        let target = format!("{}/{name}", pg.rsplit_once('/').unwrap().0);
+        let err = ok(&tsunagu(&["copy", "--from", &restored, "--to", &target]));
+        assert!(
+            err.contains("copy: ok (sqlite → postgres)") && err.contains("timelines:"),
+            "{err}"
+        );
+        let round = dir.join("round.bak");
+        ok(&tsunagu(&[
+            "backup",
+            "--database",
+            &target,
+            "--output",
+            round.to_str().unwrap(),
+        ]));
+        let again = format!("sqlite://{}/again.db", dir.display());
+        ok(&tsunagu(&[
+            "restore",
+            "--input",
+            round.to_str().unwrap(),
+            "--database",
+            &again,
+        ]));
+        let (x, y) = (
+            tsunagu_store::Store::open(&restored).await.unwrap(),
+            tsunagu_store::Store::open(&again).await.unwrap(),
+        );
+        assert_eq!(
+            x.stream_heads().await.unwrap(),
+            y.stream_heads().await.unwrap()
+        );
+        assert_eq!(
+            x.table_counts().await.unwrap(),
+            y.table_counts().await.unwrap()
+        );
+        x.close().await;
+        y.close().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&a.write)
+        .await
+        .unwrap();
+        admin.close().await;
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
