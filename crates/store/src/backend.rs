@@ -272,6 +272,44 @@ macro_rules! backend {
                     Ok(self.write.begin_with($begin).await?)
                 }
 
+                /// The failed logins recorded under `key` since `since`, oldest first.
+                pub async fn login_failures(&self, key: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError> {
+                    let rows = sqlx::query("SELECT at FROM login_failures WHERE key = $1 AND at >= $2 ORDER BY at")
+                        .bind(key)
+                        .bind(crate::audit::timestamp_text(since))
+                        .fetch_all(&self.read)
+                        .await?;
+                    rows.iter().map(|r| parse_ts(&r.try_get::<String, _>("at")?)).collect()
+                }
+
+                /// Records a failed login under each key, and forgets failures older than `forget_before`.
+                pub async fn record_login_failure(&self, keys: &[String], at: Timestamp, forget_before: Timestamp) -> Result<(), StoreError> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM login_failures WHERE at < $1")
+                        .bind(crate::audit::timestamp_text(forget_before))
+                        .execute(&mut *tx)
+                        .await?;
+                    for key in keys {
+                        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                            .bind(key)
+                            .bind(crate::audit::timestamp_text(at))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                pub async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM login_failures WHERE key = $1")
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 /// Records entries on their own (reads, refusals, failed logins).
                 pub async fn audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
                     let mut tx = self.begin().await?;

@@ -169,6 +169,24 @@ impl Store {
     pub async fn audit_query(&self, q: &AuditQuery) -> Result<Vec<ChainedRow>, StoreError> {
         dispatch!(self, db => db.audit_query(q).await)
     }
+    pub async fn login_failures(
+        &self,
+        key: &str,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<jiff::Timestamp>, StoreError> {
+        dispatch!(self, db => db.login_failures(key, since).await)
+    }
+    pub async fn record_login_failure(
+        &self,
+        keys: &[String],
+        at: jiff::Timestamp,
+        forget_before: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, db => db.record_login_failure(keys, at, forget_before).await)
+    }
+    pub async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        dispatch!(self, db => db.clear_login_failures(key).await)
+    }
     pub async fn create_tenant(&self, t: &Tenant, audit: &AuditEntry) -> Result<(), StoreError> {
         dispatch!(self, db => db.create_tenant(t, audit).await)
     }

@@ -27,21 +27,35 @@ struct DbArg {
     url: String,
 }
 
+#[derive(clap::Args, Clone)]
+struct NetArg {
+    #[arg(long, env = "TSUNAGU_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Reverse proxies to trust for X-Forwarded-For and X-Forwarded-Proto (CIDR, repeatable or
+    /// comma-separated), e.g. 10.0.0.5/32.
+    #[arg(
+        long = "trust-proxy",
+        env = "TSUNAGU_TRUST_PROXY",
+        value_delimiter = ','
+    )]
+    trust_proxy: Vec<ipnet::IpNet>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the web application and API.
     Serve {
         #[command(flatten)]
         db: DbArg,
-        #[arg(long, env = "TSUNAGU_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
+        #[command(flatten)]
+        net: NetArg,
     },
     /// Create synthetic demo data (if the database is empty) and serve.
     Demo {
         #[command(flatten)]
         db: DbArg,
-        #[arg(long, env = "TSUNAGU_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
+        #[command(flatten)]
+        net: NetArg,
         #[arg(long, default_value_t = 300)]
         persons: u32,
     },
@@ -217,14 +231,20 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn serve(store: Store, listen: &str) -> anyhow::Result<()> {
+async fn serve(store: Store, net: &NetArg) -> anyhow::Result<()> {
+    let listen = &net.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend_name(), "serving");
     eprintln!("Tsunagu is running at http://{addr}/");
-    let state = AppState::new(store);
+    let mut state = AppState::new(store);
+    state.network = tsunagu_web::Network {
+        trusted_proxies: net.trust_proxy.clone(),
+        // Anywhere but loopback the session cookie is sent over HTTPS only.
+        secure_cookies: !addr.ip().is_loopback(),
+    };
     tokio::select! {
         r = tsunagu_web::serve(listener, state) => r?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
@@ -243,15 +263,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { db, listen } => {
+        Command::Serve { db, net } => {
             let store = Store::connect(&db.url).await?;
-            serve(store, &listen).await
+            serve(store, &net).await
         }
-        Command::Demo {
-            db,
-            listen,
-            persons,
-        } => {
+        Command::Demo { db, net, persons } => {
             let store = Store::connect(&db.url).await?;
             if store.has_non_demo_data().await? {
                 bail!(
@@ -263,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
                 demo::generate(&store, persons, 1, true).await?;
             }
             eprintln!("{}", demo::LOGIN_HELP);
-            serve(store, &listen).await
+            serve(store, &net).await
         }
         Command::Generate { db, persons, seed } => {
             let store = Store::connect(&db.url).await?;

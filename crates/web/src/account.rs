@@ -3,12 +3,11 @@
 //! sessions and reset a lost second factor.
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use tsunagu_core::{OrgId, OrgKind, Role, TenantId, UserId};
 use tsunagu_store::{ApiToken, AuditEntry, Basis, Session, TokenInfo};
 use uuid::Uuid;
@@ -71,11 +70,11 @@ fn unauthorized(code: &str, message: &str) -> ApiError {
     responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: auth::Client,
     jar: CookieJar,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<(CookieJar, Json<Me>)> {
-    let (cookie, me) = sign_in(&app, peer, req).await?;
+    let (cookie, me) = sign_in(&app, client, req).await?;
     Ok((jar.add(cookie), Json(me)))
 }
 
@@ -83,10 +82,10 @@ pub async fn login(
 /// opens a session; the session cookie goes back to the caller (the JSON API or the login page).
 pub(crate) async fn sign_in(
     app: &AppState,
-    peer: SocketAddr,
+    client: auth::Client,
     req: LoginRequest,
 ) -> ApiResult<(Cookie<'static>, Me)> {
-    let address = peer.ip().to_string();
+    let address = client.address.clone();
     let login = req.login.trim().to_owned();
     let user = app.store.user_by_login(&login).await?;
     let attempt = |action: &str| {
@@ -99,7 +98,7 @@ pub(crate) async fn sign_in(
         }
         e
     };
-    if let Some(wait) = app.throttle.wait(&login, &address) {
+    if let Some(wait) = auth::throttle::wait(&app.store, &login, &address).await? {
         app.store.audit(&[attempt("login.throttled")]).await?;
         let secs = wait.as_secs().max(1);
         let mut e = ApiError::new(
@@ -126,17 +125,17 @@ pub(crate) async fn sign_in(
             "ログインIDまたはパスワードが違います。",
         )
     };
-    let fail = |action: &str| {
-        app.throttle.failed(&login, &address);
-        attempt(action)
+    let fail = async |action: &str| -> ApiResult<AuditEntry> {
+        auth::throttle::failed(&app.store, &login, &address).await?;
+        Ok(attempt(action))
     };
     let Some(user) = user.clone().filter(|u| ok && !u.disabled) else {
-        app.store.audit(&[fail("login.failed")]).await?;
+        app.store.audit(&[fail("login.failed").await?]).await?;
         return Err(invalid());
     };
     let role = user.role;
     let Some((actor, user, settings)) = auth::actor_for(&app.store, user, role).await? else {
-        app.store.audit(&[fail("login.failed")]).await?;
+        app.store.audit(&[fail("login.failed").await?]).await?;
         return Err(invalid());
     };
     let now = jiff::Timestamp::now();
@@ -156,7 +155,7 @@ pub(crate) async fn sign_in(
             None => false,
         };
         if !accepted {
-            app.store.audit(&[fail("login.totp_failed")]).await?;
+            app.store.audit(&[fail("login.totp_failed").await?]).await?;
             return Err(unauthorized(
                 "auth.totp_invalid",
                 "確認コードが違うか、すでに使われています。次に表示されるコードを入力してください。",
@@ -165,7 +164,7 @@ pub(crate) async fn sign_in(
     } else if settings.totp_required_roles.contains(&actor.role) {
         setup_only = true;
     }
-    app.throttle.succeeded(&login);
+    auth::throttle::succeeded(&app.store, &login).await?;
     // A fresh token at every login: a session id known before login is worthless after it.
     let (token, hash) = auth::new_token("");
     let (csrf, _) = auth::new_token("");
@@ -194,6 +193,7 @@ pub(crate) async fn sign_in(
     app.store.create_session(&hash, &session, &entry).await?;
     let cookie = Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
+        .secure(client.https || app.network.secure_cookies)
         .same_site(SameSite::Strict)
         .path("/")
         .build();

@@ -3,10 +3,7 @@
 //! tokens scoped to an organisation and role, and login throttling. Tokens are random; only
 //! their SHA-256 is stored.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -135,64 +132,139 @@ pub fn totp_step(secret: &str, account: &str, code: &str, now_secs: u64) -> Opti
 
 // --- throttling -------------------------------------------------------------------------------
 
-/// Slows repeated failed logins per account and per address. After `free` failures within the
-/// window, each further attempt must wait twice as long as the one before (1 s, 2 s, 4 s, … up
-/// to 15 min) after the last failure: an attacker gets a handful of guesses an hour, while the
-/// real user, who stops after a failure or two, is never locked out.
-#[derive(Debug, Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
+/// Slows repeated failed logins per account and per client address. After `free` failures within
+/// the window, each further attempt must wait twice as long as the one before (1 s, 2 s, 4 s, …
+/// up to 15 min) after the last failure: an attacker gets a handful of guesses an hour, while the
+/// real user, who stops after a failure or two, is never locked out. Failures are kept in the
+/// database, so a restart or a second instance does not reset them.
+pub mod throttle {
+    use std::time::Duration;
 
-const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
-const FREE_PER_ACCOUNT: usize = 5;
-const FREE_PER_ADDRESS: usize = 20;
-const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+    use jiff::{SignedDuration, Timestamp};
+    use tsunagu_store::{Store, StoreError};
 
-impl Throttle {
-    fn delay_for(list: &[Instant], free: usize, now: Instant) -> Option<Duration> {
-        if list.len() < free {
+    const WINDOW: SignedDuration = SignedDuration::from_mins(15);
+    const FREE_PER_ACCOUNT: usize = 5;
+    const FREE_PER_ADDRESS: usize = 20;
+    const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+
+    fn keys(account: &str, address: &str) -> [(String, usize); 2] {
+        [
+            (format!("a:{account}"), FREE_PER_ACCOUNT),
+            (format!("ip:{address}"), FREE_PER_ADDRESS),
+        ]
+    }
+
+    /// The wait `failures` (oldest first) impose at `now`, if any.
+    pub fn delay_for(failures: &[Timestamp], free: usize, now: Timestamp) -> Option<Duration> {
+        if failures.len() < free {
             return None;
         }
-        let extra = u32::try_from(list.len() - free).unwrap_or(u32::MAX).min(20);
+        let extra = u32::try_from(failures.len() - free)
+            .unwrap_or(u32::MAX)
+            .min(20);
         let delay = Duration::from_secs(1u64 << extra).min(MAX_DELAY);
-        let last = *list.last()?;
-        let ready = last + delay;
-        (ready > now).then(|| ready - now)
+        let ready = failures
+            .last()?
+            .checked_add(SignedDuration::try_from(delay).ok()?)
+            .ok()?;
+        (ready > now).then(|| Duration::try_from(ready.duration_since(now)).unwrap_or(delay))
     }
 
     /// How long the caller must still wait before another attempt, if at all.
-    pub fn wait(&self, account: &str, address: &str) -> Option<Duration> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().ok()?;
+    pub async fn wait(
+        store: &Store,
+        account: &str,
+        address: &str,
+    ) -> Result<Option<Duration>, StoreError> {
+        let now = Timestamp::now();
+        let since = now - WINDOW;
         let mut worst: Option<Duration> = None;
-        for (key, free) in [
-            (format!("a:{account}"), FREE_PER_ACCOUNT),
-            (format!("ip:{address}"), FREE_PER_ADDRESS),
-        ] {
-            if let Some(list) = map.get_mut(&key) {
-                list.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
-                if let Some(d) = Self::delay_for(list, free, now) {
-                    worst = Some(worst.map_or(d, |w| w.max(d)));
-                }
+        for (key, free) in keys(account, address) {
+            let failures = store.login_failures(&key, since).await?;
+            if let Some(d) = delay_for(&failures, free, now) {
+                worst = Some(worst.map_or(d, |w| w.max(d)));
             }
         }
-        worst
+        Ok(worst)
     }
 
-    pub fn failed(&self, account: &str, address: &str) {
-        let now = Instant::now();
-        if let Ok(mut map) = self.failures.lock() {
-            for key in [format!("a:{account}"), format!("ip:{address}")] {
-                map.entry(key).or_default().push(now);
-            }
-        }
+    pub async fn failed(store: &Store, account: &str, address: &str) -> Result<(), StoreError> {
+        let now = Timestamp::now();
+        let keys: Vec<String> = keys(account, address).into_iter().map(|(k, _)| k).collect();
+        store.record_login_failure(&keys, now, now - WINDOW).await
     }
 
-    pub fn succeeded(&self, account: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&format!("a:{account}"));
+    pub async fn succeeded(store: &Store, account: &str) -> Result<(), StoreError> {
+        store.clear_login_failures(&format!("a:{account}")).await
+    }
+}
+
+// --- the client ---------------------------------------------------------------------------------
+
+/// Where a request came from: the client's address and whether it came over HTTPS. Behind a
+/// trusted reverse proxy (`AppState::network`) these are read from `X-Forwarded-For` (the
+/// rightmost address that is not itself a trusted proxy) and `X-Forwarded-Proto`; from anyone
+/// else those headers are ignored.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub address: String,
+    pub https: bool,
+}
+
+impl Client {
+    pub fn of(parts: &Parts, network: &crate::Network) -> Client {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip());
+        let Some(peer) = peer else {
+            return Client {
+                address: String::new(),
+                https: false,
+            };
+        };
+        if !network.trusts(peer) {
+            return Client {
+                address: peer.to_string(),
+                https: false,
+            };
         }
+        let header = |name: &str| {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let forwarded = header("x-forwarded-for");
+        let address = forwarded
+            .split(',')
+            .rev()
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .find(|a| !network.trusts(*a))
+            .unwrap_or(peer);
+        let https = header("x-forwarded-proto")
+            .split(',')
+            .next()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+        Client {
+            address: address.to_string(),
+            https,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Client::of(parts, &state.network))
     }
 }
 
@@ -254,13 +326,6 @@ pub async fn actor_for(
     )))
 }
 
-pub fn client_address(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip().to_string())
-}
-
 fn session_expired() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
@@ -274,7 +339,7 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let now = jiff::Timestamp::now();
-        let address = client_address(parts);
+        let address = Some(Client::of(parts, &state.network).address).filter(|a| !a.is_empty());
         let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

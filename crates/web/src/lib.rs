@@ -30,17 +30,32 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
-    pub throttle: std::sync::Arc<auth::Throttle>,
     pub clock: Clock,
+    pub network: Network,
 }
 
 impl AppState {
     pub fn new(store: Store) -> AppState {
         AppState {
             store,
-            throttle: std::sync::Arc::default(),
             clock: Clock::default(),
+            network: Network::default(),
         }
+    }
+}
+
+/// How the server is reached: the reverse proxies it trusts for `X-Forwarded-For` and
+/// `X-Forwarded-Proto`, and whether cookies are always `Secure` (the default when listening on
+/// an address other than loopback). Cookies are `Secure` on any request that came over HTTPS.
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub secure_cookies: bool,
+}
+
+impl Network {
+    pub fn trusts(&self, address: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&address))
     }
 }
 

@@ -2,10 +2,8 @@
 //! into the binary (nothing is fetched from the internet; the product runs inside LGWAN).
 //! Pages read through the same `access` enforcement point and audit as the JSON API.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -112,7 +110,7 @@ pub struct LoginForm {
 /// again with the reason and the login name kept.
 pub async fn login_submit(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: crate::auth::Client,
     jar: CookieJar,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
@@ -122,7 +120,7 @@ pub async fn login_submit(
         password: form.password,
         totp: form.totp.filter(|t| !t.trim().is_empty()),
     };
-    match account::sign_in(&app, peer, req).await {
+    match account::sign_in(&app, client, req).await {
         Ok((cookie, _)) => (jar.add(cookie), Redirect::to("/")).into_response(),
         Err(e) => {
             let page = LoginPage {

@@ -281,7 +281,24 @@ pub async fn world(db: &TestDb) -> World {
     }
 }
 
+/// Another server over the same database (a restart, a second instance, other settings).
+pub async fn serve(state: tsunagu_web::AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
+    base
+}
+
 impl World {
+    pub fn login_name(&self, role: &str) -> String {
+        self.users
+            .iter()
+            .find(|(l, _)| l.starts_with(&format!("{role}-")))
+            .unwrap()
+            .0
+            .clone()
+    }
+
     pub fn user_id(&self, role: &str) -> UserId {
         self.users
             .iter()

@@ -939,3 +939,154 @@ async fn verify_names_every_event_row_changed_behind_the_applications_back() {
         db.discard().await;
     }
 }
+
+async fn login_from(
+    base: &str,
+    login: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/api/login"))
+        .json(&json!({"login": login, "password": password}));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+/// Finding 4: behind the usual HTTPS reverse proxy the cookie had no `Secure` flag and 20
+/// failed logins from anyone behind the proxy blocked every login; the throttle lived in
+/// memory. Now a trusted proxy's `X-Forwarded-For`/`-Proto` are read (and only a trusted
+/// one's), the throttle counts the real client and lives in the database.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_real_client_is_throttled_and_cookies_are_secure() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let mut state = tsunagu_web::AppState::new(db.store.clone());
+        state.network.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        let proxied = serve(state).await;
+        let worker = w.login_name("worker");
+
+        // An attacker behind the proxy fails 21 times under as many names.
+        let attacker = [("x-forwarded-for", "203.0.113.9")];
+        let mut statuses = vec![];
+        for i in 0..21 {
+            let res = login_from(
+                &proxied,
+                &format!("nobody-{i}"),
+                "wrong password",
+                &attacker,
+            )
+            .await;
+            statuses.push(res.status());
+        }
+        assert!(
+            statuses[..20]
+                .iter()
+                .all(|s| *s == StatusCode::UNAUTHORIZED),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses[20],
+            StatusCode::TOO_MANY_REQUESTS,
+            "the attacker's address is slowed"
+        );
+        // Everyone else behind the proxy still logs in, with their own address in the audit.
+        let res = login_from(
+            &proxied,
+            &worker,
+            PASSWORD,
+            &[
+                ("x-forwarded-for", "198.51.100.7"),
+                ("x-forwarded-proto", "https"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.contains("Secure") && cookie.contains("HttpOnly"),
+            "{cookie}"
+        );
+        let entries = db
+            .store
+            .audit_query(&AuditQuery {
+                user: Some(w.user_id("worker")),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(entries.iter().any(|e| e.row.action == "login.succeeded"
+            && e.row.address.as_deref() == Some("198.51.100.7")));
+        // From a client that is not a trusted proxy the headers mean nothing: no Secure flag
+        // over plain HTTP, and a forged address neither hides nor blocks anyone.
+        let res = login_from(
+            &w.base,
+            &worker,
+            PASSWORD,
+            &[
+                ("x-forwarded-for", "203.0.113.9"),
+                ("x-forwarded-proto", "https"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "a forged X-Forwarded-For is ignored"
+        );
+        assert!(
+            !res.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+        // Listening beyond loopback: always Secure.
+        let mut state = tsunagu_web::AppState::new(db.store.clone());
+        state.network.secure_cookies = true;
+        let public = serve(state).await;
+        let res = login_from(&public, &worker, PASSWORD, &[]).await;
+        assert!(
+            res.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+
+        // Failures are kept in the database: recorded by the login path …
+        for _ in 0..2 {
+            let res = login_from(&w.base, &worker, "wrong password", &[]).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+        let since = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(15);
+        assert_eq!(
+            db.store
+                .login_failures(&format!("a:{worker}"), since)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        // … and a restarted (or second) instance honours what an earlier one recorded.
+        let now = jiff::Timestamp::now();
+        let keys = vec![format!("a:{worker}")];
+        for _ in 0..10 {
+            db.store
+                .record_login_failure(&keys, now, since)
+                .await
+                .unwrap();
+        }
+        let restarted = serve(tsunagu_web::AppState::new(db.store.clone())).await;
+        let res = login_from(&restarted, &worker, PASSWORD, &[]).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait >= 60, "{wait}");
+        db.finish().await;
+    }
+}
