@@ -2,6 +2,7 @@
 
 mod backup;
 mod demo;
+mod keys;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
@@ -49,6 +50,8 @@ enum Command {
         db: DbArg,
         #[command(flatten)]
         net: NetArg,
+        #[command(flatten)]
+        key: keys::KeyArg,
     },
     /// Create synthetic demo data (if the database is empty) and serve.
     Demo {
@@ -56,6 +59,8 @@ enum Command {
         db: DbArg,
         #[command(flatten)]
         net: NetArg,
+        #[command(flatten)]
+        key: keys::KeyArg,
         #[arg(long, default_value_t = 300)]
         persons: u32,
     },
@@ -73,6 +78,8 @@ enum Command {
     Init {
         #[command(flatten)]
         db: DbArg,
+        #[command(flatten)]
+        key: keys::KeyArg,
         /// The tenant's name, e.g. the municipality (○○市).
         #[arg(long)]
         tenant: String,
@@ -132,10 +139,25 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// The key that seals TOTP secrets: `rotate` puts a new key first and re-seals them.
+    Key {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyAction {
+    Rotate {
+        #[command(flatten)]
+        db: DbArg,
+        #[command(flatten)]
+        key: keys::KeyArg,
     },
 }
 
@@ -231,7 +253,11 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn serve(store: Store, net: &NetArg) -> anyhow::Result<()> {
+async fn serve(
+    store: Store,
+    net: &NetArg,
+    secrets: tsunagu_web::secrets::Secrets,
+) -> anyhow::Result<()> {
     let listen = &net.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -240,6 +266,7 @@ async fn serve(store: Store, net: &NetArg) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = store.backend_name(), "serving");
     eprintln!("Tsunagu is running at http://{addr}/");
     let mut state = AppState::new(store);
+    state.secrets = secrets;
     state.network = tsunagu_web::Network {
         trusted_proxies: net.trust_proxy.clone(),
         // Anywhere but loopback the session cookie is sent over HTTPS only.
@@ -263,11 +290,18 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { db, net } => {
+        Command::Serve { db, net, key } => {
+            let secrets = key.load(&db.url)?;
             let store = Store::connect(&db.url).await?;
-            serve(store, &net).await
+            serve(store, &net, secrets).await
         }
-        Command::Demo { db, net, persons } => {
+        Command::Demo {
+            db,
+            net,
+            key,
+            persons,
+        } => {
+            let secrets = key.load(&db.url)?;
             let store = Store::connect(&db.url).await?;
             if store.has_non_demo_data().await? {
                 bail!(
@@ -279,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
                 demo::generate(&store, persons, 1, true).await?;
             }
             eprintln!("{}", demo::LOGIN_HELP);
-            serve(store, &net).await
+            serve(store, &net, secrets).await
         }
         Command::Generate { db, persons, seed } => {
             let store = Store::connect(&db.url).await?;
@@ -294,12 +328,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Init {
             db,
+            key,
             tenant,
             org,
             org_kind,
             admin_login,
             admin_name,
-        } => init(&db.url, tenant, org, &org_kind, admin_login, admin_name).await,
+        } => {
+            key.load(&db.url)?;
+            init(&db.url, tenant, org, &org_kind, admin_login, admin_name).await
+        }
+        Command::Key {
+            action: KeyAction::Rotate { db, key },
+        } => {
+            let store = Store::connect(&db.url).await?;
+            keys::rotate(&store, &key, &db.url).await
+        }
         Command::Migrate { db } => {
             Store::connect(&db.url).await?;
             eprintln!("schema is up to date");

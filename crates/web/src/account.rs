@@ -147,7 +147,11 @@ pub(crate) async fn sign_in(
                 "認証アプリに表示されている6桁の確認コードを入力してください。",
             ));
         };
-        let secret = user.totp_secret.clone().unwrap_or_default();
+        let secret = user
+            .totp_secret
+            .as_deref()
+            .and_then(|s| app.secrets.open(s))
+            .unwrap_or_default();
         let now_secs = u64::try_from(now.as_second()).unwrap_or(0);
         let step = auth::totp_step(&secret, &user.login, code, now_secs);
         let accepted = match step {
@@ -255,10 +259,14 @@ pub async fn start_totp(State(app): State<AppState>, auth: Auth) -> ApiResult<Js
     }
     let secret = auth::new_totp_secret();
     let totp = auth::totp(&secret, &auth.user.login).ok_or_else(ApiError::internal)?;
+    let sealed = app
+        .secrets
+        .seal(&secret)
+        .map_err(|_| ApiError::internal())?;
     app.store
         .set_totp(
             auth.user.id,
-            Some(&secret),
+            Some(&sealed),
             false,
             &auth.audit("totp.enrolment_started"),
         )
@@ -281,7 +289,7 @@ pub async fn confirm_totp(
     auth: Auth,
     ApiJson(req): ApiJson<TotpConfirm>,
 ) -> ApiResult<Json<Me>> {
-    let Some(secret) = auth
+    let Some(sealed) = auth
         .user
         .totp_secret
         .clone()
@@ -293,6 +301,7 @@ pub async fn confirm_totp(
             "先に二要素認証の登録を開始してください。",
         ));
     };
+    let secret = app.secrets.open(&sealed).ok_or_else(ApiError::internal)?;
     let now_secs = u64::try_from(jiff::Timestamp::now().as_second()).unwrap_or(0);
     let Some(step) = auth::totp_step(&secret, &auth.user.login, &req.code, now_secs) else {
         return Err(ApiError::new(
@@ -304,7 +313,7 @@ pub async fn confirm_totp(
     app.store
         .set_totp(
             auth.user.id,
-            Some(&secret),
+            Some(&sealed),
             true,
             &auth.audit("totp.enabled"),
         )

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod pages;
 pub mod routes;
+pub mod secrets;
 pub mod ui;
 
 use axum::Router;
@@ -32,14 +33,19 @@ pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub network: Network,
+    /// The key ring that seals TOTP secrets at rest.
+    pub secrets: secrets::Secrets,
 }
 
 impl AppState {
+    /// A state with a key that lives as long as the process; `tsunagu serve` sets the ring from
+    /// the key file.
     pub fn new(store: Store) -> AppState {
         AppState {
             store,
             clock: Clock::default(),
             network: Network::default(),
+            secrets: secrets::Secrets::ephemeral(),
         }
     }
 }

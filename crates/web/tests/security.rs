@@ -634,6 +634,31 @@ async fn totp_is_enrolled_then_required_and_codes_cannot_be_replayed() {
         let (s, _) = api.get("/api/cases").await;
         assert_eq!(s, StatusCode::OK, "enrolling completes this session");
 
+        // The secret is sealed at rest: the column holds no base32 secret, and a server with
+        // another key cannot check codes against it.
+        let stored = db
+            .store
+            .user(w.user_id("worker"))
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_secret
+            .unwrap();
+        assert!(
+            stored.starts_with("v1:") && !stored.contains(&secret),
+            "{stored}"
+        );
+        let other_key = serve(tsunagu_web::AppState::new(db.store.clone())).await;
+        let res = raw_client()
+            .post(format!("{other_key}/api/login"))
+            .json(
+                &json!({"login": login, "password": PASSWORD, "totp": code_at(&secret, &login, 1)}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
         // From now on the code is required, must be right, and works once.
         let fresh = raw_client();
         let (s, body, _) = try_login(&w, &fresh, "worker", PASSWORD, None).await;
