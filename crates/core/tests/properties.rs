@@ -467,3 +467,26 @@ proptest! {
         prop_assert_eq!(CaseState::fold(stored.iter()), Some(state));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+    /// Fuzzing the 和暦 and date parser: any text is read or refused, never a panic; what it
+    /// reads, formatted in 和暦 and read again, is the same day.
+    #[test]
+    fn the_date_parser_reads_or_refuses_any_text(s in "\\PC{0,24}|[RHSTM令平昭大明元年月日.0-9 /-]{0,16}") {
+        if let Some(d) = tsunagu_core::wareki::parse(&s) {
+            prop_assert_eq!(tsunagu_core::wareki::parse(&tsunagu_core::wareki::format(d)), Some(d));
+        }
+    }
+
+    /// Fuzzing the JSON command decoder: arbitrary bytes decode or are refused, never a panic;
+    /// what decodes, encoded and decoded again, is the same command.
+    #[test]
+    fn the_command_decoder_reads_or_refuses_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(cmd) = serde_json::from_slice::<CaseCommand>(&bytes) {
+            let again: CaseCommand = serde_json::from_str(&serde_json::to_string(&cmd).unwrap()).unwrap();
+            prop_assert_eq!(again, cmd);
+        }
+    }
+}
