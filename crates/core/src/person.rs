@@ -243,6 +243,14 @@ fn check(details: &PersonDetails, ctx: &Context) -> Result<(), Refusal> {
             field: "生年月日"
         });
     }
+    if details
+        .date_of_birth
+        .is_some_and(|d| d < crate::case::EARLIEST_DATE)
+    {
+        return Err(Refusal::DateTooEarly {
+            field: "生年月日"
+        });
+    }
     Ok(())
 }
 
@@ -324,6 +332,15 @@ pub fn decide(
             }
             if given_on > ctx.today {
                 return Err(Refusal::DateInFuture { field: "同意日" });
+            }
+            // No record of a person dates from before their birth.
+            if let Some(born) = state.details.date_of_birth
+                && given_on < born
+            {
+                return Err(Refusal::DateOrder {
+                    earlier: "生年月日",
+                    later: "同意日",
+                });
             }
             if valid_until.is_some_and(|until| until < given_on) {
                 return Err(Refusal::DateOrder {

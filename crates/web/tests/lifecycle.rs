@@ -782,6 +782,26 @@ async fn wrong_data_is_refused_by_core_rules() {
         let worker = w.login("worker").await;
         let city = w.login("city").await;
         let person = new_person(&worker, "規則 花子").await;
+        // Born before 1900, or consenting before being born.
+        let (s, b) = worker
+            .post(
+                "/api/persons",
+                json!({"details": {"name": "古い 人", "date_of_birth": "1800-01-01"}}),
+            )
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("date.too_early")),
+            "{b}"
+        );
+        let (s, b) = worker
+            .person_cmd(&person, json!({"action": "record_consent", "organisations": [w.city], "purpose": "共有", "given_on": "1979-01-01"}))
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("date.order")),
+            "{b}"
+        );
         // A 主訴 code not in the tenant's list.
         let (s, b) = worker
             .post(

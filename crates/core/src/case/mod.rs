@@ -9,7 +9,7 @@ mod state;
 mod types;
 
 pub use command::*;
-pub use decide::{MeetingFacts, decide, decide_attachment, decide_conclusion, open};
+pub use decide::{EARLIEST_DATE, MeetingFacts, decide, decide_attachment, decide_conclusion, open};
 pub use due::*;
 pub use event::*;
 pub use state::*;
