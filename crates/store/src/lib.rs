@@ -5,7 +5,6 @@
 
 pub mod audit;
 mod backend;
-pub mod transfer;
 mod types;
 
 pub use audit::{AuditEntry, AuditQuery, Basis, ChainedRow, timestamp_text};
@@ -57,6 +56,9 @@ macro_rules! dispatch {
         }
     };
 }
+
+// After `dispatch!`, which it uses.
+pub mod transfer;
 
 impl Store {
     /// Opens the database the URL names (`sqlite://path` or `postgres://…`), creating a SQLite

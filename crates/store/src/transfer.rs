@@ -246,31 +246,22 @@ transfer!(
     "integer"
 );
 
-macro_rules! on {
-    ($store:expr, $db:ident => $body:expr) => {
-        match $store {
-            Store::Sqlite($db) => $body,
-            Store::Postgres($db) => $body,
-        }
-    };
-}
-
 impl Store {
     /// Whether the database holds no tenant, stream or audit entry (a restore or copy target).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        on!(self, db => db.is_empty().await)
+        dispatch!(self, db => db.is_empty().await)
     }
 
     /// Every stream's id, version and head hash: equal lists mean equal timelines.
     pub async fn stream_heads(&self) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
-        on!(self, db => db.heads().await)
+        dispatch!(self, db => db.heads().await)
     }
 
     /// Rows per table now.
     pub async fn table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut out = Vec::new();
         for table in TABLES {
-            out.push((*table, on!(self, db => db.count(table).await)?));
+            out.push((*table, dispatch!(self, db => db.count(table).await)?));
         }
         Ok(out)
     }
@@ -289,10 +280,10 @@ impl Store {
         }
         let mut kinds = Vec::new();
         for table in TABLES {
-            kinds.push((*table, on!(target, db => db.columns(table).await)?));
+            kinds.push((*table, dispatch!(target, db => db.columns(table).await)?));
         }
         let (tx, mut rx) = mpsc::channel::<Chunk>(4);
-        let export = async { on!(self, db => db.export(tx).await) };
+        let export = async { dispatch!(self, db => db.export(tx).await) };
         let import = async {
             while let Some(chunk) = rx.recv().await {
                 let layout = kinds
@@ -300,7 +291,7 @@ impl Store {
                     .find(|(t, _)| *t == chunk.table)
                     .map(|(_, k)| k.as_slice())
                     .unwrap_or_default();
-                on!(target, db => db.insert_rows(&chunk, layout).await)?;
+                dispatch!(target, db => db.insert_rows(&chunk, layout).await)?;
                 progress(chunk.table, chunk.rows.len() as u64);
             }
             Ok::<(), StoreError>(())
