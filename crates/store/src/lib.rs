@@ -29,9 +29,15 @@ pub use backend::{pg, sqlite};
 /// its own, so the rollback on drop fails and the driver still counts a transaction as open; the
 /// next `BEGIN` on that connection would then become a savepoint inside a transaction that is
 /// never committed, and acknowledged writes would be lost. Such a connection is closed instead.
-/// The ping first lets the driver finish the rollback that dropping the transaction queued.
-async fn discard_unfinished<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
-    conn.ping().await?;
+/// On SQLite the ping first lets the driver's worker finish the rollback that dropping the
+/// transaction queued (PostgreSQL's driver counts it at once, and pings on release itself).
+async fn discard_unfinished<C: sqlx::Connection>(
+    conn: &mut C,
+    flush: bool,
+) -> Result<bool, sqlx::Error> {
+    if flush {
+        conn.ping().await?;
+    }
     let clean = !conn.is_in_transaction();
     if !clean {
         tracing::warn!("closing a database connection left inside a transaction");
@@ -94,7 +100,7 @@ impl Store {
             // avoids lock upgrades between deferred transactions.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
-                .after_release(|conn, _| Box::pin(discard_unfinished(conn)))
+                .after_release(|conn, _| Box::pin(discard_unfinished(conn, true)))
                 .connect_with(options.clone())
                 .await?;
             let read = SqlitePoolOptions::new()
@@ -112,7 +118,7 @@ impl Store {
     pub async fn open_postgres(options: PgConnectOptions) -> Result<Store, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .after_release(|conn, _| Box::pin(discard_unfinished(conn)))
+            .after_release(|conn, _| Box::pin(discard_unfinished(conn, false)))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
