@@ -200,7 +200,8 @@ async fn run(url: &str, dir: &std::path::Path, kills: u32, seed: u64) {
             let _ = t.await;
         }
         (server, base) = start(url, key);
-        // After the restart: what was acknowledged in this round is there, exactly once.
+        // After the restart: the latest persons and every contact acknowledged so far are there,
+        // exactly once (every person again at the end).
         let (persons, contacts) = {
             let a = acked.lock().unwrap();
             (a.persons.clone(), a.contacts.clone())
@@ -211,6 +212,9 @@ async fn run(url: &str, dir: &std::path::Path, kills: u32, seed: u64) {
             &contacts,
         )
         .await;
+        if (round + 1) % 100 == 0 {
+            eprintln!("crash harness: {} kills so far", round + 1);
+        }
     }
     let (persons, contacts) = {
         let a = acked.lock().unwrap();
