@@ -2,6 +2,8 @@
 //! data is never added to a database holding real data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::process::Command;
 
 fn tsunagu(args: &[&str]) -> std::process::Output {
@@ -466,16 +468,7 @@ fn backup_while_writing_restores_and_copies_with_identical_timelines() {
             let _ = std::fs::remove_dir_all(&dir);
             return;
         };
-        let name = format!("t_copy_{}", uuid::Uuid::now_v7().simple());
-        let admin = tsunagu_store::Store::open(&pg).await.unwrap();
-        let tsunagu_store::Store::Postgres(a) = &admin else {
-            panic!()
-        };
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&a.write)
-            .await
-            .unwrap();
-        let target = format!("{}/{name}", pg.rsplit_once('/').unwrap().0);
+        let target = support::create_database(&pg, "t_copy").await;
         let err = ok(&tsunagu(&["copy", "--from", &restored, "--to", &target]));
         assert!(
             err.contains("copy: ok (sqlite → postgres)") && err.contains("timelines:"),
@@ -511,13 +504,7 @@ fn backup_while_writing_restores_and_copies_with_identical_timelines() {
         );
         x.close().await;
         y.close().await;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .execute(&a.write)
-        .await
-        .unwrap();
-        admin.close().await;
+        support::drop_database(&pg, &target).await;
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,6 +5,8 @@
 //! is the long one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
@@ -300,24 +302,9 @@ async fn acknowledged_writes_survive_sigkill() {
     run(&url, &dir, kills, 1).await;
     match std::env::var("TSUNAGU_TEST_DATABASE_URL") {
         Ok(pg) if !pg.is_empty() => {
-            let name = format!("t_crash_{}", uuid::Uuid::now_v7().simple());
-            let admin = tsunagu_store::Store::open(&pg).await.unwrap();
-            let tsunagu_store::Store::Postgres(a) = &admin else {
-                panic!()
-            };
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&a.write)
-                .await
-                .unwrap();
-            let target = format!("{}/{name}", pg.rsplit_once('/').unwrap().0);
+            let target = support::create_database(&pg, "t_crash").await;
             run(&target, &dir, kills, 2).await;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .execute(&a.write)
-            .await
-            .unwrap();
-            admin.close().await;
+            support::drop_database(&pg, &target).await;
         }
         _ => {
             assert_ne!(
