@@ -201,14 +201,7 @@ pub(crate) async fn sign_in(
         .same_site(SameSite::Strict)
         .path("/")
         .build();
-    let auth = Auth {
-        actor,
-        user,
-        settings,
-        session: Some(session),
-        token: None,
-        address: None,
-    };
+    let auth = Auth::new(actor, user, settings, Some(session), None, None);
     Ok((cookie, me(&auth)))
 }
 

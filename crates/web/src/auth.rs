@@ -13,8 +13,9 @@ use axum::http::{Method, StatusCode};
 use axum_extra::extract::CookieJar;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tsunagu_app::Caller;
 use tsunagu_core::{Actor, Role, TenantSettings};
-use tsunagu_store::{AuditEntry, Session, Store, TokenGrant, User};
+use tsunagu_store::{Session, Store, TokenGrant, User};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -270,30 +271,60 @@ impl FromRequestParts<AppState> for Client {
 
 // --- the authenticated request ------------------------------------------------------------------
 
-/// The authenticated user of a request, with the tenant's settings.
-#[derive(Clone, Debug)]
+/// The authenticated user of a request: the [`Caller`] the use cases see (reached through
+/// `Deref`), and what only authentication needs — the account, the session or token grant.
+/// `Debug` leaves out the account's secrets.
+#[derive(Clone)]
 pub struct Auth {
-    pub actor: Actor,
+    pub caller: Caller,
     pub user: User,
-    pub settings: TenantSettings,
     /// The session, when the request came with the session cookie.
     pub session: Option<Session>,
     /// The token grant, when the request came with a bearer token.
     pub token: Option<TokenGrant>,
-    pub address: Option<String>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("caller", &self.caller)
+            .field("session", &self.session.as_ref().map(|s| &s.id))
+            .field("token", &self.token.as_ref().map(|t| t.token_id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Auth {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
 }
 
 impl Auth {
-    /// An audit entry for this request: who, from which session and address.
-    pub fn audit(&self, action: &str) -> AuditEntry {
-        let mut e = AuditEntry::by(&self.actor, action);
-        e.session_id = self
-            .session
+    pub(crate) fn new(
+        actor: Actor,
+        user: User,
+        settings: TenantSettings,
+        session: Option<Session>,
+        token: Option<TokenGrant>,
+        address: Option<String>,
+    ) -> Auth {
+        let audit_session = session
             .as_ref()
             .map(|s| s.id.clone())
-            .or_else(|| self.token.as_ref().map(|t| format!("token:{}", t.token_id)));
-        e.address = self.address.clone();
-        e
+            .or_else(|| token.as_ref().map(|t| format!("token:{}", t.token_id)));
+        Auth {
+            caller: Caller {
+                actor,
+                settings,
+                session: audit_session,
+                address,
+            },
+            user,
+            session,
+            token,
+        }
     }
 }
 
@@ -380,14 +411,7 @@ impl FromRequestParts<AppState> for Auth {
             {
                 state.store.touch_api_token(grant.token_id, now).await?;
             }
-            return Ok(Auth {
-                actor,
-                user,
-                settings,
-                session: None,
-                token: Some(grant),
-                address,
-            });
+            return Ok(Auth::new(actor, user, settings, None, Some(grant), address));
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
@@ -444,13 +468,13 @@ impl FromRequestParts<AppState> for Auth {
         if now.duration_since(session.last_seen_at) > jiff::SignedDuration::from_secs(60) {
             state.store.touch_session(&session.id, now).await?;
         }
-        Ok(Auth {
+        Ok(Auth::new(
             actor,
             user,
             settings,
-            session: Some(session),
-            token: None,
+            Some(session),
+            None,
             address,
-        })
+        ))
     }
 }

@@ -91,43 +91,40 @@ impl ApiError {
     }
 }
 
+impl From<tsunagu_app::Error> for ApiError {
+    fn from(e: tsunagu_app::Error) -> Self {
+        use tsunagu_app::Kind;
+        let status = match e.kind {
+            Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            code: e.code,
+            message: e.message,
+            retry_after: e.retry_after,
+            detail: e.detail,
+        }
+    }
+}
+
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.message())
+        tsunagu_app::Error::from(r).into()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict { expected, actual } => ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict.stale_version",
-                format!(
-                    "他の人が先に更新しました（あなたが見ていた版: {expected}、現在の版: {actual}）。最新の内容を確認してからやり直してください。"
-                ),
-            ),
-            StoreError::NotFound => ApiError::not_found(),
-            StoreError::IdempotencyMismatch => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency.key_reused",
-                "この Idempotency-Key は別の内容の登録に使われています。新しいキーを使ってください。",
-            ),
-            StoreError::Duplicate => ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict.duplicate",
-                "同じものがすでに登録されています。",
-            ),
-            StoreError::IdempotentReplay { .. } => ApiError::internal(),
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "storage unavailable");
-                ApiError::unavailable()
-            }
-            other => {
-                tracing::error!(error = %other, "store error");
-                ApiError::internal()
-            }
-        }
+        tsunagu_app::Error::from(e).into()
     }
 }
 

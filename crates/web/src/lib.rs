@@ -19,19 +19,20 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use jiff::civil::Date;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+pub use tsunagu_app::{App, Clock, today};
 use tsunagu_store::Store;
 use utoipa::OpenApi;
 
 /// Largest request body accepted (1 MiB); larger answers 413 with a JSON error.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// What every handler runs against: the use cases' [`App`] (store and clock), how the server
+/// is reached, and the key ring. Handlers reach the `App` through `Deref`.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub store: Store,
-    pub clock: Clock,
+    pub app: App,
     pub network: Network,
     /// The key ring that seals TOTP secrets at rest.
     pub secrets: secrets::Secrets,
@@ -42,11 +43,17 @@ impl AppState {
     /// the key file.
     pub fn new(store: Store) -> AppState {
         AppState {
-            store,
-            clock: Clock::default(),
+            app: App::new(store),
             network: Network::default(),
             secrets: secrets::Secrets::ephemeral(),
         }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
     }
 }
 
@@ -65,39 +72,8 @@ impl Network {
     }
 }
 
-/// The calendar day the rules use ("today in Japan"). Consent expiry, due dates and "not in
-/// the future" checks all read it here, so a test can move the days forward; the server never
-/// shifts it.
-#[derive(Clone, Debug, Default)]
-pub struct Clock {
-    shift_days: std::sync::Arc<std::sync::atomic::AtomicI64>,
-}
-
-impl Clock {
-    pub fn today(&self) -> Date {
-        let shift = self.shift_days.load(std::sync::atomic::Ordering::Relaxed);
-        let day = today();
-        day.checked_add(jiff::Span::new().days(shift))
-            .unwrap_or(day)
-    }
-
-    /// Moves the calendar `days` forward (tests).
-    pub fn advance_days(&self, days: i64) {
-        self.shift_days
-            .fetch_add(days, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 /// Content Security Policy: only our own resources, no inline script or style, no framing.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-
-/// Today in Japan (UTC+9, no daylight saving).
-pub fn today() -> Date {
-    let offset = jiff::tz::Offset::constant(9);
-    jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::fixed(offset))
-        .date()
-}
 
 #[derive(OpenApi)]
 #[openapi(

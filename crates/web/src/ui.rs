@@ -10,7 +10,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use serde::Deserialize;
-use tsunagu_store::DueScope;
 
 use crate::account::{self, LoginRequest};
 use crate::auth::{Auth, SESSION_COOKIE};
@@ -192,7 +191,8 @@ pub async fn dashboard(
     let today = app.clock.today();
     let works_cases = auth.actor.role.works_cases();
     let (counts, items, meetings) = if works_cases {
-        let l = api::due_list(&app, &auth, today, DueScope::Worker(auth.user.id)).await?;
+        let l =
+            tsunagu_app::due::list(&app, &auth, Some(today), tsunagu_app::due::Scope::Mine).await?;
         (
             l.counts,
             l.items

@@ -508,6 +508,15 @@ impl AttachmentType {
             AttachmentType::Png => "image/png",
         }
     }
+
+    /// The file name extension of the type.
+    pub fn extension(self) -> &'static str {
+        match self {
+            AttachmentType::Pdf => "pdf",
+            AttachmentType::Jpeg => "jpg",
+            AttachmentType::Png => "png",
+        }
+    }
 }
 
 /// A document attached to a case: its description as recorded in the case's stream. The bytes

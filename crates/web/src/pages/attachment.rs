@@ -136,10 +136,10 @@ async fn page(
         })
         .collect();
     rows.reverse();
-    let may_add = match attachments::access_for_upload(app, auth, id).await {
+    let may_add = match tsunagu_app::attachments::access_for_upload(app, auth, id).await {
         Ok(_) => true,
         Err(e) if e.is_not_found() => false,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let (list, defaults) = controls(today);
     Ok(AttachmentsPage {
@@ -175,7 +175,7 @@ pub async fn upload(
     m: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
-    let a = attachments::access_for_upload(&app, &auth, id).await?;
+    let a = tsunagu_app::attachments::access_for_upload(&app, &auth, id).await?;
     let read = match attachments::multipart(m) {
         Ok(m) => attachments::read_upload(m).await,
         Err(e) => Err(e),
@@ -193,9 +193,9 @@ pub async fn upload(
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
         }
     };
-    match attachments::add(&app, &auth, id, a, fields.version(), about, file).await {
+    match tsunagu_app::attachments::add(&app, &auth, id, a, fields.version(), about, file).await {
         Ok(_) => Ok(see_other(&format!("/cases/{id}/attachments"))),
-        Err(e) => refused(&app, &auth, id, &fields, e).await,
+        Err(e) => refused(&app, &auth, id, &fields, e.into()).await,
     }
 }
 

@@ -26,9 +26,9 @@ use super::{
 use crate::api::{self, CaseCommandRequest, CaseView, TimelineEntry};
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
 use crate::ui::Page;
 use crate::{AppState, access};
+use tsunagu_app::cases;
 
 /// Names of organisations and users, for showing ids to people.
 pub(crate) struct Names {
@@ -1250,15 +1250,11 @@ pub async fn create_case(
         },
         consent,
     };
-    match api::create_case(
-        State(app.clone()),
-        auth.clone(),
-        HeaderMap::new(),
-        ApiJson(req),
-    )
-    .await
+    match cases::open(&app, &auth, req, None)
+        .await
+        .map_err(ApiError::from)
     {
-        Ok((_, created)) => Ok(see_other(&format!("/cases/{}", created.0.id))),
+        Ok(created) => Ok(see_other(&format!("/cases/{}", created.id))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             again(auth, None, Notice::from_api(&e), refusal_status(&e)).await
         }
@@ -1666,13 +1662,8 @@ pub(crate) async fn load(
     auth: &Auth,
     id: CaseId,
 ) -> Result<(CaseView, Vec<TimelineEntry>), ApiError> {
-    let view = api::get_case(State(app.clone()), auth.clone(), ApiPath(id))
-        .await?
-        .0;
-    let timeline = api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id))
-        .await?
-        .0;
-    Ok((view, timeline))
+    let page = cases::page(app, auth, id).await?;
+    Ok((page.case, page.timeline))
 }
 
 fn may_manage(auth: &Auth, view: &CaseView, today: Date) -> bool {
@@ -1816,13 +1807,11 @@ impl Refused {
                 let mut notice = Notice::from_api(&e);
                 notice.back = format!("/cases/{id}");
                 if e.status == StatusCode::CONFLICT
-                    && let Ok(entries) =
-                        api::case_timeline(State(app.clone()), auth.clone(), ApiPath(id)).await
+                    && let Ok(entries) = cases::timeline(app, auth, id).await
                 {
                     notice.message =
                         "あなたが入力している間に、ほかの人がこのケースに記録しました。".into();
                     notice.conflict = entries
-                        .0
                         .iter()
                         .filter(|t| t.version > seen)
                         .map(|t| {
@@ -1856,8 +1845,11 @@ async fn submit(
         reason: f.get("reason").map(str::to_owned),
         command,
     };
-    match api::case_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
-        Ok(v) => Ok(Ok(v.0)),
+    match cases::command(app, auth, id, req)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(v) => Ok(Ok(v)),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => Ok(Err(Refused::Api(e))),
         Err(e) => Err(e.into()),
     }
@@ -2077,9 +2069,7 @@ pub async fn assessments(
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
     let a = access::case(&app, &auth, id, Access::Read).await?;
-    let list = api::case_assessments(State(app.clone()), auth.clone(), ApiPath(id))
-        .await?
-        .0;
+    let list = cases::assessments(&app, &auth, id).await?;
     let names = Names::load(&app, &auth).await?;
     let mut previous: Option<Vec<(String, String)>> = None;
     let mut versions = Vec::new();

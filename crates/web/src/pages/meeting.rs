@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use tsunagu_core::case::CaseConclusion;
 use tsunagu_core::meeting::{
     AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting,
@@ -18,12 +18,12 @@ use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageResult, field_error,
     laid_out, parse_id, refill, refusal_status, render, render_status, see_other,
 };
-use crate::api::{self, MeetingCommandRequest, MeetingListQuery};
+use crate::api::MeetingCommandRequest;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::ui::Page;
 use crate::{AppState, access};
+use tsunagu_app::meetings;
 
 fn schedule_controls() -> Vec<Control> {
     vec![
@@ -53,13 +53,7 @@ async fn meetings_page(
     controls: Vec<Control>,
     notice: Option<Notice>,
 ) -> Result<MeetingsPage, ApiError> {
-    let meetings = api::list_meetings(
-        State(app.clone()),
-        auth.clone(),
-        ApiQuery(MeetingListQuery { from: None }),
-    )
-    .await?
-    .0;
+    let meetings = meetings::list(app, auth, None).await?;
     Ok(MeetingsPage {
         chrome: Chrome::of(auth, app.clock.today()),
         meetings,
@@ -96,15 +90,11 @@ pub async fn create(
     };
     let (error, notice, status) = match read() {
         Ok(req) => {
-            match api::create_meeting(
-                State(app.clone()),
-                auth.clone(),
-                HeaderMap::new(),
-                ApiJson(req),
-            )
-            .await
+            match meetings::schedule(&app, &auth, req, None)
+                .await
+                .map_err(ApiError::from)
             {
-                Ok((_, created)) => return Ok(see_other(&format!("/meetings/{}", created.0.id))),
+                Ok(created) => return Ok(see_other(&format!("/meetings/{}", created.id))),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {
                     (None, Notice::from_api(&e), refusal_status(&e))
                 }
@@ -249,9 +239,7 @@ async fn meeting_page(
     notice: Option<Notice>,
 ) -> Result<MeetingPage, ApiError> {
     let today = app.clock.today();
-    let view = api::get_meeting(State(app.clone()), auth.clone(), ApiPath(id))
-        .await?
-        .0;
+    let view = meetings::get(app, auth, id).await?;
     let names = Names::load(app, auth).await?;
     let mut agenda = Vec::new();
     for item in &view.state.agenda {
@@ -415,8 +403,9 @@ pub async fn command(
                 reason: None,
                 command,
             };
-            match api::meeting_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req))
+            match meetings::command(&app, &auth, id, req)
                 .await
+                .map_err(ApiError::from)
             {
                 Ok(_) => return Ok(see_other(&format!("/meetings/{id}"))),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {

@@ -502,6 +502,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl From<tsunagu_app::Error> for PageError {
+    fn from(e: tsunagu_app::Error) -> Self {
+        PageError(e.into())
+    }
+}
+
 impl From<tsunagu_store::StoreError> for PageError {
     fn from(e: tsunagu_store::StoreError) -> Self {
         PageError(e.into())

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use tsunagu_core::person::{Consent, PersonCommand, PersonDetails, Sex};
 use tsunagu_core::{ConsentId, OrgId, PersonId, wareki};
@@ -15,9 +14,10 @@ use super::{
     laid_out, parse_id, refill, refusal_status, render, render_status, see_other,
 };
 use crate::AppState;
-use crate::api::{self, PersonCommandRequest, PersonCreate, PersonSearch};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::{PersonCommandRequest, PersonCreate};
+use crate::error::ApiError;
 use crate::ui::Page;
+use tsunagu_app::persons;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SearchQuery {
@@ -79,15 +79,13 @@ pub async fn search(
             }
         },
     };
-    let query = PersonSearch {
+    let query = persons::Search {
         name: Some(q.q.trim().to_owned()).filter(|s| !s.is_empty()),
         date_of_birth: dob,
         phone: Some(q.phone.trim().to_owned()).filter(|s| !s.is_empty()),
         limit: Some(50),
     };
-    page.results = api::search_persons(State(app), auth, ApiQuery(query))
-        .await?
-        .0;
+    page.results = persons::search(&app, &auth, query).await?;
     Ok(render(&page))
 }
 
@@ -186,8 +184,11 @@ pub async fn create(
         details,
         household_id: None,
     };
-    match api::create_person(State(app), auth, HeaderMap::new(), ApiJson(req)).await {
-        Ok((_, created)) => Ok(see_other(&format!("/persons/{}", created.0.id))),
+    match persons::register(&app, &auth, req, None)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(created) => Ok(see_other(&format!("/persons/{}", created.id))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             Ok(again(None, Notice::from_api(&e), refusal_status(&e)))
         }
@@ -286,14 +287,11 @@ async fn person_page(
 ) -> Result<PersonPage, crate::error::ApiError> {
     let today = app.clock.today();
     let chrome = Chrome::of(&auth, today);
-    let view = api::get_person(State(app.clone()), auth.clone(), ApiPath(id))
-        .await?
-        .0;
-    let household =
-        api::get_household(State(app.clone()), auth.clone(), ApiPath(view.household_id))
-            .await
-            .map(|h| h.0.members)
-            .unwrap_or_default();
+    let view = persons::get(app, &auth, id).await?;
+    let household = persons::household(app, &auth, view.household_id)
+        .await
+        .map(|h| h.members)
+        .unwrap_or_default();
     let orgs = app.store.orgs(auth.actor.tenant_id).await?;
     let controls = consent_controls(&orgs, auth.actor.org_id);
     let controls = match form {
@@ -415,7 +413,10 @@ pub async fn command(
         reason: None,
         command,
     };
-    match api::person_command(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(req)).await {
+    match persons::command(&app, &auth, id, req)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Ok(see_other(&format!("/persons/{id}#consents"))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             let mut notice = Notice::from_api(&e);

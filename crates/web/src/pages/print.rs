@@ -12,9 +12,7 @@ use tsunagu_core::{CaseId, MeetingId, wareki};
 
 use super::case::{Names, domain_values, load, timeline_rows};
 use super::{PageResult, parse_id, render};
-use crate::api;
 use crate::error::ApiError;
-use crate::extract::ApiPath;
 use crate::ui::Page;
 use crate::{AppState, access};
 
@@ -392,9 +390,7 @@ pub async fn meeting(
     Path(id): Path<String>,
 ) -> PageResult {
     let id: MeetingId = parse_id(&id)?;
-    let view = api::get_meeting(State(app.clone()), auth.clone(), ApiPath(id))
-        .await?
-        .0;
+    let view = tsunagu_app::meetings::get(&app, &auth, id).await?;
     let names = Names::load(&app, &auth).await?;
     let st = &view.state;
     let meta = vec![

@@ -1,0 +1,149 @@
+//! The one enforcement point: every handler loads records through these functions, which apply
+//! `tsunagu_core::policy`. A record the actor may not see answers 404, exactly like a missing one.
+
+use tsunagu_core::case::CaseState;
+use tsunagu_core::meeting::MeetingState;
+use tsunagu_core::person::PersonState;
+use tsunagu_core::policy::{self, Access, Basis};
+use tsunagu_core::{CaseId, MeetingId, PersonId};
+use tsunagu_store::{CaseFilter, Versioned};
+
+use crate::{App, Caller, Error, Result};
+
+/// A case the actor may reach, the person it is about (for consents and restrictions), and
+/// the basis of the access (for the audit trail).
+pub struct CaseAccess {
+    pub case: Versioned<CaseState>,
+    pub person: PersonState,
+    pub basis: Basis,
+}
+
+pub async fn case(app: &App, caller: &Caller, id: CaseId, access: Access) -> Result<CaseAccess> {
+    let Some(case) = app.store.case(caller.actor.tenant_id, id).await? else {
+        return Err(Error::not_found());
+    };
+    let Some(person) = app
+        .store
+        .person(caller.actor.tenant_id, case.state.person_id)
+        .await?
+    else {
+        return Err(Error::not_found());
+    };
+    let person = person.state;
+    match policy::case(
+        &caller.actor,
+        &case.state,
+        &person.consents,
+        app.clock.today(),
+        access,
+    ) {
+        Some(basis) => Ok(CaseAccess {
+            case,
+            person,
+            basis,
+        }),
+        None => Err(Error::not_found()),
+    }
+}
+
+/// Whether a listed case may be shown: the projections used for lists know the team but not
+/// roles, consent or restrictions, so every row passes the policy.
+pub async fn may_read_case(app: &App, caller: &Caller, id: CaseId) -> Result<bool> {
+    match case(app, caller, id, Access::Read).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A person the actor may reach with `access`: the registering organisation always may (a
+/// worker finds whom they registered before any case); others through one of the person's
+/// cases that the policy lets them reach.
+pub async fn person(
+    app: &App,
+    caller: &Caller,
+    id: PersonId,
+    access: Access,
+) -> Result<(Versioned<PersonState>, Basis)> {
+    let Some(found) = app.store.person(caller.actor.tenant_id, id).await? else {
+        return Err(Error::not_found());
+    };
+    let today = app.clock.today();
+    let mut bases = Vec::new();
+    if found.state.registered_by_org != caller.actor.org_id {
+        let rows = app
+            .store
+            .cases(
+                caller.actor.tenant_id,
+                &CaseFilter {
+                    visible_to_org: Some(caller.actor.org_id),
+                    person: Some(id),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        for row in rows {
+            if let Some(c) = app.store.case(caller.actor.tenant_id, row.id).await? {
+                bases.push(policy::case(
+                    &caller.actor,
+                    &c.state,
+                    &found.state.consents,
+                    today,
+                    access,
+                ));
+            }
+        }
+    }
+    match policy::person(&caller.actor, found.state.registered_by_org, bases) {
+        Some(basis) => Ok((found, basis)),
+        None => Err(Error::not_found()),
+    }
+}
+
+pub async fn meeting(app: &App, caller: &Caller, id: MeetingId) -> Result<Versioned<MeetingState>> {
+    match app.store.meeting(caller.actor.tenant_id, id).await? {
+        Some(v) if policy::meeting(&caller.actor, &v.state).is_some() => Ok(v),
+        _ => Err(Error::not_found()),
+    }
+}
+
+pub fn work_cases(caller: &Caller) -> Result<()> {
+    if policy::work_cases(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+pub fn administer(caller: &Caller) -> Result<()> {
+    if policy::administer(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+pub fn read_audit(caller: &Caller) -> Result<()> {
+    if policy::read_audit(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+pub fn oversee_org(caller: &Caller) -> Result<()> {
+    if policy::oversee_org(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+pub fn tenant_counts(caller: &Caller) -> Result<()> {
+    if policy::tenant_counts(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}

@@ -1,0 +1,222 @@
+//! Tsunagu's use cases: one async function per thing a user does (`cases::command`,
+//! `persons::search`, …), called alike by the pages, the JSON API and the CLI. Each one
+//! authorises through [`access`] — still the one enforcement point — decides in core, appends
+//! through the store and writes the audit entry of the request before any data leaves.
+//! No HTTP here: a surface turns a request into a [`Caller`] and renders [`Error`] its own way.
+
+pub mod access;
+pub mod attachments;
+pub mod caseload;
+pub mod cases;
+pub mod due;
+pub mod error;
+pub mod meetings;
+pub mod persons;
+
+use jiff::civil::Date;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tsunagu_core::person::Consent;
+use tsunagu_core::{Actor, Context, OrgId, TenantSettings, UserId};
+use tsunagu_store::{AppendBatch, AuditEntry, Idempotency, Store, StoreError, StreamAppend};
+use uuid::Uuid;
+
+pub use error::{Error, Kind, Result};
+
+/// What every use case runs against: the store and the clock.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Store,
+    pub clock: Clock,
+}
+
+impl App {
+    pub fn new(store: Store) -> App {
+        App {
+            store,
+            clock: Clock::default(),
+        }
+    }
+}
+
+/// Who asks: the actor (user, organisation, role) with the tenant's settings, and for the audit
+/// trail the session or token and the client's address. It carries no secret.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub actor: Actor,
+    pub settings: TenantSettings,
+    /// `session id` or `token:<id>`, as the audit trail records it.
+    pub session: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Caller {
+    /// An audit entry for this request: who, from which session and address.
+    pub fn audit(&self, action: &str) -> AuditEntry {
+        let mut e = AuditEntry::by(&self.actor, action);
+        e.session_id = self.session.clone();
+        e.address = self.address.clone();
+        e
+    }
+
+    pub fn user_id(&self) -> UserId {
+        self.actor.user_id
+    }
+
+    pub fn org_id(&self) -> OrgId {
+        self.actor.org_id
+    }
+}
+
+/// The calendar day the rules use ("today in Japan"). Consent expiry, due dates and "not in
+/// the future" checks all read it here, so a test can move the days forward; the server never
+/// shifts it.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    shift_days: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn today(&self) -> Date {
+        let shift = self.shift_days.load(std::sync::atomic::Ordering::Relaxed);
+        let day = today();
+        day.checked_add(jiff::Span::new().days(shift))
+            .unwrap_or(day)
+    }
+
+    /// Moves the calendar `days` forward (tests).
+    pub fn advance_days(&self, days: i64) {
+        self.shift_days
+            .fetch_add(days, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Today in Japan (UTC+9, no daylight saving).
+pub fn today() -> Date {
+    let offset = jiff::tz::Offset::constant(9);
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(offset))
+        .date()
+}
+
+/// The day of a timestamp in Japan.
+pub fn japan_date(t: jiff::Timestamp) -> Date {
+    t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)))
+        .date()
+}
+
+/// The context core's decisions read: today, the actor, the settings, the person's consents.
+pub fn ctx<'a>(app: &App, caller: &'a Caller, consents: &'a [Consent]) -> Context<'a> {
+    Context {
+        today: app.clock.today(),
+        actor: &caller.actor,
+        settings: &caller.settings,
+        consents,
+    }
+}
+
+/// One write with its audit entry: both commit together or not at all.
+pub fn batch(
+    caller: &Caller,
+    audit: AuditEntry,
+    reason: Option<String>,
+    streams: Vec<StreamAppend>,
+) -> AppendBatch {
+    AppendBatch {
+        tenant: caller.actor.tenant_id,
+        actor: caller.actor.actor_ref(),
+        recorded_at: jiff::Timestamp::now(),
+        reason: reason.filter(|r| !r.trim().is_empty()),
+        idempotency: None,
+        streams,
+        audit: vec![audit],
+        files: Vec::new(),
+    }
+}
+
+/// The optimistic-concurrency check of a command: the version the user saw must be current.
+pub fn expect_version(actual: u64, expected: u64) -> Result<()> {
+    if actual != expected {
+        return Err(StoreError::Conflict { expected, actual }.into());
+    }
+    Ok(())
+}
+
+/// Records a read before its data leaves the server; if the audit write fails, so does the
+/// request (fail-closed).
+pub async fn record(app: &App, entry: AuditEntry) -> Result<()> {
+    app.store.audit(&[entry]).await?;
+    Ok(())
+}
+
+/// The `action` name of a tagged command, for the audit trail.
+pub fn action_name(command: &impl Serialize) -> String {
+    serde_json::to_value(command)
+        .ok()
+        .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A create that came with an idempotency key (`Idempotency-Key` over HTTP).
+pub fn idempotency(key: Option<String>, body: &impl Serialize) -> Result<Option<(String, String)>> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let bytes = serde_json::to_vec(body).map_err(|_| Error::internal())?;
+    Ok(Some((key, hex::encode(Sha256::digest(&bytes)))))
+}
+
+/// What a create made: the new record's id, and whether this was a replay of an earlier
+/// request with the same idempotency key (nothing new written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Created {
+    pub id: Uuid,
+    pub replayed: bool,
+}
+
+/// Runs a create with an optional idempotency key (key, hash of the request): a retry of the
+/// same request returns what the first one made; the same key with another request is refused.
+pub async fn create_once(
+    app: &App,
+    caller: &Caller,
+    key: Option<(String, String)>,
+    make: impl FnOnce(Uuid) -> Result<AppendBatch>,
+) -> Result<Created> {
+    if let Some((key, hash)) = &key
+        && let Some(existing) = app
+            .store
+            .idempotent_replay(caller.actor.tenant_id, key, hash)
+            .await?
+    {
+        return Ok(Created {
+            id: existing,
+            replayed: true,
+        });
+    }
+    let id = Uuid::now_v7();
+    let mut batch = make(id)?;
+    batch.idempotency = key.map(|(key, request_hash)| Idempotency {
+        key,
+        request_hash,
+        stream_id: id,
+    });
+    match app.store.append(batch).await {
+        Ok(_) => Ok(Created {
+            id,
+            replayed: false,
+        }),
+        Err(StoreError::IdempotentReplay { stream_id }) => Ok(Created {
+            id: stream_id,
+            replayed: true,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Decodes a stored event; a row that does not decode is a defect, never shown.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| {
+        tracing::error!(error = %e, "stored event cannot be decoded");
+        Error::internal()
+    })
+}

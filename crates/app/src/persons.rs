@@ -1,0 +1,369 @@
+//! Persons (相談者): registration, search, one person with their cases, changes, history,
+//! consent and restrictions, and households.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use tsunagu_core::person::{self, Consent, PersonCommand, PersonDetails, PersonEvent, PersonField};
+use tsunagu_core::policy::Access;
+use tsunagu_core::{ActorRef, HouseholdId, OrgId, PersonId};
+use tsunagu_store::{Basis, CaseFilter, CaseSummary, PersonQuery, PersonSummary, StreamAppend};
+use uuid::Uuid;
+
+use crate::cases::{check_orgs, check_users};
+use crate::{
+    App, Caller, Created, Error, Result, access, action_name, batch, create_once, ctx, decode,
+    expect_version, record,
+};
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonCreate {
+    pub details: PersonDetails,
+    /// Join an existing household (one the actor can see a member of); a new one otherwise.
+    #[serde(default)]
+    pub household_id: Option<HouseholdId>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonUpdate {
+    pub expected_version: u64,
+    pub details: PersonDetails,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PersonView {
+    pub id: PersonId,
+    pub version: u64,
+    /// The details the caller may see: restricted fields are left out (see `redacted`).
+    pub details: PersonDetails,
+    /// Fields withheld from the caller (閲覧制限).
+    pub redacted: Vec<PersonField>,
+    /// The restriction, shown only to the named users.
+    pub restriction: Option<person::FieldRestriction>,
+    /// 本人同意.
+    pub consents: Vec<Consent>,
+    pub household_id: HouseholdId,
+    pub registered_by_org: OrgId,
+    pub cases: Vec<CaseSummary>,
+}
+
+/// Registers a person, in a new household or joining one whose member the caller can see.
+pub async fn register(
+    app: &App,
+    caller: &Caller,
+    req: PersonCreate,
+    idempotency_key: Option<String>,
+) -> Result<Created> {
+    access::work_cases(caller)?;
+    let key = crate::idempotency(idempotency_key, &req)?;
+    let household = match req.household_id {
+        None => HouseholdId(Uuid::now_v7()),
+        Some(h) => {
+            // Joining a household requires seeing one of its members.
+            let members = app
+                .store
+                .search_persons(
+                    caller.actor.tenant_id,
+                    caller.actor.org_id,
+                    &PersonQuery {
+                        household: Some(h),
+                        limit: 1,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            if members.is_empty() {
+                return Err(Error::invalid(
+                    "household.not_found",
+                    "指定された世帯が見つかりません。",
+                ));
+            }
+            h
+        }
+    };
+    let events = person::register(req.details, household, &ctx(app, caller, &[]))?;
+    create_once(app, caller, key, |id| {
+        Ok(batch(
+            caller,
+            caller
+                .audit("person.registered")
+                .object("person", id)
+                .subject(PersonId(id))
+                .basis(Basis::Team),
+            None,
+            vec![StreamAppend::Person {
+                id: PersonId(id),
+                expected_version: 0,
+                events,
+            }],
+        ))
+    })
+    .await
+}
+
+/// What to look for; empty terms are ignored.
+#[derive(Clone, Debug, Default)]
+pub struct Search {
+    pub name: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub phone: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Persons the caller may see matching the terms. The terms are personal data: only which
+/// fields were used goes to the audit.
+pub async fn search(app: &App, caller: &Caller, q: Search) -> Result<Vec<PersonSummary>> {
+    access::work_cases(caller)?;
+    let query = PersonQuery {
+        name: q.name.filter(|n| !n.trim().is_empty()),
+        date_of_birth: q.date_of_birth,
+        phone: q.phone.filter(|p| !p.trim().is_empty()),
+        household: None,
+        limit: q.limit.unwrap_or(50),
+    };
+    let rows = app
+        .store
+        .search_persons(caller.actor.tenant_id, caller.actor.org_id, &query)
+        .await?;
+    let found = visible(app, caller, rows, query.phone.is_some()).await?;
+    let fields: Vec<&str> = [
+        ("name", query.name.is_some()),
+        ("date_of_birth", query.date_of_birth.is_some()),
+        ("phone", query.phone.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, used)| used.then_some(f))
+    .collect();
+    record(
+        app,
+        caller
+            .audit("person.search")
+            .subjects(found.iter().map(|p| p.id))
+            .basis(Basis::Team)
+            .detail(format!(
+                "fields={} results={}",
+                fields.join(","),
+                found.len()
+            )),
+    )
+    .await?;
+    Ok(found)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HouseholdView {
+    pub id: HouseholdId,
+    /// The members the caller may see.
+    pub members: Vec<PersonSummary>,
+}
+
+pub async fn household(app: &App, caller: &Caller, id: HouseholdId) -> Result<HouseholdView> {
+    let rows = app
+        .store
+        .search_persons(
+            caller.actor.tenant_id,
+            caller.actor.org_id,
+            &PersonQuery {
+                household: Some(id),
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let members = visible(app, caller, rows, false).await?;
+    if members.is_empty() {
+        return Err(Error::not_found());
+    }
+    record(
+        app,
+        caller
+            .audit("household.read")
+            .object("household", id)
+            .subjects(members.iter().map(|p| p.id))
+            .basis(Basis::Team),
+    )
+    .await?;
+    Ok(HouseholdView { id, members })
+}
+
+/// The rows the caller may see: the search projection knows which organisations a person is
+/// near, not roles, consent or restrictions, so every row passes the policy. A match on a
+/// restricted phone number is dropped for users who may not see it (it would disclose it).
+async fn visible(
+    app: &App,
+    caller: &Caller,
+    rows: Vec<PersonSummary>,
+    matched_phone: bool,
+) -> Result<Vec<PersonSummary>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        match access::person(app, caller, row.id, Access::Read).await {
+            Ok((p, _)) => {
+                if !(matched_phone
+                    && p.state
+                        .hidden_from(caller.actor.user_id)
+                        .contains(&PersonField::Phone))
+                {
+                    out.push(row);
+                }
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// One person as the caller may see them, with the cases the caller may see.
+pub async fn get(app: &App, caller: &Caller, id: PersonId) -> Result<PersonView> {
+    let (p, basis) = access::person(app, caller, id, Access::Read).await?;
+    let cases = crate::cases::visible(
+        app,
+        caller,
+        CaseFilter {
+            visible_to_org: Some(caller.actor.org_id),
+            person: Some(id),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await?;
+    record(
+        app,
+        caller
+            .audit("person.read")
+            .object("person", id)
+            .subject(id)
+            .basis(basis),
+    )
+    .await?;
+    let user = caller.actor.user_id;
+    Ok(PersonView {
+        id,
+        version: p.version,
+        details: p.state.details_for(user),
+        redacted: p.state.hidden_from(user),
+        restriction: p.state.restriction.filter(|r| r.users.contains(&user)),
+        household_id: p.state.household_id,
+        registered_by_org: p.state.registered_by_org,
+        consents: p.state.consents,
+        cases,
+    })
+}
+
+pub async fn update(
+    app: &App,
+    caller: &Caller,
+    id: PersonId,
+    req: PersonUpdate,
+) -> Result<PersonView> {
+    let (current, basis) = access::person(app, caller, id, Access::Write).await?;
+    let events = person::change(&current.state, req.details, &ctx(app, caller, &[]))?;
+    if !events.is_empty() {
+        app.store
+            .append(batch(
+                caller,
+                caller
+                    .audit("person.changed")
+                    .object("person", id)
+                    .subject(id)
+                    .basis(basis),
+                req.reason,
+                vec![StreamAppend::Person {
+                    id,
+                    expected_version: req.expected_version,
+                    events,
+                }],
+            ))
+            .await?;
+    }
+    get(app, caller, id).await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PersonHistoryEntry {
+    pub version: u64,
+    pub recorded_at: jiff::Timestamp,
+    pub actor: ActorRef,
+    pub reason: Option<String>,
+    pub event: PersonEvent,
+}
+
+pub async fn history(app: &App, caller: &Caller, id: PersonId) -> Result<Vec<PersonHistoryEntry>> {
+    let (p, basis) = access::person(app, caller, id, Access::Read).await?;
+    let hidden = p.state.hidden_from(caller.actor.user_id);
+    let events = app.store.events(caller.actor.tenant_id, id.0).await?;
+    record(
+        app,
+        caller
+            .audit("person.history_read")
+            .object("person", id)
+            .subject(id)
+            .basis(basis),
+    )
+    .await?;
+    events
+        .into_iter()
+        .map(|e| {
+            Ok(PersonHistoryEntry {
+                version: e.version,
+                recorded_at: e.recorded_at,
+                actor: e.actor,
+                reason: e.reason,
+                event: decode::<PersonEvent>(e.payload)?.redacted(&hidden),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonCommandRequest {
+    pub expected_version: u64,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub command: PersonCommand,
+}
+
+/// Consent (本人同意) and field restrictions: changes to who may see the person's information.
+pub async fn command(
+    app: &App,
+    caller: &Caller,
+    id: PersonId,
+    req: PersonCommandRequest,
+) -> Result<PersonView> {
+    let (current, basis) = access::person(app, caller, id, Access::Write).await?;
+    expect_version(current.version, req.expected_version)?;
+    match &req.command {
+        PersonCommand::RecordConsent { organisations, .. } => {
+            check_orgs(app, caller, organisations).await?
+        }
+        PersonCommand::RestrictFields { users, .. } => check_users(app, caller, users).await?,
+        PersonCommand::WithdrawConsent { .. } => {}
+    }
+    let entry = caller
+        .audit("person.command")
+        .object("person", id)
+        .subject(id)
+        .basis(basis)
+        .detail(action_name(&req.command));
+    let events = person::decide(
+        &current.state,
+        req.command,
+        &ctx(app, caller, &[]),
+        Uuid::now_v7(),
+    )?;
+    app.store
+        .append(batch(
+            caller,
+            entry,
+            req.reason,
+            vec![StreamAppend::Person {
+                id,
+                expected_version: req.expected_version,
+                events,
+            }],
+        ))
+        .await?;
+    get(app, caller, id).await
+}
