@@ -879,18 +879,37 @@ macro_rules! backend {
                             return Err(e.into());
                         }
                     }
+                    let versions = self.append_in(&mut tx, &batch).await?;
+                    tx.commit().await?;
+                    Ok(versions)
+                }
+
+                /// Many writes in one transaction (bulk loading: the generator, imports): each
+                /// batch is appended as by `append`, with its own version checks and audit entry,
+                /// and all commit together or not at all. Idempotency keys are not honoured here.
+                pub async fn append_all(&self, batches: &[AppendBatch]) -> Result<Vec<Vec<u64>>, StoreError> {
+                    let mut tx = self.begin().await?;
+                    let mut out = Vec::with_capacity(batches.len());
+                    for batch in batches {
+                        out.push(self.append_in(&mut tx, batch).await?);
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn append_in(&self, tx: &mut Tx<'_>, batch: &AppendBatch) -> Result<Vec<u64>, StoreError> {
                     let mut versions = Vec::with_capacity(batch.streams.len());
                     let mut heads: Vec<String> = Vec::with_capacity(batch.streams.len());
                     for stream in &batch.streams {
                         let (version, head) = match stream {
                             StreamAppend::Case { id, expected_version, events } => {
-                                self.append_case(&mut tx, &batch, *id, *expected_version, events).await?
+                                self.append_case(tx, batch, *id, *expected_version, events).await?
                             }
                             StreamAppend::Person { id, expected_version, events } => {
-                                self.append_person(&mut tx, &batch, *id, *expected_version, events).await?
+                                self.append_person(tx, batch, *id, *expected_version, events).await?
                             }
                             StreamAppend::Meeting { id, expected_version, events } => {
-                                self.append_meeting(&mut tx, &batch, *id, *expected_version, events).await?
+                                self.append_meeting(tx, batch, *id, *expected_version, events).await?
                             }
                         };
                         let id = match stream {
@@ -912,15 +931,14 @@ macro_rules! backend {
                         .bind(&file.sha256)
                         .bind(&file.content[..])
                         .bind(batch.recorded_at.to_string())
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
                     }
                     let mut audit = batch.audit.clone();
                     if let Some(first) = audit.first_mut() {
                         first.events = Some(heads.join(" "));
                     }
-                    write_audit(&mut tx, &audit).await?;
-                    tx.commit().await?;
+                    write_audit(tx, &audit).await?;
                     Ok(versions)
                 }
 

@@ -337,6 +337,11 @@ impl Store {
         dispatch!(self, db => db.append(batch).await)
     }
 
+    /// Many writes in one transaction, each as by [`Store::append`] (bulk loading).
+    pub async fn append_all(&self, batches: &[AppendBatch]) -> Result<Vec<Vec<u64>>, StoreError> {
+        dispatch!(self, db => db.append_all(batches).await)
+    }
+
     pub async fn case(
         &self,
         tenant: TenantId,

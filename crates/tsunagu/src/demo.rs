@@ -154,7 +154,14 @@ struct Demo<'a> {
     meetings: Vec<(MeetingId, Date, u64, MeetingState)>,
     /// The consents of the person whose case is being generated.
     consents: Vec<person::Consent>,
+    /// Writes not yet committed: many go into one transaction.
+    pending: Vec<AppendBatch>,
+    /// Events written so far.
+    events: u64,
 }
+
+/// How many writes go into one transaction.
+const WRITES_PER_COMMIT: usize = 2_000;
 
 impl Demo<'_> {
     fn ctx<'b>(&'b self, actor: &'b Actor) -> Context<'b> {
@@ -164,6 +171,32 @@ impl Demo<'_> {
             settings: &self.settings,
             consents: &self.consents,
         }
+    }
+
+    /// Queues a write; every `WRITES_PER_COMMIT` writes commit together.
+    async fn write(&mut self, batch: AppendBatch) -> anyhow::Result<()> {
+        self.events += batch
+            .streams
+            .iter()
+            .map(|s| match s {
+                StreamAppend::Case { events, .. } => events.len(),
+                StreamAppend::Person { events, .. } => events.len(),
+                StreamAppend::Meeting { events, .. } => events.len(),
+            } as u64)
+            .sum::<u64>();
+        self.pending.push(batch);
+        if self.pending.len() >= WRITES_PER_COMMIT {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.pending.is_empty() {
+            self.store.append_all(&self.pending).await?;
+            self.pending.clear();
+        }
+        Ok(())
     }
 
     fn batch(&self, actor: &Actor, streams: Vec<StreamAppend>) -> AppendBatch {
@@ -193,16 +226,15 @@ impl Demo<'_> {
             state.evolve(e);
         }
         let n = events.len() as u64;
-        self.store
-            .append(self.batch(
-                actor,
-                vec![StreamAppend::Case {
-                    id,
-                    expected_version: *version,
-                    events,
-                }],
-            ))
-            .await?;
+        let b = self.batch(
+            actor,
+            vec![StreamAppend::Case {
+                id,
+                expected_version: *version,
+                events,
+            }],
+        );
+        self.write(b).await?;
         *version += n;
         Ok(())
     }
@@ -262,7 +294,8 @@ impl Demo<'_> {
                     events: cev,
                 });
             }
-            self.store.append(self.batch(actor, streams)).await?;
+            let b = self.batch(actor, streams);
+            self.write(b).await?;
             *version += cn;
             let entry = &mut self.meetings[idx];
             for e in &mev {
@@ -314,16 +347,15 @@ impl Demo<'_> {
         let events = person::register(details, HouseholdId(Uuid::now_v7()), &self.ctx(&actor))
             .map_err(|r| anyhow::anyhow!("{r}"))?;
         let person_state = person::PersonState::fold(events.iter()).context("register")?;
-        self.store
-            .append(self.batch(
-                &actor,
-                vec![StreamAppend::Person {
-                    id: pid,
-                    expected_version: 0,
-                    events,
-                }],
-            ))
-            .await?;
+        let b = self.batch(
+            &actor,
+            vec![StreamAppend::Person {
+                id: pid,
+                expected_version: 0,
+                events,
+            }],
+        );
+        self.write(b).await?;
 
         // Where this case stops: spread over every stage.
         let target = self.rng.random_range(0..100u32);
@@ -378,16 +410,15 @@ impl Demo<'_> {
         let events = case::open(open, &self.ctx(&actor)).map_err(|r| anyhow::anyhow!("{r}"))?;
         let mut state = CaseState::fold(events.iter()).context("open")?;
         let mut version = events.len() as u64;
-        self.store
-            .append(self.batch(
-                &actor,
-                vec![StreamAppend::Case {
-                    id,
-                    expected_version: 0,
-                    events,
-                }],
-            ))
-            .await?;
+        let b = self.batch(
+            &actor,
+            vec![StreamAppend::Case {
+                id,
+                expected_version: 0,
+                events,
+            }],
+        );
+        self.write(b).await?;
         if outreach {
             return Ok(());
         }
@@ -428,7 +459,7 @@ impl Demo<'_> {
                 sha256,
                 content,
             });
-            self.store.append(batch).await?;
+            self.write(batch).await?;
             version += n;
         }
         let a = &actor;
@@ -451,16 +482,15 @@ impl Demo<'_> {
                 self.consents.push(consent.clone());
             }
         }
-        self.store
-            .append(self.batch(
-                a,
-                vec![StreamAppend::Person {
-                    id: pid,
-                    expected_version: 1,
-                    events: consent,
-                }],
-            ))
-            .await?;
+        let b = self.batch(
+            a,
+            vec![StreamAppend::Person {
+                id: pid,
+                expected_version: 1,
+                events: consent,
+            }],
+        );
+        self.write(b).await?;
         if target < 6 {
             return Ok(());
         }
@@ -818,7 +848,13 @@ impl Demo<'_> {
 
 /// Creates a demo tenant with `persons` persons and their cases. Deterministic in shape for a
 /// seed (ids and timestamps are fresh).
-pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> anyhow::Result<()> {
+/// Returns the number of events written.
+pub async fn generate(
+    store: &Store,
+    persons: u32,
+    seed: u64,
+    is_demo: bool,
+) -> anyhow::Result<u64> {
     let tenant = TenantId(Uuid::now_v7());
     // Demo logins work without an authenticator app; real tenants require TOTP for every role.
     let settings = TenantSettings {
@@ -915,6 +951,8 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
         partners: vec![hw, orgs[4].id, city_org],
         meetings: Vec::new(),
         consents: Vec::new(),
+        pending: Vec::new(),
+        events: 0,
     };
     // A coordination meeting every two weeks over the past 15 months, and two ahead.
     let lead = actors[1].clone();
@@ -957,16 +995,15 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
             events.extend(ev);
         }
         let n = events.len() as u64;
-        store
-            .append(demo.batch(
-                &lead,
-                vec![StreamAppend::Meeting {
-                    id: mid,
-                    expected_version: 0,
-                    events,
-                }],
-            ))
-            .await?;
+        let b = demo.batch(
+            &lead,
+            vec![StreamAppend::Meeting {
+                id: mid,
+                expected_version: 0,
+                events,
+            }],
+        );
+        demo.write(b).await?;
         demo.meetings.push((mid, day, n, state));
         day = plus(day, 14);
     }
@@ -975,10 +1012,20 @@ pub async fn generate(store: &Store, persons: u32, seed: u64, is_demo: bool) -> 
         ProgressStyle::with_template("{bar:40} {pos}/{len} persons ({eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let started = std::time::Instant::now();
     for _ in 0..persons {
         demo.person_and_case().await?;
         bar.inc(1);
     }
+    demo.flush().await?;
     bar.finish_and_clear();
-    Ok(())
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(
+        persons,
+        events = demo.events,
+        seconds = secs,
+        events_per_second = demo.events as f64 / secs.max(1e-9),
+        "generated"
+    );
+    Ok(demo.events)
 }
