@@ -490,3 +490,78 @@ proptest! {
         }
     }
 }
+
+/// A consent drawn from small choices: which organisations, when given, for how long, and
+/// whether (and when) withdrawn.
+fn consent_of(orgs: u8, given: i64, length: Option<i64>, withdrawn: Option<i64>) -> person::Consent {
+    let day = |d: i64| date(2026, 1, 1).checked_add(jiff::Span::new().days(d)).unwrap();
+    person::Consent {
+        id: ConsentId(Uuid::from_u128(u128::from(orgs) + 1000 * given.unsigned_abs() as u128)),
+        organisations: (1..=4u128)
+            .filter(|n| orgs & (1 << (n - 1)) != 0)
+            .map(org)
+            .collect(),
+        purpose: t("共有"),
+        given_on: day(given),
+        valid_until: length.map(|n| day(given + n)),
+        written_form_received: true,
+        withdrawn_on: withdrawn.map(day),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+    /// The access projection is the policy: for any case state (owner, assignee, team, closed,
+    /// restriction), any consents and any actor and day, the relation read from the rows equals
+    /// `policy::relation`. Lists filter by the rows in SQL, so they show exactly what the
+    /// policy would let each row pass.
+    #[test]
+    fn the_access_rows_give_every_actor_the_relation_of_the_policy(
+        owner in 1u128..4,
+        assigned in 1u128..6,
+        team in 0u8..16,
+        closed in any::<bool>(),
+        restricted in proptest::collection::vec(1u128..6, 0..3),
+        consents in proptest::collection::vec(
+            (0u8..16, -10i64..10, proptest::option::of(0i64..15), proptest::option::of(-10i64..20)),
+            0..4,
+        ),
+        actor_org in 1u128..5,
+        actor_user in 1u128..6,
+        day in -10i64..20,
+    ) {
+        let settings = TenantSettings::default();
+        let worker = actor(OrgKind::SupportAgency, owner);
+        let ctx = Context { today: TODAY, actor: &worker, settings: &settings, consents: &[] };
+        let identification = Identification { identified_on: date(2025, 6, 1), route: IntakeRoute::SelfVisit, referrer: None, note: None };
+        let open = OpenCase { person_id: PersonId(Uuid::from_u128(7)), identification: Some(identification), intake: None };
+        let mut state = CaseState::fold(case::open(open, &ctx).unwrap().iter()).unwrap();
+        let user = |n: u128| UserId(Uuid::from_u128(100 + n));
+        state.owner_org = org(owner);
+        state.assigned_worker = user(assigned);
+        state.team = (1..=4u128).filter(|n| team & (1 << (n - 1)) != 0).map(org).collect();
+        state.team.push(org(owner));
+        if closed {
+            state.stage = Stage::Closed;
+        }
+        state.restricted_to = restricted.into_iter().map(user).collect();
+        let consents: Vec<_> = consents
+            .into_iter()
+            .map(|(o, g, len, w)| consent_of(o, g, len, w))
+            .collect();
+        let who = Actor {
+            tenant_id: TenantId(Uuid::from_u128(9)),
+            user_id: user(actor_user),
+            org_id: org(actor_org),
+            org_kind: OrgKind::SupportAgency,
+            role: Role::SupportWorker,
+        };
+        let on = date(2026, 1, 1).checked_add(jiff::Span::new().days(day)).unwrap();
+        let rows = policy::access_rows(&state, &consents);
+        prop_assert_eq!(
+            policy::relation_from_rows(&rows, &state.restricted_to, &who, on),
+            policy::relation(&who, &state, &consents, on),
+            "rows {:?}", rows
+        );
+    }
+}
