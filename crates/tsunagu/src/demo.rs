@@ -252,11 +252,18 @@ impl Demo<'_> {
         // The agency's lead worker presents cases at the meeting.
         let lead = self.worker[1].clone();
         let actor = &lead;
-        let idx = self
+        // The first meeting day on or after `after`; of the meetings held that day, any one.
+        let first = self
             .meetings
             .iter()
             .position(|(_, d, _, _)| *d >= after && *d <= self.today)
             .context("no meeting after that date")?;
+        let day = self.meetings[first].1;
+        let same_day = self.meetings[first..]
+            .iter()
+            .take_while(|(_, d, _, _)| *d == day)
+            .count();
+        let idx = first + self.rng.random_range(0..same_day);
         let (mid, held_on, _, _) = self.meetings[idx].clone();
         let orgs = [
             (self.agency, OrgKind::SupportAgency),
@@ -954,9 +961,12 @@ pub async fn generate(
         pending: Vec::new(),
         events: 0,
     };
-    // A coordination meeting every two weeks over the past 15 months, and two ahead.
+    // Coordination meetings every two weeks over the past 15 months, and two ahead; a larger
+    // city holds more of them on each day, so a meeting's agenda stays the size of a real one.
     let lead = actors[1].clone();
+    let per_day = (persons / 250).max(1);
     let mut day = plus(today, -450);
+    let mut held = 0;
     while day <= plus(today, 20) {
         let mid = MeetingId(Uuid::now_v7());
         let ctx = demo.ctx(&lead);
@@ -1005,7 +1015,11 @@ pub async fn generate(
         );
         demo.write(b).await?;
         demo.meetings.push((mid, day, n, state));
-        day = plus(day, 14);
+        held += 1;
+        if held == per_day {
+            held = 0;
+            day = plus(day, 14);
+        }
     }
     let bar = ProgressBar::new(u64::from(persons));
     bar.set_style(

@@ -1,6 +1,7 @@
 //! The `tsunagu` command: serve, demo, generate, migrate, verify, user.
 
 mod backup;
+mod bench;
 mod demo;
 mod keys;
 
@@ -63,6 +64,21 @@ enum Command {
         key: keys::KeyArg,
         #[arg(long, default_value_t = 300)]
         persons: u32,
+    },
+    /// Measure the server in-process over a database (made by `generate`): throughput, p50
+    /// and p99 per workload, each against a ceiling measured in the same run
+    Bench {
+        #[command(flatten)]
+        db: DbArg,
+        /// Generate this many persons first when the database is empty.
+        #[arg(long)]
+        persons: Option<u32>,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seconds per workload.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
     },
     /// Generate synthetic data without serving (deterministic for a seed).
     Generate {
@@ -314,6 +330,31 @@ async fn main() -> anyhow::Result<()> {
             }
             eprintln!("{}", demo::LOGIN_HELP);
             serve(store, &net, secrets).await
+        }
+        Command::Bench {
+            db,
+            persons,
+            clients,
+            seconds,
+        } => {
+            let store = Store::connect(&db.url).await?;
+            if store.tenants().await?.is_empty()
+                && let Some(persons) = persons
+            {
+                eprintln!("bench: generating {persons} persons…");
+                demo::generate(&store, persons, 1, true).await?;
+            }
+            bench::run(
+                store,
+                bench::Settings {
+                    clients: clients.max(1),
+                    seconds: seconds.max(0.5),
+                    worker: "worker".into(),
+                    lead: "lead".into(),
+                    password: demo::DEMO_PASSWORD.into(),
+                },
+            )
+            .await
         }
         Command::Generate { db, persons, seed } => {
             let store = Store::connect(&db.url).await?;

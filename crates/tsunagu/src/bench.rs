@@ -1,0 +1,451 @@
+//! `tsunagu bench`: the server in-process on a loopback port over a given database, driven by
+//! concurrent clients from this binary. For every workload it prints throughput, p50 and p99,
+//! and the throughput as a share of a ceiling measured in the same run: a static asset through
+//! the full middleware and `/healthz` for reads, the raw durable commit rate of the database
+//! for writes. Figures, never assertions: the goals live in the README beside the last figures.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use tsunagu_store::{AuditEntry, Store};
+use tsunagu_web::AppState;
+
+/// How hard and how long.
+pub struct Settings {
+    pub clients: usize,
+    pub seconds: f64,
+    /// Logins of the generated data (seed 1 has no suffix).
+    pub worker: String,
+    pub lead: String,
+    pub password: String,
+}
+
+/// One measured workload.
+struct Figure {
+    name: &'static str,
+    ok: u64,
+    failed: u64,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    ceiling: Option<&'static str>,
+}
+
+#[derive(Clone)]
+struct Session {
+    client: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+impl Session {
+    async fn login(base: &str, login: &str, password: &str) -> anyhow::Result<Session> {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .pool_max_idle_per_host(256)
+            .build()?;
+        let res = client
+            .post(format!("{base}/api/login"))
+            .json(&json!({"login": login, "password": password}))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!(
+                "cannot log in as {login} ({}); bench runs over data made by `tsunagu generate`",
+                res.status()
+            );
+        }
+        let me: Value = res.json().await?;
+        Ok(Session {
+            client,
+            base: base.to_owned(),
+            csrf: me["csrf_token"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<bool> {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await?;
+        let ok = res.status().is_success();
+        res.bytes().await?;
+        Ok(ok)
+    }
+
+    async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("GET {path}: {}", res.status());
+        }
+        Ok(res.json().await?)
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(body)
+            .send()
+            .await?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.unwrap_or(Value::Null)))
+    }
+}
+
+/// Runs `op` from `clients` tasks for `seconds`; each call answers whether it succeeded.
+async fn measure<F, Fut>(
+    name: &'static str,
+    ceiling: Option<&'static str>,
+    settings: &Settings,
+    op: F,
+) -> anyhow::Result<Figure>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
+{
+    let op = Arc::new(op);
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..settings.clients {
+        let (op, stop) = (op.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failed = 0u64;
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match op(client, i).await {
+                    Ok(true) => latencies.push(t.elapsed()),
+                    Ok(false) | Err(_) => failed += 1,
+                }
+                i += 1;
+            }
+            (latencies, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(settings.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        let (l, f) = t.await?;
+        all.extend(l);
+        failed += f;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pick = |q: f64| {
+        if all.is_empty() {
+            Duration::ZERO
+        } else {
+            all[((all.len() as f64 * q) as usize).min(all.len() - 1)]
+        }
+    };
+    Ok(Figure {
+        name,
+        ok: all.len() as u64,
+        failed,
+        per_second: all.len() as f64 / elapsed,
+        p50: pick(0.50),
+        p99: pick(0.99),
+        ceiling,
+    })
+}
+
+/// The server's resident memory (this process: server and clients), in MiB.
+fn resident_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
+    let backend = store.backend_name();
+    let counts = store.table_counts().await?;
+    let count = |t: &str| counts.iter().find(|(n, _)| *n == t).map_or(0, |(_, c)| *c);
+    eprintln!(
+        "bench: {backend}, {} persons, {} cases, {} events; {} clients, {} s per workload",
+        count("persons"),
+        count("cases"),
+        count("events"),
+        settings.clients,
+        settings.seconds
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let state = AppState::new(store.clone());
+    tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
+
+    let worker = Session::login(&base, &settings.worker, &settings.password).await?;
+    let lead = Session::login(&base, &settings.lead, &settings.password).await?;
+    let cases: Vec<String> = worker
+        .get_json("/api/cases?worker=me&limit=500")
+        .await?
+        .as_array()
+        .context("case list")?
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    if cases.is_empty() {
+        bail!("the worker has no cases: generate data first (`tsunagu generate --persons N`)");
+    }
+    let open: Vec<String> = worker
+        .get_json("/api/cases?worker=me&stage=support&limit=500")
+        .await?
+        .as_array()
+        .context("case list")?
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    let cases = Arc::new(cases);
+    let mut figures = Vec::new();
+
+    // Ceilings.
+    let w = worker.clone();
+    figures.push(
+        measure("static asset (ceiling)", None, &settings, move |_, _| {
+            let w = w.clone();
+            async move { w.get("/assets/app.css").await }
+        })
+        .await?,
+    );
+    let w = worker.clone();
+    figures.push(
+        measure("/healthz (ceiling)", None, &settings, move |_, _| {
+            let w = w.clone();
+            async move { w.get("/healthz").await }
+        })
+        .await?,
+    );
+    let s = store.clone();
+    figures.push(
+        measure(
+            "raw durable commit (ceiling)",
+            None,
+            &settings,
+            move |_, _| {
+                let s = s.clone();
+                async move {
+                    s.audit(&[AuditEntry::new("bench.commit")]).await?;
+                    Ok(true)
+                }
+            },
+        )
+        .await?,
+    );
+
+    // Reads.
+    let (w, c) = (worker.clone(), cases.clone());
+    figures.push(
+        measure(
+            "case page (HTML)",
+            Some("static asset (ceiling)"),
+            &settings,
+            move |client, i| {
+                let (w, c) = (w.clone(), c.clone());
+                async move {
+                    let id = &c[(client * 7919 + i as usize) % c.len()];
+                    w.get(&format!("/cases/{id}")).await
+                }
+            },
+        )
+        .await?,
+    );
+    let (w, c) = (worker.clone(), cases.clone());
+    figures.push(
+        measure(
+            "case JSON with timeline",
+            Some("static asset (ceiling)"),
+            &settings,
+            move |client, i| {
+                let (w, c) = (w.clone(), c.clone());
+                async move {
+                    let id = &c[(client * 7919 + i as usize) % c.len()];
+                    Ok(w.get(&format!("/api/cases/{id}")).await?
+                        && w.get(&format!("/api/cases/{id}/timeline")).await?)
+                }
+            },
+        )
+        .await?,
+    );
+    let w = worker.clone();
+    figures.push(
+        measure(
+            "filtered case list of 50",
+            Some("static asset (ceiling)"),
+            &settings,
+            move |_, i| {
+                let w = w.clone();
+                async move {
+                    let stage = ["support", "assessment", "intake", "planning"][i as usize % 4];
+                    w.get(&format!("/api/cases?stage={stage}&limit=50")).await
+                }
+            },
+        )
+        .await?,
+    );
+    let w = worker.clone();
+    figures.push(
+        measure(
+            "worker's due list",
+            Some("static asset (ceiling)"),
+            &settings,
+            move |_, _| {
+                let w = w.clone();
+                async move { w.get("/api/due").await }
+            },
+        )
+        .await?,
+    );
+    let l = lead.clone();
+    figures.push(
+        measure(
+            "lead's caseload",
+            Some("static asset (ceiling)"),
+            &settings,
+            move |_, _| {
+                let l = l.clone();
+                async move { l.get("/api/caseload").await }
+            },
+        )
+        .await?,
+    );
+    let w = worker.clone();
+    figures.push(
+        measure(
+            "person search",
+            Some("static asset (ceiling)"),
+            &settings,
+            move |_, i| {
+                let w = w.clone();
+                async move {
+                    let name = ["佐藤", "鈴木", "タカハシ", "田中"][i as usize % 4];
+                    w.get(&format!("/api/persons?name={name}&limit=50")).await
+                }
+            },
+        )
+        .await?,
+    );
+
+    // Durable writes: each client appends contact records to cases of its own, so versions
+    // do not collide between clients.
+    if open.len() >= settings.clients {
+        let targets: Vec<Vec<String>> = (0..settings.clients)
+            .map(|c| {
+                open.iter()
+                    .skip(c)
+                    .step_by(settings.clients)
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        let versions = Arc::new(tokio::sync::Mutex::new(std::collections::HashMap::<
+            String,
+            u64,
+        >::new()));
+        let (w, targets) = (worker.clone(), Arc::new(targets));
+        let today = tsunagu_web::today().to_string();
+        figures.push(
+            measure(
+                "contact append (durable)",
+                Some("raw durable commit (ceiling)"),
+                &settings,
+                move |client, i| {
+                    let (w, targets, versions, today) =
+                        (w.clone(), targets.clone(), versions.clone(), today.clone());
+                    async move {
+                        let mine = &targets[client];
+                        let id = &mine[i as usize % mine.len()];
+                        let known = versions.lock().await.get(id).copied();
+                        let version = match known {
+                            Some(v) => v,
+                            None => w.get_json(&format!("/api/cases/{id}")).await?["version"]
+                                .as_u64()
+                                .unwrap_or_default(),
+                        };
+                        let (status, body) = w
+                            .post_json(
+                                &format!("/api/cases/{id}/commands"),
+                                &json!({
+                                    "expected_version": version,
+                                    "command": {
+                                        "action": "record_contact",
+                                        "kind": "phone",
+                                        "contacted_on": today,
+                                        "reached": true,
+                                        "summary": "ベンチマークの電話連絡（合成データ）。"
+                                    }
+                                }),
+                            )
+                            .await?;
+                        if let Some(v) = body["version"].as_u64() {
+                            versions.lock().await.insert(id.clone(), v);
+                        }
+                        Ok(status == 200)
+                    }
+                },
+            )
+            .await?,
+        );
+    } else {
+        eprintln!(
+            "bench: fewer cases in support ({}) than clients; contact append skipped",
+            open.len()
+        );
+    }
+
+    report(&figures, resident_mib());
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn report(figures: &[Figure], rss: Option<f64>) {
+    let ceiling = |name: &str| {
+        figures
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.per_second)
+    };
+    println!(
+        "| workload | requests | req/s | p50 ms | p99 ms | failed | share of ceiling |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for f in figures {
+        let share = f
+            .ceiling
+            .and_then(ceiling)
+            .filter(|c| *c > 0.0)
+            .map(|c| {
+                format!(
+                    "{:.1} % of {}",
+                    100.0 * f.per_second / c,
+                    f.ceiling.unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            f.name,
+            f.ok,
+            f.per_second,
+            f.p50.as_secs_f64() * 1000.0,
+            f.p99.as_secs_f64() * 1000.0,
+            f.failed,
+            share
+        );
+    }
+    if let Some(mib) = rss {
+        println!("\nresident memory (server and bench clients in one process): {mib:.0} MiB");
+    }
+}
