@@ -46,8 +46,7 @@ pub async fn case(app: &App, caller: &Caller, id: CaseId, access: Access) -> Res
     }
 }
 
-/// Whether a listed case may be shown: the projections used for lists know the team but not
-/// roles, consent or restrictions, so every row passes the policy.
+/// Whether one case may be read (a single record; lists filter in the query instead).
 pub async fn may_read_case(app: &App, caller: &Caller, id: CaseId) -> Result<bool> {
     match case(app, caller, id, Access::Read).await {
         Ok(_) => Ok(true),
@@ -71,14 +70,16 @@ pub async fn person(
     let today = app.clock.today();
     let mut bases = Vec::new();
     if found.state.registered_by_org != caller.actor.org_id {
+        // The first of the person's cases the caller may reach, chosen in the query; its basis
+        // from the policy itself.
         let rows = app
             .store
             .cases(
                 caller.actor.tenant_id,
                 &CaseFilter {
-                    visible_to_org: Some(caller.actor.org_id),
                     person: Some(id),
-                    limit: 100,
+                    reader: Some(caller.reader(today, access)),
+                    limit: 1,
                     ..Default::default()
                 },
             )

@@ -6,6 +6,7 @@
 use jiff::civil::Date;
 use serde::Serialize;
 use tsunagu_core::case::{Stage, stuck_days};
+use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, PersonId, UserId};
 use tsunagu_store::{CaseFilter, DueScope};
 
@@ -98,7 +99,7 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
     }
     let due = app
         .store
-        .due(tenant, &DueScope::Org(org), today, today, today)
+        .due(tenant, &DueScope::Org(org), today, today, today, None)
         .await?;
     for d in due
         .iter()
@@ -127,6 +128,7 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
             &CaseFilter {
                 owner_org: Some(org),
                 stage_unchanged_since: cutoff,
+                reader: Some(caller.reader(today, Access::Read)),
                 limit: 1000,
                 ..Default::default()
             },
@@ -138,9 +140,6 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
         let Some(days) = stuck_days(c.stage, since, today, &caller.settings) else {
             continue;
         };
-        if !access::may_read_case(app, caller, c.id).await? {
-            continue;
-        }
         stuck.push(StuckCase {
             case_id: c.id,
             person_id: c.person_id,

@@ -194,20 +194,15 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<Vec<Case
     Ok(cases)
 }
 
-/// Cases that the caller may see.
+/// Cases that the caller may see: filtered by the access projection in the query, so a page of
+/// 50 costs one query whatever the tenant's size.
 pub(crate) async fn visible(
     app: &App,
     caller: &Caller,
-    filter: CaseFilter,
+    mut filter: CaseFilter,
 ) -> Result<Vec<CaseSummary>> {
-    let rows = app.store.cases(caller.actor.tenant_id, &filter).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        if access::may_read_case(app, caller, row.id).await? {
-            out.push(row);
-        }
-    }
-    Ok(out)
+    filter.reader = Some(caller.reader(app.clock.today(), Access::Read));
+    Ok(app.store.cases(caller.actor.tenant_id, &filter).await?)
 }
 
 /// One case as the caller may see it.

@@ -4,6 +4,7 @@
 use jiff::civil::Date;
 use serde::Serialize;
 use tsunagu_core::case::DueKind;
+use tsunagu_core::policy::Access;
 use tsunagu_store::{DueRow, DueScope, MeetingSummary};
 
 use crate::{App, Caller, Result, access, record};
@@ -73,19 +74,12 @@ pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) 
             date,
             plus(caller.settings.due_horizon_days),
             plus(caller.settings.plan_end_warning_days),
+            // Counts without names cover the tenant; items only what the caller may read.
+            (!counts_only)
+                .then(|| caller.reader(app.clock.today(), Access::Read))
+                .as_ref(),
         )
         .await?;
-    let rows = if counts_only {
-        rows
-    } else {
-        let mut visible = Vec::with_capacity(rows.len());
-        for row in rows {
-            if access::may_read_case(app, caller, row.case_id).await? {
-                visible.push(row);
-            }
-        }
-        visible
-    };
     let counts = DueKind::ALL
         .into_iter()
         .map(|kind| DueCount {

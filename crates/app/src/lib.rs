@@ -18,7 +18,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tsunagu_core::person::Consent;
 use tsunagu_core::{Actor, Context, OrgId, TenantSettings, UserId};
-use tsunagu_store::{AppendBatch, AuditEntry, Idempotency, Store, StoreError, StreamAppend};
+use tsunagu_store::{
+    AppendBatch, AuditEntry, Idempotency, Reader, Store, StoreError, StreamAppend,
+};
 use uuid::Uuid;
 
 pub use error::{Error, Kind, Result};
@@ -65,6 +67,17 @@ impl Caller {
 
     pub fn org_id(&self) -> OrgId {
         self.actor.org_id
+    }
+
+    /// The caller as a reader of lists on `day`: the relations in which their role has
+    /// `access`, from core's policy table, for the store to filter by in the query.
+    pub fn reader(&self, day: Date, access: tsunagu_core::policy::Access) -> Reader {
+        Reader {
+            org: self.actor.org_id,
+            user: self.actor.user_id,
+            day,
+            relations: tsunagu_core::policy::relations_allowing(self.actor.role, access),
+        }
     }
 }
 

@@ -68,6 +68,7 @@ pub async fn register(
                     caller.actor.org_id,
                     &PersonQuery {
                         household: Some(h),
+                        reader: Some(caller.reader(app.clock.today(), Access::Read)),
                         limit: 1,
                         ..Default::default()
                     },
@@ -120,6 +121,7 @@ pub async fn search(app: &App, caller: &Caller, q: Search) -> Result<Vec<PersonS
         date_of_birth: q.date_of_birth,
         phone: q.phone.filter(|p| !p.trim().is_empty()),
         household: None,
+        reader: Some(caller.reader(app.clock.today(), Access::Read)),
         limit: q.limit.unwrap_or(50),
     };
     let rows = app
@@ -159,6 +161,11 @@ pub struct HouseholdView {
 }
 
 pub async fn household(app: &App, caller: &Caller, id: HouseholdId) -> Result<HouseholdView> {
+    // Persons are seen only by those who work cases (`policy::person`); to others a household
+    // does not exist.
+    if !tsunagu_core::policy::work_cases(&caller.actor) {
+        return Err(Error::not_found());
+    }
     let rows = app
         .store
         .search_persons(
@@ -166,6 +173,7 @@ pub async fn household(app: &App, caller: &Caller, id: HouseholdId) -> Result<Ho
             caller.actor.org_id,
             &PersonQuery {
                 household: Some(id),
+                reader: Some(caller.reader(app.clock.today(), Access::Read)),
                 limit: 500,
                 ..Default::default()
             },
@@ -187,29 +195,31 @@ pub async fn household(app: &App, caller: &Caller, id: HouseholdId) -> Result<Ho
     Ok(HouseholdView { id, members })
 }
 
-/// The rows the caller may see: the search projection knows which organisations a person is
-/// near, not roles, consent or restrictions, so every row passes the policy. A match on a
-/// restricted phone number is dropped for users who may not see it (it would disclose it).
+/// The rows the caller may see are chosen by the query (the access projection). A match on a
+/// restricted phone number is dropped for users who may not see it (it would disclose it):
+/// only a phone search reads each found person's restriction.
 async fn visible(
     app: &App,
     caller: &Caller,
     rows: Vec<PersonSummary>,
     matched_phone: bool,
 ) -> Result<Vec<PersonSummary>> {
+    if !matched_phone {
+        return Ok(rows);
+    }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        match access::person(app, caller, row.id, Access::Read).await {
-            Ok((p, _)) => {
-                if !(matched_phone
-                    && p.state
-                        .hidden_from(caller.actor.user_id)
-                        .contains(&PersonField::Phone))
-                {
-                    out.push(row);
-                }
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
+        let hidden = app
+            .store
+            .person(caller.actor.tenant_id, row.id)
+            .await?
+            .is_some_and(|p| {
+                p.state
+                    .hidden_from(caller.actor.user_id)
+                    .contains(&PersonField::Phone)
+            });
+        if !hidden {
+            out.push(row);
         }
     }
     Ok(out)

@@ -37,6 +37,49 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, St
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// The condition "the reader may see the case in column `case`": the lowest-ranked row of the
+/// access projection that matches the reader's organisation (`$org`), user (`$user`) and day
+/// (`$day`) names a relation the reader's role may read. With no reader (`$org` NULL) every row
+/// passes: counts without names and internal reads. The relation names are core's stable
+/// `as_str` values, never input.
+pub(crate) fn readable(
+    case: &str,
+    reader: Option<&crate::Reader>,
+    org: u8,
+    user: u8,
+    day: u8,
+) -> String {
+    let relations = reader
+        .map(|r| {
+            r.relations
+                .iter()
+                .map(|x| format!("'{}'", x.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "''".to_owned());
+    format!(
+        "(${org} IS NULL OR (SELECT a.relation FROM case_access a WHERE a.case_id = {case} AND a.org_id = ${org} \
+         AND (a.user_id IS NULL OR a.user_id = ${user}) AND (a.valid_from IS NULL OR a.valid_from <= ${day}) \
+         AND (a.valid_until IS NULL OR a.valid_until >= ${day}) ORDER BY a.rank LIMIT 1) IN ({relations}))"
+    )
+}
+
+/// The reader's parameters, bound in the order `readable` names them.
+pub(crate) fn reader_binds(
+    reader: Option<&crate::Reader>,
+) -> (Option<String>, Option<String>, Option<String>) {
+    match reader {
+        Some(r) => (
+            Some(r.org.to_string()),
+            Some(r.user.to_string()),
+            Some(r.day.to_string()),
+        ),
+        None => (None, None, None),
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -1154,6 +1197,8 @@ macro_rules! backend {
                         .await?;
                     }
                     Self::refresh_person_access(tx, state.person_id).await?;
+                    let consents = Self::consents_of(tx, state.person_id).await?;
+                    Self::write_case_access(tx, batch.tenant, id, &state, &consents).await?;
                     Ok((version, head))
                 }
 
@@ -1173,6 +1218,68 @@ macro_rules! backend {
                     .execute(&mut **tx)
                     .await?;
                     Ok(())
+                }
+
+                /// Rewrites a case's rows of the access projection from its state and the
+                /// person's consents (`policy::access_rows`).
+                async fn write_case_access(
+                    tx: &mut Tx<'_>,
+                    tenant: TenantId,
+                    id: CaseId,
+                    state: &CaseState,
+                    consents: &[tsunagu_core::person::Consent],
+                ) -> Result<(), StoreError> {
+                    sqlx::query("DELETE FROM case_access WHERE case_id = $1")
+                        .bind(id.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                    for row in tsunagu_core::policy::access_rows(state, consents) {
+                        sqlx::query(
+                            "INSERT INTO case_access (case_id, tenant_id, org_id, user_id, relation, valid_from, valid_until, rank) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(id.to_string())
+                        .bind(tenant.to_string())
+                        .bind(row.org.to_string())
+                        .bind(row.user.map(|u| u.to_string()))
+                        .bind(row.relation.as_str())
+                        .bind(row.from.map(|d| d.to_string()))
+                        .bind(row.until.map(|d| d.to_string()))
+                        .bind(i64::from(row.rank))
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    Ok(())
+                }
+
+                /// The consents of a person, from the person's projection.
+                async fn consents_of(tx: &mut Tx<'_>, person: PersonId) -> Result<Vec<tsunagu_core::person::Consent>, StoreError> {
+                    let (raw, _) = Self::stored_state(tx, "persons", person.0).await?.ok_or(StoreError::NotFound)?;
+                    Ok(from_json::<PersonState>(&raw)?.consents)
+                }
+
+                /// Fills the access projection of cases that have none (a database from before
+                /// it existed); run when the store is migrated.
+                pub async fn fill_case_access(&self) -> Result<u64, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT c.id, c.tenant_id, c.state, p.state AS person_state FROM cases c JOIN persons p ON p.id = c.person_id \
+                         WHERE NOT EXISTS (SELECT 1 FROM case_access a WHERE a.case_id = c.id)",
+                    )
+                    .fetch_all(&self.write)
+                    .await?;
+                    if rows.is_empty() {
+                        return Ok(0);
+                    }
+                    let mut tx = self.begin().await?;
+                    for r in &rows {
+                        let id = CaseId(parse_uuid(&r.try_get::<String, _>("id")?)?);
+                        let tenant = TenantId(parse_uuid(&r.try_get::<String, _>("tenant_id")?)?);
+                        let state: CaseState = from_json(&r.try_get::<String, _>("state")?)?;
+                        let person: PersonState = from_json(&r.try_get::<String, _>("person_state")?)?;
+                        Self::write_case_access(&mut tx, tenant, id, &state, &person.consents).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(rows.len() as u64)
                 }
 
                 async fn append_person(
@@ -1221,6 +1328,20 @@ macro_rules! backend {
                     .await?;
                     if expected == 0 {
                         Self::refresh_person_access(tx, id).await?;
+                    }
+                    let consents_changed = events.iter().any(|e| {
+                        matches!(e, PersonEvent::ConsentRecorded { .. } | PersonEvent::ConsentWithdrawn { .. })
+                    });
+                    if consents_changed {
+                        let cases = sqlx::query("SELECT id, state FROM cases WHERE person_id = $1")
+                            .bind(id.to_string())
+                            .fetch_all(&mut **tx)
+                            .await?;
+                        for c in &cases {
+                            let case_id = CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?);
+                            let case_state: CaseState = from_json(&c.try_get::<String, _>("state")?)?;
+                            Self::write_case_access(tx, batch.tenant, case_id, &case_state, &state.consents).await?;
+                        }
                     }
                     Ok((version, head))
                 }
@@ -1339,16 +1460,22 @@ macro_rules! backend {
                 ) -> Result<Vec<PersonSummary>, StoreError> {
                     let name = q.name.as_deref().map(|n| format!("%{}%", escape_like(n.trim())));
                     let phone = q.phone.as_deref().map(normalise_phone);
-                    let rows = sqlx::query(
+                    // A person is seen by the registering organisation, and through any of the
+                    // person's cases the reader may see.
+                    let sql = format!(
                         "SELECT p.id, p.name, p.kana, p.date_of_birth, p.household_id, p.version FROM persons p \
-                         JOIN person_access a ON a.person_id = p.id AND a.org_id = $2 \
+                         JOIN person_access pa ON pa.person_id = p.id AND pa.org_id = $2 \
                          WHERE p.tenant_id = $1 \
                          AND ($3 IS NULL OR p.name LIKE $3 ESCAPE '\\' OR p.kana LIKE $3 ESCAPE '\\') \
                          AND ($4 IS NULL OR p.date_of_birth = $4) \
                          AND ($5 IS NULL OR p.phone = $5) \
                          AND ($7 IS NULL OR p.household_id = $7) \
+                         AND ($8 IS NULL OR p.registered_by_org = $8 OR EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND {})) \
                          ORDER BY p.kana, p.name LIMIT $6",
-                    )
+                        readable("c.id", q.reader.as_ref(), 8, 9, 10)
+                    );
+                    let (r_org, r_user, r_day) = reader_binds(q.reader.as_ref());
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.to_string())
                     .bind(org.to_string())
                     .bind(name)
@@ -1356,6 +1483,9 @@ macro_rules! backend {
                     .bind(phone)
                     .bind(i64::from(q.limit.clamp(1, 500)))
                     .bind(q.household.map(|h| h.to_string()))
+                    .bind(r_org)
+                    .bind(r_user)
+                    .bind(r_day)
                     .fetch_all(&self.read)
                     .await?;
                     rows.iter()
@@ -1398,7 +1528,7 @@ macro_rules! backend {
                 }
 
                 pub async fn cases(&self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
-                    let rows = sqlx::query(
+                    let sql = format!(
                         "SELECT c.id, c.person_id, p.name AS person_name, c.stage, c.owner_org, c.assigned_worker, c.opened_on, \
                          c.stage_changed_at, c.version FROM cases c JOIN persons p ON p.id = c.person_id \
                          WHERE c.tenant_id = $1 \
@@ -1408,8 +1538,12 @@ macro_rules! backend {
                          AND ($5 IS NULL OR c.person_id = $5) \
                          AND ($8 IS NULL OR c.owner_org = $8) \
                          AND ($9 IS NULL OR c.stage_changed_at < $9) \
+                         AND {} \
                          ORDER BY c.stage_changed_at DESC, c.id LIMIT $6 OFFSET $7",
-                    )
+                        readable("c.id", f.reader.as_ref(), 10, 11, 12)
+                    );
+                    let (r_org, r_user, r_day) = reader_binds(f.reader.as_ref());
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.to_string())
                     .bind(f.visible_to_org.map(|o| o.to_string()))
                     .bind(f.stage.map(|s| s.as_str()))
@@ -1419,6 +1553,9 @@ macro_rules! backend {
                     .bind(i64::from(f.offset))
                     .bind(f.owner_org.map(|o| o.to_string()))
                     .bind(f.stage_unchanged_since.map(|t| t.to_string()))
+                    .bind(r_org)
+                    .bind(r_user)
+                    .bind(r_day)
                     .fetch_all(&self.read)
                     .await?;
                     rows.iter()
@@ -1447,26 +1584,34 @@ macro_rules! backend {
                     _today: Date,
                     horizon_until: Date,
                     plan_end_until: Date,
+                    reader: Option<&crate::Reader>,
                 ) -> Result<Vec<DueRow>, StoreError> {
                     let (worker, org) = match scope {
                         DueScope::Worker(u) => (Some(u.to_string()), None),
                         DueScope::Org(o) => (None, Some(o.to_string())),
                         DueScope::Tenant => (None, None),
                     };
-                    let rows = sqlx::query(
+                    let sql = format!(
                         "SELECT d.case_id, c.person_id, p.name AS person_name, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
                          JOIN cases c ON c.id = d.case_id JOIN persons p ON p.id = c.person_id \
                          WHERE d.tenant_id = $1 \
                          AND ((d.kind <> 'plan_period_end' AND d.due_on <= $2) OR (d.kind = 'plan_period_end' AND d.due_on <= $3)) \
                          AND ($4 IS NULL OR d.assigned_worker = $4) \
                          AND ($5 IS NULL OR EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = d.case_id AND t.org_id = $5)) \
+                         AND {} \
                          ORDER BY d.due_on, d.case_id",
-                    )
+                        readable("d.case_id", reader, 6, 7, 8)
+                    );
+                    let (r_org, r_user, r_day) = reader_binds(reader);
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.to_string())
                     .bind(horizon_until.to_string())
                     .bind(plan_end_until.to_string())
                     .bind(worker)
                     .bind(org)
+                    .bind(r_org)
+                    .bind(r_user)
+                    .bind(r_day)
                     .fetch_all(&self.read)
                     .await?;
                     rows.iter()
@@ -1635,7 +1780,32 @@ macro_rules! backend {
                                     findings.push(format!("person {sid}: an event cannot be read"));
                                     continue;
                                 };
-                                compare(&mut findings, "person", &sid, PersonState::fold(evs.iter()).as_ref(), &stored);
+                                let folded = PersonState::fold(evs.iter());
+                                compare(&mut findings, "person", &sid, folded.as_ref(), &stored);
+                                if let Some(state) = folded {
+                                    // Seen by the registering organisation and the teams of the
+                                    // person's cases (whose team rows are checked with the case).
+                                    let mut expected: BTreeSet<String> = sqlx::query(
+                                        "SELECT DISTINCT t.org_id FROM case_team t JOIN cases c ON c.id = t.case_id WHERE c.person_id = $1",
+                                    )
+                                    .bind(&sid)
+                                    .fetch_all(&self.read)
+                                    .await?
+                                    .iter()
+                                    .map(|r| r.try_get::<String, _>("org_id"))
+                                    .collect::<Result<_, _>>()?;
+                                    expected.insert(state.registered_by_org.to_string());
+                                    let rows: BTreeSet<String> = sqlx::query("SELECT org_id FROM person_access WHERE person_id = $1")
+                                        .bind(&sid)
+                                        .fetch_all(&self.read)
+                                        .await?
+                                        .iter()
+                                        .map(|r| r.try_get::<String, _>("org_id"))
+                                        .collect::<Result<_, _>>()?;
+                                    if rows != expected {
+                                        findings.push(format!("person {sid}: rows of person_access differ from the fold"));
+                                    }
+                                }
                             }
                             _ => {
                                 let evs: Result<Vec<MeetingEvent>, _> = payloads.map(serde_json::from_value).collect();
@@ -1645,6 +1815,19 @@ macro_rules! backend {
                                 };
                                 let folded = MeetingState::fold(evs.iter());
                                 compare(&mut findings, "meeting", &sid, folded.as_ref(), &stored);
+                                if let Some(state) = folded {
+                                    let rows: BTreeSet<String> = sqlx::query("SELECT org_id FROM meeting_members WHERE meeting_id = $1")
+                                        .bind(&sid)
+                                        .fetch_all(&self.read)
+                                        .await?
+                                        .iter()
+                                        .map(|r| r.try_get::<String, _>("org_id"))
+                                        .collect::<Result<_, _>>()?;
+                                    let expected: BTreeSet<String> = state.members().iter().map(|o| o.to_string()).collect();
+                                    if rows != expected {
+                                        findings.push(format!("meeting {sid}: rows of meeting_members differ from the fold"));
+                                    }
+                                }
                             }
                         }
                     }
@@ -1692,6 +1875,49 @@ macro_rules! backend {
                         .collect();
                     if due != expected {
                         findings.push(format!("case {sid}: due rows differ from the fold"));
+                    }
+                    let access: BTreeSet<(String, Option<String>, String, Option<String>, Option<String>, i64)> = sqlx::query(
+                        "SELECT org_id, user_id, relation, valid_from, valid_until, rank FROM case_access WHERE case_id = $1",
+                    )
+                    .bind(sid)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get::<String, _>("org_id")?,
+                            r.try_get::<Option<String>, _>("user_id")?,
+                            r.try_get::<String, _>("relation")?,
+                            r.try_get::<Option<String>, _>("valid_from")?,
+                            r.try_get::<Option<String>, _>("valid_until")?,
+                            r.try_get::<i64, _>("rank")?,
+                        ))
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?;
+                    let person_state = sqlx::query("SELECT state FROM persons WHERE id = $1")
+                        .bind(state.person_id.to_string())
+                        .fetch_optional(&self.read)
+                        .await?
+                        .map(|r| r.try_get::<String, _>("state"))
+                        .transpose()?
+                        .and_then(|raw| from_json::<PersonState>(&raw).ok());
+                    let consents = person_state.map(|p| p.consents).unwrap_or_default();
+                    let expected: BTreeSet<(String, Option<String>, String, Option<String>, Option<String>, i64)> =
+                        tsunagu_core::policy::access_rows(state, &consents)
+                            .into_iter()
+                            .map(|a| {
+                                (
+                                    a.org.to_string(),
+                                    a.user.map(|u| u.to_string()),
+                                    a.relation.as_str().to_owned(),
+                                    a.from.map(|d| d.to_string()),
+                                    a.until.map(|d| d.to_string()),
+                                    i64::from(a.rank),
+                                )
+                            })
+                            .collect();
+                    if access != expected {
+                        findings.push(format!("case {sid}: rows of case_access differ from the fold"));
                     }
                     let files: BTreeSet<(String, String, i64)> = sqlx::query(
                         "SELECT id, sha256, CAST(length(content) AS BIGINT) AS size FROM attachment_files WHERE case_id = $1",

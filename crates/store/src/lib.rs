@@ -128,17 +128,24 @@ impl Store {
         }))
     }
 
+    /// Brings the schema up to date, then fills derived rows a new migration introduced (the
+    /// access projection of cases written before it existed).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(db) => sqlx::migrate!("./migrations/sqlite")
                 .run(&db.write)
                 .await
-                .map_err(|e| StoreError::Config(format!("migration failed: {e}"))),
+                .map_err(|e| StoreError::Config(format!("migration failed: {e}")))?,
             Store::Postgres(db) => sqlx::migrate!("./migrations/postgres")
                 .run(&db.write)
                 .await
-                .map_err(|e| StoreError::Config(format!("migration failed: {e}"))),
+                .map_err(|e| StoreError::Config(format!("migration failed: {e}")))?,
         }
+        let filled = dispatch!(self, db => db.fill_case_access().await)?;
+        if filled > 0 {
+            tracing::info!(cases = filled, "access projection filled");
+        }
+        Ok(())
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -412,8 +419,9 @@ impl Store {
         today: Date,
         horizon_until: Date,
         plan_end_until: Date,
+        reader: Option<&Reader>,
     ) -> Result<Vec<DueRow>, StoreError> {
-        dispatch!(self, db => db.due(tenant, scope, today, horizon_until, plan_end_until).await)
+        dispatch!(self, db => db.due(tenant, scope, today, horizon_until, plan_end_until, reader).await)
     }
     pub async fn meetings(
         &self,

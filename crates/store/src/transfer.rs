@@ -23,6 +23,7 @@ pub const TABLES: &[&str] = &[
     "cases",
     "case_team",
     "case_due",
+    "case_access",
     "meetings",
     "meeting_members",
     "attachment_files",

@@ -239,6 +239,9 @@ pub struct PersonQuery {
     pub phone: Option<String>,
     /// Members of one household.
     pub household: Option<tsunagu_core::HouseholdId>,
+    /// Only persons this reader may see: registered by the reader's organisation, or with a
+    /// case the reader may see.
+    pub reader: Option<Reader>,
     pub limit: u32,
 }
 
@@ -264,6 +267,8 @@ pub struct CaseFilter {
     pub owner_org: Option<OrgId>,
     /// Cases whose stage has not changed since this moment.
     pub stage_unchanged_since: Option<Timestamp>,
+    /// Only cases this reader may see (the access projection).
+    pub reader: Option<Reader>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -288,6 +293,17 @@ pub struct CaseSummary {
     pub opened_on: Date,
     pub stage_changed_at: Timestamp,
     pub version: u64,
+}
+
+/// Who reads a list, for the access projection: rows are shown only where the reader's relation
+/// to the case (from `case_access`, on `day`) is one of `relations` — those in which the
+/// reader's role may read, from core's policy table (`policy::relations_allowing`).
+#[derive(Clone, Debug)]
+pub struct Reader {
+    pub org: OrgId,
+    pub user: UserId,
+    pub day: Date,
+    pub relations: Vec<tsunagu_core::policy::Relation>,
 }
 
 #[derive(Clone, Debug)]

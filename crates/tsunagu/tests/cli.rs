@@ -80,6 +80,75 @@ fn verify_fails_on_a_tampered_projection() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Every projection row is a function of the folded events: editing any projection table in
+/// the database makes `verify` fail and name the record and the table's rows.
+#[test]
+fn verify_names_an_edited_row_of_every_projection_table() {
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "cases",
+            "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
+            "stage column differs",
+        ),
+        (
+            "case_team",
+            "DELETE FROM case_team WHERE case_id = (SELECT MIN(case_id) FROM case_team)",
+            "team rows differ",
+        ),
+        (
+            "case_due",
+            "UPDATE case_due SET due_on = '2001-01-01' WHERE case_id = (SELECT MIN(case_id) FROM case_due)",
+            "due rows differ",
+        ),
+        (
+            "case_access (a relation changed)",
+            "UPDATE case_access SET relation = 'assigned', user_id = NULL WHERE case_id = (SELECT MIN(case_id) FROM case_access)",
+            "rows of case_access differ",
+        ),
+        (
+            "case_access (a row added for another organisation)",
+            "INSERT INTO case_access (case_id, tenant_id, org_id, user_id, relation, valid_from, valid_until, rank) \
+             SELECT id, tenant_id, '00000000-0000-0000-0000-000000000001', NULL, 'same_organisation', NULL, NULL, 4 FROM cases LIMIT 1",
+            "rows of case_access differ",
+        ),
+        (
+            "person_access",
+            "DELETE FROM person_access WHERE person_id = (SELECT MIN(person_id) FROM person_access)",
+            "rows of person_access differ",
+        ),
+        (
+            "meeting_members",
+            "DELETE FROM meeting_members WHERE meeting_id = (SELECT MIN(meeting_id) FROM meeting_members)",
+            "rows of meeting_members differ",
+        ),
+    ];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (table, edit, finding) in cases {
+        let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
+        let url = format!("sqlite://{}/demo.db", dir.display());
+        assert!(
+            tsunagu(&["generate", "--database", &url, "--persons", "20"])
+                .status
+                .success()
+        );
+        let out = tsunagu(&["verify", "--database", &url]);
+        assert!(out.status.success(), "{table}: clean before the edit");
+        rt.block_on(async {
+            let store = tsunagu_store::Store::open(&url).await.unwrap();
+            if let tsunagu_store::Store::Sqlite(db) = &store {
+                let done = sqlx::query(edit).execute(&db.write).await.unwrap();
+                assert!(done.rows_affected() > 0, "{table}: the edit changed nothing");
+            }
+            store.close().await;
+        });
+        let out = tsunagu(&["verify", "--database", &url]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{table}: verify passed an edited table");
+        assert!(said.contains(finding), "{table}: {said}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// The first run of a real deployment: `init` sets up the tenant and its administrator, `serve`
 /// starts, and the administrator logs in and adds an organisation. `init` refuses to mix real and
 /// demo data.

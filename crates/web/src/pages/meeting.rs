@@ -10,7 +10,7 @@ use tsunagu_core::meeting::{
 };
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, MeetingId, wareki};
-use tsunagu_store::{CaseFilter, MeetingSummary};
+use tsunagu_store::MeetingSummary;
 
 use super::case::Names;
 use super::filters;
@@ -266,38 +266,29 @@ async fn meeting_page(
             controls,
         });
     }
-    let cases: Vec<(String, String)> = if auth.actor.role.works_cases() {
-        app.store
-            .cases(
-                auth.actor.tenant_id,
-                &CaseFilter {
-                    visible_to_org: Some(auth.actor.org_id),
-                    limit: 500,
-                    ..Default::default()
-                },
+    // The cases the caller may read, not yet on the agenda (the list is audited).
+    let offered: Vec<(String, String)> = if auth.actor.role.works_cases() {
+        tsunagu_app::cases::list(
+            app,
+            auth,
+            tsunagu_app::cases::ListRequest {
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|c| !view.state.agenda.iter().any(|a| a.case_id == c.id))
+        .map(|c| {
+            (
+                c.id.to_string(),
+                format!("{}（{}）", c.person_name, c.stage.label_ja()),
             )
-            .await?
-            .into_iter()
-            .filter(|c| !view.state.agenda.iter().any(|a| a.case_id == c.id))
-            .map(|c| {
-                (
-                    c.id.to_string(),
-                    format!("{}（{}）", c.person_name, c.stage.label_ja()),
-                )
-            })
-            .collect()
+        })
+        .collect()
     } else {
         Vec::new()
     };
-    // Only the cases the caller may read are offered (the list above is by team).
-    let mut offered = Vec::with_capacity(cases.len());
-    for (id, label) in cases {
-        if let Ok(cid) = id.parse::<CaseId>()
-            && access::may_read_case(app, auth, cid).await?
-        {
-            offered.push((id, label));
-        }
-    }
     let which = form
         .and_then(|(f, _)| f.get("action").map(str::to_owned))
         .unwrap_or_default();
