@@ -1,11 +1,14 @@
 //! The canary: an unrelated organisation's records carry unique marker strings. No response of
 //! any registered route, for any other user of any role (or none), and no line of the server
-//! log — captured at TRACE level — contains one of them.
+//! log — captured at TRACE level — contains one of them. This binary owns the process's
+//! tracing subscriber, so the tests that read the log live here, one at a time: the canary, and
+//! the count of database queries per list read.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use common::*;
 use reqwest::{Method, StatusCode};
@@ -24,6 +27,43 @@ impl std::io::Write for Log {
         Ok(())
     }
 }
+
+/// Database statements executed in this process (sqlx reports each one under `sqlx::query`).
+static QUERIES: AtomicU64 = AtomicU64::new(0);
+
+struct CountQueries;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountQueries {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            QUERIES.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The process's subscriber: every line at TRACE into one captured log, and the query count.
+fn subscriber() -> Log {
+    static LOG: OnceLock<Log> = OnceLock::new();
+    LOG.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let log = Log::default();
+        let writer = log.clone();
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false),
+            )
+            .with(CountQueries)
+            .init();
+        log
+    })
+    .clone()
+}
+
+/// The tests of this binary share the log and the counter: one runs at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Every path parameter filled with the canary's identifiers.
 struct Targets {
@@ -70,13 +110,8 @@ fn body_for(path: &str) -> Value {
 
 #[tokio::test]
 async fn an_unrelated_organisations_records_never_leak() {
-    let log = Log::default();
-    let writer = log.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let _one_at_a_time = SERIAL.lock().await;
+    let log = subscriber();
 
     for db in TestDb::all().await {
         let w = world(&db).await;
@@ -247,4 +282,104 @@ async fn an_unrelated_organisations_records_never_leak() {
 fn rand_digits() -> String {
     let n = Uuid::now_v7().as_u128() % 10_u128.pow(12);
     format!("{n:012}")
+}
+
+/// The statements one read costs: the fewest of three tries (a session's once-a-minute
+/// activity stamp may fall into one of them).
+async fn queries_of(api: &Api, path: &str) -> (u64, Value) {
+    let mut fewest = u64::MAX;
+    let mut body = Value::Null;
+    for _ in 0..3 {
+        let before = QUERIES.load(Ordering::SeqCst);
+        let (s, b) = api.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {b}");
+        fewest = fewest.min(QUERIES.load(Ordering::SeqCst) - before);
+        body = b;
+    }
+    (fewest, body)
+}
+
+fn count_of(body: &Value, path: &str) -> usize {
+    if path.starts_with("/api/due") {
+        body["items"].as_array().map_or(0, Vec::len)
+    } else if path.starts_with("/api/caseload") {
+        body["workers"].as_array().map_or(0, Vec::len)
+    } else {
+        body.as_array().map_or(0, Vec::len)
+    }
+}
+
+/// Lists filter by access in the query (the access projection): a list, the due list, a
+/// search and the lead's caseload cost the same number of statements with 4 cases as with 40,
+/// the extra cases shown; other organisations' and restricted cases are not.
+#[tokio::test]
+async fn a_list_read_costs_the_same_queries_whatever_the_number_of_cases() {
+    let _one_at_a_time = SERIAL.lock().await;
+    subscriber();
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let lead = w.login("lead").await;
+        let stranger = w.login("stranger").await;
+        let reads: [(&Api, &str); 5] = [
+            (&worker, "/api/cases?limit=50"),
+            (&worker, "/api/cases?worker=me&stage=intake&limit=50"),
+            (&worker, "/api/due?date=2099-01-01"),
+            (&worker, "/api/persons?name=%E6%95%B0%E3%81%88"),
+            (&lead, "/api/caseload"),
+        ];
+        let mut rounds: Vec<Vec<(u64, usize)>> = Vec::new();
+        let mut made = 0;
+        for upto in [4, 40] {
+            while made < upto {
+                for (api, name) in [(&worker, "数え"), (&stranger, "数え")] {
+                    let (s, p) = api
+                        .post(
+                            "/api/persons",
+                            json!({"details": {"name": format!("{name} {made}")}}),
+                        )
+                        .await;
+                    assert_eq!(s, StatusCode::CREATED, "{p}");
+                    let (s, c) = api
+                        .post("/api/cases", json!({"person_id": p["id"], "intake": {
+                            "received_on": day(0), "route": "self_visit",
+                            "presenting_problems": [{"code": "housing", "main": true}], "urgency": "normal"}}))
+                        .await;
+                    assert_eq!(s, StatusCode::CREATED, "{c}");
+                    let case = c["id"].as_str().unwrap().to_owned();
+                    api.ok(
+                        &case,
+                        json!({"action": "make_referral", "referral": {"to_name": "法テラス",
+                        "purpose": "債務の相談", "referred_on": day(0), "follow_up_on": day(1)}}),
+                    )
+                    .await;
+                }
+                made += 1;
+            }
+            let mut round = Vec::new();
+            for (api, path) in reads {
+                let (n, body) = queries_of(api, path).await;
+                round.push((n, count_of(&body, path)));
+            }
+            rounds.push(round);
+        }
+        for (i, (api_path, (small, large))) in reads
+            .iter()
+            .map(|(_, p)| *p)
+            .zip(rounds[0].iter().zip(&rounds[1]))
+            .enumerate()
+        {
+            assert!(small.0 > 0, "{api_path}: no statement counted");
+            assert_eq!(
+                small.0, large.0,
+                "{api_path}: {} statements for {} rows, {} for {}",
+                small.0, small.1, large.0, large.1
+            );
+            // The lists show the worker's own cases only, all of them, and grow with them.
+            if i < 4 {
+                assert_eq!((small.1, large.1), (4, 40), "{api_path}");
+            }
+        }
+        db.finish().await;
+    }
 }
