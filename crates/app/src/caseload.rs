@@ -8,7 +8,7 @@ use serde::Serialize;
 use tsunagu_core::case::{Stage, stuck_days};
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, PersonId, UserId};
-use tsunagu_store::{CaseFilter, DueScope};
+use tsunagu_store::CaseFilter;
 
 use crate::{App, Caller, Result, access, japan_date};
 
@@ -97,16 +97,9 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
             cases: row.cases,
         });
     }
-    let due = app
-        .store
-        .due(tenant, &DueScope::Org(org), today, today, today, None)
-        .await?;
-    for d in due
-        .iter()
-        .filter(|d| d.owner_org == org && d.due_on < today)
-    {
-        if let Some(w) = workers.iter_mut().find(|w| w.worker == d.assigned_worker) {
-            w.overdue += 1;
+    for (worker, overdue) in app.store.overdue_by_worker(tenant, org, today).await? {
+        if let Some(w) = workers.iter_mut().find(|w| w.worker == worker) {
+            w.overdue += overdue;
         }
     }
     for w in &mut workers {

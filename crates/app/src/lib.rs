@@ -5,6 +5,7 @@
 //! No HTTP here: a surface turns a request into a [`Caller`] and renders [`Error`] its own way.
 
 pub mod access;
+pub mod accounts;
 pub mod attachments;
 pub mod caseload;
 pub mod cases;

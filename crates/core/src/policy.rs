@@ -283,7 +283,10 @@ pub fn access_rows(state: &CaseState, consents: &[Consent]) -> Vec<AccessRow> {
     for org in partners {
         for c in consents.iter().filter(|c| c.organisations.contains(&org)) {
             // Covered from the day it was given until it expires or the day before withdrawal.
-            let until = match (c.valid_until, c.withdrawn_on.and_then(|w| w.yesterday().ok())) {
+            let until = match (
+                c.valid_until,
+                c.withdrawn_on.and_then(|w| w.yesterday().ok()),
+            ) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -297,7 +300,14 @@ pub fn access_rows(state: &CaseState, consents: &[Consent]) -> Vec<AccessRow> {
             };
             rows.push(row(org, None, relation, Some(c.given_on), until, rank));
         }
-        rows.push(row(org, None, Relation::PartnerWithoutConsent, None, None, 6));
+        rows.push(row(
+            org,
+            None,
+            Relation::PartnerWithoutConsent,
+            None,
+            None,
+            6,
+        ));
     }
     if !state.restricted_to.is_empty() {
         let named = &state.restricted_to;

@@ -493,10 +493,21 @@ proptest! {
 
 /// A consent drawn from small choices: which organisations, when given, for how long, and
 /// whether (and when) withdrawn.
-fn consent_of(orgs: u8, given: i64, length: Option<i64>, withdrawn: Option<i64>) -> person::Consent {
-    let day = |d: i64| date(2026, 1, 1).checked_add(jiff::Span::new().days(d)).unwrap();
+fn consent_of(
+    orgs: u8,
+    given: i64,
+    length: Option<i64>,
+    withdrawn: Option<i64>,
+) -> person::Consent {
+    let day = |d: i64| {
+        date(2026, 1, 1)
+            .checked_add(jiff::Span::new().days(d))
+            .unwrap()
+    };
     person::Consent {
-        id: ConsentId(Uuid::from_u128(u128::from(orgs) + 1000 * given.unsigned_abs() as u128)),
+        id: ConsentId(Uuid::from_u128(
+            u128::from(orgs) + 1000 * given.unsigned_abs() as u128,
+        )),
         organisations: (1..=4u128)
             .filter(|n| orgs & (1 << (n - 1)) != 0)
             .map(org)

@@ -1527,6 +1527,27 @@ macro_rules! backend {
                         .collect()
                 }
 
+                /// Due items past their date per assigned worker, over an organisation's own cases.
+                pub async fn overdue_by_worker(&self, tenant: TenantId, org: OrgId, today: Date) -> Result<Vec<(UserId, u64)>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT assigned_worker, COUNT(*) AS n FROM case_due \
+                         WHERE tenant_id = $1 AND owner_org = $2 AND due_on < $3 GROUP BY assigned_worker",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(org.to_string())
+                    .bind(today.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok((
+                                UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
+                                to_u64(r.try_get("n")?),
+                            ))
+                        })
+                        .collect()
+                }
+
                 pub async fn cases(&self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
                     let sql = format!(
                         "SELECT c.id, c.person_id, p.name AS person_name, c.stage, c.owner_org, c.assigned_worker, c.opened_on, \

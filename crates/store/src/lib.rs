@@ -412,6 +412,16 @@ impl Store {
     ) -> Result<Vec<CaseloadRow>, StoreError> {
         dispatch!(self, db => db.caseload(tenant, org).await)
     }
+    /// Due items past their date per assigned worker, over an organisation's own cases.
+    pub async fn overdue_by_worker(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+        today: Date,
+    ) -> Result<Vec<(UserId, u64)>, StoreError> {
+        dispatch!(self, db => db.overdue_by_worker(tenant, org, today).await)
+    }
+
     pub async fn due(
         &self,
         tenant: TenantId,

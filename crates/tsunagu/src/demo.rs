@@ -945,13 +945,45 @@ pub async fn generate(
             role,
         });
     }
+    // A larger city has more support workers: about one for every 80 persons beyond the first
+    // 240, so that each carries a caseload of a realistic size (worker2, worker3, …).
+    let mut workers = vec![actors[0].clone(), actors[1].clone(), actors[2].clone()];
+    for n in 2..=(persons.saturating_sub(240) / 80 + 1) {
+        let user = User {
+            id: UserId(Uuid::now_v7()),
+            tenant_id: tenant,
+            org_id: agency,
+            login: format!(
+                "worker{n}{}",
+                if suffix.is_empty() {
+                    String::new()
+                } else {
+                    format!("-{suffix}")
+                }
+            ),
+            display_name: format!("相談 {n}号"),
+            role: Role::SupportWorker,
+            password_hash: Some(hash.clone()),
+            disabled: false,
+            totp_secret: None,
+            totp_confirmed: false,
+        };
+        store.create_user(&user, &setup()).await?;
+        workers.push(Actor {
+            tenant_id: tenant,
+            user_id: user.id,
+            org_id: agency,
+            org_kind: OrgKind::SupportAgency,
+            role: Role::SupportWorker,
+        });
+    }
     let today = tsunagu_web::today();
     let mut demo = Demo {
         store,
         tenant,
         settings,
         today,
-        worker: vec![actors[0].clone(), actors[1].clone(), actors[2].clone()],
+        worker: workers,
         city: actors[3].clone(),
         rng: ChaCha8Rng::seed_from_u64(seed),
         agency,

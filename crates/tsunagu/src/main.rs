@@ -260,11 +260,9 @@ fn read_password() -> anyhow::Result<String> {
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    if password.chars().count() < tsunagu_web::auth::MIN_PASSWORD_CHARS {
-        bail!(
-            "the password must have at least {} characters",
-            tsunagu_web::auth::MIN_PASSWORD_CHARS
-        );
+    // The same rules as the API and the pages: length and the common-password check.
+    if let Err(e) = tsunagu_app::accounts::check_new_password(&password) {
+        bail!("{} ({})", e.message, e.code);
     }
     Ok(password)
 }

@@ -137,13 +137,19 @@ fn verify_names_an_edited_row_of_every_projection_table() {
             let store = tsunagu_store::Store::open(&url).await.unwrap();
             if let tsunagu_store::Store::Sqlite(db) = &store {
                 let done = sqlx::query(edit).execute(&db.write).await.unwrap();
-                assert!(done.rows_affected() > 0, "{table}: the edit changed nothing");
+                assert!(
+                    done.rows_affected() > 0,
+                    "{table}: the edit changed nothing"
+                );
             }
             store.close().await;
         });
         let out = tsunagu(&["verify", "--database", &url]);
         let said = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{table}: verify passed an edited table");
+        assert!(
+            !out.status.success(),
+            "{table}: verify passed an edited table"
+        );
         assert!(said.contains(finding), "{table}: {said}");
         let _ = std::fs::remove_dir_all(&dir);
     }

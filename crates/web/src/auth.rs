@@ -5,8 +5,6 @@
 
 use std::net::SocketAddr;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -23,7 +21,6 @@ use crate::error::ApiError;
 pub const SESSION_COOKIE: &str = "tsunagu_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_HOURS: i64 = 12;
-pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Paths a session that still has to enrol its second factor may use.
 pub const TOTP_SETUP_PATHS: [&str; 4] = [
     "/api/me",
@@ -32,47 +29,12 @@ pub const TOTP_SETUP_PATHS: [&str; 4] = [
     "/api/logout",
 ];
 
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
+/// The password rules live with the use cases, so the API and the CLI apply the same ones.
+pub use tsunagu_app::accounts::{MIN_PASSWORD_CHARS, hash_password, verify_password};
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// Checks a password a user is about to set.
+/// Checks a password a user is about to set (`tsunagu_app::accounts::check_new_password`).
 pub fn check_new_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "password.too_short",
-            format!("パスワードは{MIN_PASSWORD_CHARS}文字以上にしてください。"),
-        ));
-    }
-    // NIST SP 800-63B: no composition rules, but refuse what attackers try first. zxcvbn
-    // knows the 30,000 most common leaked passwords, keyboard walks, repeats, sequences and
-    // dates (with l33t and reversed variants); score 0–1 means guessable in under 10^6 tries.
-    let estimate = zxcvbn::zxcvbn(password, &[]);
-    if u8::from(estimate.score()) <= 1 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "password.too_common",
-            "このパスワードはよく使われていて推測されやすいため使えません。長めの文やフレーズにしてください。",
-        ));
-    }
-    Ok(())
+    Ok(tsunagu_app::accounts::check_new_password(password)?)
 }
 
 /// A new random token with the given prefix, and the hash to store.
