@@ -155,6 +155,44 @@ fn verify_names_an_edited_row_of_every_projection_table() {
     }
 }
 
+/// The command line sets passwords by the same rules as the API: a common one is refused with
+/// the API's code, and nothing is created.
+#[test]
+fn the_cli_refuses_the_passwords_the_api_refuses() {
+    let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}/real.db", dir.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_tsunagu"))
+        .args([
+            "init",
+            "--database",
+            &url,
+            "--tenant",
+            "架空市",
+            "--org",
+            "架空市 福祉課",
+            "--admin-login",
+            "first-admin",
+            "--admin-name",
+            "管理 太郎",
+        ])
+        .env("TSUNAGU_PASSWORD", "password123")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("password.too_common"), "{said}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = tsunagu_store::Store::connect(&url).await.unwrap();
+        assert!(
+            store.tenants().await.unwrap().is_empty(),
+            "nothing is created"
+        );
+        store.close().await;
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The first run of a real deployment: `init` sets up the tenant and its administrator, `serve`
 /// starts, and the administrator logs in and adds an organisation. `init` refuses to mix real and
 /// demo data.
