@@ -212,132 +212,107 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
     let cases = Arc::new(cases);
     let mut figures = Vec::new();
 
-    // Ceilings.
-    let w = worker.clone();
-    figures.push(
-        measure("static asset (ceiling)", None, &settings, move |_, _| {
-            let w = w.clone();
-            async move { w.get("/assets/app.css").await }
-        })
-        .await?,
-    );
-    let w = worker.clone();
-    figures.push(
-        measure("/healthz (ceiling)", None, &settings, move |_, _| {
-            let w = w.clone();
-            async move { w.get("/healthz").await }
-        })
-        .await?,
-    );
-    let s = store.clone();
-    figures.push(
-        measure(
-            "raw durable commit (ceiling)",
+    // Reads: each workload one or more GETs of paths chosen by client and iteration.
+    type Paths = Arc<dyn Fn(usize, u64) -> Vec<String> + Send + Sync>;
+    let case_of = {
+        let c = cases.clone();
+        move |client: usize, i: u64| c[(client * 7919 + i as usize) % c.len()].clone()
+    };
+    let static_ceiling = Some("static asset (ceiling)");
+    let reads: Vec<(&'static str, Option<&'static str>, &Session, Paths)> = vec![
+        (
+            "static asset (ceiling)",
             None,
-            &settings,
-            move |_, _| {
-                let s = s.clone();
+            &worker,
+            Arc::new(|_, _| vec!["/assets/app.css".into()]),
+        ),
+        (
+            "/healthz (ceiling)",
+            None,
+            &worker,
+            Arc::new(|_, _| vec!["/healthz".into()]),
+        ),
+        ("case page (HTML)", static_ceiling, &worker, {
+            let case_of = case_of.clone();
+            Arc::new(move |c, i| vec![format!("/cases/{}", case_of(c, i))])
+        }),
+        ("case JSON with timeline", static_ceiling, &worker, {
+            let case_of = case_of.clone();
+            Arc::new(move |c, i| {
+                let id = case_of(c, i);
+                vec![
+                    format!("/api/cases/{id}"),
+                    format!("/api/cases/{id}/timeline"),
+                ]
+            })
+        }),
+        (
+            "filtered case list of 50",
+            static_ceiling,
+            &worker,
+            Arc::new(|_, i| {
+                let stage = ["support", "assessment", "intake", "planning"][i as usize % 4];
+                vec![format!("/api/cases?stage={stage}&limit=50")]
+            }),
+        ),
+        (
+            "worker's due list",
+            static_ceiling,
+            &worker,
+            Arc::new(|_, _| vec!["/api/due".into()]),
+        ),
+        (
+            "lead's caseload",
+            static_ceiling,
+            &lead,
+            Arc::new(|_, _| vec!["/api/caseload".into()]),
+        ),
+        (
+            "person search",
+            static_ceiling,
+            &worker,
+            Arc::new(|_, i| {
+                let name = ["佐藤", "鈴木", "タカハシ", "田中"][i as usize % 4];
+                vec![format!("/api/persons?name={name}&limit=50")]
+            }),
+        ),
+    ];
+    for (n, (name, ceiling, session, paths)) in reads.into_iter().enumerate() {
+        let session = session.clone();
+        figures.push(
+            measure(name, ceiling, &settings, move |client, i| {
+                let (session, paths) = (session.clone(), paths.clone());
                 async move {
-                    s.audit(&[AuditEntry::new("bench.commit")]).await?;
+                    for path in paths(client, i) {
+                        if !session.get(&path).await? {
+                            return Ok(false);
+                        }
+                    }
                     Ok(true)
                 }
-            },
-        )
-        .await?,
-    );
-
-    // Reads.
-    let (w, c) = (worker.clone(), cases.clone());
-    figures.push(
-        measure(
-            "case page (HTML)",
-            Some("static asset (ceiling)"),
-            &settings,
-            move |client, i| {
-                let (w, c) = (w.clone(), c.clone());
-                async move {
-                    let id = &c[(client * 7919 + i as usize) % c.len()];
-                    w.get(&format!("/cases/{id}")).await
-                }
-            },
-        )
-        .await?,
-    );
-    let (w, c) = (worker.clone(), cases.clone());
-    figures.push(
-        measure(
-            "case JSON with timeline",
-            Some("static asset (ceiling)"),
-            &settings,
-            move |client, i| {
-                let (w, c) = (w.clone(), c.clone());
-                async move {
-                    let id = &c[(client * 7919 + i as usize) % c.len()];
-                    Ok(w.get(&format!("/api/cases/{id}")).await?
-                        && w.get(&format!("/api/cases/{id}/timeline")).await?)
-                }
-            },
-        )
-        .await?,
-    );
-    let w = worker.clone();
-    figures.push(
-        measure(
-            "filtered case list of 50",
-            Some("static asset (ceiling)"),
-            &settings,
-            move |_, i| {
-                let w = w.clone();
-                async move {
-                    let stage = ["support", "assessment", "intake", "planning"][i as usize % 4];
-                    w.get(&format!("/api/cases?stage={stage}&limit=50")).await
-                }
-            },
-        )
-        .await?,
-    );
-    let w = worker.clone();
-    figures.push(
-        measure(
-            "worker's due list",
-            Some("static asset (ceiling)"),
-            &settings,
-            move |_, _| {
-                let w = w.clone();
-                async move { w.get("/api/due").await }
-            },
-        )
-        .await?,
-    );
-    let l = lead.clone();
-    figures.push(
-        measure(
-            "lead's caseload",
-            Some("static asset (ceiling)"),
-            &settings,
-            move |_, _| {
-                let l = l.clone();
-                async move { l.get("/api/caseload").await }
-            },
-        )
-        .await?,
-    );
-    let w = worker.clone();
-    figures.push(
-        measure(
-            "person search",
-            Some("static asset (ceiling)"),
-            &settings,
-            move |_, i| {
-                let w = w.clone();
-                async move {
-                    let name = ["佐藤", "鈴木", "タカハシ", "田中"][i as usize % 4];
-                    w.get(&format!("/api/persons?name={name}&limit=50")).await
-                }
-            },
-        )
-        .await?,
-    );
+            })
+            .await?,
+        );
+        // The commit ceiling right after the read ceilings.
+        if n == 1 {
+            let s = store.clone();
+            figures.push(
+                measure(
+                    "raw durable commit (ceiling)",
+                    None,
+                    &settings,
+                    move |_, _| {
+                        let s = s.clone();
+                        async move {
+                            s.audit(&[AuditEntry::new("bench.commit")]).await?;
+                            Ok(true)
+                        }
+                    },
+                )
+                .await?,
+            );
+        }
+    }
 
     // Durable writes: each client appends contact records to cases of its own, so versions
     // do not collide between clients.

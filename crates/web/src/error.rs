@@ -45,49 +45,26 @@ impl ApiError {
         self
     }
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "指定された記録は見つかりません。",
-        )
+        tsunagu_app::Error::not_found().into()
     }
     pub fn is_not_found(&self) -> bool {
         self.status == StatusCode::NOT_FOUND
     }
     pub fn unauthenticated() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "auth.required",
-            "ログインしてください。",
-        )
+        tsunagu_app::Error::unauthenticated().into()
     }
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "auth.forbidden",
-            "この操作を行う権限がありません。",
-        )
+        tsunagu_app::Error::forbidden().into()
     }
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
     /// The database cannot serve now; nothing was written or shown. Sent with `Retry-After`.
     pub fn unavailable() -> Self {
-        ApiError {
-            retry_after: Some(5),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage.unavailable",
-                "データベースが一時的に利用できません。この操作は保存されていません。しばらくしてから再度お試しください。",
-            )
-        }
+        tsunagu_app::Error::unavailable().into()
     }
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "システムエラーが発生しました。時間をおいて再度お試しください。",
-        )
+        tsunagu_app::Error::internal().into()
     }
 }
 
