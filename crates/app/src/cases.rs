@@ -267,17 +267,24 @@ pub async fn page(app: &App, caller: &Caller, id: CaseId) -> Result<CasePage> {
     })
 }
 
+impl TimelineEntry {
+    fn of(e: StoredEvent, event: CaseEvent) -> Self {
+        TimelineEntry {
+            version: e.version,
+            recorded_at: e.recorded_at,
+            actor: e.actor,
+            reason: e.reason,
+            event,
+        }
+    }
+}
+
 fn timeline_of(events: Vec<StoredEvent>) -> Result<Vec<TimelineEntry>> {
     events
         .into_iter()
-        .map(|e| {
-            Ok(TimelineEntry {
-                event: decode(e.payload)?,
-                version: e.version,
-                recorded_at: e.recorded_at,
-                actor: e.actor,
-                reason: e.reason,
-            })
+        .map(|mut e| {
+            let payload = std::mem::take(&mut e.payload);
+            Ok(TimelineEntry::of(e, decode(payload)?))
         })
         .collect()
 }
@@ -429,13 +436,7 @@ pub async fn timeline(app: &App, caller: &Caller, id: CaseId) -> Result<Vec<Time
     let events = events(app, caller, id, "case.timeline_read").await?;
     Ok(events
         .into_iter()
-        .map(|(e, event)| TimelineEntry {
-            version: e.version,
-            recorded_at: e.recorded_at,
-            actor: e.actor,
-            reason: e.reason,
-            event,
-        })
+        .map(|(e, event)| TimelineEntry::of(e, event))
         .collect())
 }
 

@@ -89,6 +89,18 @@ impl Session {
         Ok(res.json().await?)
     }
 
+    /// The ids of a case list.
+    async fn case_ids(&self, path: &str) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .get_json(path)
+            .await?
+            .as_array()
+            .context("case list")?
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect())
+    }
+
     async fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
         let res = self
             .client
@@ -190,25 +202,13 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
 
     let worker = Session::login(&base, &settings.worker, &settings.password).await?;
     let lead = Session::login(&base, &settings.lead, &settings.password).await?;
-    let cases: Vec<String> = worker
-        .get_json("/api/cases?worker=me&limit=500")
-        .await?
-        .as_array()
-        .context("case list")?
-        .iter()
-        .filter_map(|c| c["id"].as_str().map(str::to_owned))
-        .collect();
+    let cases = worker.case_ids("/api/cases?worker=me&limit=500").await?;
     if cases.is_empty() {
         bail!("the worker has no cases: generate data first (`tsunagu generate --persons N`)");
     }
-    let open: Vec<String> = worker
-        .get_json("/api/cases?worker=me&stage=support&limit=500")
-        .await?
-        .as_array()
-        .context("case list")?
-        .iter()
-        .filter_map(|c| c["id"].as_str().map(str::to_owned))
-        .collect();
+    let open = worker
+        .case_ids("/api/cases?worker=me&stage=support&limit=500")
+        .await?;
     let cases = Arc::new(cases);
     let mut figures = Vec::new();
 
