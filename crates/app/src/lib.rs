@@ -6,38 +6,55 @@
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod attachments;
+pub mod auth;
 pub mod caseload;
 pub mod cases;
 pub mod due;
 pub mod error;
 pub mod meetings;
 pub mod persons;
+pub mod secrets;
+
+/// The rows the use cases answer with, as the store reads them: a surface names them from here,
+/// never from the store.
+pub mod rows {
+    pub use tsunagu_store::{
+        Basis, CaseSummary, ChainedRow, MeetingSummary, Organisation, PersonSummary, Session,
+        TokenInfo, User,
+    };
+}
 
 use jiff::civil::Date;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tsunagu_core::person::Consent;
 use tsunagu_core::{Actor, Context, OrgId, TenantSettings, UserId};
-use tsunagu_store::{
-    AppendBatch, AuditEntry, Idempotency, Reader, Store, StoreError, StreamAppend,
-};
+use tsunagu_store::{AppendBatch, AuditEntry, Idempotency, Reader, StoreError, StreamAppend};
 use uuid::Uuid;
 
 pub use error::{Error, Kind, Result};
+/// The store a surface opens and hands to [`App::new`]; its methods are for the use cases.
+pub use tsunagu_store::Store;
 
-/// What every use case runs against: the store and the clock.
+/// What every use case runs against: the store, the clock and the key ring that seals TOTP
+/// secrets at rest.
 #[derive(Clone, Debug)]
 pub struct App {
     pub store: Store,
     pub clock: Clock,
+    pub secrets: secrets::Secrets,
 }
 
 impl App {
+    /// An app with a key that lives as long as the process; `tsunagu serve` sets the ring from
+    /// the key file.
     pub fn new(store: Store) -> App {
         App {
             store,
             clock: Clock::default(),
+            secrets: secrets::Secrets::ephemeral(),
         }
     }
 }

@@ -486,7 +486,47 @@ macro_rules! backend {
                 }
 
                 pub async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-                    Ok(self.tenants().await?.into_iter().find(|t| t.id == id))
+                    let row = sqlx::query("SELECT id, name, settings, is_demo FROM tenants WHERE id = $1")
+                        .bind(id.to_string())
+                        .fetch_optional(&self.read)
+                        .await?;
+                    row.map(|row| {
+                        Ok(Tenant {
+                            id,
+                            name: row.try_get("name")?,
+                            settings: from_json(&row.try_get::<String, _>("settings")?)?,
+                            is_demo: row.try_get("is_demo")?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                /// A user with what a request needs of their organisation and tenant, in one
+                /// read: `None` when the user, or their organisation, does not exist.
+                pub async fn member(&self, id: UserId) -> Result<Option<Member>, StoreError> {
+                    let row = sqlx::query(
+                        "SELECT u.id, u.tenant_id, u.org_id, u.login, u.display_name, u.role, u.password_hash, \
+                         u.disabled, u.totp_secret, u.totp_confirmed, o.kind AS org_kind, t.settings \
+                         FROM users u JOIN organisations o ON o.id = u.org_id AND o.tenant_id = u.tenant_id \
+                         JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
+                    )
+                    .bind(id.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let kind: String = row.try_get("org_kind")?;
+                    Ok(Some(Member {
+                        user: user_from_row(&row)?,
+                        org_kind: OrgKind::parse(&kind)
+                            .ok_or_else(|| StoreError::Corrupt(format!("unknown organisation kind {kind}")))?,
+                        settings: from_json(&row.try_get::<String, _>("settings")?)?,
+                    }))
+                }
+
+                /// Whether the database answers a read.
+                pub async fn ping(&self) -> Result<(), StoreError> {
+                    sqlx::query("SELECT 1").fetch_one(&self.read).await?;
+                    Ok(())
                 }
 
                 pub async fn update_tenant_settings(

@@ -226,6 +226,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         dispatch!(self, db => db.create_org(org, audit).await)
     }
+    pub async fn member(&self, id: UserId) -> Result<Option<Member>, StoreError> {
+        dispatch!(self, db => db.member(id).await)
+    }
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, db => db.ping().await)
+    }
     pub async fn orgs(&self, tenant: TenantId) -> Result<Vec<Organisation>, StoreError> {
         dispatch!(self, db => db.orgs(tenant).await)
     }

@@ -107,6 +107,14 @@ pub struct User {
     pub totp_confirmed: bool,
 }
 
+/// A user with what every request needs of their organisation and tenant (`Store::member`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    pub org_kind: OrgKind,
+    pub settings: TenantSettings,
+}
+
 /// A server-side login session. The cookie carries a random token; only its hash is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

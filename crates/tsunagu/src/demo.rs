@@ -899,7 +899,7 @@ pub async fn generate(
         orgs.push(org);
     }
     let (city_org, agency, hw) = (orgs[0].id, orgs[2].id, orgs[3].id);
-    let hash = tsunagu_web::auth::hash_password(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
+    let hash = tsunagu_app::accounts::hash_password(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
     let suffix = if seed == 1 {
         String::new()
     } else {

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use tsunagu_app::secrets::{Secrets, new_key_hex};
 use tsunagu_store::{AuditEntry, Store};
-use tsunagu_web::secrets::{Secrets, new_key_hex};
 
 #[derive(clap::Args, Clone)]
 pub struct KeyArg {

@@ -270,7 +270,7 @@ fn read_password() -> anyhow::Result<String> {
 async fn serve(
     store: Store,
     net: &NetArg,
-    secrets: tsunagu_web::secrets::Secrets,
+    secrets: tsunagu_app::secrets::Secrets,
 ) -> anyhow::Result<()> {
     let listen = &net.listen;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -280,7 +280,7 @@ async fn serve(
     tracing::info!(%addr, backend = store.backend_name(), "serving");
     eprintln!("Tsunagu is running at http://{addr}/");
     let mut state = AppState::new(store);
-    state.secrets = secrets;
+    state.app.secrets = secrets;
     state.network = tsunagu_web::Network {
         trusted_proxies: net.trust_proxy.clone(),
         // Anywhere but loopback the session cookie is sent over HTTPS only.
@@ -516,7 +516,7 @@ async fn init(
         bail!("the login {admin_login} is already taken");
     }
     let password = read_password()?;
-    let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+    let hash = tsunagu_app::accounts::hash_password(&password).map_err(anyhow::Error::msg)?;
     let tenant_id = tsunagu_core::TenantId(uuid::Uuid::now_v7());
     let org_id = OrgId(uuid::Uuid::now_v7());
     let cli = |action: &str| AuditEntry::new(action).tenant(tenant_id);
@@ -588,7 +588,8 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
             }
             let tenant = found.context("no organisation with that id")?;
             let password = read_password()?;
-            let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let hash =
+                tsunagu_app::accounts::hash_password(&password).map_err(anyhow::Error::msg)?;
             let id = tsunagu_core::UserId(uuid::Uuid::now_v7());
             store
                 .create_user(
@@ -616,7 +617,8 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
             let store = Store::connect(&db.url).await?;
             let user = store.user_by_login(&login).await?.context("no such user")?;
             let password = read_password()?;
-            let hash = tsunagu_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let hash =
+                tsunagu_app::accounts::hash_password(&password).map_err(anyhow::Error::msg)?;
             store
                 .set_password_hash(
                     user.id,
@@ -632,7 +634,7 @@ async fn user(action: UserAction) -> anyhow::Result<()> {
         UserAction::Token { db, login, label } => {
             let store = Store::connect(&db.url).await?;
             let user = store.user_by_login(&login).await?.context("no such user")?;
-            let (token, hash) = tsunagu_web::auth::new_token("tsu_");
+            let (token, hash) = tsunagu_app::auth::new_token("tsu_");
             let id = uuid::Uuid::now_v7();
             let days = store
                 .tenant(user.tenant_id)

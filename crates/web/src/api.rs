@@ -7,11 +7,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use tsunagu_app::rows::{CaseSummary, MeetingSummary, PersonSummary};
 use tsunagu_app::{cases, due as due_list_, meetings, persons};
 use tsunagu_core::case::Stage;
 use tsunagu_core::meeting::ScheduleMeeting;
-use tsunagu_core::{CaseId, HouseholdId, MeetingId, OrgId, OrgKind, PersonId, TenantSettings};
-use tsunagu_store::{Basis, CaseSummary, MeetingSummary, PersonSummary};
+use tsunagu_core::{CaseId, HouseholdId, MeetingId, PersonId, TenantSettings};
 use uuid::Uuid;
 
 pub use tsunagu_app::cases::{
@@ -25,7 +25,6 @@ pub use tsunagu_app::persons::{
 };
 
 use crate::AppState;
-use crate::access;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -68,27 +67,23 @@ fn created(c: tsunagu_app::Created) -> (StatusCode, Json<Created>) {
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok")))]
 pub async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
-    match app.store.tenants().await {
-        Ok(_) => (StatusCode::OK, "ok"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    if tsunagu_app::admin::healthy(&app).await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
     }
 }
 
 // --- organisations and settings -------------------------------------------------------------
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrganisationView {
-    pub id: OrgId,
-    pub name: String,
-    pub kind: OrgKind,
-}
+pub use tsunagu_app::admin::OrganisationView;
 
 #[utoipa::path(get, path = "/api/organisations", responses((status = 200, body = Vec<OrganisationView>)))]
 pub async fn organisations(
     State(app): State<AppState>,
     auth: Auth,
 ) -> ApiResult<Json<Vec<OrganisationView>>> {
-    let orgs = app.store.orgs(auth.actor.tenant_id).await?;
+    let orgs = tsunagu_app::admin::organisations(&app, &auth).await?;
     Ok(Json(
         orgs.into_iter()
             .map(|o| OrganisationView {
@@ -102,7 +97,7 @@ pub async fn organisations(
 
 #[utoipa::path(get, path = "/api/settings", responses((status = 200, body = TenantSettings)))]
 pub async fn get_settings(auth: Auth) -> Json<TenantSettings> {
-    Json(auth.caller.settings)
+    Json(auth.0.caller.settings)
 }
 
 #[utoipa::path(put, path = "/api/settings", request_body = TenantSettings,
@@ -112,17 +107,7 @@ pub async fn put_settings(
     auth: Auth,
     ApiJson(settings): ApiJson<TenantSettings>,
 ) -> ApiResult<Json<TenantSettings>> {
-    access::administer(&auth)?;
-    settings
-        .validate()
-        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "settings.invalid", m))?;
-    app.store
-        .update_tenant_settings(
-            auth.actor.tenant_id,
-            &settings,
-            &auth.audit("settings.changed").basis(Basis::Administration),
-        )
-        .await?;
+    tsunagu_app::admin::put_settings(&app, &auth, &settings).await?;
     Ok(Json(settings))
 }
 

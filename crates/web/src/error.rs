@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tsunagu_core::Refusal;
-use tsunagu_store::StoreError;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -96,12 +95,6 @@ impl From<tsunagu_app::Error> for ApiError {
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
         tsunagu_app::Error::from(r).into()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        tsunagu_app::Error::from(e).into()
     }
 }
 

@@ -12,7 +12,6 @@ pub mod error;
 pub mod extract;
 pub mod pages;
 pub mod routes;
-pub mod secrets;
 pub mod ui;
 
 use axum::Router;
@@ -21,31 +20,26 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-pub use tsunagu_app::{App, Clock, today};
-use tsunagu_store::Store;
+use tsunagu_app::Store;
+pub use tsunagu_app::{App, Clock, secrets, today};
 use utoipa::OpenApi;
 
 /// Largest request body accepted (1 MiB); larger answers 413 with a JSON error.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// What every handler runs against: the use cases' [`App`] (store and clock), how the server
-/// is reached, and the key ring. Handlers reach the `App` through `Deref`.
+/// What every handler runs against: the use cases' [`App`] (store, clock, key ring) and how
+/// the server is reached. Handlers reach the `App` through `Deref`.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub app: App,
     pub network: Network,
-    /// The key ring that seals TOTP secrets at rest.
-    pub secrets: secrets::Secrets,
 }
 
 impl AppState {
-    /// A state with a key that lives as long as the process; `tsunagu serve` sets the ring from
-    /// the key file.
     pub fn new(store: Store) -> AppState {
         AppState {
             app: App::new(store),
             network: Network::default(),
-            secrets: secrets::Secrets::ephemeral(),
         }
     }
 }
@@ -319,4 +313,45 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    /// The web is a shell over the use cases: it neither depends on the store nor reaches it.
+    #[test]
+    fn the_web_never_names_the_store() {
+        let manifest = include_str!("../Cargo.toml");
+        let dependencies = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .unwrap_or_default();
+        assert!(
+            !dependencies.contains("tsunagu-store"),
+            "tsunagu-web depends on tsunagu-store"
+        );
+        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+        let mut seen = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    seen += 1;
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+                    for needle in ["tsunagu_store", ".store."] {
+                        assert!(
+                            !text.contains(needle),
+                            "{} names `{needle}`",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(seen > 10, "only {seen} source files found");
+    }
 }

@@ -139,12 +139,7 @@ pub async fn logout_submit(
     Page(auth): Page,
     jar: CookieJar,
 ) -> Response {
-    if let Some(s) = &auth.session
-        && let Err(e) = app
-            .store
-            .revoke_sessions(auth.user.id, Some(&s.id), &auth.audit("logout"))
-            .await
-    {
+    if let Err(e) = tsunagu_app::auth::sign_out(&app, &auth).await {
         return page_error(&e.into());
     }
     (

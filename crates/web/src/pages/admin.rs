@@ -1,6 +1,6 @@
 //! Administration: organisations, user accounts and roles, and the tenant settings a
 //! municipality decides (monitoring interval, suspension rules, due-list horizon). Through the
-//! same handlers, checks and audit as the JSON API.
+//! same use cases, checks and audit as the JSON API (`tsunagu_app::admin`).
 
 use askama::Template;
 use axum::extract::State;
@@ -11,12 +11,12 @@ use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageResult, field_error,
     laid_out, refill, refusal_status, render, render_status, see_other,
 };
-use crate::admin::{self, OrganisationCreate, UserChange, UserCreate, UserView};
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
 use crate::ui::Page;
-use crate::{AppState, access, api};
+use crate::{AppState, access};
+use tsunagu_app::admin::{self, OrganisationCreate, UserChange, UserCreate, UserView};
+use tsunagu_app::rows::Organisation;
 
 pub struct UserRow {
     pub user: UserView,
@@ -38,7 +38,7 @@ struct AdminPage {
 }
 
 /// Changing an account: role, organisation, or stopping it (which ends its sessions).
-fn change_controls(users: &[UserView], orgs: &[tsunagu_store::Organisation]) -> Vec<Control> {
+fn change_controls(users: &[UserView], orgs: &[Organisation]) -> Vec<Control> {
     vec![
         Control::select(
             "change_user",
@@ -85,7 +85,7 @@ fn org_controls() -> Vec<Control> {
     ]
 }
 
-fn user_controls(orgs: &[tsunagu_store::Organisation]) -> Vec<Control> {
+fn user_controls(orgs: &[Organisation]) -> Vec<Control> {
     vec![
         Control::text("login", "ログインID").required(),
         Control::text("display_name", "表示名").required(),
@@ -169,8 +169,8 @@ async fn admin_page(
     notice: Option<Notice>,
 ) -> Result<AdminPage, ApiError> {
     access::administer(auth)?;
-    let orgs = app.store.orgs(auth.actor.tenant_id).await?;
-    let users = admin::list_users(State(app.clone()), auth.clone()).await?.0;
+    let orgs = admin::organisations(app, auth).await?;
+    let users = admin::users(app, auth).await?;
     let change = change_controls(&users, &orgs);
     let fill = |controls: Vec<Control>, which: &str, initial: Option<Fields>| match form {
         Some((w, f, e)) if w == which => refill(controls, f, e),
@@ -229,26 +229,15 @@ pub async fn submit(
         Ok(req) => {
             let saved = match req {
                 AdminRequest::Organisation(r) => {
-                    admin::create_organisation(State(app.clone()), auth.clone(), ApiJson(r))
-                        .await
-                        .map(|_| ())
+                    admin::create_organisation(&app, &auth, r).await.map(|_| ())
                 }
-                AdminRequest::User(r) => {
-                    admin::create_user(State(app.clone()), auth.clone(), ApiJson(r))
-                        .await
-                        .map(|_| ())
-                }
+                AdminRequest::User(r) => admin::create_user(&app, &auth, r).await.map(|_| ()),
                 AdminRequest::UserChange(id, r) => {
-                    admin::update_user(State(app.clone()), auth.clone(), ApiPath(id), ApiJson(r))
-                        .await
-                        .map(|_| ())
+                    admin::update_user(&app, &auth, id, r).await.map(|_| ())
                 }
-                AdminRequest::Settings(r) => {
-                    api::put_settings(State(app.clone()), auth.clone(), ApiJson(r))
-                        .await
-                        .map(|_| ())
-                }
-            };
+                AdminRequest::Settings(r) => admin::put_settings(&app, &auth, &r).await,
+            }
+            .map_err(ApiError::from);
             match saved {
                 Ok(()) => return Ok(see_other("/admin")),
                 Err(e) if e.status.is_client_error() && !e.is_not_found() => {

@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use jiff::civil::Date;
+use tsunagu_app::rows::Organisation;
 use tsunagu_core::case::{
     Assessment, Attainment, CaseCommand, CaseEvent, CaseState, ClosurePattern, ContactKind,
     DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute, LifeDomains,
@@ -16,7 +17,6 @@ use tsunagu_core::case::{
 };
 use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
-use tsunagu_store::Organisation;
 
 use super::filters;
 use super::{
@@ -40,11 +40,11 @@ pub(crate) struct Names {
 
 impl Names {
     pub(crate) async fn load(app: &AppState, auth: &Auth) -> Result<Names, ApiError> {
-        let orgs = app.store.orgs(auth.actor.tenant_id).await?;
-        let all = app.store.users(auth.actor.tenant_id).await?;
+        let orgs = tsunagu_app::admin::organisations(app, auth).await?;
+        let all = tsunagu_app::admin::staff(app, auth).await?;
         let staff = all
             .iter()
-            .filter(|u| !u.disabled && u.role.works_cases())
+            .filter(|u| u.works_cases)
             .map(|u| (u.id, u.display_name.clone(), u.org_id))
             .collect();
         let users = all.into_iter().map(|u| (u.id, u.display_name)).collect();

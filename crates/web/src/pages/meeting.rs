@@ -4,13 +4,13 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use tsunagu_app::rows::MeetingSummary;
 use tsunagu_core::case::CaseConclusion;
 use tsunagu_core::meeting::{
     AgendaPurpose, MeetingCommand, MeetingKind, MeetingState, ScheduleMeeting,
 };
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, MeetingId, wareki};
-use tsunagu_store::MeetingSummary;
 
 use super::case::Names;
 use super::filters;

@@ -508,12 +508,6 @@ impl From<tsunagu_app::Error> for PageError {
     }
 }
 
-impl From<tsunagu_store::StoreError> for PageError {
-    fn from(e: tsunagu_store::StoreError) -> Self {
-        PageError(e.into())
-    }
-}
-
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         ui::page_error(&self.0)

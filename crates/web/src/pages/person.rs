@@ -4,9 +4,9 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
+use tsunagu_app::rows::{CaseSummary, Organisation, PersonSummary};
 use tsunagu_core::person::{Consent, PersonCommand, PersonDetails, Sex};
 use tsunagu_core::{ConsentId, OrgId, PersonId, wareki};
-use tsunagu_store::{CaseSummary, PersonSummary};
 
 use super::filters;
 use super::{
@@ -229,7 +229,7 @@ struct PersonPage {
     notice: Option<Notice>,
 }
 
-pub(crate) fn org_names(orgs: &[tsunagu_store::Organisation], ids: &[OrgId]) -> String {
+pub(crate) fn org_names(orgs: &[Organisation], ids: &[OrgId]) -> String {
     ids.iter()
         .map(|id| {
             orgs.iter()
@@ -242,7 +242,7 @@ pub(crate) fn org_names(orgs: &[tsunagu_store::Organisation], ids: &[OrgId]) -> 
 }
 
 pub(crate) fn consent_rows(
-    orgs: &[tsunagu_store::Organisation],
+    orgs: &[Organisation],
     consents: &[Consent],
     today: jiff::civil::Date,
 ) -> Vec<ConsentRow> {
@@ -263,7 +263,7 @@ pub(crate) fn consent_rows(
         .collect()
 }
 
-fn consent_controls(orgs: &[tsunagu_store::Organisation], own: OrgId) -> Vec<Control> {
+fn consent_controls(orgs: &[Organisation], own: OrgId) -> Vec<Control> {
     let options: Vec<(String, &str)> = orgs
         .iter()
         .filter(|o| o.id != own)
@@ -292,7 +292,7 @@ async fn person_page(
         .await
         .map(|h| h.members)
         .unwrap_or_default();
-    let orgs = app.store.orgs(auth.actor.tenant_id).await?;
+    let orgs = tsunagu_app::admin::organisations(app, &auth).await?;
     let controls = consent_controls(&orgs, auth.actor.org_id);
     let controls = match form {
         Some((f, e)) => refill(controls, f, e),
