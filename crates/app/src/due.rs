@@ -1,5 +1,5 @@
-//! Due lists (期日一覧): what falls due for a worker or an organisation, and the counts of a
-//! tenant for municipal oversight — each scope its own use case and guard.
+//! Due lists (期日一覧): what falls due for a worker or an organisation (`list`), and the counts
+//! of a tenant for municipal oversight (`counts`) — each its own use case, route and guard.
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -28,9 +28,9 @@ pub struct DueCount {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DueList {
     pub date: Date,
-    /// Case items (scopes `me` and `org`).
+    /// Case items of the scope, each one the caller may read.
     pub items: Vec<DueEntry>,
-    /// Counts by kind (every scope; the only content of scope `tenant`).
+    /// Counts of `items` by kind.
     pub counts: Vec<DueCount>,
     /// Meetings from the date on within the horizon, of which the caller's organisation is a member.
     pub meetings: Vec<MeetingSummary>,
@@ -43,29 +43,65 @@ pub enum Scope {
     Mine,
     /// The caller's organisation's cases.
     Org,
-    /// Counts only, over the tenant (municipal oversight and leads).
-    Tenant,
 }
 
-/// The due list of a scope on a date (default today), every row through the policy, audited.
+/// A tenant's due counts: no names, no cases.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DueCounts {
+    pub date: Date,
+    pub counts: Vec<DueCount>,
+}
+
+/// The day `days` after `date` (the horizons of the due list).
+fn plus(date: Date, days: u16) -> Date {
+    date.checked_add(jiff::Span::new().days(i64::from(days)))
+        .unwrap_or(date)
+}
+
+/// The tenant's due and overdue counts by kind on a date (default today), for municipal
+/// oversight and leads: an aggregate read with its own guard (`access::tenant_counts`),
+/// counted in the query. Audited, though it names no one.
+pub async fn counts(app: &App, caller: &Caller, date: Option<Date>) -> Result<DueCounts> {
+    access::tenant_counts(caller)?;
+    let date = date.unwrap_or_else(|| app.clock.today());
+    let rows = app
+        .store
+        .due_counts(
+            caller.actor.tenant_id,
+            date,
+            plus(date, caller.settings.due_horizon_days),
+            plus(date, caller.settings.plan_end_warning_days),
+        )
+        .await?;
+    let counts = DueKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let (due, overdue) = rows
+                .iter()
+                .find(|(k, _, _)| *k == kind)
+                .map_or((0, 0), |(_, d, o)| (*d, *o));
+            DueCount {
+                kind,
+                label: kind.label_ja(),
+                due: usize::try_from(due).unwrap_or(usize::MAX),
+                overdue: usize::try_from(overdue).unwrap_or(usize::MAX),
+            }
+        })
+        .collect();
+    record(app, caller.audit("due.counts_read")).await?;
+    Ok(DueCounts { date, counts })
+}
+
+/// The due list of a scope on a date (default today), filtered by access in the query, audited
+/// with every person it names.
 pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) -> Result<DueList> {
     let date = date.unwrap_or_else(|| app.clock.today());
-    let counts_only = scope == Scope::Tenant;
-    if counts_only {
-        // Aggregates without names: for municipal oversight and leads.
-        access::tenant_counts(caller)?;
-    } else {
-        access::work_cases(caller)?;
-    }
+    access::work_cases(caller)?;
     let scope = match scope {
         Scope::Mine => DueScope::Worker(caller.actor.user_id),
         Scope::Org => DueScope::Org(caller.actor.org_id),
-        Scope::Tenant => DueScope::Tenant,
     };
-    let plus = |days: u16| {
-        date.checked_add(jiff::Span::new().days(i64::from(days)))
-            .unwrap_or(date)
-    };
+    let plus = |days: u16| plus(date, days);
     let rows = app
         .store
         .due(
@@ -74,10 +110,7 @@ pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) 
             date,
             plus(caller.settings.due_horizon_days),
             plus(caller.settings.plan_end_warning_days),
-            // Counts without names cover the tenant; items only what the caller may read.
-            (!counts_only)
-                .then(|| caller.reader(app.clock.today(), Access::Read))
-                .as_ref(),
+            Some(&caller.reader(app.clock.today(), Access::Read)),
         )
         .await?;
     let counts = DueKind::ALL
@@ -92,17 +125,14 @@ pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) 
                 .count(),
         })
         .collect();
-    let items: Vec<DueEntry> = if counts_only {
-        vec![]
-    } else {
-        rows.into_iter()
-            .map(|row| DueEntry {
-                label: row.kind.label_ja(),
-                overdue: row.due_on < date,
-                row,
-            })
-            .collect()
-    };
+    let items: Vec<DueEntry> = rows
+        .into_iter()
+        .map(|row| DueEntry {
+            label: row.kind.label_ja(),
+            overdue: row.due_on < date,
+            row,
+        })
+        .collect();
     let horizon = plus(caller.settings.due_horizon_days);
     let meetings = if caller.actor.role.works_cases() {
         app.store

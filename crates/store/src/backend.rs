@@ -1696,6 +1696,44 @@ macro_rules! backend {
                         .collect()
                 }
 
+                /// How many items of each kind fall due in the tenant up to the horizons, and how
+                /// many of them are overdue on `today`: counted in the query, no row leaves it.
+                pub async fn due_counts(
+                    &self,
+                    tenant: TenantId,
+                    today: Date,
+                    horizon_until: Date,
+                    plan_end_until: Date,
+                ) -> Result<Vec<(DueKind, u64, u64)>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT kind, COUNT(*) AS due, SUM(CASE WHEN due_on < $4 THEN 1 ELSE 0 END) AS overdue \
+                         FROM case_due WHERE tenant_id = $1 \
+                         AND ((kind <> 'plan_period_end' AND due_on <= $2) OR (kind = 'plan_period_end' AND due_on <= $3)) \
+                         GROUP BY kind",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(horizon_until.to_string())
+                    .bind(plan_end_until.to_string())
+                    .bind(today.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let kind: String = r.try_get("kind")?;
+                            let count = |name: &str| -> Result<u64, StoreError> {
+                                let n: Option<i64> = r.try_get(name)?;
+                                Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+                            };
+                            Ok((
+                                DueKind::parse(&kind)
+                                    .ok_or_else(|| StoreError::Corrupt(format!("unknown due kind {kind}")))?,
+                                count("due")?,
+                                count("overdue")?,
+                            ))
+                        })
+                        .collect()
+                }
+
                 pub async fn meetings(&self, tenant: TenantId, org: OrgId, from: Date) -> Result<Vec<MeetingSummary>, StoreError> {
                     let rows = sqlx::query(
                         "SELECT m.id, m.version, m.state FROM meetings m \

@@ -428,6 +428,15 @@ impl Store {
         dispatch!(self, db => db.overdue_by_worker(tenant, org, today).await)
     }
 
+    pub async fn due_counts(
+        &self,
+        tenant: TenantId,
+        today: Date,
+        horizon_until: Date,
+        plan_end_until: Date,
+    ) -> Result<Vec<(tsunagu_core::case::DueKind, u64, u64)>, StoreError> {
+        dispatch!(self, db => db.due_counts(tenant, today, horizon_until, plan_end_until).await)
+    }
     pub async fn due(
         &self,
         tenant: TenantId,

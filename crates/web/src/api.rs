@@ -18,7 +18,7 @@ pub use tsunagu_app::cases::{
     AssessmentVersion, CaseCommandRequest, CaseView, ConsentAtIntake, OpenCaseRequest, PlanVersion,
     TimelineEntry, TodoView,
 };
-pub use tsunagu_app::due::{DueCount, DueEntry, DueList};
+pub use tsunagu_app::due::{DueCount, DueCounts, DueEntry, DueList};
 pub use tsunagu_app::meetings::{MeetingCommandRequest, MeetingView};
 pub use tsunagu_app::persons::{
     HouseholdView, PersonCommandRequest, PersonCreate, PersonHistoryEntry, PersonUpdate, PersonView,
@@ -369,8 +369,26 @@ pub async fn meeting_command(
 pub struct DueQuery {
     /// The day to compute for (default: today in Japan).
     pub date: Option<Date>,
-    /// `me` (default), `org`, or `tenant` (counts only).
+    /// `me` (default) or `org`. The tenant's counts are `/api/due/counts`.
     pub scope: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DueCountsQuery {
+    /// The day to compute for (default: today in Japan).
+    pub date: Option<Date>,
+}
+
+/// The tenant's due and overdue counts by kind (no names), for leads, municipal officers and
+/// administrators.
+#[utoipa::path(get, path = "/api/due/counts", params(DueCountsQuery), responses((status = 200, body = DueCounts)))]
+pub async fn due_counts(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<DueCountsQuery>,
+) -> ApiResult<Json<DueCounts>> {
+    Ok(Json(due_list_::counts(&app, &auth, q.date).await?))
 }
 
 #[utoipa::path(get, path = "/api/due", params(DueQuery), responses((status = 200, body = DueList), (status = 400, body = ErrorBody)))]
@@ -382,11 +400,10 @@ pub async fn due(
     let scope = match q.scope.as_deref().unwrap_or("me") {
         "me" => due_list_::Scope::Mine,
         "org" => due_list_::Scope::Org,
-        "tenant" => due_list_::Scope::Tenant,
         _ => {
             return Err(ApiError::bad_request(
                 "request.invalid_query",
-                "scope には me、org、tenant のいずれかを指定してください。",
+                "scope には me か org を指定してください（テナント全体の件数は /api/due/counts です）。",
             ));
         }
     };

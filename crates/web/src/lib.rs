@@ -122,6 +122,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::get_meeting,
         api::meeting_command,
         api::due,
+        api::due_counts,
         caseload::caseload,
     ),
     components(schemas(error::ErrorBody)),
@@ -183,6 +184,7 @@ impl utoipa::Modify for CommonResponses {
                         Guard::Administer
                             | Guard::ReadAudit
                             | Guard::OverseeOrg
+                            | Guard::TenantCounts
                             | Guard::WorkCases
                             | Guard::CreateCase
                     )

@@ -27,8 +27,11 @@ pub enum Guard {
     ReadAudit,
     /// Lead workers, for their organisation's caseload (`policy::oversee_org`); others 403.
     OverseeOrg,
+    /// Counts over the tenant without names, for leads, municipal officers and administrators
+    /// (`policy::tenant_counts`); others 403.
+    TenantCounts,
     /// Roles that work cases (`policy::work_cases`), others 403; every record in the answer
-    /// passes the policy row by row (lists, searches, due lists, creates).
+    /// is one the caller may read (lists, searches and due lists filter by access in the query).
     WorkCases,
     /// Opening a case: a role that works cases (others 403) and write access to the person
     /// named in the body (otherwise 404).
@@ -185,6 +188,7 @@ routes! {
     GET "/api/meetings/{id}" Meeting => api::get_meeting;
     POST "/api/meetings/{id}/commands" MeetingCommand => api::meeting_command;
     GET "/api/due" WorkCases => api::due;
+    GET "/api/due/counts" TenantCounts => api::due_counts;
     GET "/api/caseload" OverseeOrg => crate::caseload::caseload;
 }
 

@@ -743,6 +743,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             StatusCode::OK,
         )],
         ("GET", "/api/due") => vec![get("/api/due".into())],
+        ("GET", "/api/due/counts") => vec![get("/api/due/counts".into())],
         ("GET", "/api/caseload") => vec![get("/api/caseload".into())],
         (method, path) => {
             panic!("{method} {path} is registered but has no entry in the access matrix")
@@ -779,6 +780,13 @@ fn expected(f: &Fixture, guard: Guard, cell: Cell, r: &Req) -> StatusCode {
         ),
         Guard::WorkCases => (works, StatusCode::FORBIDDEN),
         Guard::OverseeOrg => (role == Role::LeadSupportWorker, StatusCode::FORBIDDEN),
+        Guard::TenantCounts => (
+            matches!(
+                role,
+                Role::LeadSupportWorker | Role::MunicipalOfficer | Role::Administrator
+            ),
+            StatusCode::FORBIDDEN,
+        ),
         Guard::CreateCase if !works => (false, StatusCode::FORBIDDEN),
         Guard::CreateCase => (person(Access::Write), StatusCode::NOT_FOUND),
         Guard::Case(a) => (allows(a), StatusCode::NOT_FOUND),
