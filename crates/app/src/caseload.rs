@@ -5,7 +5,7 @@
 
 use jiff::civil::Date;
 use serde::Serialize;
-use tsunagu_core::case::{Stage, stuck_days};
+use tsunagu_core::case::{PASSING_STAGES, Stage, stuck_days};
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, PersonId, UserId};
 use tsunagu_store::CaseFilter;
@@ -49,9 +49,14 @@ pub struct Caseload {
     /// The tenant's threshold (`stuck_after_days`).
     pub stuck_after_days: u16,
     pub workers: Vec<WorkerLoad>,
-    /// Oldest first.
+    /// Oldest first, at most [`STUCK_SHOWN`].
     pub stuck: Vec<StuckCase>,
+    /// How many of the organisation's cases the lead may read are stuck (shown or not).
+    pub stuck_total: u64,
 }
+
+/// How many stuck cases the overview lists (the oldest); `stuck_total` counts them all.
+pub const STUCK_SHOWN: u32 = 50;
 
 /// The overview of the caller's organisation (lead workers only, 403 for others).
 pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
@@ -59,22 +64,22 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
     let tenant = caller.actor.tenant_id;
     let org = caller.actor.org_id;
     let today = app.clock.today();
-    let names: std::collections::HashMap<UserId, String> = app
-        .store
-        .users(tenant)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
+    let rows = app.store.caseload(tenant, org).await?;
+    // Every stuck case is one of the organisation's, so its worker is named in these rows.
+    let names: std::collections::HashMap<UserId, String> = rows
+        .iter()
+        .map(|r| (r.worker, r.worker_name.clone()))
         .collect();
     let name = |u: UserId| {
         names
             .get(&u)
+            .filter(|n| !n.is_empty())
             .cloned()
             .unwrap_or_else(|| "（不明な職員）".into())
     };
 
     let mut workers: Vec<WorkerLoad> = Vec::new();
-    for row in app.store.caseload(tenant, org).await? {
+    for row in rows.iter().cloned() {
         if row.stage == Stage::Closed {
             continue;
         }
@@ -114,19 +119,19 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
         .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)))
         .map(|z| z.timestamp())
         .ok();
-    let candidates = app
-        .store
-        .cases(
-            tenant,
-            &CaseFilter {
-                owner_org: Some(org),
-                stage_unchanged_since: cutoff,
-                reader: Some(caller.reader(today, Access::Read)),
-                limit: 1000,
-                ..Default::default()
-            },
-        )
-        .await?;
+    // The stages a case should pass through, unchanged since before the threshold: selected,
+    // ordered and counted in the query; core's `stuck_days` still decides each one shown.
+    let filter = CaseFilter {
+        owner_org: Some(org),
+        stage_unchanged_since: cutoff,
+        stages: PASSING_STAGES.to_vec(),
+        oldest_first: true,
+        reader: Some(caller.reader(today, Access::Read)),
+        limit: STUCK_SHOWN,
+        ..Default::default()
+    };
+    let stuck_total = app.store.count_cases(tenant, &filter).await?;
+    let candidates = app.store.cases(tenant, &filter).await?;
     let mut stuck = Vec::new();
     for c in candidates {
         let since = japan_date(c.stage_changed_at);
@@ -149,12 +154,13 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
         .audit(&[caller
             .audit("caseload.read")
             .subjects(stuck.iter().map(|s| s.person_id))
-            .detail(format!("{} stuck", stuck.len()))])
+            .detail(format!("{} stuck", stuck_total))])
         .await?;
     Ok(Caseload {
         date: today,
         stuck_after_days: caller.settings.stuck_after_days,
         workers,
         stuck,
+        stuck_total,
     })
 }

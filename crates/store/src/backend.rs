@@ -66,6 +66,34 @@ pub(crate) fn readable(
     )
 }
 
+/// The conditions of a case list (`CaseFilter`), on `cases c`, with its parameters numbered as
+/// `cases` and `count_cases` bind them: $1 tenant, $2 team organisation, $3 stage, $4 worker,
+/// $5 person, ($6 limit, $7 offset,) $8 owner, $9 stage unchanged since, $10–$12 the reader.
+/// The stage set is written as literals of core's stable `as_str` values, never input.
+pub(crate) fn case_filter_sql(f: &crate::CaseFilter) -> String {
+    let stages = if f.stages.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        let list: Vec<String> = f
+            .stages
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!("c.stage IN ({})", list.join(", "))
+    };
+    format!(
+        "c.tenant_id = $1 \
+         AND ($2 IS NULL OR EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = c.id AND t.org_id = $2)) \
+         AND ($3 IS NULL OR c.stage = $3) \
+         AND ($4 IS NULL OR c.assigned_worker = $4) \
+         AND ($5 IS NULL OR c.person_id = $5) \
+         AND ($8 IS NULL OR c.owner_org = $8) \
+         AND ($9 IS NULL OR c.stage_changed_at < $9) \
+         AND {stages} AND {}",
+        readable("c.id", f.reader.as_ref(), 10, 11, 12)
+    )
+}
+
 /// The reader's parameters, bound in the order `readable` names them.
 pub(crate) fn reader_binds(
     reader: Option<&crate::Reader>,
@@ -1545,10 +1573,37 @@ macro_rules! backend {
                         .collect()
                 }
 
+                /// How many cases the filter matches (its limit and offset aside).
+                pub async fn count_cases(&self, tenant: TenantId, f: &CaseFilter) -> Result<u64, StoreError> {
+                    // The same numbered parameters as `cases`; $6 and $7 stay unused but bound.
+                    let sql = format!(
+                        "SELECT COUNT(*) AS n FROM cases c WHERE {} AND $6 >= 0 AND $7 >= 0",
+                        case_filter_sql(f)
+                    );
+                    let (r_org, r_user, r_day) = reader_binds(f.reader.as_ref());
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(tenant.to_string())
+                        .bind(f.visible_to_org.map(|o| o.to_string()))
+                        .bind(f.stage.map(|s| s.as_str()))
+                        .bind(f.assigned_worker.map(|u| u.to_string()))
+                        .bind(f.person.map(|p| p.to_string()))
+                        .bind(0_i64)
+                        .bind(0_i64)
+                        .bind(f.owner_org.map(|o| o.to_string()))
+                        .bind(f.stage_unchanged_since.map(|t| t.to_string()))
+                        .bind(r_org)
+                        .bind(r_user)
+                        .bind(r_day)
+                        .fetch_one(&self.read)
+                        .await?;
+                    Ok(to_u64(row.try_get("n")?))
+                }
+
                 pub async fn caseload(&self, tenant: TenantId, org: OrgId) -> Result<Vec<CaseloadRow>, StoreError> {
                     let rows = sqlx::query(
-                        "SELECT assigned_worker, stage, COUNT(*) AS n FROM cases \
-                         WHERE tenant_id = $1 AND owner_org = $2 GROUP BY assigned_worker, stage",
+                        "SELECT c.assigned_worker, COALESCE(u.display_name, '') AS worker_name, c.stage, COUNT(*) AS n \
+                         FROM cases c LEFT JOIN users u ON u.id = c.assigned_worker \
+                         WHERE c.tenant_id = $1 AND c.owner_org = $2 GROUP BY c.assigned_worker, u.display_name, c.stage",
                     )
                     .bind(tenant.to_string())
                     .bind(org.to_string())
@@ -1559,6 +1614,7 @@ macro_rules! backend {
                             let stage: String = r.try_get("stage")?;
                             Ok(CaseloadRow {
                                 worker: UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
+                                worker_name: r.try_get("worker_name")?,
                                 stage: Stage::parse(&stage)
                                     .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
                                 cases: to_u64(r.try_get("n")?),
@@ -1592,16 +1648,9 @@ macro_rules! backend {
                     let sql = format!(
                         "SELECT c.id, c.person_id, p.name AS person_name, c.stage, c.owner_org, c.assigned_worker, c.opened_on, \
                          c.stage_changed_at, c.version FROM cases c JOIN persons p ON p.id = c.person_id \
-                         WHERE c.tenant_id = $1 \
-                         AND ($2 IS NULL OR EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = c.id AND t.org_id = $2)) \
-                         AND ($3 IS NULL OR c.stage = $3) \
-                         AND ($4 IS NULL OR c.assigned_worker = $4) \
-                         AND ($5 IS NULL OR c.person_id = $5) \
-                         AND ($8 IS NULL OR c.owner_org = $8) \
-                         AND ($9 IS NULL OR c.stage_changed_at < $9) \
-                         AND {} \
-                         ORDER BY c.stage_changed_at DESC, c.id LIMIT $6 OFFSET $7",
-                        readable("c.id", f.reader.as_ref(), 10, 11, 12)
+                         WHERE {} ORDER BY c.stage_changed_at {}, c.id LIMIT $6 OFFSET $7",
+                        case_filter_sql(f),
+                        if f.oldest_first { "ASC" } else { "DESC" },
                     );
                     let (r_org, r_user, r_day) = reader_binds(f.reader.as_ref());
                     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

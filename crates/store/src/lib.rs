@@ -403,6 +403,9 @@ impl Store {
     ) -> Result<Vec<PersonSummary>, StoreError> {
         dispatch!(self, db => db.search_persons(tenant, org, query).await)
     }
+    pub async fn count_cases(&self, tenant: TenantId, f: &CaseFilter) -> Result<u64, StoreError> {
+        dispatch!(self, db => db.count_cases(tenant, f).await)
+    }
     pub async fn cases(
         &self,
         tenant: TenantId,

@@ -275,6 +275,10 @@ pub struct CaseFilter {
     pub owner_org: Option<OrgId>,
     /// Cases whose stage has not changed since this moment.
     pub stage_unchanged_since: Option<Timestamp>,
+    /// Cases in one of these stages (none: any stage).
+    pub stages: Vec<Stage>,
+    /// Oldest stage change first (default: newest first).
+    pub oldest_first: bool,
     /// Only cases this reader may see (the access projection).
     pub reader: Option<Reader>,
     pub limit: u32,
@@ -285,6 +289,8 @@ pub struct CaseFilter {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseloadRow {
     pub worker: UserId,
+    /// The worker's display name (empty if the account is gone).
+    pub worker_name: String,
     pub stage: Stage,
     pub cases: u64,
 }

@@ -80,7 +80,12 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
             .map(|c| c["person_name"].as_str().unwrap())
             .collect();
         assert_eq!(stuck.len(), 2, "{load}");
+        assert_eq!(
+            load["stuck_total"], 2,
+            "the restricted case is not counted either"
+        );
         assert!(stuck.contains(&"停滞 一郎") && stuck.contains(&"停滞 三郎"));
+        assert!(!load.to_string().contains("不明な職員"), "{load}");
         assert!(!load.to_string().contains("停滞 二郎"));
         assert!(load["stuck"][0]["days"].as_i64().unwrap() >= 40);
 
@@ -98,6 +103,7 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
         let (_, html) = lead.page("/").await;
         assert!(html.contains("担当者別のケース数"), "{html}");
         assert!(html.contains("同じ段階に30日を超えてとどまっているケース"));
+        assert!(html.contains("<p>2件</p>"), "{html}");
         assert!(html.contains(&format!("<a href=\"/cases/{first}\">停滞 一郎</a>")));
         assert!(!html.contains("停滞 二郎"));
         let (_, html) = worker.page("/").await;
