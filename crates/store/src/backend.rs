@@ -108,6 +108,195 @@ pub(crate) fn reader_binds(
     }
 }
 
+/// `($1, …, $k), ($k+1, …)`: the VALUES of a multi-row insert of `rows` rows of `columns`.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * columns + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// One event row as `append_all` writes it.
+struct EventRow {
+    stream_id: String,
+    version: u64,
+    tenant_id: String,
+    event_type: &'static str,
+    payload: String,
+    actor_user: String,
+    actor_org: String,
+    recorded_at: String,
+    reason: Option<String>,
+    hash: String,
+}
+
+/// A stream `append_all` writes to: where it started, where it is, and its folded state.
+struct Bulk {
+    id: Uuid,
+    kind: &'static str,
+    tenant: tsunagu_core::TenantId,
+    /// The version stored before this call (0: a new stream).
+    base: u64,
+    version: u64,
+    head: String,
+    /// When the last batch that touched it was recorded.
+    updated_at: String,
+    state: BulkState,
+}
+
+enum BulkState {
+    Case {
+        state: Option<Box<CaseState>>,
+        /// The stage before the current batch, to keep `stage_changed_at` as `append` does.
+        stage: Option<String>,
+        stage_changed_at: String,
+    },
+    Person {
+        state: Option<PersonState>,
+        new: bool,
+        consents_changed: bool,
+    },
+    Meeting(Option<MeetingState>),
+}
+
+impl Bulk {
+    /// Folds one batch's events of this stream into the state, as `append` would, and returns
+    /// them as (type, JSON payload).
+    fn evolve(
+        &mut self,
+        stream: &crate::StreamAppend,
+        recorded_at: &str,
+    ) -> Result<Vec<(&'static str, String)>, StoreError> {
+        use crate::StreamAppend;
+        match (stream, &mut self.state) {
+            (
+                StreamAppend::Case { events, .. },
+                BulkState::Case {
+                    state,
+                    stage,
+                    stage_changed_at,
+                },
+            ) => {
+                let mut next = match state.take() {
+                    None => Box::new(CaseState::fold(events.iter()).ok_or_else(|| {
+                        StoreError::Corrupt("a case stream must start with case_opened".into())
+                    })?),
+                    Some(mut s) => {
+                        for e in events {
+                            s.evolve(e);
+                        }
+                        s
+                    }
+                };
+                next.team.dedup();
+                if stage.as_deref() != Some(next.stage.as_str()) {
+                    *stage_changed_at = recorded_at.to_owned();
+                }
+                *stage = Some(next.stage.as_str().to_owned());
+                *state = Some(next);
+                events
+                    .iter()
+                    .map(|e| Ok((e.type_name(), json(e)?)))
+                    .collect()
+            }
+            (
+                StreamAppend::Person { events, .. },
+                BulkState::Person {
+                    state,
+                    consents_changed,
+                    ..
+                },
+            ) => {
+                let next = match state.take() {
+                    None => PersonState::fold(events.iter()),
+                    Some(mut s) => {
+                        for e in events {
+                            s.evolve(e);
+                        }
+                        Some(s)
+                    }
+                }
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a person stream must start with person_registered".into())
+                })?;
+                *consents_changed |= events.iter().any(consent_event);
+                *state = Some(next);
+                events
+                    .iter()
+                    .map(|e| Ok((e.type_name(), json(e)?)))
+                    .collect()
+            }
+            (StreamAppend::Meeting { events, .. }, BulkState::Meeting(state)) => {
+                let next = match state.take() {
+                    None => MeetingState::fold(events.iter()).ok_or_else(|| {
+                        StoreError::Corrupt(
+                            "a meeting stream must start with meeting_scheduled".into(),
+                        )
+                    })?,
+                    Some(mut s) => {
+                        for e in events {
+                            s.evolve(e);
+                        }
+                        s
+                    }
+                };
+                *state = Some(next);
+                events
+                    .iter()
+                    .map(|e| Ok((e.type_name(), json(e)?)))
+                    .collect()
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+}
+
+/// When a case entered its current stage, as the append records it: the time of the write
+/// (the events recorded together) after which the stage differed from the stage before it.
+pub(crate) fn stage_entered_at(
+    events: &[(tsunagu_core::case::CaseEvent, Timestamp)],
+) -> Option<Timestamp> {
+    let mut state: Option<CaseState> = None;
+    let mut at = None;
+    let mut i = 0;
+    while i < events.len() {
+        let write = events[i].1;
+        let before = state.as_ref().map(|s| s.stage);
+        while i < events.len() && events[i].1 == write {
+            match &mut state {
+                None => state = CaseState::fold(std::iter::once(&events[i].0)),
+                Some(s) => s.evolve(&events[i].0),
+            }
+            i += 1;
+        }
+        if state.as_ref().map(|s| s.stage) != before {
+            at = Some(write);
+        }
+    }
+    at
+}
+
+/// Whether a person event changes the person's consents (and so the access rows of their cases).
+fn consent_event(e: &tsunagu_core::person::PersonEvent) -> bool {
+    use tsunagu_core::person::PersonEvent;
+    matches!(
+        e,
+        PersonEvent::ConsentRecorded { .. } | PersonEvent::ConsentWithdrawn { .. }
+    )
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -261,33 +450,40 @@ macro_rules! backend {
                 let last: i64 = head.try_get("seq")?;
                 let mut prev: String = head.try_get("hash")?;
                 let now = Timestamp::now();
+                let mut rows = Vec::with_capacity(entries.len());
                 for (i, entry) in entries.iter().enumerate() {
                     let seq = to_u64(last - n + 1 + i as i64);
                     let row = entry.to_row(seq, now);
                     let hash = row.hash(&prev);
-                    sqlx::query(
-                        "INSERT INTO audit_log (seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash, events) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                    )
-                    .bind(to_i64(seq))
-                    .bind(&row.at)
-                    .bind(&row.tenant_id)
-                    .bind(&row.user_id)
-                    .bind(&row.org_id)
-                    .bind(&row.session_id)
-                    .bind(&row.address)
-                    .bind(&row.action)
-                    .bind(&row.object_type)
-                    .bind(&row.object_id)
-                    .bind(&row.subjects)
-                    .bind(&row.basis)
-                    .bind(&row.detail)
-                    .bind(&prev)
-                    .bind(&hash)
-                    .bind(&row.events)
-                    .execute(&mut **tx)
-                    .await?;
-                    prev = hash;
+                    rows.push((row, std::mem::replace(&mut prev, hash.clone()), hash));
+                }
+                // Many rows to a statement: 16 parameters each.
+                for chunk in rows.chunks(60) {
+                    let sql = format!(
+                        "INSERT INTO audit_log (seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash, events) VALUES {}",
+                        placeholders(chunk.len(), 16)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (row, prev_hash, hash) in chunk {
+                        q = q
+                            .bind(to_i64(row.seq))
+                            .bind(&row.at)
+                            .bind(&row.tenant_id)
+                            .bind(&row.user_id)
+                            .bind(&row.org_id)
+                            .bind(&row.session_id)
+                            .bind(&row.address)
+                            .bind(&row.action)
+                            .bind(&row.object_type)
+                            .bind(&row.object_id)
+                            .bind(&row.subjects)
+                            .bind(&row.basis)
+                            .bind(&row.detail)
+                            .bind(prev_hash)
+                            .bind(hash)
+                            .bind(&row.events);
+                    }
+                    q.execute(&mut **tx).await?;
                 }
                 sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
                     .bind(&prev)
@@ -1000,12 +1196,243 @@ macro_rules! backend {
                 /// and all commit together or not at all. Idempotency keys are not honoured here.
                 pub async fn append_all(&self, batches: &[AppendBatch]) -> Result<Vec<Vec<u64>>, StoreError> {
                     let mut tx = self.begin().await?;
+                    let mut streams: Vec<Bulk> = Vec::new();
+                    let mut index: HashMap<Uuid, usize> = HashMap::new();
+                    let mut events: Vec<EventRow> = Vec::new();
+                    let mut audit: Vec<AuditEntry> = Vec::new();
                     let mut out = Vec::with_capacity(batches.len());
                     for batch in batches {
-                        out.push(self.append_in(&mut tx, batch).await?);
+                        let tenant = batch.tenant.to_string();
+                        let (user, org) = (batch.actor.user_id.to_string(), batch.actor.org_id.to_string());
+                        let recorded_at = batch.recorded_at.to_string();
+                        let mut versions = Vec::with_capacity(batch.streams.len());
+                        let mut heads = Vec::with_capacity(batch.streams.len());
+                        for stream in &batch.streams {
+                            let (id, kind, expected) = match stream {
+                                StreamAppend::Case { id, expected_version, .. } => (id.0, "case", *expected_version),
+                                StreamAppend::Person { id, expected_version, .. } => (id.0, "person", *expected_version),
+                                StreamAppend::Meeting { id, expected_version, .. } => (id.0, "meeting", *expected_version),
+                            };
+                            let i = match index.get(&id) {
+                                Some(i) => *i,
+                                None => {
+                                    let loaded = Self::bulk_load(&mut tx, batch.tenant, kind, id, expected).await?;
+                                    streams.push(loaded);
+                                    index.insert(id, streams.len() - 1);
+                                    streams.len() - 1
+                                }
+                            };
+                            let w = &mut streams[i];
+                            if w.kind != kind || w.tenant != batch.tenant {
+                                return Err(StoreError::NotFound);
+                            }
+                            if w.version != expected {
+                                return Err(StoreError::Conflict { expected, actual: w.version });
+                            }
+                            let payloads = w.evolve(stream, &recorded_at)?;
+                            let sid = id.to_string();
+                            for (event_type, payload) in payloads {
+                                w.version += 1;
+                                let hash = crate::audit::event_hash(
+                                    &w.head, &sid, w.version, &tenant, event_type, &payload, &user, &org, &recorded_at,
+                                    batch.reason.as_deref(),
+                                );
+                                events.push(EventRow {
+                                    stream_id: sid.clone(),
+                                    version: w.version,
+                                    tenant_id: tenant.clone(),
+                                    event_type,
+                                    payload,
+                                    actor_user: user.clone(),
+                                    actor_org: org.clone(),
+                                    recorded_at: recorded_at.clone(),
+                                    reason: batch.reason.clone(),
+                                    hash: hash.clone(),
+                                });
+                                w.head = hash;
+                            }
+                            w.updated_at = recorded_at.clone();
+                            heads.push(format!("{id}@{}={}", w.version, w.head));
+                            versions.push(w.version);
+                        }
+                        let mut entries = batch.audit.clone();
+                        if let Some(first) = entries.first_mut() {
+                            first.events = Some(heads.join(" "));
+                        }
+                        audit.extend(entries);
+                        out.push(versions);
                     }
+                    for w in &streams {
+                        Self::bulk_stream(&mut tx, w).await?;
+                    }
+                    Self::insert_event_rows(&mut tx, &events).await?;
+                    for batch in batches {
+                        for file in &batch.files {
+                            sqlx::query(
+                                "INSERT INTO attachment_files (id, tenant_id, case_id, sha256, content, created_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6)",
+                            )
+                            .bind(file.id.to_string())
+                            .bind(batch.tenant.to_string())
+                            .bind(file.case_id.to_string())
+                            .bind(&file.sha256)
+                            .bind(&file.content[..])
+                            .bind(batch.recorded_at.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    // Persons first: a case's access rows read the person's consents as stored.
+                    for w in &streams {
+                        if let BulkState::Person { state: Some(state), new, consents_changed } = &w.state {
+                            Self::write_person_rows(&mut tx, w.tenant, PersonId(w.id), w.version, state, *new, *consents_changed).await?;
+                        }
+                    }
+                    for w in &streams {
+                        if let BulkState::Meeting(Some(state)) = &w.state {
+                            Self::write_meeting_rows(&mut tx, w.tenant, MeetingId(w.id), w.version, state).await?;
+                        }
+                    }
+                    for w in &streams {
+                        if let BulkState::Case { state: Some(state), stage_changed_at, .. } = &w.state {
+                            Self::write_case_rows(&mut tx, w.tenant, CaseId(w.id), w.version, state, stage_changed_at, &w.updated_at).await?;
+                        }
+                    }
+                    write_audit(&mut tx, &audit).await?;
                     tx.commit().await?;
                     Ok(out)
+                }
+
+                /// A stream as `append_all` first meets it: new (`expected` 0), or its version,
+                /// head and folded state as stored, the version checked against `expected`.
+                async fn bulk_load(
+                    tx: &mut Tx<'_>,
+                    tenant: TenantId,
+                    kind: &'static str,
+                    id: Uuid,
+                    expected: u64,
+                ) -> Result<Bulk, StoreError> {
+                    let mut bulk = Bulk {
+                        id,
+                        kind,
+                        tenant,
+                        base: expected,
+                        version: expected,
+                        head: crate::audit::GENESIS_HASH.to_owned(),
+                        updated_at: String::new(),
+                        state: match kind {
+                            "case" => BulkState::Case { state: None, stage: None, stage_changed_at: String::new() },
+                            "person" => BulkState::Person { state: None, new: expected == 0, consents_changed: false },
+                            _ => BulkState::Meeting(None),
+                        },
+                    };
+                    if expected == 0 {
+                        return Ok(bulk);
+                    }
+                    let row = sqlx::query(
+                        "SELECT version, head_hash FROM streams WHERE stream_id = $1 AND tenant_id = $2 AND stream_type = $3",
+                    )
+                    .bind(id.to_string())
+                    .bind(tenant.to_string())
+                    .bind(kind)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let actual = to_u64(row.try_get::<i64, _>("version")?);
+                    if actual != expected {
+                        return Err(StoreError::Conflict { expected, actual });
+                    }
+                    if let Some(head) = row.try_get::<Option<String>, _>("head_hash")? {
+                        bulk.head = head;
+                    }
+                    let table = match kind {
+                        "case" => "cases",
+                        "person" => "persons",
+                        _ => "meetings",
+                    };
+                    let (raw, extra) = Self::stored_state(tx, table, id).await?.ok_or(StoreError::NotFound)?;
+                    bulk.state = match bulk.state {
+                        BulkState::Case { .. } => {
+                            let (stage, changed) = extra.split_once('|').unwrap_or(("", ""));
+                            BulkState::Case {
+                                state: Some(Box::new(from_json(&raw)?)),
+                                stage: Some(stage.to_owned()),
+                                stage_changed_at: changed.to_owned(),
+                            }
+                        }
+                        BulkState::Person { new, .. } => BulkState::Person {
+                            state: Some(from_json(&raw)?),
+                            new,
+                            consents_changed: false,
+                        },
+                        BulkState::Meeting(_) => BulkState::Meeting(Some(from_json(&raw)?)),
+                    };
+                    Ok(bulk)
+                }
+
+                /// Moves a stream from the version `append_all` found to its new version and head,
+                /// or reports the conflict when another writer moved it meanwhile.
+                async fn bulk_stream(tx: &mut Tx<'_>, w: &Bulk) -> Result<(), StoreError> {
+                    if w.base == 0 {
+                        let inserted = sqlx::query(
+                            "INSERT INTO streams (stream_id, stream_type, tenant_id, version, head_hash) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(w.id.to_string())
+                        .bind(w.kind)
+                        .bind(w.tenant.to_string())
+                        .bind(to_i64(w.version))
+                        .bind(&w.head)
+                        .execute(&mut **tx)
+                        .await;
+                        return match inserted {
+                            Ok(_) => Ok(()),
+                            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict { expected: 0, actual: 1 }),
+                            Err(e) => Err(e.into()),
+                        };
+                    }
+                    let done = sqlx::query(
+                        "UPDATE streams SET version = $1, head_hash = $2 WHERE stream_id = $3 AND tenant_id = $4 AND stream_type = $5 AND version = $6",
+                    )
+                    .bind(to_i64(w.version))
+                    .bind(&w.head)
+                    .bind(w.id.to_string())
+                    .bind(w.tenant.to_string())
+                    .bind(w.kind)
+                    .bind(to_i64(w.base))
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        Ok(())
+                    } else {
+                        Err(StoreError::Conflict { expected: w.base, actual: w.base + 1 })
+                    }
+                }
+
+                /// Inserts event rows many to a statement.
+                async fn insert_event_rows(tx: &mut Tx<'_>, rows: &[EventRow]) -> Result<(), StoreError> {
+                    const COLUMNS: usize = 10;
+                    for chunk in rows.chunks(100) {
+                        let sql = format!(
+                            "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash) VALUES {}",
+                            placeholders(chunk.len(), COLUMNS)
+                        );
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for r in chunk {
+                            q = q
+                                .bind(&r.stream_id)
+                                .bind(to_i64(r.version))
+                                .bind(&r.tenant_id)
+                                .bind(r.event_type)
+                                .bind(&r.payload)
+                                .bind(&r.actor_user)
+                                .bind(&r.actor_org)
+                                .bind(&r.recorded_at)
+                                .bind(&r.reason)
+                                .bind(&r.hash);
+                        }
+                        q.execute(&mut **tx).await?;
+                    }
+                    Ok(())
                 }
 
                 async fn append_in(&self, tx: &mut Tx<'_>, batch: &AppendBatch) -> Result<Vec<u64>, StoreError> {
@@ -1214,7 +1641,22 @@ macro_rules! backend {
                         .map(|e| Ok((e.type_name(), json(e)?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
                     let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
-                    let state_json = json(&state)?;
+                    Self::write_case_rows(tx, batch.tenant, id, version, &state, &stage_changed_at, &batch.recorded_at.to_string()).await?;
+                    Ok((version, head))
+                }
+
+                /// The rows of a case's projections (cases, case_team, case_due, the person's
+                /// person_access, case_access), each a function of the folded state.
+                async fn write_case_rows(
+                    tx: &mut Tx<'_>,
+                    tenant: TenantId,
+                    id: CaseId,
+                    version: u64,
+                    state: &CaseState,
+                    stage_changed_at: &str,
+                    updated_at: &str,
+                ) -> Result<(), StoreError> {
+                    let state_json = json(state)?;
                     sqlx::query(
                         "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
@@ -1222,14 +1664,14 @@ macro_rules! backend {
                          stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state",
                     )
                     .bind(id.to_string())
-                    .bind(batch.tenant.to_string())
+                    .bind(tenant.to_string())
                     .bind(state.person_id.to_string())
                     .bind(state.stage.as_str())
                     .bind(state.owner_org.to_string())
                     .bind(state.assigned_worker.to_string())
                     .bind(state.opened_on.to_string())
-                    .bind(&stage_changed_at)
-                    .bind(batch.recorded_at.to_string())
+                    .bind(stage_changed_at)
+                    .bind(updated_at)
                     .bind(to_i64(version))
                     .bind(state_json)
                     .execute(&mut **tx)
@@ -1249,13 +1691,13 @@ macro_rules! backend {
                         .bind(id.to_string())
                         .execute(&mut **tx)
                         .await?;
-                    for item in due_items(&state) {
+                    for item in due_items(state) {
                         sqlx::query(
                             "INSERT INTO case_due (case_id, tenant_id, kind, due_on, reference, owner_org, assigned_worker) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7)",
                         )
                         .bind(id.to_string())
-                        .bind(batch.tenant.to_string())
+                        .bind(tenant.to_string())
                         .bind(item.kind.as_str())
                         .bind(item.due_on.to_string())
                         .bind(item.reference.map(|r| r.to_string()))
@@ -1266,8 +1708,8 @@ macro_rules! backend {
                     }
                     Self::refresh_person_access(tx, state.person_id).await?;
                     let consents = Self::consents_of(tx, state.person_id).await?;
-                    Self::write_case_access(tx, batch.tenant, id, &state, &consents).await?;
-                    Ok((version, head))
+                    Self::write_case_access(tx, tenant, id, state, &consents).await?;
+                    Ok(())
                 }
 
                 /// A person is visible to the organisation that registered them and to the
@@ -1375,6 +1817,22 @@ macro_rules! backend {
                         .map(|e| Ok((e.type_name(), json(e)?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
                     let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    let consents_changed = events.iter().any(consent_event);
+                    Self::write_person_rows(tx, batch.tenant, id, version, &state, expected == 0, consents_changed).await?;
+                    Ok((version, head))
+                }
+
+                /// The rows of a person's projections: persons, and person_access when the person
+                /// is new; when consents changed, the access rows of every case of the person.
+                async fn write_person_rows(
+                    tx: &mut Tx<'_>,
+                    tenant: TenantId,
+                    id: PersonId,
+                    version: u64,
+                    state: &PersonState,
+                    new: bool,
+                    consents_changed: bool,
+                ) -> Result<(), StoreError> {
                     let d = &state.details;
                     sqlx::query(
                         "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state) \
@@ -1383,7 +1841,7 @@ macro_rules! backend {
                          phone = excluded.phone, household_id = excluded.household_id, version = excluded.version, state = excluded.state",
                     )
                     .bind(id.to_string())
-                    .bind(batch.tenant.to_string())
+                    .bind(tenant.to_string())
                     .bind(d.name.as_str())
                     .bind(d.kana.as_ref().map(|k| k.as_str().to_owned()))
                     .bind(d.date_of_birth.map(|b| b.to_string()))
@@ -1391,15 +1849,12 @@ macro_rules! backend {
                     .bind(state.household_id.to_string())
                     .bind(state.registered_by_org.to_string())
                     .bind(to_i64(version))
-                    .bind(json(&state)?)
+                    .bind(json(state)?)
                     .execute(&mut **tx)
                     .await?;
-                    if expected == 0 {
+                    if new {
                         Self::refresh_person_access(tx, id).await?;
                     }
-                    let consents_changed = events.iter().any(|e| {
-                        matches!(e, PersonEvent::ConsentRecorded { .. } | PersonEvent::ConsentWithdrawn { .. })
-                    });
                     if consents_changed {
                         let cases = sqlx::query("SELECT id, state FROM cases WHERE person_id = $1")
                             .bind(id.to_string())
@@ -1408,10 +1863,10 @@ macro_rules! backend {
                         for c in &cases {
                             let case_id = CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?);
                             let case_state: CaseState = from_json(&c.try_get::<String, _>("state")?)?;
-                            Self::write_case_access(tx, batch.tenant, case_id, &case_state, &state.consents).await?;
+                            Self::write_case_access(tx, tenant, case_id, &case_state, &state.consents).await?;
                         }
                     }
-                    Ok((version, head))
+                    Ok(())
                 }
 
                 async fn append_meeting(
@@ -1439,17 +1894,29 @@ macro_rules! backend {
                         .map(|e| Ok((e.type_name(), json(e)?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
                     let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+                    Self::write_meeting_rows(tx, batch.tenant, id, version, &state).await?;
+                    Ok((version, head))
+                }
+
+                /// The rows of a meeting's projections: meetings and meeting_members.
+                async fn write_meeting_rows(
+                    tx: &mut Tx<'_>,
+                    tenant: TenantId,
+                    id: MeetingId,
+                    version: u64,
+                    state: &MeetingState,
+                ) -> Result<(), StoreError> {
                     sqlx::query(
                         "INSERT INTO meetings (id, tenant_id, kind, scheduled_on, closed_on, version, state) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                          ON CONFLICT (id) DO UPDATE SET closed_on = excluded.closed_on, version = excluded.version, state = excluded.state",
                     )
                     .bind(id.to_string())
-                    .bind(batch.tenant.to_string())
+                    .bind(tenant.to_string())
                     .bind(json(&state.kind)?)
                     .bind(state.scheduled_on.to_string())
                     .bind(state.closed_on.map(|d| d.to_string()))
                     .bind(to_i64(version))
-                    .bind(json(&state)?)
+                    .bind(json(state)?)
                     .execute(&mut **tx)
                     .await?;
                     sqlx::query("DELETE FROM meeting_members WHERE meeting_id = $1")
@@ -1463,7 +1930,7 @@ macro_rules! backend {
                             .execute(&mut **tx)
                             .await?;
                     }
-                    Ok((version, head))
+                    Ok(())
                 }
 
                 pub async fn projection<T: serde::de::DeserializeOwned>(
@@ -1918,8 +2385,10 @@ macro_rules! backend {
                                 };
                                 let folded = CaseState::fold(evs.iter());
                                 compare(&mut findings, "case", &sid, folded.as_ref(), &stored);
+                                let timed: Vec<(CaseEvent, Timestamp)> =
+                                    evs.into_iter().zip(events.iter().map(|e| e.recorded_at)).collect();
                                 if let Some(state) = folded {
-                                    self.verify_case_rows(&mut findings, &sid, &state).await?;
+                                    self.verify_case_rows(&mut findings, &sid, &state, stage_entered_at(&timed)).await?;
                                 }
                             }
                             "person" => {
@@ -1990,14 +2459,24 @@ macro_rules! backend {
                     Ok(findings)
                 }
 
-                async fn verify_case_rows(&self, findings: &mut Vec<String>, sid: &str, state: &CaseState) -> Result<(), StoreError> {
-                    let stage: String = sqlx::query("SELECT stage FROM cases WHERE id = $1")
+                async fn verify_case_rows(
+                    &self,
+                    findings: &mut Vec<String>,
+                    sid: &str,
+                    state: &CaseState,
+                    entered: Option<Timestamp>,
+                ) -> Result<(), StoreError> {
+                    let row = sqlx::query("SELECT stage, stage_changed_at FROM cases WHERE id = $1")
                         .bind(sid)
                         .fetch_one(&self.read)
-                        .await?
-                        .try_get("stage")?;
+                        .await?;
+                    let stage: String = row.try_get("stage")?;
                     if stage != state.stage.as_str() {
                         findings.push(format!("case {sid}: stage column differs from the fold"));
+                    }
+                    let changed = parse_ts(&row.try_get::<String, _>("stage_changed_at")?).ok();
+                    if changed != entered {
+                        findings.push(format!("case {sid}: stage_changed_at differs from the write that entered the stage"));
                     }
                     let team: BTreeSet<String> = sqlx::query("SELECT org_id FROM case_team WHERE case_id = $1")
                         .bind(sid)

@@ -84,11 +84,16 @@ fn verify_fails_on_a_tampered_projection() {
 /// the database makes `verify` fail and name the record and the table's rows.
 #[test]
 fn verify_names_an_edited_row_of_every_projection_table() {
-    let cases: [(&str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str); 8] = [
         (
             "cases",
             "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
             "stage column differs",
+        ),
+        (
+            "cases (when the stage was entered, which the stuck list reads)",
+            "UPDATE cases SET stage_changed_at = '2001-01-01T00:00:00Z' WHERE id = (SELECT MIN(id) FROM cases)",
+            "stage_changed_at differs",
         ),
         (
             "case_team",
