@@ -49,7 +49,7 @@ pub struct Caseload {
     /// The tenant's threshold (`stuck_after_days`).
     pub stuck_after_days: u16,
     pub workers: Vec<WorkerLoad>,
-    /// Oldest first, at most [`STUCK_SHOWN`].
+    /// Oldest first, at most 50 (`stuck_total` counts them all).
     pub stuck: Vec<StuckCase>,
     /// How many of the organisation's cases the lead may read are stuck (shown or not).
     pub stuck_total: u64,

@@ -128,6 +128,65 @@ fn placeholders(rows: usize, columns: usize) -> String {
     out
 }
 
+/// At most this many parameters to a multi-row statement (see `insert_rows_`).
+const MAX_PARAMS: usize = 250;
+/// At most this many ids to an `IN (…)` list.
+const IN_CHUNK: usize = 200;
+
+/// `$k+1, $k+2, …`: the list of an `IN (…)` of `n` parameters after the first `k`.
+fn placeholders_list(n: usize, k: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${}", k + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One value of a multi-row insert.
+enum Val {
+    Text(Option<String>),
+    Int(i64),
+}
+
+impl Val {
+    fn text(s: impl Into<String>) -> Val {
+        Val::Text(Some(s.into()))
+    }
+}
+
+/// What a case's projection rows are written from.
+struct CaseRows<'a> {
+    tenant: tsunagu_core::TenantId,
+    id: tsunagu_core::CaseId,
+    version: u64,
+    state: &'a CaseState,
+    stage_changed_at: &'a str,
+    updated_at: &'a str,
+}
+
+/// A case's rows of the access projection (`policy::access_rows`) as insert values.
+fn access_values(
+    tenant: tsunagu_core::TenantId,
+    id: tsunagu_core::CaseId,
+    state: &CaseState,
+    consents: &[tsunagu_core::person::Consent],
+) -> Vec<Vec<Val>> {
+    tsunagu_core::policy::access_rows(state, consents)
+        .into_iter()
+        .map(|row| {
+            vec![
+                Val::text(id.to_string()),
+                Val::text(tenant.to_string()),
+                Val::text(row.org.to_string()),
+                Val::Text(row.user.map(|u| u.to_string())),
+                Val::text(row.relation.as_str()),
+                Val::Text(row.from.map(|d| d.to_string())),
+                Val::Text(row.until.map(|d| d.to_string())),
+                Val::Int(i64::from(row.rank)),
+            ]
+        })
+        .collect()
+}
+
 /// One event row as `append_all` writes it.
 struct EventRow {
     stream_id: String,
@@ -457,8 +516,9 @@ macro_rules! backend {
                     let hash = row.hash(&prev);
                     rows.push((row, std::mem::replace(&mut prev, hash.clone()), hash));
                 }
-                // Many rows to a statement: 16 parameters each.
-                for chunk in rows.chunks(60) {
+                // Many rows to a statement (16 parameters each; a few hundred at most, see
+                // `insert_event_rows`).
+                for chunk in rows.chunks(16) {
                     let sql = format!(
                         "INSERT INTO audit_log (seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash, events) VALUES {}",
                         placeholders(chunk.len(), 16)
@@ -1293,11 +1353,21 @@ macro_rules! backend {
                             Self::write_meeting_rows(&mut tx, w.tenant, MeetingId(w.id), w.version, state).await?;
                         }
                     }
-                    for w in &streams {
-                        if let BulkState::Case { state: Some(state), stage_changed_at, .. } = &w.state {
-                            Self::write_case_rows(&mut tx, w.tenant, CaseId(w.id), w.version, state, stage_changed_at, &w.updated_at).await?;
-                        }
-                    }
+                    let cases: Vec<CaseRows<'_>> = streams
+                        .iter()
+                        .filter_map(|w| match &w.state {
+                            BulkState::Case { state: Some(state), stage_changed_at, .. } => Some(CaseRows {
+                                tenant: w.tenant,
+                                id: CaseId(w.id),
+                                version: w.version,
+                                state,
+                                stage_changed_at,
+                                updated_at: &w.updated_at,
+                            }),
+                            _ => None,
+                        })
+                        .collect();
+                    Self::write_case_rows(&mut tx, &cases).await?;
                     write_audit(&mut tx, &audit).await?;
                     tx.commit().await?;
                     Ok(out)
@@ -1411,7 +1481,9 @@ macro_rules! backend {
                 /// Inserts event rows many to a statement.
                 async fn insert_event_rows(tx: &mut Tx<'_>, rows: &[EventRow]) -> Result<(), StoreError> {
                     const COLUMNS: usize = 10;
-                    for chunk in rows.chunks(100) {
+                    // sqlx-sqlite looks each parameter up by name, linearly in SQLite: keep the
+                    // statements to a few hundred parameters.
+                    for chunk in rows.chunks(25) {
                         let sql = format!(
                             "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash) VALUES {}",
                             placeholders(chunk.len(), COLUMNS)
@@ -1641,93 +1713,190 @@ macro_rules! backend {
                         .map(|e| Ok((e.type_name(), json(e)?)))
                         .collect::<Result<Vec<_>, StoreError>>()?;
                     let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
-                    Self::write_case_rows(tx, batch.tenant, id, version, &state, &stage_changed_at, &batch.recorded_at.to_string()).await?;
+                    let updated_at = batch.recorded_at.to_string();
+                    Self::write_case_rows(
+                        tx,
+                        &[CaseRows { tenant: batch.tenant, id, version, state: &state, stage_changed_at: &stage_changed_at, updated_at: &updated_at }],
+                    )
+                    .await?;
                     Ok((version, head))
                 }
 
-                /// The rows of a case's projections (cases, case_team, case_due, the person's
-                /// person_access, case_access), each a function of the folded state.
-                async fn write_case_rows(
-                    tx: &mut Tx<'_>,
-                    tenant: TenantId,
-                    id: CaseId,
-                    version: u64,
-                    state: &CaseState,
-                    stage_changed_at: &str,
-                    updated_at: &str,
-                ) -> Result<(), StoreError> {
-                    let state_json = json(state)?;
-                    sqlx::query(
-                        "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                         ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
+                /// The rows of cases' projections (cases, case_team, case_due, the persons'
+                /// person_access, case_access), each a function of the folded state, for many
+                /// cases at once: a few statements per table, whatever the number of cases.
+                async fn write_case_rows(tx: &mut Tx<'_>, items: &[CaseRows<'_>]) -> Result<(), StoreError> {
+                    if items.is_empty() {
+                        return Ok(());
+                    }
+                    let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
+                    let mut rows = Vec::with_capacity(items.len());
+                    for c in items {
+                        rows.push(vec![
+                            Val::text(c.id.to_string()),
+                            Val::text(c.tenant.to_string()),
+                            Val::text(c.state.person_id.to_string()),
+                            Val::text(c.state.stage.as_str()),
+                            Val::text(c.state.owner_org.to_string()),
+                            Val::text(c.state.assigned_worker.to_string()),
+                            Val::text(c.state.opened_on.to_string()),
+                            Val::text(c.stage_changed_at),
+                            Val::text(c.updated_at),
+                            Val::Int(to_i64(c.version)),
+                            Val::text(json(c.state)?),
+                        ]);
+                    }
+                    Self::insert_rows_(
+                        tx,
+                        "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) VALUES",
+                        " ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
                          stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state",
+                        11,
+                        rows,
                     )
-                    .bind(id.to_string())
-                    .bind(tenant.to_string())
-                    .bind(state.person_id.to_string())
-                    .bind(state.stage.as_str())
-                    .bind(state.owner_org.to_string())
-                    .bind(state.assigned_worker.to_string())
-                    .bind(state.opened_on.to_string())
-                    .bind(stage_changed_at)
-                    .bind(updated_at)
-                    .bind(to_i64(version))
-                    .bind(state_json)
-                    .execute(&mut **tx)
                     .await?;
-                    sqlx::query("DELETE FROM case_team WHERE case_id = $1")
-                        .bind(id.to_string())
-                        .execute(&mut **tx)
-                        .await?;
-                    for org in &state.team {
-                        sqlx::query("INSERT INTO case_team (case_id, org_id) VALUES ($1, $2)")
-                            .bind(id.to_string())
-                            .bind(org.to_string())
-                            .execute(&mut **tx)
-                            .await?;
+                    Self::delete_in_(tx, "case_team", "case_id", &ids).await?;
+                    let team = items
+                        .iter()
+                        .flat_map(|c| c.state.team.iter().map(move |org| vec![Val::text(c.id.to_string()), Val::text(org.to_string())]))
+                        .collect();
+                    Self::insert_rows_(tx, "INSERT INTO case_team (case_id, org_id) VALUES", "", 2, team).await?;
+                    Self::delete_in_(tx, "case_due", "case_id", &ids).await?;
+                    let mut due = Vec::new();
+                    for c in items {
+                        for item in due_items(c.state) {
+                            due.push(vec![
+                                Val::text(c.id.to_string()),
+                                Val::text(c.tenant.to_string()),
+                                Val::text(item.kind.as_str()),
+                                Val::text(item.due_on.to_string()),
+                                Val::Text(item.reference.map(|r| r.to_string())),
+                                Val::text(c.state.owner_org.to_string()),
+                                Val::text(c.state.assigned_worker.to_string()),
+                            ]);
+                        }
                     }
-                    sqlx::query("DELETE FROM case_due WHERE case_id = $1")
-                        .bind(id.to_string())
-                        .execute(&mut **tx)
-                        .await?;
-                    for item in due_items(state) {
-                        sqlx::query(
-                            "INSERT INTO case_due (case_id, tenant_id, kind, due_on, reference, owner_org, assigned_worker) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        )
-                        .bind(id.to_string())
-                        .bind(tenant.to_string())
-                        .bind(item.kind.as_str())
-                        .bind(item.due_on.to_string())
-                        .bind(item.reference.map(|r| r.to_string()))
-                        .bind(state.owner_org.to_string())
-                        .bind(state.assigned_worker.to_string())
-                        .execute(&mut **tx)
-                        .await?;
+                    Self::insert_rows_(
+                        tx,
+                        "INSERT INTO case_due (case_id, tenant_id, kind, due_on, reference, owner_org, assigned_worker) VALUES",
+                        "",
+                        7,
+                        due,
+                    )
+                    .await?;
+                    let mut persons: Vec<PersonId> = items.iter().map(|c| c.state.person_id).collect();
+                    persons.sort_by_key(|p| p.0);
+                    persons.dedup();
+                    Self::refresh_person_access_many(tx, &persons).await?;
+                    let consents = Self::consents_of_many(tx, &persons).await?;
+                    Self::delete_in_(tx, "case_access", "case_id", &ids).await?;
+                    let mut access = Vec::new();
+                    for c in items {
+                        let of_person = consents.get(&c.state.person_id).map_or(&[][..], Vec::as_slice);
+                        access.extend(access_values(c.tenant, c.id, c.state, of_person));
                     }
-                    Self::refresh_person_access(tx, state.person_id).await?;
-                    let consents = Self::consents_of(tx, state.person_id).await?;
-                    Self::write_case_access(tx, tenant, id, state, &consents).await?;
+                    Self::insert_access_rows(tx, access).await
+                }
+
+                /// Rewrites the person_access rows of these persons (`refresh_person_access`).
+                async fn refresh_person_access_many(tx: &mut Tx<'_>, persons: &[PersonId]) -> Result<(), StoreError> {
+                    let ids: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
+                    Self::delete_in_(tx, "person_access", "person_id", &ids).await?;
+                    for chunk in ids.chunks(IN_CHUNK) {
+                        let list = placeholders_list(chunk.len(), 0);
+                        let sql = format!(
+                            "INSERT INTO person_access (person_id, org_id) \
+                             SELECT cases.person_id, case_team.org_id FROM case_team JOIN cases ON cases.id = case_team.case_id WHERE cases.person_id IN ({list}) \
+                             UNION SELECT id, registered_by_org FROM persons WHERE id IN ({list})"
+                        );
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for id in chunk {
+                            q = q.bind(id);
+                        }
+                        q.execute(&mut **tx).await?;
+                    }
+                    Ok(())
+                }
+
+                /// The consents of these persons, from their projection rows.
+                async fn consents_of_many(
+                    tx: &mut Tx<'_>,
+                    persons: &[PersonId],
+                ) -> Result<HashMap<PersonId, Vec<tsunagu_core::person::Consent>>, StoreError> {
+                    let mut out = HashMap::new();
+                    let ids: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
+                    for chunk in ids.chunks(IN_CHUNK) {
+                        let sql = format!("SELECT id, state FROM persons WHERE id IN ({})", placeholders_list(chunk.len(), 0));
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for id in chunk {
+                            q = q.bind(id);
+                        }
+                        for r in q.fetch_all(&mut **tx).await? {
+                            let id = PersonId(parse_uuid(&r.try_get::<String, _>("id")?)?);
+                            let state: PersonState = from_json(&r.try_get::<String, _>("state")?)?;
+                            out.insert(id, state.consents);
+                        }
+                    }
+                    Ok(out)
+                }
+
+                /// Inserts access rows (`access_values`) many to a statement.
+                async fn insert_access_rows(tx: &mut Tx<'_>, rows: Vec<Vec<Val>>) -> Result<(), StoreError> {
+                    Self::insert_rows_(
+                        tx,
+                        "INSERT INTO case_access (case_id, tenant_id, org_id, user_id, relation, valid_from, valid_until, rank) VALUES",
+                        "",
+                        8,
+                        rows,
+                    )
+                    .await
+                }
+
+                /// Deletes the rows of `table` whose `column` is one of `ids`.
+                async fn delete_in_(tx: &mut Tx<'_>, table: &str, column: &str, ids: &[String]) -> Result<(), StoreError> {
+                    for chunk in ids.chunks(IN_CHUNK) {
+                        let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders_list(chunk.len(), 0));
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for id in chunk {
+                            q = q.bind(id);
+                        }
+                        q.execute(&mut **tx).await?;
+                    }
+                    Ok(())
+                }
+
+                /// Inserts `rows` of `columns` values each, many to a statement: `head` is the
+                /// statement up to `VALUES`, `tail` what follows the values (a conflict clause).
+                async fn insert_rows_(
+                    tx: &mut Tx<'_>,
+                    head: &str,
+                    tail: &str,
+                    columns: usize,
+                    rows: Vec<Vec<Val>>,
+                ) -> Result<(), StoreError> {
+                    // sqlx-sqlite looks each parameter up by name, linearly in SQLite: keep the
+                    // statements to a few hundred parameters.
+                    let per = (MAX_PARAMS / columns).max(1);
+                    for chunk in rows.chunks(per) {
+                        let sql = format!("{head} {}{tail}", placeholders(chunk.len(), columns));
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for row in chunk {
+                            for v in row {
+                                q = match v {
+                                    Val::Text(t) => q.bind(t.clone()),
+                                    Val::Int(i) => q.bind(*i),
+                                };
+                            }
+                        }
+                        q.execute(&mut **tx).await?;
+                    }
                     Ok(())
                 }
 
                 /// A person is visible to the organisation that registered them and to the
                 /// teams of their cases.
                 async fn refresh_person_access(tx: &mut Tx<'_>, person: PersonId) -> Result<(), StoreError> {
-                    sqlx::query("DELETE FROM person_access WHERE person_id = $1")
-                        .bind(person.to_string())
-                        .execute(&mut **tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO person_access (person_id, org_id) \
-                         SELECT $1, org_id FROM case_team JOIN cases ON cases.id = case_team.case_id WHERE cases.person_id = $1 \
-                         UNION SELECT $1, registered_by_org FROM persons WHERE id = $1",
-                    )
-                    .bind(person.to_string())
-                    .execute(&mut **tx)
-                    .await?;
-                    Ok(())
+                    Self::refresh_person_access_many(tx, &[person]).await
                 }
 
                 /// Rewrites a case's rows of the access projection from its state and the
@@ -1739,34 +1908,10 @@ macro_rules! backend {
                     state: &CaseState,
                     consents: &[tsunagu_core::person::Consent],
                 ) -> Result<(), StoreError> {
-                    sqlx::query("DELETE FROM case_access WHERE case_id = $1")
-                        .bind(id.to_string())
-                        .execute(&mut **tx)
-                        .await?;
-                    for row in tsunagu_core::policy::access_rows(state, consents) {
-                        sqlx::query(
-                            "INSERT INTO case_access (case_id, tenant_id, org_id, user_id, relation, valid_from, valid_until, rank) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .bind(id.to_string())
-                        .bind(tenant.to_string())
-                        .bind(row.org.to_string())
-                        .bind(row.user.map(|u| u.to_string()))
-                        .bind(row.relation.as_str())
-                        .bind(row.from.map(|d| d.to_string()))
-                        .bind(row.until.map(|d| d.to_string()))
-                        .bind(i64::from(row.rank))
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                    Ok(())
+                    Self::delete_in_(tx, "case_access", "case_id", &[id.to_string()]).await?;
+                    Self::insert_access_rows(tx, access_values(tenant, id, state, consents)).await
                 }
 
-                /// The consents of a person, from the person's projection.
-                async fn consents_of(tx: &mut Tx<'_>, person: PersonId) -> Result<Vec<tsunagu_core::person::Consent>, StoreError> {
-                    let (raw, _) = Self::stored_state(tx, "persons", person.0).await?.ok_or(StoreError::NotFound)?;
-                    Ok(from_json::<PersonState>(&raw)?.consents)
-                }
 
                 /// Fills the access projection of cases that have none (a database from before
                 /// it existed); run when the store is migrated.
