@@ -108,8 +108,9 @@ pub(crate) fn reader_binds(
     }
 }
 
-/// `($1, …, $k), ($k+1, …)`: the VALUES of a multi-row insert of `rows` rows of `columns`.
-fn placeholders(rows: usize, columns: usize) -> String {
+/// `($1, …, $k), ($k+1, …)`: the VALUES of a multi-row insert of `rows` rows of `columns`
+/// (`(?, …), (?, …)` when `anonymous`: the values bound in the same order).
+fn placeholders(rows: usize, columns: usize, anonymous: bool) -> String {
     let mut out = String::with_capacity(rows * columns * 5);
     for r in 0..rows {
         if r > 0 {
@@ -120,23 +121,34 @@ fn placeholders(rows: usize, columns: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push('$');
-            out.push_str(&(r * columns + c + 1).to_string());
+            if anonymous {
+                out.push('?');
+            } else {
+                out.push('$');
+                out.push_str(&(r * columns + c + 1).to_string());
+            }
         }
         out.push(')');
     }
     out
 }
 
-/// At most this many parameters to a multi-row statement (see `insert_rows_`).
-const MAX_PARAMS: usize = 250;
+/// At most this many parameters to a multi-row statement.
+const MAX_PARAMS: usize = 999;
 /// At most this many ids to an `IN (…)` list.
 const IN_CHUNK: usize = 200;
 
-/// `$k+1, $k+2, …`: the list of an `IN (…)` of `n` parameters after the first `k`.
-fn placeholders_list(n: usize, k: usize) -> String {
+/// `$k+1, $k+2, …`: the list of an `IN (…)` of `n` parameters after the first `k` (`?, ?, …`
+/// when `anonymous`).
+fn placeholders_list(n: usize, k: usize, anonymous: bool) -> String {
     (1..=n)
-        .map(|i| format!("${}", k + i))
+        .map(|i| {
+            if anonymous {
+                "?".to_owned()
+            } else {
+                format!("${}", k + i)
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -151,6 +163,18 @@ impl Val {
     fn text(s: impl Into<String>) -> Val {
         Val::Text(Some(s.into()))
     }
+}
+
+/// What a person's projection rows are written from.
+struct PersonRows<'a> {
+    tenant: tsunagu_core::TenantId,
+    id: tsunagu_core::PersonId,
+    version: u64,
+    state: &'a PersonState,
+    /// A new person: their person_access rows are written too.
+    new: bool,
+    /// Their consents changed: the access rows of all their cases are rewritten.
+    consents_changed: bool,
 }
 
 /// What a case's projection rows are written from.
@@ -432,9 +456,12 @@ fn chain_findings(
 }
 
 macro_rules! backend {
-    ($module:ident, $Db:ty, $begin:literal) => {
+    ($module:ident, $Db:ty, $begin:literal, $anonymous:literal) => {
         pub mod $module {
             use super::*;
+            /// Whether multi-row statements take anonymous `?` parameters: SQLite finds a
+            /// numbered parameter by a linear search of its names, once per bound value.
+            const ANONYMOUS: bool = $anonymous;
             use crate::types::*;
             use crate::audit::{AuditEntry, AuditQuery, ChainedRow};
             use sqlx::Row;
@@ -516,12 +543,11 @@ macro_rules! backend {
                     let hash = row.hash(&prev);
                     rows.push((row, std::mem::replace(&mut prev, hash.clone()), hash));
                 }
-                // Many rows to a statement (16 parameters each; a few hundred at most, see
-                // `insert_event_rows`).
-                for chunk in rows.chunks(16) {
+                // Many rows to a statement, 16 parameters each.
+                for chunk in rows.chunks(MAX_PARAMS / 16) {
                     let sql = format!(
                         "INSERT INTO audit_log (seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash, events) VALUES {}",
-                        placeholders(chunk.len(), 16)
+                        placeholders(chunk.len(), 16, ANONYMOUS)
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for (row, prev_hash, hash) in chunk {
@@ -1322,7 +1348,8 @@ macro_rules! backend {
                         audit.extend(entries);
                         out.push(versions);
                     }
-                    for w in &streams {
+                    Self::insert_new_streams(&mut tx, &streams).await?;
+                    for w in streams.iter().filter(|w| w.base > 0) {
                         Self::bulk_stream(&mut tx, w).await?;
                     }
                     Self::insert_event_rows(&mut tx, &events).await?;
@@ -1343,11 +1370,21 @@ macro_rules! backend {
                         }
                     }
                     // Persons first: a case's access rows read the person's consents as stored.
-                    for w in &streams {
-                        if let BulkState::Person { state: Some(state), new, consents_changed } = &w.state {
-                            Self::write_person_rows(&mut tx, w.tenant, PersonId(w.id), w.version, state, *new, *consents_changed).await?;
-                        }
-                    }
+                    let persons: Vec<PersonRows<'_>> = streams
+                        .iter()
+                        .filter_map(|w| match &w.state {
+                            BulkState::Person { state: Some(state), new, consents_changed } => Some(PersonRows {
+                                tenant: w.tenant,
+                                id: PersonId(w.id),
+                                version: w.version,
+                                state,
+                                new: *new,
+                                consents_changed: *consents_changed,
+                            }),
+                            _ => None,
+                        })
+                        .collect();
+                    Self::write_person_rows(&mut tx, &persons).await?;
                     for w in &streams {
                         if let BulkState::Meeting(Some(state)) = &w.state {
                             Self::write_meeting_rows(&mut tx, w.tenant, MeetingId(w.id), w.version, state).await?;
@@ -1440,26 +1477,36 @@ macro_rules! backend {
                     Ok(bulk)
                 }
 
+                /// Creates the streams `append_all` starts, many to a statement; one that
+                /// another writer created meanwhile is a conflict.
+                async fn insert_new_streams(tx: &mut Tx<'_>, streams: &[Bulk]) -> Result<(), StoreError> {
+                    let new: Vec<&Bulk> = streams.iter().filter(|w| w.base == 0).collect();
+                    for chunk in new.chunks(MAX_PARAMS / 5) {
+                        let sql = format!(
+                            "INSERT INTO streams (stream_id, stream_type, tenant_id, version, head_hash) VALUES {}",
+                            placeholders(chunk.len(), 5, ANONYMOUS)
+                        );
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for w in chunk {
+                            q = q
+                                .bind(w.id.to_string())
+                                .bind(w.kind)
+                                .bind(w.tenant.to_string())
+                                .bind(to_i64(w.version))
+                                .bind(&w.head);
+                        }
+                        match q.execute(&mut **tx).await {
+                            Ok(_) => {}
+                            Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict { expected: 0, actual: 1 }),
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Ok(())
+                }
+
                 /// Moves a stream from the version `append_all` found to its new version and head,
                 /// or reports the conflict when another writer moved it meanwhile.
                 async fn bulk_stream(tx: &mut Tx<'_>, w: &Bulk) -> Result<(), StoreError> {
-                    if w.base == 0 {
-                        let inserted = sqlx::query(
-                            "INSERT INTO streams (stream_id, stream_type, tenant_id, version, head_hash) VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(w.id.to_string())
-                        .bind(w.kind)
-                        .bind(w.tenant.to_string())
-                        .bind(to_i64(w.version))
-                        .bind(&w.head)
-                        .execute(&mut **tx)
-                        .await;
-                        return match inserted {
-                            Ok(_) => Ok(()),
-                            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict { expected: 0, actual: 1 }),
-                            Err(e) => Err(e.into()),
-                        };
-                    }
                     let done = sqlx::query(
                         "UPDATE streams SET version = $1, head_hash = $2 WHERE stream_id = $3 AND tenant_id = $4 AND stream_type = $5 AND version = $6",
                     )
@@ -1481,12 +1528,10 @@ macro_rules! backend {
                 /// Inserts event rows many to a statement.
                 async fn insert_event_rows(tx: &mut Tx<'_>, rows: &[EventRow]) -> Result<(), StoreError> {
                     const COLUMNS: usize = 10;
-                    // sqlx-sqlite looks each parameter up by name, linearly in SQLite: keep the
-                    // statements to a few hundred parameters.
-                    for chunk in rows.chunks(25) {
+                    for chunk in rows.chunks(MAX_PARAMS / COLUMNS) {
                         let sql = format!(
                             "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash) VALUES {}",
-                            placeholders(chunk.len(), COLUMNS)
+                            placeholders(chunk.len(), COLUMNS, ANONYMOUS)
                         );
                         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for r in chunk {
@@ -1798,20 +1843,25 @@ macro_rules! backend {
                     Self::insert_access_rows(tx, access).await
                 }
 
-                /// Rewrites the person_access rows of these persons (`refresh_person_access`).
+                /// Rewrites the person_access rows of these persons: each is visible to the
+                /// organisation that registered them and to the teams of their cases.
                 async fn refresh_person_access_many(tx: &mut Tx<'_>, persons: &[PersonId]) -> Result<(), StoreError> {
                     let ids: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
                     Self::delete_in_(tx, "person_access", "person_id", &ids).await?;
                     for chunk in ids.chunks(IN_CHUNK) {
-                        let list = placeholders_list(chunk.len(), 0);
+                        let list = placeholders_list(chunk.len(), 0, ANONYMOUS);
                         let sql = format!(
                             "INSERT INTO person_access (person_id, org_id) \
                              SELECT cases.person_id, case_team.org_id FROM case_team JOIN cases ON cases.id = case_team.case_id WHERE cases.person_id IN ({list}) \
                              UNION SELECT id, registered_by_org FROM persons WHERE id IN ({list})"
                         );
                         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                        for id in chunk {
-                            q = q.bind(id);
+                        // Anonymous parameters are bound once per use; numbered ones once.
+                        let uses = if ANONYMOUS { 2 } else { 1 };
+                        for _ in 0..uses {
+                            for id in chunk {
+                                q = q.bind(id);
+                            }
                         }
                         q.execute(&mut **tx).await?;
                     }
@@ -1826,7 +1876,7 @@ macro_rules! backend {
                     let mut out = HashMap::new();
                     let ids: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
                     for chunk in ids.chunks(IN_CHUNK) {
-                        let sql = format!("SELECT id, state FROM persons WHERE id IN ({})", placeholders_list(chunk.len(), 0));
+                        let sql = format!("SELECT id, state FROM persons WHERE id IN ({})", placeholders_list(chunk.len(), 0, ANONYMOUS));
                         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for id in chunk {
                             q = q.bind(id);
@@ -1855,7 +1905,7 @@ macro_rules! backend {
                 /// Deletes the rows of `table` whose `column` is one of `ids`.
                 async fn delete_in_(tx: &mut Tx<'_>, table: &str, column: &str, ids: &[String]) -> Result<(), StoreError> {
                     for chunk in ids.chunks(IN_CHUNK) {
-                        let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders_list(chunk.len(), 0));
+                        let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders_list(chunk.len(), 0, ANONYMOUS));
                         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for id in chunk {
                             q = q.bind(id);
@@ -1874,11 +1924,9 @@ macro_rules! backend {
                     columns: usize,
                     rows: Vec<Vec<Val>>,
                 ) -> Result<(), StoreError> {
-                    // sqlx-sqlite looks each parameter up by name, linearly in SQLite: keep the
-                    // statements to a few hundred parameters.
                     let per = (MAX_PARAMS / columns).max(1);
                     for chunk in rows.chunks(per) {
-                        let sql = format!("{head} {}{tail}", placeholders(chunk.len(), columns));
+                        let sql = format!("{head} {}{tail}", placeholders(chunk.len(), columns, ANONYMOUS));
                         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for row in chunk {
                             for v in row {
@@ -1893,11 +1941,6 @@ macro_rules! backend {
                     Ok(())
                 }
 
-                /// A person is visible to the organisation that registered them and to the
-                /// teams of their cases.
-                async fn refresh_person_access(tx: &mut Tx<'_>, person: PersonId) -> Result<(), StoreError> {
-                    Self::refresh_person_access_many(tx, &[person]).await
-                }
 
                 /// Rewrites a case's rows of the access projection from its state and the
                 /// person's consents (`policy::access_rows`).
@@ -1963,52 +2006,53 @@ macro_rules! backend {
                         .collect::<Result<Vec<_>, StoreError>>()?;
                     let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
                     let consents_changed = events.iter().any(consent_event);
-                    Self::write_person_rows(tx, batch.tenant, id, version, &state, expected == 0, consents_changed).await?;
+                    Self::write_person_rows(
+                        tx,
+                        &[PersonRows { tenant: batch.tenant, id, version, state: &state, new: expected == 0, consents_changed }],
+                    )
+                    .await?;
                     Ok((version, head))
                 }
 
                 /// The rows of a person's projections: persons, and person_access when the person
                 /// is new; when consents changed, the access rows of every case of the person.
-                async fn write_person_rows(
-                    tx: &mut Tx<'_>,
-                    tenant: TenantId,
-                    id: PersonId,
-                    version: u64,
-                    state: &PersonState,
-                    new: bool,
-                    consents_changed: bool,
-                ) -> Result<(), StoreError> {
-                    let d = &state.details;
-                    sqlx::query(
-                        "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kana = excluded.kana, date_of_birth = excluded.date_of_birth, \
-                         phone = excluded.phone, household_id = excluded.household_id, version = excluded.version, state = excluded.state",
-                    )
-                    .bind(id.to_string())
-                    .bind(tenant.to_string())
-                    .bind(d.name.as_str())
-                    .bind(d.kana.as_ref().map(|k| k.as_str().to_owned()))
-                    .bind(d.date_of_birth.map(|b| b.to_string()))
-                    .bind(d.phone.as_ref().map(|p| normalise_phone(p.as_str())))
-                    .bind(state.household_id.to_string())
-                    .bind(state.registered_by_org.to_string())
-                    .bind(to_i64(version))
-                    .bind(json(state)?)
-                    .execute(&mut **tx)
-                    .await?;
-                    if new {
-                        Self::refresh_person_access(tx, id).await?;
+                async fn write_person_rows(tx: &mut Tx<'_>, items: &[PersonRows<'_>]) -> Result<(), StoreError> {
+                    let mut rows = Vec::with_capacity(items.len());
+                    for p in items {
+                        let d = &p.state.details;
+                        rows.push(vec![
+                            Val::text(p.id.to_string()),
+                            Val::text(p.tenant.to_string()),
+                            Val::text(d.name.as_str()),
+                            Val::Text(d.kana.as_ref().map(|k| k.as_str().to_owned())),
+                            Val::Text(d.date_of_birth.map(|b| b.to_string())),
+                            Val::Text(d.phone.as_ref().map(|ph| normalise_phone(ph.as_str()))),
+                            Val::text(p.state.household_id.to_string()),
+                            Val::text(p.state.registered_by_org.to_string()),
+                            Val::Int(to_i64(p.version)),
+                            Val::text(json(p.state)?),
+                        ]);
                     }
-                    if consents_changed {
+                    Self::insert_rows_(
+                        tx,
+                        "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state) VALUES",
+                        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kana = excluded.kana, date_of_birth = excluded.date_of_birth, \
+                         phone = excluded.phone, household_id = excluded.household_id, version = excluded.version, state = excluded.state",
+                        10,
+                        rows,
+                    )
+                    .await?;
+                    let new: Vec<PersonId> = items.iter().filter(|p| p.new).map(|p| p.id).collect();
+                    Self::refresh_person_access_many(tx, &new).await?;
+                    for p in items.iter().filter(|p| p.consents_changed) {
                         let cases = sqlx::query("SELECT id, state FROM cases WHERE person_id = $1")
-                            .bind(id.to_string())
+                            .bind(p.id.to_string())
                             .fetch_all(&mut **tx)
                             .await?;
                         for c in &cases {
                             let case_id = CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?);
                             let case_state: CaseState = from_json(&c.try_get::<String, _>("state")?)?;
-                            Self::write_case_access(tx, tenant, case_id, &case_state, &state.consents).await?;
+                            Self::write_case_access(tx, p.tenant, case_id, &case_state, &p.state.consents).await?;
                         }
                     }
                     Ok(())
@@ -2748,8 +2792,8 @@ pub(crate) fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-backend!(sqlite, sqlx::Sqlite, "BEGIN IMMEDIATE");
-backend!(pg, sqlx::Postgres, "BEGIN");
+backend!(sqlite, sqlx::Sqlite, "BEGIN IMMEDIATE", true);
+backend!(pg, sqlx::Postgres, "BEGIN", false);
 
 impl sqlite::Db {
     async fn engine_check(&self) -> Result<Vec<String>, StoreError> {
