@@ -2257,9 +2257,9 @@ macro_rules! backend {
 
                 pub async fn caseload(&self, tenant: TenantId, org: OrgId) -> Result<Vec<CaseloadRow>, StoreError> {
                     let rows = sqlx::query(
-                        "SELECT c.assigned_worker, COALESCE(u.display_name, '') AS worker_name, c.stage, COUNT(*) AS n \
-                         FROM cases c LEFT JOIN users u ON u.id = c.assigned_worker \
-                         WHERE c.tenant_id = $1 AND c.owner_org = $2 GROUP BY c.assigned_worker, u.display_name, c.stage",
+                        "SELECT g.assigned_worker, COALESCE(u.display_name, '') AS worker_name, g.stage, g.n FROM \
+                         (SELECT assigned_worker, stage, COUNT(*) AS n FROM cases WHERE tenant_id = $1 AND owner_org = $2 \
+                         GROUP BY assigned_worker, stage) g LEFT JOIN users u ON u.id = g.assigned_worker",
                     )
                     .bind(tenant.to_string())
                     .bind(org.to_string())
