@@ -81,15 +81,32 @@ pub(crate) fn case_filter_sql(f: &crate::CaseFilter) -> String {
             .collect();
         format!("c.stage IN ({})", list.join(", "))
     };
+    // A condition the filter does not use is written as `$n IS NULL` (its parameter is bound
+    // NULL), one it uses as the bare comparison: `$n IS NULL OR col = $n` would keep the
+    // planner from the column's index.
+    let when = |on: bool, condition: &str, n: u8| {
+        if on {
+            condition.to_owned()
+        } else {
+            format!("${n} IS NULL")
+        }
+    };
     format!(
-        "c.tenant_id = $1 \
-         AND ($2 IS NULL OR EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = c.id AND t.org_id = $2)) \
-         AND ($3 IS NULL OR c.stage = $3) \
-         AND ($4 IS NULL OR c.assigned_worker = $4) \
-         AND ($5 IS NULL OR c.person_id = $5) \
-         AND ($8 IS NULL OR c.owner_org = $8) \
-         AND ($9 IS NULL OR c.stage_changed_at < $9) \
-         AND {stages} AND {}",
+        "c.tenant_id = $1 AND {} AND {} AND {} AND {} AND {} AND {} AND {stages} AND {}",
+        when(
+            f.visible_to_org.is_some(),
+            "EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = c.id AND t.org_id = $2)",
+            2
+        ),
+        when(f.stage.is_some(), "c.stage = $3", 3),
+        when(f.assigned_worker.is_some(), "c.assigned_worker = $4", 4),
+        when(f.person.is_some(), "c.person_id = $5", 5),
+        when(f.owner_org.is_some(), "c.owner_org = $8", 8),
+        when(
+            f.stage_unchanged_since.is_some(),
+            "c.stage_changed_at < $9",
+            9
+        ),
         readable("c.id", f.reader.as_ref(), 10, 11, 12)
     )
 }
@@ -2357,15 +2374,21 @@ macro_rules! backend {
                         DueScope::Org(o) => (None, Some(o.to_string())),
                         DueScope::Tenant => (None, None),
                     };
+                    // Bare comparisons for the scope used (see `case_filter_sql`), so a worker's
+                    // list reads the worker's index range only.
                     let sql = format!(
                         "SELECT d.case_id, c.person_id, p.name AS person_name, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
                          JOIN cases c ON c.id = d.case_id JOIN persons p ON p.id = c.person_id \
                          WHERE d.tenant_id = $1 \
                          AND ((d.kind <> 'plan_period_end' AND d.due_on <= $2) OR (d.kind = 'plan_period_end' AND d.due_on <= $3)) \
-                         AND ($4 IS NULL OR d.assigned_worker = $4) \
-                         AND ($5 IS NULL OR EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = d.case_id AND t.org_id = $5)) \
-                         AND {} \
+                         AND {} AND {} AND {} \
                          ORDER BY d.due_on, d.case_id",
+                        if worker.is_some() { "d.assigned_worker = $4" } else { "$4 IS NULL" },
+                        if org.is_some() {
+                            "EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = d.case_id AND t.org_id = $5)"
+                        } else {
+                            "$5 IS NULL"
+                        },
                         readable("d.case_id", reader, 6, 7, 8)
                     );
                     let (r_org, r_user, r_day) = reader_binds(reader);
