@@ -304,13 +304,10 @@ async fn a_worker_logs_in_with_the_second_factor_and_sees_the_dashboard() {
     fill(&client, "password", PASSWORD).await;
     let code = totp.generate(jiff::Timestamp::now().as_second() as u64 + 30);
     fill(&client, "totp", &code).await;
-    click(&client, "button[type=submit]").await;
-    let h1 = client
-        .wait()
-        .for_element(Locator::Css("main h1"))
-        .await
-        .unwrap();
-    assert_eq!(h1.text().await.unwrap(), "ダッシュボード");
+    // Wait for the new document: the login page's own `main h1` would otherwise be found
+    // before the navigation replaced it (a stale element under load).
+    click_and_wait(&client, "button[type=submit]").await;
+    assert_eq!(heading(&client).await, "ダッシュボード");
     let table = client
         .find(Locator::Css("main table"))
         .await
