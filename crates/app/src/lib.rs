@@ -18,11 +18,10 @@ pub mod persons;
 pub mod secrets;
 
 /// The rows the use cases answer with, as the store reads them: a surface names them from here,
-/// never from the store.
+/// never from the store. Account rows (with their secrets) are not among them.
 pub mod rows {
     pub use tsunagu_store::{
-        Basis, CaseSummary, ChainedRow, MeetingSummary, Organisation, PersonSummary, Session,
-        TokenInfo, User,
+        CaseSummary, ChainedRow, MeetingSummary, Organisation, PersonSummary, TokenInfo,
     };
 }
 
