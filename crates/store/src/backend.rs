@@ -479,6 +479,21 @@ macro_rules! backend {
             /// Whether multi-row statements take anonymous `?` parameters: SQLite finds a
             /// numbered parameter by a linear search of its names, once per bound value.
             const ANONYMOUS: bool = $anonymous;
+            /// A statement over an `IN (…)` list of `ids`, bound `uses` times in order.
+            fn with_ids<'q>(
+                sql: String,
+                ids: &'q [String],
+                uses: usize,
+            ) -> sqlx::query::Query<'q, $Db, <$Db as sqlx::Database>::Arguments> {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for _ in 0..uses {
+                    for id in ids {
+                        q = q.bind(id);
+                    }
+                }
+                q
+            }
+
             use crate::types::*;
             use crate::audit::{AuditEntry, AuditQuery, ChainedRow};
             use sqlx::Row;
@@ -1872,15 +1887,9 @@ macro_rules! backend {
                              SELECT cases.person_id, case_team.org_id FROM case_team JOIN cases ON cases.id = case_team.case_id WHERE cases.person_id IN ({list}) \
                              UNION SELECT id, registered_by_org FROM persons WHERE id IN ({list})"
                         );
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                        // Anonymous parameters are bound once per use; numbered ones once.
+                        // The list appears twice: anonymous parameters are bound once per use.
                         let uses = if ANONYMOUS { 2 } else { 1 };
-                        for _ in 0..uses {
-                            for id in chunk {
-                                q = q.bind(id);
-                            }
-                        }
-                        q.execute(&mut **tx).await?;
+                        with_ids(sql, chunk, uses).execute(&mut **tx).await?;
                     }
                     Ok(())
                 }
@@ -1894,11 +1903,7 @@ macro_rules! backend {
                     let ids: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
                     for chunk in ids.chunks(IN_CHUNK) {
                         let sql = format!("SELECT id, state FROM persons WHERE id IN ({})", placeholders_list(chunk.len(), 0, ANONYMOUS));
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                        for id in chunk {
-                            q = q.bind(id);
-                        }
-                        for r in q.fetch_all(&mut **tx).await? {
+                        for r in with_ids(sql, chunk, 1).fetch_all(&mut **tx).await? {
                             let id = PersonId(parse_uuid(&r.try_get::<String, _>("id")?)?);
                             let state: PersonState = from_json(&r.try_get::<String, _>("state")?)?;
                             out.insert(id, state.consents);
@@ -1923,11 +1928,7 @@ macro_rules! backend {
                 async fn delete_in_(tx: &mut Tx<'_>, table: &str, column: &str, ids: &[String]) -> Result<(), StoreError> {
                     for chunk in ids.chunks(IN_CHUNK) {
                         let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders_list(chunk.len(), 0, ANONYMOUS));
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                        for id in chunk {
-                            q = q.bind(id);
-                        }
-                        q.execute(&mut **tx).await?;
+                        with_ids(sql, chunk, 1).execute(&mut **tx).await?;
                     }
                     Ok(())
                 }
@@ -2372,7 +2373,6 @@ macro_rules! backend {
                     let (worker, org) = match scope {
                         DueScope::Worker(u) => (Some(u.to_string()), None),
                         DueScope::Org(o) => (None, Some(o.to_string())),
-                        DueScope::Tenant => (None, None),
                     };
                     // Bare comparisons for the scope used (see `case_filter_sql`), so a worker's
                     // list reads the worker's index range only.

@@ -325,7 +325,6 @@ pub enum DueScope {
     Worker(UserId),
     /// Cases whose team includes the organisation.
     Org(OrgId),
-    Tenant,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
