@@ -48,70 +48,91 @@ pub struct Caseload {
     pub date: Date,
     /// The tenant's threshold (`stuck_after_days`).
     pub stuck_after_days: u16,
+    /// The organisation's cases by stage, closed included (stages with none left out).
+    pub totals: Vec<StageCount>,
+    /// The organisation's cases not closed.
+    pub open_total: u64,
+    /// One page of the workers with open cases, most first (at most `WORKERS_SHOWN`).
     pub workers: Vec<WorkerLoad>,
+    /// How many workers have open cases (on every page).
+    pub workers_total: u64,
+    /// Where this page of workers starts (0 for the first).
+    pub workers_offset: u32,
     /// Oldest first, at most 50 (`stuck_total` counts them all).
     pub stuck: Vec<StuckCase>,
-    /// How many of the organisation's cases the lead may read are stuck (shown or not).
+    /// How many of the organisation's cases are stuck (a count, like the workers' counts; the
+    /// list shows only the cases the lead may read).
     pub stuck_total: u64,
 }
 
 /// How many stuck cases the overview lists (the oldest); `stuck_total` counts them all.
 pub const STUCK_SHOWN: u32 = 50;
+/// How many workers one page of the overview shows.
+pub const WORKERS_SHOWN: u32 = 50;
 
-/// The overview of the caller's organisation (lead workers only, 403 for others).
-pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
+/// The overview of the caller's organisation (lead workers only, 403 for others), with the page
+/// of workers that starts at `workers_offset`.
+pub async fn overview(app: &App, caller: &Caller, workers_offset: u32) -> Result<Caseload> {
     access::oversee_org(caller)?;
     let tenant = caller.actor.tenant_id;
     let org = caller.actor.org_id;
     let today = app.clock.today();
-    let rows = app.store.caseload(tenant, org).await?;
-    // Every stuck case is one of the organisation's, so its worker is named in these rows.
-    let names: std::collections::HashMap<UserId, String> = rows
-        .iter()
-        .map(|r| (r.worker, r.worker_name.clone()))
-        .collect();
-    let name = |u: UserId| {
-        names
-            .get(&u)
-            .filter(|n| !n.is_empty())
-            .cloned()
-            .unwrap_or_else(|| "（不明な職員）".into())
+    let page = app
+        .store
+        .caseload(tenant, org, workers_offset, WORKERS_SHOWN)
+        .await?;
+    let name = |n: &str| {
+        if n.is_empty() {
+            "（不明な職員）".to_owned()
+        } else {
+            n.to_owned()
+        }
     };
-
-    let mut workers: Vec<WorkerLoad> = Vec::new();
-    for row in rows.iter().cloned() {
-        if row.stage == Stage::Closed {
-            continue;
-        }
-        let i = match workers.iter().position(|w| w.worker == row.worker) {
-            Some(i) => i,
-            None => {
-                workers.push(WorkerLoad {
-                    worker: row.worker,
-                    name: name(row.worker),
-                    open: 0,
-                    stages: Vec::new(),
-                    overdue: 0,
-                });
-                workers.len() - 1
-            }
-        };
-        workers[i].open += row.cases;
-        workers[i].stages.push(StageCount {
-            stage: row.stage,
-            cases: row.cases,
-        });
-    }
-    for (worker, overdue) in app.store.overdue_by_worker(tenant, org, today).await? {
-        if let Some(w) = workers.iter_mut().find(|w| w.worker == worker) {
-            w.overdue += overdue;
-        }
-    }
-    for w in &mut workers {
-        w.stages
-            .sort_by_key(|s| Stage::ALL.iter().position(|x| *x == s.stage));
-    }
-    workers.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.name.cmp(&b.name)));
+    let by_stage = |mut stages: Vec<StageCount>| {
+        stages.sort_by_key(|s| Stage::ALL.iter().position(|x| *x == s.stage));
+        stages
+    };
+    let ids: Vec<UserId> = page.workers.iter().map(|(w, _, _)| *w).collect();
+    let overdue: std::collections::HashMap<UserId, u64> = app
+        .store
+        .overdue_by_worker(tenant, org, &ids, today)
+        .await?
+        .into_iter()
+        .collect();
+    let workers: Vec<WorkerLoad> = page
+        .workers
+        .iter()
+        .map(|(worker, worker_name, open)| WorkerLoad {
+            worker: *worker,
+            name: name(worker_name),
+            open: *open,
+            stages: by_stage(
+                page.stages
+                    .iter()
+                    .filter(|r| r.worker == *worker && r.stage != Stage::Closed)
+                    .map(|r| StageCount {
+                        stage: r.stage,
+                        cases: r.cases,
+                    })
+                    .collect(),
+            ),
+            overdue: overdue.get(worker).copied().unwrap_or(0),
+        })
+        .collect();
+    let totals = by_stage(
+        page.totals
+            .iter()
+            .map(|(stage, cases)| StageCount {
+                stage: *stage,
+                cases: *cases,
+            })
+            .collect(),
+    );
+    let open_total = totals
+        .iter()
+        .filter(|s| s.stage != Stage::Closed)
+        .map(|s| s.cases)
+        .sum();
 
     let cutoff = today
         .checked_sub(jiff::Span::new().days(i64::from(caller.settings.stuck_after_days)))
@@ -130,8 +151,20 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
         limit: STUCK_SHOWN,
         ..Default::default()
     };
-    let stuck_total = app.store.count_cases(tenant, &filter).await?;
+    // The count carries no names, like the workers' counts: it needs no access rows.
+    let stuck_total = app
+        .store
+        .count_cases(
+            tenant,
+            &CaseFilter {
+                reader: None,
+                ..filter.clone()
+            },
+        )
+        .await?;
     let candidates = app.store.cases(tenant, &filter).await?;
+    let workers_of_stuck: Vec<UserId> = candidates.iter().map(|c| c.assigned_worker).collect();
+    let stuck_names = app.store.display_names(tenant, &workers_of_stuck).await?;
     let mut stuck = Vec::new();
     for c in candidates {
         let since = japan_date(c.stage_changed_at);
@@ -144,7 +177,11 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
             person_name: c.person_name,
             stage: c.stage,
             worker: c.assigned_worker,
-            worker_name: name(c.assigned_worker),
+            worker_name: name(
+                stuck_names
+                    .get(&c.assigned_worker)
+                    .map_or("", String::as_str),
+            ),
             since,
             days,
         });
@@ -159,7 +196,11 @@ pub async fn overview(app: &App, caller: &Caller) -> Result<Caseload> {
     Ok(Caseload {
         date: today,
         stuck_after_days: caller.settings.stuck_after_days,
+        totals,
+        open_total,
         workers,
+        workers_total: page.workers_total,
+        workers_offset,
         stuck,
         stuck_total,
     })

@@ -197,60 +197,75 @@ pub struct ChainedRow {
     pub hash: String,
 }
 
-/// The first break in the chain, if any. `rows` must be in stored `seq` order; `head` is the
-/// recorded (seq, hash) of the last entry; `anchor` the (seq, hash) of the last purged entry
-/// (retention), from which the remaining chain continues.
-pub fn check_chain(
-    rows: impl IntoIterator<Item = ChainedRow>,
-    head: (u64, String),
-    anchor: Option<(u64, String)>,
-) -> Result<u64, String> {
-    let (mut expected_seq, mut prev_hash) = match anchor {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS_HASH.to_owned()),
-    };
-    for r in rows {
-        if r.row.seq != expected_seq {
-            return Err(if r.row.seq > expected_seq {
+/// The audit chain checked one row at a time, in stored `seq` order, so a log of any length is
+/// verified in constant memory: `feed` each row, then `finish` against the recorded head.
+pub struct ChainCheck {
+    expected_seq: u64,
+    prev_hash: String,
+}
+
+impl ChainCheck {
+    /// `anchor` is the (seq, hash) of the last purged entry (retention), from which the
+    /// remaining chain continues.
+    pub fn new(anchor: Option<(u64, String)>) -> ChainCheck {
+        let (expected_seq, prev_hash) = match anchor {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS_HASH.to_owned()),
+        };
+        ChainCheck {
+            expected_seq,
+            prev_hash,
+        }
+    }
+
+    /// The first break this row shows, if any.
+    pub fn feed(&mut self, r: ChainedRow) -> Result<(), String> {
+        if r.row.seq != self.expected_seq {
+            return Err(if r.row.seq > self.expected_seq {
                 format!(
-                    "audit entry {expected_seq} is missing (deleted); the next entry is {}",
-                    r.row.seq
+                    "audit entry {} is missing (deleted); the next entry is {}",
+                    self.expected_seq, r.row.seq
                 )
             } else {
                 format!("audit entry {} appears out of order", r.row.seq)
             });
         }
-        if r.prev_hash != prev_hash {
+        if r.prev_hash != self.prev_hash {
             return Err(format!(
                 "audit entry {}: its link to the previous entry is broken (an entry was inserted, deleted or reordered before it)",
                 r.row.seq
             ));
         }
-        let computed = r.row.hash(&prev_hash);
-        if computed != r.hash {
+        if r.row.hash(&self.prev_hash) != r.hash {
             return Err(format!(
                 "audit entry {}: its content was modified",
                 r.row.seq
             ));
         }
-        prev_hash = r.hash;
-        expected_seq += 1;
+        self.prev_hash = r.hash;
+        self.expected_seq += 1;
+        Ok(())
     }
-    let last = expected_seq - 1;
-    if head.0 != last {
-        return Err(format!(
-            "the audit head records {} entries but the log holds {last}: entries {}..{} are missing",
-            head.0,
-            last + 1,
-            head.0
-        ));
+
+    /// The number of the last entry, or the break: `head` is the recorded (seq, hash) of the
+    /// last entry.
+    pub fn finish(self, head: (u64, String)) -> Result<u64, String> {
+        let last = self.expected_seq - 1;
+        if head.0 != last {
+            return Err(format!(
+                "the audit head records {} entries but the log holds {last}: entries {}..{} are missing",
+                head.0,
+                last + 1,
+                head.0
+            ));
+        }
+        if head.1 != self.prev_hash {
+            return Err(format!(
+                "audit entry {last}: the last entry differs from the recorded head"
+            ));
+        }
+        Ok(last)
     }
-    if head.1 != prev_hash {
-        return Err(format!(
-            "audit entry {last}: the last entry differs from the recorded head"
-        ));
-    }
-    Ok(last)
 }
 
 /// A breach-response query over the audit log.

@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tsunagu_core::case::{CaseState, due_items};
 use tsunagu_core::meeting::MeetingState;
 use tsunagu_core::person::PersonState;
@@ -149,6 +149,11 @@ fn placeholders(rows: usize, columns: usize, anonymous: bool) -> String {
     }
     out
 }
+
+/// Audit entries read per page by `verify` and `audit verify`.
+const VERIFY_PAGE: usize = 2000;
+/// Streams read per page by `verify`, each with all its events and projection rows.
+const VERIFY_STREAMS: usize = 250;
 
 /// At most this many parameters to a multi-row statement.
 const MAX_PARAMS: usize = 999;
@@ -402,6 +407,114 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Compares a stored projection with the fold of the stream's events.
+/// One case's projection row as `verify` reads it.
+struct VerifyCase {
+    person_id: String,
+    version: u64,
+    state: String,
+    stage: String,
+    stage_changed_at: String,
+}
+
+/// A row of `case_access` as `verify` compares it: organisation, user, relation, valid from,
+/// valid until, rank.
+type AccessRow = (
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// One page of `verify`: the events and projection rows of a range of stream ids, keyed by id.
+#[derive(Default)]
+struct VerifyPage {
+    /// Each stream's chain: (version, stored hash, recomputed hash) per event.
+    chains: HashMap<String, Vec<(u64, Option<String>, String)>>,
+    events: HashMap<String, Vec<crate::StoredEvent>>,
+    unreadable: Vec<String>,
+    cases: HashMap<String, VerifyCase>,
+    persons: HashMap<String, (u64, String)>,
+    meetings: HashMap<String, (u64, String)>,
+    team: HashMap<String, BTreeSet<String>>,
+    due: HashMap<String, BTreeSet<(String, String)>>,
+    access: HashMap<String, BTreeSet<AccessRow>>,
+    files: HashMap<String, BTreeSet<(String, String, i64)>>,
+    person_access: HashMap<String, BTreeSet<String>>,
+    /// The organisations on the teams of each person's cases.
+    person_teams: HashMap<String, BTreeSet<String>>,
+    meeting_members: HashMap<String, BTreeSet<String>>,
+}
+
+impl VerifyPage {
+    /// Compares a case's projection rows with what its folded state makes of them: the stage
+    /// columns, team, due items, access rows (with the person's `consents`) and attachment files.
+    fn check_case(
+        &mut self,
+        findings: &mut Vec<String>,
+        sid: &str,
+        state: &CaseState,
+        entered: Option<Timestamp>,
+        consents: &[tsunagu_core::person::Consent],
+    ) {
+        if let Some(row) = self.cases.get(sid) {
+            if row.stage != state.stage.as_str() {
+                findings.push(format!("case {sid}: stage column differs from the fold"));
+            }
+            if parse_ts(&row.stage_changed_at).ok() != entered {
+                findings.push(format!(
+                    "case {sid}: stage_changed_at differs from the write that entered the stage"
+                ));
+            }
+        }
+        let expected: BTreeSet<String> = state.team.iter().map(|o| o.to_string()).collect();
+        if self.team.remove(sid).unwrap_or_default() != expected {
+            findings.push(format!("case {sid}: team rows differ from the fold"));
+        }
+        let expected: BTreeSet<(String, String)> = due_items(state)
+            .iter()
+            .map(|d| (d.kind.as_str().to_owned(), d.due_on.to_string()))
+            .collect();
+        if self.due.remove(sid).unwrap_or_default() != expected {
+            findings.push(format!("case {sid}: due rows differ from the fold"));
+        }
+        let expected: BTreeSet<AccessRow> = tsunagu_core::policy::access_rows(state, consents)
+            .into_iter()
+            .map(|a| {
+                (
+                    a.org.to_string(),
+                    a.user.map(|u| u.to_string()),
+                    a.relation.as_str().to_owned(),
+                    a.from.map(|d| d.to_string()),
+                    a.until.map(|d| d.to_string()),
+                    i64::from(a.rank),
+                )
+            })
+            .collect();
+        if self.access.remove(sid).unwrap_or_default() != expected {
+            findings.push(format!(
+                "case {sid}: rows of case_access differ from the fold"
+            ));
+        }
+        let expected: BTreeSet<(String, String, i64)> = state
+            .attachments
+            .iter()
+            .map(|a| (a.id.to_string(), a.sha256.clone(), to_i64(a.size)))
+            .collect();
+        if self.files.remove(sid).unwrap_or_default() != expected {
+            findings.push(format!(
+                "case {sid}: attachment files differ from the events"
+            ));
+        }
+    }
+}
+
+/// The 32 bytes of a hex SHA-256.
+fn hash_bytes(hex_text: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_text).ok()?.try_into().ok()
+}
+
 fn compare<T: serde::Serialize>(
     findings: &mut Vec<String>,
     what: &str,
@@ -712,10 +825,6 @@ macro_rules! backend {
                         return Ok(Err("the audit head is missing".into()));
                     };
                     let head = (to_u64(head.try_get("seq")?), head.try_get::<String, _>("hash")?);
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq")))
-                        .fetch_all(&self.read)
-                        .await?;
-                    let rows = rows.iter().map(chained_row).collect::<Result<Vec<_>, _>>()?;
                     let anchor = sqlx::query("SELECT seq, hash FROM audit_anchor WHERE id = 1")
                         .fetch_optional(&self.read)
                         .await?
@@ -724,17 +833,37 @@ macro_rules! backend {
                     // A purge is recorded in the chain; an anchor without that record means
                     // entries were removed outside `audit purge`.
                     if let Some((seq, _)) = &anchor {
-                        let recorded = rows.iter().any(|r| {
-                            r.row.action == "audit.purged"
-                                && r.row.detail.as_deref().is_some_and(|d| d.starts_with(&format!("through={seq} ")))
-                        });
-                        if !recorded {
+                        let recorded = sqlx::query(
+                            "SELECT 1 AS one FROM audit_log WHERE action = 'audit.purged' AND detail LIKE $1 LIMIT 1",
+                        )
+                        .bind(format!("through={seq} %"))
+                        .fetch_optional(&self.read)
+                        .await?;
+                        if recorded.is_none() {
                             return Ok(Err(format!(
                                 "entries 1..{seq} were removed without a recorded purge"
                             )));
                         }
                     }
-                    Ok(crate::audit::check_chain(rows, head, anchor))
+                    // Page by page in `seq` order: memory stays constant however long the log.
+                    let mut check = crate::audit::ChainCheck::new(anchor);
+                    let mut after: i64 = -1;
+                    loop {
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT {VERIFY_PAGE}"
+                        )))
+                        .bind(after)
+                        .fetch_all(&self.read)
+                        .await?;
+                        let Some(last) = rows.last() else { break };
+                        after = last.try_get("seq")?;
+                        for r in &rows {
+                            if let Err(e) = check.feed(chained_row(r)?) {
+                                return Ok(Err(e));
+                            }
+                        }
+                    }
+                    Ok(check.finish(head))
                 }
 
                 /// Retention: removes the entries recorded before `before`, moves the anchor to
@@ -1823,6 +1952,43 @@ macro_rules! backend {
                             Val::text(json(c.state)?),
                         ]);
                     }
+                    // Each case moves between rows of the caseload counts as its worker or
+                    // stage changes: what `cases` holds now leaves, the new state arrives. The
+                    // differences are applied in key order, so concurrent writers lock the
+                    // count rows in one order and cannot deadlock on them.
+                    let mut moves: BTreeMap<(String, String, String, String), i64> = BTreeMap::new();
+                    for chunk in ids.chunks(IN_CHUNK) {
+                        let sql = format!(
+                            "SELECT tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({})",
+                            placeholders_list(chunk.len(), 0, ANONYMOUS)
+                        );
+                        for r in with_ids(sql, chunk, 1).fetch_all(&mut **tx).await? {
+                            let key = (r.try_get("tenant_id")?, r.try_get("owner_org")?, r.try_get("assigned_worker")?, r.try_get("stage")?);
+                            *moves.entry(key).or_default() -= 1;
+                        }
+                    }
+                    for c in items {
+                        let key = (
+                            c.tenant.to_string(),
+                            c.state.owner_org.to_string(),
+                            c.state.assigned_worker.to_string(),
+                            c.state.stage.as_str().to_owned(),
+                        );
+                        *moves.entry(key).or_default() += 1;
+                    }
+                    let counts = moves
+                        .into_iter()
+                        .filter(|(_, n)| *n != 0)
+                        .map(|((tenant, org, worker, stage), n)| vec![Val::text(tenant), Val::text(org), Val::text(worker), Val::text(stage), Val::Int(n)])
+                        .collect();
+                    Self::insert_rows_(
+                        tx,
+                        "INSERT INTO caseload_counts (tenant_id, org_id, worker, stage, cases) VALUES",
+                        " ON CONFLICT (tenant_id, org_id, worker, stage) DO UPDATE SET cases = caseload_counts.cases + excluded.cases",
+                        5,
+                        counts,
+                    )
+                    .await?;
                     Self::insert_rows_(
                         tx,
                         "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) VALUES",
@@ -2273,42 +2439,124 @@ macro_rules! backend {
                     Ok(to_u64(row.try_get("n")?))
                 }
 
-                pub async fn caseload(&self, tenant: TenantId, org: OrgId) -> Result<Vec<CaseloadRow>, StoreError> {
-                    let rows = sqlx::query(
-                        "SELECT g.assigned_worker, COALESCE(u.display_name, '') AS worker_name, g.stage, g.n FROM \
-                         (SELECT assigned_worker, stage, COUNT(*) AS n FROM cases WHERE tenant_id = $1 AND owner_org = $2 \
-                         GROUP BY assigned_worker, stage) g LEFT JOIN users u ON u.id = g.assigned_worker",
+                /// One page of the organisation's workers with open cases (most first, then by
+                /// name), read from the caseload counts: a row per worker and stage, never a case.
+                pub async fn caseload(&self, tenant: TenantId, org: OrgId, offset: u32, limit: u32) -> Result<CaseloadPage, StoreError> {
+                    let stage_of = |r: &<$Db as sqlx::Database>::Row| -> Result<Stage, StoreError> {
+                        let stage: String = r.try_get("stage")?;
+                        Stage::parse(&stage).ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))
+                    };
+                    let mut page = CaseloadPage::default();
+                    for r in sqlx::query(
+                        "SELECT stage, CAST(SUM(cases) AS BIGINT) AS n FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 \
+                         GROUP BY stage HAVING SUM(cases) > 0",
                     )
                     .bind(tenant.to_string())
                     .bind(org.to_string())
                     .fetch_all(&self.read)
+                    .await?
+                    {
+                        page.totals.push((stage_of(&r)?, to_u64(r.try_get("n")?)));
+                    }
+                    let rows = sqlx::query(
+                        "WITH w AS (SELECT worker, CAST(SUM(cases) AS BIGINT) AS open FROM caseload_counts \
+                         WHERE tenant_id = $1 AND org_id = $2 AND stage <> 'closed' GROUP BY worker HAVING SUM(cases) > 0) \
+                         SELECT w.worker, COALESCE(u.display_name, '') AS worker_name, w.open, (SELECT COUNT(*) FROM w) AS total \
+                         FROM w LEFT JOIN users u ON u.id = w.worker ORDER BY w.open DESC, worker_name, w.worker LIMIT $3 OFFSET $4",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(org.to_string())
+                    .bind(i64::from(limit.clamp(1, 500)))
+                    .bind(i64::from(offset))
+                    .fetch_all(&self.read)
                     .await?;
-                    rows.iter()
-                        .map(|r| {
-                            let stage: String = r.try_get("stage")?;
-                            Ok(CaseloadRow {
-                                worker: UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
-                                worker_name: r.try_get("worker_name")?,
-                                stage: Stage::parse(&stage)
-                                    .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
-                                cases: to_u64(r.try_get("n")?),
-                            })
-                        })
-                        .collect()
+                    for r in &rows {
+                        page.workers_total = to_u64(r.try_get("total")?);
+                        page.workers.push((
+                            UserId(parse_uuid(&r.try_get::<String, _>("worker")?)?),
+                            r.try_get("worker_name")?,
+                            to_u64(r.try_get("open")?),
+                        ));
+                    }
+                    if rows.is_empty() && offset > 0 {
+                        // Past the last page: still say how many there are.
+                        page.workers_total = to_u64(
+                            sqlx::query(
+                                "SELECT COUNT(*) AS n FROM (SELECT worker FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 \
+                                 AND stage <> 'closed' GROUP BY worker HAVING SUM(cases) > 0) w",
+                            )
+                            .bind(tenant.to_string())
+                            .bind(org.to_string())
+                            .fetch_one(&self.read)
+                            .await?
+                            .try_get("n")?,
+                        );
+                    }
+                    let ids: Vec<String> = page.workers.iter().map(|(w, _, _)| w.to_string()).collect();
+                    let names: HashMap<UserId, String> = page.workers.iter().map(|(w, n, _)| (*w, n.clone())).collect();
+                    if !ids.is_empty() {
+                        let sql = format!(
+                            "SELECT worker, stage, cases FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 AND cases > 0 AND worker IN ({})",
+                            placeholders_list(ids.len(), 2, false)
+                        );
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.to_string()).bind(org.to_string());
+                        for id in &ids {
+                            q = q.bind(id.clone());
+                        }
+                        for r in q.fetch_all(&self.read).await? {
+                            let worker = UserId(parse_uuid(&r.try_get::<String, _>("worker")?)?);
+                            page.stages.push(CaseloadRow {
+                                worker,
+                                worker_name: names.get(&worker).cloned().unwrap_or_default(),
+                                stage: stage_of(&r)?,
+                                cases: to_u64(r.try_get("cases")?),
+                            });
+                        }
+                    }
+                    Ok(page)
                 }
 
-                /// Due items past their date per assigned worker, over an organisation's own cases.
-                pub async fn overdue_by_worker(&self, tenant: TenantId, org: OrgId, today: Date) -> Result<Vec<(UserId, u64)>, StoreError> {
-                    let rows = sqlx::query(
+                /// The display names of these users of the tenant (users not found left out).
+                pub async fn display_names(&self, tenant: TenantId, users: &[UserId]) -> Result<HashMap<UserId, String>, StoreError> {
+                    let mut out = HashMap::new();
+                    let ids: Vec<String> = users.iter().map(|u| u.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+                    for chunk in ids.chunks(IN_CHUNK) {
+                        let sql = format!(
+                            "SELECT id, display_name FROM users WHERE tenant_id = $1 AND id IN ({})",
+                            placeholders_list(chunk.len(), 1, false)
+                        );
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.to_string());
+                        for id in chunk {
+                            q = q.bind(id.clone());
+                        }
+                        for r in q.fetch_all(&self.read).await? {
+                            out.insert(UserId(parse_uuid(&r.try_get::<String, _>("id")?)?), r.try_get("display_name")?);
+                        }
+                    }
+                    Ok(out)
+                }
+
+                /// Due items past their date per worker, over an organisation's own cases, for
+                /// the given workers (a page of the caseload): each worker's own index range.
+                pub async fn overdue_by_worker(&self, tenant: TenantId, org: OrgId, workers: &[UserId], today: Date) -> Result<Vec<(UserId, u64)>, StoreError> {
+                    if workers.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let sql = format!(
                         "SELECT assigned_worker, COUNT(*) AS n FROM case_due \
-                         WHERE tenant_id = $1 AND owner_org = $2 AND due_on < $3 GROUP BY assigned_worker",
-                    )
-                    .bind(tenant.to_string())
-                    .bind(org.to_string())
-                    .bind(today.to_string())
-                    .fetch_all(&self.read)
-                    .await?;
-                    rows.iter()
+                         WHERE tenant_id = $1 AND owner_org = $2 AND due_on < $3 AND assigned_worker IN ({}) GROUP BY assigned_worker",
+                        placeholders_list(workers.len(), 3, false)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(tenant.to_string())
+                        .bind(org.to_string())
+                        .bind(today.to_string());
+                    for w in workers {
+                        q = q.bind(w.to_string());
+                    }
+                    q.fetch_all(&self.read)
+                        .await?
+                        .iter()
                         .map(|r| {
                             Ok((
                                 UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
@@ -2499,22 +2747,213 @@ macro_rules! backend {
 
                 pub async fn verify(&self) -> Result<Vec<String>, StoreError> {
                     let mut findings = self.engine_check().await?;
-                    let streams = sqlx::query("SELECT stream_id, stream_type, tenant_id, version, head_hash FROM streams ORDER BY stream_id")
+                    // What the audit trail recorded of each stream's writes (the last one wins),
+                    // read page by page: one compact entry per stream, never the log itself.
+                    let mut recorded: HashMap<Uuid, (u64, [u8; 32])> = HashMap::new();
+                    let mut after_seq: i64 = -1;
+                    loop {
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT seq, events FROM audit_log WHERE seq > $1 AND events IS NOT NULL ORDER BY seq LIMIT {VERIFY_PAGE}"
+                        )))
+                        .bind(after_seq)
                         .fetch_all(&self.read)
                         .await?;
-                    let mut events_by_stream: HashMap<String, Vec<StoredEvent>> = HashMap::new();
-                    // Each stream's chain: (version, stored hash, recomputed hash) per event.
-                    let mut chains: HashMap<String, Vec<(u64, Option<String>, String)>> = HashMap::new();
-                    let rows = sqlx::query(
-                        "SELECT stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash FROM events ORDER BY stream_id, version",
+                        let Some(last) = rows.last() else { break };
+                        after_seq = last.try_get("seq")?;
+                        for r in &rows {
+                            let heads: String = r.try_get("events")?;
+                            for head in heads.split_whitespace() {
+                                let Some((sid, rest)) = head.split_once('@') else { continue };
+                                let Some((version, hash)) = rest.split_once('=') else { continue };
+                                let (Ok(sid), Ok(version), Some(hash)) = (Uuid::parse_str(sid), version.parse::<u64>(), hash_bytes(hash)) else {
+                                    findings.push(format!("audit entry {after_seq}: a recorded stream head cannot be read"));
+                                    continue;
+                                };
+                                recorded.insert(sid, (version, hash));
+                            }
+                        }
+                    }
+                    // The streams page by page in id order, each page with its events and every
+                    // projection row of its records read by id range: memory stays bounded by a
+                    // page, and each table is read once per page, not once per record.
+                    let mut after = String::new();
+                    loop {
+                        let streams = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT stream_id, stream_type, version, head_hash FROM streams WHERE stream_id > $1 ORDER BY stream_id LIMIT {VERIFY_STREAMS}"
+                        )))
+                        .bind(&after)
+                        .fetch_all(&self.read)
+                        .await?;
+                        let Some(last) = streams.last() else { break };
+                        let until: String = last.try_get("stream_id")?;
+                        let page = self.verify_load(&after, &until).await?;
+                        self.verify_page(&mut findings, &streams, page, &mut recorded).await?;
+                        after = until;
+                    }
+                    // The caseload counts are sums over `cases` (whose rows were checked with
+                    // each case): a count row that differs, either way, is named.
+                    let count_rows = "SELECT tenant_id, org_id, worker, stage, cases FROM caseload_counts WHERE cases <> 0";
+                    let case_rows = "SELECT tenant_id, owner_org, assigned_worker, stage, COUNT(*) FROM cases \
+                                     GROUP BY tenant_id, owner_org, assigned_worker, stage";
+                    for (sql, what) in [
+                        (format!("{count_rows} EXCEPT {case_rows}"), "differs from the cases it counts"),
+                        (format!("{case_rows} EXCEPT {count_rows}"), "is missing or differs (the cases count otherwise)"),
+                    ] {
+                        for r in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.read).await? {
+                            findings.push(format!(
+                                "caseload_counts: the row of worker {} in stage {} of organisation {} {what}",
+                                r.try_get::<String, _>(2)?,
+                                r.try_get::<String, _>(3)?,
+                                r.try_get::<String, _>(1)?,
+                            ));
+                        }
+                    }
+                    for r in sqlx::query("SELECT DISTINCT stream_id FROM events WHERE stream_id > $1")
+                        .bind(&after)
+                        .fetch_all(&self.read)
+                        .await?
+                    {
+                        let sid: String = r.try_get("stream_id")?;
+                        findings.push(format!("events of stream {sid} have no stream record"));
+                    }
+                    for (sid, (version, _)) in &recorded {
+                        findings.push(format!(
+                            "stream {sid}: the audit trail records a write up to event {version}, but the stream is gone"
+                        ));
+                    }
+                    Ok(findings)
+                }
+
+                /// Checks one page of streams (`streams`, in id order) against their events and
+                /// projection rows (`page`), taking each stream's recorded head out of `recorded`.
+                async fn verify_page(
+                    &self,
+                    findings: &mut Vec<String>,
+                    streams: &[<$Db as sqlx::Database>::Row],
+                    mut page: VerifyPage,
+                    recorded: &mut HashMap<Uuid, (u64, [u8; 32])>,
+                ) -> Result<(), StoreError> {
+                    findings.append(&mut page.unreadable);
+                    // The consents of the persons of this page's cases (the access rows depend
+                    // on them), wherever those persons' streams fall.
+                    let persons: BTreeSet<String> = page.cases.values().map(|c| c.person_id.clone()).collect();
+                    let persons: Vec<String> = persons.into_iter().collect();
+                    let mut consents: HashMap<String, Vec<tsunagu_core::person::Consent>> = HashMap::new();
+                    for chunk in persons.chunks(IN_CHUNK) {
+                        let sql = format!("SELECT id, state FROM persons WHERE id IN ({})", placeholders_list(chunk.len(), 0, ANONYMOUS));
+                        for r in with_ids(sql, chunk, 1).fetch_all(&self.read).await? {
+                            let state: Option<PersonState> = from_json(&r.try_get::<String, _>("state")?).ok();
+                            consents.insert(r.try_get("id")?, state.map(|s| s.consents).unwrap_or_default());
+                        }
+                    }
+                    for s in streams {
+                        let sid: String = s.try_get("stream_id")?;
+                        let stype: String = s.try_get("stream_type")?;
+                        let version = to_u64(s.try_get("version")?);
+                        let head_hash: Option<String> = s.try_get("head_hash")?;
+                        let chain = page.chains.remove(&sid).unwrap_or_default();
+                        let recorded_head = Uuid::parse_str(&sid)
+                            .ok()
+                            .and_then(|id| recorded.remove(&id))
+                            .map(|(v, h)| (v, hex::encode(h)));
+                        findings.extend(chain_findings(&stype, &sid, version, head_hash.as_deref(), &chain, recorded_head));
+                        let events = page.events.remove(&sid).unwrap_or_default();
+                        let contiguous = events.iter().enumerate().all(|(i, e)| e.version == i as u64 + 1);
+                        if !contiguous || events.len() as u64 != version {
+                            findings.push(format!("{stype} {sid}: events are not numbered 1..{version}"));
+                            continue;
+                        }
+                        let projection = match stype.as_str() {
+                            "case" => page.cases.get(&sid).map(|c| (c.version, c.state.clone())),
+                            "person" => page.persons.remove(&sid),
+                            "meeting" => page.meetings.remove(&sid),
+                            other => {
+                                findings.push(format!("stream {sid}: unknown stream type {other}"));
+                                continue;
+                            }
+                        };
+                        let Some((stored_version, stored)) = projection else {
+                            findings.push(format!("{stype} {sid}: no projection row"));
+                            continue;
+                        };
+                        if stored_version != version {
+                            findings.push(format!("{stype} {sid}: projection version differs from the stream"));
+                        }
+                        let payloads = events.iter().map(|e| e.payload.clone());
+                        match stype.as_str() {
+                            "case" => {
+                                let evs: Result<Vec<CaseEvent>, _> = payloads.map(serde_json::from_value).collect();
+                                let Ok(evs) = evs else {
+                                    findings.push(format!("case {sid}: an event cannot be read"));
+                                    continue;
+                                };
+                                let folded = CaseState::fold(evs.iter());
+                                compare(findings, "case", &sid, folded.as_ref(), &stored);
+                                let timed: Vec<(CaseEvent, Timestamp)> =
+                                    evs.into_iter().zip(events.iter().map(|e| e.recorded_at)).collect();
+                                if let Some(state) = folded {
+                                    let consents = consents.get(&state.person_id.to_string()).cloned().unwrap_or_default();
+                                    page.check_case(findings, &sid, &state, stage_entered_at(&timed), &consents);
+                                }
+                            }
+                            "person" => {
+                                let evs: Result<Vec<PersonEvent>, _> = payloads.map(serde_json::from_value).collect();
+                                let Ok(evs) = evs else {
+                                    findings.push(format!("person {sid}: an event cannot be read"));
+                                    continue;
+                                };
+                                let folded = PersonState::fold(evs.iter());
+                                compare(findings, "person", &sid, folded.as_ref(), &stored);
+                                if let Some(state) = folded {
+                                    // Seen by the registering organisation and the teams of the
+                                    // person's cases (whose team rows are checked with the case).
+                                    let mut expected = page.person_teams.remove(&sid).unwrap_or_default();
+                                    expected.insert(state.registered_by_org.to_string());
+                                    if page.person_access.remove(&sid).unwrap_or_default() != expected {
+                                        findings.push(format!("person {sid}: rows of person_access differ from the fold"));
+                                    }
+                                }
+                            }
+                            _ => {
+                                let evs: Result<Vec<MeetingEvent>, _> = payloads.map(serde_json::from_value).collect();
+                                let Ok(evs) = evs else {
+                                    findings.push(format!("meeting {sid}: an event cannot be read"));
+                                    continue;
+                                };
+                                let folded = MeetingState::fold(evs.iter());
+                                compare(findings, "meeting", &sid, folded.as_ref(), &stored);
+                                if let Some(state) = folded {
+                                    let expected: BTreeSet<String> = state.members().iter().map(|o| o.to_string()).collect();
+                                    if page.meeting_members.remove(&sid).unwrap_or_default() != expected {
+                                        findings.push(format!("meeting {sid}: rows of meeting_members differ from the fold"));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for sid in page.chains.keys() {
+                        findings.push(format!("events of stream {sid} have no stream record"));
+                    }
+                    Ok(())
+                }
+
+                /// Everything `verify` compares for the streams with ids in (`after`, `until`]:
+                /// their events and the rows of every projection table, one range read each.
+                async fn verify_load(&self, after: &str, until: &str) -> Result<VerifyPage, StoreError> {
+                    let read = |sql: &'static str| {
+                        sqlx::query(sql).bind(after.to_owned()).bind(until.to_owned()).fetch_all(&self.read)
+                    };
+                    let mut page = VerifyPage::default();
+                    let rows = read(
+                        "SELECT stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash \
+                         FROM events WHERE stream_id > $1 AND stream_id <= $2 ORDER BY stream_id, version",
                     )
-                    .fetch_all(&self.read)
                     .await?;
                     for r in &rows {
                         let sid: String = r.try_get("stream_id")?;
                         let version = to_u64(r.try_get("version")?);
                         let stored_hash: Option<String> = r.try_get("hash")?;
-                        let chain = chains.entry(sid.clone()).or_default();
+                        let chain = page.chains.entry(sid.clone()).or_default();
                         // Events from before hashing carry none; the chain starts after them.
                         let prev = chain
                             .last()
@@ -2534,248 +2973,73 @@ macro_rules! backend {
                         );
                         chain.push((version, stored_hash, computed));
                         match stored_event(r) {
-                            Ok(e) => events_by_stream.entry(sid).or_default().push(e),
-                            Err(_) => findings.push(format!("stream {sid} event {version}: the row cannot be read")),
+                            Ok(e) => page.events.entry(sid).or_default().push(e),
+                            Err(_) => page.unreadable.push(format!("stream {sid} event {version}: the row cannot be read")),
                         }
                     }
-                    // What the audit trail recorded of each stream's writes (the last one wins).
-                    let mut recorded: HashMap<String, (u64, String)> = HashMap::new();
-                    let audit_rows = sqlx::query("SELECT events FROM audit_log WHERE events IS NOT NULL ORDER BY seq")
-                        .fetch_all(&self.read)
-                        .await?;
-                    for r in &audit_rows {
-                        let heads: String = r.try_get("events")?;
-                        for head in heads.split_whitespace() {
-                            let Some((sid, rest)) = head.split_once('@') else { continue };
-                            let Some((version, hash)) = rest.split_once('=') else { continue };
-                            if let Ok(version) = version.parse::<u64>() {
-                                recorded.insert(sid.to_owned(), (version, hash.to_owned()));
-                            }
-                        }
+                    for r in read("SELECT id, person_id, version, state, stage, stage_changed_at FROM cases WHERE id > $1 AND id <= $2").await? {
+                        page.cases.insert(
+                            r.try_get("id")?,
+                            VerifyCase {
+                                person_id: r.try_get("person_id")?,
+                                version: to_u64(r.try_get("version")?),
+                                state: r.try_get("state")?,
+                                stage: r.try_get("stage")?,
+                                stage_changed_at: r.try_get("stage_changed_at")?,
+                            },
+                        );
                     }
-                    for s in &streams {
-                        let sid: String = s.try_get("stream_id")?;
-                        let stype: String = s.try_get("stream_type")?;
-                        let version = to_u64(s.try_get("version")?);
-                        let head_hash: Option<String> = s.try_get("head_hash")?;
-                        let chain = chains.remove(&sid).unwrap_or_default();
-                        findings.extend(chain_findings(&stype, &sid, version, head_hash.as_deref(), &chain, recorded.remove(&sid)));
-                        let events = events_by_stream.remove(&sid).unwrap_or_default();
-                        let contiguous = events.iter().enumerate().all(|(i, e)| e.version == i as u64 + 1);
-                        if !contiguous || events.len() as u64 != version {
-                            findings.push(format!("{stype} {sid}: events are not numbered 1..{version}"));
-                            continue;
-                        }
-                        let table = match stype.as_str() {
-                            "case" => "cases",
-                            "person" => "persons",
-                            "meeting" => "meetings",
-                            other => {
-                                findings.push(format!("stream {sid}: unknown stream type {other}"));
-                                continue;
-                            }
-                        };
-                        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT version, state FROM {table} WHERE id = $1")))
-                            .bind(&sid)
-                            .fetch_optional(&self.read)
-                            .await?;
-                        let Some(row) = row else {
-                            findings.push(format!("{stype} {sid}: no projection row"));
-                            continue;
-                        };
-                        if to_u64(row.try_get("version")?) != version {
-                            findings.push(format!("{stype} {sid}: projection version differs from the stream"));
-                        }
-                        let stored: String = row.try_get("state")?;
-                        let payloads = events.iter().map(|e| e.payload.clone());
-                        match stype.as_str() {
-                            "case" => {
-                                let evs: Result<Vec<CaseEvent>, _> = payloads.map(serde_json::from_value).collect();
-                                let Ok(evs) = evs else {
-                                    findings.push(format!("case {sid}: an event cannot be read"));
-                                    continue;
-                                };
-                                let folded = CaseState::fold(evs.iter());
-                                compare(&mut findings, "case", &sid, folded.as_ref(), &stored);
-                                let timed: Vec<(CaseEvent, Timestamp)> =
-                                    evs.into_iter().zip(events.iter().map(|e| e.recorded_at)).collect();
-                                if let Some(state) = folded {
-                                    self.verify_case_rows(&mut findings, &sid, &state, stage_entered_at(&timed)).await?;
-                                }
-                            }
-                            "person" => {
-                                let evs: Result<Vec<PersonEvent>, _> = payloads.map(serde_json::from_value).collect();
-                                let Ok(evs) = evs else {
-                                    findings.push(format!("person {sid}: an event cannot be read"));
-                                    continue;
-                                };
-                                let folded = PersonState::fold(evs.iter());
-                                compare(&mut findings, "person", &sid, folded.as_ref(), &stored);
-                                if let Some(state) = folded {
-                                    // Seen by the registering organisation and the teams of the
-                                    // person's cases (whose team rows are checked with the case).
-                                    let mut expected: BTreeSet<String> = sqlx::query(
-                                        "SELECT DISTINCT t.org_id FROM case_team t JOIN cases c ON c.id = t.case_id WHERE c.person_id = $1",
-                                    )
-                                    .bind(&sid)
-                                    .fetch_all(&self.read)
-                                    .await?
-                                    .iter()
-                                    .map(|r| r.try_get::<String, _>("org_id"))
-                                    .collect::<Result<_, _>>()?;
-                                    expected.insert(state.registered_by_org.to_string());
-                                    let rows: BTreeSet<String> = sqlx::query("SELECT org_id FROM person_access WHERE person_id = $1")
-                                        .bind(&sid)
-                                        .fetch_all(&self.read)
-                                        .await?
-                                        .iter()
-                                        .map(|r| r.try_get::<String, _>("org_id"))
-                                        .collect::<Result<_, _>>()?;
-                                    if rows != expected {
-                                        findings.push(format!("person {sid}: rows of person_access differ from the fold"));
-                                    }
-                                }
-                            }
-                            _ => {
-                                let evs: Result<Vec<MeetingEvent>, _> = payloads.map(serde_json::from_value).collect();
-                                let Ok(evs) = evs else {
-                                    findings.push(format!("meeting {sid}: an event cannot be read"));
-                                    continue;
-                                };
-                                let folded = MeetingState::fold(evs.iter());
-                                compare(&mut findings, "meeting", &sid, folded.as_ref(), &stored);
-                                if let Some(state) = folded {
-                                    let rows: BTreeSet<String> = sqlx::query("SELECT org_id FROM meeting_members WHERE meeting_id = $1")
-                                        .bind(&sid)
-                                        .fetch_all(&self.read)
-                                        .await?
-                                        .iter()
-                                        .map(|r| r.try_get::<String, _>("org_id"))
-                                        .collect::<Result<_, _>>()?;
-                                    let expected: BTreeSet<String> = state.members().iter().map(|o| o.to_string()).collect();
-                                    if rows != expected {
-                                        findings.push(format!("meeting {sid}: rows of meeting_members differ from the fold"));
-                                    }
-                                }
-                            }
-                        }
+                    for r in read("SELECT id, version, state FROM persons WHERE id > $1 AND id <= $2").await? {
+                        page.persons.insert(r.try_get("id")?, (to_u64(r.try_get("version")?), r.try_get("state")?));
                     }
-                    for sid in chains.keys() {
-                        findings.push(format!("events of stream {sid} have no stream record"));
+                    for r in read("SELECT id, version, state FROM meetings WHERE id > $1 AND id <= $2").await? {
+                        page.meetings.insert(r.try_get("id")?, (to_u64(r.try_get("version")?), r.try_get("state")?));
                     }
-                    for (sid, (version, _)) in &recorded {
-                        findings.push(format!(
-                            "stream {sid}: the audit trail records a write up to event {version}, but the stream is gone"
+                    for r in read("SELECT case_id, org_id FROM case_team WHERE case_id > $1 AND case_id <= $2").await? {
+                        page.team.entry(r.try_get("case_id")?).or_default().insert(r.try_get("org_id")?);
+                    }
+                    for r in read("SELECT case_id, kind, due_on FROM case_due WHERE case_id > $1 AND case_id <= $2").await? {
+                        page.due.entry(r.try_get("case_id")?).or_default().insert((r.try_get("kind")?, r.try_get("due_on")?));
+                    }
+                    for r in read(
+                        "SELECT case_id, org_id, user_id, relation, valid_from, valid_until, rank FROM case_access WHERE case_id > $1 AND case_id <= $2",
+                    )
+                    .await?
+                    {
+                        page.access.entry(r.try_get("case_id")?).or_default().insert((
+                            r.try_get("org_id")?,
+                            r.try_get("user_id")?,
+                            r.try_get("relation")?,
+                            r.try_get("valid_from")?,
+                            r.try_get("valid_until")?,
+                            r.try_get("rank")?,
                         ));
                     }
-                    Ok(findings)
-                }
-
-                async fn verify_case_rows(
-                    &self,
-                    findings: &mut Vec<String>,
-                    sid: &str,
-                    state: &CaseState,
-                    entered: Option<Timestamp>,
-                ) -> Result<(), StoreError> {
-                    let row = sqlx::query("SELECT stage, stage_changed_at FROM cases WHERE id = $1")
-                        .bind(sid)
-                        .fetch_one(&self.read)
-                        .await?;
-                    let stage: String = row.try_get("stage")?;
-                    if stage != state.stage.as_str() {
-                        findings.push(format!("case {sid}: stage column differs from the fold"));
-                    }
-                    let changed = parse_ts(&row.try_get::<String, _>("stage_changed_at")?).ok();
-                    if changed != entered {
-                        findings.push(format!("case {sid}: stage_changed_at differs from the write that entered the stage"));
-                    }
-                    let team: BTreeSet<String> = sqlx::query("SELECT org_id FROM case_team WHERE case_id = $1")
-                        .bind(sid)
-                        .fetch_all(&self.read)
-                        .await?
-                        .iter()
-                        .map(|r| r.try_get::<String, _>("org_id"))
-                        .collect::<Result<_, _>>()?;
-                    let expected: BTreeSet<String> = state.team.iter().map(|o| o.to_string()).collect();
-                    if team != expected {
-                        findings.push(format!("case {sid}: team rows differ from the fold"));
-                    }
-                    let due: BTreeSet<(String, String)> = sqlx::query("SELECT kind, due_on FROM case_due WHERE case_id = $1")
-                        .bind(sid)
-                        .fetch_all(&self.read)
-                        .await?
-                        .iter()
-                        .map(|r| Ok((r.try_get::<String, _>("kind")?, r.try_get::<String, _>("due_on")?)))
-                        .collect::<Result<_, sqlx::Error>>()?;
-                    let expected: BTreeSet<(String, String)> = due_items(state)
-                        .iter()
-                        .map(|d| (d.kind.as_str().to_owned(), d.due_on.to_string()))
-                        .collect();
-                    if due != expected {
-                        findings.push(format!("case {sid}: due rows differ from the fold"));
-                    }
-                    let access: BTreeSet<(String, Option<String>, String, Option<String>, Option<String>, i64)> = sqlx::query(
-                        "SELECT org_id, user_id, relation, valid_from, valid_until, rank FROM case_access WHERE case_id = $1",
+                    for r in read(
+                        "SELECT case_id, id, sha256, CAST(length(content) AS BIGINT) AS size FROM attachment_files WHERE case_id > $1 AND case_id <= $2",
                     )
-                    .bind(sid)
-                    .fetch_all(&self.read)
                     .await?
-                    .iter()
-                    .map(|r| {
-                        Ok((
-                            r.try_get::<String, _>("org_id")?,
-                            r.try_get::<Option<String>, _>("user_id")?,
-                            r.try_get::<String, _>("relation")?,
-                            r.try_get::<Option<String>, _>("valid_from")?,
-                            r.try_get::<Option<String>, _>("valid_until")?,
-                            r.try_get::<i64, _>("rank")?,
-                        ))
-                    })
-                    .collect::<Result<_, sqlx::Error>>()?;
-                    let person_state = sqlx::query("SELECT state FROM persons WHERE id = $1")
-                        .bind(state.person_id.to_string())
-                        .fetch_optional(&self.read)
-                        .await?
-                        .map(|r| r.try_get::<String, _>("state"))
-                        .transpose()?
-                        .and_then(|raw| from_json::<PersonState>(&raw).ok());
-                    let consents = person_state.map(|p| p.consents).unwrap_or_default();
-                    let expected: BTreeSet<(String, Option<String>, String, Option<String>, Option<String>, i64)> =
-                        tsunagu_core::policy::access_rows(state, &consents)
-                            .into_iter()
-                            .map(|a| {
-                                (
-                                    a.org.to_string(),
-                                    a.user.map(|u| u.to_string()),
-                                    a.relation.as_str().to_owned(),
-                                    a.from.map(|d| d.to_string()),
-                                    a.until.map(|d| d.to_string()),
-                                    i64::from(a.rank),
-                                )
-                            })
-                            .collect();
-                    if access != expected {
-                        findings.push(format!("case {sid}: rows of case_access differ from the fold"));
+                    {
+                        page.files
+                            .entry(r.try_get("case_id")?)
+                            .or_default()
+                            .insert((r.try_get("id")?, r.try_get("sha256")?, r.try_get("size")?));
                     }
-                    let files: BTreeSet<(String, String, i64)> = sqlx::query(
-                        "SELECT id, sha256, CAST(length(content) AS BIGINT) AS size FROM attachment_files WHERE case_id = $1",
+                    for r in read("SELECT person_id, org_id FROM person_access WHERE person_id > $1 AND person_id <= $2").await? {
+                        page.person_access.entry(r.try_get("person_id")?).or_default().insert(r.try_get("org_id")?);
+                    }
+                    for r in read(
+                        "SELECT DISTINCT c.person_id, t.org_id FROM case_team t JOIN cases c ON c.id = t.case_id \
+                         WHERE c.person_id > $1 AND c.person_id <= $2",
                     )
-                    .bind(sid)
-                    .fetch_all(&self.read)
                     .await?
-                    .iter()
-                    .map(|r| Ok((r.try_get::<String, _>("id")?, r.try_get::<String, _>("sha256")?, r.try_get::<i64, _>("size")?)))
-                    .collect::<Result<_, sqlx::Error>>()?;
-                    let expected: BTreeSet<(String, String, i64)> = state
-                        .attachments
-                        .iter()
-                        .map(|a| (a.id.to_string(), a.sha256.clone(), to_i64(a.size)))
-                        .collect();
-                    if files != expected {
-                        findings.push(format!("case {sid}: attachment files differ from the events"));
+                    {
+                        page.person_teams.entry(r.try_get("person_id")?).or_default().insert(r.try_get("org_id")?);
                     }
-                    Ok(())
+                    for r in read("SELECT meeting_id, org_id FROM meeting_members WHERE meeting_id > $1 AND meeting_id <= $2").await? {
+                        page.meeting_members.entry(r.try_get("meeting_id")?).or_default().insert(r.try_get("org_id")?);
+                    }
+                    Ok(page)
                 }
             }
 

@@ -413,22 +413,34 @@ impl Store {
     ) -> Result<Vec<CaseSummary>, StoreError> {
         dispatch!(self, db => db.cases(tenant, filter).await)
     }
-    /// Cases of an organisation per assigned worker and stage (counts, no names).
+    /// One page of an organisation's workers with open cases, most first, with their counts
+    /// per stage and the organisation's totals (counts, and the workers' names).
     pub async fn caseload(
         &self,
         tenant: TenantId,
         org: OrgId,
-    ) -> Result<Vec<CaseloadRow>, StoreError> {
-        dispatch!(self, db => db.caseload(tenant, org).await)
+        offset: u32,
+        limit: u32,
+    ) -> Result<CaseloadPage, StoreError> {
+        dispatch!(self, db => db.caseload(tenant, org, offset, limit).await)
     }
-    /// Due items past their date per assigned worker, over an organisation's own cases.
+    /// The display names of these users of the tenant (users not found left out).
+    pub async fn display_names(
+        &self,
+        tenant: TenantId,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, String>, StoreError> {
+        dispatch!(self, db => db.display_names(tenant, users).await)
+    }
+    /// Due items past their date per worker (of `workers`), over an organisation's own cases.
     pub async fn overdue_by_worker(
         &self,
         tenant: TenantId,
         org: OrgId,
+        workers: &[UserId],
         today: Date,
     ) -> Result<Vec<(UserId, u64)>, StoreError> {
-        dispatch!(self, db => db.overdue_by_worker(tenant, org, today).await)
+        dispatch!(self, db => db.overdue_by_worker(tenant, org, workers, today).await)
     }
 
     pub async fn due_counts(

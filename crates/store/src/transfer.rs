@@ -21,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "persons",
     "person_access",
     "cases",
+    "caseload_counts",
     "case_team",
     "case_due",
     "case_access",

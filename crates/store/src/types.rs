@@ -295,6 +295,19 @@ pub struct CaseloadRow {
     pub cases: u64,
 }
 
+/// One page of an organisation's workers with open cases, most open cases first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaseloadPage {
+    /// The page's workers: id, display name (empty if the account is gone) and open cases.
+    pub workers: Vec<(UserId, String, u64)>,
+    /// The page's workers' cases per stage (closed included).
+    pub stages: Vec<CaseloadRow>,
+    /// How many workers have open cases (on any page).
+    pub workers_total: u64,
+    /// The organisation's cases per stage (closed included).
+    pub totals: Vec<(Stage, u64)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseSummary {

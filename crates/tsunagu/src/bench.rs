@@ -206,9 +206,16 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
     if cases.is_empty() {
         bail!("the worker has no cases: generate data first (`tsunagu generate --persons N`)");
     }
-    let open = worker
-        .case_ids("/api/cases?worker=me&stage=support&limit=500")
-        .await?;
+    // The worker's cases not closed take contact records, whatever their stage.
+    let open: Vec<String> = worker
+        .get_json("/api/cases?worker=me&limit=500")
+        .await?
+        .as_array()
+        .context("case list")?
+        .iter()
+        .filter(|c| c["stage"] != "closed")
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
     let cases = Arc::new(cases);
     let mut figures = Vec::new();
 
@@ -376,7 +383,7 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
         );
     } else {
         eprintln!(
-            "bench: fewer cases in support ({}) than clients; contact append skipped",
+            "bench: fewer open cases ({}) than clients; contact append skipped",
             open.len()
         );
     }

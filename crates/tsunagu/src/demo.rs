@@ -900,10 +900,12 @@ pub async fn generate(
     }
     let (city_org, agency, hw) = (orgs[0].id, orgs[2].id, orgs[3].id);
     let hash = tsunagu_app::accounts::hash_password(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
+    // Logins are unique across tenants: `worker` for seed 1, `worker-7` for seed 7 (and the
+    // extra workers `worker2`, `worker2-7`, …).
     let suffix = if seed == 1 {
         String::new()
     } else {
-        format!("{seed}")
+        format!("-{seed}")
     };
     let mut actors = Vec::new();
     for (login, name, role, org) in [
@@ -953,14 +955,7 @@ pub async fn generate(
             id: UserId(Uuid::now_v7()),
             tenant_id: tenant,
             org_id: agency,
-            login: format!(
-                "worker{n}{}",
-                if suffix.is_empty() {
-                    String::new()
-                } else {
-                    format!("-{suffix}")
-                }
-            ),
+            login: format!("worker{n}{suffix}"),
             display_name: format!("相談 {n}号"),
             role: Role::SupportWorker,
             password_hash: Some(hash.clone()),

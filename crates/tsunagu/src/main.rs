@@ -84,10 +84,15 @@ enum Command {
     Generate {
         #[command(flatten)]
         db: DbArg,
+        /// Persons in all, spread evenly over the tenants.
         #[arg(long)]
         persons: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Municipalities (national mode, e.g. 907): tenant k gets seed `seed + k` and the
+        /// logins `worker-<seed>`, `lead-<seed>`, … (the first tenant of seed 1 keeps `worker`).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=5000))]
+        tenants: u32,
     },
     /// Set up a new tenant (a municipality) with its first organisation and administrator.
     /// Reads the administrator's password from TSUNAGU_PASSWORD or stdin; prints the new ids.
@@ -354,14 +359,32 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Generate { db, persons, seed } => {
+        Command::Generate {
+            db,
+            persons,
+            seed,
+            tenants,
+        } => {
             let store = Store::connect(&db.url).await?;
             if store.has_non_demo_data().await? {
                 bail!(
                     "this database holds non-demo data; generated data is added only to an empty or demo database"
                 );
             }
-            demo::generate(&store, persons, seed, true).await?;
+            let started = std::time::Instant::now();
+            let mut events = 0;
+            for k in 0..tenants {
+                // The remainder goes to the first tenants, one each.
+                let share = persons / tenants + u32::from(k < persons % tenants);
+                events += demo::generate(&store, share, seed + u64::from(k), true).await?;
+            }
+            if tenants > 1 {
+                let secs = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "generate: {tenants} tenants, {persons} persons, {events} events in {secs:.1} s ({:.0} events/s)",
+                    events as f64 / secs.max(1e-9)
+                );
+            }
             eprintln!("{}", demo::LOGIN_HELP);
             Ok(())
         }

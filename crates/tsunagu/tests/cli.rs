@@ -84,7 +84,7 @@ fn verify_fails_on_a_tampered_projection() {
 /// the database makes `verify` fail and name the record and the table's rows.
 #[test]
 fn verify_names_an_edited_row_of_every_projection_table() {
-    let cases: [(&str, &str, &str); 8] = [
+    let cases: [(&str, &str, &str); 10] = [
         (
             "cases",
             "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
@@ -120,6 +120,16 @@ fn verify_names_an_edited_row_of_every_projection_table() {
             "person_access",
             "DELETE FROM person_access WHERE person_id = (SELECT MIN(person_id) FROM person_access)",
             "rows of person_access differ",
+        ),
+        (
+            "caseload_counts (a count changed)",
+            "UPDATE caseload_counts SET cases = cases + 1 WHERE worker = (SELECT MIN(worker) FROM caseload_counts)",
+            "caseload_counts: the row of worker",
+        ),
+        (
+            "caseload_counts (a row removed)",
+            "DELETE FROM caseload_counts WHERE worker = (SELECT MAX(worker) FROM caseload_counts)",
+            "is missing or differs",
         ),
         (
             "meeting_members",

@@ -175,6 +175,16 @@ struct Dashboard {
     meetings: Vec<MeetingRowView>,
     /// Lead workers: the organisation's caseload and the cases not moving.
     caseload: Option<crate::caseload::Caseload>,
+    /// Where the previous and next pages of workers start, when there are such pages.
+    workers_before: Option<u32>,
+    workers_after: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DashboardQuery {
+    /// Where the caseload's page of workers starts; anything but a number shows the first.
+    #[serde(default)]
+    workers: Option<String>,
 }
 
 /// ダッシュボード: the caller's due and overdue items and coming meetings; for lead workers
@@ -182,6 +192,7 @@ struct Dashboard {
 pub async fn dashboard(
     State(app): State<AppState>,
     Page(auth): Page,
+    axum::extract::Query(q): axum::extract::Query<DashboardQuery>,
 ) -> Result<Response, crate::pages::PageError> {
     let today = app.clock.today();
     let works_cases = auth.actor.role.works_cases();
@@ -214,10 +225,24 @@ pub async fn dashboard(
         (vec![], vec![], vec![])
     };
     let caseload = if tsunagu_core::policy::oversee_org(&auth.actor) {
-        Some(crate::caseload::overview(&app, &auth).await?)
+        let from = q
+            .workers
+            .and_then(|w| w.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        Some(crate::caseload::overview(&app, &auth, from).await?)
     } else {
         None
     };
+    let shown = crate::caseload::WORKERS_SHOWN;
+    let workers_before = caseload
+        .as_ref()
+        .filter(|c| c.workers_offset > 0)
+        .map(|c| c.workers_offset.saturating_sub(shown));
+    let workers_after = caseload
+        .as_ref()
+        .map(|c| u64::from(c.workers_offset) + u64::from(shown))
+        .filter(|next| caseload.as_ref().is_some_and(|c| *next < c.workers_total))
+        .and_then(|next| u32::try_from(next).ok());
     Ok(render(&Dashboard {
         chrome: crate::pages::Chrome::of(&auth, today),
         works_cases,
@@ -226,6 +251,8 @@ pub async fn dashboard(
         items,
         meetings,
         caseload,
+        workers_before,
+        workers_after,
     }))
 }
 

@@ -66,6 +66,42 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
         assert_eq!(worker_row(&load, &w, "worker")["overdue"], 0);
         assert_eq!(worker_row(&load, &w, "lead")["open"], 1);
         assert_eq!(load["stuck"], json!([]), "nothing has stayed long yet");
+        assert_eq!(load["open_total"], 3, "{load}");
+        assert_eq!(load["totals"], json!([{"stage": "intake", "cases": 3}]));
+        assert_eq!(load["workers_total"], 2);
+        assert_eq!(
+            load["workers"][0]["worker"],
+            w.user_id("worker").to_string().as_str(),
+            "most open cases first"
+        );
+        // A later page of workers starts where it is asked to; the totals stay the
+        // organisation's.
+        let (s, page) = lead.get("/api/caseload?offset=1").await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(page["workers"].as_array().unwrap().len(), 1, "{page}");
+        assert_eq!(
+            page["workers"][0]["worker"],
+            w.user_id("lead").to_string().as_str()
+        );
+        assert_eq!(
+            (page["workers_total"].clone(), page["open_total"].clone()),
+            (json!(2), json!(3))
+        );
+        let (s, page) = lead.get("/api/caseload?offset=9").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            (page["workers"].clone(), page["workers_total"].clone()),
+            (json!([]), json!(2))
+        );
+        let (s, body) = lead.get("/api/caseload?offset=x").await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("request.invalid_query")),
+            "{body}"
+        );
+        let (_, html) = lead.page("/?workers=1").await;
+        assert!(html.contains("2〜2人目を表示"), "{html}");
+        assert!(html.contains("href=\"/?workers=0#load-heading\""), "{html}");
 
         // Forty days on (the threshold is 30): every case is still at intake; the referral
         // check is overdue. The restricted case counts for its worker but is not named.
@@ -81,8 +117,8 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
             .collect();
         assert_eq!(stuck.len(), 2, "{load}");
         assert_eq!(
-            load["stuck_total"], 2,
-            "the restricted case is not counted either"
+            load["stuck_total"], 3,
+            "the restricted case is counted (a count, like the workers' counts), not named"
         );
         assert!(stuck.contains(&"停滞 一郎") && stuck.contains(&"停滞 三郎"));
         assert!(!load.to_string().contains("不明な職員"), "{load}");
@@ -103,7 +139,10 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
         let (_, html) = lead.page("/").await;
         assert!(html.contains("担当者別のケース数"), "{html}");
         assert!(html.contains("同じ段階に30日を超えてとどまっているケース"));
-        assert!(html.contains("<p>2件</p>"), "{html}");
+        assert!(
+            html.contains("<p>3件（閲覧できるものから古い順に2件を表示）</p>"),
+            "{html}"
+        );
         assert!(html.contains(&format!("<a href=\"/cases/{first}\">停滞 一郎</a>")));
         assert!(!html.contains("停滞 二郎"));
         let (_, html) = worker.page("/").await;
@@ -118,7 +157,7 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
             log.as_array()
                 .unwrap()
                 .iter()
-                .any(|e| e["action"] == "caseload.read" && e["detail"] == "2 stuck"),
+                .any(|e| e["action"] == "caseload.read" && e["detail"] == "3 stuck"),
             "{log}"
         );
         db.finish().await;
@@ -180,6 +219,10 @@ async fn a_lead_reassigns_restricts_and_changes_the_team_through_the_pages() {
         assert_eq!(s, StatusCode::OK, "followed to the case page");
         let (_, c) = lead.get(&format!("/api/cases/{case}")).await;
         assert_eq!(c["state"]["assigned_worker"], lead_id.as_str());
+        // The case moved in the counts from one worker to the other.
+        let (_, load) = lead.get("/api/caseload").await;
+        assert_eq!(load["workers_total"], 1, "{load}");
+        assert_eq!(worker_row(&load, &w, "lead")["open"], 1);
 
         // A restriction without oneself: refused beside the list, nothing changes.
         let (s, html) = act("restrict", vec![("users", worker_id.clone())]).await;
