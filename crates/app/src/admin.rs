@@ -327,7 +327,7 @@ pub struct Staff {
 
 /// The tenant's staff, for showing the names behind ids (assignees, authors of records).
 pub async fn staff(app: &App, auth: &Caller) -> Result<Vec<Staff>> {
-    let users = app.store.users(auth.actor.tenant_id).await?;
+    let users = app.store.staff(auth.actor.tenant_id).await?;
     Ok(users
         .into_iter()
         .map(|u| Staff {

@@ -1112,6 +1112,29 @@ macro_rules! backend {
                     rows.iter().map(user_from_row).collect()
                 }
 
+                /// The tenant's staff as other pages name them: no login, hash or secret read.
+                pub async fn staff(&self, tenant: TenantId) -> Result<Vec<StaffRow>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT id, org_id, display_name, role, disabled FROM users WHERE tenant_id = $1 ORDER BY login",
+                    )
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let role: String = r.try_get("role")?;
+                            Ok(StaffRow {
+                                id: UserId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                                org_id: OrgId(parse_uuid(&r.try_get::<String, _>("org_id")?)?),
+                                display_name: r.try_get("display_name")?,
+                                role: Role::parse(&role)
+                                    .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+                                disabled: r.try_get("disabled")?,
+                            })
+                        })
+                        .collect()
+                }
+
                 /// Sets a new password and ends every session of the user (a changed credential
                 /// must not leave old sessions alive).
                 pub async fn set_password_hash(&self, user: UserId, hash: &str, audit: &AuditEntry) -> Result<(), StoreError> {

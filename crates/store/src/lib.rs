@@ -244,6 +244,10 @@ impl Store {
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
         dispatch!(self, db => db.user_by_login(login).await)
     }
+    /// The tenant's staff as pages name them (no login, hash or secret).
+    pub async fn staff(&self, tenant: TenantId) -> Result<Vec<StaffRow>, StoreError> {
+        dispatch!(self, db => db.staff(tenant).await)
+    }
     pub async fn users(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
         dispatch!(self, db => db.users(tenant).await)
     }

@@ -295,6 +295,16 @@ pub struct CaseloadRow {
     pub cases: u64,
 }
 
+/// A member of staff as pages name them (no login, hash or secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffRow {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub display_name: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
 /// One page of an organisation's workers with open cases, most open cases first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CaseloadPage {
