@@ -339,6 +339,16 @@ pub async fn staff(app: &App, auth: &Caller) -> Result<Vec<Staff>> {
         .collect())
 }
 
+/// The display names of these members of the caller's tenant (for showing the names behind
+/// ids without reading every account).
+pub async fn display_names(
+    app: &App,
+    auth: &Caller,
+    users: &[UserId],
+) -> Result<std::collections::HashMap<UserId, String>> {
+    Ok(app.store.display_names(auth.actor.tenant_id, users).await?)
+}
+
 /// Replaces the tenant's settings after checking them.
 pub async fn put_settings(app: &App, auth: &Caller, settings: &TenantSettings) -> Result<()> {
     access::administer(auth)?;

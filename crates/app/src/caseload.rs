@@ -52,7 +52,7 @@ pub struct Caseload {
     pub totals: Vec<StageCount>,
     /// The organisation's cases not closed.
     pub open_total: u64,
-    /// One page of the workers with open cases, most first (at most `WORKERS_SHOWN`).
+    /// One page of the workers with open cases, most first (at most 50).
     pub workers: Vec<WorkerLoad>,
     /// How many workers have open cases (on every page).
     pub workers_total: u64,

@@ -219,6 +219,12 @@ async fn a_lead_reassigns_restricts_and_changes_the_team_through_the_pages() {
         assert_eq!(s, StatusCode::OK, "followed to the case page");
         let (_, c) = lead.get(&format!("/api/cases/{case}")).await;
         assert_eq!(c["state"]["assigned_worker"], lead_id.as_str());
+        // The case page names the new worker, the change and each record's author (it reads
+        // only the names it shows).
+        let (_, html) = worker.page(&format!("/cases/{case}")).await;
+        assert!(html.contains("leadに変更"), "{html}");
+        assert!(html.contains("worker（"), "{html}");
+        assert!(!html.contains("不明な職員"), "{html}");
         // The case moved in the counts from one worker to the other.
         let (_, load) = lead.get("/api/caseload").await;
         assert_eq!(load["workers_total"], 1, "{load}");

@@ -50,6 +50,22 @@ impl Names {
         let users = all.into_iter().map(|u| (u.id, u.display_name)).collect();
         Ok(Names { orgs, users, staff })
     }
+    /// Only the names a page shows: the organisations, and these users (the case's assignee,
+    /// its records' authors), not every account of the tenant. No staff for the pickers.
+    pub(crate) async fn of_users(
+        app: &AppState,
+        auth: &Auth,
+        users: impl IntoIterator<Item = UserId>,
+    ) -> Result<Names, ApiError> {
+        let orgs = tsunagu_app::admin::organisations(app, auth).await?;
+        let ids: Vec<UserId> = users.into_iter().collect();
+        let users = tsunagu_app::admin::display_names(app, auth, &ids).await?;
+        Ok(Names {
+            orgs,
+            users,
+            staff: Vec::new(),
+        })
+    }
     pub(crate) fn org(&self, id: OrgId) -> &str {
         self.orgs
             .iter()
@@ -1657,6 +1673,21 @@ pub(crate) async fn header(
     })
 }
 
+/// The users a case page names: the assignee, each record's author and each worker the case
+/// was assigned to.
+fn users_named(state: &CaseState, timeline: &[TimelineEntry]) -> Vec<UserId> {
+    let mut users = vec![state.assigned_worker];
+    for e in timeline {
+        users.push(e.actor.user_id);
+        if let CaseEvent::WorkerAssigned { user_id } = &e.event {
+            users.push(*user_id);
+        }
+    }
+    users.sort_by_key(|u| u.0);
+    users.dedup();
+    users
+}
+
 pub(crate) async fn load(
     app: &AppState,
     auth: &Auth,
@@ -1696,7 +1727,7 @@ pub async fn show(
 async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, ApiError> {
     let today = app.clock.today();
     let (view, timeline) = load(app, &auth, id).await?;
-    let names = Names::load(app, &auth).await?;
+    let names = Names::of_users(app, &auth, users_named(&view.state, &timeline)).await?;
     let head = header(app, &auth, &view, &names).await?;
     Ok(CasePage {
         chrome: Chrome::of(&auth, today),
