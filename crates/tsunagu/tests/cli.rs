@@ -25,6 +25,8 @@ fn generated_demo_data_verifies() {
         "60",
         "--seed",
         "7",
+        "--tenants",
+        "2",
     ]);
     assert!(
         out.status.success(),
