@@ -585,6 +585,11 @@ fn chain_findings(
     findings
 }
 
+/// The caseload roll-ups (migration 0012): the worker of an organisation's row, and the stage
+/// of every stage but closed.
+const CASELOAD_ALL: &str = "*";
+const CASELOAD_OPEN: &str = "open";
+
 macro_rules! backend {
     ($module:ident, $Db:ty, $begin:literal, $anonymous:literal) => {
         pub mod $module {
@@ -625,6 +630,8 @@ macro_rules! backend {
             pub struct Db {
                 pub read: Pool,
                 pub write: Pool,
+                /// Group commit of audit entries and appends (`crate::group`).
+                queue: crate::group::Queue,
             }
 
             fn user_from_row(row: &<$Db as sqlx::Database>::Row) -> Result<User, StoreError> {
@@ -762,6 +769,58 @@ macro_rules! backend {
             const AUDIT_COLUMNS: &str = "seq, at, tenant_id, user_id, org_id, session_id, address, action, object_type, object_id, subjects, basis, detail, prev_hash, hash, events";
 
             impl Db {
+                /// A store over its pools, with its committing task (`crate::group`) started on
+                /// the current runtime.
+                pub fn new(read: Pool, write: Pool) -> Db {
+                    let inner = Db { read: read.clone(), write: write.clone(), queue: Default::default() };
+                    let queue = crate::group::Queue::spawn(move |jobs| {
+                        let inner = inner.clone();
+                        async move { inner.round(jobs).await }
+                    });
+                    Db { read, write, queue }
+                }
+
+                pub fn group_commit(&self) -> crate::group::GroupCommit {
+                    self.queue.figures()
+                }
+
+                /// One round of group commit: every job under its own savepoint (a lone job
+                /// needs none), then one commit for all.
+                async fn round(&self, jobs: Vec<crate::group::Job>) -> Result<Vec<Result<crate::group::Done, StoreError>>, StoreError> {
+                    use crate::group::{Done, Job};
+                    async fn run(db: &Db, tx: &mut Tx<'_>, job: Job) -> Result<Done, StoreError> {
+                        match job {
+                            Job::Audit(entries) => write_audit(tx, &entries).await.map(|()| Done::Audit),
+                            Job::Append(batch) => db.append_job(tx, &batch).await.map(Done::Append),
+                        }
+                    }
+                    let mut tx = self.begin().await?;
+                    let mut answers = Vec::with_capacity(jobs.len());
+                    if jobs.len() == 1 {
+                        for job in jobs {
+                            let answer = run(self, &mut tx, job).await;
+                            if answer.is_err() {
+                                tx.rollback().await?;
+                                return Ok(vec![answer]);
+                            }
+                            answers.push(answer);
+                        }
+                    } else {
+                        for job in jobs {
+                            let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                            let answer = run(self, &mut savepoint, job).await;
+                            if answer.is_ok() {
+                                savepoint.commit().await?;
+                            } else {
+                                savepoint.rollback().await?;
+                            }
+                            answers.push(answer);
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(answers)
+                }
+
                 /// Starts a write transaction. A custom `BEGIN` is refused by sqlx when the
                 /// connection still counts an open transaction, so a connection left in an unknown
                 /// state can never turn the next write into a savepoint that is never committed;
@@ -808,8 +867,18 @@ macro_rules! backend {
                     Ok(())
                 }
 
-                /// Records entries on their own (reads, refusals, failed logins).
+                /// Records entries on their own (reads, refusals, failed logins), sharing the
+                /// commit with whatever else is being written at the moment.
                 pub async fn audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+                    if entries.is_empty() {
+                        return Ok(());
+                    }
+                    self.queue.submit(crate::group::Job::Audit(entries.to_vec())).await.map(|_| ())
+                }
+
+                /// Records entries in a transaction of their own, outside group commit: one
+                /// commit per call, the raw durable commit rate `tsunagu bench` measures.
+                pub async fn raw_commit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
                     let mut tx = self.begin().await?;
                     write_audit(&mut tx, entries).await?;
                     tx.commit().await?;
@@ -1428,9 +1497,21 @@ macro_rules! backend {
                     Ok(Some(parse_uuid(&row.try_get::<String, _>("stream_id")?)?))
                 }
 
+                /// Appends one request's streams, its files and its audit entry durably, sharing
+                /// the commit with whatever else is being written at the moment.
                 pub async fn append(&self, batch: AppendBatch) -> Result<Vec<u64>, StoreError> {
-                    let mut tx = self.begin().await?;
+                    match self.queue.submit(crate::group::Job::Append(batch)).await? {
+                        crate::group::Done::Append(versions) => Ok(versions),
+                        crate::group::Done::Audit => Err(StoreError::Corrupt("group commit: a mismatched answer".into())),
+                    }
+                }
+
+                /// The work of `append` inside a round's transaction (under its savepoint).
+                async fn append_job(&self, tx: &mut Tx<'_>, batch: &AppendBatch) -> Result<Vec<u64>, StoreError> {
                     if let Some(idem) = &batch.idempotency {
+                        // Under a savepoint of its own: a key seen before is a unique violation,
+                        // which PostgreSQL answers by aborting the (sub)transaction.
+                        let mut claim = sqlx::Acquire::begin(&mut *tx).await?;
                         let inserted = sqlx::query(
                             "INSERT INTO idempotency_keys (tenant_id, key, request_hash, stream_id, created_at) \
                              VALUES ($1, $2, $3, $4, $5)",
@@ -1440,25 +1521,34 @@ macro_rules! backend {
                         .bind(&idem.request_hash)
                         .bind(idem.stream_id.to_string())
                         .bind(batch.recorded_at.to_string())
-                        .execute(&mut *tx)
+                        .execute(&mut *claim)
                         .await;
-                        if let Err(e) = inserted {
-                            if is_unique_violation(&e) {
-                                drop(tx);
-                                return match self
-                                    .idempotent_replay(batch.tenant, &idem.key, &idem.request_hash)
-                                    .await?
-                                {
-                                    Some(stream_id) => Err(StoreError::IdempotentReplay { stream_id }),
-                                    None => Err(StoreError::IdempotencyMismatch),
-                                };
+                        match inserted {
+                            Ok(_) => claim.commit().await?,
+                            Err(e) if is_unique_violation(&e) => {
+                                claim.rollback().await?;
+                                // Read in the round's transaction: the key may have been claimed
+                                // by an earlier job of the same round.
+                                let row = sqlx::query(
+                                    "SELECT request_hash, stream_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+                                )
+                                .bind(batch.tenant.to_string())
+                                .bind(&idem.key)
+                                .fetch_optional(&mut **tx)
+                                .await?;
+                                let Some(row) = row else { return Err(StoreError::IdempotencyMismatch) };
+                                let stored: String = row.try_get("request_hash")?;
+                                if stored != idem.request_hash {
+                                    return Err(StoreError::IdempotencyMismatch);
+                                }
+                                return Err(StoreError::IdempotentReplay {
+                                    stream_id: parse_uuid(&row.try_get::<String, _>("stream_id")?)?,
+                                });
                             }
-                            return Err(e.into());
+                            Err(e) => return Err(e.into()),
                         }
                     }
-                    let versions = self.append_in(&mut tx, &batch).await?;
-                    tx.commit().await?;
-                    Ok(versions)
+                    self.append_in(tx, batch).await
                 }
 
                 /// Many writes in one transaction (bulk loading: the generator, imports): each
@@ -1999,7 +2089,19 @@ macro_rules! backend {
                         );
                         *moves.entry(key).or_default() += 1;
                     }
-                    let counts = moves
+                    // Each move also moves the roll-ups (migration 0012): the organisation's
+                    // row of the stage, and the open totals of the worker and the organisation.
+                    let mut rolled: BTreeMap<(String, String, String, String), i64> = BTreeMap::new();
+                    for ((tenant, org, worker, stage), n) in moves.into_iter().filter(|(_, n)| *n != 0) {
+                        let open = stage != Stage::Closed.as_str();
+                        for (w, st) in [(worker.as_str(), stage.as_str()), (CASELOAD_ALL, stage.as_str())] {
+                            *rolled.entry((tenant.clone(), org.clone(), w.to_owned(), st.to_owned())).or_default() += n;
+                            if open {
+                                *rolled.entry((tenant.clone(), org.clone(), w.to_owned(), CASELOAD_OPEN.to_owned())).or_default() += n;
+                            }
+                        }
+                    }
+                    let counts = rolled
                         .into_iter()
                         .filter(|(_, n)| *n != 0)
                         .map(|((tenant, org, worker, stage), n)| vec![Val::text(tenant), Val::text(org), Val::text(worker), Val::text(stage), Val::Int(n)])
@@ -2471,19 +2573,21 @@ macro_rules! backend {
                     };
                     let mut page = CaseloadPage::default();
                     for r in sqlx::query(
-                        "SELECT stage, CAST(SUM(cases) AS BIGINT) AS n FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 \
-                         GROUP BY stage HAVING SUM(cases) > 0",
+                        "SELECT stage, cases AS n FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 AND worker = $3 \
+                         AND stage <> $4 AND cases > 0",
                     )
                     .bind(tenant.to_string())
                     .bind(org.to_string())
+                    .bind(CASELOAD_ALL)
+                    .bind(CASELOAD_OPEN)
                     .fetch_all(&self.read)
                     .await?
                     {
                         page.totals.push((stage_of(&r)?, to_u64(r.try_get("n")?)));
                     }
                     let rows = sqlx::query(
-                        "WITH w AS (SELECT worker, CAST(SUM(cases) AS BIGINT) AS open FROM caseload_counts \
-                         WHERE tenant_id = $1 AND org_id = $2 AND stage <> 'closed' GROUP BY worker HAVING SUM(cases) > 0) \
+                        "WITH w AS (SELECT worker, cases AS open FROM caseload_counts \
+                         WHERE tenant_id = $1 AND org_id = $2 AND stage = $5 AND worker <> $6 AND cases > 0) \
                          SELECT w.worker, COALESCE(u.display_name, '') AS worker_name, w.open, (SELECT COUNT(*) FROM w) AS total \
                          FROM w LEFT JOIN users u ON u.id = w.worker ORDER BY w.open DESC, worker_name, w.worker LIMIT $3 OFFSET $4",
                     )
@@ -2491,6 +2595,8 @@ macro_rules! backend {
                     .bind(org.to_string())
                     .bind(i64::from(limit.clamp(1, 500)))
                     .bind(i64::from(offset))
+                    .bind(CASELOAD_OPEN)
+                    .bind(CASELOAD_ALL)
                     .fetch_all(&self.read)
                     .await?;
                     for r in &rows {
@@ -2505,11 +2611,13 @@ macro_rules! backend {
                         // Past the last page: still say how many there are.
                         page.workers_total = to_u64(
                             sqlx::query(
-                                "SELECT COUNT(*) AS n FROM (SELECT worker FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 \
-                                 AND stage <> 'closed' GROUP BY worker HAVING SUM(cases) > 0) w",
+                                "SELECT COUNT(*) AS n FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 \
+                                 AND stage = $3 AND worker <> $4 AND cases > 0",
                             )
                             .bind(tenant.to_string())
                             .bind(org.to_string())
+                            .bind(CASELOAD_OPEN)
+                            .bind(CASELOAD_ALL)
                             .fetch_one(&self.read)
                             .await?
                             .try_get("n")?,
@@ -2519,10 +2627,10 @@ macro_rules! backend {
                     let names: HashMap<UserId, String> = page.workers.iter().map(|(w, n, _)| (*w, n.clone())).collect();
                     if !ids.is_empty() {
                         let sql = format!(
-                            "SELECT worker, stage, cases FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 AND cases > 0 AND worker IN ({})",
-                            placeholders_list(ids.len(), 2, false)
+                            "SELECT worker, stage, cases FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 AND stage <> $3 AND cases > 0 AND worker IN ({})",
+                            placeholders_list(ids.len(), 3, false)
                         );
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.to_string()).bind(org.to_string());
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.to_string()).bind(org.to_string()).bind(CASELOAD_OPEN);
                         for id in &ids {
                             q = q.bind(id.clone());
                         }
@@ -2816,8 +2924,16 @@ macro_rules! backend {
                     // The caseload counts are sums over `cases` (whose rows were checked with
                     // each case): a count row that differs, either way, is named.
                     let count_rows = "SELECT tenant_id, org_id, worker, stage, cases FROM caseload_counts WHERE cases <> 0";
-                    let case_rows = "SELECT tenant_id, owner_org, assigned_worker, stage, COUNT(*) FROM cases \
-                                     GROUP BY tenant_id, owner_org, assigned_worker, stage";
+                    let case_rows = format!(
+                        "SELECT * FROM (\
+                         SELECT tenant_id, owner_org, assigned_worker, stage, COUNT(*) AS n FROM cases GROUP BY tenant_id, owner_org, assigned_worker, stage \
+                         UNION ALL SELECT tenant_id, owner_org, '{all}', stage, COUNT(*) FROM cases GROUP BY tenant_id, owner_org, stage \
+                         UNION ALL SELECT tenant_id, owner_org, assigned_worker, '{open}', COUNT(*) FROM cases WHERE stage <> 'closed' GROUP BY tenant_id, owner_org, assigned_worker \
+                         UNION ALL SELECT tenant_id, owner_org, '{all}', '{open}', COUNT(*) FROM cases WHERE stage <> 'closed' GROUP BY tenant_id, owner_org\
+                         ) expected",
+                        all = CASELOAD_ALL,
+                        open = CASELOAD_OPEN
+                    );
                     for (sql, what) in [
                         (format!("{count_rows} EXCEPT {case_rows}"), "differs from the cases it counts"),
                         (format!("{case_rows} EXCEPT {count_rows}"), "is missing or differs (the cases count otherwise)"),

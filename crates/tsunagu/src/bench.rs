@@ -21,6 +21,14 @@ pub struct Settings {
     pub worker: String,
     pub lead: String,
     pub password: String,
+    /// Only the workloads whose name contains this.
+    pub only: Option<String>,
+}
+
+impl Settings {
+    fn runs(&self, workload: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| workload.contains(o))
+    }
 }
 
 /// One measured workload.
@@ -32,6 +40,8 @@ struct Figure {
     p50: Duration,
     p99: Duration,
     ceiling: Option<&'static str>,
+    /// Durable writes (audit entries, appends) per commit while the workload ran.
+    per_commit: Option<f64>,
 }
 
 #[derive(Clone)]
@@ -119,12 +129,14 @@ async fn measure<F, Fut>(
     name: &'static str,
     ceiling: Option<&'static str>,
     settings: &Settings,
+    store: &Store,
     op: F,
 ) -> anyhow::Result<Figure>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
 {
+    let before = store.group_commit();
     let op = Arc::new(op);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -156,6 +168,9 @@ where
         failed += f;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let after = store.group_commit();
+    let rounds = after.rounds - before.rounds;
+    let per_commit = (rounds > 0).then(|| (after.taken - before.taken) as f64 / rounds as f64);
     all.sort();
     let pick = |q: f64| {
         if all.is_empty() {
@@ -172,6 +187,7 @@ where
         p50: pick(0.50),
         p99: pick(0.99),
         ceiling,
+        per_commit,
     })
 }
 
@@ -286,32 +302,35 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
     ];
     for (n, (name, ceiling, session, paths)) in reads.into_iter().enumerate() {
         let session = session.clone();
-        figures.push(
-            measure(name, ceiling, &settings, move |client, i| {
-                let (session, paths) = (session.clone(), paths.clone());
-                async move {
-                    for path in paths(client, i) {
-                        if !session.get(&path).await? {
-                            return Ok(false);
+        if settings.runs(name) {
+            figures.push(
+                measure(name, ceiling, &settings, &store, move |client, i| {
+                    let (session, paths) = (session.clone(), paths.clone());
+                    async move {
+                        for path in paths(client, i) {
+                            if !session.get(&path).await? {
+                                return Ok(false);
+                            }
                         }
+                        Ok(true)
                     }
-                    Ok(true)
-                }
-            })
-            .await?,
-        );
+                })
+                .await?,
+            );
+        }
         // The commit ceiling right after the read ceilings.
-        if n == 1 {
+        if n == 1 && settings.runs("raw durable commit (ceiling)") {
             let s = store.clone();
             figures.push(
                 measure(
                     "raw durable commit (ceiling)",
                     None,
                     &settings,
+                    &store,
                     move |_, _| {
                         let s = s.clone();
                         async move {
-                            s.audit(&[AuditEntry::new("bench.commit")]).await?;
+                            s.raw_commit(&[AuditEntry::new("bench.commit")]).await?;
                             Ok(true)
                         }
                     },
@@ -323,7 +342,8 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
 
     // Durable writes: each client appends contact records to cases of its own, so versions
     // do not collide between clients.
-    if open.len() >= settings.clients {
+    let append = settings.runs("contact append (durable)");
+    if append && open.len() >= settings.clients {
         let targets: Vec<Vec<String>> = (0..settings.clients)
             .map(|c| {
                 open.iter()
@@ -344,6 +364,7 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
                 "contact append (durable)",
                 Some("raw durable commit (ceiling)"),
                 &settings,
+                &store,
                 move |client, i| {
                     let (w, targets, versions, today) =
                         (w.clone(), targets.clone(), versions.clone(), today.clone());
@@ -381,7 +402,7 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             )
             .await?,
         );
-    } else {
+    } else if append {
         eprintln!(
             "bench: fewer open cases ({}) than clients; contact append skipped",
             open.len()
@@ -401,7 +422,7 @@ fn report(figures: &[Figure], rss: Option<f64>) {
             .map(|f| f.per_second)
     };
     println!(
-        "| workload | requests | req/s | p50 ms | p99 ms | failed | share of ceiling |\n|---|---:|---:|---:|---:|---:|---:|"
+        "| workload | requests | req/s | p50 ms | p99 ms | failed | share of ceiling | writes per commit |\n|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for f in figures {
         let share = f
@@ -416,15 +437,17 @@ fn report(figures: &[Figure], rss: Option<f64>) {
                 )
             })
             .unwrap_or_default();
+        let per_commit = f.per_commit.map(|n| format!("{n:.1}")).unwrap_or_default();
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
             f.name,
             f.ok,
             f.per_second,
             f.p50.as_secs_f64() * 1000.0,
             f.p99.as_secs_f64() * 1000.0,
             f.failed,
-            share
+            share,
+            per_commit
         );
     }
     if let Some(mib) = rss {

@@ -79,6 +79,10 @@ enum Command {
         /// Seconds per workload.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+        /// Only the workloads whose name contains this (e.g. `case page`, for profiling); the
+        /// ceilings run only when they match too.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Generate synthetic data without serving (deterministic for a seed).
     Generate {
@@ -339,6 +343,7 @@ async fn main() -> anyhow::Result<()> {
             persons,
             clients,
             seconds,
+            only,
         } => {
             let store = Store::connect(&db.url).await?;
             if store.tenants().await?.is_empty()
@@ -355,6 +360,7 @@ async fn main() -> anyhow::Result<()> {
                     worker: "worker".into(),
                     lead: "lead".into(),
                     password: demo::DEMO_PASSWORD.into(),
+                    only,
                 },
             )
             .await

@@ -86,7 +86,7 @@ fn verify_fails_on_a_tampered_projection() {
 /// the database makes `verify` fail and name the record and the table's rows.
 #[test]
 fn verify_names_an_edited_row_of_every_projection_table() {
-    let cases: [(&str, &str, &str); 10] = [
+    let cases: [(&str, &str, &str); 11] = [
         (
             "cases",
             "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
@@ -125,8 +125,13 @@ fn verify_names_an_edited_row_of_every_projection_table() {
         ),
         (
             "caseload_counts (a count changed)",
-            "UPDATE caseload_counts SET cases = cases + 1 WHERE worker = (SELECT MIN(worker) FROM caseload_counts)",
+            "UPDATE caseload_counts SET cases = cases + 1 WHERE worker = (SELECT MIN(worker) FROM caseload_counts WHERE worker <> '*')",
             "caseload_counts: the row of worker",
+        ),
+        (
+            "caseload_counts (an organisation's open total changed)",
+            "UPDATE caseload_counts SET cases = cases - 1 WHERE worker = '*' AND stage = 'open'",
+            "caseload_counts: the row of worker * in stage open",
         ),
         (
             "caseload_counts (a row removed)",

@@ -543,6 +543,124 @@ async fn suspension_needs_attempts_and_a_meeting() {
     }
 }
 
+/// Holds the database's write side, so the committing task's next round waits: SQLite's one
+/// write connection, or PostgreSQL's audit head (every round writes it).
+enum Held {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+async fn hold_writes(store: &tsunagu_store::Store) -> Held {
+    match store {
+        tsunagu_store::Store::Sqlite(db) => Held::Sqlite(db.write.acquire().await.unwrap()),
+        tsunagu_store::Store::Postgres(db) => {
+            let mut tx = db.write.begin().await.unwrap();
+            sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            Held::Postgres(tx)
+        }
+    }
+}
+
+/// Waits (never a fixed sleep) until group commit has seen this many jobs submitted, or taken.
+async fn until_jobs(store: &tsunagu_store::Store, n: u64, taken: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let g = store.group_commit();
+        if (if taken { g.taken } else { g.submitted }) >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the requests never reached the store: {g:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Group commit: requests that arrive while a commit is under way share the next one, and a
+/// refused one among them (a stale version) costs the others nothing: each hears its own
+/// answer, the shared commit holds exactly the accepted writes and the read's audit entry, and
+/// the audit chain and every projection verify afterwards.
+#[tokio::test]
+async fn writes_arriving_together_share_a_commit_and_a_refusal_rolls_back_only_itself() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = std::sync::Arc::new(w.login("worker").await);
+        let (a, b) = (
+            new_case(&worker, &new_person(&worker, "一番 花子").await, -10).await,
+            new_case(&worker, &new_person(&worker, "二番 次郎").await, -10).await,
+        );
+        let version = |v: &Value| v["version"].as_u64().unwrap();
+        let va = version(&worker.get(&format!("/api/cases/{a}")).await.1);
+        let vb = version(&worker.get(&format!("/api/cases/{b}")).await.1);
+        let contact = |v: u64, summary: &str| json!({"expected_version": v, "command": {"action": "record_contact", "kind": "phone", "contacted_on": day(-1), "reached": true, "summary": summary}});
+        let send = |case: &str, body: Value| {
+            let (api, path) = (worker.clone(), format!("/api/cases/{case}/commands"));
+            tokio::spawn(async move { api.post(&path, body).await })
+        };
+        let before = db.store.group_commit();
+        let held = hold_writes(&db.store).await;
+        // The first write opens a round, which waits on the held database ...
+        let first = send(&a, contact(va, "先に届いた連絡"));
+        until_jobs(&db.store, before.taken + 1, true).await;
+        // ... while a stale write, a good one and a read's audit entry arrive.
+        let stale = send(&a, contact(va, "古い版への連絡"));
+        let good = send(&b, contact(vb, "別のケースへの連絡"));
+        let read = {
+            let (api, path) = (worker.clone(), format!("/api/cases/{b}"));
+            tokio::spawn(async move { api.get(&path).await })
+        };
+        until_jobs(&db.store, before.submitted + 4, false).await;
+        drop(held);
+        let (first, stale, good, read) = (
+            first.await.unwrap(),
+            stale.await.unwrap(),
+            good.await.unwrap(),
+            read.await.unwrap(),
+        );
+        assert_eq!(first.0, StatusCode::OK, "{}: {first:?}", db.name);
+        assert_eq!(stale.0, StatusCode::CONFLICT, "{}: {stale:?}", db.name);
+        assert_eq!(stale.1["code"], "conflict.stale_version");
+        assert_eq!(good.0, StatusCode::OK, "{}: {good:?}", db.name);
+        assert_eq!(read.0, StatusCode::OK, "{}: {read:?}", db.name);
+        let after = db.store.group_commit();
+        assert_eq!(
+            (after.taken - before.taken, after.rounds - before.rounds),
+            (4, 2),
+            "{}: the three that arrived together shared one round",
+            db.name
+        );
+        // Exactly the accepted contacts are stored.
+        for (case, expected) in [(&a, "先に届いた連絡"), (&b, "別のケースへの連絡")]
+        {
+            let (_, timeline) = worker.get(&format!("/api/cases/{case}/timeline")).await;
+            let summaries: Vec<&str> = timeline
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["event"]["type"] == "contact_recorded")
+                .filter_map(|e| e["event"]["summary"].as_str())
+                .collect();
+            assert_eq!(summaries, [expected], "{}", db.name);
+        }
+        assert!(
+            db.store.audit_verify().await.unwrap().is_ok(),
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            db.store.verify().await.unwrap(),
+            Vec::<String>::new(),
+            "{}",
+            db.name
+        );
+        db.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn concurrent_writes_conflict_and_retries_are_idempotent() {
     for db in TestDb::all().await {
