@@ -5,9 +5,12 @@ use jiff::civil::Date;
 use serde::Serialize;
 use tsunagu_core::case::DueKind;
 use tsunagu_core::policy::Access;
-use tsunagu_store::{DueRow, DueScope, MeetingSummary};
+use tsunagu_store::{DueRow, DueScope, MeetingQuery, MeetingSummary};
 
 use crate::{App, Caller, Result, access, record};
+
+/// The due list shows the next open meetings within the horizon, this many at most.
+const DUE_MEETINGS: u32 = 20;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DueEntry {
@@ -136,11 +139,17 @@ pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) 
     let horizon = plus(caller.settings.due_horizon_days);
     let meetings = if caller.actor.role.works_cases() {
         app.store
-            .meetings(caller.actor.tenant_id, caller.actor.org_id, date)
+            .meetings(
+                caller.actor.tenant_id,
+                caller.actor.org_id,
+                &MeetingQuery {
+                    from: date,
+                    until: Some(horizon),
+                    open_only: true,
+                    limit: Some(DUE_MEETINGS),
+                },
+            )
             .await?
-            .into_iter()
-            .filter(|m| m.scheduled_on <= horizon && m.closed_on.is_none())
-            .collect()
     } else {
         vec![]
     };

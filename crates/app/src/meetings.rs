@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tsunagu_core::MeetingId;
 use tsunagu_core::meeting::{self, MeetingCommand, MeetingState, ScheduleMeeting};
 use tsunagu_core::policy::Access;
-use tsunagu_store::{Basis, MeetingSummary, StreamAppend};
+use tsunagu_store::{Basis, MeetingQuery, MeetingSummary, StreamAppend};
 
 use crate::{
     App, Caller, Created, Result, access, action_name, batch, create_once, ctx, expect_version,
@@ -71,7 +71,16 @@ pub async fn list(app: &App, caller: &Caller, from: Option<Date>) -> Result<Vec<
     });
     let meetings = app
         .store
-        .meetings(caller.actor.tenant_id, caller.actor.org_id, from)
+        .meetings(
+            caller.actor.tenant_id,
+            caller.actor.org_id,
+            &MeetingQuery {
+                from,
+                until: None,
+                open_only: false,
+                limit: None,
+            },
+        )
         .await?;
     record(
         app,

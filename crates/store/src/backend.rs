@@ -2841,17 +2841,31 @@ macro_rules! backend {
                         .collect()
                 }
 
-                pub async fn meetings(&self, tenant: TenantId, org: OrgId, from: Date) -> Result<Vec<MeetingSummary>, StoreError> {
-                    let rows = sqlx::query(
+                pub async fn meetings(&self, tenant: TenantId, org: OrgId, q: &MeetingQuery) -> Result<Vec<MeetingSummary>, StoreError> {
+                    // Only the conditions used, so the date range stays an index range.
+                    let mut sql = String::from(
                         "SELECT m.id, m.version, m.state FROM meetings m \
                          JOIN meeting_members mm ON mm.meeting_id = m.id AND mm.org_id = $2 \
-                         WHERE m.tenant_id = $1 AND m.scheduled_on >= $3 ORDER BY m.scheduled_on, m.id",
-                    )
-                    .bind(tenant.to_string())
-                    .bind(org.to_string())
-                    .bind(from.to_string())
-                    .fetch_all(&self.read)
-                    .await?;
+                         WHERE m.tenant_id = $1 AND m.scheduled_on >= $3",
+                    );
+                    if q.until.is_some() {
+                        sql.push_str(" AND m.scheduled_on <= $4");
+                    }
+                    if q.open_only {
+                        sql.push_str(" AND m.closed_on IS NULL");
+                    }
+                    sql.push_str(" ORDER BY m.scheduled_on, m.id");
+                    if let Some(limit) = q.limit {
+                        sql.push_str(&format!(" LIMIT {}", limit.clamp(1, 10_000)));
+                    }
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(tenant.to_string())
+                        .bind(org.to_string())
+                        .bind(q.from.to_string());
+                    if let Some(until) = q.until {
+                        query = query.bind(until.to_string());
+                    }
+                    let rows = query.fetch_all(&self.read).await?;
                     rows.iter()
                         .map(|r| {
                             let state: MeetingState = from_json(&r.try_get::<String, _>("state")?)?;

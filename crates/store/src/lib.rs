@@ -98,9 +98,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // Pages a connection keeps (32 MiB each), so a read of a hot case does not
-                // copy its pages from the kernel again.
-                .pragma("cache_size", "-32768");
+                // Every commit (the audit entry of every read) makes each reader drop its page
+                // cache at its next transaction; mapped, the file's pages are read in place
+                // instead of copied from the kernel again.
+                .pragma("mmap_size", "4294967296");
             // One writer: SQLite serialises writes anyway, and a single write connection
             // avoids lock upgrades between deferred transactions.
             let write = SqlitePoolOptions::new()
@@ -480,13 +481,14 @@ impl Store {
     ) -> Result<Vec<DueRow>, StoreError> {
         dispatch!(self, db => db.due(tenant, scope, today, horizon_until, plan_end_until, reader).await)
     }
+    /// The meetings of which `org` is a member, by date, as the query bounds them.
     pub async fn meetings(
         &self,
         tenant: TenantId,
         org: OrgId,
-        from: Date,
+        q: &MeetingQuery,
     ) -> Result<Vec<MeetingSummary>, StoreError> {
-        dispatch!(self, db => db.meetings(tenant, org, from).await)
+        dispatch!(self, db => db.meetings(tenant, org, q).await)
     }
     /// Whether the database holds any data not made by the demo generator.
     pub async fn has_non_demo_data(&self) -> Result<bool, StoreError> {

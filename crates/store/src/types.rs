@@ -374,3 +374,13 @@ pub struct MeetingSummary {
     pub agenda_cases: usize,
     pub version: u64,
 }
+
+/// Which meetings a list shows: scheduled from `from` (and up to `until`), the open ones only,
+/// at most `limit`.
+#[derive(Clone, Debug)]
+pub struct MeetingQuery {
+    pub from: jiff::civil::Date,
+    pub until: Option<jiff::civil::Date>,
+    pub open_only: bool,
+    pub limit: Option<u32>,
+}

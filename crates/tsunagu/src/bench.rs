@@ -191,12 +191,17 @@ where
     })
 }
 
-/// The server's resident memory (this process: server and clients), in MiB.
-fn resident_mib() -> Option<f64> {
+/// The resident memory of this process (server and clients), in MiB: all of it, and the part
+/// that is pages of the database file mapped by SQLite (the kernel's page cache, shared and
+/// reclaimable, not the program's own).
+fn resident_mib() -> Option<(f64, f64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("RssFile:").unwrap_or(0.0)))
 }
 
 pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
@@ -414,7 +419,7 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::print_stdout)]
-fn report(figures: &[Figure], rss: Option<f64>) {
+fn report(figures: &[Figure], rss: Option<(f64, f64)>) {
     let ceiling = |name: &str| {
         figures
             .iter()
@@ -450,7 +455,9 @@ fn report(figures: &[Figure], rss: Option<f64>) {
             per_commit
         );
     }
-    if let Some(mib) = rss {
-        println!("\nresident memory (server and bench clients in one process): {mib:.0} MiB");
+    if let Some((all, file)) = rss {
+        println!(
+            "\nresident memory (server and bench clients in one process): {all:.0} MiB, of which {file:.0} MiB mapped files (the database's pages in the kernel's cache)"
+        );
     }
 }

@@ -156,6 +156,8 @@ struct Demo<'a> {
     consents: Vec<person::Consent>,
     /// Writes not yet committed: many go into one transaction.
     pending: Vec<AppendBatch>,
+    /// The transaction being committed while the next one is made (at most one).
+    committing: Option<tokio::task::JoinHandle<Result<(), tsunagu_store::StoreError>>>,
     /// Events written so far.
     events: u64,
 }
@@ -186,17 +188,37 @@ impl Demo<'_> {
             .sum::<u64>();
         self.pending.push(batch);
         if self.pending.len() >= WRITES_PER_COMMIT {
-            self.flush().await?;
+            self.commit_behind().await?;
         }
         Ok(())
     }
 
-    async fn flush(&mut self) -> anyhow::Result<()> {
+    /// Waits for the transaction in flight, then sends the pending writes as the next one and
+    /// returns while it commits: the next writes are decided (one core) while the database
+    /// writes these (the other). They go in order, one transaction at a time, so a write that
+    /// builds on an earlier one finds it committed.
+    async fn commit_behind(&mut self) -> anyhow::Result<()> {
+        self.wait_committed().await?;
         if !self.pending.is_empty() {
-            self.store.append_all(&self.pending).await?;
-            self.pending.clear();
+            let (store, batches) = (self.store.clone(), std::mem::take(&mut self.pending));
+            self.committing = Some(tokio::spawn(async move {
+                store.append_all(&batches).await.map(|_| ())
+            }));
         }
         Ok(())
+    }
+
+    async fn wait_committed(&mut self) -> anyhow::Result<()> {
+        if let Some(done) = self.committing.take() {
+            done.await??;
+        }
+        Ok(())
+    }
+
+    /// Commits everything written so far.
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        self.commit_behind().await?;
+        self.wait_committed().await
     }
 
     fn batch(&self, actor: &Actor, streams: Vec<StreamAppend>) -> AppendBatch {
@@ -986,6 +1008,7 @@ pub async fn generate(
         meetings: Vec::new(),
         consents: Vec::new(),
         pending: Vec::new(),
+        committing: None,
         events: 0,
     };
     // Coordination meetings every two weeks over the past 15 months, and two ahead; a larger

@@ -544,22 +544,17 @@ async fn suspension_needs_attempts_and_a_meeting() {
 }
 
 /// Holds the database's write side, so the committing task's next round waits: SQLite's one
-/// write connection, or PostgreSQL's audit head (every round writes it).
-enum Held {
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-async fn hold_writes(store: &tsunagu_store::Store) -> Held {
+/// write connection, or PostgreSQL's audit head (every round writes it), until dropped.
+async fn hold_writes(store: &tsunagu_store::Store) -> Box<dyn std::any::Any + Send> {
     match store {
-        tsunagu_store::Store::Sqlite(db) => Held::Sqlite(db.write.acquire().await.unwrap()),
+        tsunagu_store::Store::Sqlite(db) => Box::new(db.write.acquire().await.unwrap()),
         tsunagu_store::Store::Postgres(db) => {
             let mut tx = db.write.begin().await.unwrap();
             sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            Held::Postgres(tx)
+            Box::new(tx)
         }
     }
 }
