@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use tsunagu_core::case::{AttachmentKind, AttachmentType, CaseEvent, MAX_ATTACHMENT_BYTES};
 use tsunagu_core::{AttachmentId, CaseId, wareki};
 
-use super::case::{Header, Names, header, load};
+use super::case::{Header, Names, header, load, users_named};
 use super::filters;
 use super::{
     Chrome, Control, ControlKind, FieldError, Fields, Notice, PageResult, field_error, parse_id,
@@ -107,7 +107,7 @@ async fn page(
 ) -> Result<AttachmentsPage, ApiError> {
     let today = app.clock.today();
     let (view, timeline) = load(app, auth, id).await?;
-    let names = Names::load(app, auth).await?;
+    let names = Names::of_users(app, auth, users_named(&view.state, &timeline)).await?;
     let head = header(app, auth, &view, &names).await?;
     let mut rows: Vec<Row> = timeline
         .iter()

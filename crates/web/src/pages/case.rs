@@ -1675,7 +1675,7 @@ pub(crate) async fn header(
 
 /// The users a case page names: the assignee, each record's author and each worker the case
 /// was assigned to.
-fn users_named(state: &CaseState, timeline: &[TimelineEntry]) -> Vec<UserId> {
+pub(crate) fn users_named(state: &CaseState, timeline: &[TimelineEntry]) -> Vec<UserId> {
     let mut users = vec![state.assigned_worker];
     for e in timeline {
         users.push(e.actor.user_id);

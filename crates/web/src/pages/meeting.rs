@@ -240,7 +240,8 @@ async fn meeting_page(
 ) -> Result<MeetingPage, ApiError> {
     let today = app.clock.today();
     let view = meetings::get(app, auth, id).await?;
-    let names = Names::load(app, auth).await?;
+    // Organisations only: the meeting page names no staff account.
+    let names = Names::of_users(app, auth, []).await?;
     let mut agenda = Vec::new();
     for item in &view.state.agenda {
         // Names and plan versions only of cases the caller may read (members are not always on

@@ -10,7 +10,7 @@ use tsunagu_core::person::{PersonDetails, Sex};
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, MeetingId, wareki};
 
-use super::case::{Names, domain_values, load, timeline_rows};
+use super::case::{Names, domain_values, load, timeline_rows, users_named};
 use super::{PageResult, parse_id, render};
 use crate::error::ApiError;
 use crate::ui::Page;
@@ -123,7 +123,7 @@ pub async fn case_form(
         .0
         .state
         .details_for(auth.actor.user_id);
-    let names = Names::load(&app, &auth).await?;
+    let names = Names::of_users(&app, &auth, users_named(&view.state, &timeline)).await?;
     let s = &view.state;
     let settings = &auth.settings;
     let short = id.to_string().chars().take(8).collect::<String>();
@@ -391,7 +391,8 @@ pub async fn meeting(
 ) -> PageResult {
     let id: MeetingId = parse_id(&id)?;
     let view = tsunagu_app::meetings::get(&app, &auth, id).await?;
-    let names = Names::load(&app, &auth).await?;
+    // Organisations only: a meeting's print names no staff account.
+    let names = Names::of_users(&app, &auth, []).await?;
     let st = &view.state;
     let meta = vec![
         ("会議".to_owned(), view.kind_label.to_owned()),
