@@ -47,6 +47,15 @@ async fn discard_unfinished<C: sqlx::Connection>(
     Ok(clean)
 }
 
+/// How many bytes of a SQLite file its connections map: `TSUNAGU_SQLITE_MMAP_MIB`, else 4 GiB.
+fn sqlite_mmap_bytes() -> u64 {
+    std::env::var("TSUNAGU_SQLITE_MMAP_MIB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(4096)
+        .saturating_mul(1024 * 1024)
+}
+
 /// The default database: a file next to the program's working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagu-data/tsunagu.db";
 
@@ -100,8 +109,9 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 // Every commit (the audit entry of every read) makes each reader drop its page
                 // cache at its next transaction; mapped, the file's pages are read in place
-                // instead of copied from the kernel again.
-                .pragma("mmap_size", "4294967296");
+                // instead of copied from the kernel again. TSUNAGU_SQLITE_MMAP_MIB sets how
+                // much of the file (0: none).
+                .pragma("mmap_size", sqlite_mmap_bytes().to_string());
             // One writer: SQLite serialises writes anyway, and a single write connection
             // avoids lock upgrades between deferred transactions.
             let write = SqlitePoolOptions::new()
