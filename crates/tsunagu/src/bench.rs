@@ -20,6 +20,8 @@ pub struct Settings {
     /// Logins of the generated data (seed 1 has no suffix).
     pub worker: String,
     pub lead: String,
+    /// Whose cases take the appended contact records (the reading worker's when it is absent).
+    pub writer: String,
     pub password: String,
     /// Only the workloads whose name contains this.
     pub only: Option<String>,
@@ -227,8 +229,13 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
     if cases.is_empty() {
         bail!("the worker has no cases: generate data first (`tsunagu generate --persons N`)");
     }
-    // The worker's cases not closed take contact records, whatever their stage.
-    let open: Vec<String> = worker
+    // Contact records go to another worker's open cases (`worker2` where the city has one), so
+    // a later run's case pages do not read timelines this run made longer.
+    let writer = match Session::login(&base, &settings.writer, &settings.password).await {
+        Ok(w) => w,
+        Err(_) => worker.clone(),
+    };
+    let open: Vec<String> = writer
         .get_json("/api/cases?worker=me&limit=500")
         .await?
         .as_array()
@@ -362,7 +369,7 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             String,
             u64,
         >::new()));
-        let (w, targets) = (worker.clone(), Arc::new(targets));
+        let (w, targets) = (writer.clone(), Arc::new(targets));
         let today = tsunagu_web::today().to_string();
         figures.push(
             measure(

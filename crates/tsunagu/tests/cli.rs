@@ -643,3 +643,50 @@ fn backup_while_writing_restores_and_copies_with_identical_timelines() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tsunagu bench` over a small generated city: every workload runs against the served
+/// application and none of its requests fails (the figures themselves are not asserted).
+#[test]
+fn bench_runs_every_workload_without_a_failure() {
+    let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}/bench.db", dir.display());
+    let out = tsunagu(&[
+        "bench",
+        "--database",
+        &url,
+        "--persons",
+        "400",
+        "--clients",
+        "2",
+        "--seconds",
+        "0.5",
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for workload in [
+        "static asset (ceiling)",
+        "/healthz (ceiling)",
+        "raw durable commit (ceiling)",
+        "case page (HTML)",
+        "case JSON with timeline",
+        "filtered case list of 50",
+        "worker's due list",
+        "lead's caseload",
+        "person search",
+        "contact append (durable)",
+    ] {
+        let row = said
+            .lines()
+            .find(|l| l.starts_with(&format!("| {workload} |")))
+            .unwrap_or_else(|| panic!("no row for {workload}: {said}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (done, failed) = (cells[2], cells[6]);
+        assert!(done.parse::<u64>().unwrap() > 0, "{workload}: {row}");
+        assert_eq!(failed, "0", "{workload} had failures: {row}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
