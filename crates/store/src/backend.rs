@@ -796,26 +796,25 @@ macro_rules! backend {
                     }
                     let mut tx = self.begin().await?;
                     let mut answers = Vec::with_capacity(jobs.len());
-                    if jobs.len() == 1 {
-                        for job in jobs {
+                    let lone = jobs.len() == 1;
+                    for job in jobs {
+                        if lone {
                             let answer = run(self, &mut tx, job).await;
                             if answer.is_err() {
                                 tx.rollback().await?;
                                 return Ok(vec![answer]);
                             }
                             answers.push(answer);
+                            continue;
                         }
-                    } else {
-                        for job in jobs {
-                            let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
-                            let answer = run(self, &mut savepoint, job).await;
-                            if answer.is_ok() {
-                                savepoint.commit().await?;
-                            } else {
-                                savepoint.rollback().await?;
-                            }
-                            answers.push(answer);
+                        let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                        let answer = run(self, &mut savepoint, job).await;
+                        if answer.is_ok() {
+                            savepoint.commit().await?;
+                        } else {
+                            savepoint.rollback().await?;
                         }
+                        answers.push(answer);
                     }
                     tx.commit().await?;
                     Ok(answers)
@@ -1482,12 +1481,22 @@ macro_rules! backend {
                     key: &str,
                     request_hash: &str,
                 ) -> Result<Option<Uuid>, StoreError> {
+                    Self::replay_of(&self.read, tenant, key, request_hash).await
+                }
+
+                /// The stream an idempotency key made, read through `db` (a pool, or a
+                /// transaction that may hold the key's own claim): `None` when the key is
+                /// unknown, a mismatch when it was used for a different request.
+                async fn replay_of<'e, E>(db: E, tenant: TenantId, key: &str, request_hash: &str) -> Result<Option<Uuid>, StoreError>
+                where
+                    E: sqlx::Executor<'e, Database = $Db>,
+                {
                     let row = sqlx::query(
                         "SELECT request_hash, stream_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
                     )
                     .bind(tenant.to_string())
                     .bind(key)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(db)
                     .await?;
                     let Some(row) = row else { return Ok(None) };
                     let stored: String = row.try_get("request_hash")?;
@@ -1529,21 +1538,10 @@ macro_rules! backend {
                                 claim.rollback().await?;
                                 // Read in the round's transaction: the key may have been claimed
                                 // by an earlier job of the same round.
-                                let row = sqlx::query(
-                                    "SELECT request_hash, stream_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
-                                )
-                                .bind(batch.tenant.to_string())
-                                .bind(&idem.key)
-                                .fetch_optional(&mut **tx)
-                                .await?;
-                                let Some(row) = row else { return Err(StoreError::IdempotencyMismatch) };
-                                let stored: String = row.try_get("request_hash")?;
-                                if stored != idem.request_hash {
-                                    return Err(StoreError::IdempotencyMismatch);
-                                }
-                                return Err(StoreError::IdempotentReplay {
-                                    stream_id: parse_uuid(&row.try_get::<String, _>("stream_id")?)?,
-                                });
+                                return match Self::replay_of(&mut **tx, batch.tenant, &idem.key, &idem.request_hash).await? {
+                                    Some(stream_id) => Err(StoreError::IdempotentReplay { stream_id }),
+                                    None => Err(StoreError::IdempotencyMismatch),
+                                };
                             }
                             Err(e) => return Err(e.into()),
                         }
