@@ -6,7 +6,7 @@
 use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use tsunagu_core::case::{self, Attachment, AttachmentKind, AttachmentType};
-use tsunagu_core::policy::{self, Access};
+use tsunagu_core::policy::Access;
 use tsunagu_core::{AttachmentId, CaseId, Refusal, ShortText};
 use tsunagu_store::{AttachmentFile, StreamAppend};
 use uuid::Uuid;
@@ -34,7 +34,7 @@ pub struct Description {
 /// The case, if the caller may add documents to it; otherwise not found (a surface checks this
 /// before it reads the body).
 pub async fn access_for_upload(app: &App, caller: &Caller, id: CaseId) -> Result<CaseAccess> {
-    access::case(app, caller, id, policy::action_access(ACTION)).await
+    access::case(app, caller, id, Access::Write).await
 }
 
 /// Adds the file to the case the caller may write (checked through [`access_for_upload`]):

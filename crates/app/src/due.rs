@@ -3,7 +3,7 @@
 
 use jiff::civil::Date;
 use serde::Serialize;
-use tsunagu_core::case::DueKind;
+use tsunagu_core::case::{self, DueKind};
 use tsunagu_core::policy::Access;
 use tsunagu_store::{DueRow, DueScope, MeetingQuery, MeetingSummary};
 
@@ -124,7 +124,7 @@ pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) 
             due: rows.iter().filter(|r| r.kind == kind).count(),
             overdue: rows
                 .iter()
-                .filter(|r| r.kind == kind && r.due_on < date)
+                .filter(|r| r.kind == kind && case::is_overdue(r.due_on, date))
                 .count(),
         })
         .collect();
@@ -132,7 +132,7 @@ pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) 
         .into_iter()
         .map(|row| DueEntry {
             label: row.kind.label_ja(),
-            overdue: row.due_on < date,
+            overdue: case::is_overdue(row.due_on, date),
             row,
         })
         .collect();

@@ -376,18 +376,10 @@ pub fn case(
         .then(|| relation.basis())
 }
 
-/// What a case command needs: changing who works on the case is management; the rest is work.
+/// What a case command needs: the action table's access (changing who works on the case or
+/// who may read it is management; the rest is work).
 pub fn command_access(cmd: &CaseCommand) -> Access {
-    action_access(cmd.action_name())
-}
-
-/// The access a case action needs, by its `action` name (forms know the name before they have
-/// a command).
-pub fn action_access(action: &str) -> Access {
-    match action {
-        "assign_worker" | "add_team_member" | "remove_team_member" | "restrict" => Access::Manage,
-        _ => Access::Write,
-    }
+    cmd.action().access()
 }
 
 /// Whether the actor may see a person: the organisation that registered the person sees them

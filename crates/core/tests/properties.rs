@@ -426,6 +426,8 @@ proptest! {
             let result = match s {
                 Step::Cmd(which, choice, flag, days) => {
                     let cmd = command(&state, which, choice, flag, days);
+                    // The action table names every command by its serde tag.
+                    prop_assert_eq!(&serde_json::to_value(&cmd).unwrap()["action"], cmd.action().as_str());
                     let who = if natural(&state, which) == 5 && flag { &city } else { &worker };
                     let consents: &[_] = if flag { &covering } else { &[] };
                     let ctx = Context { today: TODAY, actor: who, settings: &settings, consents };

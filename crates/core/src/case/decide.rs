@@ -5,7 +5,6 @@ use jiff::civil::Date;
 use jiff::{Span, ToSpan};
 use uuid::Uuid;
 
-use super::command::stages_for;
 use super::command::{CaseCommand, OpenCase, Termination, TriageOutcome};
 use super::event::CaseEvent;
 use super::state::CaseState;
@@ -145,7 +144,7 @@ fn require(state: &CaseState, cmd: &CaseCommand, allowed: &[Stage]) -> Result<()
         Ok(())
     } else {
         Err(Refusal::WrongStage {
-            action: cmd.label_ja(),
+            action: cmd.action().label_ja(),
             stage: state.stage,
         })
     }
@@ -193,7 +192,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
         // Rule 1: no plan is in force before a meeting approved it.
         return Err(Refusal::PlanNeedsMeetingApproval);
     }
-    require(state, &cmd, stages_for(cmd.action_name()))?;
+    require(state, &cmd, cmd.action().stages())?;
 
     match cmd {
         C::RecordIntake { intake } => {

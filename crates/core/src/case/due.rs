@@ -86,6 +86,12 @@ pub struct DueItem {
     pub reference: Option<Uuid>,
 }
 
+/// Whether an item due on `due_on` is overdue on `today`: from the day after its date (on the
+/// day itself it is due, not late).
+pub fn is_overdue(due_on: Date, today: Date) -> bool {
+    due_on < today
+}
+
 /// Everything the case has due, whatever the date.
 pub fn due_items(state: &CaseState) -> Vec<DueItem> {
     let mut items = Vec::new();

@@ -9,11 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use jiff::civil::Date;
 use tsunagu_app::rows::Organisation;
+use tsunagu_core::Refusal;
 use tsunagu_core::case::{
-    Assessment, Attainment, CaseCommand, CaseEvent, CaseState, ClosurePattern, ContactKind,
-    DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute, LifeDomains,
-    MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput, PresentingProblem,
-    ReferralInput, Stage, Termination, TriageOutcome, Urgency, stages_for,
+    self, Assessment, Attainment, CaseAction, CaseCommand, CaseEvent, CaseState, ClosurePattern,
+    ContactKind, DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute,
+    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput,
+    PresentingProblem, ReferralInput, Termination, TriageOutcome, Urgency,
 };
 use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
@@ -83,134 +84,33 @@ impl Names {
     }
 }
 
-// --- the ①–⑬ flow -------------------------------------------------------------------------
-
-pub struct Step {
-    pub mark: &'static str,
-    pub label: &'static str,
-    /// done | current | todo
-    pub state: &'static str,
-}
-
-/// The national flow (自立相談支援事業の手引き ①–⑬) with where this case stands.
-fn flow(s: &CaseState) -> Vec<Step> {
-    let steps: [(&str, &str); 13] = [
-        ("①", "把握・アウトリーチ"),
-        ("②", "包括的相談受付"),
-        ("③", "他機関へのつなぎ"),
-        ("④", "申込み"),
-        ("⑤", "アセスメント"),
-        ("⑥", "プラン案の作成"),
-        ("⑦", "支援調整会議"),
-        ("⑧", "支援決定"),
-        ("⑨", "支援の提供"),
-        ("⑩", "モニタリング"),
-        ("⑪", "プラン評価"),
-        ("⑫", "再プラン"),
-        ("⑬", "終結"),
-    ];
-    let stage = match s.stage {
-        Stage::Suspended => s.suspension.as_ref().map_or(Stage::Support, |x| x.from),
-        other => other,
-    };
-    let replanning = s.current_plan.is_some() || s.evaluation.is_some();
-    // The step numbers the case is at now.
-    let current: &[usize] = match stage {
-        Stage::Identified => &[1],
-        Stage::Intake => &[2],
-        Stage::Assessment => &[5],
-        Stage::Planning if s.draft_plan.is_some() => &[7],
-        Stage::Planning if replanning => &[12],
-        Stage::Planning => &[6],
-        Stage::Decision => &[8],
-        Stage::Support => &[9, 10],
-        Stage::Evaluation => &[11],
-        Stage::Suspended => &[],
-        Stage::Closed => &[13],
-    };
-    let reached = current.iter().copied().max().unwrap_or(1);
-    steps
-        .iter()
-        .enumerate()
-        .map(|(i, (mark, label))| {
-            let n = i + 1;
-            let done = match n {
-                3 => !s.referrals.is_empty(),
-                4 => s
-                    .intake
-                    .as_ref()
-                    .is_some_and(|i| i.application_received_on.is_some()),
-                12 => replanning && reached > 12,
-                _ => n < reached,
-            };
-            Step {
-                mark,
-                label,
-                state: if current.contains(&n) {
-                    "current"
-                } else if done {
-                    "done"
-                } else {
-                    "todo"
-                },
-            }
-        })
-        .collect()
-}
-
 // --- actions ---------------------------------------------------------------------------------
-
-/// The case actions that have a form, in the order the page offers them.
-const ACTIONS: [(&str, &str); 23] = [
-    ("triage", "振り分け"),
-    ("record_assessment", "アセスメントシートの記録"),
-    ("screen", "スクリーニング"),
-    ("draft_plan", "プランの作成"),
-    ("record_support_decision", "支援決定の記録"),
-    ("start_support", "支援の開始"),
-    ("record_monitoring", "モニタリングの記録"),
-    ("record_evaluation", "評価シートの記録"),
-    ("suspend", "支援の中断"),
-    ("resume", "支援の再開"),
-    ("terminate", "終結"),
-    ("record_follow_up", "フォローアップの記録"),
-    ("reopen", "ケースの再開"),
-    ("record_contact", "支援経過の記録"),
-    ("record_emergency_support", "緊急的な支援の記録"),
-    ("make_referral", "他機関へつなぐ"),
-    ("follow_up_referral", "つなぎ先の状況確認"),
-    ("confirm_referral", "つなぎ先での受け入れ確認"),
-    ("record_intake", "相談受付・申込票の更新"),
-    ("add_team_member", "支援チームに機関を加える"),
-    ("remove_team_member", "支援チームから機関を外す"),
-    ("assign_worker", "担当者を変更する"),
-    ("restrict", "閲覧制限"),
-];
-
-fn action_label(key: &str) -> Option<&'static str> {
-    ACTIONS.iter().find(|(k, _)| *k == key).map(|(_, l)| *l)
-}
 
 pub struct ActionLink {
     pub key: &'static str,
     pub label: &'static str,
 }
 
-/// What can be done now: the stage allows it and, for referral checks, there is an open one.
-/// The actions possible now in the case's stage; those that manage the case (team, worker,
-/// restriction) only for a caller who may manage it.
+/// The actions possible now, in the table's order: the stage allows them; those that manage
+/// the case (team, worker, restriction) only for a caller who may manage it; referral checks
+/// only while a referral is open. The contact record has its own quick form on the page.
 fn actions_now(s: &CaseState, may_manage: bool) -> Vec<ActionLink> {
-    ACTIONS
-        .iter()
-        .filter(|(key, _)| stages_for(key).contains(&s.stage))
-        .filter(|(key, _)| may_manage || policy::action_access(key) != Access::Manage)
-        .filter(|(key, _)| *key != "remove_team_member" || s.team.len() > 1)
-        .filter(|(key, _)| {
-            !matches!(*key, "follow_up_referral" | "confirm_referral")
-                || s.open_referrals().next().is_some()
+    CaseAction::ALL
+        .into_iter()
+        .filter(|a| a.stages().contains(&s.stage))
+        .filter(|a| may_manage || a.access() != Access::Manage)
+        .filter(|a| *a != CaseAction::RemoveTeamMember || s.team.len() > 1)
+        .filter(|a| {
+            !matches!(
+                a,
+                CaseAction::FollowUpReferral | CaseAction::ConfirmReferral
+            ) || s.open_referrals().next().is_some()
         })
-        .filter(|(key, _)| *key != "record_contact")
-        .map(|(key, label)| ActionLink { key, label })
+        .filter(|a| *a != CaseAction::RecordContact)
+        .map(|a| ActionLink {
+            key: a.as_str(),
+            label: a.label_ja(),
+        })
         .collect()
 }
 
@@ -680,15 +580,16 @@ struct FormCtx<'a> {
     staff: &'a [(UserId, String, OrgId)],
 }
 
-fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
+fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
+    use CaseAction as A;
     let s = c.state;
     match action {
-        "record_intake" => intake_controls(c.settings),
-        "triage" => outcome_controls("triaged_on", "振り分け日", c.orgs),
-        "screen" => outcome_controls("screened_on", "スクリーニング日", c.orgs),
-        "record_assessment" => assessment_controls(),
-        "draft_plan" => plan_controls(c.settings),
-        "record_support_decision" => {
+        A::RecordIntake => intake_controls(c.settings),
+        A::Triage => outcome_controls("triaged_on", "振り分け日", c.orgs),
+        A::Screen => outcome_controls("screened_on", "スクリーニング日", c.orgs),
+        A::RecordAssessment => assessment_controls(),
+        A::DraftPlan => plan_controls(c.settings),
+        A::RecordSupportDecision => {
             let services: Vec<(String, String)> = s
                 .pending_decisions()
                 .into_iter()
@@ -717,9 +618,9 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
                 Control::area("note", "備考"),
             ]
         }
-        "start_support" => vec![Control::date("started_on", "支援開始日").required()],
-        "record_contact" => contact_controls(),
-        "record_monitoring" => vec![
+        A::StartSupport => vec![Control::date("started_on", "支援開始日").required()],
+        A::RecordContact => contact_controls(),
+        A::RecordMonitoring => vec![
             Control::date("monitored_on", "モニタリング日").required(),
             Control::radio(
                 "kind",
@@ -744,7 +645,7 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             .required(),
             Control::area("note", "プランの修正の内容・備考"),
         ],
-        "record_evaluation" => {
+        A::RecordEvaluation => {
             let mut v = vec![Control::date("evaluated_on", "評価日").required()];
             if let Some(plan) = &s.current_plan {
                 for (i, g) in plan.goals.iter().enumerate() {
@@ -768,7 +669,7 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             });
             v
         }
-        "record_emergency_support" => vec![
+        A::RecordEmergencySupport => vec![
             Control::select(
                 "kind",
                 "支援の種類",
@@ -782,8 +683,8 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             Control::date("provided_on", "実施日").required(),
             Control::area("note", "内容"),
         ],
-        "make_referral" => referral_controls(c.orgs, true),
-        "follow_up_referral" | "confirm_referral" => {
+        A::MakeReferral => referral_controls(c.orgs, true),
+        A::FollowUpReferral | A::ConfirmReferral => {
             let refs: Vec<(String, String)> = s
                 .open_referrals()
                 .map(|r| {
@@ -798,7 +699,7 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
                 })
                 .collect();
             let mut v = vec![Control::select("referral_id", "つなぎ先", refs).required()];
-            if action == "follow_up_referral" {
+            if action == A::FollowUpReferral {
                 v.push(Control::date("checked_on", "確認日").required());
                 v.push(Control::area("note", "確認した状況").required());
                 v.push(Control::date("next_follow_up_on", "次に確認する日").required());
@@ -808,12 +709,12 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             }
             v
         }
-        "suspend" => vec![
+        A::Suspend => vec![
             Control::date("suspended_on", "中断日").required(),
             Control::area("reason", "中断の理由（連絡が取れない状況など）").required(),
         ],
-        "resume" => vec![Control::date("resumed_on", "再開日").required()],
-        "terminate" => vec![
+        A::Resume => vec![Control::date("resumed_on", "再開日").required()],
+        A::Terminate => vec![
             Control::date("terminated_on", "終結日").required(),
             Control::select(
                 "pattern",
@@ -837,17 +738,17 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             Control::area("follow_up_reason", "行わない理由（行わないとき）"),
             Control::text("lead_department", "終結後の主担当課"),
         ],
-        "record_follow_up" => vec![
+        A::RecordFollowUp => vec![
             Control::date("checked_on", "確認日").required(),
             Control::text("with_whom", "相手（本人・関係機関など）"),
             Control::area("summary", "状況").required(),
             Control::date("next_check_on", "次の確認日"),
         ],
-        "reopen" => vec![
+        A::Reopen => vec![
             Control::date("reopened_on", "再開日").required(),
             Control::area("reason", "再開の理由").required(),
         ],
-        "add_team_member" => vec![
+        A::AddTeamMember => vec![
             Control::select(
                 "org_id",
                 "加える機関",
@@ -860,7 +761,7 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             )
             .required(),
         ],
-        "remove_team_member" => vec![
+        A::RemoveTeamMember => vec![
             Control::select(
                 "org_id",
                 "外す機関",
@@ -873,7 +774,7 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             .required()
             .hint("外した機関は、このケースを見られなくなります。"),
         ],
-        "assign_worker" => vec![
+        A::AssignWorker => vec![
             Control::select(
                 "user_id",
                 "新しい担当者",
@@ -884,7 +785,7 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             )
             .required(),
         ],
-        "restrict" => vec![
+        A::Restrict => vec![
             Control::checks(
                 "users",
                 "このケースを見られる職員（自分を含めてください）",
@@ -902,7 +803,6 @@ fn controls_for(action: &str, c: &FormCtx) -> Vec<Control> {
             )
             .hint("誰も選ばずに保存すると、閲覧制限を解除します。"),
         ],
-        _ => Vec::new(),
     }
 }
 
@@ -921,26 +821,27 @@ fn contact_controls() -> Vec<Control> {
     ]
 }
 
-fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand> {
+fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand> {
+    use CaseAction as A;
     Ok(match action {
-        "record_intake" => CaseCommand::RecordIntake {
+        A::RecordIntake => CaseCommand::RecordIntake {
             intake: read_intake(f)?,
         },
-        "triage" => {
+        A::Triage => {
             let day = f.date("triaged_on", "振り分け日")?;
             CaseCommand::Triage {
                 triaged_on: day,
                 outcome: read_outcome(f, day, c.orgs)?,
             }
         }
-        "screen" => {
+        A::Screen => {
             let day = f.date("screened_on", "スクリーニング日")?;
             CaseCommand::Screen {
                 screened_on: day,
                 outcome: read_outcome(f, day, c.orgs)?,
             }
         }
-        "record_assessment" => {
+        A::RecordAssessment => {
             let mut domains = LifeDomains::default();
             for (k, label) in DOMAINS {
                 if let Some(slot) = domain_slot(&mut domains, k) {
@@ -959,34 +860,34 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
                 },
             }
         }
-        "draft_plan" => CaseCommand::DraftPlan {
+        A::DraftPlan => CaseCommand::DraftPlan {
             plan: read_plan(f)?,
         },
-        "record_support_decision" => CaseCommand::RecordSupportDecision {
+        A::RecordSupportDecision => CaseCommand::RecordSupportDecision {
             service: f.required("service", "事業")?.to_owned(),
             outcome: f.choice("decision", "決定", DecisionOutcome::parse)?,
             decided_on: f.date("decided_on", "決定日")?,
             notice_sent_on: f.opt_date("notice_sent_on", "通知日")?,
             note: f.opt_long("note", "備考")?,
         },
-        "start_support" => CaseCommand::StartSupport {
+        A::StartSupport => CaseCommand::StartSupport {
             started_on: f.date("started_on", "支援開始日")?,
         },
-        "record_contact" => CaseCommand::RecordContact {
+        A::RecordContact => CaseCommand::RecordContact {
             kind: f.choice("kind", "方法", ContactKind::parse)?,
             contacted_on: f.date("contacted_on", "日付")?,
             reached: !f.checked("unreached"),
             with_whom: f.opt_short("with_whom", "相手")?,
             summary: f.long("summary", "内容")?,
         },
-        "record_monitoring" => CaseCommand::RecordMonitoring {
+        A::RecordMonitoring => CaseCommand::RecordMonitoring {
             monitored_on: f.date("monitored_on", "モニタリング日")?,
             kind: f.choice("kind", "種類", MonitoringKind::parse)?,
             progress: f.long("progress", "進み具合")?,
             outcome: f.choice("outcome", "結果", MonitoringOutcome::parse)?,
             note: f.opt_long("note", "備考")?,
         },
-        "record_evaluation" => {
+        A::RecordEvaluation => {
             let goals = c.state.current_plan.as_ref().map_or(0, |p| p.goals.len());
             let goals = (0..goals)
                 .map(|i| {
@@ -1007,36 +908,36 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
                 summary: f.long("summary", "総合評価")?,
             }
         }
-        "record_emergency_support" => CaseCommand::RecordEmergencySupport {
+        A::RecordEmergencySupport => CaseCommand::RecordEmergencySupport {
             kind: f.choice("kind", "支援の種類", EmergencyKind::parse)?,
             provided_on: f.date("provided_on", "実施日")?,
             note: f.opt_long("note", "内容")?,
         },
-        "make_referral" => {
+        A::MakeReferral => {
             let day = f.date("referred_on", "つないだ日")?;
             CaseCommand::MakeReferral {
                 referral: read_referral(f, c.orgs, day)?,
             }
         }
-        "follow_up_referral" => CaseCommand::FollowUpReferral {
+        A::FollowUpReferral => CaseCommand::FollowUpReferral {
             referral_id: referral_id(f)?,
             checked_on: f.date("checked_on", "確認日")?,
             note: f.long("note", "確認した状況")?,
             next_follow_up_on: Some(f.date("next_follow_up_on", "次に確認する日")?),
         },
-        "confirm_referral" => CaseCommand::ConfirmReferral {
+        A::ConfirmReferral => CaseCommand::ConfirmReferral {
             referral_id: referral_id(f)?,
             confirmed_on: f.date("confirmed_on", "受け入れを確認した日")?,
             note: f.opt_long("note", "備考")?,
         },
-        "suspend" => CaseCommand::Suspend {
+        A::Suspend => CaseCommand::Suspend {
             suspended_on: f.date("suspended_on", "中断日")?,
             reason: f.long("reason", "中断の理由")?,
         },
-        "resume" => CaseCommand::Resume {
+        A::Resume => CaseCommand::Resume {
             resumed_on: f.date("resumed_on", "再開日")?,
         },
-        "terminate" => CaseCommand::Terminate {
+        A::Terminate => CaseCommand::Terminate {
             termination: Termination {
                 terminated_on: f.date("terminated_on", "終結日")?,
                 pattern: f.choice("pattern", "終結の理由", ClosurePattern::parse)?,
@@ -1059,29 +960,28 @@ fn command_for(action: &str, f: &Fields, c: &FormCtx) -> FieldResult<CaseCommand
                 lead_department: f.opt_short("lead_department", "終結後の主担当課")?,
             },
         },
-        "record_follow_up" => CaseCommand::RecordFollowUp {
+        A::RecordFollowUp => CaseCommand::RecordFollowUp {
             checked_on: f.date("checked_on", "確認日")?,
             with_whom: f.opt_short("with_whom", "相手")?,
             summary: f.long("summary", "状況")?,
             next_check_on: f.opt_date("next_check_on", "次の確認日")?,
         },
-        "reopen" => CaseCommand::Reopen {
+        A::Reopen => CaseCommand::Reopen {
             reopened_on: f.date("reopened_on", "再開日")?,
             reason: f.long("reason", "再開の理由")?,
         },
-        "add_team_member" => CaseCommand::AddTeamMember {
+        A::AddTeamMember => CaseCommand::AddTeamMember {
             org_id: f.id("org_id", "加える機関を選んでください。")?,
         },
-        "remove_team_member" => CaseCommand::RemoveTeamMember {
+        A::RemoveTeamMember => CaseCommand::RemoveTeamMember {
             org_id: f.id("org_id", "外す機関を選んでください。")?,
         },
-        "assign_worker" => CaseCommand::AssignWorker {
+        A::AssignWorker => CaseCommand::AssignWorker {
             user_id: f.id("user_id", "新しい担当者を選んでください。")?,
         },
-        "restrict" => CaseCommand::Restrict {
+        A::Restrict => CaseCommand::Restrict {
             users: f.ids::<UserId>("users", "職員は選択肢から選んでください。")?,
         },
-        _ => return Err(field_error("action", "この操作はできません。")),
     })
 }
 
@@ -1107,27 +1007,28 @@ fn refusal_field(code: &str) -> Option<&'static str> {
 }
 
 /// Values a form starts with: today's date in date fields, the current record for revisions.
-fn initial(action: &str, s: &CaseState, today: Date) -> Fields {
+fn initial(action: CaseAction, s: &CaseState, today: Date) -> Fields {
+    use CaseAction as A;
     let mut f = match action {
-        "record_intake" => s.intake.as_ref().map(intake_values).unwrap_or_default(),
-        "record_assessment" => s
+        A::RecordIntake => s.intake.as_ref().map(intake_values).unwrap_or_default(),
+        A::RecordAssessment => s
             .latest_assessment
             .as_ref()
             .map(assessment_values)
             .unwrap_or_default(),
-        "draft_plan" => s
+        A::DraftPlan => s
             .draft_plan
             .as_ref()
             .or(s.current_plan.as_ref())
             .map(plan_values)
             .unwrap_or_default(),
-        "restrict" => Fields(
+        A::Restrict => Fields(
             s.restricted_to
                 .iter()
                 .map(|u| ("users".to_owned(), u.to_string()))
                 .collect(),
         ),
-        "assign_worker" => Fields(vec![("user_id".into(), s.assigned_worker.to_string())]),
+        A::AssignWorker => Fields(vec![("user_id".into(), s.assigned_worker.to_string())]),
         _ => Fields::default(),
     };
     let todays = [
@@ -1635,7 +1536,7 @@ struct CasePage {
     version: u64,
     head: Header,
     view: CaseView,
-    flow: Vec<Step>,
+    flow: Vec<case::FlowStep>,
     actions: Vec<ActionLink>,
     timeline: Vec<TimelineRow>,
     contact: Vec<Control>,
@@ -1733,7 +1634,7 @@ async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, A
         chrome: Chrome::of(&auth, today),
         id,
         version: view.version,
-        flow: flow(&view.state),
+        flow: case::flow(&view.state).to_vec(),
         actions: actions_now(&view.state, may_manage(&auth, &view, today)),
         timeline: timeline_rows(&timeline, &names, &auth.settings),
         contact: refill(contact_controls(), &contact_defaults(today), None),
@@ -1767,7 +1668,7 @@ pub async fn quick_contact(
         orgs: &names.orgs,
         staff: &names.staff,
     };
-    let outcome = match command_for("record_contact", &f, &ctx) {
+    let outcome = match command_for(CaseAction::RecordContact, &f, &ctx) {
         Ok(command) => submit(&app, &auth, id, &f, command).await?.map(|_| ()),
         Err(e) => Err(Refused::Field(e)),
     };
@@ -1801,7 +1702,7 @@ pub async fn quick_contact(
             chrome: Chrome::of(&auth, today),
             id,
             version: view.version,
-            flow: flow(&view.state),
+            flow: case::flow(&view.state).to_vec(),
             actions: actions_now(&view.state, may_manage(&auth, &view, today)),
             timeline: timeline_rows(&timeline, &names, &auth.settings),
             contact,
@@ -1894,7 +1795,7 @@ struct ActionPage {
     chrome: Chrome,
     id: CaseId,
     version: u64,
-    action: String,
+    action: &'static str,
     label: &'static str,
     person_name: String,
     stage_label: &'static str,
@@ -1904,12 +1805,18 @@ struct ActionPage {
     context: Vec<(String, String)>,
 }
 
-fn action_context(action: &str, s: &CaseState, settings: &TenantSettings) -> Vec<(String, String)> {
+fn action_context(
+    action: CaseAction,
+    s: &CaseState,
+    settings: &TenantSettings,
+) -> Vec<(String, String)> {
     let mut v = Vec::new();
     if let Some(plan) = &s.current_plan
         && matches!(
             action,
-            "record_evaluation" | "record_monitoring" | "record_support_decision"
+            CaseAction::RecordEvaluation
+                | CaseAction::RecordMonitoring
+                | CaseAction::RecordSupportDecision
         )
     {
         v.push((
@@ -1927,13 +1834,13 @@ fn action_context(action: &str, s: &CaseState, settings: &TenantSettings) -> Vec
             ),
         ));
     }
-    if action == "terminate" {
+    if action == CaseAction::Terminate {
         v.push((
             "終結の条件".into(),
             "本人の意向（または長く続いた中断）、評価、支援調整会議の承認、フォローアップの方針が必要です。".into(),
         ));
     }
-    if action == "suspend" {
+    if action == CaseAction::Suspend {
         v.push((
             "中断の条件".into(),
             format!(
@@ -1951,8 +1858,8 @@ pub async fn action_form(
     Path((id, action)): Path<(String, String)>,
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
-    let label = action_label(&action).ok_or_else(ApiError::not_found)?;
-    let a = access::case(&app, &auth, id, policy::action_access(&action)).await?;
+    let action = CaseAction::parse(&action).ok_or_else(ApiError::not_found)?;
+    let a = access::case(&app, &auth, id, action.access()).await?;
     let names = Names::load(&app, &auth).await?;
     let today = app.clock.today();
     let s = &a.case.state;
@@ -1963,14 +1870,14 @@ pub async fn action_form(
         staff: &names.staff,
     };
     let mut notice = None;
-    if !stages_for(&action).contains(&s.stage) {
+    if !action.stages().contains(&s.stage) {
+        let refusal = Refusal::WrongStage {
+            action: action.label_ja(),
+            stage: s.stage,
+        };
         notice = Some(Notice {
-            message: format!(
-                "いまの段階（{}）では「{}」はできません。ケースのページで、いまできる操作を確かめてください。",
-                s.stage.label_ja(),
-                label
-            ),
-            code: "case.wrong_stage".into(),
+            message: refusal.message(),
+            code: refusal.code().into(),
             conflict: vec![],
             back: format!("/cases/{id}"),
         });
@@ -1979,17 +1886,13 @@ pub async fn action_form(
         chrome: Chrome::of(&auth, today),
         id,
         version: a.case.version,
-        action: action.clone(),
-        label,
+        action: action.as_str(),
+        label: action.label_ja(),
         person_name: shown_name(&a.person, &auth),
         stage_label: s.stage.label_ja(),
-        controls: refill(
-            controls_for(&action, &ctx),
-            &initial(&action, s, today),
-            None,
-        ),
+        controls: refill(controls_for(action, &ctx), &initial(action, s, today), None),
         notice,
-        context: action_context(&action, s, &auth.settings),
+        context: action_context(action, s, &auth.settings),
     }))
 }
 
@@ -2000,9 +1903,9 @@ pub async fn action_submit(
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
-    let label = action_label(&action).ok_or_else(ApiError::not_found)?;
+    let action = CaseAction::parse(&action).ok_or_else(ApiError::not_found)?;
     // The action's access first: a caller who may not act learns nothing from form checks.
-    let a = access::case(&app, &auth, id, policy::action_access(&action)).await?;
+    let a = access::case(&app, &auth, id, action.access()).await?;
     let names = Names::load(&app, &auth).await?;
     let f = Fields(fields);
     let s = a.case.state;
@@ -2012,7 +1915,7 @@ pub async fn action_submit(
         orgs: &names.orgs,
         staff: &names.staff,
     };
-    let result = match command_for(&action, &f, &ctx) {
+    let result = match command_for(action, &f, &ctx) {
         Ok(command) => submit(&app, &auth, id, &f, command).await?,
         Err(e) => Err(Refused::Field(e)),
     };
@@ -2040,13 +1943,13 @@ pub async fn action_submit(
             chrome: Chrome::of(&auth, app.clock.today()),
             id,
             version,
-            action: action.clone(),
-            label,
+            action: action.as_str(),
+            label: action.label_ja(),
             person_name: shown_name(&a.person, &auth),
             stage_label: state.stage.label_ja(),
-            controls: refill(controls_for(&action, &ctx), &f, error.as_ref()),
+            controls: refill(controls_for(action, &ctx), &f, error.as_ref()),
             notice: Some(notice),
-            context: action_context(&action, &state, &auth.settings),
+            context: action_context(action, &state, &auth.settings),
         },
     ))
 }

@@ -256,9 +256,7 @@ pub(crate) fn consent_rows(
             valid_until: c.valid_until,
             written: c.written_form_received,
             withdrawn_on: c.withdrawn_on,
-            in_force: c.given_on <= today
-                && c.valid_until.is_none_or(|u| today <= u)
-                && c.withdrawn_on.is_none_or(|w| today < w),
+            in_force: c.in_force(today),
         })
         .collect()
 }
