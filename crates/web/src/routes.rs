@@ -1,6 +1,6 @@
 //! The route registry: every route is added here with the guard it enforces, so a route
 //! cannot exist without a policy entry (`Routes::add` takes the guard; there is no other way
-//! into the router). `tests/matrix.rs` walks the registry and checks every route for every role
+//! into the router). `tests/it/matrix.rs` walks the registry and checks every route for every role
 //! and every relation through HTTP, deriving what to expect from the guard and the policy table.
 
 use axum::Router;

@@ -2,9 +2,7 @@
 //! minutes, and restricted records — through HTTP on every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -2,9 +2,7 @@
 //! cases that stay too long in a stage, shown only where the lead may read them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

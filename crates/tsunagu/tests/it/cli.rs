@@ -2,8 +2,6 @@
 //! data is never added to a database holding real data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::process::Command;
 
 fn tsunagu(args: &[&str]) -> std::process::Output {
@@ -603,7 +601,7 @@ fn backup_while_writing_restores_and_copies_with_identical_timelines() {
             let _ = std::fs::remove_dir_all(&dir);
             return;
         };
-        let target = support::create_database(&pg, "t_copy").await;
+        let target = crate::support::create_database(&pg, "t_copy").await;
         let err = ok(&tsunagu(&["copy", "--from", &restored, "--to", &target]));
         assert!(
             err.contains("copy: ok (sqlite → postgres)") && err.contains("timelines:"),
@@ -639,7 +637,7 @@ fn backup_while_writing_restores_and_copies_with_identical_timelines() {
         );
         x.close().await;
         y.close().await;
-        support::drop_database(&pg, &target).await;
+        crate::support::drop_database(&pg, &target).await;
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,9 +4,7 @@
 //! check, byte for byte, and each download is audited; the stored files cannot be changed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};

@@ -1,11 +1,9 @@
 //! The crash harness: the real server binary, several clients writing at once, SIGKILL at a
 //! random moment, restart, and every acknowledged write checked: present, exactly once, and the
 //! database clean under `verify` and `audit verify`. The short run (10 kills per backend) is
-//! part of the suite; `TSUNAGU_CRASH_KILLS=1000 cargo test -p tsunagu --test crash -- --ignored`
+//! part of the suite; `TSUNAGU_CRASH_KILLS=1000 cargo test -p tsunagu --test it crash:: -- --ignored`
 //! is the long one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
@@ -302,9 +300,9 @@ async fn acknowledged_writes_survive_sigkill() {
     run(&url, &dir, kills, 1).await;
     match std::env::var("TSUNAGU_TEST_DATABASE_URL") {
         Ok(pg) if !pg.is_empty() => {
-            let target = support::create_database(&pg, "t_crash").await;
+            let target = crate::support::create_database(&pg, "t_crash").await;
             run(&target, &dir, kills, 2).await;
-            support::drop_database(&pg, &target).await;
+            crate::support::drop_database(&pg, &target).await;
         }
         _ => {
             assert_ne!(
@@ -318,7 +316,7 @@ async fn acknowledged_writes_survive_sigkill() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The long run: `TSUNAGU_CRASH_KILLS=1000 cargo test -p tsunagu --test crash -- --ignored --nocapture`.
+/// The long run: `TSUNAGU_CRASH_KILLS=1000 cargo test -p tsunagu --test it crash:: -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn long_crash_run() {

@@ -2,9 +2,7 @@
 //! rule of DOMAIN.md broken on purpose, conflicts, idempotency and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

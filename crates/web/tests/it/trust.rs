@@ -3,9 +3,7 @@
 //! application's back are found.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 use tsunagu_store::{AuditQuery, Store};

@@ -4,12 +4,10 @@
 //! Outside CI it says SKIPPED when chromium or chromedriver is absent; in CI it must run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -148,7 +146,7 @@ async fn click_and_wait(client: &Client, css: &str) {
     panic!("no new page after clicking {css}");
 }
 
-const AXE: &str = include_str!("vendor/axe.min.js");
+const AXE: &str = include_str!("../vendor/axe.min.js");
 
 /// Runs axe-core (WCAG 2.1 A/AA rules) on the current page; returns serious and critical
 /// violations as "rule (impact): n elements".

@@ -4,11 +4,9 @@
 //! the policy table (`tsunagu_core::policy::TABLE`); a route without an entry here fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tsunagu_core::policy::{self, Access, Relation};
