@@ -1,12 +1,15 @@
 //! Tsunagu's storage: an append-only event store with read projections, on SQLite (embedded,
 //! the default) and PostgreSQL. Every append checks the stream's expected version and updates the
-//! projections in the same transaction. The SQL is written once (see `backend.rs`) and compiled
-//! for each driver; each backend has its own migrations.
+//! projections in the same transaction. The SQL is written once, one file per concern under
+//! `backend/`, against `sql` (the one module that knows there are two drivers); each backend has
+//! its own migrations.
 
 pub mod audit;
 mod backend;
 mod group;
+mod sql;
 pub use group::GroupCommit;
+pub use sql::Pool;
 mod types;
 
 pub use audit::{AuditEntry, AuditQuery, Basis, ChainedRow, timestamp_text};
@@ -24,7 +27,7 @@ use tsunagu_core::{
     AttachmentId, CaseId, MeetingId, OrgId, PersonId, TenantId, TenantSettings, UserId,
 };
 
-pub use backend::{pg, sqlite};
+pub use backend::Db;
 
 /// Decides, as a connection goes back to the pool, whether it may be reused. After a failed
 /// statement or commit (a full disk, an I/O error) the engine may have ended the transaction on
@@ -59,23 +62,39 @@ fn sqlite_mmap_bytes() -> u64 {
 /// The default database: a file next to the program's working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tsunagu-data/tsunagu.db";
 
+/// The database: SQLite or PostgreSQL, as the URL said.
 #[derive(Clone, Debug)]
-pub enum Store {
-    Sqlite(sqlite::Db),
-    Postgres(pg::Db),
+pub struct Store {
+    db: Db,
 }
 
 macro_rules! dispatch {
-    ($self:ident, $db:ident => $body:expr) => {
-        match $self {
-            Store::Sqlite($db) => $body,
-            Store::Postgres($db) => $body,
-        }
-    };
+    ($self:ident, $db:ident => $body:expr) => {{
+        let $db = &$self.db;
+        $body
+    }};
 }
 
 // After `dispatch!`, which it uses.
 pub mod transfer;
+
+impl Store {
+    /// The SQLite pools (read, write), for tests and tools that reach under the store.
+    pub fn sqlite_pools(&self) -> Option<(&sqlx::SqlitePool, &sqlx::SqlitePool)> {
+        match (&self.db.read, &self.db.write) {
+            (Pool::Sqlite(read), Pool::Sqlite(write)) => Some((read, write)),
+            _ => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for tests and tools that reach under the store.
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.db.write {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+}
 
 impl Store {
     /// Opens the database the URL names (`sqlite://path` or `postgres://…`), creating a SQLite
@@ -123,7 +142,9 @@ impl Store {
                 .max_connections(4)
                 .connect_with(options.read_only(false))
                 .await?;
-            Ok(Store::Sqlite(sqlite::Db::new(read, write)))
+            Ok(Store {
+                db: Db::new(Pool::Sqlite(read), Pool::Sqlite(write)),
+            })
         } else {
             Err(StoreError::Config(
                 "database URL must start with sqlite:// or postgres://".into(),
@@ -142,19 +163,21 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Store::Postgres(pg::Db::new(pool.clone(), pool)))
+        Ok(Store {
+            db: Db::new(Pool::Postgres(pool.clone()), Pool::Postgres(pool)),
+        })
     }
 
     /// Brings the schema up to date, then fills derived rows a new migration introduced (the
     /// access projection of cases written before it existed).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(db) => sqlx::migrate!("./migrations/sqlite")
-                .run(&db.write)
+        match &self.db.write {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite")
+                .run(pool)
                 .await
                 .map_err(|e| StoreError::Config(format!("migration failed: {e}")))?,
-            Store::Postgres(db) => sqlx::migrate!("./migrations/postgres")
-                .run(&db.write)
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres")
+                .run(pool)
                 .await
                 .map_err(|e| StoreError::Config(format!("migration failed: {e}")))?,
         }
@@ -166,20 +189,15 @@ impl Store {
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match self.db.write {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(db) => {
-                db.write.close().await;
-                db.read.close().await;
-            }
-            Store::Postgres(db) => db.write.close().await,
-        }
+        self.db.write.close().await;
+        self.db.read.close().await;
     }
 
     // --- tenants, organisations, users -------------------------------------------------

@@ -6,7 +6,7 @@
 
 use tokio::sync::mpsc;
 
-use crate::{Store, StoreError};
+use crate::{Pool, Store, StoreError};
 
 /// Every table, parents before children (foreign keys), the audit head last.
 pub const TABLES: &[&str] = &[
@@ -79,9 +79,18 @@ pub struct Moved {
 const CHUNK_ROWS: usize = 500;
 const CHUNK_BYTES: usize = 16 * 1024 * 1024;
 
+/// Backup, restore and copy read and write raw columns with each driver's own types (and take
+/// a snapshot each its own way), so this concern alone is compiled once per driver.
 macro_rules! transfer {
     ($module:ident, $Db:ty, $snapshot:literal, $columns:literal, $int4:literal) => {
-        impl crate::backend::$module::Db {
+        mod $module {
+        use super::*;
+        /// One database's pools as this driver's own types.
+        pub(crate) struct Db {
+            pub read: sqlx::Pool<$Db>,
+            pub write: sqlx::Pool<$Db>,
+        }
+        impl Db {
             pub(crate) async fn columns(&self, table: &str) -> Result<Vec<(String, Kind)>, StoreError> {
                 use sqlx::Row;
                 let rows = sqlx::query($columns).bind(table).fetch_all(&self.read).await?;
@@ -229,6 +238,41 @@ macro_rules! transfer {
                 Ok(u64::try_from(n).unwrap_or(0))
             }
         }
+        }
+    };
+}
+
+/// A store's pools as the driver's own types.
+enum Driver {
+    Sqlite(sqlite::Db),
+    Postgres(pg::Db),
+}
+
+impl Store {
+    fn driver(&self) -> Driver {
+        match (&self.db.write, &self.db.read) {
+            (Pool::Sqlite(write), read) => Driver::Sqlite(sqlite::Db {
+                read: match read {
+                    Pool::Sqlite(read) => read.clone(),
+                    Pool::Postgres(_) => write.clone(),
+                },
+                write: write.clone(),
+            }),
+            (Pool::Postgres(pool), _) => Driver::Postgres(pg::Db {
+                read: pool.clone(),
+                write: pool.clone(),
+            }),
+        }
+    }
+}
+
+/// Runs `$body` with `$db` the store's pools as its driver's own types.
+macro_rules! on_driver {
+    ($store:expr, $db:ident => $body:expr) => {
+        match $store.driver() {
+            Driver::Sqlite($db) => $body,
+            Driver::Postgres($db) => $body,
+        }
     };
 }
 
@@ -251,19 +295,19 @@ transfer!(
 impl Store {
     /// Whether the database holds no tenant, stream or audit entry (a restore or copy target).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        dispatch!(self, db => db.is_empty().await)
+        on_driver!(self, db => db.is_empty().await)
     }
 
     /// Every stream's id, version and head hash: equal lists mean equal timelines.
     pub async fn stream_heads(&self) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
-        dispatch!(self, db => db.heads().await)
+        on_driver!(self, db => db.heads().await)
     }
 
     /// Rows per table now.
     pub async fn table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut out = Vec::new();
         for table in TABLES {
-            out.push((*table, dispatch!(self, db => db.count(table).await)?));
+            out.push((*table, on_driver!(self, db => db.count(table).await)?));
         }
         Ok(out)
     }
@@ -282,10 +326,10 @@ impl Store {
         }
         let mut kinds = Vec::new();
         for table in TABLES {
-            kinds.push((*table, dispatch!(target, db => db.columns(table).await)?));
+            kinds.push((*table, on_driver!(target, db => db.columns(table).await)?));
         }
         let (tx, mut rx) = mpsc::channel::<Chunk>(4);
-        let export = async { dispatch!(self, db => db.export(tx).await) };
+        let export = async { on_driver!(self, db => db.export(tx).await) };
         let import = async {
             while let Some(chunk) = rx.recv().await {
                 let layout = kinds
@@ -293,7 +337,7 @@ impl Store {
                     .find(|(t, _)| *t == chunk.table)
                     .map(|(_, k)| k.as_slice())
                     .unwrap_or_default();
-                dispatch!(target, db => db.insert_rows(&chunk, layout).await)?;
+                on_driver!(target, db => db.insert_rows(&chunk, layout).await)?;
                 progress(chunk.table, chunk.rows.len() as u64);
             }
             Ok::<(), StoreError>(())
@@ -305,7 +349,7 @@ impl Store {
 
     /// An online, consistent copy of a SQLite database into a new file (`VACUUM INTO`).
     pub async fn sqlite_snapshot(&self, path: &std::path::Path) -> Result<(), StoreError> {
-        let Store::Sqlite(db) = self else {
+        let Some((read, _)) = self.sqlite_pools() else {
             return Err(StoreError::Config("not a SQLite database".into()));
         };
         let path = path
@@ -313,7 +357,7 @@ impl Store {
             .ok_or_else(|| StoreError::Config("the backup path is not valid text".into()))?;
         sqlx::query("VACUUM INTO $1")
             .bind(path)
-            .execute(&db.read)
+            .execute(read)
             .await?;
         Ok(())
     }

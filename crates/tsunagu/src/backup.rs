@@ -122,13 +122,13 @@ pub async fn backup(url: &str, output: &Path, passphrase: Option<&Path>) -> anyh
     let pass = passphrase.map(read_passphrase).transpose()?;
     let source = Store::open(url).await?;
     let scratch = Scratch::beside(output, "backup");
-    let expected = match &source {
-        Store::Sqlite(_) => {
+    let expected = match source.backend_name() {
+        "sqlite" => {
             eprintln!("backup: consistent snapshot of the SQLite database (VACUUM INTO)…");
             source.sqlite_snapshot(&scratch.0).await?;
             None
         }
-        Store::Postgres(_) => {
+        _ => {
             let target = Store::connect(&sqlite_url(&scratch.0)).await?;
             let counts = transfer(&source, &target, "backup").await?;
             target.close().await;

@@ -53,21 +53,21 @@ fn verify_fails_on_a_tampered_projection() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = tsunagu_store::Store::open(&url).await.unwrap();
-        if let tsunagu_store::Store::Sqlite(db) = &store {
+        if let Some((_, write)) = store.sqlite_pools() {
             sqlx::query("UPDATE cases SET stage = 'closed' WHERE stage <> 'closed'")
-                .execute(&db.write)
+                .execute(write)
                 .await
                 .unwrap();
             // Events cannot be changed in place.
             assert!(
                 sqlx::query("UPDATE events SET payload = '{}'")
-                    .execute(&db.write)
+                    .execute(write)
                     .await
                     .is_err()
             );
             assert!(
                 sqlx::query("DELETE FROM events")
-                    .execute(&db.write)
+                    .execute(write)
                     .await
                     .is_err()
             );
@@ -155,8 +155,8 @@ fn verify_names_an_edited_row_of_every_projection_table() {
         assert!(out.status.success(), "{table}: clean before the edit");
         rt.block_on(async {
             let store = tsunagu_store::Store::open(&url).await.unwrap();
-            if let tsunagu_store::Store::Sqlite(db) = &store {
-                let done = sqlx::query(edit).execute(&db.write).await.unwrap();
+            if let Some((_, write)) = store.sqlite_pools() {
+                let done = sqlx::query(edit).execute(write).await.unwrap();
                 assert!(
                     done.rows_affected() > 0,
                     "{table}: the edit changed nothing"
@@ -383,13 +383,13 @@ fn audit_verify_names_a_modified_entry() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = tsunagu_store::Store::open(&url).await.unwrap();
-        if let tsunagu_store::Store::Sqlite(db) = &store {
+        if let Some((_, write)) = store.sqlite_pools() {
             sqlx::query("DROP TRIGGER audit_log_no_update")
-                .execute(&db.write)
+                .execute(write)
                 .await
                 .unwrap();
             sqlx::query("UPDATE audit_log SET object_id = 'x' WHERE seq = 3")
-                .execute(&db.write)
+                .execute(write)
                 .await
                 .unwrap();
         }

@@ -16,11 +16,11 @@ pub async fn drop_database(pg: &str, url: &str) {
 
 async fn admin(pg: &str, sql: &str) {
     let store = tsunagu_store::Store::open(pg).await.unwrap();
-    let tsunagu_store::Store::Postgres(db) = &store else {
+    let Some(pool) = store.postgres_pool() else {
         panic!("TSUNAGU_TEST_DATABASE_URL must be a PostgreSQL URL")
     };
     sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&db.write)
+        .execute(pool)
         .await
         .unwrap();
     store.close().await;

@@ -54,9 +54,9 @@ impl TestDb {
         };
         let schema = format!("t_{}", Uuid::now_v7().simple());
         let admin = Store::open(&url).await.unwrap();
-        if let Store::Postgres(db) = &admin {
+        if let Some(pool) = admin.postgres_pool() {
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&db.write)
+                .execute(pool)
                 .await
                 .unwrap();
         }
@@ -102,15 +102,16 @@ impl TestDb {
     /// Runs SQL directly, as someone with database access would (tamper tests).
     pub async fn exec(&self, sql: &str) -> Result<u64, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match &self.store {
-            Store::Sqlite(db) => sqlx::query(sql)
-                .execute(&db.write)
+        match (self.store.sqlite_pools(), self.store.postgres_pool()) {
+            (Some((_, write)), _) => sqlx::query(sql)
+                .execute(write)
                 .await
                 .map(|r| r.rows_affected()),
-            Store::Postgres(db) => sqlx::query(sql)
-                .execute(&db.write)
+            (None, Some(pool)) => sqlx::query(sql)
+                .execute(pool)
                 .await
                 .map(|r| r.rows_affected()),
+            (None, None) => unreachable!("a store is SQLite or PostgreSQL"),
         }
     }
 
@@ -145,9 +146,9 @@ impl TestDb {
         self.store.close().await;
         if let Some((url, schema)) = &self.cleanup {
             let admin = Store::open(url).await.unwrap();
-            if let Store::Postgres(db) = &admin {
+            if let Some(pool) = admin.postgres_pool() {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                    .execute(&db.write)
+                    .execute(pool)
                     .await
                     .unwrap();
             }

@@ -544,16 +544,17 @@ async fn suspension_needs_attempts_and_a_meeting() {
 /// Holds the database's write side, so the committing task's next round waits: SQLite's one
 /// write connection, or PostgreSQL's audit head (every round writes it), until dropped.
 async fn hold_writes(store: &tsunagu_store::Store) -> Box<dyn std::any::Any + Send> {
-    match store {
-        tsunagu_store::Store::Sqlite(db) => Box::new(db.write.acquire().await.unwrap()),
-        tsunagu_store::Store::Postgres(db) => {
-            let mut tx = db.write.begin().await.unwrap();
+    match (store.sqlite_pools(), store.postgres_pool()) {
+        (Some((_, write)), _) => Box::new(write.acquire().await.unwrap()),
+        (None, Some(pool)) => {
+            let mut tx = pool.begin().await.unwrap();
             sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
                 .execute(&mut *tx)
                 .await
                 .unwrap();
             Box::new(tx)
         }
+        (None, None) => unreachable!("a store is SQLite or PostgreSQL"),
     }
 }
 

@@ -220,12 +220,12 @@ async fn killed_postgres_connections_answer_503_and_recover() {
     for round in 0..6 {
         // Kill every connection the server holds, while requests are running.
         let kill = async {
-            if let Store::Postgres(k) = &killer {
+            if let Some(k) = killer.postgres_pool() {
                 sqlx::query(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
                 )
                 .bind(&schema)
-                .execute(&k.write)
+                .execute(k)
                 .await
                 .unwrap();
             }

@@ -1,0 +1,957 @@
+//! Appends: one request's streams under the expected-version check (`append`, in group
+//! commit), and many writes in one transaction (`append_all`, for bulk loading).
+
+use super::*;
+
+impl Db {
+    pub async fn idempotent_replay(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        Self::replay_of(self.read.ex(), tenant, key, request_hash).await
+    }
+
+    /// The stream an idempotency key made, read through `db` (a pool, or a
+    /// transaction that may hold the key's own claim): `None` when the key is
+    /// unknown, a mismatch when it was used for a different request.
+    pub(super) async fn replay_of(
+        db: Exec<'_>,
+        tenant: TenantId,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let row = query(
+            "SELECT request_hash, stream_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+        )
+        .bind(tenant.to_string())
+        .bind(key)
+        .fetch_optional(db)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored: String = row.try_get("request_hash")?;
+        if stored != request_hash {
+            return Err(StoreError::IdempotencyMismatch);
+        }
+        Ok(Some(parse_uuid(&row.try_get::<String, _>("stream_id")?)?))
+    }
+
+    /// Appends one request's streams, its files and its audit entry durably, sharing
+    /// the commit with whatever else is being written at the moment.
+    pub async fn append(&self, batch: AppendBatch) -> Result<Vec<u64>, StoreError> {
+        match self.queue.submit(crate::group::Job::Append(batch)).await? {
+            crate::group::Done::Append(versions) => Ok(versions),
+            crate::group::Done::Audit => Err(StoreError::Corrupt(
+                "group commit: a mismatched answer".into(),
+            )),
+        }
+    }
+
+    /// The work of `append` inside a round's transaction (under its savepoint).
+    pub(super) async fn append_job(
+        &self,
+        tx: &mut Tx<'_>,
+        batch: &AppendBatch,
+    ) -> Result<Vec<u64>, StoreError> {
+        if let Some(idem) = &batch.idempotency {
+            // Under a savepoint of its own: a key seen before is a unique violation,
+            // which PostgreSQL answers by aborting the (sub)transaction.
+            let mut claim = tx.savepoint().await?;
+            let inserted = query(
+                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, stream_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(batch.tenant.to_string())
+            .bind(&idem.key)
+            .bind(&idem.request_hash)
+            .bind(idem.stream_id.to_string())
+            .bind(batch.recorded_at.to_string())
+            .execute(claim.ex())
+            .await;
+            match inserted {
+                Ok(_) => claim.commit().await?,
+                Err(e) if is_unique_violation(&e) => {
+                    claim.rollback().await?;
+                    // Read in the round's transaction: the key may have been claimed
+                    // by an earlier job of the same round.
+                    return match Self::replay_of(
+                        tx.ex(),
+                        batch.tenant,
+                        &idem.key,
+                        &idem.request_hash,
+                    )
+                    .await?
+                    {
+                        Some(stream_id) => Err(StoreError::IdempotentReplay { stream_id }),
+                        None => Err(StoreError::IdempotencyMismatch),
+                    };
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.append_in(tx, batch).await
+    }
+
+    /// Many writes in one transaction (bulk loading: the generator, imports): each
+    /// batch is appended as by `append`, with its own version checks and audit entry,
+    /// and all commit together or not at all. Idempotency keys are not honoured here.
+    pub async fn append_all(&self, batches: &[AppendBatch]) -> Result<Vec<Vec<u64>>, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut streams: Vec<Bulk> = Vec::new();
+        let mut index: HashMap<Uuid, usize> = HashMap::new();
+        let mut events: Vec<EventRow> = Vec::new();
+        let mut audit: Vec<AuditEntry> = Vec::new();
+        let mut out = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let tenant = batch.tenant.to_string();
+            let (user, org) = (
+                batch.actor.user_id.to_string(),
+                batch.actor.org_id.to_string(),
+            );
+            let recorded_at = batch.recorded_at.to_string();
+            let mut versions = Vec::with_capacity(batch.streams.len());
+            let mut heads = Vec::with_capacity(batch.streams.len());
+            for stream in &batch.streams {
+                let (id, kind, expected) = match stream {
+                    StreamAppend::Case {
+                        id,
+                        expected_version,
+                        ..
+                    } => (id.0, "case", *expected_version),
+                    StreamAppend::Person {
+                        id,
+                        expected_version,
+                        ..
+                    } => (id.0, "person", *expected_version),
+                    StreamAppend::Meeting {
+                        id,
+                        expected_version,
+                        ..
+                    } => (id.0, "meeting", *expected_version),
+                };
+                let i = match index.get(&id) {
+                    Some(i) => *i,
+                    None => {
+                        let loaded =
+                            Self::bulk_load(&mut tx, batch.tenant, kind, id, expected).await?;
+                        streams.push(loaded);
+                        index.insert(id, streams.len() - 1);
+                        streams.len() - 1
+                    }
+                };
+                let w = &mut streams[i];
+                if w.kind != kind || w.tenant != batch.tenant {
+                    return Err(StoreError::NotFound);
+                }
+                if w.version != expected {
+                    return Err(StoreError::Conflict {
+                        expected,
+                        actual: w.version,
+                    });
+                }
+                let payloads = w.evolve(stream, &recorded_at)?;
+                let sid = id.to_string();
+                for (event_type, payload) in payloads {
+                    w.version += 1;
+                    let hash = crate::audit::event_hash(
+                        &w.head,
+                        &sid,
+                        w.version,
+                        &tenant,
+                        event_type,
+                        &payload,
+                        &user,
+                        &org,
+                        &recorded_at,
+                        batch.reason.as_deref(),
+                    );
+                    events.push(EventRow {
+                        stream_id: sid.clone(),
+                        version: w.version,
+                        tenant_id: tenant.clone(),
+                        event_type,
+                        payload,
+                        actor_user: user.clone(),
+                        actor_org: org.clone(),
+                        recorded_at: recorded_at.clone(),
+                        reason: batch.reason.clone(),
+                        hash: hash.clone(),
+                    });
+                    w.head = hash;
+                }
+                w.updated_at = recorded_at.clone();
+                heads.push(format!("{id}@{}={}", w.version, w.head));
+                versions.push(w.version);
+            }
+            let mut entries = batch.audit.clone();
+            if let Some(first) = entries.first_mut() {
+                first.events = Some(heads.join(" "));
+            }
+            audit.extend(entries);
+            out.push(versions);
+        }
+        Self::insert_new_streams(&mut tx, &streams).await?;
+        for w in streams.iter().filter(|w| w.base > 0) {
+            Self::bulk_stream(&mut tx, w).await?;
+        }
+        Self::insert_event_rows(&mut tx, &events).await?;
+        for batch in batches {
+            for file in &batch.files {
+                query(
+                    "INSERT INTO attachment_files (id, tenant_id, case_id, sha256, content, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(file.id.to_string())
+                .bind(batch.tenant.to_string())
+                .bind(file.case_id.to_string())
+                .bind(&file.sha256)
+                .bind(&file.content[..])
+                .bind(batch.recorded_at.to_string())
+                .execute(tx.ex())
+                .await?;
+            }
+        }
+        // Persons first: a case's access rows read the person's consents as stored.
+        let persons: Vec<PersonRows<'_>> = streams
+            .iter()
+            .filter_map(|w| match &w.state {
+                BulkState::Person {
+                    state: Some(state),
+                    new,
+                    consents_changed,
+                } => Some(PersonRows {
+                    tenant: w.tenant,
+                    id: PersonId(w.id),
+                    version: w.version,
+                    state,
+                    new: *new,
+                    consents_changed: *consents_changed,
+                }),
+                _ => None,
+            })
+            .collect();
+        Self::write_person_rows(&mut tx, &persons).await?;
+        for w in &streams {
+            if let BulkState::Meeting(Some(state)) = &w.state {
+                Self::write_meeting_rows(&mut tx, w.tenant, MeetingId(w.id), w.version, state)
+                    .await?;
+            }
+        }
+        let cases: Vec<CaseRows<'_>> = streams
+            .iter()
+            .filter_map(|w| match &w.state {
+                BulkState::Case {
+                    state: Some(state),
+                    stage_changed_at,
+                    ..
+                } => Some(CaseRows {
+                    tenant: w.tenant,
+                    id: CaseId(w.id),
+                    version: w.version,
+                    state,
+                    stage_changed_at,
+                    updated_at: &w.updated_at,
+                }),
+                _ => None,
+            })
+            .collect();
+        Self::write_case_rows(&mut tx, &cases).await?;
+        write_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// A stream as `append_all` first meets it: new (`expected` 0), or its version,
+    /// head and folded state as stored, the version checked against `expected`.
+    pub(super) async fn bulk_load(
+        tx: &mut Tx<'_>,
+        tenant: TenantId,
+        kind: &'static str,
+        id: Uuid,
+        expected: u64,
+    ) -> Result<Bulk, StoreError> {
+        let mut bulk = Bulk {
+            id,
+            kind,
+            tenant,
+            base: expected,
+            version: expected,
+            head: crate::audit::GENESIS_HASH.to_owned(),
+            updated_at: String::new(),
+            state: match kind {
+                "case" => BulkState::Case {
+                    state: None,
+                    stage: None,
+                    stage_changed_at: String::new(),
+                },
+                "person" => BulkState::Person {
+                    state: None,
+                    new: expected == 0,
+                    consents_changed: false,
+                },
+                _ => BulkState::Meeting(None),
+            },
+        };
+        if expected == 0 {
+            return Ok(bulk);
+        }
+        let row = query(
+            "SELECT version, head_hash FROM streams WHERE stream_id = $1 AND tenant_id = $2 AND stream_type = $3",
+        )
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .bind(kind)
+        .fetch_optional(tx.ex())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let actual = to_u64(row.try_get::<i64, _>("version")?);
+        if actual != expected {
+            return Err(StoreError::Conflict { expected, actual });
+        }
+        if let Some(head) = row.try_get::<Option<String>, _>("head_hash")? {
+            bulk.head = head;
+        }
+        let table = match kind {
+            "case" => "cases",
+            "person" => "persons",
+            _ => "meetings",
+        };
+        let (raw, extra) = Self::stored_state(tx, table, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        bulk.state = match bulk.state {
+            BulkState::Case { .. } => {
+                let (stage, changed) = extra.split_once('|').unwrap_or(("", ""));
+                BulkState::Case {
+                    state: Some(Box::new(from_json(&raw)?)),
+                    stage: Some(stage.to_owned()),
+                    stage_changed_at: changed.to_owned(),
+                }
+            }
+            BulkState::Person { new, .. } => BulkState::Person {
+                state: Some(from_json(&raw)?),
+                new,
+                consents_changed: false,
+            },
+            BulkState::Meeting(_) => BulkState::Meeting(Some(from_json(&raw)?)),
+        };
+        Ok(bulk)
+    }
+
+    /// Creates the streams `append_all` starts, many to a statement; one that
+    /// another writer created meanwhile is a conflict.
+    pub(super) async fn insert_new_streams(
+        tx: &mut Tx<'_>,
+        streams: &[Bulk],
+    ) -> Result<(), StoreError> {
+        let new: Vec<&Bulk> = streams.iter().filter(|w| w.base == 0).collect();
+        for chunk in new.chunks(MAX_PARAMS / 5) {
+            let sql = format!(
+                "INSERT INTO streams (stream_id, stream_type, tenant_id, version, head_hash) VALUES {}",
+                placeholders(chunk.len(), 5, tx.anonymous())
+            );
+            let mut q = query(sqlx::AssertSqlSafe(sql));
+            for w in chunk {
+                q = q
+                    .bind(w.id.to_string())
+                    .bind(w.kind)
+                    .bind(w.tenant.to_string())
+                    .bind(to_i64(w.version))
+                    .bind(&w.head);
+            }
+            match q.execute(tx.ex()).await {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict {
+                        expected: 0,
+                        actual: 1,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a stream from the version `append_all` found to its new version and head,
+    /// or reports the conflict when another writer moved it meanwhile.
+    pub(super) async fn bulk_stream(tx: &mut Tx<'_>, w: &Bulk) -> Result<(), StoreError> {
+        let done = query(
+            "UPDATE streams SET version = $1, head_hash = $2 WHERE stream_id = $3 AND tenant_id = $4 AND stream_type = $5 AND version = $6",
+        )
+        .bind(to_i64(w.version))
+        .bind(&w.head)
+        .bind(w.id.to_string())
+        .bind(w.tenant.to_string())
+        .bind(w.kind)
+        .bind(to_i64(w.base))
+        .execute(tx.ex())
+        .await?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict {
+                expected: w.base,
+                actual: w.base + 1,
+            })
+        }
+    }
+
+    /// Inserts event rows many to a statement.
+    pub(super) async fn insert_event_rows(
+        tx: &mut Tx<'_>,
+        rows: &[EventRow],
+    ) -> Result<(), StoreError> {
+        const COLUMNS: usize = 10;
+        for chunk in rows.chunks(MAX_PARAMS / COLUMNS) {
+            let sql = format!(
+                "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash) VALUES {}",
+                placeholders(chunk.len(), COLUMNS, tx.anonymous())
+            );
+            let mut q = query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(&r.stream_id)
+                    .bind(to_i64(r.version))
+                    .bind(&r.tenant_id)
+                    .bind(r.event_type)
+                    .bind(&r.payload)
+                    .bind(&r.actor_user)
+                    .bind(&r.actor_org)
+                    .bind(&r.recorded_at)
+                    .bind(&r.reason)
+                    .bind(&r.hash);
+            }
+            q.execute(tx.ex()).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn append_in(
+        &self,
+        tx: &mut Tx<'_>,
+        batch: &AppendBatch,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut versions = Vec::with_capacity(batch.streams.len());
+        let mut heads: Vec<String> = Vec::with_capacity(batch.streams.len());
+        for stream in &batch.streams {
+            let (version, head) = match stream {
+                StreamAppend::Case {
+                    id,
+                    expected_version,
+                    events,
+                } => {
+                    self.append_case(tx, batch, *id, *expected_version, events)
+                        .await?
+                }
+                StreamAppend::Person {
+                    id,
+                    expected_version,
+                    events,
+                } => {
+                    self.append_person(tx, batch, *id, *expected_version, events)
+                        .await?
+                }
+                StreamAppend::Meeting {
+                    id,
+                    expected_version,
+                    events,
+                } => {
+                    self.append_meeting(tx, batch, *id, *expected_version, events)
+                        .await?
+                }
+            };
+            let id = match stream {
+                StreamAppend::Case { id, .. } => id.0,
+                StreamAppend::Person { id, .. } => id.0,
+                StreamAppend::Meeting { id, .. } => id.0,
+            };
+            heads.push(format!("{id}@{version}={head}"));
+            versions.push(version);
+        }
+        for file in &batch.files {
+            query(
+                "INSERT INTO attachment_files (id, tenant_id, case_id, sha256, content, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(file.id.to_string())
+            .bind(batch.tenant.to_string())
+            .bind(file.case_id.to_string())
+            .bind(&file.sha256)
+            .bind(&file.content[..])
+            .bind(batch.recorded_at.to_string())
+            .execute(tx.ex())
+            .await?;
+        }
+        let mut audit = batch.audit.clone();
+        if let Some(first) = audit.first_mut() {
+            first.events = Some(heads.join(" "));
+        }
+        write_audit(tx, &audit).await?;
+        Ok(versions)
+    }
+
+    /// Moves the stream's version from `expected` to `expected + n`, or reports the
+    /// conflict. The conditional update is the optimistic lock on both backends.
+    pub(super) async fn bump(
+        tx: &mut Tx<'_>,
+        batch: &AppendBatch,
+        stream_type: &str,
+        id: Uuid,
+        expected: u64,
+        n: usize,
+    ) -> Result<u64, StoreError> {
+        let new_version = expected + n as u64;
+        if expected == 0 {
+            let inserted = query(
+                "INSERT INTO streams (stream_id, stream_type, tenant_id, version) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id.to_string())
+            .bind(stream_type)
+            .bind(batch.tenant.to_string())
+            .bind(to_i64(new_version))
+            .execute(tx.ex())
+            .await;
+            return match inserted {
+                Ok(_) => Ok(new_version),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                    expected,
+                    actual: 1,
+                }),
+                Err(e) => Err(e.into()),
+            };
+        }
+        let done = query(
+            "UPDATE streams SET version = $1 WHERE stream_id = $2 AND tenant_id = $3 AND stream_type = $4 AND version = $5",
+        )
+        .bind(to_i64(new_version))
+        .bind(id.to_string())
+        .bind(batch.tenant.to_string())
+        .bind(stream_type)
+        .bind(to_i64(expected))
+        .execute(tx.ex())
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(new_version);
+        }
+        let actual = query(
+            "SELECT version FROM streams WHERE stream_id = $1 AND tenant_id = $2 AND stream_type = $3",
+        )
+        .bind(id.to_string())
+        .bind(batch.tenant.to_string())
+        .bind(stream_type)
+        .fetch_optional(tx.ex())
+        .await?;
+        match actual {
+            None => Err(StoreError::NotFound),
+            Some(row) => Err(StoreError::Conflict {
+                expected,
+                actual: to_u64(row.try_get::<i64, _>("version")?),
+            }),
+        }
+    }
+
+    /// Inserts the events, each hashed onto the previous event of the stream, and moves
+    /// the stream's head hash.
+    pub(super) async fn insert_events(
+        tx: &mut Tx<'_>,
+        batch: &AppendBatch,
+        id: Uuid,
+        expected: u64,
+        events: Vec<(&'static str, String)>,
+    ) -> Result<String, StoreError> {
+        let sid = id.to_string();
+        let mut prev = if expected == 0 {
+            crate::audit::GENESIS_HASH.to_owned()
+        } else {
+            query("SELECT head_hash FROM streams WHERE stream_id = $1")
+                .bind(&sid)
+                .fetch_one(tx.ex())
+                .await?
+                .try_get::<Option<String>, _>("head_hash")?
+                .unwrap_or_else(|| crate::audit::GENESIS_HASH.to_owned())
+        };
+        let tenant = batch.tenant.to_string();
+        let (user, org) = (
+            batch.actor.user_id.to_string(),
+            batch.actor.org_id.to_string(),
+        );
+        let recorded_at = batch.recorded_at.to_string();
+        for (i, (event_type, payload)) in events.into_iter().enumerate() {
+            let version = expected + i as u64 + 1;
+            let hash = crate::audit::event_hash(
+                &prev,
+                &sid,
+                version,
+                &tenant,
+                event_type,
+                &payload,
+                &user,
+                &org,
+                &recorded_at,
+                batch.reason.as_deref(),
+            );
+            query(
+                "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&sid)
+            .bind(to_i64(version))
+            .bind(&tenant)
+            .bind(event_type)
+            .bind(payload)
+            .bind(&user)
+            .bind(&org)
+            .bind(&recorded_at)
+            .bind(&batch.reason)
+            .bind(&hash)
+            .execute(tx.ex())
+            .await?;
+            prev = hash;
+        }
+        query("UPDATE streams SET head_hash = $1 WHERE stream_id = $2")
+            .bind(&prev)
+            .bind(&sid)
+            .execute(tx.ex())
+            .await?;
+        Ok(prev)
+    }
+
+    pub(super) async fn stored_state(
+        tx: &mut Tx<'_>,
+        table: &str,
+        id: Uuid,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = query(sqlx::AssertSqlSafe(format!(
+            "SELECT state, {} AS extra FROM {table} WHERE id = $1",
+            if table == "cases" {
+                "stage || '|' || stage_changed_at"
+            } else {
+                "''"
+            }
+        )))
+        .bind(id.to_string())
+        .fetch_optional(tx.ex())
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get::<String, _>("state")?,
+                r.try_get::<String, _>("extra")?,
+            ))
+        })
+        .transpose()
+    }
+
+    pub(super) async fn append_case(
+        &self,
+        tx: &mut Tx<'_>,
+        batch: &AppendBatch,
+        id: CaseId,
+        expected: u64,
+        events: &[CaseEvent],
+    ) -> Result<(u64, String), StoreError> {
+        let version = Self::bump(tx, batch, "case", id.0, expected, events.len()).await?;
+        let (mut state, previous_stage, stage_changed_at) = if expected == 0 {
+            let state = CaseState::fold(events.iter()).ok_or_else(|| {
+                StoreError::Corrupt("a case stream must start with case_opened".into())
+            })?;
+            (state, None, batch.recorded_at.to_string())
+        } else {
+            let (raw, extra) = Self::stored_state(tx, "cases", id.0)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let mut state: CaseState = from_json(&raw)?;
+            for e in events {
+                state.evolve(e);
+            }
+            let (stage, changed) = extra.split_once('|').unwrap_or(("", ""));
+            (state, Some(stage.to_owned()), changed.to_owned())
+        };
+        state.team.dedup();
+        let stage_changed_at = if previous_stage.as_deref() == Some(state.stage.as_str()) {
+            stage_changed_at
+        } else {
+            batch.recorded_at.to_string()
+        };
+        let payloads = events
+            .iter()
+            .map(|e| Ok((e.type_name(), json(e)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+        let updated_at = batch.recorded_at.to_string();
+        Self::write_case_rows(
+            tx,
+            &[CaseRows {
+                tenant: batch.tenant,
+                id,
+                version,
+                state: &state,
+                stage_changed_at: &stage_changed_at,
+                updated_at: &updated_at,
+            }],
+        )
+        .await?;
+        Ok((version, head))
+    }
+
+    pub(super) async fn append_person(
+        &self,
+        tx: &mut Tx<'_>,
+        batch: &AppendBatch,
+        id: PersonId,
+        expected: u64,
+        events: &[PersonEvent],
+    ) -> Result<(u64, String), StoreError> {
+        let version = Self::bump(tx, batch, "person", id.0, expected, events.len()).await?;
+        let state = if expected == 0 {
+            PersonState::fold(events.iter())
+        } else {
+            let (raw, _) = Self::stored_state(tx, "persons", id.0)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let mut stored: PersonState = from_json(&raw)?;
+            for e in events {
+                stored.evolve(e);
+            }
+            Some(stored)
+        }
+        .ok_or_else(|| {
+            StoreError::Corrupt("a person stream must start with person_registered".into())
+        })?;
+        let payloads = events
+            .iter()
+            .map(|e| Ok((e.type_name(), json(e)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+        let consents_changed = events.iter().any(consent_event);
+        Self::write_person_rows(
+            tx,
+            &[PersonRows {
+                tenant: batch.tenant,
+                id,
+                version,
+                state: &state,
+                new: expected == 0,
+                consents_changed,
+            }],
+        )
+        .await?;
+        Ok((version, head))
+    }
+
+    pub(super) async fn append_meeting(
+        &self,
+        tx: &mut Tx<'_>,
+        batch: &AppendBatch,
+        id: MeetingId,
+        expected: u64,
+        events: &[MeetingEvent],
+    ) -> Result<(u64, String), StoreError> {
+        let version = Self::bump(tx, batch, "meeting", id.0, expected, events.len()).await?;
+        let state = if expected == 0 {
+            MeetingState::fold(events.iter()).ok_or_else(|| {
+                StoreError::Corrupt("a meeting stream must start with meeting_scheduled".into())
+            })?
+        } else {
+            let (raw, _) = Self::stored_state(tx, "meetings", id.0)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let mut state: MeetingState = from_json(&raw)?;
+            for e in events {
+                state.evolve(e);
+            }
+            state
+        };
+        let payloads = events
+            .iter()
+            .map(|e| Ok((e.type_name(), json(e)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let head = Self::insert_events(tx, batch, id.0, expected, payloads).await?;
+        Self::write_meeting_rows(tx, batch.tenant, id, version, &state).await?;
+        Ok((version, head))
+    }
+}
+
+/// One event row as `append_all` writes it.
+pub(super) struct EventRow {
+    pub(super) stream_id: String,
+    pub(super) version: u64,
+    pub(super) tenant_id: String,
+    pub(super) event_type: &'static str,
+    pub(super) payload: String,
+    pub(super) actor_user: String,
+    pub(super) actor_org: String,
+    pub(super) recorded_at: String,
+    pub(super) reason: Option<String>,
+    pub(super) hash: String,
+}
+
+/// A stream `append_all` writes to: where it started, where it is, and its folded state.
+pub(super) struct Bulk {
+    pub(super) id: Uuid,
+    pub(super) kind: &'static str,
+    pub(super) tenant: tsunagu_core::TenantId,
+    /// The version stored before this call (0: a new stream).
+    pub(super) base: u64,
+    pub(super) version: u64,
+    pub(super) head: String,
+    /// When the last batch that touched it was recorded.
+    pub(super) updated_at: String,
+    pub(super) state: BulkState,
+}
+
+pub(super) enum BulkState {
+    Case {
+        state: Option<Box<CaseState>>,
+        /// The stage before the current batch, to keep `stage_changed_at` as `append` does.
+        stage: Option<String>,
+        stage_changed_at: String,
+    },
+    Person {
+        state: Option<PersonState>,
+        new: bool,
+        consents_changed: bool,
+    },
+    Meeting(Option<MeetingState>),
+}
+
+impl Bulk {
+    /// Folds one batch's events of this stream into the state, as `append` would, and returns
+    /// them as (type, JSON payload).
+    fn evolve(
+        &mut self,
+        stream: &crate::StreamAppend,
+        recorded_at: &str,
+    ) -> Result<Vec<(&'static str, String)>, StoreError> {
+        use crate::StreamAppend;
+        match (stream, &mut self.state) {
+            (
+                StreamAppend::Case { events, .. },
+                BulkState::Case {
+                    state,
+                    stage,
+                    stage_changed_at,
+                },
+            ) => {
+                let mut next = match state.take() {
+                    None => Box::new(CaseState::fold(events.iter()).ok_or_else(|| {
+                        StoreError::Corrupt("a case stream must start with case_opened".into())
+                    })?),
+                    Some(mut s) => {
+                        for e in events {
+                            s.evolve(e);
+                        }
+                        s
+                    }
+                };
+                next.team.dedup();
+                if stage.as_deref() != Some(next.stage.as_str()) {
+                    *stage_changed_at = recorded_at.to_owned();
+                }
+                *stage = Some(next.stage.as_str().to_owned());
+                *state = Some(next);
+                events
+                    .iter()
+                    .map(|e| Ok((e.type_name(), json(e)?)))
+                    .collect()
+            }
+            (
+                StreamAppend::Person { events, .. },
+                BulkState::Person {
+                    state,
+                    consents_changed,
+                    ..
+                },
+            ) => {
+                let next = match state.take() {
+                    None => PersonState::fold(events.iter()),
+                    Some(mut s) => {
+                        for e in events {
+                            s.evolve(e);
+                        }
+                        Some(s)
+                    }
+                }
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a person stream must start with person_registered".into())
+                })?;
+                *consents_changed |= events.iter().any(consent_event);
+                *state = Some(next);
+                events
+                    .iter()
+                    .map(|e| Ok((e.type_name(), json(e)?)))
+                    .collect()
+            }
+            (StreamAppend::Meeting { events, .. }, BulkState::Meeting(state)) => {
+                let next = match state.take() {
+                    None => MeetingState::fold(events.iter()).ok_or_else(|| {
+                        StoreError::Corrupt(
+                            "a meeting stream must start with meeting_scheduled".into(),
+                        )
+                    })?,
+                    Some(mut s) => {
+                        for e in events {
+                            s.evolve(e);
+                        }
+                        s
+                    }
+                };
+                *state = Some(next);
+                events
+                    .iter()
+                    .map(|e| Ok((e.type_name(), json(e)?)))
+                    .collect()
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+}
+
+/// When a case entered its current stage, as the append records it: the time of the write
+/// (the events recorded together) after which the stage differed from the stage before it.
+pub(crate) fn stage_entered_at(
+    events: &[(tsunagu_core::case::CaseEvent, Timestamp)],
+) -> Option<Timestamp> {
+    let mut state: Option<CaseState> = None;
+    let mut at = None;
+    let mut i = 0;
+    while i < events.len() {
+        let write = events[i].1;
+        let before = state.as_ref().map(|s| s.stage);
+        while i < events.len() && events[i].1 == write {
+            match &mut state {
+                None => state = CaseState::fold(std::iter::once(&events[i].0)),
+                Some(s) => s.evolve(&events[i].0),
+            }
+            i += 1;
+        }
+        if state.as_ref().map(|s| s.stage) != before {
+            at = Some(write);
+        }
+    }
+    at
+}
+
+/// Whether a person event changes the person's consents (and so the access rows of their cases).
+pub(super) fn consent_event(e: &tsunagu_core::person::PersonEvent) -> bool {
+    use tsunagu_core::person::PersonEvent;
+    matches!(
+        e,
+        PersonEvent::ConsentRecorded { .. } | PersonEvent::ConsentWithdrawn { .. }
+    )
+}
+
+pub(super) fn stored_event(r: &Row) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        version: to_u64(r.try_get("version")?),
+        event_type: r.try_get("event_type")?,
+        payload: from_json(&r.try_get::<String, _>("payload")?)?,
+        actor: ActorRef {
+            user_id: UserId(parse_uuid(&r.try_get::<String, _>("actor_user")?)?),
+            org_id: OrgId(parse_uuid(&r.try_get::<String, _>("actor_org")?)?),
+        },
+        recorded_at: parse_ts(&r.try_get::<String, _>("recorded_at")?)?,
+        reason: r.try_get("reason")?,
+    })
+}

@@ -1,0 +1,626 @@
+//! Reads over many records: lists, counts, search and due lists, filtered by access in the
+//! query (`readable`).
+
+use super::*;
+
+impl Db {
+    pub async fn projection<T: serde::de::DeserializeOwned>(
+        &self,
+        tenant: TenantId,
+        table: &'static str,
+        id: Uuid,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        let row = query(sqlx::AssertSqlSafe(format!(
+            "SELECT version, state FROM {table} WHERE id = $1 AND tenant_id = $2"
+        )))
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(self.read.ex())
+        .await?;
+        row.map(|r| {
+            Ok(Versioned {
+                version: to_u64(r.try_get("version")?),
+                state: from_json(&r.try_get::<String, _>("state")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn events(
+        &self,
+        tenant: TenantId,
+        stream: Uuid,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = query(
+            "SELECT version, event_type, payload, actor_user, actor_org, recorded_at, reason FROM events \
+             WHERE stream_id = $1 AND tenant_id = $2 ORDER BY version",
+        )
+        .bind(stream.to_string())
+        .bind(tenant.to_string())
+        .fetch_all(self.read.ex())
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    pub async fn attachment_content(
+        &self,
+        tenant: TenantId,
+        case: CaseId,
+        id: AttachmentId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = query("SELECT content FROM attachment_files WHERE id = $1 AND tenant_id = $2 AND case_id = $3")
+            .bind(id.to_string())
+            .bind(tenant.to_string())
+            .bind(case.to_string())
+            .fetch_optional(self.read.ex())
+            .await?;
+        row.map(|r| r.try_get::<Vec<u8>, _>("content").map_err(StoreError::from))
+            .transpose()
+    }
+
+    pub async fn person_access(&self, person: PersonId) -> Result<Vec<OrgId>, StoreError> {
+        let rows = query("SELECT org_id FROM person_access WHERE person_id = $1")
+            .bind(person.to_string())
+            .fetch_all(self.read.ex())
+            .await?;
+        rows.iter()
+            .map(|r| Ok(OrgId(parse_uuid(&r.try_get::<String, _>("org_id")?)?)))
+            .collect()
+    }
+
+    pub async fn search_persons(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+        q: &PersonQuery,
+    ) -> Result<Vec<PersonSummary>, StoreError> {
+        let name = q
+            .name
+            .as_deref()
+            .map(|n| format!("%{}%", escape_like(n.trim())));
+        let phone = q.phone.as_deref().map(normalise_phone);
+        // A person is seen by the registering organisation, and through any of the
+        // person's cases the reader may see.
+        let sql = format!(
+            "SELECT p.id, p.name, p.kana, p.date_of_birth, p.household_id, p.version FROM persons p \
+             JOIN person_access pa ON pa.person_id = p.id AND pa.org_id = $2 \
+             WHERE p.tenant_id = $1 \
+             AND ($3 IS NULL OR p.name LIKE $3 ESCAPE '\\' OR p.kana LIKE $3 ESCAPE '\\') \
+             AND ($4 IS NULL OR p.date_of_birth = $4) \
+             AND ($5 IS NULL OR p.phone = $5) \
+             AND ($7 IS NULL OR p.household_id = $7) \
+             AND ($8 IS NULL OR p.registered_by_org = $8 OR EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND {})) \
+             ORDER BY p.kana, p.name LIMIT $6",
+            readable("c.id", q.reader.as_ref(), 8, 9, 10)
+        );
+        let (r_org, r_user, r_day) = reader_binds(q.reader.as_ref());
+        let rows = query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(org.to_string())
+            .bind(name)
+            .bind(q.date_of_birth.map(|d| d.to_string()))
+            .bind(phone)
+            .bind(i64::from(q.limit.clamp(1, 500)))
+            .bind(q.household.map(|h| h.to_string()))
+            .bind(r_org)
+            .bind(r_user)
+            .bind(r_day)
+            .fetch_all(self.read.ex())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PersonSummary {
+                    id: PersonId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                    name: r.try_get("name")?,
+                    kana: r.try_get("kana")?,
+                    date_of_birth: r
+                        .try_get::<Option<String>, _>("date_of_birth")?
+                        .map(|d| parse_date(&d))
+                        .transpose()?,
+                    household_id: parse_uuid(&r.try_get::<String, _>("household_id")?)?,
+                    version: to_u64(r.try_get("version")?),
+                })
+            })
+            .collect()
+    }
+
+    /// How many cases the filter matches (its limit and offset aside).
+    pub async fn count_cases(&self, tenant: TenantId, f: &CaseFilter) -> Result<u64, StoreError> {
+        // The same numbered parameters as `cases`; $6 and $7 stay unused but bound.
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM cases c WHERE {} AND $6 >= 0 AND $7 >= 0",
+            case_filter_sql(f)
+        );
+        let (r_org, r_user, r_day) = reader_binds(f.reader.as_ref());
+        let row = query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(f.visible_to_org.map(|o| o.to_string()))
+            .bind(f.stage.map(|s| s.as_str()))
+            .bind(f.assigned_worker.map(|u| u.to_string()))
+            .bind(f.person.map(|p| p.to_string()))
+            .bind(0_i64)
+            .bind(0_i64)
+            .bind(f.owner_org.map(|o| o.to_string()))
+            .bind(f.stage_unchanged_since.map(|t| t.to_string()))
+            .bind(r_org)
+            .bind(r_user)
+            .bind(r_day)
+            .fetch_one(self.read.ex())
+            .await?;
+        Ok(to_u64(row.try_get("n")?))
+    }
+
+    /// One page of the organisation's workers with open cases (most first, then by
+    /// name), read from the caseload counts: a row per worker and stage, never a case.
+    pub async fn caseload(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+        offset: u32,
+        limit: u32,
+    ) -> Result<CaseloadPage, StoreError> {
+        let stage_of = |r: &Row| -> Result<Stage, StoreError> {
+            let stage: String = r.try_get("stage")?;
+            Stage::parse(&stage)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))
+        };
+        let mut page = CaseloadPage::default();
+        for r in query(
+            "SELECT stage, cases AS n FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 AND worker = $3 \
+             AND stage <> $4 AND cases > 0",
+        )
+        .bind(tenant.to_string())
+        .bind(org.to_string())
+        .bind(CASELOAD_ALL)
+        .bind(CASELOAD_OPEN)
+        .fetch_all(self.read.ex())
+        .await?
+        {
+            page.totals.push((stage_of(&r)?, to_u64(r.try_get("n")?)));
+        }
+        let rows = query(
+            "WITH w AS (SELECT worker, cases AS open FROM caseload_counts \
+             WHERE tenant_id = $1 AND org_id = $2 AND stage = $5 AND worker <> $6 AND cases > 0) \
+             SELECT w.worker, COALESCE(u.display_name, '') AS worker_name, w.open, (SELECT COUNT(*) FROM w) AS total \
+             FROM w LEFT JOIN users u ON u.id = w.worker ORDER BY w.open DESC, worker_name, w.worker LIMIT $3 OFFSET $4",
+        )
+        .bind(tenant.to_string())
+        .bind(org.to_string())
+        .bind(i64::from(limit.clamp(1, 500)))
+        .bind(i64::from(offset))
+        .bind(CASELOAD_OPEN)
+        .bind(CASELOAD_ALL)
+        .fetch_all(self.read.ex())
+        .await?;
+        for r in &rows {
+            page.workers_total = to_u64(r.try_get("total")?);
+            page.workers.push((
+                UserId(parse_uuid(&r.try_get::<String, _>("worker")?)?),
+                r.try_get("worker_name")?,
+                to_u64(r.try_get("open")?),
+            ));
+        }
+        if rows.is_empty() && offset > 0 {
+            // Past the last page: still say how many there are.
+            page.workers_total = to_u64(
+                query(
+                    "SELECT COUNT(*) AS n FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 \
+                     AND stage = $3 AND worker <> $4 AND cases > 0",
+                )
+                .bind(tenant.to_string())
+                .bind(org.to_string())
+                .bind(CASELOAD_OPEN)
+                .bind(CASELOAD_ALL)
+                .fetch_one(self.read.ex())
+                .await?
+                .try_get("n")?,
+            );
+        }
+        let ids: Vec<String> = page.workers.iter().map(|(w, _, _)| w.to_string()).collect();
+        let names: HashMap<UserId, String> = page
+            .workers
+            .iter()
+            .map(|(w, n, _)| (*w, n.clone()))
+            .collect();
+        if !ids.is_empty() {
+            let sql = format!(
+                "SELECT worker, stage, cases FROM caseload_counts WHERE tenant_id = $1 AND org_id = $2 AND stage <> $3 AND cases > 0 AND worker IN ({})",
+                placeholders_list(ids.len(), 3, false)
+            );
+            let mut q = query(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.to_string())
+                .bind(org.to_string())
+                .bind(CASELOAD_OPEN);
+            for id in &ids {
+                q = q.bind(id.clone());
+            }
+            for r in q.fetch_all(self.read.ex()).await? {
+                let worker = UserId(parse_uuid(&r.try_get::<String, _>("worker")?)?);
+                page.stages.push(CaseloadRow {
+                    worker,
+                    worker_name: names.get(&worker).cloned().unwrap_or_default(),
+                    stage: stage_of(&r)?,
+                    cases: to_u64(r.try_get("cases")?),
+                });
+            }
+        }
+        Ok(page)
+    }
+
+    /// The display names of these users of the tenant (users not found left out).
+    pub async fn display_names(
+        &self,
+        tenant: TenantId,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, String>, StoreError> {
+        let mut out = HashMap::new();
+        let ids: Vec<String> = users
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, display_name FROM users WHERE tenant_id = $1 AND id IN ({})",
+                placeholders_list(chunk.len(), 1, false)
+            );
+            let mut q = query(sqlx::AssertSqlSafe(sql)).bind(tenant.to_string());
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for r in q.fetch_all(self.read.ex()).await? {
+                out.insert(
+                    UserId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                    r.try_get("display_name")?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Due items past their date per worker, over an organisation's own cases, for
+    /// the given workers (a page of the caseload): each worker's own index range.
+    pub async fn overdue_by_worker(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+        workers: &[UserId],
+        today: Date,
+    ) -> Result<Vec<(UserId, u64)>, StoreError> {
+        if workers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT assigned_worker, COUNT(*) AS n FROM case_due \
+             WHERE tenant_id = $1 AND owner_org = $2 AND due_on < $3 AND assigned_worker IN ({}) GROUP BY assigned_worker",
+            placeholders_list(workers.len(), 3, false)
+        );
+        let mut q = query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(org.to_string())
+            .bind(today.to_string());
+        for w in workers {
+            q = q.bind(w.to_string());
+        }
+        q.fetch_all(self.read.ex())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    UserId(parse_uuid(&r.try_get::<String, _>("assigned_worker")?)?),
+                    to_u64(r.try_get("n")?),
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn cases(
+        &self,
+        tenant: TenantId,
+        f: &CaseFilter,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let sql = format!(
+            "SELECT c.id, c.person_id, p.name AS person_name, c.stage, c.owner_org, c.assigned_worker, c.opened_on, \
+             c.stage_changed_at, c.version FROM cases c JOIN persons p ON p.id = c.person_id \
+             WHERE {} ORDER BY c.stage_changed_at {}, c.id LIMIT $6 OFFSET $7",
+            case_filter_sql(f),
+            if f.oldest_first { "ASC" } else { "DESC" },
+        );
+        let (r_org, r_user, r_day) = reader_binds(f.reader.as_ref());
+        let rows = query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(f.visible_to_org.map(|o| o.to_string()))
+            .bind(f.stage.map(|s| s.as_str()))
+            .bind(f.assigned_worker.map(|u| u.to_string()))
+            .bind(f.person.map(|p| p.to_string()))
+            .bind(i64::from(f.limit.clamp(1, 1000)))
+            .bind(i64::from(f.offset))
+            .bind(f.owner_org.map(|o| o.to_string()))
+            .bind(f.stage_unchanged_since.map(|t| t.to_string()))
+            .bind(r_org)
+            .bind(r_user)
+            .bind(r_day)
+            .fetch_all(self.read.ex())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let stage: String = r.try_get("stage")?;
+                Ok(CaseSummary {
+                    id: CaseId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                    person_id: PersonId(parse_uuid(&r.try_get::<String, _>("person_id")?)?),
+                    person_name: r.try_get("person_name")?,
+                    stage: Stage::parse(&stage)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
+                    owner_org: OrgId(parse_uuid(&r.try_get::<String, _>("owner_org")?)?),
+                    assigned_worker: UserId(parse_uuid(
+                        &r.try_get::<String, _>("assigned_worker")?,
+                    )?),
+                    opened_on: parse_date(&r.try_get::<String, _>("opened_on")?)?,
+                    stage_changed_at: parse_ts(&r.try_get::<String, _>("stage_changed_at")?)?,
+                    version: to_u64(r.try_get("version")?),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn due(
+        &self,
+        tenant: TenantId,
+        scope: &DueScope,
+        _today: Date,
+        horizon_until: Date,
+        plan_end_until: Date,
+        reader: Option<&crate::Reader>,
+    ) -> Result<Vec<DueRow>, StoreError> {
+        let (worker, org) = match scope {
+            DueScope::Worker(u) => (Some(u.to_string()), None),
+            DueScope::Org(o) => (None, Some(o.to_string())),
+        };
+        // Bare comparisons for the scope used (see `case_filter_sql`), so a worker's
+        // list reads the worker's index range only.
+        let sql = format!(
+            "SELECT d.case_id, c.person_id, p.name AS person_name, d.kind, d.due_on, d.reference, d.owner_org, d.assigned_worker FROM case_due d \
+             JOIN cases c ON c.id = d.case_id JOIN persons p ON p.id = c.person_id \
+             WHERE d.tenant_id = $1 \
+             AND ((d.kind <> 'plan_period_end' AND d.due_on <= $2) OR (d.kind = 'plan_period_end' AND d.due_on <= $3)) \
+             AND {} AND {} AND {} \
+             ORDER BY d.due_on, d.case_id",
+            if worker.is_some() {
+                "d.assigned_worker = $4"
+            } else {
+                "$4 IS NULL"
+            },
+            if org.is_some() {
+                "EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = d.case_id AND t.org_id = $5)"
+            } else {
+                "$5 IS NULL"
+            },
+            readable("d.case_id", reader, 6, 7, 8)
+        );
+        let (r_org, r_user, r_day) = reader_binds(reader);
+        let rows = query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(horizon_until.to_string())
+            .bind(plan_end_until.to_string())
+            .bind(worker)
+            .bind(org)
+            .bind(r_org)
+            .bind(r_user)
+            .bind(r_day)
+            .fetch_all(self.read.ex())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(DueRow {
+                    case_id: CaseId(parse_uuid(&r.try_get::<String, _>("case_id")?)?),
+                    person_id: PersonId(parse_uuid(&r.try_get::<String, _>("person_id")?)?),
+                    person_name: r.try_get("person_name")?,
+                    kind: DueKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown due kind {kind}")))?,
+                    due_on: parse_date(&r.try_get::<String, _>("due_on")?)?,
+                    reference: r
+                        .try_get::<Option<String>, _>("reference")?
+                        .map(|s| parse_uuid(&s))
+                        .transpose()?,
+                    owner_org: OrgId(parse_uuid(&r.try_get::<String, _>("owner_org")?)?),
+                    assigned_worker: UserId(parse_uuid(
+                        &r.try_get::<String, _>("assigned_worker")?,
+                    )?),
+                })
+            })
+            .collect()
+    }
+
+    /// How many items of each kind fall due in the tenant up to the horizons, and how
+    /// many of them are overdue on `today`: counted in the query, no row leaves it.
+    pub async fn due_counts(
+        &self,
+        tenant: TenantId,
+        today: Date,
+        horizon_until: Date,
+        plan_end_until: Date,
+    ) -> Result<Vec<(DueKind, u64, u64)>, StoreError> {
+        let rows = query(
+            "SELECT kind, COUNT(*) AS due, SUM(CASE WHEN due_on < $4 THEN 1 ELSE 0 END) AS overdue \
+             FROM case_due WHERE tenant_id = $1 \
+             AND ((kind <> 'plan_period_end' AND due_on <= $2) OR (kind = 'plan_period_end' AND due_on <= $3)) \
+             GROUP BY kind",
+        )
+        .bind(tenant.to_string())
+        .bind(horizon_until.to_string())
+        .bind(plan_end_until.to_string())
+        .bind(today.to_string())
+        .fetch_all(self.read.ex())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let count = |name: &str| -> Result<u64, StoreError> {
+                    let n: Option<i64> = r.try_get(name)?;
+                    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+                };
+                Ok((
+                    DueKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown due kind {kind}")))?,
+                    count("due")?,
+                    count("overdue")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn meetings(
+        &self,
+        tenant: TenantId,
+        org: OrgId,
+        q: &MeetingQuery,
+    ) -> Result<Vec<MeetingSummary>, StoreError> {
+        // Only the conditions used, so the date range stays an index range.
+        let mut sql = String::from(
+            "SELECT m.id, m.version, m.state FROM meetings m \
+             JOIN meeting_members mm ON mm.meeting_id = m.id AND mm.org_id = $2 \
+             WHERE m.tenant_id = $1 AND m.scheduled_on >= $3",
+        );
+        if q.until.is_some() {
+            sql.push_str(" AND m.scheduled_on <= $4");
+        }
+        if q.open_only {
+            sql.push_str(" AND m.closed_on IS NULL");
+        }
+        sql.push_str(" ORDER BY m.scheduled_on, m.id");
+        if let Some(limit) = q.limit {
+            sql.push_str(&format!(" LIMIT {}", limit.clamp(1, 10_000)));
+        }
+        let mut query = query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(org.to_string())
+            .bind(q.from.to_string());
+        if let Some(until) = q.until {
+            query = query.bind(until.to_string());
+        }
+        let rows = query.fetch_all(self.read.ex()).await?;
+        rows.iter()
+            .map(|r| {
+                let state: MeetingState = from_json(&r.try_get::<String, _>("state")?)?;
+                Ok(MeetingSummary {
+                    id: MeetingId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                    kind: state.kind,
+                    title: state.title.to_string(),
+                    scheduled_on: state.scheduled_on,
+                    closed_on: state.closed_on,
+                    agenda_cases: state.agenda.len(),
+                    version: to_u64(r.try_get("version")?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The condition "the reader may see the case in column `case`": the lowest-ranked row of the
+/// access projection that matches the reader's organisation (`$org`), user (`$user`) and day
+/// (`$day`) names a relation the reader's role may read. With no reader (`$org` NULL) every row
+/// passes: counts without names and internal reads. The relation names are core's stable
+/// `as_str` values, never input.
+pub(crate) fn readable(
+    case: &str,
+    reader: Option<&crate::Reader>,
+    org: u8,
+    user: u8,
+    day: u8,
+) -> String {
+    let relations = reader
+        .map(|r| {
+            r.relations
+                .iter()
+                .map(|x| format!("'{}'", x.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "''".to_owned());
+    format!(
+        "(${org} IS NULL OR (SELECT a.relation FROM case_access a WHERE a.case_id = {case} AND a.org_id = ${org} \
+         AND (a.user_id IS NULL OR a.user_id = ${user}) AND (a.valid_from IS NULL OR a.valid_from <= ${day}) \
+         AND (a.valid_until IS NULL OR a.valid_until >= ${day}) ORDER BY a.rank LIMIT 1) IN ({relations}))"
+    )
+}
+
+/// The conditions of a case list (`CaseFilter`), on `cases c`, with its parameters numbered as
+/// `cases` and `count_cases` bind them: $1 tenant, $2 team organisation, $3 stage, $4 worker,
+/// $5 person, ($6 limit, $7 offset,) $8 owner, $9 stage unchanged since, $10–$12 the reader.
+/// The stage set is written as literals of core's stable `as_str` values, never input.
+pub(crate) fn case_filter_sql(f: &crate::CaseFilter) -> String {
+    let stages = if f.stages.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        let list: Vec<String> = f
+            .stages
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!("c.stage IN ({})", list.join(", "))
+    };
+    // A condition the filter does not use is written as `$n IS NULL` (its parameter is bound
+    // NULL), one it uses as the bare comparison: `$n IS NULL OR col = $n` would keep the
+    // planner from the column's index.
+    let when = |on: bool, condition: &str, n: u8| {
+        if on {
+            condition.to_owned()
+        } else {
+            format!("${n} IS NULL")
+        }
+    };
+    format!(
+        "c.tenant_id = $1 AND {} AND {} AND {} AND {} AND {} AND {} AND {stages} AND {}",
+        when(
+            f.visible_to_org.is_some(),
+            "EXISTS (SELECT 1 FROM case_team t WHERE t.case_id = c.id AND t.org_id = $2)",
+            2
+        ),
+        when(f.stage.is_some(), "c.stage = $3", 3),
+        when(f.assigned_worker.is_some(), "c.assigned_worker = $4", 4),
+        when(f.person.is_some(), "c.person_id = $5", 5),
+        when(f.owner_org.is_some(), "c.owner_org = $8", 8),
+        when(
+            f.stage_unchanged_since.is_some(),
+            "c.stage_changed_at < $9",
+            9
+        ),
+        readable("c.id", f.reader.as_ref(), 10, 11, 12)
+    )
+}
+
+/// The reader's parameters, bound in the order `readable` names them.
+pub(crate) fn reader_binds(
+    reader: Option<&crate::Reader>,
+) -> (Option<String>, Option<String>, Option<String>) {
+    match reader {
+        Some(r) => (
+            Some(r.org.to_string()),
+            Some(r.user.to_string()),
+            Some(r.day.to_string()),
+        ),
+        None => (None, None, None),
+    }
+}
+
+/// Digits only, so that 090-1234-5678 and 09012345678 match.
+pub(crate) fn normalise_phone(p: &str) -> String {
+    p.chars()
+        .filter_map(|c| {
+            let c = match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32)?,
+                c => c,
+            };
+            c.is_ascii_digit().then_some(c)
+        })
+        .collect()
+}
+
+pub(crate) fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

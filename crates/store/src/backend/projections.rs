@@ -1,0 +1,440 @@
+//! The read projections, each row a pure function of a stream's folded state, written by
+//! `append` and `append_all` alike and recomputed by `verify`.
+
+use super::*;
+
+impl Db {
+    /// The rows of cases' projections (cases, case_team, case_due, the persons'
+    /// person_access, case_access), each a function of the folded state, for many
+    /// cases at once: a few statements per table, whatever the number of cases.
+    pub(super) async fn write_case_rows(
+        tx: &mut Tx<'_>,
+        items: &[CaseRows<'_>],
+    ) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
+        let mut rows = Vec::with_capacity(items.len());
+        for c in items {
+            rows.push(vec![
+                Val::text(c.id.to_string()),
+                Val::text(c.tenant.to_string()),
+                Val::text(c.state.person_id.to_string()),
+                Val::text(c.state.stage.as_str()),
+                Val::text(c.state.owner_org.to_string()),
+                Val::text(c.state.assigned_worker.to_string()),
+                Val::text(c.state.opened_on.to_string()),
+                Val::text(c.stage_changed_at),
+                Val::text(c.updated_at),
+                Val::Int(to_i64(c.version)),
+                Val::text(json(c.state)?),
+            ]);
+        }
+        // Each case moves between rows of the caseload counts as its worker or
+        // stage changes: what `cases` holds now leaves, the new state arrives. The
+        // differences are applied in key order, so concurrent writers lock the
+        // count rows in one order and cannot deadlock on them.
+        let mut moves: BTreeMap<(String, String, String, String), i64> = BTreeMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({})",
+                placeholders_list(chunk.len(), 0, tx.anonymous())
+            );
+            for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
+                let key = (
+                    r.try_get("tenant_id")?,
+                    r.try_get("owner_org")?,
+                    r.try_get("assigned_worker")?,
+                    r.try_get("stage")?,
+                );
+                *moves.entry(key).or_default() -= 1;
+            }
+        }
+        for c in items {
+            let key = (
+                c.tenant.to_string(),
+                c.state.owner_org.to_string(),
+                c.state.assigned_worker.to_string(),
+                c.state.stage.as_str().to_owned(),
+            );
+            *moves.entry(key).or_default() += 1;
+        }
+        // Each move also moves the roll-ups (migration 0012): the organisation's
+        // row of the stage, and the open totals of the worker and the organisation.
+        let mut rolled: BTreeMap<(String, String, String, String), i64> = BTreeMap::new();
+        for ((tenant, org, worker, stage), n) in moves.into_iter().filter(|(_, n)| *n != 0) {
+            let open = stage != Stage::Closed.as_str();
+            for (w, st) in [
+                (worker.as_str(), stage.as_str()),
+                (CASELOAD_ALL, stage.as_str()),
+            ] {
+                *rolled
+                    .entry((tenant.clone(), org.clone(), w.to_owned(), st.to_owned()))
+                    .or_default() += n;
+                if open {
+                    *rolled
+                        .entry((
+                            tenant.clone(),
+                            org.clone(),
+                            w.to_owned(),
+                            CASELOAD_OPEN.to_owned(),
+                        ))
+                        .or_default() += n;
+                }
+            }
+        }
+        let counts = rolled
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .map(|((tenant, org, worker, stage), n)| {
+                vec![
+                    Val::text(tenant),
+                    Val::text(org),
+                    Val::text(worker),
+                    Val::text(stage),
+                    Val::Int(n),
+                ]
+            })
+            .collect();
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO caseload_counts (tenant_id, org_id, worker, stage, cases) VALUES",
+            " ON CONFLICT (tenant_id, org_id, worker, stage) DO UPDATE SET cases = caseload_counts.cases + excluded.cases",
+            5,
+            counts,
+        )
+        .await?;
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) VALUES",
+            " ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
+             stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state",
+            11,
+            rows,
+        )
+        .await?;
+        Self::delete_in_(tx, "case_team", "case_id", &ids).await?;
+        let team = items
+            .iter()
+            .flat_map(|c| {
+                c.state
+                    .team
+                    .iter()
+                    .map(move |org| vec![Val::text(c.id.to_string()), Val::text(org.to_string())])
+            })
+            .collect();
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO case_team (case_id, org_id) VALUES",
+            "",
+            2,
+            team,
+        )
+        .await?;
+        Self::delete_in_(tx, "case_due", "case_id", &ids).await?;
+        let mut due = Vec::new();
+        for c in items {
+            for item in due_items(c.state) {
+                due.push(vec![
+                    Val::text(c.id.to_string()),
+                    Val::text(c.tenant.to_string()),
+                    Val::text(item.kind.as_str()),
+                    Val::text(item.due_on.to_string()),
+                    Val::Text(item.reference.map(|r| r.to_string())),
+                    Val::text(c.state.owner_org.to_string()),
+                    Val::text(c.state.assigned_worker.to_string()),
+                ]);
+            }
+        }
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO case_due (case_id, tenant_id, kind, due_on, reference, owner_org, assigned_worker) VALUES",
+            "",
+            7,
+            due,
+        )
+        .await?;
+        let mut persons: Vec<PersonId> = items.iter().map(|c| c.state.person_id).collect();
+        persons.sort_by_key(|p| p.0);
+        persons.dedup();
+        Self::refresh_person_access_many(tx, &persons).await?;
+        let consents = Self::consents_of_many(tx, &persons).await?;
+        Self::delete_in_(tx, "case_access", "case_id", &ids).await?;
+        let mut access = Vec::new();
+        for c in items {
+            let of_person = consents
+                .get(&c.state.person_id)
+                .map_or(&[][..], Vec::as_slice);
+            access.extend(access_values(c.tenant, c.id, c.state, of_person));
+        }
+        Self::insert_access_rows(tx, access).await
+    }
+
+    /// Rewrites the person_access rows of these persons: each is visible to the
+    /// organisation that registered them and to the teams of their cases.
+    pub(super) async fn refresh_person_access_many(
+        tx: &mut Tx<'_>,
+        persons: &[PersonId],
+    ) -> Result<(), StoreError> {
+        let ids: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
+        Self::delete_in_(tx, "person_access", "person_id", &ids).await?;
+        for chunk in ids.chunks(IN_CHUNK) {
+            let list = placeholders_list(chunk.len(), 0, tx.anonymous());
+            let sql = format!(
+                "INSERT INTO person_access (person_id, org_id) \
+                 SELECT cases.person_id, case_team.org_id FROM case_team JOIN cases ON cases.id = case_team.case_id WHERE cases.person_id IN ({list}) \
+                 UNION SELECT id, registered_by_org FROM persons WHERE id IN ({list})"
+            );
+            // The list appears twice: anonymous parameters are bound once per use.
+            let uses = if tx.anonymous() { 2 } else { 1 };
+            with_ids(sql, chunk, uses).execute(tx.ex()).await?;
+        }
+        Ok(())
+    }
+
+    /// The consents of these persons, from their projection rows.
+    pub(super) async fn consents_of_many(
+        tx: &mut Tx<'_>,
+        persons: &[PersonId],
+    ) -> Result<HashMap<PersonId, Vec<tsunagu_core::person::Consent>>, StoreError> {
+        let mut out = HashMap::new();
+        let ids: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, state FROM persons WHERE id IN ({})",
+                placeholders_list(chunk.len(), 0, tx.anonymous())
+            );
+            for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
+                let id = PersonId(parse_uuid(&r.try_get::<String, _>("id")?)?);
+                let state: PersonState = from_json(&r.try_get::<String, _>("state")?)?;
+                out.insert(id, state.consents);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts access rows (`access_values`) many to a statement.
+    pub(super) async fn insert_access_rows(
+        tx: &mut Tx<'_>,
+        rows: Vec<Vec<Val>>,
+    ) -> Result<(), StoreError> {
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO case_access (case_id, tenant_id, org_id, user_id, relation, valid_from, valid_until, rank) VALUES",
+            "",
+            8,
+            rows,
+        )
+        .await
+    }
+
+    /// Deletes the rows of `table` whose `column` is one of `ids`.
+    pub(super) async fn delete_in_(
+        tx: &mut Tx<'_>,
+        table: &str,
+        column: &str,
+        ids: &[String],
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {column} IN ({})",
+                placeholders_list(chunk.len(), 0, tx.anonymous())
+            );
+            with_ids(sql, chunk, 1).execute(tx.ex()).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts `rows` of `columns` values each, many to a statement: `head` is the
+    /// statement up to `VALUES`, `tail` what follows the values (a conflict clause).
+    pub(super) async fn insert_rows_(
+        tx: &mut Tx<'_>,
+        head: &str,
+        tail: &str,
+        columns: usize,
+        rows: Vec<Vec<Val>>,
+    ) -> Result<(), StoreError> {
+        let per = (MAX_PARAMS / columns).max(1);
+        for chunk in rows.chunks(per) {
+            let sql = format!(
+                "{head} {}{tail}",
+                placeholders(chunk.len(), columns, tx.anonymous())
+            );
+            let mut q = query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                for v in row {
+                    q = q.bind(v.clone());
+                }
+            }
+            q.execute(tx.ex()).await?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites a case's rows of the access projection from its state and the
+    /// person's consents (`policy::access_rows`).
+    pub(super) async fn write_case_access(
+        tx: &mut Tx<'_>,
+        tenant: TenantId,
+        id: CaseId,
+        state: &CaseState,
+        consents: &[tsunagu_core::person::Consent],
+    ) -> Result<(), StoreError> {
+        Self::delete_in_(tx, "case_access", "case_id", &[id.to_string()]).await?;
+        Self::insert_access_rows(tx, access_values(tenant, id, state, consents)).await
+    }
+
+    /// Fills the access projection of cases that have none (a database from before
+    /// it existed); run when the store is migrated.
+    pub async fn fill_case_access(&self) -> Result<u64, StoreError> {
+        let rows = query(
+            "SELECT c.id, c.tenant_id, c.state, p.state AS person_state FROM cases c JOIN persons p ON p.id = c.person_id \
+             WHERE NOT EXISTS (SELECT 1 FROM case_access a WHERE a.case_id = c.id)",
+        )
+        .fetch_all(self.write.ex())
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        for r in &rows {
+            let id = CaseId(parse_uuid(&r.try_get::<String, _>("id")?)?);
+            let tenant = TenantId(parse_uuid(&r.try_get::<String, _>("tenant_id")?)?);
+            let state: CaseState = from_json(&r.try_get::<String, _>("state")?)?;
+            let person: PersonState = from_json(&r.try_get::<String, _>("person_state")?)?;
+            Self::write_case_access(&mut tx, tenant, id, &state, &person.consents).await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// The rows of a person's projections: persons, and person_access when the person
+    /// is new; when consents changed, the access rows of every case of the person.
+    pub(super) async fn write_person_rows(
+        tx: &mut Tx<'_>,
+        items: &[PersonRows<'_>],
+    ) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(items.len());
+        for p in items {
+            let d = &p.state.details;
+            rows.push(vec![
+                Val::text(p.id.to_string()),
+                Val::text(p.tenant.to_string()),
+                Val::text(d.name.as_str()),
+                Val::Text(d.kana.as_ref().map(|k| k.as_str().to_owned())),
+                Val::Text(d.date_of_birth.map(|b| b.to_string())),
+                Val::Text(d.phone.as_ref().map(|ph| normalise_phone(ph.as_str()))),
+                Val::text(p.state.household_id.to_string()),
+                Val::text(p.state.registered_by_org.to_string()),
+                Val::Int(to_i64(p.version)),
+                Val::text(json(p.state)?),
+            ]);
+        }
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state) VALUES",
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kana = excluded.kana, date_of_birth = excluded.date_of_birth, \
+             phone = excluded.phone, household_id = excluded.household_id, version = excluded.version, state = excluded.state",
+            10,
+            rows,
+        )
+        .await?;
+        let new: Vec<PersonId> = items.iter().filter(|p| p.new).map(|p| p.id).collect();
+        Self::refresh_person_access_many(tx, &new).await?;
+        for p in items.iter().filter(|p| p.consents_changed) {
+            let cases = query("SELECT id, state FROM cases WHERE person_id = $1")
+                .bind(p.id.to_string())
+                .fetch_all(tx.ex())
+                .await?;
+            for c in &cases {
+                let case_id = CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?);
+                let case_state: CaseState = from_json(&c.try_get::<String, _>("state")?)?;
+                Self::write_case_access(tx, p.tenant, case_id, &case_state, &p.state.consents)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows of a meeting's projections: meetings and meeting_members.
+    pub(super) async fn write_meeting_rows(
+        tx: &mut Tx<'_>,
+        tenant: TenantId,
+        id: MeetingId,
+        version: u64,
+        state: &MeetingState,
+    ) -> Result<(), StoreError> {
+        query(
+            "INSERT INTO meetings (id, tenant_id, kind, scheduled_on, closed_on, version, state) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO UPDATE SET closed_on = excluded.closed_on, version = excluded.version, state = excluded.state",
+        )
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .bind(json(&state.kind)?)
+        .bind(state.scheduled_on.to_string())
+        .bind(state.closed_on.map(|d| d.to_string()))
+        .bind(to_i64(version))
+        .bind(json(state)?)
+        .execute(tx.ex())
+        .await?;
+        query("DELETE FROM meeting_members WHERE meeting_id = $1")
+            .bind(id.to_string())
+            .execute(tx.ex())
+            .await?;
+        for org in state.members() {
+            query("INSERT INTO meeting_members (meeting_id, org_id) VALUES ($1, $2)")
+                .bind(id.to_string())
+                .bind(org.to_string())
+                .execute(tx.ex())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// What a person's projection rows are written from.
+pub(super) struct PersonRows<'a> {
+    pub(super) tenant: tsunagu_core::TenantId,
+    pub(super) id: tsunagu_core::PersonId,
+    pub(super) version: u64,
+    pub(super) state: &'a PersonState,
+    /// A new person: their person_access rows are written too.
+    pub(super) new: bool,
+    /// Their consents changed: the access rows of all their cases are rewritten.
+    pub(super) consents_changed: bool,
+}
+
+/// What a case's projection rows are written from.
+pub(super) struct CaseRows<'a> {
+    pub(super) tenant: tsunagu_core::TenantId,
+    pub(super) id: tsunagu_core::CaseId,
+    pub(super) version: u64,
+    pub(super) state: &'a CaseState,
+    pub(super) stage_changed_at: &'a str,
+    pub(super) updated_at: &'a str,
+}
+
+/// A case's rows of the access projection (`policy::access_rows`) as insert values.
+pub(super) fn access_values(
+    tenant: tsunagu_core::TenantId,
+    id: tsunagu_core::CaseId,
+    state: &CaseState,
+    consents: &[tsunagu_core::person::Consent],
+) -> Vec<Vec<Val>> {
+    tsunagu_core::policy::access_rows(state, consents)
+        .into_iter()
+        .map(|row| {
+            vec![
+                Val::text(id.to_string()),
+                Val::text(tenant.to_string()),
+                Val::text(row.org.to_string()),
+                Val::Text(row.user.map(|u| u.to_string())),
+                Val::text(row.relation.as_str()),
+                Val::Text(row.from.map(|d| d.to_string())),
+                Val::Text(row.until.map(|d| d.to_string())),
+                Val::Int(i64::from(row.rank)),
+            ]
+        })
+        .collect()
+}
