@@ -410,21 +410,21 @@ impl Store {
         tenant: TenantId,
         id: CaseId,
     ) -> Result<Option<Versioned<CaseState>>, StoreError> {
-        dispatch!(self, db => db.projection(tenant, "cases", id.0).await)
+        dispatch!(self, db => db.projection(tenant, StreamKind::Case, id.0).await)
     }
     pub async fn person(
         &self,
         tenant: TenantId,
         id: PersonId,
     ) -> Result<Option<Versioned<PersonState>>, StoreError> {
-        dispatch!(self, db => db.projection(tenant, "persons", id.0).await)
+        dispatch!(self, db => db.projection(tenant, StreamKind::Person, id.0).await)
     }
     pub async fn meeting(
         &self,
         tenant: TenantId,
         id: MeetingId,
     ) -> Result<Option<Versioned<MeetingState>>, StoreError> {
-        dispatch!(self, db => db.projection(tenant, "meetings", id.0).await)
+        dispatch!(self, db => db.projection(tenant, StreamKind::Meeting, id.0).await)
     }
     pub async fn events(
         &self,

@@ -179,6 +179,41 @@ pub struct Idempotency {
     pub stream_id: uuid::Uuid,
 }
 
+/// The registry of stream kinds: each kind's name in `streams.stream_type` and the table of its
+/// projection, named once here. A new kind of record is a new kind of stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StreamKind {
+    Case,
+    Person,
+    Meeting,
+}
+
+impl StreamKind {
+    pub const ALL: [StreamKind; 3] = [StreamKind::Case, StreamKind::Person, StreamKind::Meeting];
+
+    /// The name stored in `streams.stream_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamKind::Case => "case",
+            StreamKind::Person => "person",
+            StreamKind::Meeting => "meeting",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<StreamKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The projection table holding each stream's folded state.
+    pub fn table(self) -> &'static str {
+        match self {
+            StreamKind::Case => "cases",
+            StreamKind::Person => "persons",
+            StreamKind::Meeting => "meetings",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum StreamAppend {
     Case {
@@ -196,6 +231,29 @@ pub enum StreamAppend {
         expected_version: u64,
         events: Vec<MeetingEvent>,
     },
+}
+
+impl StreamAppend {
+    /// The stream's id, kind and the version the writer saw.
+    pub fn key(&self) -> (uuid::Uuid, StreamKind, u64) {
+        match self {
+            StreamAppend::Case {
+                id,
+                expected_version,
+                ..
+            } => (id.0, StreamKind::Case, *expected_version),
+            StreamAppend::Person {
+                id,
+                expected_version,
+                ..
+            } => (id.0, StreamKind::Person, *expected_version),
+            StreamAppend::Meeting {
+                id,
+                expected_version,
+                ..
+            } => (id.0, StreamKind::Meeting, *expected_version),
+        }
+    }
 }
 
 /// One write: events for one or more streams, by one actor, at one time, for one reason.

@@ -113,23 +113,7 @@ impl Db {
             let mut versions = Vec::with_capacity(batch.streams.len());
             let mut heads = Vec::with_capacity(batch.streams.len());
             for stream in &batch.streams {
-                let (id, kind, expected) = match stream {
-                    StreamAppend::Case {
-                        id,
-                        expected_version,
-                        ..
-                    } => (id.0, "case", *expected_version),
-                    StreamAppend::Person {
-                        id,
-                        expected_version,
-                        ..
-                    } => (id.0, "person", *expected_version),
-                    StreamAppend::Meeting {
-                        id,
-                        expected_version,
-                        ..
-                    } => (id.0, "meeting", *expected_version),
-                };
+                let (id, kind, expected) = stream.key();
                 let i = match index.get(&id) {
                     Some(i) => *i,
                     None => {
@@ -267,7 +251,7 @@ impl Db {
     pub(super) async fn bulk_load(
         tx: &mut Tx<'_>,
         tenant: TenantId,
-        kind: &'static str,
+        kind: StreamKind,
         id: Uuid,
         expected: u64,
     ) -> Result<Bulk, StoreError> {
@@ -280,17 +264,17 @@ impl Db {
             head: crate::audit::GENESIS_HASH.to_owned(),
             updated_at: String::new(),
             state: match kind {
-                "case" => BulkState::Case {
+                StreamKind::Case => BulkState::Case {
                     state: None,
                     stage: None,
                     stage_changed_at: String::new(),
                 },
-                "person" => BulkState::Person {
+                StreamKind::Person => BulkState::Person {
                     state: None,
                     new: expected == 0,
                     consents_changed: false,
                 },
-                _ => BulkState::Meeting(None),
+                StreamKind::Meeting => BulkState::Meeting(None),
             },
         };
         if expected == 0 {
@@ -301,7 +285,7 @@ impl Db {
         )
         .bind(id.to_string())
         .bind(tenant.to_string())
-        .bind(kind)
+        .bind(kind.as_str())
         .fetch_optional(tx.ex())
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -312,12 +296,7 @@ impl Db {
         if let Some(head) = row.try_get::<Option<String>, _>("head_hash")? {
             bulk.head = head;
         }
-        let table = match kind {
-            "case" => "cases",
-            "person" => "persons",
-            _ => "meetings",
-        };
-        let (raw, extra) = Self::stored_state(tx, table, id)
+        let (raw, extra) = Self::stored_state(tx, kind, id)
             .await?
             .ok_or(StoreError::NotFound)?;
         bulk.state = match bulk.state {
@@ -355,7 +334,7 @@ impl Db {
             for w in chunk {
                 q = q
                     .bind(w.id.to_string())
-                    .bind(w.kind)
+                    .bind(w.kind.as_str())
                     .bind(w.tenant.to_string())
                     .bind(to_i64(w.version))
                     .bind(&w.head);
@@ -384,7 +363,7 @@ impl Db {
         .bind(&w.head)
         .bind(w.id.to_string())
         .bind(w.tenant.to_string())
-        .bind(w.kind)
+        .bind(w.kind.as_str())
         .bind(to_i64(w.base))
         .execute(tx.ex())
         .await?;
@@ -497,7 +476,7 @@ impl Db {
     pub(super) async fn bump(
         tx: &mut Tx<'_>,
         batch: &AppendBatch,
-        stream_type: &str,
+        stream_type: StreamKind,
         id: Uuid,
         expected: u64,
         n: usize,
@@ -508,7 +487,7 @@ impl Db {
                 "INSERT INTO streams (stream_id, stream_type, tenant_id, version) VALUES ($1, $2, $3, $4)",
             )
             .bind(id.to_string())
-            .bind(stream_type)
+            .bind(stream_type.as_str())
             .bind(batch.tenant.to_string())
             .bind(to_i64(new_version))
             .execute(tx.ex())
@@ -528,7 +507,7 @@ impl Db {
         .bind(to_i64(new_version))
         .bind(id.to_string())
         .bind(batch.tenant.to_string())
-        .bind(stream_type)
+        .bind(stream_type.as_str())
         .bind(to_i64(expected))
         .execute(tx.ex())
         .await?;
@@ -540,7 +519,7 @@ impl Db {
         )
         .bind(id.to_string())
         .bind(batch.tenant.to_string())
-        .bind(stream_type)
+        .bind(stream_type.as_str())
         .fetch_optional(tx.ex())
         .await?;
         match actual {
@@ -620,16 +599,16 @@ impl Db {
 
     pub(super) async fn stored_state(
         tx: &mut Tx<'_>,
-        table: &str,
+        kind: StreamKind,
         id: Uuid,
     ) -> Result<Option<(String, String)>, StoreError> {
         let row = query(sqlx::AssertSqlSafe(format!(
-            "SELECT state, {} AS extra FROM {table} WHERE id = $1",
-            if table == "cases" {
-                "stage || '|' || stage_changed_at"
-            } else {
-                "''"
-            }
+            "SELECT state, {} AS extra FROM {} WHERE id = $1",
+            match kind {
+                StreamKind::Case => "stage || '|' || stage_changed_at",
+                StreamKind::Person | StreamKind::Meeting => "''",
+            },
+            kind.table()
         )))
         .bind(id.to_string())
         .fetch_optional(tx.ex())
@@ -651,14 +630,14 @@ impl Db {
         expected: u64,
         events: &[CaseEvent],
     ) -> Result<(u64, String), StoreError> {
-        let version = Self::bump(tx, batch, "case", id.0, expected, events.len()).await?;
+        let version = Self::bump(tx, batch, StreamKind::Case, id.0, expected, events.len()).await?;
         let (mut state, previous_stage, stage_changed_at) = if expected == 0 {
             let state = CaseState::fold(events.iter()).ok_or_else(|| {
                 StoreError::Corrupt("a case stream must start with case_opened".into())
             })?;
             (state, None, batch.recorded_at.to_string())
         } else {
-            let (raw, extra) = Self::stored_state(tx, "cases", id.0)
+            let (raw, extra) = Self::stored_state(tx, StreamKind::Case, id.0)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let mut state: CaseState = from_json(&raw)?;
@@ -703,11 +682,12 @@ impl Db {
         expected: u64,
         events: &[PersonEvent],
     ) -> Result<(u64, String), StoreError> {
-        let version = Self::bump(tx, batch, "person", id.0, expected, events.len()).await?;
+        let version =
+            Self::bump(tx, batch, StreamKind::Person, id.0, expected, events.len()).await?;
         let state = if expected == 0 {
             PersonState::fold(events.iter())
         } else {
-            let (raw, _) = Self::stored_state(tx, "persons", id.0)
+            let (raw, _) = Self::stored_state(tx, StreamKind::Person, id.0)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let mut stored: PersonState = from_json(&raw)?;
@@ -748,13 +728,14 @@ impl Db {
         expected: u64,
         events: &[MeetingEvent],
     ) -> Result<(u64, String), StoreError> {
-        let version = Self::bump(tx, batch, "meeting", id.0, expected, events.len()).await?;
+        let version =
+            Self::bump(tx, batch, StreamKind::Meeting, id.0, expected, events.len()).await?;
         let state = if expected == 0 {
             MeetingState::fold(events.iter()).ok_or_else(|| {
                 StoreError::Corrupt("a meeting stream must start with meeting_scheduled".into())
             })?
         } else {
-            let (raw, _) = Self::stored_state(tx, "meetings", id.0)
+            let (raw, _) = Self::stored_state(tx, StreamKind::Meeting, id.0)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let mut state: MeetingState = from_json(&raw)?;
@@ -790,7 +771,7 @@ pub(super) struct EventRow {
 /// A stream `append_all` writes to: where it started, where it is, and its folded state.
 pub(super) struct Bulk {
     pub(super) id: Uuid,
-    pub(super) kind: &'static str,
+    pub(super) kind: StreamKind,
     pub(super) tenant: tsunagu_core::TenantId,
     /// The version stored before this call (0: a new stream).
     pub(super) base: u64,

@@ -7,11 +7,12 @@ impl Db {
     pub async fn projection<T: serde::de::DeserializeOwned>(
         &self,
         tenant: TenantId,
-        table: &'static str,
+        kind: StreamKind,
         id: Uuid,
     ) -> Result<Option<Versioned<T>>, StoreError> {
         let row = query(sqlx::AssertSqlSafe(format!(
-            "SELECT version, state FROM {table} WHERE id = $1 AND tenant_id = $2"
+            "SELECT version, state FROM {} WHERE id = $1 AND tenant_id = $2",
+            kind.table()
         )))
         .bind(id.to_string())
         .bind(tenant.to_string())

@@ -174,14 +174,14 @@ impl Db {
                 ));
                 continue;
             }
-            let projection = match stype.as_str() {
-                "case" => page.cases.get(&sid).map(|c| (c.version, c.state.clone())),
-                "person" => page.persons.remove(&sid),
-                "meeting" => page.meetings.remove(&sid),
-                other => {
-                    findings.push(format!("stream {sid}: unknown stream type {other}"));
-                    continue;
-                }
+            let Some(kind) = StreamKind::parse(&stype) else {
+                findings.push(format!("stream {sid}: unknown stream type {stype}"));
+                continue;
+            };
+            let projection = match kind {
+                StreamKind::Case => page.cases.get(&sid).map(|c| (c.version, c.state.clone())),
+                StreamKind::Person => page.persons.remove(&sid),
+                StreamKind::Meeting => page.meetings.remove(&sid),
             };
             let Some((stored_version, stored)) = projection else {
                 findings.push(format!("{stype} {sid}: no projection row"));
@@ -193,8 +193,8 @@ impl Db {
                 ));
             }
             let payloads = events.iter().map(|e| e.payload.clone());
-            match stype.as_str() {
-                "case" => {
+            match kind {
+                StreamKind::Case => {
                     let evs: Result<Vec<CaseEvent>, _> =
                         payloads.map(serde_json::from_value).collect();
                     let Ok(evs) = evs else {
@@ -202,7 +202,7 @@ impl Db {
                         continue;
                     };
                     let folded = CaseState::fold(evs.iter());
-                    compare(findings, "case", &sid, folded.as_ref(), &stored);
+                    compare(findings, kind.as_str(), &sid, folded.as_ref(), &stored);
                     let timed: Vec<(CaseEvent, Timestamp)> = evs
                         .into_iter()
                         .zip(events.iter().map(|e| e.recorded_at))
@@ -221,7 +221,7 @@ impl Db {
                         );
                     }
                 }
-                "person" => {
+                StreamKind::Person => {
                     let evs: Result<Vec<PersonEvent>, _> =
                         payloads.map(serde_json::from_value).collect();
                     let Ok(evs) = evs else {
@@ -229,7 +229,7 @@ impl Db {
                         continue;
                     };
                     let folded = PersonState::fold(evs.iter());
-                    compare(findings, "person", &sid, folded.as_ref(), &stored);
+                    compare(findings, kind.as_str(), &sid, folded.as_ref(), &stored);
                     if let Some(state) = folded {
                         // Seen by the registering organisation and the teams of the
                         // person's cases (whose team rows are checked with the case).
@@ -242,7 +242,7 @@ impl Db {
                         }
                     }
                 }
-                _ => {
+                StreamKind::Meeting => {
                     let evs: Result<Vec<MeetingEvent>, _> =
                         payloads.map(serde_json::from_value).collect();
                     let Ok(evs) = evs else {
@@ -250,7 +250,7 @@ impl Db {
                         continue;
                     };
                     let folded = MeetingState::fold(evs.iter());
-                    compare(findings, "meeting", &sid, folded.as_ref(), &stored);
+                    compare(findings, kind.as_str(), &sid, folded.as_ref(), &stored);
                     if let Some(state) = folded {
                         let expected: BTreeSet<String> =
                             state.members().iter().map(|o| o.to_string()).collect();
