@@ -338,3 +338,112 @@ impl std::fmt::Display for Refusal {
 }
 
 impl std::error::Error for Refusal {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each refusal (a new variant belongs here: its code and message are then pinned).
+    fn one_of_each() -> Vec<Refusal> {
+        use Refusal::*;
+        vec![
+            WrongStage {
+                action: "振り分け",
+                stage: Stage::Support,
+            },
+            DateInFuture { field: "受付日" },
+            DateOrder {
+                earlier: "受付日",
+                later: "振り分け日",
+            },
+            DateBeforeCaseOpened { field: "受付日" },
+            DateTooEarly { field: "受付日" },
+            IntakeMultipleMainProblems,
+            IntakeUnknownProblem {
+                code: "code_x".into(),
+            },
+            IntakeNotRecorded,
+            AssessmentNotRecorded,
+            PlanNoGoals,
+            PlanNoItems,
+            PlanItemIncomplete {
+                item: 2,
+                missing_responsible: true,
+                missing_deadline: true,
+            },
+            PlanGoalReference { item: 2 },
+            PlanUnknownStatutoryService {
+                code: "code_x".into(),
+            },
+            PlanVersionNotLatest,
+            PlanNeedsMeetingApproval,
+            SupportAwaitingDecision {
+                services: vec!["service_a".into()],
+            },
+            DecisionRequiresMunicipality,
+            DecisionServiceNotInPlan {
+                code: "code_x".into(),
+            },
+            DecisionAlreadyMade {
+                code: "code_x".into(),
+            },
+            SupportServiceRejected {
+                services: vec!["service_a".into()],
+            },
+            PlanItemDeadlineBeforeDraft { item: 2 },
+            TerminationNeedsFollowUp,
+            ReferralNeedsFollowUpDate,
+            ReferralNotFound,
+            ReferralAlreadyConfirmed,
+            ConsentNotFound,
+            ConsentAlreadyWithdrawn,
+            ConsentNoOrganisations,
+            TeamNeedsConsent,
+            RestrictionExcludesSelf,
+            RestrictionNotNamed,
+            TeamAlreadyMember,
+            TeamNotMember,
+            TeamCannotRemoveOwner,
+            MeetingCaseNotOnAgenda,
+            MeetingCaseAlreadyOnAgenda,
+            MeetingCannotApprove,
+            MeetingNeedsMunicipality,
+            MeetingClosed,
+            MeetingUnexpectedConclusion,
+            SuspensionNeedsContactAttempts {
+                required: 3,
+                recorded: 1,
+            },
+            SuspensionNotConfirmed,
+            TerminationNeedsIntention,
+            TerminationNeedsMeetingApproval,
+            TerminationNeedsEvaluation,
+            TerminationOpenReferrals { count: 2 },
+            TerminationSuspensionTooShort { days_required: 90 },
+            TerminationPatternMismatch,
+            EvaluationUnknownGoal,
+            EvaluationNoPlan,
+            AttachmentEmpty,
+            AttachmentTooLarge {
+                max_bytes: 10_485_760,
+            },
+            AttachmentTypeNotAllowed,
+            AttachmentAlreadyAdded,
+        ]
+    }
+
+    /// The codes integrators depend on and the Japanese messages, pinned: a changed code or
+    /// message shows here as a snapshot difference. Codes are distinct.
+    #[test]
+    fn refusal_codes_and_messages_are_pinned() {
+        let all = one_of_each();
+        let mut codes = std::collections::BTreeSet::new();
+        let mut listing = String::new();
+        for r in &all {
+            assert!(codes.insert(r.code()), "{} used twice", r.code());
+            assert!(!r.message().is_empty());
+            listing.push_str(&format!("{}\t{}\n", r.code(), r.message()));
+        }
+        insta::assert_snapshot!("refusal_codes", listing);
+    }
+}
