@@ -19,12 +19,9 @@ pub struct CaseAccess {
 }
 
 pub async fn case(app: &App, caller: &Caller, id: CaseId, access: Access) -> Result<CaseAccess> {
-    let Some(case) = app.store.case(caller.actor.tenant_id, id).await? else {
-        return Err(Error::not_found());
-    };
-    let Some(person) = app
+    let Some((case, person)) = app
         .store
-        .person(caller.actor.tenant_id, case.state.person_id)
+        .case_with_person(caller.actor.tenant_id, id)
         .await?
     else {
         return Err(Error::not_found());

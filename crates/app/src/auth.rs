@@ -241,14 +241,9 @@ fn unauthorized(code: &str, message: &str) -> Error {
 /// `auth.session_expired`; activity is recorded at most once a minute.
 pub async fn by_session(app: &App, token: &str, address: Option<String>) -> Result<Authenticated> {
     let now = Timestamp::now();
-    let session = app
+    let (session, member) = app
         .store
-        .session(&token_hash(token), now)
-        .await?
-        .ok_or_else(Error::unauthenticated)?;
-    let member = app
-        .store
-        .member(session.user_id)
+        .session_member(&token_hash(token), now)
         .await?
         .ok_or_else(Error::unauthenticated)?;
     let role = member.user.role;

@@ -272,6 +272,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         dispatch!(self, db => db.create_org(org, audit).await)
     }
+    /// A live session with its member, in one read (every request that carries a cookie).
+    pub async fn session_member(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<(Session, Member)>, StoreError> {
+        dispatch!(self, db => db.session_member(token_hash, now).await)
+    }
     pub async fn member(&self, id: UserId) -> Result<Option<Member>, StoreError> {
         dispatch!(self, db => db.member(id).await)
     }
@@ -411,6 +419,14 @@ impl Store {
         id: CaseId,
     ) -> Result<Option<Versioned<CaseState>>, StoreError> {
         dispatch!(self, db => db.projection(tenant, StreamKind::Case, id.0).await)
+    }
+    /// A case with its person, in one read (every access check of one case).
+    pub async fn case_with_person(
+        &self,
+        tenant: TenantId,
+        id: CaseId,
+    ) -> Result<Option<(Versioned<CaseState>, Versioned<PersonState>)>, StoreError> {
+        dispatch!(self, db => db.case_with_person(tenant, id).await)
     }
     pub async fn person(
         &self,

@@ -103,6 +103,35 @@ impl Db {
 
     /// A user with what a request needs of their organisation and tenant, in one
     /// read: `None` when the user, or their organisation, does not exist.
+    /// A live session and its member in one statement: the session by its token's hash
+    /// (not revoked, not expired), its user joined with their organisation and tenant.
+    pub async fn session_member(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Session, Member)>, StoreError> {
+        let row = query(
+            "SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.address, \
+             s.totp_setup_only, s.csrf_token, u.tenant_id, u.org_id, u.login, u.display_name, \
+             u.role, u.password_hash, u.disabled, u.totp_secret, u.totp_confirmed, \
+             o.kind AS org_kind, t.settings \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             JOIN organisations o ON o.id = u.org_id AND o.tenant_id = u.tenant_id \
+             JOIN tenants t ON t.id = u.tenant_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.read.ex())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let session = session_from_row(&row)?;
+        if session.expires_at <= now {
+            return Ok(None);
+        }
+        let member = member_from_row(&row, "user_id")?;
+        Ok(Some((session, member)))
+    }
+
     pub async fn member(&self, id: UserId) -> Result<Option<Member>, StoreError> {
         let row = query(
             "SELECT u.id, u.tenant_id, u.org_id, u.login, u.display_name, u.role, u.password_hash, \
@@ -114,13 +143,7 @@ impl Db {
         .fetch_optional(self.read.ex())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let kind: String = row.try_get("org_kind")?;
-        Ok(Some(Member {
-            user: user_from_row(&row)?,
-            org_kind: OrgKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown organisation kind {kind}")))?,
-            settings: from_json(&row.try_get::<String, _>("settings")?)?,
-        }))
+        Ok(Some(member_from_row(&row, "id")?))
     }
 
     pub async fn update_tenant_settings(
@@ -587,9 +610,25 @@ impl Db {
 }
 
 pub(super) fn user_from_row(row: &Row) -> Result<User, StoreError> {
+    user_with_id(row, "id")
+}
+
+/// A member (user, organisation kind, tenant settings) from a row of the member join.
+fn member_from_row(row: &Row, id: &str) -> Result<Member, StoreError> {
+    let kind: String = row.try_get("org_kind")?;
+    Ok(Member {
+        user: user_with_id(row, id)?,
+        org_kind: OrgKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown organisation kind {kind}")))?,
+        settings: from_json(&row.try_get::<String, _>("settings")?)?,
+    })
+}
+
+/// A user from a row whose user id is in column `id` (joined rows name it otherwise).
+fn user_with_id(row: &Row, id: &str) -> Result<User, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(User {
-        id: UserId(parse_uuid(&row.try_get::<String, _>("id")?)?),
+        id: UserId(parse_uuid(&row.try_get::<String, _>(id)?)?),
         tenant_id: TenantId(parse_uuid(&row.try_get::<String, _>("tenant_id")?)?),
         org_id: OrgId(parse_uuid(&row.try_get::<String, _>("org_id")?)?),
         login: row.try_get("login")?,
