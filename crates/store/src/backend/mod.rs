@@ -83,8 +83,9 @@ pub(super) fn placeholders(rows: usize, columns: usize, anonymous: bool) -> Stri
     out
 }
 
-/// At most this many parameters to a multi-row statement.
-pub(super) const MAX_PARAMS: usize = 999;
+/// At most this many parameters to a multi-row statement (SQLite takes 32,766 since 3.32,
+/// PostgreSQL 65,535): fewer, larger statements, each a round trip to the driver's worker.
+pub(super) const MAX_PARAMS: usize = 16_000;
 /// At most this many ids to an `IN (…)` list.
 pub(super) const IN_CHUNK: usize = 200;
 
