@@ -238,7 +238,8 @@ fn unauthorized(code: &str, message: &str) -> Error {
 
 /// The caller of a request that came with a session token (the cookie's value): the live
 /// session and its member, or 401. A session idle longer than the tenant allows is refused with
-/// `auth.session_expired`; activity is recorded at most once a minute.
+/// `auth.session_expired`. Activity is recorded by [`keep_alive`], which the surface calls once
+/// the request passed its own checks.
 pub async fn by_session(app: &App, token: &str, address: Option<String>) -> Result<Authenticated> {
     let now = Timestamp::now();
     let (session, member) = app
@@ -255,9 +256,6 @@ pub async fn by_session(app: &App, token: &str, address: Option<String>) -> Resu
             "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
         ));
     }
-    if now.duration_since(session.last_seen_at) > SignedDuration::from_secs(60) {
-        app.store.touch_session(&session.id, now).await?;
-    }
     Ok(Authenticated::new(
         actor,
         user,
@@ -266,6 +264,20 @@ pub async fn by_session(app: &App, token: &str, address: Option<String>) -> Resu
         None,
         address,
     ))
+}
+
+/// Records a session's activity (at most once a minute), so its idle time starts again. A
+/// surface calls it only after the request passed the surface's own checks (the CSRF token of
+/// a state change): a forged request keeps no session alive.
+pub async fn keep_alive(app: &App, me: &Authenticated) -> Result<()> {
+    let Some(session) = &me.session else {
+        return Ok(());
+    };
+    let now = Timestamp::now();
+    if now.duration_since(session.last_seen_at) > SignedDuration::from_secs(60) {
+        app.store.touch_session(&session.id, now).await?;
+    }
+    Ok(())
 }
 
 /// The caller of a request that came with a bearer API token, or 401. Privileges are read at

@@ -170,6 +170,7 @@ impl FromRequestParts<AppState> for Auth {
                 ));
             }
         }
+        tsunagu_app::auth::keep_alive(state, &me).await?;
         Ok(Auth(me))
     }
 }

@@ -737,6 +737,48 @@ async fn state_changes_need_the_csrf_token_and_tokens_are_scoped() {
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (_, found) = worker.get("/api/persons?name=偽造").await;
         assert_eq!(found.as_array().unwrap().len(), 0, "nothing was written");
+        // A refused forgery keeps no session alive; the user's own next request does.
+        let (_, sessions) = worker.get("/api/me/sessions").await;
+        let current = sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["current"] == true)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let earlier = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_mins(5))
+            .unwrap();
+        db.exec(&format!(
+            "UPDATE sessions SET last_seen_at = '{earlier}' WHERE id = '{current}'"
+        ))
+        .await
+        .unwrap();
+        // Whether the session still shows the activity set above (a no-op update that matches
+        // only then).
+        let unchanged = format!(
+            "UPDATE sessions SET last_seen_at = last_seen_at \
+             WHERE id = '{current}' AND last_seen_at = '{earlier}'"
+        );
+        let untouched = || db.exec(&unchanged);
+        let (s, _) = forged
+            .post("/api/persons", json!({"details": {"name": "偽造"}}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(
+            untouched().await.unwrap(),
+            1,
+            "the forgery touched the session"
+        );
+        let (s, _) = worker.get("/api/me").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            untouched().await.unwrap(),
+            0,
+            "a real request records activity"
+        );
 
         // Tokens: at most the caller's role, bound to the organisation, revocable.
         let (_, body) = worker
