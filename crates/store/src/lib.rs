@@ -336,13 +336,6 @@ impl Store {
     ) -> Result<(), StoreError> {
         dispatch!(self, db => db.create_session(token_hash, session, audit).await)
     }
-    pub async fn session(
-        &self,
-        token_hash: &str,
-        now: jiff::Timestamp,
-    ) -> Result<Option<Session>, StoreError> {
-        dispatch!(self, db => db.session(token_hash, now).await)
-    }
     pub async fn touch_session(&self, id: &str, now: jiff::Timestamp) -> Result<(), StoreError> {
         dispatch!(self, db => db.touch_session(id, now).await)
     }

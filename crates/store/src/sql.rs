@@ -141,11 +141,6 @@ impl From<Option<&str>> for Val {
         Val::Text(v.map(str::to_owned))
     }
 }
-impl From<Option<&String>> for Val {
-    fn from(v: Option<&String>) -> Val {
-        Val::Text(v.cloned())
-    }
-}
 impl From<i64> for Val {
     fn from(v: i64) -> Val {
         Val::Int(v)
@@ -161,19 +156,14 @@ impl From<bool> for Val {
         Val::Bool(v)
     }
 }
-impl From<Vec<u8>> for Val {
-    fn from(v: Vec<u8>) -> Val {
-        Val::Bytes(v)
-    }
-}
 impl From<&[u8]> for Val {
     fn from(v: &[u8]) -> Val {
         Val::Bytes(v.to_vec())
     }
 }
-impl From<&Vec<u8>> for Val {
-    fn from(v: &Vec<u8>) -> Val {
-        Val::Bytes(v.clone())
+impl From<Vec<u8>> for Val {
+    fn from(v: Vec<u8>) -> Val {
+        Val::Bytes(v)
     }
 }
 

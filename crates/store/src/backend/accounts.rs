@@ -428,22 +428,6 @@ impl Db {
     }
 
     /// The live (not revoked, not past its absolute lifetime) session of a token.
-    pub async fn session(
-        &self,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> Result<Option<Session>, StoreError> {
-        let row = query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL"
-        )))
-        .bind(token_hash)
-        .fetch_optional(self.read.ex())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let s = session_from_row(&row)?;
-        Ok((s.expires_at > now).then_some(s))
-    }
-
     pub async fn touch_session(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
         query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(now.to_string())
