@@ -877,12 +877,14 @@ impl Demo<'_> {
 
 /// Creates a demo tenant with `persons` persons and their cases. Deterministic in shape for a
 /// seed (ids and timestamps are fresh).
-/// Returns the number of events written.
+/// Returns the number of events written; `bar` counts the persons (shared by tenants generated
+/// side by side).
 pub async fn generate(
     store: &Store,
     persons: u32,
     seed: u64,
     is_demo: bool,
+    bar: &ProgressBar,
 ) -> anyhow::Result<u64> {
     let tenant = TenantId(Uuid::now_v7());
     // Demo logins work without an authenticator app; real tenants require TOTP for every role.
@@ -1071,18 +1073,12 @@ pub async fn generate(
             day = plus(day, 14);
         }
     }
-    let bar = ProgressBar::new(u64::from(persons));
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} persons ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
     let started = std::time::Instant::now();
     for _ in 0..persons {
         demo.person_and_case().await?;
         bar.inc(1);
     }
     demo.flush().await?;
-    bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(
         persons,
@@ -1092,4 +1088,14 @@ pub async fn generate(
         "generated"
     );
     Ok(demo.events)
+}
+
+/// A progress bar over `persons` persons in all (hidden when stderr is not a terminal).
+pub fn progress_bar(persons: u32) -> ProgressBar {
+    let bar = ProgressBar::new(u64::from(persons));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} persons ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }

@@ -97,6 +97,10 @@ enum Command {
         /// logins `worker-<seed>`, `lead-<seed>`, … (the first tenant of seed 1 keeps `worker`).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=5000))]
         tenants: u32,
+        /// Tenants generated at once (national mode on PostgreSQL, where writers run side by
+        /// side; SQLite has one writer, so more than 1 gains little there).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+        jobs: u32,
     },
     /// Set up a new tenant (a municipality) with its first organisation and administrator.
     /// Reads the administrator's password from TSUNAGU_PASSWORD or stdin; prints the new ids.
@@ -333,7 +337,9 @@ async fn main() -> anyhow::Result<()> {
             }
             if store.tenants().await?.is_empty() {
                 eprintln!("Creating demo data ({persons} persons)…");
-                demo::generate(&store, persons, 1, true).await?;
+                let bar = demo::progress_bar(persons);
+                demo::generate(&store, persons, 1, true, &bar).await?;
+                bar.finish_and_clear();
             }
             eprintln!("{}", demo::LOGIN_HELP);
             serve(store, &net, secrets).await
@@ -350,7 +356,9 @@ async fn main() -> anyhow::Result<()> {
                 && let Some(persons) = persons
             {
                 eprintln!("bench: generating {persons} persons…");
-                demo::generate(&store, persons, 1, true).await?;
+                let bar = demo::progress_bar(persons);
+                demo::generate(&store, persons, 1, true, &bar).await?;
+                bar.finish_and_clear();
             }
             bench::run(
                 store,
@@ -371,6 +379,7 @@ async fn main() -> anyhow::Result<()> {
             persons,
             seed,
             tenants,
+            jobs,
         } => {
             let store = Store::connect(&db.url).await?;
             if store.has_non_demo_data().await? {
@@ -379,12 +388,26 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             let started = std::time::Instant::now();
+            // Each tenant is independent of the others: `jobs` of them are generated at once,
+            // each deterministic for its own seed.
+            let mut running = tokio::task::JoinSet::new();
             let mut events = 0;
+            let bar = demo::progress_bar(persons);
             for k in 0..tenants {
+                if running.len() >= jobs as usize {
+                    events += running.join_next().await.expect("a running tenant")??;
+                }
                 // The remainder goes to the first tenants, one each.
                 let share = persons / tenants + u32::from(k < persons % tenants);
-                events += demo::generate(&store, share, seed + u64::from(k), true).await?;
+                let (store, bar) = (store.clone(), bar.clone());
+                running.spawn(async move {
+                    demo::generate(&store, share, seed + u64::from(k), true, &bar).await
+                });
             }
+            while let Some(finished) = running.join_next().await {
+                events += finished??;
+            }
+            bar.finish_and_clear();
             if tenants > 1 {
                 let secs = started.elapsed().as_secs_f64();
                 eprintln!(
