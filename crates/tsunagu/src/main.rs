@@ -394,8 +394,10 @@ async fn main() -> anyhow::Result<()> {
             let mut events = 0;
             let bar = demo::progress_bar(persons);
             for k in 0..tenants {
-                if running.len() >= jobs as usize {
-                    events += running.join_next().await.expect("a running tenant")??;
+                if running.len() >= jobs as usize
+                    && let Some(finished) = running.join_next().await
+                {
+                    events += finished??;
                 }
                 // The remainder goes to the first tenants, one each.
                 let share = persons / tenants + u32::from(k < persons % tenants);

@@ -2,282 +2,39 @@
 //! set, and required when CI=true), a real server on a loopback port, real HTTP clients.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::str::FromStr;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tsunagu_core::{OrgId, OrgKind, Role, TenantId, TenantSettings, UserId};
-use tsunagu_store::{Organisation, Store, Tenant, User};
-use uuid::Uuid;
+use tsunagu_core::OrgId;
 
-pub const PASSWORD: &str = "correct horse battery";
+pub use tsunagu_testkit::*;
 
-pub struct TestDb {
-    pub store: Store,
-    pub name: &'static str,
-    cleanup: Option<(String, String)>,
-    _dir: Option<TempDir>,
-}
-
-pub struct TempDir(pub std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl TestDb {
-    pub async fn sqlite() -> TestDb {
-        let dir = std::env::temp_dir().join(format!("tsunagu-test-{}", Uuid::now_v7()));
-        let url = format!("sqlite://{}/t.db", dir.display());
-        let store = Store::connect(&url).await.unwrap();
-        TestDb {
-            store,
-            name: "sqlite",
-            cleanup: None,
-            _dir: Some(TempDir(dir)),
-        }
-    }
-
-    pub async fn postgres() -> Option<TestDb> {
-        let url = match std::env::var("TSUNAGU_TEST_DATABASE_URL") {
-            Ok(u) if !u.is_empty() => u,
-            _ => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!(
-                        "CI=true but TSUNAGU_TEST_DATABASE_URL is not set: the PostgreSQL suite must run in CI"
-                    );
-                }
-                eprintln!("SKIPPED: PostgreSQL tests (set TSUNAGU_TEST_DATABASE_URL to run them)");
-                return None;
-            }
-        };
-        let schema = format!("t_{}", Uuid::now_v7().simple());
-        let admin = Store::open(&url).await.unwrap();
-        if let Some(pool) = admin.postgres_pool() {
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        admin.close().await;
-        let options = sqlx::postgres::PgConnectOptions::from_str(&url)
-            .unwrap()
-            .options([("search_path", schema.as_str())])
-            .application_name(&schema);
-        let store = Store::open_postgres(options).await.unwrap();
-        store.migrate().await.unwrap();
-        Some(TestDb {
-            store,
-            name: "postgres",
-            cleanup: Some((url, schema)),
-            _dir: None,
-        })
-    }
-
-    /// A store opened by the test itself (on a disk of its own), dropped with the directory.
-    pub fn from_store(store: Store, name: &'static str) -> TestDb {
-        TestDb {
-            store,
-            name,
-            cleanup: None,
-            _dir: None,
-        }
-    }
-
-    /// The PostgreSQL schema of this database, which is also its connections' application name.
-    pub fn schema(&self) -> Option<String> {
-        self.cleanup.as_ref().map(|(_, s)| s.clone())
-    }
-
-    /// Every backend available: SQLite, and PostgreSQL when configured.
-    pub async fn all() -> Vec<TestDb> {
-        let mut dbs = vec![TestDb::sqlite().await];
-        if let Some(pg) = TestDb::postgres().await {
-            dbs.push(pg);
-        }
-        dbs
-    }
-
-    /// Runs SQL directly, as someone with database access would (tamper tests).
-    pub async fn exec(&self, sql: &str) -> Result<u64, sqlx::Error> {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match (self.store.sqlite_pools(), self.store.postgres_pool()) {
-            (Some((_, write)), _) => sqlx::query(sql)
-                .execute(write)
-                .await
-                .map(|r| r.rows_affected()),
-            (None, Some(pool)) => sqlx::query(sql)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()),
-            (None, None) => unreachable!("a store is SQLite or PostgreSQL"),
-        }
-    }
-
-    /// Removes the audit log's append-only triggers, as an attacker with database access could.
-    pub async fn drop_audit_triggers(&self) {
-        if self.name == "sqlite" {
-            self.exec("DROP TRIGGER audit_log_no_update").await.unwrap();
-            self.exec("DROP TRIGGER audit_log_no_delete").await.unwrap();
-        } else {
-            self.exec("DROP TRIGGER audit_log_no_change ON audit_log")
-                .await
-                .unwrap();
-        }
-    }
-
-    /// Verifies the database (every projection equals its fold, the audit chain is intact),
-    /// then drops it.
-    pub async fn finish(self) {
-        let findings = self.store.verify().await.unwrap();
-        assert!(
-            findings.is_empty(),
-            "{}: verify found {findings:?}",
-            self.name
-        );
-        let chain = self.store.audit_verify().await.unwrap();
-        assert!(chain.is_ok(), "{}: audit chain: {chain:?}", self.name);
-        self.discard().await;
-    }
-
-    /// Drops the database without checks (after deliberate tampering).
-    pub async fn discard(self) {
-        self.store.close().await;
-        if let Some((url, schema)) = &self.cleanup {
-            let admin = Store::open(url).await.unwrap();
-            if let Some(pool) = admin.postgres_pool() {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                    .execute(pool)
-                    .await
-                    .unwrap();
-            }
-            admin.close().await;
-        }
-    }
-}
-
-/// A tenant that does not require the second factor (TOTP is tested on its own).
-pub async fn new_tenant(store: &Store, name: &str) -> TenantId {
-    let tenant = TenantId(Uuid::now_v7());
-    let settings = TenantSettings {
-        totp_required_roles: vec![],
-        ..TenantSettings::default()
-    };
-    store
-        .create_tenant(
-            &Tenant {
-                id: tenant,
-                name: name.into(),
-                settings,
-                is_demo: false,
-            },
-            &tsunagu_store::AuditEntry::new("test.seed").tenant(tenant),
-        )
-        .await
-        .unwrap();
-    tenant
-}
-
-/// A user with the given password hash, created directly in the store.
-pub async fn add_user(
-    store: &Store,
-    tenant: TenantId,
-    login: String,
-    role: Role,
-    org: OrgId,
-    hash: &str,
-) -> UserId {
-    let id = UserId(Uuid::now_v7());
-    store
-        .create_user(
-            &User {
-                id,
-                tenant_id: tenant,
-                org_id: org,
-                display_name: login.split('-').next().unwrap_or_default().into(),
-                login,
-                role,
-                password_hash: Some(hash.to_owned()),
-                disabled: false,
-                totp_secret: None,
-                totp_confirmed: false,
-            },
-            &tsunagu_store::AuditEntry::new("test.seed").tenant(tenant),
-        )
-        .await
-        .unwrap();
-    id
-}
-
+/// The seeded tenant (its organisations and users, reached through `Deref`) served on a free
+/// loopback port.
 pub struct World {
     pub base: String,
-    pub tenant: TenantId,
-    pub city: OrgId,
-    pub agency: OrgId,
-    pub hellowork: OrgId,
-    pub other_agency: OrgId,
-    pub users: Vec<(String, UserId)>,
+    pub seeded: Seeded,
     /// The server's calendar, to move days forward (consent expiry).
     pub clock: tsunagu_web::Clock,
 }
 
-/// A tenant with a city department, the agency, Hello Work and an unrelated agency; one user
-/// per role; a server on a free loopback port.
+impl std::ops::Deref for World {
+    type Target = Seeded;
+    fn deref(&self) -> &Seeded {
+        &self.seeded
+    }
+}
+
+/// The seeded tenant (see [`seed`]) with a server on a free loopback port.
 pub async fn world(db: &TestDb) -> World {
-    let store = &db.store;
-    let tenant = new_tenant(store, "テスト市").await;
-    let seed = || tsunagu_store::AuditEntry::new("test.seed").tenant(tenant);
-    let mut ids = vec![];
-    for (name, kind) in [
-        ("社会福祉課", OrgKind::MunicipalDepartment),
-        ("自立相談支援機関", OrgKind::SupportAgency),
-        ("ハローワーク", OrgKind::RelatedAgency),
-        ("別の機関", OrgKind::SupportAgency),
-    ] {
-        let id = OrgId(Uuid::now_v7());
-        store
-            .create_org(
-                &Organisation {
-                    id,
-                    tenant_id: tenant,
-                    name: name.into(),
-                    kind,
-                },
-                &seed(),
-            )
-            .await
-            .unwrap();
-        ids.push(id);
-    }
-    let hash = tsunagu_web::auth::hash_password(PASSWORD).unwrap();
-    let tag = Uuid::now_v7().simple().to_string();
-    let mut users = vec![];
-    for (login, role, org) in [
-        ("worker", Role::SupportWorker, ids[1]),
-        ("lead", Role::LeadSupportWorker, ids[1]),
-        ("city", Role::MunicipalOfficer, ids[0]),
-        ("hw", Role::RelatedAgencyMember, ids[2]),
-        ("stranger", Role::SupportWorker, ids[3]),
-        ("admin", Role::Administrator, ids[0]),
-        ("auditor", Role::Auditor, ids[0]),
-    ] {
-        let id = add_user(store, tenant, format!("{login}-{tag}"), role, org, &hash).await;
-        users.push((format!("{login}-{tag}"), id));
-    }
+    let seeded = seed(&db.store).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = tsunagu_web::AppState::new(store.clone());
+    let state = tsunagu_web::AppState::new(db.store.clone());
     let clock = state.clock.clone();
     tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
     World {
         base,
-        tenant,
-        city: ids[0],
-        agency: ids[1],
-        hellowork: ids[2],
-        other_agency: ids[3],
-        users,
+        seeded,
         clock,
     }
 }
@@ -291,31 +48,8 @@ pub async fn serve(state: tsunagu_web::AppState) -> String {
 }
 
 impl World {
-    pub fn login_name(&self, role: &str) -> String {
-        self.users
-            .iter()
-            .find(|(l, _)| l.starts_with(&format!("{role}-")))
-            .unwrap()
-            .0
-            .clone()
-    }
-
-    pub fn user_id(&self, role: &str) -> UserId {
-        self.users
-            .iter()
-            .find(|(l, _)| l.starts_with(&format!("{role}-")))
-            .unwrap()
-            .1
-    }
-
     pub async fn login(&self, role: &str) -> Api {
-        let login = self
-            .users
-            .iter()
-            .find(|(l, _)| l.starts_with(&format!("{role}-")))
-            .unwrap()
-            .0
-            .clone();
+        let login = self.login_name(role);
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .build()
@@ -489,12 +223,4 @@ impl Api {
         )
         .await
     }
-}
-
-/// A date `days` from today (negative: in the past), as ISO text.
-pub fn day(days: i64) -> String {
-    tsunagu_web::today()
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap()
-        .to_string()
 }
