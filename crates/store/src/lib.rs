@@ -532,6 +532,11 @@ impl Store {
         dispatch!(self, db => db.meetings(tenant, org, q).await)
     }
     /// Whether the database holds any data not made by the demo generator.
+    /// Refreshes the planner's statistics after a bulk load (PostgreSQL; see `Db::analyze`).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        dispatch!(self, db => db.analyze().await)
+    }
+
     pub async fn has_non_demo_data(&self) -> Result<bool, StoreError> {
         dispatch!(self, db => db.has_non_demo_data().await)
     }

@@ -304,3 +304,71 @@ pub fn day(days: i64) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The user as an actor of their organisation, with their tenant's settings.
+pub async fn actor(store: &Store, user: UserId) -> (tsunagu_core::Actor, TenantSettings) {
+    let member = store.member(user).await.unwrap().unwrap();
+    let actor = tsunagu_core::Actor {
+        tenant_id: member.user.tenant_id,
+        user_id: member.user.id,
+        org_id: member.user.org_id,
+        org_kind: member.org_kind,
+        role: member.user.role,
+    };
+    (actor, member.settings)
+}
+
+/// Registers `n` persons (named `<name> <i>`), each with a case opened today by `user`, many
+/// writes to a transaction as the generator writes them: every event still decided by core.
+/// For tests that need a tenant of a city's size in seconds.
+pub async fn bulk_cases(store: &Store, user: UserId, name: &str, n: usize) {
+    use tsunagu_core::case::{self, OpenCase};
+    use tsunagu_core::person::{self, PersonDetails};
+    use tsunagu_core::{CaseId, Context, HouseholdId, PersonId};
+    use tsunagu_store::{AppendBatch, StreamAppend};
+
+    let (actor, settings) = actor(store, user).await;
+    let ctx = Context {
+        today: tsunagu_app::today(),
+        actor: &actor,
+        settings: &settings,
+        consents: &[],
+    };
+    let mut batches = Vec::with_capacity(2_000);
+    for i in 0..n {
+        let details: PersonDetails =
+            serde_json::from_value(serde_json::json!({"name": format!("{name} {i}")})).unwrap();
+        let person = PersonId(Uuid::now_v7());
+        let registered = person::register(details, HouseholdId(Uuid::now_v7()), &ctx).unwrap();
+        let open: OpenCase = serde_json::from_value(serde_json::json!({
+            "person_id": person, "intake": {"received_on": day(0), "route": "self_visit",
+            "presenting_problems": [{"code": "housing", "main": true}], "urgency": "normal"}}))
+        .unwrap();
+        let opened = case::open(open, &ctx).unwrap();
+        batches.push(AppendBatch {
+            tenant: actor.tenant_id,
+            actor: actor.actor_ref(),
+            recorded_at: jiff::Timestamp::now(),
+            reason: None,
+            idempotency: None,
+            streams: vec![
+                StreamAppend::Person {
+                    id: person,
+                    expected_version: 0,
+                    events: registered,
+                },
+                StreamAppend::Case {
+                    id: CaseId(Uuid::now_v7()),
+                    expected_version: 0,
+                    events: opened,
+                },
+            ],
+            audit: vec![AuditEntry::by(&actor, "test.bulk")],
+            files: Vec::new(),
+        });
+        if batches.len() == 2_000 || i + 1 == n {
+            store.append_all(&batches).await.unwrap();
+            batches.clear();
+        }
+    }
+}

@@ -7,7 +7,7 @@ use tsunagu_app::cases::{CaseCommandRequest, OpenCaseRequest};
 use tsunagu_app::meetings::MeetingCommandRequest;
 use tsunagu_app::persons::{PersonCommandRequest, PersonCreate};
 use tsunagu_app::{App, Caller, Kind};
-use tsunagu_core::{Actor, CaseId, MeetingId, OrgId, PersonId};
+use tsunagu_core::{CaseId, MeetingId, OrgId, PersonId};
 pub use tsunagu_testkit::*;
 use uuid::Uuid;
 
@@ -28,19 +28,12 @@ impl Town {
     /// The user of `role` (see `tsunagu_testkit::ROLES`) as the use cases see them.
     pub async fn user(&self, role: &str) -> User {
         let id = self.seeded.user_id(role);
-        let member = self.app.store.member(id).await.unwrap().unwrap();
-        let actor = Actor {
-            tenant_id: member.user.tenant_id,
-            user_id: member.user.id,
-            org_id: member.user.org_id,
-            org_kind: member.org_kind,
-            role: member.user.role,
-        };
+        let (actor, settings) = actor(&self.app.store, id).await;
         User {
             app: self.app.clone(),
             caller: Caller {
                 actor,
-                settings: member.settings,
+                settings,
                 session: Some(format!("test-{role}")),
                 address: Some("127.0.0.1".into()),
             },

@@ -93,10 +93,9 @@ async fn heading(client: &Client) -> String {
         .wait()
         .for_element(Locator::Css("main h1"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+        .unwrap();
+    // Read in the page: an element found a moment before a navigation replaced it is stale.
+    text_of(client, "main h1").await
 }
 
 async fn text_of(client: &Client, css: &str) -> String {
