@@ -176,26 +176,31 @@ impl Db {
             out.push(versions);
         }
         Self::insert_new_streams(&mut tx, &streams).await?;
-        for w in streams.iter().filter(|w| w.base > 0) {
-            Self::bulk_stream(&mut tx, w).await?;
-        }
+        Self::bulk_streams(&mut tx, &streams).await?;
         Self::insert_event_rows(&mut tx, &events).await?;
-        for batch in batches {
-            for file in &batch.files {
-                query(
-                    "INSERT INTO attachment_files (id, tenant_id, case_id, sha256, content, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(file.id.to_string())
-                .bind(batch.tenant.to_string())
-                .bind(file.case_id.to_string())
-                .bind(&file.sha256)
-                .bind(&file.content[..])
-                .bind(batch.recorded_at.to_string())
-                .execute(tx.ex())
-                .await?;
-            }
-        }
+        let files = batches
+            .iter()
+            .flat_map(|batch| {
+                batch.files.iter().map(|file| {
+                    vec![
+                        Val::text(file.id.to_string()),
+                        Val::text(batch.tenant.to_string()),
+                        Val::text(file.case_id.to_string()),
+                        Val::text(file.sha256.clone()),
+                        Val::Bytes(file.content.to_vec()),
+                        Val::text(batch.recorded_at.to_string()),
+                    ]
+                })
+            })
+            .collect();
+        Self::insert_rows_(
+            &mut tx,
+            "INSERT INTO attachment_files (id, tenant_id, case_id, sha256, content, created_at) VALUES",
+            "",
+            6,
+            files,
+        )
+        .await?;
         // Persons first: a case's access rows read the person's consents as stored.
         let persons: Vec<PersonRows<'_>> = streams
             .iter()
@@ -216,12 +221,16 @@ impl Db {
             })
             .collect();
         Self::write_person_rows(&mut tx, &persons).await?;
-        for w in &streams {
-            if let BulkState::Meeting(Some(state)) = &w.state {
-                Self::write_meeting_rows(&mut tx, w.tenant, MeetingId(w.id), w.version, state)
-                    .await?;
-            }
-        }
+        let meetings: Vec<_> = streams
+            .iter()
+            .filter_map(|w| match &w.state {
+                BulkState::Meeting(Some(state)) => {
+                    Some((w.tenant, MeetingId(w.id), w.version, state))
+                }
+                _ => None,
+            })
+            .collect();
+        Self::write_meeting_rows_many(&mut tx, &meetings).await?;
         let cases: Vec<CaseRows<'_>> = streams
             .iter()
             .filter_map(|w| match &w.state {
@@ -353,28 +362,39 @@ impl Db {
         Ok(())
     }
 
-    /// Moves a stream from the version `append_all` found to its new version and head,
-    /// or reports the conflict when another writer moved it meanwhile.
-    pub(super) async fn bulk_stream(tx: &mut Tx<'_>, w: &Bulk) -> Result<(), StoreError> {
-        let done = query(
-            "UPDATE streams SET version = $1, head_hash = $2 WHERE stream_id = $3 AND tenant_id = $4 AND stream_type = $5 AND version = $6",
-        )
-        .bind(to_i64(w.version))
-        .bind(&w.head)
-        .bind(w.id.to_string())
-        .bind(w.tenant.to_string())
-        .bind(w.kind.as_str())
-        .bind(to_i64(w.base))
-        .execute(tx.ex())
-        .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict {
-                expected: w.base,
-                actual: w.base + 1,
-            })
+    /// Moves the streams `append_all` found stored from the version it found to their new
+    /// version and head, many to a statement; when another writer moved one meanwhile, fewer
+    /// rows change and the whole append is a conflict.
+    pub(super) async fn bulk_streams(tx: &mut Tx<'_>, streams: &[Bulk]) -> Result<(), StoreError> {
+        const COLUMNS: usize = 6;
+        let moved: Vec<&Bulk> = streams.iter().filter(|w| w.base > 0).collect();
+        for chunk in moved.chunks(MAX_PARAMS / COLUMNS) {
+            // A VALUES list names its columns column1, column2, … on both backends.
+            let sql = format!(
+                "UPDATE streams SET version = v.column1, head_hash = v.column2 FROM (VALUES {}) AS v \
+                 WHERE streams.stream_id = v.column3 AND streams.tenant_id = v.column4 \
+                 AND streams.stream_type = v.column5 AND streams.version = v.column6",
+                placeholders(chunk.len(), COLUMNS, tx.anonymous())
+            );
+            let mut q = query(sqlx::AssertSqlSafe(sql));
+            for w in chunk {
+                q = q
+                    .bind(to_i64(w.version))
+                    .bind(&w.head)
+                    .bind(w.id.to_string())
+                    .bind(w.tenant.to_string())
+                    .bind(w.kind.as_str())
+                    .bind(to_i64(w.base));
+            }
+            let done = q.execute(tx.ex()).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(StoreError::Conflict {
+                    expected: chunk[0].base,
+                    actual: chunk[0].base + 1,
+                });
+            }
         }
+        Ok(())
     }
 
     /// Inserts event rows many to a statement.

@@ -365,31 +365,52 @@ impl Db {
         version: u64,
         state: &MeetingState,
     ) -> Result<(), StoreError> {
-        query(
-            "INSERT INTO meetings (id, tenant_id, kind, scheduled_on, closed_on, version, state) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (id) DO UPDATE SET closed_on = excluded.closed_on, version = excluded.version, state = excluded.state",
-        )
-        .bind(id.to_string())
-        .bind(tenant.to_string())
-        .bind(json(&state.kind)?)
-        .bind(state.scheduled_on.to_string())
-        .bind(state.closed_on.map(|d| d.to_string()))
-        .bind(to_i64(version))
-        .bind(json(state)?)
-        .execute(tx.ex())
-        .await?;
-        query("DELETE FROM meeting_members WHERE meeting_id = $1")
-            .bind(id.to_string())
-            .execute(tx.ex())
-            .await?;
-        for org in state.members() {
-            query("INSERT INTO meeting_members (meeting_id, org_id) VALUES ($1, $2)")
-                .bind(id.to_string())
-                .bind(org.to_string())
-                .execute(tx.ex())
-                .await?;
+        Self::write_meeting_rows_many(tx, &[(tenant, id, version, state)]).await
+    }
+
+    /// Rewrites the rows of these meetings (their row and their members), many to a
+    /// statement.
+    pub(super) async fn write_meeting_rows_many(
+        tx: &mut Tx<'_>,
+        items: &[(TenantId, MeetingId, u64, &MeetingState)],
+    ) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut rows = Vec::with_capacity(items.len());
+        let mut members = Vec::new();
+        for (tenant, id, version, state) in items {
+            rows.push(vec![
+                Val::text(id.to_string()),
+                Val::text(tenant.to_string()),
+                Val::text(json(&state.kind)?),
+                Val::text(state.scheduled_on.to_string()),
+                Val::Text(state.closed_on.map(|d| d.to_string())),
+                Val::Int(to_i64(*version)),
+                Val::text(json(*state)?),
+            ]);
+            for org in state.members() {
+                members.push(vec![Val::text(id.to_string()), Val::text(org.to_string())]);
+            }
+        }
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO meetings (id, tenant_id, kind, scheduled_on, closed_on, version, state) VALUES",
+            " ON CONFLICT (id) DO UPDATE SET closed_on = excluded.closed_on, version = excluded.version, state = excluded.state",
+            7,
+            rows,
+        )
+        .await?;
+        let ids: Vec<String> = items.iter().map(|(_, id, _, _)| id.to_string()).collect();
+        Self::delete_in_(tx, "meeting_members", "meeting_id", &ids).await?;
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO meeting_members (meeting_id, org_id) VALUES",
+            "",
+            2,
+            members,
+        )
+        .await
     }
 }
 
