@@ -342,12 +342,24 @@ impl Db {
         .await?;
         let new: Vec<PersonId> = items.iter().filter(|p| p.new).map(|p| p.id).collect();
         Self::refresh_person_access_many(tx, &new).await?;
-        for p in items.iter().filter(|p| p.consents_changed) {
-            let cases = query("SELECT id, state FROM cases WHERE person_id = $1")
-                .bind(p.id.to_string())
-                .fetch_all(tx.ex())
-                .await?;
-            for c in &cases {
+        // The stored cases of the persons whose consents changed get their access rows anew
+        // (cases written in this same transaction get theirs after the persons).
+        let changed: std::collections::HashMap<String, &PersonRows<'_>> = items
+            .iter()
+            .filter(|p| p.consents_changed)
+            .map(|p| (p.id.to_string(), p))
+            .collect();
+        let ids: Vec<String> = changed.keys().cloned().collect();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, person_id, state FROM cases WHERE person_id IN ({})",
+                placeholders_list(chunk.len(), 0, tx.anonymous())
+            );
+            for c in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
+                let person: String = c.try_get("person_id")?;
+                let Some(p) = changed.get(&person) else {
+                    continue;
+                };
                 let case_id = CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?);
                 let case_state: CaseState = from_json(&c.try_get::<String, _>("state")?)?;
                 Self::write_case_access(tx, p.tenant, case_id, &case_state, &p.state.consents)
