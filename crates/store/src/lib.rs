@@ -6,6 +6,7 @@
 
 pub mod audit;
 mod backend;
+mod direct;
 mod group;
 mod sql;
 pub use group::GroupCommit;
@@ -143,7 +144,8 @@ impl Store {
                 .connect_with(options.read_only(false))
                 .await?;
             Ok(Store {
-                db: Db::new(Pool::Sqlite(read), Pool::Sqlite(write)),
+                db: Db::new(Pool::Sqlite(read), Pool::Sqlite(write))
+                    .with_direct(path, sqlite_mmap_bytes()),
             })
         } else {
             Err(StoreError::Config(
@@ -402,7 +404,7 @@ impl Store {
     }
 
     /// Many writes in one transaction, each as by [`Store::append`] (bulk loading).
-    pub async fn append_all(&self, batches: &[AppendBatch]) -> Result<Vec<Vec<u64>>, StoreError> {
+    pub async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Vec<u64>>, StoreError> {
         dispatch!(self, db => db.append_all(batches).await)
     }
 

@@ -3,10 +3,18 @@
 //! pool is: both schemas use the same table and column names and portable types (text ids and
 //! dates, bigint versions), so the SQL is identical. A statement's values are kept as [`Val`]s
 //! and bound to the driver's own query when it runs (one `match` per statement).
+//!
+//! A third way to run the same statements is `Direct`: one SQLite connection of our own
+//! (rusqlite, linking the same SQLite as sqlx) on which a statement runs on the calling thread,
+//! prepared once and cached, with no hand-off to a driver's worker thread. Bulk loading uses it
+//! (`Store::append_all` on SQLite, on a blocking thread), so the generator's and an import's
+//! SQL is still the SQL every other write runs.
 
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{Acquire, Postgres, Row as _, SqlSafeStr, SqlStr, Sqlite};
+
+use crate::direct::{Direct, DirectIdx, DirectRow, DirectTx, FromDirect};
 
 /// A pool of either driver.
 #[derive(Clone, Debug)]
@@ -48,6 +56,7 @@ impl Pool {
 pub(crate) enum Tx<'a> {
     Sqlite(sqlx::Transaction<'a, Sqlite>),
     Postgres(sqlx::Transaction<'a, Postgres>),
+    Direct(DirectTx),
 }
 
 impl Tx<'_> {
@@ -55,13 +64,14 @@ impl Tx<'_> {
         match self {
             Tx::Sqlite(t) => Exec::Sqlite(t),
             Tx::Postgres(t) => Exec::Pg(t),
+            Tx::Direct(t) => Exec::Direct(&t.conn),
         }
     }
 
     /// Whether multi-row statements take anonymous `?` parameters: SQLite finds a numbered
     /// parameter by a linear search of its names, once per bound value.
     pub(crate) fn anonymous(&self) -> bool {
-        matches!(self, Tx::Sqlite(_))
+        matches!(self, Tx::Sqlite(_) | Tx::Direct(_))
     }
 
     /// A savepoint: what is written under it is undone alone by its rollback.
@@ -69,6 +79,7 @@ impl Tx<'_> {
         Ok(match self {
             Tx::Sqlite(t) => Tx::Sqlite(t.begin().await?),
             Tx::Postgres(t) => Tx::Postgres(t.begin().await?),
+            Tx::Direct(t) => Tx::Direct(t.savepoint().await?),
         })
     }
 
@@ -76,6 +87,7 @@ impl Tx<'_> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
+            Tx::Direct(t) => t.finish(true).await,
         }
     }
 
@@ -83,6 +95,7 @@ impl Tx<'_> {
         match self {
             Tx::Sqlite(t) => t.rollback().await,
             Tx::Postgres(t) => t.rollback().await,
+            Tx::Direct(t) => t.finish(false).await,
         }
     }
 }
@@ -93,6 +106,7 @@ pub(crate) enum Exec<'a> {
     PgPool(&'a PgPool),
     Sqlite(&'a mut SqliteConnection),
     Pg(&'a mut PgConnection),
+    Direct(&'a Direct),
 }
 
 /// One bound value.
@@ -217,6 +231,7 @@ impl Query {
     pub(crate) async fn execute(self, ex: Exec<'_>) -> Result<Done, sqlx::Error> {
         let Query { sql, args } = self;
         Ok(Done(match ex {
+            Exec::Direct(c) => c.execute(sql.as_str(), args).await?,
             Exec::SqlitePool(p) => bound!(sql, args).execute(p).await?.rows_affected(),
             Exec::Sqlite(c) => bound!(sql, args).execute(c).await?.rows_affected(),
             Exec::PgPool(p) => bound!(sql, args).execute(p).await?.rows_affected(),
@@ -224,9 +239,25 @@ impl Query {
         }))
     }
 
+    /// Runs the statement, or on the bulk writer sends it to run while the caller goes on: its
+    /// failure is then answered to the next statement that waits, and the transaction rolls
+    /// back. For writes whose outcome the caller does not look at.
+    pub(crate) async fn execute_queued(self, ex: Exec<'_>) -> Result<(), sqlx::Error> {
+        match ex {
+            Exec::Direct(c) => c.queue(self.sql.as_str(), self.args).await,
+            ex => self.execute(ex).await.map(|_| ()),
+        }
+    }
+
     pub(crate) async fn fetch_all(self, ex: Exec<'_>) -> Result<Vec<Row>, sqlx::Error> {
         let Query { sql, args } = self;
         Ok(match ex {
+            Exec::Direct(c) => c
+                .fetch(sql.as_str(), args, usize::MAX)
+                .await?
+                .into_iter()
+                .map(Row::Direct)
+                .collect(),
             Exec::SqlitePool(p) => rows(bound!(sql, args).fetch_all(p).await?, Row::Sqlite),
             Exec::Sqlite(c) => rows(bound!(sql, args).fetch_all(c).await?, Row::Sqlite),
             Exec::PgPool(p) => rows(bound!(sql, args).fetch_all(p).await?, Row::Pg),
@@ -237,6 +268,7 @@ impl Query {
     pub(crate) async fn fetch_optional(self, ex: Exec<'_>) -> Result<Option<Row>, sqlx::Error> {
         let Query { sql, args } = self;
         Ok(match ex {
+            Exec::Direct(c) => c.fetch(sql.as_str(), args, 1).await?.pop().map(Row::Direct),
             Exec::SqlitePool(p) => bound!(sql, args).fetch_optional(p).await?.map(Row::Sqlite),
             Exec::Sqlite(c) => bound!(sql, args).fetch_optional(c).await?.map(Row::Sqlite),
             Exec::PgPool(p) => bound!(sql, args).fetch_optional(p).await?.map(Row::Pg),
@@ -255,18 +287,20 @@ fn rows<R>(v: Vec<R>, wrap: fn(R) -> Row) -> Vec<Row> {
     v.into_iter().map(wrap).collect()
 }
 
-/// A row of either driver.
+/// A row of either driver (or of the direct connection).
 pub(crate) enum Row {
     Sqlite(SqliteRow),
     Pg(PgRow),
+    Direct(DirectRow),
 }
 
-/// A column type both drivers decode.
+/// A column type both drivers (and the direct connection) decode.
 pub(crate) trait Col:
     for<'r> sqlx::Decode<'r, Sqlite>
     + sqlx::Type<Sqlite>
     + for<'r> sqlx::Decode<'r, Postgres>
     + sqlx::Type<Postgres>
+    + FromDirect
 {
 }
 impl<T> Col for T where
@@ -274,18 +308,31 @@ impl<T> Col for T where
         + sqlx::Type<Sqlite>
         + for<'r> sqlx::Decode<'r, Postgres>
         + sqlx::Type<Postgres>
+        + FromDirect
 {
 }
 
-/// A column index (a name or a position) both drivers take.
-pub(crate) trait Idx: sqlx::ColumnIndex<SqliteRow> + sqlx::ColumnIndex<PgRow> {}
-impl<I> Idx for I where I: sqlx::ColumnIndex<SqliteRow> + sqlx::ColumnIndex<PgRow> {}
+/// A column index (a name or a position) both drivers (and the direct connection) take.
+pub(crate) trait Idx:
+    sqlx::ColumnIndex<SqliteRow> + sqlx::ColumnIndex<PgRow> + DirectIdx
+{
+}
+impl<I> Idx for I where I: sqlx::ColumnIndex<SqliteRow> + sqlx::ColumnIndex<PgRow> + DirectIdx {}
 
 impl Row {
     pub(crate) fn try_get<T: Col, I: Idx>(&self, index: I) -> Result<T, sqlx::Error> {
         match self {
             Row::Sqlite(r) => r.try_get(index),
             Row::Pg(r) => r.try_get(index),
+            Row::Direct(r) => {
+                let i = index
+                    .position(&r.names)
+                    .ok_or_else(|| sqlx::Error::ColumnNotFound(format!("{index:?}")))?;
+                T::from_direct(&r.values[i]).ok_or_else(|| sqlx::Error::ColumnDecode {
+                    index: format!("{index:?}"),
+                    source: format!("unexpected {:?}", r.values[i].data_type()).into(),
+                })
+            }
         }
     }
 }

@@ -61,7 +61,11 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
         | E::WorkerCrashed => true,
         E::Database(db) => {
             let Some(code) = db.code() else { return false };
-            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                || db
+                    .try_downcast_ref::<crate::direct::DirectError>()
+                    .is_some()
+            {
                 // SQLite's primary result code is the low byte of the extended one.
                 code.parse::<i32>()
                     .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14))

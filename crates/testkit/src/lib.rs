@@ -367,8 +367,10 @@ pub async fn bulk_cases(store: &Store, user: UserId, name: &str, n: usize) {
             files: Vec::new(),
         });
         if batches.len() == 2_000 || i + 1 == n {
-            store.append_all(&batches).await.unwrap();
-            batches.clear();
+            store
+                .append_all(std::mem::take(&mut batches))
+                .await
+                .unwrap();
         }
     }
 }

@@ -163,7 +163,7 @@ struct Demo<'a> {
 }
 
 /// How many writes go into one transaction.
-const WRITES_PER_COMMIT: usize = 2_000;
+const WRITES_PER_COMMIT: usize = 8_000;
 
 impl Demo<'_> {
     fn ctx<'b>(&'b self, actor: &'b Actor) -> Context<'b> {
@@ -202,7 +202,7 @@ impl Demo<'_> {
         if !self.pending.is_empty() {
             let (store, batches) = (self.store.clone(), std::mem::take(&mut self.pending));
             self.committing = Some(tokio::spawn(async move {
-                store.append_all(&batches).await.map(|_| ())
+                store.append_all(batches).await.map(|_| ())
             }));
         }
         Ok(())

@@ -1,5 +1,8 @@
 //! The `tsunagu` command: serve, demo, generate, migrate, verify, user.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod backup;
 mod bench;
 mod demo;

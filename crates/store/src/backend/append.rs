@@ -96,13 +96,76 @@ impl Db {
     /// Many writes in one transaction (bulk loading: the generator, imports): each
     /// batch is appended as by `append`, with its own version checks and audit entry,
     /// and all commit together or not at all. Idempotency keys are not honoured here.
-    pub async fn append_all(&self, batches: &[AppendBatch]) -> Result<Vec<Vec<u64>>, StoreError> {
-        let mut tx = self.begin().await?;
+    /// On SQLite the transaction runs on a blocking thread over the direct connection (the
+    /// same statements, without a hand-off to the driver's worker for each), outside group
+    /// commit: SQLite's write lock orders it with the server's writes.
+    pub async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Vec<u64>>, StoreError> {
+        if let Some(slot) = &self.direct {
+            let _turn = slot.turn.lock().await;
+            let writer = slot.writer()?;
+            let tx = Tx::Direct(crate::direct::DirectTx::begin(writer).await?);
+            let written = Self::append_all_in(tx, &batches).await?;
+            self.checkpoint_beside(slot).await;
+            return Ok(written);
+        }
+        let tx = self.begin().await?;
+        Self::append_all_in(tx, &batches).await
+    }
+
+    /// Copies the log into the database on the write pool's connection (its own thread)
+    /// while the bulk writer goes on, unless a copy is already running. A passive checkpoint
+    /// waits for no one and blocks no writer; one that fails is left to the next (the log
+    /// keeps every committed transaction until one succeeds). A log copied while the writer
+    /// adds to it is never wholly copied, and only a wholly copied log starts again from its
+    /// beginning: past `LOG_RESTART_BYTES` the writer waits for the copy and copies the rest
+    /// before it goes on, so the log's next transaction starts it again.
+    async fn checkpoint_beside(&self, slot: &std::sync::Arc<crate::direct::DirectSlot>) {
+        const LOG_RESTART_BYTES: u64 = 256 << 20;
+        async fn checkpoint(pool: &Pool) {
+            if let Err(e) = query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_optional(pool.ex())
+                .await
+            {
+                tracing::warn!(error = %e, "checkpoint beside the bulk writer failed");
+            }
+        }
+        if slot.log_bytes() > LOG_RESTART_BYTES {
+            let _running = slot.checkpointing.lock().await;
+            checkpoint(&self.write).await;
+            return;
+        }
+        let Ok(running) = slot.checkpointing.clone().try_lock_owned() else {
+            return;
+        };
+        let pool = self.write.clone();
+        tokio::spawn(async move {
+            checkpoint(&pool).await;
+            drop(running);
+        });
+    }
+
+    async fn append_all_in(
+        mut tx: Tx<'_>,
+        batches: &[AppendBatch],
+    ) -> Result<Vec<Vec<u64>>, StoreError> {
         let mut streams: Vec<Bulk> = Vec::new();
         let mut index: HashMap<Uuid, usize> = HashMap::new();
         let mut events: Vec<EventRow> = Vec::new();
         let mut audit: Vec<AuditEntry> = Vec::new();
         let mut out = Vec::with_capacity(batches.len());
+        // The stored streams this call meets, read before the first write.
+        let mut seen = std::collections::HashSet::new();
+        let wanted: Vec<(TenantId, StreamKind, Uuid, u64)> = batches
+            .iter()
+            .flat_map(|batch| {
+                batch.streams.iter().map(|stream| {
+                    let (id, kind, expected) = stream.key();
+                    (batch.tenant, kind, id, expected)
+                })
+            })
+            .filter(|w| seen.insert(w.2) && w.3 > 0)
+            .collect();
+        let mut stored = Self::bulk_load_many(&mut tx, &wanted).await?;
         for batch in batches {
             let tenant = batch.tenant.to_string();
             let (user, org) = (
@@ -117,8 +180,10 @@ impl Db {
                 let i = match index.get(&id) {
                     Some(i) => *i,
                     None => {
-                        let loaded =
-                            Self::bulk_load(&mut tx, batch.tenant, kind, id, expected).await?;
+                        let loaded = match stored.remove(&id) {
+                            Some(loaded) => loaded,
+                            None => Self::bulk_new(batch.tenant, kind, id, expected),
+                        };
                         streams.push(loaded);
                         index.insert(id, streams.len() - 1);
                         streams.len() - 1
@@ -175,9 +240,64 @@ impl Db {
             audit.extend(entries);
             out.push(versions);
         }
+        // Persons first: a case's access rows follow the person's consents.
+        let persons: Vec<PersonRows<'_>> = streams
+            .iter()
+            .filter_map(|w| match &w.state {
+                BulkState::Person {
+                    state: Some(state),
+                    new,
+                    consents_changed,
+                } => Some(PersonRows {
+                    tenant: w.tenant,
+                    id: PersonId(w.id),
+                    version: w.version,
+                    state,
+                    new: *new,
+                    consents_changed: *consents_changed,
+                }),
+                _ => None,
+            })
+            .collect();
+        let meetings: Vec<_> = streams
+            .iter()
+            .filter_map(|w| match &w.state {
+                BulkState::Meeting(Some(state)) => {
+                    Some((w.tenant, MeetingId(w.id), w.version, state))
+                }
+                _ => None,
+            })
+            .collect();
+        let cases: Vec<CaseRows<'_>> = streams
+            .iter()
+            .filter_map(|w| match &w.state {
+                BulkState::Case {
+                    state: Some(state),
+                    stage_changed_at,
+                    ..
+                } => Some(CaseRows {
+                    tenant: w.tenant,
+                    id: CaseId(w.id),
+                    version: w.version,
+                    state,
+                    stage_changed_at,
+                    updated_at: &w.updated_at,
+                }),
+                _ => None,
+            })
+            .collect();
+        // Everything the writes need to read is read before the first of them, so that on
+        // the bulk writer they are all sent on without waiting (see `Query::execute_queued`).
+        let stored_cases = Self::person_rows_stored(&mut tx, &persons).await?;
+        let known: HashMap<PersonId, Vec<tsunagu_core::person::Consent>> = persons
+            .iter()
+            .map(|p| (p.id, p.state.consents.clone()))
+            .collect();
+        let case_rows = Self::case_rows_stored(&mut tx, &cases, &known).await?;
+        let place = reserve_audit(&mut tx, audit.len()).await?;
         Self::insert_new_streams(&mut tx, &streams).await?;
         Self::bulk_streams(&mut tx, &streams).await?;
-        Self::insert_event_rows(&mut tx, &events).await?;
+        Self::insert_event_rows(&mut tx, events).await?;
         let files = batches
             .iter()
             .flat_map(|batch| {
@@ -201,70 +321,17 @@ impl Db {
             files,
         )
         .await?;
-        // Persons first: a case's access rows read the person's consents as stored.
-        let persons: Vec<PersonRows<'_>> = streams
-            .iter()
-            .filter_map(|w| match &w.state {
-                BulkState::Person {
-                    state: Some(state),
-                    new,
-                    consents_changed,
-                } => Some(PersonRows {
-                    tenant: w.tenant,
-                    id: PersonId(w.id),
-                    version: w.version,
-                    state,
-                    new: *new,
-                    consents_changed: *consents_changed,
-                }),
-                _ => None,
-            })
-            .collect();
-        Self::write_person_rows(&mut tx, &persons).await?;
-        let meetings: Vec<_> = streams
-            .iter()
-            .filter_map(|w| match &w.state {
-                BulkState::Meeting(Some(state)) => {
-                    Some((w.tenant, MeetingId(w.id), w.version, state))
-                }
-                _ => None,
-            })
-            .collect();
+        Self::write_person_rows_over(&mut tx, &persons, stored_cases).await?;
         Self::write_meeting_rows_many(&mut tx, &meetings).await?;
-        let cases: Vec<CaseRows<'_>> = streams
-            .iter()
-            .filter_map(|w| match &w.state {
-                BulkState::Case {
-                    state: Some(state),
-                    stage_changed_at,
-                    ..
-                } => Some(CaseRows {
-                    tenant: w.tenant,
-                    id: CaseId(w.id),
-                    version: w.version,
-                    state,
-                    stage_changed_at,
-                    updated_at: &w.updated_at,
-                }),
-                _ => None,
-            })
-            .collect();
-        Self::write_case_rows(&mut tx, &cases).await?;
-        write_audit(&mut tx, &audit).await?;
+        Self::write_case_rows_over(&mut tx, &cases, case_rows).await?;
+        write_audit_at(&mut tx, place, &audit).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    /// A stream as `append_all` first meets it: new (`expected` 0), or its version,
-    /// head and folded state as stored, the version checked against `expected`.
-    pub(super) async fn bulk_load(
-        tx: &mut Tx<'_>,
-        tenant: TenantId,
-        kind: StreamKind,
-        id: Uuid,
-        expected: u64,
-    ) -> Result<Bulk, StoreError> {
-        let mut bulk = Bulk {
+    /// A stream as `append_all` first meets it, before anything stored is read.
+    fn bulk_new(tenant: TenantId, kind: StreamKind, id: Uuid, expected: u64) -> Bulk {
+        Bulk {
             id,
             kind,
             tenant,
@@ -285,46 +352,94 @@ impl Db {
                 },
                 StreamKind::Meeting => BulkState::Meeting(None),
             },
-        };
-        if expected == 0 {
-            return Ok(bulk);
         }
-        let row = query(
-            "SELECT version, head_hash FROM streams WHERE stream_id = $1 AND tenant_id = $2 AND stream_type = $3",
-        )
-        .bind(id.to_string())
-        .bind(tenant.to_string())
-        .bind(kind.as_str())
-        .fetch_optional(tx.ex())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let actual = to_u64(row.try_get::<i64, _>("version")?);
-        if actual != expected {
-            return Err(StoreError::Conflict { expected, actual });
+    }
+
+    /// The stored streams `append_all` meets (tenant, kind, id, the version the caller
+    /// expects), each with its version, head and folded state, read a few statements per
+    /// kind: a stream of another tenant or kind, or none, is not found; one at another
+    /// version is a conflict.
+    pub(super) async fn bulk_load_many(
+        tx: &mut Tx<'_>,
+        wanted: &[(TenantId, StreamKind, Uuid, u64)],
+    ) -> Result<HashMap<Uuid, Bulk>, StoreError> {
+        let mut heads: HashMap<String, (String, String, i64, Option<String>)> = HashMap::new();
+        let ids: Vec<String> = wanted.iter().map(|w| w.2.to_string()).collect();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT stream_id, tenant_id, stream_type, version, head_hash FROM streams WHERE stream_id IN ({})",
+                placeholders_list(chunk.len(), 0, tx.anonymous())
+            );
+            for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
+                heads.insert(
+                    r.try_get("stream_id")?,
+                    (
+                        r.try_get("tenant_id")?,
+                        r.try_get("stream_type")?,
+                        r.try_get("version")?,
+                        r.try_get("head_hash")?,
+                    ),
+                );
+            }
         }
-        if let Some(head) = row.try_get::<Option<String>, _>("head_hash")? {
-            bulk.head = head;
-        }
-        let (raw, extra) = Self::stored_state(tx, kind, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        bulk.state = match bulk.state {
-            BulkState::Case { .. } => {
-                let (stage, changed) = extra.split_once('|').unwrap_or(("", ""));
-                BulkState::Case {
-                    state: Some(Box::new(from_json(&raw)?)),
-                    stage: Some(stage.to_owned()),
-                    stage_changed_at: changed.to_owned(),
+        let mut states: HashMap<String, (String, String)> = HashMap::new();
+        for kind in StreamKind::ALL {
+            let of_kind: Vec<String> = wanted
+                .iter()
+                .filter(|w| w.1 == kind)
+                .map(|w| w.2.to_string())
+                .collect();
+            for chunk in of_kind.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT id, state, {} AS extra FROM {} WHERE id IN ({})",
+                    match kind {
+                        StreamKind::Case => "stage || '|' || stage_changed_at",
+                        StreamKind::Person | StreamKind::Meeting => "''",
+                    },
+                    kind.table(),
+                    placeholders_list(chunk.len(), 0, tx.anonymous())
+                );
+                for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
+                    states.insert(r.try_get("id")?, (r.try_get("state")?, r.try_get("extra")?));
                 }
             }
-            BulkState::Person { new, .. } => BulkState::Person {
-                state: Some(from_json(&raw)?),
-                new,
-                consents_changed: false,
-            },
-            BulkState::Meeting(_) => BulkState::Meeting(Some(from_json(&raw)?)),
-        };
-        Ok(bulk)
+        }
+        let mut out = HashMap::with_capacity(wanted.len());
+        for &(tenant, kind, id, expected) in wanted {
+            let key = id.to_string();
+            let (stored_tenant, stored_kind, version, head) =
+                heads.remove(&key).ok_or(StoreError::NotFound)?;
+            if stored_tenant != tenant.to_string() || stored_kind != kind.as_str() {
+                return Err(StoreError::NotFound);
+            }
+            let actual = to_u64(version);
+            if actual != expected {
+                return Err(StoreError::Conflict { expected, actual });
+            }
+            let (raw, extra) = states.remove(&key).ok_or(StoreError::NotFound)?;
+            let mut bulk = Self::bulk_new(tenant, kind, id, expected);
+            if let Some(head) = head {
+                bulk.head = head;
+            }
+            bulk.state = match bulk.state {
+                BulkState::Case { .. } => {
+                    let (stage, changed) = extra.split_once('|').unwrap_or(("", ""));
+                    BulkState::Case {
+                        state: Some(Box::new(from_json(&raw)?)),
+                        stage: Some(stage.to_owned()),
+                        stage_changed_at: changed.to_owned(),
+                    }
+                }
+                BulkState::Person { new, .. } => BulkState::Person {
+                    state: Some(from_json(&raw)?),
+                    new,
+                    consents_changed: false,
+                },
+                BulkState::Meeting(_) => BulkState::Meeting(Some(from_json(&raw)?)),
+            };
+            out.insert(id, bulk);
+        }
+        Ok(out)
     }
 
     /// Creates the streams `append_all` starts, many to a statement; one that
@@ -400,10 +515,12 @@ impl Db {
     /// Inserts event rows many to a statement.
     pub(super) async fn insert_event_rows(
         tx: &mut Tx<'_>,
-        rows: &[EventRow],
+        rows: Vec<EventRow>,
     ) -> Result<(), StoreError> {
         const COLUMNS: usize = 10;
-        for chunk in rows.chunks(MAX_PARAMS / COLUMNS) {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<EventRow> = rows.by_ref().take(MAX_PARAMS / COLUMNS).collect();
             let sql = format!(
                 "INSERT INTO events (stream_id, version, tenant_id, event_type, payload, actor_user, actor_org, recorded_at, reason, hash) VALUES {}",
                 placeholders(chunk.len(), COLUMNS, tx.anonymous())
@@ -411,18 +528,18 @@ impl Db {
             let mut q = query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
                 q = q
-                    .bind(&r.stream_id)
+                    .bind(r.stream_id)
                     .bind(to_i64(r.version))
-                    .bind(&r.tenant_id)
+                    .bind(r.tenant_id)
                     .bind(r.event_type)
-                    .bind(&r.payload)
-                    .bind(&r.actor_user)
-                    .bind(&r.actor_org)
-                    .bind(&r.recorded_at)
-                    .bind(&r.reason)
-                    .bind(&r.hash);
+                    .bind(r.payload)
+                    .bind(r.actor_user)
+                    .bind(r.actor_org)
+                    .bind(r.recorded_at)
+                    .bind(r.reason)
+                    .bind(r.hash);
             }
-            q.execute(tx.ex()).await?;
+            q.execute_queued(tx.ex()).await?;
         }
         Ok(())
     }

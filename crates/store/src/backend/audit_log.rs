@@ -139,20 +139,52 @@ impl Db {
 /// Appends entries to the audit chain inside the caller's transaction. The first
 /// statement moves the head and locks it until commit, so chains never fork.
 pub(super) async fn write_audit(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    if entries.is_empty() {
-        return Ok(());
+    let place = reserve_audit(tx, entries.len()).await?;
+    write_audit_at(tx, place, entries).await
+}
+
+/// Where reserved audit entries go in the chain: the sequence number before the first, and
+/// the hash they chain from.
+pub(super) struct AuditPlace {
+    before: i64,
+    prev: String,
+}
+
+/// Reserves the next `n` sequence numbers of the chain (the head row is locked until the
+/// transaction ends, so entries are chained in commit order).
+pub(super) async fn reserve_audit(tx: &mut Tx<'_>, n: usize) -> Result<AuditPlace, StoreError> {
+    if n == 0 {
+        return Ok(AuditPlace {
+            before: 0,
+            prev: String::new(),
+        });
     }
-    let n = entries.len() as i64;
+    let n = n as i64;
     let head = query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
         .bind(n)
         .fetch_one(tx.ex())
         .await?;
     let last: i64 = head.try_get("seq")?;
-    let mut prev: String = head.try_get("hash")?;
+    Ok(AuditPlace {
+        before: last - n,
+        prev: head.try_get("hash")?,
+    })
+}
+
+/// Writes the entries into the places `reserve_audit` reserved for them.
+pub(super) async fn write_audit_at(
+    tx: &mut Tx<'_>,
+    place: AuditPlace,
+    entries: &[AuditEntry],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let AuditPlace { before, mut prev } = place;
     let now = Timestamp::now();
     let mut rows = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        let seq = to_u64(last - n + 1 + i as i64);
+        let seq = to_u64(before + 1 + i as i64);
         let row = entry.to_row(seq, now);
         let hash = row.hash(&prev);
         rows.push((row, std::mem::replace(&mut prev, hash.clone()), hash));
@@ -183,11 +215,11 @@ pub(super) async fn write_audit(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Resu
                 .bind(hash)
                 .bind(&row.events);
         }
-        q.execute(tx.ex()).await?;
+        q.execute_queued(tx.ex()).await?;
     }
     query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&prev)
-        .execute(tx.ex())
+        .execute_queued(tx.ex())
         .await?;
     Ok(())
 }

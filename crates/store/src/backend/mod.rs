@@ -134,6 +134,9 @@ pub struct Db {
     begin_sql: &'static str,
     /// Group commit of audit entries and appends (`crate::group`).
     queue: crate::group::Queue,
+    /// SQLite's bulk writer (`append_all`): a connection of its own on which statements run
+    /// without a hand-off to the driver's worker thread.
+    direct: Option<std::sync::Arc<crate::direct::DirectSlot>>,
 }
 
 impl Db {
@@ -149,6 +152,7 @@ impl Db {
             write: write.clone(),
             begin_sql,
             queue: Default::default(),
+            direct: None,
         };
         let queue = crate::group::Queue::spawn(move |jobs| {
             let inner = inner.clone();
@@ -159,7 +163,16 @@ impl Db {
             write,
             begin_sql,
             queue,
+            direct: None,
         }
+    }
+
+    /// Bulk writes (`append_all`) go through a direct connection to the SQLite file at `path`.
+    pub(crate) fn with_direct(mut self, path: std::path::PathBuf, mmap_bytes: u64) -> Db {
+        self.direct = Some(std::sync::Arc::new(crate::direct::DirectSlot::new(
+            path, mmap_bytes,
+        )));
+        self
     }
 
     pub fn group_commit(&self) -> crate::group::GroupCommit {

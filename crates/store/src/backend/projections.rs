@@ -11,6 +11,56 @@ impl Db {
         tx: &mut Tx<'_>,
         items: &[CaseRows<'_>],
     ) -> Result<(), StoreError> {
+        let stored = Self::case_rows_stored(tx, items, &HashMap::new()).await?;
+        Self::write_case_rows_over(tx, items, stored).await
+    }
+
+    /// What writing these cases' rows reads first: where each case stood in the caseload
+    /// counts, and the consents of their persons (`known`: those already at hand, as folded
+    /// in the same transaction; the others as stored).
+    pub(super) async fn case_rows_stored(
+        tx: &mut Tx<'_>,
+        items: &[CaseRows<'_>],
+        known: &HashMap<PersonId, Vec<tsunagu_core::person::Consent>>,
+    ) -> Result<CaseRowsStored, StoreError> {
+        let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
+        let mut before = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({})",
+                placeholders_list(chunk.len(), 0, tx.anonymous())
+            );
+            for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
+                before.push((
+                    r.try_get("tenant_id")?,
+                    r.try_get("owner_org")?,
+                    r.try_get("assigned_worker")?,
+                    r.try_get("stage")?,
+                ));
+            }
+        }
+        let mut persons: Vec<PersonId> = items
+            .iter()
+            .map(|c| c.state.person_id)
+            .filter(|p| !known.contains_key(p))
+            .collect();
+        persons.sort_by_key(|p| p.0);
+        persons.dedup();
+        let mut consents = Self::consents_of_many(tx, &persons).await?;
+        for c in items {
+            if let Some(k) = known.get(&c.state.person_id) {
+                consents.insert(c.state.person_id, k.clone());
+            }
+        }
+        Ok(CaseRowsStored { before, consents })
+    }
+
+    /// Writes the cases' rows over what `case_rows_stored` read.
+    pub(super) async fn write_case_rows_over(
+        tx: &mut Tx<'_>,
+        items: &[CaseRows<'_>],
+        stored: CaseRowsStored,
+    ) -> Result<(), StoreError> {
         if items.is_empty() {
             return Ok(());
         }
@@ -36,20 +86,8 @@ impl Db {
         // differences are applied in key order, so concurrent writers lock the
         // count rows in one order and cannot deadlock on them.
         let mut moves: BTreeMap<(String, String, String, String), i64> = BTreeMap::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({})",
-                placeholders_list(chunk.len(), 0, tx.anonymous())
-            );
-            for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
-                let key = (
-                    r.try_get("tenant_id")?,
-                    r.try_get("owner_org")?,
-                    r.try_get("assigned_worker")?,
-                    r.try_get("stage")?,
-                );
-                *moves.entry(key).or_default() -= 1;
-            }
+        for key in stored.before {
+            *moves.entry(key).or_default() -= 1;
         }
         for c in items {
             let key = (
@@ -159,7 +197,7 @@ impl Db {
         persons.sort_by_key(|p| p.0);
         persons.dedup();
         Self::refresh_person_access_many(tx, &persons).await?;
-        let consents = Self::consents_of_many(tx, &persons).await?;
+        let consents = stored.consents;
         Self::delete_in_(tx, "case_access", "case_id", &ids).await?;
         let mut access = Vec::new();
         for c in items {
@@ -188,7 +226,7 @@ impl Db {
             );
             // The list appears twice: anonymous parameters are bound once per use.
             let uses = if tx.anonymous() { 2 } else { 1 };
-            with_ids(sql, chunk, uses).execute(tx.ex()).await?;
+            with_ids(sql, chunk, uses).execute_queued(tx.ex()).await?;
         }
         Ok(())
     }
@@ -241,7 +279,7 @@ impl Db {
                 "DELETE FROM {table} WHERE {column} IN ({})",
                 placeholders_list(chunk.len(), 0, tx.anonymous())
             );
-            with_ids(sql, chunk, 1).execute(tx.ex()).await?;
+            with_ids(sql, chunk, 1).execute_queued(tx.ex()).await?;
         }
         Ok(())
     }
@@ -256,18 +294,18 @@ impl Db {
         rows: Vec<Vec<Val>>,
     ) -> Result<(), StoreError> {
         let per = (MAX_PARAMS / columns).max(1);
-        for chunk in rows.chunks(per) {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Val>> = rows.by_ref().take(per).collect();
             let sql = format!(
                 "{head} {}{tail}",
                 placeholders(chunk.len(), columns, tx.anonymous())
             );
             let mut q = query(sqlx::AssertSqlSafe(sql));
-            for row in chunk {
-                for v in row {
-                    q = q.bind(v.clone());
-                }
+            for v in chunk.into_iter().flatten() {
+                q = q.bind(v);
             }
-            q.execute(tx.ex()).await?;
+            q.execute_queued(tx.ex()).await?;
         }
         Ok(())
     }
@@ -315,6 +353,44 @@ impl Db {
         tx: &mut Tx<'_>,
         items: &[PersonRows<'_>],
     ) -> Result<(), StoreError> {
+        let stored = Self::person_rows_stored(tx, items).await?;
+        Self::write_person_rows_over(tx, items, stored).await
+    }
+
+    /// What writing these persons' rows reads first: the stored cases of those whose consents
+    /// changed (id, person, folded state), whose access rows follow the consents.
+    pub(super) async fn person_rows_stored(
+        tx: &mut Tx<'_>,
+        items: &[PersonRows<'_>],
+    ) -> Result<Vec<(CaseId, String, CaseState)>, StoreError> {
+        let ids: Vec<String> = items
+            .iter()
+            .filter(|p| p.consents_changed)
+            .map(|p| p.id.to_string())
+            .collect();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, person_id, state FROM cases WHERE person_id IN ({})",
+                placeholders_list(chunk.len(), 0, tx.anonymous())
+            );
+            for c in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
+                out.push((
+                    CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?),
+                    c.try_get::<String, _>("person_id")?,
+                    from_json(&c.try_get::<String, _>("state")?)?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes the persons' rows over what `person_rows_stored` read.
+    pub(super) async fn write_person_rows_over(
+        tx: &mut Tx<'_>,
+        items: &[PersonRows<'_>],
+        stored_cases: Vec<(CaseId, String, CaseState)>,
+    ) -> Result<(), StoreError> {
         let mut rows = Vec::with_capacity(items.len());
         for p in items {
             let d = &p.state.details;
@@ -349,22 +425,11 @@ impl Db {
             .filter(|p| p.consents_changed)
             .map(|p| (p.id.to_string(), p))
             .collect();
-        let ids: Vec<String> = changed.keys().cloned().collect();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT id, person_id, state FROM cases WHERE person_id IN ({})",
-                placeholders_list(chunk.len(), 0, tx.anonymous())
-            );
-            for c in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
-                let person: String = c.try_get("person_id")?;
-                let Some(p) = changed.get(&person) else {
-                    continue;
-                };
-                let case_id = CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?);
-                let case_state: CaseState = from_json(&c.try_get::<String, _>("state")?)?;
-                Self::write_case_access(tx, p.tenant, case_id, &case_state, &p.state.consents)
-                    .await?;
-            }
+        for (case_id, person, case_state) in stored_cases {
+            let Some(p) = changed.get(&person) else {
+                continue;
+            };
+            Self::write_case_access(tx, p.tenant, case_id, &case_state, &p.state.consents).await?;
         }
         Ok(())
     }
@@ -439,6 +504,13 @@ pub(super) struct PersonRows<'a> {
 }
 
 /// What a case's projection rows are written from.
+/// What `write_case_rows_over` reads before it writes: each stored case's caseload key
+/// (tenant, organisation, worker, stage) and the consents of the cases' persons.
+pub(super) struct CaseRowsStored {
+    before: Vec<(String, String, String, String)>,
+    consents: HashMap<PersonId, Vec<tsunagu_core::person::Consent>>,
+}
+
 pub(super) struct CaseRows<'a> {
     pub(super) tenant: tsunagu_core::TenantId,
     pub(super) id: tsunagu_core::CaseId,
