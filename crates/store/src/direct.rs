@@ -226,6 +226,20 @@ impl DirectTx {
         })
     }
 
+    /// Sends the commit and returns without waiting for it: the writer runs what was sent
+    /// before it, then commits (or, when any of it failed, rolls back).
+    pub(crate) async fn commit_sent(mut self) -> Result<CommitSent, sqlx::Error> {
+        self.finished = true;
+        let (reply, answer) = oneshot::channel();
+        self.conn
+            .send(Msg::Control {
+                control: Control::Commit { depth: self.depth },
+                reply: Some(reply),
+            })
+            .await?;
+        Ok(CommitSent { answer })
+    }
+
     pub(crate) async fn finish(mut self, commit: bool) -> Result<(), sqlx::Error> {
         self.finished = true;
         let depth = self.depth;
@@ -248,6 +262,17 @@ impl Drop for DirectTx {
                 reply: None,
             });
         }
+    }
+}
+
+/// A commit sent to the writer, not yet known to be done.
+pub(crate) struct CommitSent {
+    answer: oneshot::Receiver<Result<(), Failure>>,
+}
+
+impl CommitSent {
+    pub(crate) async fn done(self) -> Result<(), sqlx::Error> {
+        Ok(self.answer.await.map_err(|_| stopped())??)
     }
 }
 
@@ -358,13 +383,6 @@ impl DirectSlot {
         }
     }
 
-    /// How large the write-ahead log has grown (0 when it cannot be read).
-    pub(crate) fn log_bytes(&self) -> u64 {
-        let mut log = self.path.clone().into_os_string();
-        log.push("-wal");
-        std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
-    }
-
     /// The writer, started when there is none (or the last one stopped).
     pub(crate) fn writer(&self) -> Result<Direct, sqlx::Error> {
         let mut slot = self
@@ -378,9 +396,10 @@ impl DirectSlot {
             .open()
             .map_err(|e| sqlx::Error::from(Failure::from(e)))?;
         let (tx, rx) = mpsc::channel(QUEUE);
+        let log = log_path(&self.path);
         std::thread::Builder::new()
             .name("tsunagu-bulk-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, log))
             .map_err(sqlx::Error::Io)?;
         let direct = Direct { tx };
         *slot = Some(direct.clone());
@@ -404,8 +423,20 @@ impl DirectSlot {
     }
 }
 
+fn log_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut log = db.to_path_buf().into_os_string();
+    log.push("-wal");
+    log.into()
+}
+
+/// Past this size the writer copies the rest of the log into the database itself after a
+/// commit. A checkpoint beside the writer (`Db::append_all`) copies most of it meanwhile, but
+/// a log copied while the writer adds to it is never wholly copied, and only a wholly copied
+/// log starts again from its beginning at the next transaction.
+const LOG_RESTART_BYTES: u64 = 256 << 20;
+
 /// The writer thread: runs what it is sent, in order, until every sender is gone.
-fn run(conn: rusqlite::Connection, mut rx: mpsc::Receiver<Msg>) {
+fn run(conn: rusqlite::Connection, mut rx: mpsc::Receiver<Msg>, log: std::path::PathBuf) {
     // The first failure since the transaction began, answered to whoever waits next.
     let mut failed: Option<Failure> = None;
     while let Some(msg) = rx.blocking_recv() {
@@ -453,7 +484,22 @@ fn run(conn: rusqlite::Connection, mut rx: mpsc::Receiver<Msg>) {
                             let _ = conn.execute_batch(&Control::Rollback { depth }.sql());
                             Err(f)
                         }
-                        None => conn.execute_batch(&control.sql()).map_err(Failure::from),
+                        None => {
+                            let done = conn.execute_batch(&control.sql()).map_err(Failure::from);
+                            if depth == 0
+                                && done.is_ok()
+                                && std::fs::metadata(&log)
+                                    .is_ok_and(|m| m.len() > LOG_RESTART_BYTES)
+                            {
+                                // Committed already; a checkpoint that fails is left to the
+                                // next (the log keeps every committed transaction).
+                                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                                {
+                                    tracing::warn!(error = %e, "checkpoint of the bulk writer failed");
+                                }
+                            }
+                            done
+                        }
                     },
                     Control::Rollback { depth } => {
                         if depth == 0 {

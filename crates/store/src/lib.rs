@@ -28,7 +28,7 @@ use tsunagu_core::{
     AttachmentId, CaseId, MeetingId, OrgId, PersonId, TenantId, TenantSettings, UserId,
 };
 
-pub use backend::Db;
+pub use backend::{BulkSent, Db};
 
 /// Decides, as a connection goes back to the pool, whether it may be reused. After a failed
 /// statement or commit (a full disk, an I/O error) the engine may have ended the transaction on
@@ -406,6 +406,13 @@ impl Store {
     /// Many writes in one transaction, each as by [`Store::append`] (bulk loading).
     pub async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Vec<u64>>, StoreError> {
         dispatch!(self, db => db.append_all(batches).await)
+    }
+
+    /// `append_all`, returning once the transaction is sent (on SQLite; PostgreSQL commits
+    /// first): a bulk loader prepares the next while this one is written, then waits for
+    /// `BulkSent::committed`.
+    pub async fn append_all_sent(&self, batches: Vec<AppendBatch>) -> Result<BulkSent, StoreError> {
+        dispatch!(self, db => db.append_all_sent(batches).await)
     }
 
     pub async fn case(

@@ -157,7 +157,7 @@ struct Demo<'a> {
     /// Writes not yet committed: many go into one transaction.
     pending: Vec<AppendBatch>,
     /// The transaction being committed while the next one is made (at most one).
-    committing: Option<tokio::task::JoinHandle<Result<(), tsunagu_store::StoreError>>>,
+    committing: Option<tsunagu_store::BulkSent>,
     /// Events written so far.
     events: u64,
 }
@@ -193,24 +193,19 @@ impl Demo<'_> {
         Ok(())
     }
 
-    /// Waits for the transaction in flight, then sends the pending writes as the next one and
-    /// returns while it commits: the next writes are decided (one core) while the database
-    /// writes these (the other). They go in order, one transaction at a time, so a write that
-    /// builds on an earlier one finds it committed.
+    /// Sends the pending writes as the next transaction, then waits for the one sent before
+    /// it: the database writes one while the next is decided and prepared (the store runs
+    /// them in order, so a write that builds on an earlier one finds it).
     async fn commit_behind(&mut self) -> anyhow::Result<()> {
-        self.wait_committed().await?;
-        if !self.pending.is_empty() {
-            let (store, batches) = (self.store.clone(), std::mem::take(&mut self.pending));
-            self.committing = Some(tokio::spawn(async move {
-                store.append_all(batches).await.map(|_| ())
-            }));
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    async fn wait_committed(&mut self) -> anyhow::Result<()> {
-        if let Some(done) = self.committing.take() {
-            done.await??;
+        let sent = self
+            .store
+            .append_all_sent(std::mem::take(&mut self.pending))
+            .await?;
+        if let Some(before) = self.committing.replace(sent) {
+            before.committed().await?;
         }
         Ok(())
     }
@@ -218,7 +213,10 @@ impl Demo<'_> {
     /// Commits everything written so far.
     async fn flush(&mut self) -> anyhow::Result<()> {
         self.commit_behind().await?;
-        self.wait_committed().await
+        if let Some(last) = self.committing.take() {
+            last.committed().await?;
+        }
+        Ok(())
     }
 
     fn batch(&self, actor: &Actor, streams: Vec<StreamAppend>) -> AppendBatch {

@@ -96,58 +96,103 @@ impl Db {
     /// Many writes in one transaction (bulk loading: the generator, imports): each
     /// batch is appended as by `append`, with its own version checks and audit entry,
     /// and all commit together or not at all. Idempotency keys are not honoured here.
-    /// On SQLite the transaction runs on a blocking thread over the direct connection (the
-    /// same statements, without a hand-off to the driver's worker for each), outside group
-    /// commit: SQLite's write lock orders it with the server's writes.
     pub async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Vec<u64>>, StoreError> {
-        if let Some(slot) = &self.direct {
-            let _turn = slot.turn.lock().await;
-            let writer = slot.writer()?;
-            let tx = Tx::Direct(crate::direct::DirectTx::begin(writer).await?);
-            let written = Self::append_all_in(tx, &batches).await?;
-            self.checkpoint_beside(slot).await;
-            return Ok(written);
+        self.append_all_sent(batches).await?.committed().await
+    }
+
+    /// `append_all`, returning once the transaction is sent rather than committed, so that a
+    /// bulk loader prepares its next one meanwhile. On SQLite the statements go to the bulk
+    /// writer (`crate::direct`: a connection and thread of its own, outside group commit;
+    /// SQLite's write lock orders it with the server's writes), which runs them in the order
+    /// they were sent: a transaction sent after this one reads what this one wrote, and fails
+    /// (a version conflict) if it built on this one and this one did not commit. The writer
+    /// remembers the streams it last wrote, with their folded state, so the next transaction
+    /// need not read them back (what it remembers is used only at the version the caller
+    /// expects; the stored version is checked when the stream is written). On PostgreSQL it
+    /// commits before it returns.
+    pub async fn append_all_sent(&self, batches: Vec<AppendBatch>) -> Result<BulkSent, StoreError> {
+        let Some(slot) = &self.direct else {
+            let mut tx = self.begin().await?;
+            let (versions, _) = Self::append_all_in(&mut tx, &batches, None).await?;
+            tx.commit().await?;
+            return Ok(BulkSent(Sent::Done(versions)));
+        };
+        let _turn = slot.turn.lock().await;
+        let writer = slot.writer()?;
+        let mut tx = Tx::Direct(crate::direct::DirectTx::begin(writer).await?);
+        let (versions, streams) =
+            Self::append_all_in(&mut tx, &batches, Some(&self.recent)).await?;
+        let Tx::Direct(direct) = tx else {
+            return Err(StoreError::Corrupt(
+                "bulk writer: not its transaction".into(),
+            ));
+        };
+        let commit = direct.commit_sent().await?;
+        self.recent_remember(streams);
+        Ok(BulkSent(Sent::Writing {
+            versions,
+            commit,
+            db: self.clone(),
+        }))
+    }
+
+    fn recent_remember(&self, streams: Vec<Bulk>) {
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for mut w in streams {
+            w.base = w.version;
+            match &mut w.state {
+                BulkState::Person {
+                    new,
+                    consents_changed,
+                    ..
+                } => {
+                    *new = false;
+                    *consents_changed = false;
+                }
+                BulkState::Case { .. } | BulkState::Meeting(_) => {}
+            }
+            recent.put(w);
         }
-        let tx = self.begin().await?;
-        Self::append_all_in(tx, &batches).await
+    }
+
+    fn recent_forget(&self) {
+        self.recent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 
     /// Copies the log into the database on the write pool's connection (its own thread)
     /// while the bulk writer goes on, unless a copy is already running. A passive checkpoint
     /// waits for no one and blocks no writer; one that fails is left to the next (the log
-    /// keeps every committed transaction until one succeeds). A log copied while the writer
-    /// adds to it is never wholly copied, and only a wholly copied log starts again from its
-    /// beginning: past `LOG_RESTART_BYTES` the writer waits for the copy and copies the rest
-    /// before it goes on, so the log's next transaction starts it again.
-    async fn checkpoint_beside(&self, slot: &std::sync::Arc<crate::direct::DirectSlot>) {
-        const LOG_RESTART_BYTES: u64 = 256 << 20;
-        async fn checkpoint(pool: &Pool) {
+    /// keeps every committed transaction until one succeeds).
+    fn checkpoint_beside(&self) {
+        let Some(slot) = &self.direct else { return };
+        let Ok(running) = slot.checkpointing.clone().try_lock_owned() else {
+            return;
+        };
+        let pool = self.write.clone();
+        tokio::spawn(async move {
             if let Err(e) = query("PRAGMA wal_checkpoint(PASSIVE)")
                 .fetch_optional(pool.ex())
                 .await
             {
                 tracing::warn!(error = %e, "checkpoint beside the bulk writer failed");
             }
-        }
-        if slot.log_bytes() > LOG_RESTART_BYTES {
-            let _running = slot.checkpointing.lock().await;
-            checkpoint(&self.write).await;
-            return;
-        }
-        let Ok(running) = slot.checkpointing.clone().try_lock_owned() else {
-            return;
-        };
-        let pool = self.write.clone();
-        tokio::spawn(async move {
-            checkpoint(&pool).await;
             drop(running);
         });
     }
 
+    /// The work of `append_all` inside its transaction, short of the commit: the versions
+    /// each batch's streams reached, and the streams as they now stand.
     async fn append_all_in(
-        mut tx: Tx<'_>,
+        tx: &mut Tx<'_>,
         batches: &[AppendBatch],
-    ) -> Result<Vec<Vec<u64>>, StoreError> {
+        recent: Option<&std::sync::Mutex<RecentStreams>>,
+    ) -> Result<(Vec<Vec<u64>>, Vec<Bulk>), StoreError> {
         let mut streams: Vec<Bulk> = Vec::new();
         let mut index: HashMap<Uuid, usize> = HashMap::new();
         let mut events: Vec<EventRow> = Vec::new();
@@ -165,7 +210,29 @@ impl Db {
             })
             .filter(|w| seen.insert(w.2) && w.3 > 0)
             .collect();
-        let mut stored = Self::bulk_load_many(&mut tx, &wanted).await?;
+        let mut remembered = HashMap::new();
+        let wanted = match recent {
+            None => wanted,
+            Some(recent) => {
+                let mut recent = recent
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                wanted
+                    .into_iter()
+                    .filter(|&(tenant, kind, id, expected)| {
+                        match recent.take(id, tenant, kind, expected) {
+                            Some(w) => {
+                                remembered.insert(id, w);
+                                false
+                            }
+                            None => true,
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let mut stored = Self::bulk_load_many(tx, &wanted).await?;
+        stored.extend(remembered);
         for batch in batches {
             let tenant = batch.tenant.to_string();
             let (user, org) = (
@@ -288,16 +355,16 @@ impl Db {
             .collect();
         // Everything the writes need to read is read before the first of them, so that on
         // the bulk writer they are all sent on without waiting (see `Query::execute_queued`).
-        let stored_cases = Self::person_rows_stored(&mut tx, &persons).await?;
+        let stored_cases = Self::person_rows_stored(tx, &persons).await?;
         let known: HashMap<PersonId, Vec<tsunagu_core::person::Consent>> = persons
             .iter()
             .map(|p| (p.id, p.state.consents.clone()))
             .collect();
-        let case_rows = Self::case_rows_stored(&mut tx, &cases, &known).await?;
-        let place = reserve_audit(&mut tx, audit.len()).await?;
-        Self::insert_new_streams(&mut tx, &streams).await?;
-        Self::bulk_streams(&mut tx, &streams).await?;
-        Self::insert_event_rows(&mut tx, events).await?;
+        let case_rows = Self::case_rows_stored(tx, &cases, &known).await?;
+        let place = reserve_audit(tx, audit.len()).await?;
+        Self::insert_new_streams(tx, &streams).await?;
+        Self::bulk_streams(tx, &streams).await?;
+        Self::insert_event_rows(tx, events).await?;
         let files = batches
             .iter()
             .flat_map(|batch| {
@@ -314,19 +381,18 @@ impl Db {
             })
             .collect();
         Self::insert_rows_(
-            &mut tx,
+            tx,
             "INSERT INTO attachment_files (id, tenant_id, case_id, sha256, content, created_at) VALUES",
             "",
             6,
             files,
         )
         .await?;
-        Self::write_person_rows_over(&mut tx, &persons, stored_cases).await?;
-        Self::write_meeting_rows_many(&mut tx, &meetings).await?;
-        Self::write_case_rows_over(&mut tx, &cases, case_rows).await?;
-        write_audit_at(&mut tx, place, &audit).await?;
-        tx.commit().await?;
-        Ok(out)
+        Self::write_person_rows_over(tx, &persons, stored_cases).await?;
+        Self::write_meeting_rows_many(tx, &meetings).await?;
+        Self::write_case_rows_over(tx, &cases, case_rows).await?;
+        write_audit_at(tx, place, &audit).await?;
+        Ok((out, streams))
     }
 
     /// A stream as `append_all` first meets it, before anything stored is read.
@@ -1072,4 +1138,88 @@ pub(super) fn stored_event(r: &Row) -> Result<StoredEvent, StoreError> {
         recorded_at: parse_ts(&r.try_get::<String, _>("recorded_at")?)?,
         reason: r.try_get("reason")?,
     })
+}
+
+/// A bulk transaction sent (`Db::append_all_sent`), committed or on its way.
+pub struct BulkSent(Sent);
+
+enum Sent {
+    Done(Vec<Vec<u64>>),
+    Writing {
+        versions: Vec<Vec<u64>>,
+        commit: crate::direct::CommitSent,
+        db: Db,
+    },
+}
+
+impl BulkSent {
+    /// Waits for the commit: the versions each batch's streams reached, or why nothing of
+    /// the transaction was written.
+    pub async fn committed(self) -> Result<Vec<Vec<u64>>, StoreError> {
+        match self.0 {
+            Sent::Done(versions) => Ok(versions),
+            Sent::Writing {
+                versions,
+                commit,
+                db,
+            } => match commit.done().await {
+                Ok(()) => {
+                    db.checkpoint_beside();
+                    Ok(versions)
+                }
+                Err(e) => {
+                    // What the writer remembers of this transaction never was.
+                    db.recent_forget();
+                    Err(e.into())
+                }
+            },
+        }
+    }
+}
+
+/// The streams the bulk writer last wrote, as they stood after it: two generations of at
+/// most `RECENT / 2` streams each, the older dropped when the newer fills (a stream met again
+/// moves to the newer).
+#[derive(Default)]
+pub(crate) struct RecentStreams {
+    newer: HashMap<Uuid, Bulk>,
+    older: HashMap<Uuid, Bulk>,
+}
+
+const RECENT: usize = 40_000;
+
+impl std::fmt::Debug for RecentStreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecentStreams")
+            .field("streams", &(self.newer.len() + self.older.len()))
+            .finish()
+    }
+}
+
+impl RecentStreams {
+    fn put(&mut self, w: Bulk) {
+        if self.newer.len() >= RECENT / 2 {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.older.remove(&w.id);
+        self.newer.insert(w.id, w);
+    }
+
+    /// The stream as last written, when it is the tenant's stream of that kind at the version
+    /// the caller expects.
+    fn take(
+        &mut self,
+        id: Uuid,
+        tenant: TenantId,
+        kind: StreamKind,
+        expected: u64,
+    ) -> Option<Bulk> {
+        let w = self.newer.remove(&id).or_else(|| self.older.remove(&id))?;
+        (w.tenant == tenant && w.kind == kind && w.version == expected).then_some(w)
+    }
+
+    fn clear(&mut self) {
+        self.newer.clear();
+        self.older.clear();
+    }
 }

@@ -32,6 +32,7 @@ use audit_log::*;
 use projections::*;
 use verify::*;
 
+pub use append::BulkSent;
 pub(crate) use lists::normalise_phone;
 
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
@@ -137,6 +138,8 @@ pub struct Db {
     /// SQLite's bulk writer (`append_all`): a connection of its own on which statements run
     /// without a hand-off to the driver's worker thread.
     direct: Option<std::sync::Arc<crate::direct::DirectSlot>>,
+    /// The streams the bulk writer last wrote (`append::RecentStreams`).
+    recent: std::sync::Arc<std::sync::Mutex<RecentStreams>>,
 }
 
 impl Db {
@@ -153,6 +156,7 @@ impl Db {
             begin_sql,
             queue: Default::default(),
             direct: None,
+            recent: Default::default(),
         };
         let queue = crate::group::Queue::spawn(move |jobs| {
             let inner = inner.clone();
@@ -164,6 +168,7 @@ impl Db {
             begin_sql,
             queue,
             direct: None,
+            recent: Default::default(),
         }
     }
 
