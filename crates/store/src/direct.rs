@@ -29,6 +29,8 @@ enum Msg {
         limit: usize,
         reply: oneshot::Sender<Result<Vec<DirectRow>, Failure>>,
     },
+    /// Roll back what is open, close the connection and end the thread.
+    Stop { reply: oneshot::Sender<()> },
     /// Begin, commit, roll back, or work with a savepoint.
     Control {
         control: Control,
@@ -383,6 +385,21 @@ impl DirectSlot {
         }
     }
 
+    /// Stops the writer: it runs what it was sent, then closes its connection; waits for that.
+    pub(crate) async fn close(&self) {
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(Direct { tx }) = writer {
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Msg::Stop { reply }).await.is_ok() {
+                let _ = answer.await;
+            }
+        }
+    }
+
     /// The writer, started when there is none (or the last one stopped).
     pub(crate) fn writer(&self) -> Result<Direct, sqlx::Error> {
         let mut slot = self
@@ -441,6 +458,14 @@ fn run(conn: rusqlite::Connection, mut rx: mpsc::Receiver<Msg>, log: std::path::
     let mut failed: Option<Failure> = None;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
+            Msg::Stop { reply } => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                drop(conn);
+                let _ = reply.send(());
+                return;
+            }
             Msg::Queued { sql, args } => {
                 if failed.is_none()
                     && let Err(e) = execute(&conn, &sql, &args)

@@ -198,6 +198,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.db.close_bulk_writer().await;
         self.db.write.close().await;
         self.db.read.close().await;
     }

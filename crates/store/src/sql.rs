@@ -4,11 +4,11 @@
 //! dates, bigint versions), so the SQL is identical. A statement's values are kept as [`Val`]s
 //! and bound to the driver's own query when it runs (one `match` per statement).
 //!
-//! A third way to run the same statements is `Direct`: one SQLite connection of our own
-//! (rusqlite, linking the same SQLite as sqlx) on which a statement runs on the calling thread,
-//! prepared once and cached, with no hand-off to a driver's worker thread. Bulk loading uses it
-//! (`Store::append_all` on SQLite, on a blocking thread), so the generator's and an import's
-//! SQL is still the SQL every other write runs.
+//! A third way to run the same statements is `Direct` (`crate::direct`): SQLite's bulk writer, a
+//! connection and thread of our own on which statements run in the order they are sent, and
+//! writes sent with [`Query::execute_queued`] do not wait for their answer. Bulk loading uses it
+//! (`Store::append_all` on SQLite), so the generator's and an import's SQL is still the SQL
+//! every other write runs.
 
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};

@@ -136,6 +136,15 @@ impl Db {
         }))
     }
 
+    /// Lets the bulk writer finish what it was sent and close its connection (after the
+    /// bulk transaction in progress, if one is).
+    pub(crate) async fn close_bulk_writer(&self) {
+        if let Some(slot) = &self.direct {
+            let _turn = slot.turn.lock().await;
+            slot.close().await;
+        }
+    }
+
     fn recent_remember(&self, streams: Vec<Bulk>) {
         let mut recent = self
             .recent
