@@ -209,8 +209,14 @@ pub(crate) struct DirectTx {
 
 impl DirectTx {
     /// `BEGIN IMMEDIATE`: the write lock at once, as the pool's write transactions take it.
+    /// Sent without waiting (the writer may still be writing the transaction before): when it
+    /// fails, the failure is answered to the first statement that waits.
     pub(crate) async fn begin(conn: Direct) -> Result<DirectTx, sqlx::Error> {
-        conn.control(Control::Begin).await?;
+        conn.send(Msg::Control {
+            control: Control::Begin,
+            reply: None,
+        })
+        .await?;
         Ok(DirectTx {
             conn,
             depth: 0,
@@ -450,7 +456,7 @@ fn log_path(db: &std::path::Path) -> std::path::PathBuf {
 /// commit. A checkpoint beside the writer (`Db::append_all`) copies most of it meanwhile, but
 /// a log copied while the writer adds to it is never wholly copied, and only a wholly copied
 /// log starts again from its beginning at the next transaction.
-const LOG_RESTART_BYTES: u64 = 256 << 20;
+const LOG_RESTART_BYTES: u64 = 1 << 30;
 
 /// The writer thread: runs what it is sent, in order, until every sender is gone.
 fn run(conn: rusqlite::Connection, mut rx: mpsc::Receiver<Msg>, log: std::path::PathBuf) {
@@ -497,11 +503,14 @@ fn run(conn: rusqlite::Connection, mut rx: mpsc::Receiver<Msg>, log: std::path::
             Msg::Control { control, reply } => {
                 let answer = match control {
                     Control::Begin => {
-                        failed = None;
                         if !conn.is_autocommit() {
                             let _ = conn.execute_batch("ROLLBACK");
                         }
-                        conn.execute_batch(&control.sql()).map_err(Failure::from)
+                        let begun = conn.execute_batch(&control.sql()).map_err(Failure::from);
+                        // Nothing runs outside the transaction: a failed begin fails what
+                        // follows until the commit answers it.
+                        failed = begun.as_ref().err().cloned();
+                        begun
                     }
                     Control::Commit { depth } => match failed.take() {
                         // Nothing of a failed transaction is committed.

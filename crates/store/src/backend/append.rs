@@ -121,7 +121,14 @@ impl Db {
         let writer = slot.writer()?;
         let mut tx = Tx::Direct(crate::direct::DirectTx::begin(writer).await?);
         let (versions, streams) =
-            Self::append_all_in(&mut tx, &batches, Some(&self.recent)).await?;
+            match Self::append_all_in(&mut tx, &batches, Some(&self.recent)).await {
+                Ok(written) => written,
+                Err(e) => {
+                    // Rolled back before the lock is given up, so no one waits on it.
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
+            };
         let Tx::Direct(direct) = tx else {
             return Err(StoreError::Corrupt(
                 "bulk writer: not its transaction".into(),
