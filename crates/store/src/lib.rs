@@ -409,6 +409,12 @@ impl Store {
         dispatch!(self, db => db.append_all(batches).await)
     }
 
+    /// Stops SQLite's bulk writer when bulk loading is over, so that its connection and page
+    /// cache (up to 256 MiB) do not stay with a server; the next bulk write starts another.
+    pub async fn end_bulk(&self) {
+        self.db.close_bulk_writer().await;
+    }
+
     /// `append_all`, returning once the transaction is sent (on SQLite; PostgreSQL commits
     /// first): a bulk loader prepares the next while this one is written, then waits for
     /// `BulkSent::committed`.

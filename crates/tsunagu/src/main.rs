@@ -346,6 +346,7 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("Creating demo data ({persons} persons)…");
                 let bar = demo::progress_bar(persons);
                 demo::generate(&store, persons, 1, true, &bar).await?;
+                store.end_bulk().await;
                 bar.finish_and_clear();
             }
             eprintln!("{}", demo::LOGIN_HELP);
@@ -365,6 +366,7 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("bench: generating {persons} persons…");
                 let bar = demo::progress_bar(persons);
                 demo::generate(&store, persons, 1, true, &bar).await?;
+                store.end_bulk().await;
                 bar.finish_and_clear();
                 store.analyze().await?;
             }
@@ -424,6 +426,7 @@ async fn main() -> anyhow::Result<()> {
             while let Some(finished) = running.join_next().await {
                 events += finished??;
             }
+            store.end_bulk().await;
             bar.finish_and_clear();
             store.analyze().await?;
             if tenants > 1 {
