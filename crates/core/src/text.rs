@@ -127,3 +127,52 @@ mod tests {
         assert_eq!(ok.as_str(), "田中");
     }
 }
+
+/// Text as search compares it, so that a name is found however it was typed: compatibility
+/// forms unified (NFKC: half-width katakana and full-width letters and digits become their
+/// usual forms), hiragana read as katakana, Latin letters in lower case, and spaces (of any
+/// width) and the middle dot dropped. 「はやし ゆうこ」, 「ﾊﾔｼﾕｳｺ」 and 「ハヤシ　ユウコ」 all fold to
+/// 「ハヤシユウコ」; 「林　優子」 and 「林優子」 to 「林優子」.
+pub fn search_fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfkc()
+        .filter(|c| !c.is_whitespace() && *c != '・')
+        .map(|c| match c {
+            // ぁ..ゖ and the iteration marks ゝゞ: their katakana are 0x60 further on.
+            '\u{3041}'..='\u{3096}' | '\u{309D}' | '\u{309E}' => {
+                char::from_u32(c as u32 + 0x60).unwrap_or(c)
+            }
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::search_fold;
+
+    #[test]
+    fn names_fold_alike_whatever_the_script_width_and_spacing() {
+        for typed in [
+            "ハヤシ ユウコ",
+            "はやし ゆうこ",
+            "ハヤシ　ユウコ",
+            "ﾊﾔｼ ﾕｳｺ",
+            "はやしゆうこ",
+            "ハヤシ・ユウコ",
+        ] {
+            assert_eq!(search_fold(typed), "ハヤシユウコ", "{typed}");
+        }
+        assert_eq!(search_fold("林　優子"), "林優子");
+        assert_eq!(search_fold(" 林 優子 "), "林優子");
+        // Voiced marks typed apart (half-width) compose with their letter.
+        assert_eq!(search_fold("ｶﾞｸ"), "ガク");
+        assert_eq!(search_fold("がく"), "ガク");
+        // Full-width Latin letters and digits, and case.
+        assert_eq!(search_fold("ＴＡＲＯ　１２"), "taro12");
+        // Different names stay different.
+        assert_ne!(search_fold("はやし"), search_fold("ばやし"));
+        assert_ne!(search_fold("林"), search_fold("森"));
+    }
+}

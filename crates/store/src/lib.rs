@@ -187,6 +187,10 @@ impl Store {
         if filled > 0 {
             tracing::info!(cases = filled, "access projection filled");
         }
+        let keyed = dispatch!(self, db => db.fill_person_search_keys().await)?;
+        if keyed > 0 {
+            tracing::info!(persons = keyed, "search keys filled");
+        }
         Ok(())
     }
 

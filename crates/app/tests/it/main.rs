@@ -8,3 +8,4 @@ mod audit;
 mod bulk;
 mod harness;
 mod lifecycle;
+mod search;

@@ -106,10 +106,13 @@ impl Db {
         org: OrgId,
         q: &PersonQuery,
     ) -> Result<Vec<PersonSummary>, StoreError> {
+        // Compared as folded (`text::search_fold`): any script, width and spacing.
         let name = q
             .name
             .as_deref()
-            .map(|n| format!("%{}%", escape_like(n.trim())));
+            .map(tsunagu_core::text::search_fold)
+            .filter(|n| !n.is_empty())
+            .map(|n| format!("%{}%", escape_like(&n)));
         let phone = q.phone.as_deref().map(normalise_phone);
         // A person is seen by the registering organisation, and through any of the
         // person's cases the reader may see.
@@ -117,7 +120,7 @@ impl Db {
             "SELECT p.id, p.name, p.kana, p.date_of_birth, p.household_id, p.version FROM persons p \
              JOIN person_access pa ON pa.person_id = p.id AND pa.org_id = $2 \
              WHERE p.tenant_id = $1 \
-             AND ($3 IS NULL OR p.name LIKE $3 ESCAPE '\\' OR p.kana LIKE $3 ESCAPE '\\') \
+             AND ($3 IS NULL OR p.search_key LIKE $3 ESCAPE '\\') \
              AND ($4 IS NULL OR p.date_of_birth = $4) \
              AND ($5 IS NULL OR p.phone = $5) \
              AND ($7 IS NULL OR p.household_id = $7) \

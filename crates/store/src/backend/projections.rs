@@ -323,6 +323,31 @@ impl Db {
         Self::insert_access_rows(tx, access_values(tenant, id, state, consents)).await
     }
 
+    /// Fills the search key of persons written before it existed (migration 0013), a page
+    /// at a time; run when the store is migrated.
+    pub async fn fill_person_search_keys(&self) -> Result<u64, StoreError> {
+        let mut filled = 0;
+        loop {
+            let rows = query("SELECT id, state FROM persons WHERE search_key IS NULL LIMIT 500")
+                .fetch_all(self.write.ex())
+                .await?;
+            if rows.is_empty() {
+                return Ok(filled);
+            }
+            let mut tx = self.begin().await?;
+            for r in &rows {
+                let state: PersonState = from_json(&r.try_get::<String, _>("state")?)?;
+                query("UPDATE persons SET search_key = $1 WHERE id = $2")
+                    .bind(person_search_key(&state))
+                    .bind(r.try_get::<String, _>("id")?)
+                    .execute(tx.ex())
+                    .await?;
+            }
+            tx.commit().await?;
+            filled += rows.len() as u64;
+        }
+    }
+
     /// Fills the access projection of cases that have none (a database from before
     /// it existed); run when the store is migrated.
     pub async fn fill_case_access(&self) -> Result<u64, StoreError> {
@@ -405,14 +430,16 @@ impl Db {
                 Val::text(p.state.registered_by_org.to_string()),
                 Val::Int(to_i64(p.version)),
                 Val::text(json(p.state)?),
+                Val::text(person_search_key(p.state)),
             ]);
         }
         Self::insert_rows_(
             tx,
-            "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state) VALUES",
+            "INSERT INTO persons (id, tenant_id, name, kana, date_of_birth, phone, household_id, registered_by_org, version, state, search_key) VALUES",
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kana = excluded.kana, date_of_birth = excluded.date_of_birth, \
-             phone = excluded.phone, household_id = excluded.household_id, version = excluded.version, state = excluded.state",
-            10,
+             phone = excluded.phone, household_id = excluded.household_id, version = excluded.version, state = excluded.state, \
+             search_key = excluded.search_key",
+            11,
             rows,
         )
         .await?;
@@ -504,6 +531,19 @@ pub(super) struct PersonRows<'a> {
 }
 
 /// What a case's projection rows are written from.
+/// The person's name and kana as search compares them (`persons.search_key`): each folded by
+/// `text::search_fold`, joined by a line break (which no folded text holds, so a search never
+/// matches across the two).
+pub(crate) fn person_search_key(state: &PersonState) -> String {
+    let d = &state.details;
+    let kana = d.kana.as_ref().map(|k| k.as_str()).unwrap_or("");
+    format!(
+        "{}\n{}",
+        tsunagu_core::text::search_fold(d.name.as_str()),
+        tsunagu_core::text::search_fold(kana)
+    )
+}
+
 /// What `write_case_rows_over` reads before it writes: each stored case's caseload key
 /// (tenant, organisation, worker, stage) and the consents of the cases' persons.
 pub(super) struct CaseRowsStored {

@@ -231,6 +231,13 @@ impl Db {
                     let folded = PersonState::fold(evs.iter());
                     compare(findings, kind.as_str(), &sid, folded.as_ref(), &stored);
                     if let Some(state) = folded {
+                        if page.person_keys.remove(&sid).flatten()
+                            != Some(super::projections::person_search_key(&state))
+                        {
+                            findings.push(format!(
+                                "person {sid}: the search key differs from the fold"
+                            ));
+                        }
                         // Seen by the registering organisation and the teams of the
                         // person's cases (whose team rows are checked with the case).
                         let mut expected = page.person_teams.remove(&sid).unwrap_or_default();
@@ -330,11 +337,15 @@ impl Db {
                 },
             );
         }
-        for r in read("SELECT id, version, state FROM persons WHERE id > $1 AND id <= $2").await? {
-            page.persons.insert(
-                r.try_get("id")?,
-                (to_u64(r.try_get("version")?), r.try_get("state")?),
-            );
+        for r in
+            read("SELECT id, version, state, search_key FROM persons WHERE id > $1 AND id <= $2")
+                .await?
+        {
+            let id: String = r.try_get("id")?;
+            page.person_keys
+                .insert(id.clone(), r.try_get("search_key")?);
+            page.persons
+                .insert(id, (to_u64(r.try_get("version")?), r.try_get("state")?));
         }
         for r in read("SELECT id, version, state FROM meetings WHERE id > $1 AND id <= $2").await? {
             page.meetings.insert(
@@ -438,6 +449,8 @@ pub(super) struct VerifyPage {
     pub(super) unreadable: Vec<String>,
     pub(super) cases: HashMap<String, VerifyCase>,
     pub(super) persons: HashMap<String, (u64, String)>,
+    /// Each person row's `search_key`.
+    pub(super) person_keys: HashMap<String, Option<String>>,
     pub(super) meetings: HashMap<String, (u64, String)>,
     pub(super) team: HashMap<String, BTreeSet<String>>,
     pub(super) due: HashMap<String, BTreeSet<(String, String)>>,

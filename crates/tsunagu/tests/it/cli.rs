@@ -84,7 +84,7 @@ fn verify_fails_on_a_tampered_projection() {
 /// the database makes `verify` fail and name the record and the table's rows.
 #[test]
 fn verify_names_an_edited_row_of_every_projection_table() {
-    let cases: [(&str, &str, &str); 11] = [
+    let cases: [(&str, &str, &str); 12] = [
         (
             "cases",
             "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
@@ -120,6 +120,11 @@ fn verify_names_an_edited_row_of_every_projection_table() {
             "person_access",
             "DELETE FROM person_access WHERE person_id = (SELECT MIN(person_id) FROM person_access)",
             "rows of person_access differ",
+        ),
+        (
+            "persons (the search key)",
+            "UPDATE persons SET search_key = 'x' WHERE id = (SELECT MIN(id) FROM persons)",
+            "the search key differs",
         ),
         (
             "caseload_counts (a count changed)",
