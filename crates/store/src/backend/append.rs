@@ -150,6 +150,7 @@ impl Db {
             let _turn = slot.turn.lock().await;
             slot.close().await;
         }
+        self.recent_forget();
     }
 
     fn recent_remember(&self, streams: Vec<Bulk>) {
@@ -1202,7 +1203,7 @@ pub(crate) struct RecentStreams {
     older: HashMap<Uuid, Bulk>,
 }
 
-const RECENT: usize = 40_000;
+const RECENT: usize = 20_000;
 
 impl std::fmt::Debug for RecentStreams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
