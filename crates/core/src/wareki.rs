@@ -37,7 +37,7 @@ fn year_text(year: i32) -> String {
 pub fn format(d: Date) -> String {
     match era_of(d) {
         Some((era, year)) => format!("{era}{}年{}月{}日", year_text(year), d.month(), d.day()),
-        None => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+        None => format!("{:04}年{}月{}日", d.year(), d.month(), d.day()),
     }
 }
 
@@ -82,13 +82,24 @@ pub fn parse(input: &str) -> Option<Date> {
         Some(found) => found,
         None => (None, s.as_str()),
     };
-    let parts: Vec<&str> = rest
-        .split(['-', '/', '.', '年', '月', '日'])
-        .filter(|p| !p.is_empty())
-        .collect();
+    // Eight digits without an era: 20250401.
+    let eight = (era.is_none() && rest.len() == 8 && rest.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| [&rest[..4], &rest[4..6], &rest[6..]]);
+    let parts: Vec<&str> = match eight {
+        Some(ymd) => ymd.to_vec(),
+        None => rest
+            .split(['-', '/', '.', '年', '月', '日'])
+            .filter(|p| !p.is_empty())
+            .collect(),
+    };
     let [y, m, d] = parts.as_slice() else {
         return None;
     };
+    // Without an era the year is written in full: 「8年11月24日」 is an era left out, not the
+    // year 8.
+    if era.is_none() && y.len() != 4 {
+        return None;
+    }
     let (y, m, d): (i32, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     match era {
         None => Date::new(i16::try_from(y).ok()?, m as i8, d as i8).ok(),
@@ -150,6 +161,13 @@ mod tests {
         assert_eq!(parse("平成32年1月1日"), None);
         assert_eq!(parse("令和7年2月30日"), None);
         assert_eq!(parse("あした"), None);
+        // Eight digits, full width too; a year without an era must be written in full.
+        assert_eq!(parse("20250401"), Some(date(2025, 4, 1)));
+        assert_eq!(parse("２０２５０４０１"), Some(date(2025, 4, 1)));
+        assert_eq!(parse("20250231"), None);
+        assert_eq!(parse("８年１１月２４日"), None);
+        assert_eq!(parse("8-11-24"), None);
+        assert_eq!(parse("250401"), None);
         assert_eq!(parse(""), None);
     }
 

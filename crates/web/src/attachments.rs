@@ -144,7 +144,7 @@ pub fn describe(fields: &[(String, String)]) -> Result<Description, (&'static st
         .and_then(|d| {
             wareki::parse(d).ok_or((
                 "received_on",
-                "受領日は「令和7年4月1日」か「2025-04-01」の形で入力してください。".to_owned(),
+                "受領日は「令和7年4月1日」「2025-04-01」「20250401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。".to_owned(),
             ))
         })?;
     Ok(Description {

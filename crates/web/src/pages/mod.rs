@@ -187,7 +187,7 @@ impl Fields {
         wareki::parse(raw).ok_or_else(|| {
             field_error(
                 name,
-                format!("{label}は「令和7年4月1日」か「2025-04-01」の形で入力してください。"),
+                format!("{label}は「令和7年4月1日」「2025-04-01」「20250401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。"),
             )
         })
     }

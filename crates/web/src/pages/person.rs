@@ -70,7 +70,7 @@ pub async fn search(
             Some(d) => Some(d),
             None => {
                 page.error = Some(
-                    "生年月日は「昭和50年4月1日」か「1975-04-01」の形で入力してください。".into(),
+                    "生年月日は「昭和50年4月1日」「1975-04-01」「19750401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。".into(),
                 );
                 return Ok(render_status(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
