@@ -448,22 +448,17 @@ impl Db {
     ) -> Result<HashMap<Uuid, Bulk>, StoreError> {
         let mut heads: HashMap<String, (String, String, i64, Option<String>)> = HashMap::new();
         let ids: Vec<String> = wanted.iter().map(|w| w.2.to_string()).collect();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT stream_id, tenant_id, stream_type, version, head_hash FROM streams WHERE stream_id IN ({})",
-                placeholders_list(chunk.len(), 0, tx.anonymous())
+        let sql = "SELECT stream_id, tenant_id, stream_type, version, head_hash FROM streams WHERE stream_id IN ({ids})";
+        for r in fetch_in(tx, sql, &ids).await? {
+            heads.insert(
+                r.try_get("stream_id")?,
+                (
+                    r.try_get("tenant_id")?,
+                    r.try_get("stream_type")?,
+                    r.try_get("version")?,
+                    r.try_get("head_hash")?,
+                ),
             );
-            for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
-                heads.insert(
-                    r.try_get("stream_id")?,
-                    (
-                        r.try_get("tenant_id")?,
-                        r.try_get("stream_type")?,
-                        r.try_get("version")?,
-                        r.try_get("head_hash")?,
-                    ),
-                );
-            }
         }
         let mut states: HashMap<String, (String, String)> = HashMap::new();
         for kind in StreamKind::ALL {
@@ -472,19 +467,13 @@ impl Db {
                 .filter(|w| w.1 == kind)
                 .map(|w| w.2.to_string())
                 .collect();
-            for chunk in of_kind.chunks(IN_CHUNK) {
-                let sql = format!(
-                    "SELECT id, state, {} AS extra FROM {} WHERE id IN ({})",
-                    match kind {
-                        StreamKind::Case => "stage || '|' || stage_changed_at",
-                        StreamKind::Person | StreamKind::Meeting => "''",
-                    },
-                    kind.table(),
-                    placeholders_list(chunk.len(), 0, tx.anonymous())
-                );
-                for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
-                    states.insert(r.try_get("id")?, (r.try_get("state")?, r.try_get("extra")?));
-                }
+            let sql = format!(
+                "SELECT id, state, {} AS extra FROM {} WHERE id IN ({{ids}})",
+                state_extra(kind),
+                kind.table()
+            );
+            for r in fetch_in(tx, &sql, &of_kind).await? {
+                states.insert(r.try_get("id")?, (r.try_get("state")?, r.try_get("extra")?));
             }
         }
         let mut out = HashMap::with_capacity(wanted.len());
@@ -824,10 +813,7 @@ impl Db {
     ) -> Result<Option<(String, String)>, StoreError> {
         let row = query(sqlx::AssertSqlSafe(format!(
             "SELECT state, {} AS extra FROM {} WHERE id = $1",
-            match kind {
-                StreamKind::Case => "stage || '|' || stage_changed_at",
-                StreamKind::Person | StreamKind::Meeting => "''",
-            },
+            state_extra(kind),
             kind.table()
         )))
         .bind(id.to_string())

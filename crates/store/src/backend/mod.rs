@@ -114,6 +114,34 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub(super) const CASELOAD_ALL: &str = "*";
 pub(super) const CASELOAD_OPEN: &str = "open";
 
+/// The rows of `sql` for every id of `ids`, read `IN_CHUNK` ids to a statement: `sql` holds
+/// `{ids}` where the list goes (`… WHERE id IN ({ids})`).
+pub(super) async fn fetch_in(
+    tx: &mut Tx<'_>,
+    sql: &str,
+    ids: &[String],
+) -> Result<Vec<Row>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let list = placeholders_list(chunk.len(), 0, tx.anonymous());
+        out.extend(
+            with_ids(sql.replace("{ids}", &list), chunk, 1)
+                .fetch_all(tx.ex())
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The expression `stored_state` and `bulk_load_many` read beside a stream's state: a case's
+/// stage and when it was entered (`stage|stage_changed_at`), nothing for the other kinds.
+pub(super) fn state_extra(kind: StreamKind) -> &'static str {
+    match kind {
+        StreamKind::Case => "stage || '|' || stage_changed_at",
+        StreamKind::Person | StreamKind::Meeting => "''",
+    }
+}
+
 /// A statement over an `IN (…)` list of `ids`, bound `uses` times in order.
 pub(super) fn with_ids(sql: String, ids: &[String], uses: usize) -> Query {
     let mut q = query(sqlx::AssertSqlSafe(sql));

@@ -25,19 +25,15 @@ impl Db {
     ) -> Result<CaseRowsStored, StoreError> {
         let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
         let mut before = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({})",
-                placeholders_list(chunk.len(), 0, tx.anonymous())
-            );
-            for r in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
-                before.push((
-                    r.try_get("tenant_id")?,
-                    r.try_get("owner_org")?,
-                    r.try_get("assigned_worker")?,
-                    r.try_get("stage")?,
-                ));
-            }
+        let sql =
+            "SELECT tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({ids})";
+        for r in fetch_in(tx, sql, &ids).await? {
+            before.push((
+                r.try_get("tenant_id")?,
+                r.try_get("owner_org")?,
+                r.try_get("assigned_worker")?,
+                r.try_get("stage")?,
+            ));
         }
         let mut persons: Vec<PersonId> = items
             .iter()
@@ -394,18 +390,13 @@ impl Db {
             .map(|p| p.id.to_string())
             .collect();
         let mut out = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT id, person_id, state FROM cases WHERE person_id IN ({})",
-                placeholders_list(chunk.len(), 0, tx.anonymous())
-            );
-            for c in with_ids(sql, chunk, 1).fetch_all(tx.ex()).await? {
-                out.push((
-                    CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?),
-                    c.try_get::<String, _>("person_id")?,
-                    from_json(&c.try_get::<String, _>("state")?)?,
-                ));
-            }
+        let sql = "SELECT id, person_id, state FROM cases WHERE person_id IN ({ids})";
+        for c in fetch_in(tx, sql, &ids).await? {
+            out.push((
+                CaseId(parse_uuid(&c.try_get::<String, _>("id")?)?),
+                c.try_get::<String, _>("person_id")?,
+                from_json(&c.try_get::<String, _>("state")?)?,
+            ));
         }
         Ok(out)
     }
