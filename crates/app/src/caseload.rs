@@ -8,9 +8,8 @@ use serde::Serialize;
 use tsunagu_core::case::{PASSING_STAGES, Stage, stuck_days};
 use tsunagu_core::policy::Access;
 use tsunagu_core::{CaseId, PersonId, UserId};
-use tsunagu_store::CaseFilter;
 
-use crate::{App, Caller, Result, access, japan_date};
+use crate::{App, Caller, Result, access};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StageCount {
@@ -134,40 +133,50 @@ pub async fn overview(app: &App, caller: &Caller, workers_offset: u32) -> Result
         .map(|s| s.cases)
         .sum();
 
-    let cutoff = today
-        .checked_sub(jiff::Span::new().days(i64::from(caller.settings.stuck_after_days)))
-        .unwrap_or(today)
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)))
-        .map(|z| z.timestamp())
-        .ok();
-    // The stages a case should pass through, unchanged since before the threshold: selected,
-    // ordered and counted in the query; core's `stuck_days` still decides each one shown.
-    let filter = CaseFilter {
-        owner_org: Some(org),
-        stage_unchanged_since: cutoff,
-        stages: PASSING_STAGES.to_vec(),
-        oldest_first: true,
+    // The stages a case should pass through, entered (by business date) before the threshold:
+    // selected, ordered and counted in the query; core's `stuck_days` still decides each one
+    // shown.
+    let filter = tsunagu_store::CaseListFilter {
         reader: Some(caller.reader(today, Access::Read)),
+        owner_org: Some(org),
+        team_org: None,
+        assigned_worker: None,
+        person: None,
+        stages: PASSING_STAGES.to_vec(),
+        closed: None,
+        urgency: None,
+        main_problem: None,
+        intake_route: None,
+        due_before: None,
+        contact_before: None,
+        entered_before: today
+            .checked_sub(jiff::Span::new().days(i64::from(caller.settings.stuck_after_days)))
+            .ok(),
+        opened_from: None,
+        opened_until: None,
+        sort: tsunagu_store::CaseListSort::StageEnteredOldest,
         limit: STUCK_SHOWN,
-        ..Default::default()
+        offset: 0,
     };
     // The count carries no names, like the workers' counts: it needs no access rows.
     let stuck_total = app
         .store
-        .count_cases(
+        .case_list(
             tenant,
-            &CaseFilter {
+            &tsunagu_store::CaseListFilter {
                 reader: None,
                 ..filter.clone()
             },
+            today,
         )
-        .await?;
-    let candidates = app.store.cases(tenant, &filter).await?;
+        .await?
+        .total;
+    let candidates = app.store.case_list(tenant, &filter, today).await?.rows;
     let workers_of_stuck: Vec<UserId> = candidates.iter().map(|c| c.assigned_worker).collect();
     let stuck_names = app.store.display_names(tenant, &workers_of_stuck).await?;
     let mut stuck = Vec::new();
     for c in candidates {
-        let since = japan_date(c.stage_changed_at);
+        let since = c.stage_entered_on;
         let Some(days) = stuck_days(c.stage, since, today, &caller.settings) else {
             continue;
         };
@@ -203,5 +212,170 @@ pub async fn overview(app: &App, caller: &Caller, workers_offset: u32) -> Result
         workers_offset,
         stuck,
         stuck_total,
+    })
+}
+
+/// Whose cases the caseload list shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListScope {
+    /// The caller's own cases (assigned worker).
+    #[default]
+    Mine,
+    /// One worker's cases in the caller's organisation.
+    Worker(UserId),
+    /// The caller's organisation's cases.
+    Org,
+    /// Cases whose team includes the caller's organisation (its own and those it supports).
+    Team,
+}
+
+/// What the caseload list (支援ケース一覧) is asked for. Every case answered is one the caller
+/// may read, whatever is asked.
+#[derive(Clone, Debug, Default)]
+pub struct ListRequest {
+    pub scope: ListScope,
+    pub stages: Vec<Stage>,
+    /// `Some(false)`: open cases only (the default on the page); `Some(true)`: closed only.
+    pub closed: Option<bool>,
+    pub urgency: Option<tsunagu_core::case::Urgency>,
+    pub main_problem: Option<String>,
+    pub route: Option<tsunagu_core::case::IntakeRoute>,
+    /// Only cases with something overdue today.
+    pub overdue: bool,
+    /// Only cases whose person has not been reached for more than this many days.
+    pub quiet_days: Option<u32>,
+    /// Only cases that have stayed in a stage they should pass through past the tenant's
+    /// threshold (`stuck_after_days`), measured from the business date the stage was entered.
+    pub stuck: bool,
+    /// Only cases opened in this fiscal year (年度, by its starting year: 2026 = 令和8年度).
+    pub fiscal_year: Option<i16>,
+    pub person: Option<PersonId>,
+    pub sort: tsunagu_store::CaseListSort,
+    pub offset: u32,
+}
+
+/// How many cases one page of the list shows.
+pub const LIST_PAGE: u32 = 50;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListedCase {
+    #[serde(flatten)]
+    pub case: tsunagu_store::CaseListRow,
+    pub worker_name: String,
+    /// Days since the stage was entered (business dates).
+    pub days_in_stage: i64,
+    /// Days since the person was last reached.
+    pub days_since_contact: i64,
+    /// Whether the case has stayed past the threshold in a stage it should pass through.
+    pub stuck: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseList {
+    pub date: Date,
+    /// How many cases match (every page).
+    pub total: u64,
+    pub offset: u32,
+    pub limit: u32,
+    pub cases: Vec<ListedCase>,
+}
+
+/// The caseload list: one page of the cases the caller may read that match the request, with
+/// how many match. Roles that work cases only (others 403); audited with the persons shown.
+pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList> {
+    access::work_cases(caller)?;
+    let tenant = caller.actor.tenant_id;
+    let today = app.clock.today();
+    let days_before = |n: u32| {
+        today
+            .checked_sub(jiff::Span::new().days(i64::from(n)))
+            .unwrap_or(today)
+    };
+    let (owner_org, team_org, assigned_worker) = match q.scope {
+        ListScope::Mine => (None, None, Some(caller.actor.user_id)),
+        ListScope::Worker(u) => (Some(caller.actor.org_id), None, Some(u)),
+        ListScope::Org => (Some(caller.actor.org_id), None, None),
+        ListScope::Team => (None, Some(caller.actor.org_id), None),
+    };
+    let mut stages = q.stages.clone();
+    let mut entered_before = None;
+    if q.stuck {
+        // Stuck: a passing stage entered more than the threshold ago (`stuck_days`).
+        stages = if stages.is_empty() {
+            PASSING_STAGES.to_vec()
+        } else {
+            stages
+                .into_iter()
+                .filter(|s| PASSING_STAGES.contains(s))
+                .collect()
+        };
+        if stages.is_empty() {
+            return Ok(CaseList {
+                date: today,
+                total: 0,
+                offset: q.offset,
+                limit: LIST_PAGE,
+                cases: Vec::new(),
+            });
+        }
+        entered_before = Some(days_before(u32::from(caller.settings.stuck_after_days)));
+    }
+    let (opened_from, opened_until) = match q.fiscal_year {
+        Some(fy) => (
+            jiff::civil::Date::new(fy, 4, 1).ok(),
+            jiff::civil::Date::new(fy + 1, 3, 31).ok(),
+        ),
+        None => (None, None),
+    };
+    let filter = tsunagu_store::CaseListFilter {
+        reader: Some(caller.reader(today, Access::Read)),
+        owner_org,
+        team_org,
+        assigned_worker,
+        person: q.person,
+        stages,
+        closed: q.closed,
+        urgency: q.urgency.map(|u| u.as_str().to_owned()),
+        main_problem: q.main_problem.clone(),
+        intake_route: q.route.map(|r| r.as_str().to_owned()),
+        due_before: q.overdue.then_some(today),
+        contact_before: q.quiet_days.map(days_before),
+        entered_before,
+        opened_from,
+        opened_until,
+        sort: q.sort,
+        limit: LIST_PAGE,
+        offset: q.offset,
+    };
+    let page = app.store.case_list(tenant, &filter, today).await?;
+    let workers: Vec<UserId> = page.rows.iter().map(|c| c.assigned_worker).collect();
+    let names = app.store.display_names(tenant, &workers).await?;
+    let cases: Vec<ListedCase> = page
+        .rows
+        .into_iter()
+        .map(|c| ListedCase {
+            worker_name: names
+                .get(&c.assigned_worker)
+                .cloned()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "（不明な職員）".to_owned()),
+            days_in_stage: i64::from((today - c.stage_entered_on).get_days()),
+            days_since_contact: i64::from((today - c.last_contact_on).get_days()),
+            stuck: stuck_days(c.stage, c.stage_entered_on, today, &caller.settings).is_some(),
+            case: c,
+        })
+        .collect();
+    app.store
+        .audit(&[caller
+            .audit("case.list")
+            .subjects(cases.iter().map(|c| c.case.person_id))
+            .detail(format!("results={} total={}", cases.len(), page.total))])
+        .await?;
+    Ok(CaseList {
+        date: today,
+        total: page.total,
+        offset: q.offset,
+        limit: LIST_PAGE,
+        cases,
     })
 }

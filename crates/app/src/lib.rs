@@ -21,7 +21,8 @@ pub mod secrets;
 /// never from the store. Account rows (with their secrets) are not among them.
 pub mod rows {
     pub use tsunagu_store::{
-        CaseSummary, ChainedRow, MeetingSummary, Organisation, PersonSummary, TokenInfo,
+        CaseListRow, CaseListSort, CaseSummary, ChainedRow, MeetingSummary, Organisation,
+        PersonSummary, TokenInfo,
     };
 }
 

@@ -187,6 +187,10 @@ impl Store {
         if filled > 0 {
             tracing::info!(cases = filled, "access projection filled");
         }
+        let listed = dispatch!(self, db => db.fill_case_list_columns().await)?;
+        if listed > 0 {
+            tracing::info!(cases = listed, "caseload list columns filled");
+        }
         let keyed = dispatch!(self, db => db.fill_person_search_keys().await)?;
         if keyed > 0 {
             tracing::info!(persons = keyed, "search keys filled");
@@ -494,6 +498,16 @@ impl Store {
     }
     /// One page of an organisation's workers with open cases, most first, with their counts
     /// per stage and the organisation's totals (counts, and the workers' names).
+    /// One page of the caseload list and how many cases match (`Db::case_list`).
+    pub async fn case_list(
+        &self,
+        tenant: TenantId,
+        filter: &CaseListFilter,
+        today: jiff::civil::Date,
+    ) -> Result<CaseListPage, StoreError> {
+        dispatch!(self, db => db.case_list(tenant, filter, today).await)
+    }
+
     pub async fn caseload(
         &self,
         tenant: TenantId,

@@ -446,3 +446,89 @@ pub struct MeetingQuery {
     pub open_only: bool,
     pub limit: Option<u32>,
 }
+
+/// The order of the caseload list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaseListSort {
+    /// Longest in the stage first (the business date the stage was entered).
+    #[default]
+    StageEnteredOldest,
+    /// Newest in the stage first.
+    StageEnteredNewest,
+    /// Longest without contact first.
+    LastContactOldest,
+    /// Newest opened first.
+    OpenedNewest,
+    /// By the person's kana (name when none).
+    Kana,
+}
+
+/// The conditions of the caseload list (支援ケース一覧); each `None` or empty condition is left
+/// out. Every case in the answer is one the `reader` may read (the access projection); without
+/// a reader only the number of matching cases is answered, never a row.
+#[derive(Clone, Debug)]
+pub struct CaseListFilter {
+    pub reader: Option<Reader>,
+    /// Cases this organisation is responsible for.
+    pub owner_org: Option<OrgId>,
+    /// Cases whose team includes this organisation.
+    pub team_org: Option<OrgId>,
+    pub assigned_worker: Option<UserId>,
+    pub person: Option<PersonId>,
+    /// Cases in one of these stages (empty: any).
+    pub stages: Vec<Stage>,
+    /// `Some(false)`: not closed; `Some(true)`: closed.
+    pub closed: Option<bool>,
+    /// 緊急度 code.
+    pub urgency: Option<String>,
+    /// Main 主訴 code.
+    pub main_problem: Option<String>,
+    /// 相談経路 code.
+    pub intake_route: Option<String>,
+    /// Cases with a due item dated before this day (overdue on it).
+    pub due_before: Option<Date>,
+    /// Cases whose person was last reached before this day (or never, since before it).
+    pub contact_before: Option<Date>,
+    /// Cases that entered their stage before this day.
+    pub entered_before: Option<Date>,
+    /// Cases opened on or after this day.
+    pub opened_from: Option<Date>,
+    /// Cases opened on or before this day.
+    pub opened_until: Option<Date>,
+    pub sort: CaseListSort,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One case of the caseload list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseListRow {
+    pub id: CaseId,
+    pub person_id: PersonId,
+    pub person_name: String,
+    pub person_kana: Option<String>,
+    pub stage: Stage,
+    pub owner_org: OrgId,
+    pub assigned_worker: UserId,
+    pub opened_on: Date,
+    /// The business date the case entered its stage.
+    pub stage_entered_on: Date,
+    /// The newest day the person was reached (the opening day when never).
+    pub last_contact_on: Date,
+    pub urgency: Option<String>,
+    pub main_problem: Option<String>,
+    pub intake_route: Option<String>,
+    /// The oldest due item dated before the list's day, if any.
+    pub overdue_since: Option<Date>,
+    /// How many due items are dated before the list's day.
+    pub overdue_items: u64,
+    pub version: u64,
+}
+
+/// One page of the caseload list with the number of cases matching.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaseListPage {
+    pub rows: Vec<CaseListRow>,
+    pub total: u64,
+}

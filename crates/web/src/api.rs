@@ -258,6 +258,26 @@ pub async fn list_cases(
     Ok(Json(cases::list(&app, &auth, req).await?))
 }
 
+/// 支援ケース一覧: one page (50) of the cases the caller may read that match, with how many
+/// match. The same parameters as the page `/cases`; each that cannot be read is named in the
+/// 400 answer (`request.invalid_query`).
+#[utoipa::path(get, path = "/api/case-list", params(crate::pages::caselist::ListQuery),
+    responses((status = 200, body = tsunagu_app::caseload::CaseList), (status = 400, body = ErrorBody)))]
+pub async fn case_list(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<crate::pages::caselist::ListQuery>,
+) -> ApiResult<Json<tsunagu_app::caseload::CaseList>> {
+    let req = crate::pages::caselist::request_of(&q, &auth).map_err(|problems| {
+        let message: Vec<String> = problems
+            .iter()
+            .map(|(field, m)| format!("{field}: {m}"))
+            .collect();
+        ApiError::bad_request("request.invalid_query", message.join(" "))
+    })?;
+    Ok(Json(tsunagu_app::caseload::list(&app, &auth, req).await?))
+}
+
 #[utoipa::path(get, path = "/api/cases/{id}", params(("id" = CaseId, Path)),
     responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
 pub async fn get_case(

@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
 use crate::attachments::{self, UPLOAD_BODY_BYTES};
-use crate::pages::{self, attachment, case, meeting, person, print};
+use crate::pages::{self, attachment, case, caselist, meeting, person, print};
 use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
@@ -128,6 +128,7 @@ routes! {
     POST "/persons/{id}/commands" Person(Access::Write) => person::command;
     GET "/persons/{id}/cases/new" Person(Access::Write) => case::new_case_form;
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
+    GET "/cases" WorkCases => caselist::list;
     GET "/cases/{id}" Case(Access::Read) => case::show;
     POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
     GET "/cases/{id}/act/{action}" Case(Access::Write) => case::action_form;
@@ -176,6 +177,7 @@ routes! {
     GET "/api/households/{id}" Household => api::get_household;
     POST "/api/cases" CreateCase => api::create_case;
     GET "/api/cases" WorkCases => api::list_cases;
+    GET "/api/case-list" WorkCases => api::case_list;
     GET "/api/cases/{id}" Case(Access::Read) => api::get_case;
     POST "/api/cases/{id}/commands" CaseCommand => api::case_command;
     GET "/api/cases/{id}/timeline" Case(Access::Read) => api::case_timeline;

@@ -156,6 +156,46 @@ pub enum CaseEvent {
 }
 
 impl CaseEvent {
+    /// The business date the event records (the day it happened, as the worker entered it),
+    /// `None` for events that record no day (team, access, worker changes). The timeline is
+    /// ordered by it and a stage is entered on it.
+    pub fn business_date(&self) -> Option<Date> {
+        use CaseEvent::*;
+        match self {
+            CaseOpened { opened_on, .. } => Some(*opened_on),
+            IntakeRecorded { intake } => Some(intake.received_on),
+            TriagedToContinue { triaged_on } => Some(*triaged_on),
+            ReferralMade { referral } => Some(referral.referred_on),
+            ReferralFollowedUp { checked_on, .. } => Some(*checked_on),
+            ReferralConfirmed { confirmed_on, .. } => Some(*confirmed_on),
+            AssessmentRecorded { assessment, .. } => Some(assessment.assessed_on),
+            ScreenedToHandleHere { screened_on } => Some(*screened_on),
+            PlanDrafted { plan } => Some(plan.drafted_on),
+            PlanApproved { approved_on, .. } => Some(*approved_on),
+            PlanReturned { .. } => None,
+            SupportDecisionRecorded { decision, .. } => Some(decision.decided_on),
+            SupportStarted { started_on, .. } => Some(*started_on),
+            ContactRecorded { contacted_on, .. } => Some(*contacted_on),
+            MonitoringRecorded { monitored_on, .. } => Some(*monitored_on),
+            EvaluationRecorded { evaluated_on, .. } => Some(*evaluated_on),
+            EmergencySupportRecorded { provided_on, .. } => Some(*provided_on),
+            Suspended { suspended_on, .. } => Some(*suspended_on),
+            SuspensionConfirmed { confirmed_on, .. } => Some(*confirmed_on),
+            Resumed { resumed_on, .. } => Some(*resumed_on),
+            TerminationApproved { approved_on, .. } => Some(*approved_on),
+            ReplanDecided { decided_on, .. } => Some(*decided_on),
+            MeetingNoted { noted_on, .. } => Some(*noted_on),
+            Closed { closed_on, .. } => Some(*closed_on),
+            FollowUpRecorded { checked_on, .. } => Some(*checked_on),
+            Reopened { reopened_on, .. } => Some(*reopened_on),
+            AttachmentAdded { attachment } => Some(attachment.received_on),
+            AccessRestricted { .. }
+            | TeamMemberAdded { .. }
+            | TeamMemberRemoved { .. }
+            | WorkerAssigned { .. } => None,
+        }
+    }
+
     /// The event's name as stored (snake case, the serde tag).
     pub fn type_name(&self) -> &'static str {
         use CaseEvent::*;

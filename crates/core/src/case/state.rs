@@ -40,6 +40,15 @@ pub struct CaseState {
     pub assigned_worker: UserId,
     pub opened_on: Date,
     pub stage: Stage,
+    /// The business date on which the case entered its stage (the date the event that moved
+    /// it records: received, triaged, approved, started, suspended, closed, …), not the time it
+    /// was typed. `None` only in states stored before it was kept.
+    #[serde(default)]
+    pub stage_entered_on: Option<Date>,
+    /// The newest date on which the person was reached: a contact that reached them, a
+    /// monitoring, the intake.
+    #[serde(default)]
+    pub last_contact_on: Option<Date>,
     pub identification: Option<Identification>,
     pub intake: Option<Intake>,
     pub intake_versions: u32,
@@ -106,6 +115,12 @@ impl CaseState {
                 assigned_worker: *assigned_worker,
                 opened_on: *opened_on,
                 stage: Stage::Identified,
+                stage_entered_on: Some(
+                    identification
+                        .as_ref()
+                        .map_or(*opened_on, |i| i.identified_on),
+                ),
+                last_contact_on: None,
                 identification: identification.clone(),
                 intake: None,
                 intake_versions: 0,
@@ -136,6 +151,53 @@ impl CaseState {
     }
 
     pub fn evolve(&mut self, event: &CaseEvent) {
+        let stage_before = self.stage;
+        self.apply(event);
+        if self.stage != stage_before
+            && let Some(day) = event.business_date()
+        {
+            self.stage_entered_on = Some(day);
+        }
+        let reached_on = match event {
+            CaseEvent::ContactRecorded {
+                contacted_on,
+                reached: true,
+                ..
+            } => Some(*contacted_on),
+            CaseEvent::MonitoringRecorded { monitored_on, .. } => Some(*monitored_on),
+            CaseEvent::IntakeRecorded { intake } => Some(intake.received_on),
+            _ => None,
+        };
+        if let Some(day) = reached_on {
+            self.last_contact_on = Some(self.last_contact_on.map_or(day, |d| d.max(day)));
+        }
+    }
+
+    /// The day the case entered its stage (the opening day for states stored before it was
+    /// kept).
+    pub fn stage_since(&self) -> Date {
+        self.stage_entered_on.unwrap_or(self.opened_on)
+    }
+
+    /// The main presenting problem (主訴) of the intake: the one marked main, else the first.
+    pub fn main_problem(&self) -> Option<&str> {
+        let problems = &self.intake.as_ref()?.presenting_problems;
+        problems
+            .iter()
+            .find(|p| p.main)
+            .or_else(|| problems.first())
+            .map(|p| p.code.as_str())
+    }
+
+    /// How the case became known (相談経路): the intake's route, else the identification's.
+    pub fn route(&self) -> Option<IntakeRoute> {
+        self.intake
+            .as_ref()
+            .map(|i| i.route)
+            .or_else(|| self.identification.as_ref().map(|i| i.route))
+    }
+
+    fn apply(&mut self, event: &CaseEvent) {
         use CaseEvent::*;
         match event {
             CaseOpened { .. } => {}

@@ -76,6 +76,9 @@ impl Db {
                 Val::Int(to_i64(c.version)),
                 Val::text(json(c.state)?),
             ]);
+            rows.last_mut()
+                .expect("pushed above")
+                .extend(case_list_values(c.state));
         }
         // Each case moves between rows of the caseload counts as its worker or
         // stage changes: what `cases` holds now leaves, the new state arrives. The
@@ -141,10 +144,13 @@ impl Db {
         .await?;
         Self::insert_rows_(
             tx,
-            "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state) VALUES",
+            "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state, \
+             stage_entered_on, last_contact_on, urgency, main_problem, intake_route) VALUES",
             " ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
-             stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state",
-            11,
+             stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state, \
+             stage_entered_on = excluded.stage_entered_on, last_contact_on = excluded.last_contact_on, urgency = excluded.urgency, \
+             main_problem = excluded.main_problem, intake_route = excluded.intake_route",
+            16,
             rows,
         )
         .await?;
@@ -341,6 +347,55 @@ impl Db {
             }
             tx.commit().await?;
             filled += rows.len() as u64;
+        }
+    }
+
+    /// Fills the caseload list's columns of cases written before they existed (migration
+    /// 0014): each such case's events are folded again (its stored state does not know the
+    /// day its stage was entered), and the state and the columns rewritten, a page at a time.
+    pub async fn fill_case_list_columns(&self) -> Result<u64, StoreError> {
+        let mut filled = 0;
+        loop {
+            let ids: Vec<String> =
+                query("SELECT id FROM cases WHERE stage_entered_on IS NULL LIMIT 200")
+                    .fetch_all(self.write.ex())
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get("id"))
+                    .collect::<Result<_, _>>()?;
+            if ids.is_empty() {
+                return Ok(filled);
+            }
+            let mut tx = self.begin().await?;
+            for id in &ids {
+                let mut events = Vec::new();
+                for r in query("SELECT payload FROM events WHERE stream_id = $1 ORDER BY version")
+                    .bind(id.clone())
+                    .fetch_all(tx.ex())
+                    .await?
+                {
+                    let e: CaseEvent = from_json(&r.try_get::<String, _>("payload")?)?;
+                    events.push(e);
+                }
+                let state = CaseState::fold(events.iter())
+                    .ok_or_else(|| StoreError::Corrupt(format!("case {id} does not fold")))?;
+                let sets: Vec<String> = CASE_LIST_COLUMNS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c} = ${}", i + 2))
+                    .collect();
+                let sql = format!(
+                    "UPDATE cases SET state = $1, {} WHERE id = $7",
+                    sets.join(", ")
+                );
+                let mut q = query(sqlx::AssertSqlSafe(sql)).bind(Val::text(json(&state)?));
+                for v in case_list_values(&state) {
+                    q = q.bind(v);
+                }
+                q.bind(Val::text(id.clone())).execute(tx.ex()).await?;
+            }
+            tx.commit().await?;
+            filled += ids.len() as u64;
         }
     }
 
@@ -541,6 +596,27 @@ pub(super) struct CaseRowsStored {
     before: Vec<(String, String, String, String)>,
     consents: HashMap<PersonId, Vec<tsunagu_core::person::Consent>>,
 }
+
+/// The columns of `cases` the caseload list filters and sorts by (migration 0014), in the
+/// order `CASE_LIST_COLUMNS` names them.
+pub(crate) fn case_list_values(state: &CaseState) -> [Val; 5] {
+    [
+        Val::text(state.stage_since().to_string()),
+        Val::text(state.last_contact_on.unwrap_or(state.opened_on).to_string()),
+        Val::Text(state.intake.as_ref().map(|i| i.urgency.as_str().to_owned())),
+        Val::Text(state.main_problem().map(str::to_owned)),
+        Val::Text(state.route().map(|r| r.as_str().to_owned())),
+    ]
+}
+
+/// The names of the columns `case_list_values` gives.
+pub(crate) const CASE_LIST_COLUMNS: [&str; 5] = [
+    "stage_entered_on",
+    "last_contact_on",
+    "urgency",
+    "main_problem",
+    "intake_route",
+];
 
 pub(super) struct CaseRows<'a> {
     pub(super) tenant: tsunagu_core::TenantId,

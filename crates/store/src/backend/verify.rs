@@ -325,7 +325,12 @@ impl Db {
                 )),
             }
         }
-        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at FROM cases WHERE id > $1 AND id <= $2").await? {
+        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route \
+             FROM cases WHERE id > $1 AND id <= $2").await? {
+            let list = super::projections::CASE_LIST_COLUMNS
+                .iter()
+                .map(|c| r.try_get::<Option<String>, _>(*c))
+                .collect::<Result<Vec<_>, _>>()?;
             page.cases.insert(
                 r.try_get("id")?,
                 VerifyCase {
@@ -334,6 +339,7 @@ impl Db {
                     state: r.try_get("state")?,
                     stage: r.try_get("stage")?,
                     stage_changed_at: r.try_get("stage_changed_at")?,
+                    list,
                 },
             );
         }
@@ -427,6 +433,8 @@ pub(super) struct VerifyCase {
     pub(super) state: String,
     pub(super) stage: String,
     pub(super) stage_changed_at: String,
+    /// The caseload list's columns (`projections::CASE_LIST_COLUMNS`), in that order.
+    pub(super) list: Vec<Option<String>>,
 }
 
 /// A row of `case_access` as `verify` compares it: organisation, user, relation, valid from,
@@ -481,6 +489,22 @@ impl VerifyPage {
                 findings.push(format!(
                     "case {sid}: stage_changed_at differs from the write that entered the stage"
                 ));
+            }
+            let expected: Vec<Option<String>> = super::projections::case_list_values(state)
+                .into_iter()
+                .map(|v| match v {
+                    Val::Text(t) => t,
+                    _ => None,
+                })
+                .collect();
+            for ((column, stored), expected) in super::projections::CASE_LIST_COLUMNS
+                .iter()
+                .zip(&row.list)
+                .zip(&expected)
+            {
+                if stored != expected {
+                    findings.push(format!("case {sid}: {column} differs from the fold"));
+                }
             }
         }
         let expected: BTreeSet<String> = state.team.iter().map(|o| o.to_string()).collect();

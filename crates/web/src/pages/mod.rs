@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod attachment;
 pub mod case;
+pub mod caselist;
 pub mod meeting;
 pub mod person;
 pub mod print;
