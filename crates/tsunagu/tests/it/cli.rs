@@ -84,7 +84,7 @@ fn verify_fails_on_a_tampered_projection() {
 /// the database makes `verify` fail and name the record and the table's rows.
 #[test]
 fn verify_names_an_edited_row_of_every_projection_table() {
-    let cases: [(&str, &str, &str); 12] = [
+    let cases: [(&str, &str, &str); 14] = [
         (
             "cases",
             "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
@@ -94,6 +94,16 @@ fn verify_names_an_edited_row_of_every_projection_table() {
             "cases (when the stage was entered, which the stuck list reads)",
             "UPDATE cases SET stage_changed_at = '2001-01-01T00:00:00Z' WHERE id = (SELECT MIN(id) FROM cases)",
             "stage_changed_at differs",
+        ),
+        (
+            "cases (the business date the stage was entered, which the caseload list reads)",
+            "UPDATE cases SET stage_entered_on = '2001-01-01' WHERE id = (SELECT MIN(id) FROM cases)",
+            "stage_entered_on differs",
+        ),
+        (
+            "cases (urgency, a filter of the caseload list)",
+            "UPDATE cases SET urgency = 'emergency' WHERE id = (SELECT MIN(id) FROM cases WHERE urgency IS NOT NULL AND urgency <> 'emergency')",
+            "urgency differs",
         ),
         (
             "case_team",

@@ -138,7 +138,7 @@ async fn a_lead_sees_the_caseload_per_worker_and_the_cases_not_moving() {
         assert!(html.contains("担当者別のケース数"), "{html}");
         assert!(html.contains("同じ段階に30日を超えてとどまっているケース"));
         assert!(
-            html.contains("<p>3件（閲覧できるものから古い順に2件を表示）</p>"),
+            html.contains("<p><a href=\"/cases?worker=org&amp;stuck=1\">3件</a>（閲覧できるものから古い順に2件を表示）</p>"),
             "{html}"
         );
         assert!(html.contains(&format!("<a href=\"/cases/{first}\">停滞 一郎</a>")));
@@ -255,6 +255,272 @@ async fn a_lead_reassigns_restricts_and_changes_the_team_through_the_pages() {
         assert_eq!(
             city.get(&format!("/api/cases/{case}")).await.0,
             StatusCode::NOT_FOUND
+        );
+        db.finish().await;
+    }
+}
+
+async fn open_with(api: &Api, name: &str, intake: Value) -> (String, String) {
+    let (s, p) = api
+        .post(
+            "/api/persons",
+            json!({"details": {"name": name, "kana": name}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let (s, c) = api
+        .post(
+            "/api/cases",
+            json!({"person_id": p["id"], "intake": intake}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    (
+        p["id"].as_str().unwrap().to_owned(),
+        c["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The names of a list's cases, in its order.
+fn names(list: &Value) -> Vec<String> {
+    list["cases"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no cases: {list}"))
+        .iter()
+        .map(|c| c["person_name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// 支援ケース一覧: each filter selects the cases a worker would expect, in the order asked, and
+/// only cases the caller may read (a restricted case is not the lead's; a partner sees only
+/// the cases its organisation is on the team of); the page and the lead's figures lead into it;
+/// a parameter that cannot be read is named.
+#[tokio::test]
+async fn the_caseload_list_filters_sorts_and_pages_what_the_caller_may_read() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let lead = w.login("lead").await;
+        // A: at intake since 45 days ago, nobody has reached the person since, a referral
+        // check overdue since 5 days ago.
+        let (_, a) = open_with(
+            &worker,
+            "一覧 あき",
+            json!({"received_on": day(-45), "route": "self_visit", "urgency": "high",
+                "presenting_problems": [{"code": "housing", "main": true}]}),
+        )
+        .await;
+        worker
+            .ok(
+                &a,
+                json!({"action": "make_referral", "referral": {"to_name": "法テラス",
+                "purpose": "債務の相談", "referred_on": day(-40), "follow_up_on": day(-5)}}),
+            )
+            .await;
+        // B: an emergency referred by a related agency 3 days ago, reached yesterday.
+        let (person_b, b) = open_with(
+            &worker,
+            "一覧 はる",
+            json!({"received_on": day(-3), "route": "related_agency", "urgency": "emergency",
+                "presenting_problems": [{"code": "housing"}, {"code": "income", "main": true}]}),
+        )
+        .await;
+        worker
+            .ok(
+                &b,
+                json!({"action": "record_contact", "kind": "phone", "contacted_on": day(-1),
+                "reached": true, "summary": "電話で様子を聞いた"}),
+            )
+            .await;
+        // C: the lead's own; D: the worker's, restricted to the worker alone.
+        let _ = open_with(
+            &lead,
+            "一覧 ふゆ",
+            json!({"received_on": day(-10), "route": "self_phone", "urgency": "normal"}),
+        )
+        .await;
+        let (_, d) = open_with(
+            &worker,
+            "一覧 なつ",
+            json!({"received_on": day(0), "route": "self_visit", "urgency": "low"}),
+        )
+        .await;
+        worker
+            .ok(
+                &d,
+                json!({"action": "restrict", "users": [w.user_id("worker")]}),
+            )
+            .await;
+
+        // As a database from before the list's columns: migrating folds the cases again and
+        // fills them, and verify finds them as the fold makes them.
+        db.exec(
+            "UPDATE cases SET stage_entered_on = NULL, last_contact_on = NULL, urgency = NULL, \
+             main_problem = NULL, intake_route = NULL",
+        )
+        .await
+        .unwrap();
+        db.store.migrate().await.unwrap();
+        assert_eq!(db.store.verify().await.unwrap(), Vec::<String>::new());
+
+        // The worker's own cases, longest in their stage first.
+        let (s, mine) = worker.get("/api/case-list").await;
+        assert_eq!(s, StatusCode::OK, "{mine}");
+        assert_eq!(names(&mine), ["一覧 あき", "一覧 はる", "一覧 なつ"]);
+        assert_eq!(mine["total"], 3);
+        let first = &mine["cases"][0];
+        assert_eq!(first["stage"], "intake");
+        assert_eq!(
+            first["stage_entered_on"],
+            day(-45).as_str(),
+            "the business date"
+        );
+        assert_eq!(first["days_in_stage"], 45);
+        assert_eq!(first["stuck"], true, "45 days at intake (threshold 30)");
+        assert_eq!(first["urgency"], "high");
+        assert_eq!(first["main_problem"], "housing");
+        assert_eq!(
+            (
+                first["overdue_items"].clone(),
+                first["overdue_since"].clone()
+            ),
+            (json!(1), json!(day(-5)))
+        );
+        assert_eq!(
+            mine["cases"][1]["main_problem"], "income",
+            "the one marked main"
+        );
+        assert_eq!(mine["cases"][1]["last_contact_on"], day(-1).as_str());
+
+        for (query, expected) in [
+            ("overdue=1", vec!["一覧 あき"]),
+            ("urgency=emergency", vec!["一覧 はる"]),
+            ("problem=income", vec!["一覧 はる"]),
+            ("route=related_agency", vec!["一覧 はる"]),
+            ("quiet=30", vec!["一覧 あき"]),
+            ("quiet=2", vec!["一覧 あき"]),
+            ("stuck=1", vec!["一覧 あき"]),
+            (
+                "stage=intake,assessment",
+                vec!["一覧 あき", "一覧 はる", "一覧 なつ"],
+            ),
+            ("stage=planning", vec![]),
+            ("status=closed", vec![]),
+            (
+                "status=all&sort=entered_newest",
+                vec!["一覧 なつ", "一覧 はる", "一覧 あき"],
+            ),
+            (
+                "sort=contact_oldest",
+                vec!["一覧 あき", "一覧 はる", "一覧 なつ"],
+            ),
+            ("sort=kana", vec!["一覧 あき", "一覧 なつ", "一覧 はる"]),
+            ("fy=1999", vec![]),
+        ] {
+            let (s, list) = worker.get(&format!("/api/case-list?{query}")).await;
+            assert_eq!(s, StatusCode::OK, "{query}: {list}");
+            assert_eq!(names(&list), expected, "{query}");
+            assert_eq!(list["total"], expected.len(), "{query}");
+        }
+        // The fiscal year a case was opened in (April to March).
+        let fy_of = |d: &str| tsunagu_core::wareki::fiscal_year(d.parse().unwrap());
+        let (_, list) = worker
+            .get(&format!("/api/case-list?fy={}", fy_of(&day(-3))))
+            .await;
+        assert!(names(&list).contains(&"一覧 はる".to_owned()), "{list}");
+        assert_eq!(
+            names(&list).contains(&"一覧 あき".to_owned()),
+            fy_of(&day(-45)) == fy_of(&day(-3))
+        );
+        // A later page keeps the count.
+        let (_, page) = worker.get("/api/case-list?offset=1").await;
+        assert_eq!(names(&page), ["一覧 はる", "一覧 なつ"]);
+        assert_eq!(
+            (page["total"].clone(), page["offset"].clone()),
+            (json!(3), json!(1))
+        );
+
+        // The lead sees the organisation's cases but not the one restricted to the worker;
+        // one worker's cases through the worker's id.
+        let (_, org) = lead.get("/api/case-list").await;
+        assert_eq!(names(&org), ["一覧 あき", "一覧 ふゆ", "一覧 はる"]);
+        assert_eq!(
+            org["total"], 3,
+            "the restricted case is neither listed nor counted"
+        );
+        let (_, one) = lead
+            .get(&format!(
+                "/api/case-list?worker={}&overdue=1",
+                w.user_id("worker")
+            ))
+            .await;
+        assert_eq!(names(&one), ["一覧 あき"]);
+        // A partner (Hello Work) sees only the case its organisation was added to.
+        let hw = w.login("hw").await;
+        let (_, none) = hw.get("/api/case-list?worker=team").await;
+        assert_eq!(none["total"], 0, "{none}");
+        worker
+            .consent(&person_b, &[w.hellowork], &day(-1), None)
+            .await;
+        worker
+            .ok(
+                &b,
+                json!({"action": "add_team_member", "org_id": w.hellowork}),
+            )
+            .await;
+        let (_, team) = hw.get("/api/case-list?worker=team").await;
+        assert_eq!(names(&team), ["一覧 はる"]);
+
+        // Parameters that cannot be read are each named, with the code.
+        let (s, body) = worker
+            .get("/api/case-list?quiet=abc&urgency=soon&stage=nowhere")
+            .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("request.invalid_query")),
+            "{body}"
+        );
+        let message = body["message"].as_str().unwrap();
+        for field in ["quiet:", "urgency:", "stage:"] {
+            assert!(message.contains(field), "{message}");
+        }
+
+        // The page: the lead's overdue figure for the worker leads into the list of that
+        // worker's overdue cases.
+        let (_, dashboard) = lead.page("/").await;
+        let link = format!("/cases?worker={}&amp;overdue=1", w.user_id("worker"));
+        assert!(
+            dashboard.contains(&format!("href=\"{link}\"")),
+            "{dashboard}"
+        );
+        let (s, html) = lead.page(&link.replace("&amp;", "&")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("該当 1件"), "{html}");
+        assert!(
+            html.contains(&format!("<a href=\"/cases/{a}\">一覧 あき</a>")),
+            "{html}"
+        );
+        assert!(html.contains("停滞"), "{html}");
+        assert!(!html.contains("一覧 はる"));
+        // A wrong value is named beside its field, and the list is not shown.
+        let (s, html) = worker.page("/cases?quiet=abc&fy=x").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"f-quiet-err\""), "{html}");
+        assert!(html.contains("接触のない日数は1〜3650の数字で入力してください"));
+        assert!(html.contains("年度は「令和8」「R8」「2026」のように入力してください"));
+        assert!(!html.contains("一覧 あき"));
+
+        // What was listed is audited with the persons shown.
+        let auditor = w.login("auditor").await;
+        let (_, log) = auditor
+            .get(&format!("/api/audit?user={}", w.user_id("lead")))
+            .await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "case.list" && e["detail"] == "results=3 total=3"),
+            "{log}"
         );
         db.finish().await;
     }

@@ -524,6 +524,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             case.id, case.attachment
         ))],
         ("GET", "/meetings") => vec![get("/meetings".into())],
+        ("GET", "/cases") => vec![get("/cases?worker=team&status=all".into())],
         ("POST", "/meetings") => vec![form(
             m,
             "/meetings".into(),
@@ -671,6 +672,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             StatusCode::CREATED,
         )],
         ("GET", "/api/cases") => vec![get("/api/cases".into())],
+        ("GET", "/api/case-list") => vec![get("/api/case-list?worker=team&status=all".into())],
         ("GET", "/api/cases/{id}") => vec![get(format!("/api/cases/{}", case.id))],
         ("GET", "/api/cases/{id}/timeline") => {
             vec![get(format!("/api/cases/{}/timeline", case.id))]
