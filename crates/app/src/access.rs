@@ -44,6 +44,37 @@ pub async fn case(app: &App, caller: &Caller, id: CaseId, access: Access) -> Res
 }
 
 /// Whether one case may be read (a single record; lists filter in the query instead).
+/// A case action: the access it needs on the case (404 as `case` answers), then whether the
+/// caller's role does such work at all (`policy::role_may`; 403
+/// `case.action_not_for_role` naming the action, since the caller may see the case).
+pub async fn case_action(
+    app: &App,
+    caller: &Caller,
+    id: CaseId,
+    action: tsunagu_core::case::CaseAction,
+) -> Result<CaseAccess> {
+    let a = case(app, caller, id, action.access()).await?;
+    role_may(caller, action)?;
+    Ok(a)
+}
+
+/// Whether the caller's role does this kind of work (403 `case.action_not_for_role`).
+pub fn role_may(caller: &Caller, action: tsunagu_core::case::CaseAction) -> Result<()> {
+    if policy::role_may(caller.actor.role, action) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            crate::Kind::Forbidden,
+            "case.action_not_for_role",
+            format!(
+                "「{}」は{}の役割では記録できません。担当の支援員に依頼してください。",
+                action.label_ja(),
+                caller.actor.role.label_ja()
+            ),
+        ))
+    }
+}
+
 pub async fn may_read_case(app: &App, caller: &Caller, id: CaseId) -> Result<bool> {
     match case(app, caller, id, Access::Read).await {
         Ok(_) => Ok(true),

@@ -7,7 +7,7 @@ use tsunagu_core::case::{
     self, Assessment, CaseCommand, CaseEvent, CaseState, DueItem, OpenCase, Plan, Stage, Todo,
 };
 use tsunagu_core::person::{self, Consent, PersonCommand};
-use tsunagu_core::policy::{self, Access};
+use tsunagu_core::policy::Access;
 use tsunagu_core::{ActorRef, CaseId, MeetingId, OrgId, PersonId, UserId};
 use tsunagu_store::{Basis, CaseFilter, CaseSummary, StoredEvent, StreamAppend};
 use uuid::Uuid;
@@ -358,7 +358,7 @@ pub async fn command(
     id: CaseId,
     req: CaseCommandRequest,
 ) -> Result<CaseView> {
-    let a = access::case(app, caller, id, policy::command_access(&req.command)).await?;
+    let a = access::case_action(app, caller, id, req.command.action()).await?;
     let (current, basis, consents) = (a.case, a.basis, a.person.consents);
     expect_version(current.version, req.expected_version)?;
     check_references(app, caller, &req.command).await?;

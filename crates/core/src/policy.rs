@@ -376,6 +376,51 @@ pub fn case(
         .then(|| relation.basis())
 }
 
+/// Whether a role's work includes an action, whatever its relation to the case (the relation
+/// is [`TABLE`]'s part). Support workers, employment support workers and leads do the whole
+/// process. Related-agency staff (Hello Work, the council of social welfare, …) work beside
+/// it: they record contacts, emergency support and referrals and their checks, and read; they
+/// do not triage, assess, plan, decide, start, monitor, evaluate, suspend, resume, terminate or
+/// reopen. Municipal officers record the municipality's part — intake and triage at its
+/// window, support decisions, contacts, emergency support, referrals — and not the agency's
+/// assessment, screening, plan, support start, monitoring, evaluation, suspension or closure.
+/// Changing who works on a case (team, worker, restriction) is left to [`TABLE`]'s manage
+/// permission.
+pub fn role_may(role: Role, action: crate::case::CaseAction) -> bool {
+    use crate::case::CaseAction::*;
+    match role {
+        Role::LeadSupportWorker | Role::SupportWorker | Role::EmploymentSupportWorker => true,
+        Role::RelatedAgencyMember => matches!(
+            action,
+            RecordContact
+                | RecordEmergencySupport
+                | MakeReferral
+                | FollowUpReferral
+                | ConfirmReferral
+                | AddTeamMember
+                | RemoveTeamMember
+                | AssignWorker
+                | Restrict
+        ),
+        Role::MunicipalOfficer => matches!(
+            action,
+            RecordIntake
+                | Triage
+                | RecordSupportDecision
+                | RecordContact
+                | RecordEmergencySupport
+                | MakeReferral
+                | FollowUpReferral
+                | ConfirmReferral
+                | AddTeamMember
+                | RemoveTeamMember
+                | AssignWorker
+                | Restrict
+        ),
+        Role::Administrator | Role::Auditor => false,
+    }
+}
+
 /// What a case command needs: the action table's access (changing who works on the case or
 /// who may read it is management; the rest is work).
 pub fn command_access(cmd: &CaseCommand) -> Access {

@@ -303,6 +303,29 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             Arc::new(|_, _| vec!["/api/caseload".into()]),
         ),
         (
+            "worker's caseload list (filtered)",
+            static_ceiling,
+            &worker,
+            Arc::new(|_, i| {
+                let q = [
+                    "",
+                    "overdue=1",
+                    "quiet=30&sort=contact_oldest",
+                    "stage=support&sort=kana",
+                ][i as usize % 4];
+                vec![format!("/api/case-list?{q}")]
+            }),
+        ),
+        (
+            "lead's organisation list",
+            static_ceiling,
+            &lead,
+            Arc::new(|_, i| {
+                let q = ["", "stuck=1", "overdue=1", "urgency=high&offset=50"][i as usize % 4];
+                vec![format!("/api/case-list?worker=org&{q}")]
+            }),
+        ),
+        (
             "person search",
             static_ceiling,
             &worker,

@@ -94,10 +94,11 @@ pub struct ActionLink {
 /// The actions possible now, in the table's order: the stage allows them; those that manage
 /// the case (team, worker, restriction) only for a caller who may manage it; referral checks
 /// only while a referral is open. The contact record has its own quick form on the page.
-fn actions_now(s: &CaseState, may_manage: bool) -> Vec<ActionLink> {
+fn actions_now(s: &CaseState, may_manage: bool, role: tsunagu_core::Role) -> Vec<ActionLink> {
     CaseAction::ALL
         .into_iter()
         .filter(|a| a.stages().contains(&s.stage))
+        .filter(|a| tsunagu_core::policy::role_may(role, *a))
         .filter(|a| may_manage || a.access() != Access::Manage)
         .filter(|a| *a != CaseAction::RemoveTeamMember || s.team.len() > 1)
         .filter(|a| {
@@ -1635,7 +1636,11 @@ async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, A
         id,
         version: view.version,
         flow: case::flow(&view.state).to_vec(),
-        actions: actions_now(&view.state, may_manage(&auth, &view, today)),
+        actions: actions_now(
+            &view.state,
+            may_manage(&auth, &view, today),
+            auth.actor.role,
+        ),
         timeline: timeline_rows(&timeline, &names, &auth.settings),
         contact: refill(contact_controls(), &contact_defaults(today), None),
         notice: None,
@@ -1703,7 +1708,11 @@ pub async fn quick_contact(
             id,
             version: view.version,
             flow: case::flow(&view.state).to_vec(),
-            actions: actions_now(&view.state, may_manage(&auth, &view, today)),
+            actions: actions_now(
+                &view.state,
+                may_manage(&auth, &view, today),
+                auth.actor.role,
+            ),
             timeline: timeline_rows(&timeline, &names, &auth.settings),
             contact,
             notice,
@@ -1859,7 +1868,7 @@ pub async fn action_form(
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
     let action = CaseAction::parse(&action).ok_or_else(ApiError::not_found)?;
-    let a = access::case(&app, &auth, id, action.access()).await?;
+    let a = access::case_action(&app, &auth, id, action).await?;
     let names = Names::load(&app, &auth).await?;
     let today = app.clock.today();
     let s = &a.case.state;
@@ -1905,7 +1914,7 @@ pub async fn action_submit(
     let id: CaseId = parse_id(&id)?;
     let action = CaseAction::parse(&action).ok_or_else(ApiError::not_found)?;
     // The action's access first: a caller who may not act learns nothing from form checks.
-    let a = access::case(&app, &auth, id, action.access()).await?;
+    let a = access::case_action(&app, &auth, id, action).await?;
     let names = Names::load(&app, &auth).await?;
     let f = Fields(fields);
     let s = a.case.state;

@@ -15,5 +15,6 @@ mod caseload;
 mod confidentiality;
 mod lifecycle;
 mod matrix;
+mod roles;
 mod security;
 mod trust;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tsunagu_core::case::CaseAction;
 use tsunagu_core::policy::{self, Access, Relation};
 use tsunagu_core::{OrgId, OrgKind, Role, TenantId, UserId};
 use tsunagu_store::{AuditEntry, Organisation};
@@ -362,6 +363,9 @@ struct Req {
     ok: StatusCode,
     /// For case commands: the access the command needs.
     access: Option<Access>,
+    /// For case actions: the action, which the caller's role must do (`policy::role_may`;
+    /// otherwise 403 where the relation would let it through).
+    action: Option<CaseAction>,
     /// Send the body as an HTML form instead of JSON.
     form: bool,
     /// Send the body as a multipart upload, with a text file that is not an accepted type.
@@ -383,6 +387,7 @@ fn req(method: Method, path: String, body: Option<Value>, ok: StatusCode) -> Req
         body,
         ok,
         access: None,
+        action: None,
         form: false,
         multipart: false,
     }
@@ -489,19 +494,41 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
                 )
             }]
         }
-        ("GET", "/cases/{id}/act/{action}") => {
-            vec![get(format!("/cases/{}/act/make_referral", case.id))]
-        }
-        // A suspension without its date: the access is checked before the form is read.
-        ("POST", "/cases/{id}/act/{action}") => vec![Req {
-            access: Some(Access::Write),
-            ..form(
-                m,
-                format!("/cases/{}/act/suspend", case.id),
-                json!({"reason": "連絡がつかない"}),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }],
+        ("GET", "/cases/{id}/act/{action}") => vec![
+            Req {
+                action: Some(CaseAction::MakeReferral),
+                ..get(format!("/cases/{}/act/make_referral", case.id))
+            },
+            // Not every role assesses: the form is not even shown to those that do not.
+            Req {
+                action: Some(CaseAction::RecordAssessment),
+                ..get(format!("/cases/{}/act/record_assessment", case.id))
+            },
+        ],
+        // A suspension without its date: the access is checked before the form is read; so
+        // is whether the role suspends, or assesses, at all.
+        ("POST", "/cases/{id}/act/{action}") => vec![
+            Req {
+                access: Some(Access::Write),
+                action: Some(CaseAction::Suspend),
+                ..form(
+                    m.clone(),
+                    format!("/cases/{}/act/suspend", case.id),
+                    json!({"reason": "連絡がつかない"}),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+            },
+            Req {
+                access: Some(Access::Write),
+                action: Some(CaseAction::RecordAssessment),
+                ..form(
+                    m,
+                    format!("/cases/{}/act/record_assessment", case.id),
+                    json!({}),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+            },
+        ],
         ("GET", "/cases/{id}/assessments") => {
             vec![get(format!("/cases/{}/assessments", case.id))]
         }
@@ -704,6 +731,11 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             vec![
                 Req {
                     access: Some(Access::Write),
+                    action: Some(if closed {
+                        CaseAction::RecordFollowUp
+                    } else {
+                        CaseAction::RecordContact
+                    }),
                     ..req(
                         m.clone(),
                         path.clone(),
@@ -798,7 +830,14 @@ fn expected(f: &Fixture, guard: Guard, cell: Cell, r: &Req) -> StatusCode {
             StatusCode::NOT_FOUND,
         ),
     };
-    if allowed { r.ok } else { denied }
+    if !allowed {
+        return denied;
+    }
+    // Through the relation, the role must also do such work (`policy::role_may`).
+    match r.action {
+        Some(action) if !policy::role_may(role, action) => StatusCode::FORBIDDEN,
+        _ => r.ok,
+    }
 }
 
 async fn send(api: &Api, r: &Req) -> (StatusCode, Value) {
