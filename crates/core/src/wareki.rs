@@ -63,6 +63,54 @@ pub fn fiscal_year_label(d: Date) -> String {
 /// (令和7年4月1日, 令和元年5月1日, R7.4.1, R7/4/1), with full-width digits allowed.
 /// `None` when it is not a date (including an era year outside its era, 平成32年).
 pub fn parse(input: &str) -> Option<Date> {
+    read(input).ok()
+}
+
+/// Why a typed date could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateProblem {
+    /// A year of one to three digits without an era (「8年11月24日」): the era was left out.
+    MissingEra,
+    /// Not a date in any accepted form.
+    Unreadable,
+}
+
+impl DateProblem {
+    /// The message beside a date field named `label`.
+    pub fn message(self, label: &str) -> String {
+        match self {
+            DateProblem::MissingEra => {
+                format!("{label}に元号を付けてください（例: 令和8年11月24日）。")
+            }
+            DateProblem::Unreadable => format!(
+                "{label}は「令和7年4月1日」「2025-04-01」「20250401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。"
+            ),
+        }
+    }
+
+    /// The stable code of the refusal.
+    pub fn code(self) -> &'static str {
+        match self {
+            DateProblem::MissingEra => "date.era_missing",
+            DateProblem::Unreadable => "date.unreadable",
+        }
+    }
+}
+
+/// [`parse`], saying why a date cannot be read.
+pub fn read(input: &str) -> Result<Date, DateProblem> {
+    read_inner(input).map_err(|missing_era| {
+        if missing_era {
+            DateProblem::MissingEra
+        } else {
+            DateProblem::Unreadable
+        }
+    })
+}
+
+/// `Err(true)` when the era was left out, `Err(false)` for anything else.
+fn read_inner(input: &str) -> Result<Date, bool> {
+    let unreadable = false;
     let s: String = input
         .trim()
         .chars()
@@ -93,31 +141,37 @@ pub fn parse(input: &str) -> Option<Date> {
             .collect(),
     };
     let [y, m, d] = parts.as_slice() else {
-        return None;
+        return Err(unreadable);
     };
     // Without an era the year is written in full: 「8年11月24日」 is an era left out, not the
     // year 8.
     if era.is_none() && y.len() != 4 {
-        return None;
+        let missing_era = (1..=3).contains(&y.len()) && y.bytes().all(|b| b.is_ascii_digit());
+        return Err(missing_era);
     }
-    let (y, m, d): (i32, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>()) else {
+        return Err(unreadable);
+    };
     match era {
-        None => Date::new(i16::try_from(y).ok()?, m as i8, d as i8).ok(),
+        None => i16::try_from(y)
+            .ok()
+            .and_then(|y| Date::new(y, m as i8, d as i8).ok())
+            .ok_or(unreadable),
         Some(code) => {
             let jp =
                 icu_calendar::Date::try_new_japanese_with_calendar(code, y, m, d, Japanese::new())
-                    .ok()?;
+                    .map_err(|_| unreadable)?;
             // icu accepts a year past the era's end (平成32年); the era must match its own date.
-            if era_of_icu(&jp)? != code {
-                return None;
+            if era_of_icu(&jp) != Some(code) {
+                return Err(unreadable);
             }
             let iso = jp.to_calendar(icu_calendar::Iso);
-            Date::new(
-                i16::try_from(iso.year().extended_year()).ok()?,
-                iso.month().ordinal as i8,
-                iso.day_of_month().0 as i8,
-            )
-            .ok()
+            i16::try_from(iso.year().extended_year())
+                .ok()
+                .and_then(|y| {
+                    Date::new(y, iso.month().ordinal as i8, iso.day_of_month().0 as i8).ok()
+                })
+                .ok_or(unreadable)
         }
     }
 }
@@ -169,6 +223,22 @@ mod tests {
         assert_eq!(parse("8-11-24"), None);
         assert_eq!(parse("250401"), None);
         assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn a_year_without_its_era_is_named_as_such() {
+        assert_eq!(read("８年１１月２４日"), Err(DateProblem::MissingEra));
+        assert_eq!(read("8/11/24"), Err(DateProblem::MissingEra));
+        assert_eq!(read("令和8年11月24日"), Ok(date(2026, 11, 24)));
+        assert_eq!(read("20261124"), Ok(date(2026, 11, 24)));
+        assert_eq!(read("2026/11/24"), Ok(date(2026, 11, 24)));
+        assert_eq!(read("11月24日"), Err(DateProblem::Unreadable));
+        assert_eq!(read("あした"), Err(DateProblem::Unreadable));
+        assert_eq!(read("令和8年2月30日"), Err(DateProblem::Unreadable));
+        assert_eq!(
+            DateProblem::MissingEra.message("相談日"),
+            "相談日に元号を付けてください（例: 令和8年11月24日）。"
+        );
     }
 
     #[test]

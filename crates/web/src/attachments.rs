@@ -142,10 +142,7 @@ pub fn describe(fields: &[(String, String)]) -> Result<Description, (&'static st
     let received_on = get("received_on")
         .ok_or(("received_on", "受領日を入力してください。".to_owned()))
         .and_then(|d| {
-            wareki::parse(d).ok_or((
-                "received_on",
-                "受領日は「令和7年4月1日」「2025-04-01」「20250401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。".to_owned(),
-            ))
+            wareki::read(d).map_err(|problem| ("received_on", problem.message("受領日")))
         })?;
     Ok(Description {
         kind,

@@ -185,12 +185,7 @@ impl Fields {
     /// A date typed as 令和7年4月1日 or 2025-04-01.
     pub fn date(&self, name: &str, label: &str) -> FieldResult<Date> {
         let raw = self.required(name, label)?;
-        wareki::parse(raw).ok_or_else(|| {
-            field_error(
-                name,
-                format!("{label}は「令和7年4月1日」「2025-04-01」「20250401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。"),
-            )
-        })
+        wareki::read(raw).map_err(|problem| field_error(name, problem.message(label)))
     }
 
     pub fn opt_date(&self, name: &str, label: &str) -> FieldResult<Option<Date>> {

@@ -66,12 +66,13 @@ pub async fn search(
     }
     let dob = match q.dob.trim() {
         "" => None,
-        raw => match wareki::parse(raw) {
-            Some(d) => Some(d),
-            None => {
-                page.error = Some(
-                    "生年月日は「昭和50年4月1日」「1975-04-01」「19750401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。".into(),
-                );
+        raw => match wareki::read(raw) {
+            Ok(d) => Some(d),
+            Err(problem) => {
+                page.error = Some(match problem {
+                    wareki::DateProblem::MissingEra => problem.message("生年月日"),
+                    wareki::DateProblem::Unreadable => "生年月日は「昭和50年4月1日」「1975-04-01」「19750401」のいずれかの形で入力してください（年は元号を付けるか4桁で）。".into(),
+                });
                 return Ok(render_status(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                     &page,

@@ -385,3 +385,73 @@ async fn consent_given_at_intake_is_recorded_with_the_case_or_not_at_all() {
         db.finish().await;
     }
 }
+
+/// Dates you can trust (issue 13): a year typed without its era is refused beside the field with
+/// 「元号を付けてください」, not stored as the year 8; a contact dated before the case was opened
+/// is refused with its code; eight digits are read. Nothing refused is written.
+#[tokio::test]
+async fn a_date_without_its_era_or_before_the_case_is_refused_beside_the_field() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let (s, p) = worker
+            .post("/api/persons", json!({"details": {"name": "日付 太郎"}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let (s, c) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": p["id"], "intake": {"received_on": day(-5),
+                "route": "self_visit", "urgency": "normal"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let case = c["id"].as_str().unwrap().to_owned();
+        let contact = |date: String| {
+            let worker = worker.clone();
+            let case = case.clone();
+            async move {
+                let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
+                let res = worker
+                    .client
+                    .post(format!("{}/cases/{case}/contacts", worker.base))
+                    .form(&[
+                        ("csrf_token", worker.csrf.clone()),
+                        ("expected_version", c["version"].to_string()),
+                        ("kind", "phone".to_owned()),
+                        ("contacted_on", date),
+                        ("summary", "電話で様子を聞いた".to_owned()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (res.status(), res.text().await.unwrap())
+            }
+        };
+        let (_, before) = worker.get(&format!("/api/cases/{case}")).await;
+        let (s, html) = contact("８年１１月２４日".into()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(
+            html.contains("に元号を付けてください（例: 令和8年11月24日）。"),
+            "{html}"
+        );
+        assert!(html.contains("aria-invalid=\"true\""), "{html}");
+        let (s, html) = contact(day(-30).replace('-', "")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(
+            html.contains("ケースを開始した日より前の日付は指定できません"),
+            "{html}"
+        );
+        let (_, after) = worker.get(&format!("/api/cases/{case}")).await;
+        assert_eq!(
+            after["version"], before["version"],
+            "nothing refused was written"
+        );
+        // Eight digits within the case are read.
+        let (s, html) = contact(day(-1).replace('-', "")).await;
+        assert!(s.is_success() || s.is_redirection(), "{s}: {html}");
+        let (_, after) = worker.get(&format!("/api/cases/{case}")).await;
+        assert_eq!(after["state"]["contacts"], 1);
+        db.finish().await;
+    }
+}
