@@ -1493,14 +1493,15 @@ pub(crate) fn timeline_rows(
     names: &Names,
     settings: &TenantSettings,
 ) -> Vec<TimelineRow> {
-    let mut rows: Vec<TimelineRow> = entries
+    let mut rows: Vec<(usize, TimelineRow)> = entries
         .iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(i, e)| {
             let (on, label, text) = describe(&e.event, names, settings);
             let at = e
                 .recorded_at
                 .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)));
-            TimelineRow {
+            let row = TimelineRow {
                 on: on.or(Some(at.date())),
                 label,
                 text,
@@ -1512,11 +1513,14 @@ pub(crate) fn timeline_rows(
                 ),
                 reason: e.reason.clone(),
                 contact: matches!(e.event, CaseEvent::ContactRecorded { .. }),
-            }
+            };
+            (i, row)
         })
         .collect();
-    rows.reverse();
-    rows
+    // Newest business date first (the day the record says it happened, not when it was typed);
+    // on the same day, the later record first.
+    rows.sort_by(|(i, a), (j, b)| b.on.cmp(&a.on).then(j.cmp(i)));
+    rows.into_iter().map(|(_, row)| row).collect()
 }
 
 pub struct Header {

@@ -452,6 +452,23 @@ async fn a_date_without_its_era_or_before_the_case_is_refused_beside_the_field()
         assert!(s.is_success() || s.is_redirection(), "{s}: {html}");
         let (_, after) = worker.get(&format!("/api/cases/{case}")).await;
         assert_eq!(after["state"]["contacts"], 1);
+        // A contact typed later about an earlier day takes its place in the timeline by the
+        // day it happened, not by when it was typed.
+        let (s, _) = contact(day(-3)).await;
+        assert!(s.is_success() || s.is_redirection(), "{s}");
+        let (_, html) = worker.page(&format!("/cases/{case}")).await;
+        let table = &html[html.find("<table class=\"timeline\"").unwrap()..];
+        let at = |d: String| {
+            let shown = tsunagu_core::wareki::format(d.parse().unwrap());
+            table
+                .find(&format!("<td>{shown}"))
+                .unwrap_or_else(|| panic!("{shown} not in {table}"))
+        };
+        assert!(at(day(-1)) < at(day(-3)), "{table}");
+        assert!(
+            at(day(-3)) < at(day(-5)),
+            "the intake is the oldest: {table}"
+        );
         db.finish().await;
     }
 }
