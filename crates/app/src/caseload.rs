@@ -142,6 +142,7 @@ pub async fn overview(app: &App, caller: &Caller, workers_offset: u32) -> Result
         team_org: None,
         assigned_worker: None,
         person: None,
+        case_number: None,
         stages: PASSING_STAGES.to_vec(),
         closed: None,
         urgency: None,
@@ -250,6 +251,8 @@ pub struct ListRequest {
     /// Only cases opened in this fiscal year (年度, by its starting year: 2026 = 令和8年度).
     pub fiscal_year: Option<i16>,
     pub person: Option<PersonId>,
+    /// The case with this number.
+    pub case_number: Option<tsunagu_core::case::CaseNumber>,
     pub sort: tsunagu_store::CaseListSort,
     pub offset: u32,
 }
@@ -273,8 +276,10 @@ pub struct ListedCase {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseList {
     pub date: Date,
-    /// How many cases match (every page).
+    /// How many cases match (every page); at least this many when `total_exact` is false
+    /// (the count stops 1,000 cases past the page).
     pub total: u64,
+    pub total_exact: bool,
     pub offset: u32,
     pub limit: u32,
     pub cases: Vec<ListedCase>,
@@ -313,6 +318,7 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
             return Ok(CaseList {
                 date: today,
                 total: 0,
+                total_exact: true,
                 offset: q.offset,
                 limit: LIST_PAGE,
                 cases: Vec::new(),
@@ -333,6 +339,7 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
         team_org,
         assigned_worker,
         person: q.person,
+        case_number: q.case_number,
         stages,
         closed: q.closed,
         urgency: q.urgency.map(|u| u.as_str().to_owned()),
@@ -374,6 +381,7 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
     Ok(CaseList {
         date: today,
         total: page.total,
+        total_exact: page.total_exact,
         offset: q.offset,
         limit: LIST_PAGE,
         cases,

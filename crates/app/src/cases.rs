@@ -95,7 +95,19 @@ pub async fn open(
     access::work_cases(caller)?;
     let key = crate::idempotency(idempotency_key, &req)?;
     let (person, basis) = access::person(app, caller, req.case.person_id, Access::Write).await?;
-    let events = case::open(req.case.clone(), &ctx(app, caller, &[]))?;
+    // Checked before a number is taken, so a refused opening takes none.
+    case::open(req.case.clone(), &ctx(app, caller, &[]))?;
+    let fiscal_year =
+        tsunagu_core::wareki::fiscal_year(case::opening_day(&req.case, &ctx(app, caller, &[])));
+    let seq = app
+        .store
+        .take_case_numbers(caller.actor.tenant_id, fiscal_year, 1)
+        .await?;
+    let events = case::open_numbered(
+        req.case.clone(),
+        &ctx(app, caller, &[]),
+        Some(case::CaseNumber { fiscal_year, seq }),
+    )?;
     let consent = match req.consent {
         Some(c) => {
             check_orgs(app, caller, &c.organisations).await?;

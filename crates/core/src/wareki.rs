@@ -59,6 +59,39 @@ pub fn fiscal_year_label(d: Date) -> String {
     }
 }
 
+/// The fiscal year a user names: 2026, 令和8, R8, 令和8年度, 令和元, 平成31, full width too.
+pub fn parse_fiscal_year(raw: &str) -> Option<i16> {
+    let s: String = raw
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            c => c,
+        })
+        .collect();
+    let s = s.trim_end_matches("年度").trim_end_matches('年').trim();
+    if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) {
+        return s.parse().ok().filter(|y| (1900..=2200).contains(y));
+    }
+    let (base, rest) = [
+        ("令和", 2018),
+        ("R", 2018),
+        ("r", 2018),
+        ("平成", 1988),
+        ("H", 1988),
+        ("h", 1988),
+    ]
+    .iter()
+    .find_map(|(era, base)| s.strip_prefix(era).map(|rest| (*base, rest)))?;
+    let rest = if rest.trim() == "元" {
+        "1"
+    } else {
+        rest.trim()
+    };
+    let n: i16 = rest.parse().ok().filter(|n| (1..=99).contains(n))?;
+    Some(base + n)
+}
+
 /// Reads a date typed by a user: ISO (2025-04-01, 2025/4/1, 2025年4月1日) or 和暦
 /// (令和7年4月1日, 令和元年5月1日, R7.4.1, R7/4/1), with full-width digits allowed.
 /// `None` when it is not a date (including an era year outside its era, 平成32年).

@@ -498,6 +498,25 @@ impl Store {
     }
     /// One page of an organisation's workers with open cases, most first, with their counts
     /// per stage and the organisation's totals (counts, and the workers' names).
+    /// Takes `count` case numbers of a tenant's fiscal year (`Db::take_case_numbers`); returns
+    /// the first.
+    pub async fn take_case_numbers(
+        &self,
+        tenant: TenantId,
+        fiscal_year: i16,
+        count: u32,
+    ) -> Result<u32, StoreError> {
+        dispatch!(self, db => db.take_case_numbers(tenant, fiscal_year, count).await)
+    }
+
+    /// The last case number given per fiscal year of a tenant.
+    pub async fn case_number_counters(
+        &self,
+        tenant: TenantId,
+    ) -> Result<std::collections::HashMap<i16, u32>, StoreError> {
+        dispatch!(self, db => db.case_number_counters(tenant).await)
+    }
+
     /// One page of the caseload list and how many cases match (`Db::case_list`).
     pub async fn case_list(
         &self,

@@ -21,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "persons",
     "person_access",
     "cases",
+    "case_numbers",
     "caseload_counts",
     "case_team",
     "case_due",

@@ -475,6 +475,8 @@ pub struct CaseListFilter {
     pub team_org: Option<OrgId>,
     pub assigned_worker: Option<UserId>,
     pub person: Option<PersonId>,
+    /// The case with this number.
+    pub case_number: Option<tsunagu_core::case::CaseNumber>,
     /// Cases in one of these stages (empty: any).
     pub stages: Vec<Stage>,
     /// `Some(false)`: not closed; `Some(true)`: closed.
@@ -505,6 +507,8 @@ pub struct CaseListFilter {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseListRow {
     pub id: CaseId,
+    /// ケース番号 (none for cases opened before numbering).
+    pub case_number: Option<tsunagu_core::case::CaseNumber>,
     pub person_id: PersonId,
     pub person_name: String,
     pub person_kana: Option<String>,
@@ -530,5 +534,8 @@ pub struct CaseListRow {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CaseListPage {
     pub rows: Vec<CaseListRow>,
+    /// How many cases match; when `total_exact` is false, at least this many (the count
+    /// stopped 1,000 cases past the page).
     pub total: u64,
+    pub total_exact: bool,
 }

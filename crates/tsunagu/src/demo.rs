@@ -160,6 +160,9 @@ struct Demo<'a> {
     committing: Option<tsunagu_store::BulkSent>,
     /// Events written so far.
     events: u64,
+    /// The last case number given per fiscal year: read from the store's counters when the
+    /// generator starts (it runs before any server); the bulk writes move the counters on.
+    numbers: std::collections::HashMap<i16, u32>,
 }
 
 /// How many writes go into one transaction.
@@ -172,6 +175,18 @@ impl Demo<'_> {
             actor,
             settings: &self.settings,
             consents: &self.consents,
+        }
+    }
+
+    /// The next case number of a fiscal year. Not taken through `Store::take_case_numbers`:
+    /// on SQLite the bulk writer holds the write lock between its transactions, and the
+    /// numbered case rows move the counters on in the same transactions as the cases.
+    fn case_number(&mut self, fiscal_year: i16) -> case::CaseNumber {
+        let last = self.numbers.entry(fiscal_year).or_insert(0);
+        *last += 1;
+        case::CaseNumber {
+            fiscal_year,
+            seq: *last,
         }
     }
 
@@ -434,7 +449,12 @@ impl Demo<'_> {
                 intake: Some(intake),
             }
         };
-        let events = case::open(open, &self.ctx(&actor)).map_err(|r| anyhow::anyhow!("{r}"))?;
+        let number = self.case_number(tsunagu_core::wareki::fiscal_year(case::opening_day(
+            &open,
+            &self.ctx(&actor),
+        )));
+        let events = case::open_numbered(open, &self.ctx(&actor), Some(number))
+            .map_err(|r| anyhow::anyhow!("{r}"))?;
         let mut state = CaseState::fold(events.iter()).context("open")?;
         let mut version = events.len() as u64;
         let b = self.batch(
@@ -1010,6 +1030,7 @@ pub async fn generate(
         pending: Vec::new(),
         committing: None,
         events: 0,
+        numbers: store.case_number_counters(tenant).await?,
     };
     // Coordination meetings every two weeks over the past 15 months, and two ahead; a larger
     // city holds more of them on each day, so a meeting's agenda stays the size of a real one.

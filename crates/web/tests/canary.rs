@@ -385,6 +385,24 @@ async fn a_list_read_costs_the_same_queries_whatever_the_number_of_cases() {
         // name: the same statements again, and not one of those cases shown.
         bulk_cases(&db.store, w.user_id("stranger"), "数え", 10_000).await;
         rounds.push(round_of(&reads).await);
+        // The stranger's own list of those 10,040 cases: its count, which checks access case
+        // by case, stops 1,000 cases past the page and says so.
+        for (offset, total) in [(0, 1_000), (1_000, 2_000)] {
+            let (_, list) = stranger
+                .get(&format!("/api/case-list?status=all&offset={offset}"))
+                .await;
+            assert_eq!(
+                (list["total"].clone(), list["total_exact"].clone()),
+                (json!(total), json!(false)),
+                "offset {offset}"
+            );
+            assert_eq!(list["cases"].as_array().unwrap().len(), 50);
+        }
+        let (_, list) = stranger.get("/api/case-list?status=all&offset=10000").await;
+        assert_eq!(
+            (list["total"].clone(), list["total_exact"].clone()),
+            (json!(10_040), json!(true))
+        );
         for (i, api_path) in reads.iter().map(|(_, p)| *p).enumerate() {
             let [small, large, city] = [0, 1, 2].map(|r| rounds[r][i]);
             assert!(small.0 > 0, "{api_path}: no statement counted");

@@ -116,12 +116,24 @@ fn build_referral(
 }
 
 /// Opening a case. Only what is known is needed: a person (possibly with a provisional name).
+/// The case carries no number ([`open_numbered`] gives it one).
 pub fn open(cmd: OpenCase, ctx: &Context) -> Decision {
-    let opened_on = match (&cmd.identification, &cmd.intake) {
+    open_numbered(cmd, ctx, None)
+}
+
+/// The day a case opened by `cmd` opens on: the identification's day, else the intake's, else
+/// today. Its fiscal year is the year of the case number.
+pub fn opening_day(cmd: &OpenCase, ctx: &Context) -> Date {
+    match (&cmd.identification, &cmd.intake) {
         (Some(ident), _) => ident.identified_on,
         (None, Some(intake)) => intake.received_on,
         (None, None) => ctx.today,
-    };
+    }
+}
+
+/// [`open`] with the case number taken for it.
+pub fn open_numbered(cmd: OpenCase, ctx: &Context, number: Option<CaseNumber>) -> Decision {
+    let opened_on = opening_day(&cmd, ctx);
     not_future(opened_on, "把握日・受付日", ctx)?;
     if let Some(intake) = &cmd.intake {
         check_intake(intake, ctx)?;
@@ -132,6 +144,7 @@ pub fn open(cmd: OpenCase, ctx: &Context) -> Decision {
         assigned_worker: ctx.actor.user_id,
         opened_on,
         identification: cmd.identification,
+        number,
     }];
     if let Some(intake) = cmd.intake {
         events.push(CaseEvent::IntakeRecorded { intake });

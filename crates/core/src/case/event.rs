@@ -18,6 +18,9 @@ pub enum CaseEvent {
         assigned_worker: UserId,
         opened_on: Date,
         identification: Option<Identification>,
+        /// ケース番号 (cases opened before numbering have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<CaseNumber>,
     },
     IntakeRecorded {
         intake: Intake,

@@ -12,7 +12,10 @@ mod types;
 
 pub use action::CaseAction;
 pub use command::*;
-pub use decide::{EARLIEST_DATE, MeetingFacts, decide, decide_attachment, decide_conclusion, open};
+pub use decide::{
+    EARLIEST_DATE, MeetingFacts, decide, decide_attachment, decide_conclusion, open, open_numbered,
+    opening_day,
+};
 pub use due::*;
 pub use event::*;
 pub use flow::{FLOW, FlowStep, StepState, flow};

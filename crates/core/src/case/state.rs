@@ -35,6 +35,9 @@ pub struct EvaluationSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseState {
+    /// ケース番号 (none for cases opened before numbering).
+    #[serde(default)]
+    pub number: Option<CaseNumber>,
     pub person_id: PersonId,
     pub owner_org: OrgId,
     pub assigned_worker: UserId,
@@ -109,7 +112,9 @@ impl CaseState {
                 assigned_worker,
                 opened_on,
                 identification,
+                number,
             } => Some(CaseState {
+                number: *number,
                 person_id: *person_id,
                 owner_org: *owner_org,
                 assigned_worker: *assigned_worker,

@@ -537,3 +537,68 @@ pub struct Attachment {
     /// 受領日: when the document was received or signed.
     pub received_on: Date,
 }
+
+/// A case number (ケース番号): unique per tenant and fiscal year, counted from 1 in the order
+/// cases were opened (gaps where an opening failed after the number was taken), e.g.
+/// 令和8年度-0123.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseNumber {
+    /// The fiscal year the case was opened in, by its starting year (2026 = 令和8年度).
+    pub fiscal_year: i16,
+    pub seq: u32,
+}
+
+impl CaseNumber {
+    /// As pages and prints show it: 令和8年度-0123.
+    pub fn label(self) -> String {
+        let april = jiff::civil::Date::new(self.fiscal_year, 4, 1).unwrap_or_default();
+        format!(
+            "{}-{:04}",
+            crate::wareki::fiscal_year_label(april),
+            self.seq
+        )
+    }
+
+    /// As stored and compared: 2026-0123.
+    pub fn key(self) -> String {
+        format!("{:04}-{:04}", self.fiscal_year, self.seq)
+    }
+
+    /// Reads the stored form (`key`): 2026-0123.
+    pub fn from_key(key: &str) -> Option<CaseNumber> {
+        let (fy, seq) = key.split_once('-')?;
+        Some(CaseNumber {
+            fiscal_year: fy.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+
+    /// Reads a number as a user types it: 令和8年度-0123, R8-123, 2026-0123, full width too.
+    pub fn parse(raw: &str) -> Option<CaseNumber> {
+        let s: String = raw
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '－' | 'ー' | '−' | '‐' | '―' => '-',
+                c => c,
+            })
+            .collect();
+        let (fy, seq) = s.rsplit_once('-')?;
+        let seq: String = seq
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                c => c,
+            })
+            .collect();
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(CaseNumber {
+            fiscal_year: crate::wareki::parse_fiscal_year(fy)?,
+            seq: seq.parse().ok().filter(|n| *n > 0)?,
+        })
+    }
+}

@@ -432,6 +432,9 @@ impl Db {
         if let Some(p) = f.person {
             conditions.push(format!("c.person_id = {}", arg(Val::text(p.to_string()))));
         }
+        if let Some(n) = f.case_number {
+            conditions.push(format!("c.case_number = {}", arg(Val::text(n.key()))));
+        }
         if !f.stages.is_empty() {
             // Literals of core's stable codes, never input.
             let list: Vec<String> = f
@@ -496,7 +499,7 @@ impl Db {
         let conditions = conditions.join(" AND ");
         let sql = format!(
             "SELECT c.id, c.person_id, p.name AS person_name, p.kana AS person_kana, c.stage, c.owner_org, c.assigned_worker, \
-             c.opened_on, c.stage_entered_on, c.last_contact_on, c.urgency, c.main_problem, c.intake_route, c.version \
+             c.opened_on, c.stage_entered_on, c.last_contact_on, c.urgency, c.main_problem, c.intake_route, c.case_number, c.version \
              FROM cases c JOIN persons p ON p.id = c.person_id WHERE {conditions} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         );
         let mut q = query(sqlx::AssertSqlSafe(sql));
@@ -517,6 +520,10 @@ impl Db {
             };
             page.rows.push(CaseListRow {
                 id: CaseId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                case_number: r
+                    .try_get::<Option<String>, _>("case_number")?
+                    .as_deref()
+                    .and_then(tsunagu_core::case::CaseNumber::from_key),
                 person_id: PersonId(parse_uuid(&r.try_get::<String, _>("person_id")?)?),
                 person_name: r.try_get("person_name")?,
                 person_kana: r.try_get("person_kana")?,
@@ -536,15 +543,30 @@ impl Db {
             });
         }
         // The count binds the same parameters but limit and offset, which it does not name;
-        // PostgreSQL wants every bound parameter used, so they are compared as no-ops.
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM cases c WHERE {conditions} AND {limit} > 0 AND {offset} >= 0"
-        );
+        // PostgreSQL wants every bound parameter used, so they are compared as no-ops. With a
+        // reader each case counted is checked against the access projection, so the count
+        // stops past `COUNT_CAP` cases beyond the page (the answer says it is a lower bound).
+        let cap = f
+            .reader
+            .as_ref()
+            .map(|_| u64::from(f.offset) + COUNT_CAP + 1);
+        let sql = match cap {
+            Some(cap) => format!(
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases c WHERE {conditions} AND {limit} > 0 AND {offset} >= 0 LIMIT {cap}) counted"
+            ),
+            None => format!(
+                "SELECT COUNT(*) AS n FROM cases c WHERE {conditions} AND {limit} > 0 AND {offset} >= 0"
+            ),
+        };
         let mut q = query(sqlx::AssertSqlSafe(sql));
         for v in binds {
             q = q.bind(v);
         }
         page.total = to_u64(q.fetch_one(self.read.ex()).await?.try_get("n")?);
+        page.total_exact = cap.is_none_or(|cap| page.total < cap);
+        if !page.total_exact {
+            page.total -= 1;
+        }
         let ids: Vec<String> = page.rows.iter().map(|c| c.id.to_string()).collect();
         if !ids.is_empty() {
             let sql = format!(
@@ -748,6 +770,9 @@ pub(crate) fn readable(
          AND (a.valid_until IS NULL OR a.valid_until >= ${day}) ORDER BY a.rank LIMIT 1) IN ({relations}))"
     )
 }
+
+/// How many cases past a page the caseload list counts with access checks.
+const COUNT_CAP: u64 = 1_000;
 
 /// The conditions of a case list (`CaseFilter`), on `cases c`, with its parameters numbered as
 /// `cases` and `count_cases` bind them: $1 tenant, $2 team organisation, $3 stage, $4 worker,

@@ -25,9 +25,10 @@ impl Db {
     ) -> Result<CaseRowsStored, StoreError> {
         let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
         let mut before = Vec::new();
-        let sql =
-            "SELECT tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({ids})";
+        let mut existing = HashSet::new();
+        let sql = "SELECT id, tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({ids})";
         for r in fetch_in(tx, sql, &ids).await? {
+            existing.insert(r.try_get::<String, _>("id")?);
             before.push((
                 r.try_get("tenant_id")?,
                 r.try_get("owner_org")?,
@@ -48,7 +49,11 @@ impl Db {
                 consents.insert(c.state.person_id, k.clone());
             }
         }
-        Ok(CaseRowsStored { before, consents })
+        Ok(CaseRowsStored {
+            before,
+            existing,
+            consents,
+        })
     }
 
     /// Writes the cases' rows over what `case_rows_stored` read.
@@ -134,6 +139,39 @@ impl Db {
                 ]
             })
             .collect();
+        // New numbered cases keep their year's counter at or above their number (bulk
+        // loads and restores number cases themselves; `Store::take_case_numbers` moved it
+        // already for the rest).
+        let mut numbered: BTreeMap<(String, i16), u32> = BTreeMap::new();
+        for c in items {
+            if let Some(n) = c.state.number
+                && !stored.existing.contains(&c.id.to_string())
+            {
+                let last = numbered
+                    .entry((c.tenant.to_string(), n.fiscal_year))
+                    .or_default();
+                *last = (*last).max(n.seq);
+            }
+        }
+        let numbered = numbered
+            .into_iter()
+            .map(|((tenant, fy), last)| {
+                vec![
+                    Val::text(tenant),
+                    Val::Int(i64::from(fy)),
+                    Val::Int(i64::from(last)),
+                ]
+            })
+            .collect();
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO case_numbers (tenant_id, fiscal_year, last) VALUES",
+            " ON CONFLICT (tenant_id, fiscal_year) DO UPDATE SET last = \
+             CASE WHEN excluded.last > case_numbers.last THEN excluded.last ELSE case_numbers.last END",
+            3,
+            numbered,
+        )
+        .await?;
         Self::insert_rows_(
             tx,
             "INSERT INTO caseload_counts (tenant_id, org_id, worker, stage, cases) VALUES",
@@ -145,12 +183,12 @@ impl Db {
         Self::insert_rows_(
             tx,
             "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state, \
-             stage_entered_on, last_contact_on, urgency, main_problem, intake_route) VALUES",
+             stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number) VALUES",
             " ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
              stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state, \
              stage_entered_on = excluded.stage_entered_on, last_contact_on = excluded.last_contact_on, urgency = excluded.urgency, \
-             main_problem = excluded.main_problem, intake_route = excluded.intake_route",
-            16,
+             main_problem = excluded.main_problem, intake_route = excluded.intake_route, case_number = excluded.case_number",
+            17,
             rows,
         )
         .await?;
@@ -350,6 +388,55 @@ impl Db {
         }
     }
 
+    /// Takes `count` case numbers of a tenant's fiscal year, committed before they are used
+    /// (so two openings never get the same number); returns the first.
+    pub async fn take_case_numbers(
+        &self,
+        tenant: TenantId,
+        fiscal_year: i16,
+        count: u32,
+    ) -> Result<u32, StoreError> {
+        let mut tx = self.begin().await?;
+        query(
+            "INSERT INTO case_numbers (tenant_id, fiscal_year, last) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, fiscal_year) DO UPDATE SET last = case_numbers.last + excluded.last",
+        )
+        .bind(tenant.to_string())
+        .bind(i64::from(fiscal_year))
+        .bind(i64::from(count))
+        .execute(tx.ex())
+        .await?;
+        let last: i64 =
+            query("SELECT last FROM case_numbers WHERE tenant_id = $1 AND fiscal_year = $2")
+                .bind(tenant.to_string())
+                .bind(i64::from(fiscal_year))
+                .fetch_one(tx.ex())
+                .await?
+                .try_get("last")?;
+        tx.commit().await?;
+        u32::try_from(last - i64::from(count) + 1)
+            .map_err(|_| StoreError::Corrupt("case number counter out of range".into()))
+    }
+
+    /// The last case number given per fiscal year of a tenant.
+    pub async fn case_number_counters(
+        &self,
+        tenant: TenantId,
+    ) -> Result<HashMap<i16, u32>, StoreError> {
+        let mut out = HashMap::new();
+        for r in query("SELECT fiscal_year, last FROM case_numbers WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_all(self.read.ex())
+            .await?
+        {
+            let (fy, last): (i64, i64) = (r.try_get("fiscal_year")?, r.try_get("last")?);
+            if let (Ok(fy), Ok(last)) = (i16::try_from(fy), u32::try_from(last)) {
+                out.insert(fy, last);
+            }
+        }
+        Ok(out)
+    }
+
     /// Fills the caseload list's columns of cases written before they existed (migration
     /// 0014): each such case's events are folded again (its stored state does not know the
     /// day its stage was entered), and the state and the columns rewritten, a page at a time.
@@ -385,8 +472,9 @@ impl Db {
                     .map(|(i, c)| format!("{c} = ${}", i + 2))
                     .collect();
                 let sql = format!(
-                    "UPDATE cases SET state = $1, {} WHERE id = $7",
-                    sets.join(", ")
+                    "UPDATE cases SET state = $1, {} WHERE id = ${}",
+                    sets.join(", "),
+                    CASE_LIST_COLUMNS.len() + 2
                 );
                 let mut q = query(sqlx::AssertSqlSafe(sql)).bind(Val::text(json(&state)?));
                 for v in case_list_values(&state) {
@@ -594,28 +682,32 @@ pub(crate) fn person_search_key(state: &PersonState) -> String {
 /// (tenant, organisation, worker, stage) and the consents of the cases' persons.
 pub(super) struct CaseRowsStored {
     before: Vec<(String, String, String, String)>,
+    /// The ids of the cases already stored (the others are new).
+    existing: HashSet<String>,
     consents: HashMap<PersonId, Vec<tsunagu_core::person::Consent>>,
 }
 
 /// The columns of `cases` the caseload list filters and sorts by (migration 0014), in the
 /// order `CASE_LIST_COLUMNS` names them.
-pub(crate) fn case_list_values(state: &CaseState) -> [Val; 5] {
+pub(crate) fn case_list_values(state: &CaseState) -> [Val; 6] {
     [
         Val::text(state.stage_since().to_string()),
         Val::text(state.last_contact_on.unwrap_or(state.opened_on).to_string()),
         Val::Text(state.intake.as_ref().map(|i| i.urgency.as_str().to_owned())),
         Val::Text(state.main_problem().map(str::to_owned)),
         Val::Text(state.route().map(|r| r.as_str().to_owned())),
+        Val::Text(state.number.map(|n| n.key())),
     ]
 }
 
 /// The names of the columns `case_list_values` gives.
-pub(crate) const CASE_LIST_COLUMNS: [&str; 5] = [
+pub(crate) const CASE_LIST_COLUMNS: [&str; 6] = [
     "stage_entered_on",
     "last_contact_on",
     "urgency",
     "main_problem",
     "intake_route",
+    "case_number",
 ];
 
 pub(super) struct CaseRows<'a> {

@@ -65,6 +65,41 @@ impl Db {
                 .await?;
             after = until;
         }
+        // Each year's case number counter is at or above every number given in it (the
+        // numbers themselves were checked with each case against its events).
+        let mut highest: BTreeMap<(String, i64), i64> = BTreeMap::new();
+        for r in query("SELECT tenant_id, case_number FROM cases WHERE case_number IS NOT NULL")
+            .fetch_all(self.read.ex())
+            .await?
+        {
+            let number: String = r.try_get("case_number")?;
+            let parsed = number
+                .split_once('-')
+                .and_then(|(fy, seq)| Some((fy.parse::<i64>().ok()?, seq.parse::<i64>().ok()?)));
+            let Some((fy, seq)) = parsed else {
+                findings.push(format!("cases: case number {number} cannot be read"));
+                continue;
+            };
+            let top = highest.entry((r.try_get("tenant_id")?, fy)).or_default();
+            *top = (*top).max(seq);
+        }
+        let mut counters: HashMap<(String, i64), i64> = HashMap::new();
+        for r in query("SELECT tenant_id, fiscal_year, last FROM case_numbers")
+            .fetch_all(self.read.ex())
+            .await?
+        {
+            counters.insert(
+                (r.try_get("tenant_id")?, r.try_get("fiscal_year")?),
+                r.try_get("last")?,
+            );
+        }
+        for ((tenant, fy), top) in highest {
+            if counters.get(&(tenant.clone(), fy)).copied().unwrap_or(0) < top {
+                findings.push(format!(
+                    "case_numbers: the counter of fiscal year {fy} of tenant {tenant} is below case number {top}, which it gave"
+                ));
+            }
+        }
         // The caseload counts are sums over `cases` (whose rows were checked with
         // each case): a count row that differs, either way, is named.
         let count_rows =
@@ -325,7 +360,7 @@ impl Db {
                 )),
             }
         }
-        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route \
+        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number \
              FROM cases WHERE id > $1 AND id <= $2").await? {
             let list = super::projections::CASE_LIST_COLUMNS
                 .iter()

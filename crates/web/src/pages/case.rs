@@ -1524,6 +1524,8 @@ pub(crate) fn timeline_rows(
 }
 
 pub struct Header {
+    /// ケース番号 as shown (「番号なし」 for a case opened before numbering).
+    pub number: String,
     pub person_id: PersonId,
     pub person_name: String,
     pub stage_label: &'static str,
@@ -1567,6 +1569,9 @@ pub(crate) async fn header(
 ) -> Result<Header, ApiError> {
     let s = &view.state;
     Ok(Header {
+        number: s
+            .number
+            .map_or_else(|| "番号なし".to_owned(), |n| n.label()),
         person_id: s.person_id,
         person_name: person_name(app, auth, s.person_id, Access::Read)
             .await

@@ -58,6 +58,9 @@ pub struct ListQuery {
     /// One person's cases (the person's id).
     #[serde(default)]
     pub person: String,
+    /// ケース番号: 令和8年度-0123, R8-123, 2026-0123.
+    #[serde(default)]
+    pub number: String,
 }
 
 /// A parameter that cannot be read: its name and what is wrong, in Japanese.
@@ -81,31 +84,7 @@ fn digits(raw: &str) -> String {
         .collect()
 }
 
-/// The fiscal year named: `2026`, `令和8`, `R8`, `令和8年度`, full width too.
-pub fn parse_fiscal_year(raw: &str) -> Option<i16> {
-    let s = digits(raw);
-    let s = s.trim_end_matches("年度").trim_end_matches('年').trim();
-    if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) {
-        return s.parse().ok().filter(|y| (1900..=2200).contains(y));
-    }
-    let (base, rest) = [
-        ("令和", 2018),
-        ("R", 2018),
-        ("r", 2018),
-        ("平成", 1988),
-        ("H", 1988),
-        ("h", 1988),
-    ]
-    .iter()
-    .find_map(|(era, base)| s.strip_prefix(era).map(|rest| (*base, rest)))?;
-    let rest = if rest.trim() == "元" {
-        "1"
-    } else {
-        rest.trim()
-    };
-    let n: i16 = rest.parse().ok().filter(|n| (1..=99).contains(n))?;
-    Some(base + n)
-}
+pub use tsunagu_core::wareki::parse_fiscal_year;
 
 /// Reads the list's parameters for this caller; every parameter that cannot be read is named.
 pub fn request_of(q: &ListQuery, auth: &Auth) -> Result<ListRequest, Vec<QueryProblem>> {
@@ -222,6 +201,15 @@ pub fn request_of(q: &ListQuery, auth: &Auth) -> Result<ListRequest, Vec<QueryPr
             Err(_) => problems.push(("person", "相談者の指定が読めません。".into())),
         }
     }
+    if !q.number.trim().is_empty() {
+        match tsunagu_core::case::CaseNumber::parse(&q.number) {
+            Some(n) => req.case_number = Some(n),
+            None => problems.push((
+                "number",
+                "ケース番号は「令和8年度-0123」「R8-123」のように入力してください。".into(),
+            )),
+        }
+    }
     let offset = digits(&q.offset);
     if !offset.is_empty() {
         match offset.parse::<u32>() {
@@ -314,6 +302,7 @@ fn query_string(q: &ListQuery) -> String {
         ("fy", &q.fy),
         ("sort", &q.sort),
         ("person", &q.person),
+        ("number", &q.number),
     ] {
         if !v.trim().is_empty() {
             s.append_pair(k, v.trim());

@@ -126,8 +126,17 @@ pub async fn case_form(
     let names = Names::of_users(&app, &auth, users_named(&view.state, &timeline)).await?;
     let s = &view.state;
     let settings = &auth.settings;
-    let short = id.to_string().chars().take(8).collect::<String>();
-    let mut meta = vec![("ID".to_owned(), short)];
+    // The case number; a case opened before numbering keeps the start of its id.
+    let number = s.number.map_or_else(
+        || {
+            format!(
+                "（番号なし）ID {}",
+                id.to_string().chars().take(8).collect::<String>()
+            )
+        },
+        |n| n.label(),
+    );
+    let mut meta = vec![("ケース番号".to_owned(), number)];
     let (title, sections) = match form.as_str() {
         "intake" => {
             let intake = s.intake.as_ref();

@@ -525,3 +525,109 @@ async fn the_caseload_list_filters_sorts_and_pages_what_the_caller_may_read() {
         db.finish().await;
     }
 }
+
+/// Case numbers (ケース番号): each case opened gets the next number of its tenant and of the
+/// fiscal year it opened in, unique even when openings arrive together; the number is on the
+/// case page, the prints and the list, and finds the case.
+#[tokio::test]
+async fn every_case_gets_a_number_of_its_fiscal_year_unique_under_concurrent_openings() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let mut persons = Vec::new();
+        for i in 0..8 {
+            let (s, p) = worker
+                .post(
+                    "/api/persons",
+                    json!({"details": {"name": format!("番号 {i}")}}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{p}");
+            persons.push(p["id"].as_str().unwrap().to_owned());
+        }
+        // Eight openings at once.
+        let mut set = tokio::task::JoinSet::new();
+        for p in &persons {
+            let (worker, body) = (
+                worker.clone(),
+                json!({"person_id": p, "intake": {"received_on": day(0), "route": "self_visit",
+                "urgency": "normal"}}),
+            );
+            set.spawn(async move { worker.post("/api/cases", body).await });
+        }
+        let opened = set.join_all().await;
+        let mut seqs = Vec::new();
+        let fy = tsunagu_core::wareki::fiscal_year(day(0).parse().unwrap());
+        for (s, c) in &opened {
+            assert_eq!(*s, StatusCode::CREATED, "{c}");
+            let (_, case) = worker
+                .get(&format!("/api/cases/{}", c["id"].as_str().unwrap()))
+                .await;
+            assert_eq!(case["state"]["number"]["fiscal_year"], fy, "{case}");
+            seqs.push(case["state"]["number"]["seq"].as_u64().unwrap());
+        }
+        seqs.sort_unstable();
+        assert_eq!(
+            seqs,
+            (1..=8).collect::<Vec<u64>>(),
+            "unique and without gaps"
+        );
+        // A case received in the previous fiscal year counts in that year's numbers.
+        let last_year = tsunagu_core::wareki::fiscal_year(day(-400).parse().unwrap());
+        let (_, p) = worker
+            .post("/api/persons", json!({"details": {"name": "番号 前年度"}}))
+            .await;
+        let (s, c) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": p["id"], "intake": {"received_on": day(-400),
+                "route": "self_visit", "urgency": "normal"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let old = c["id"].as_str().unwrap().to_owned();
+        let (_, case) = worker.get(&format!("/api/cases/{old}")).await;
+        assert_eq!(
+            case["state"]["number"],
+            json!({"fiscal_year": last_year, "seq": 1}),
+            "{case}"
+        );
+        // Shown as 令和…年度-0001 on the case page, its print and the list; found by it.
+        let label = tsunagu_core::case::CaseNumber {
+            fiscal_year: last_year,
+            seq: 1,
+        }
+        .label();
+        assert!(label.ends_with("年度-0001"), "{label}");
+        let (_, html) = worker.page(&format!("/cases/{old}")).await;
+        assert!(html.contains(&format!("<dd>{label}</dd>")), "{html}");
+        let (_, html) = worker.page(&format!("/cases/{old}/print/intake")).await;
+        assert!(html.contains(&label), "{html}");
+        let typed = format!("R{}-1", last_year - 2018);
+        let (s, found) = worker
+            .get(&format!("/api/case-list?number={typed}&status=all"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{found}");
+        assert_eq!(names(&found), ["番号 前年度"]);
+        let (_, html) = worker
+            .page(&format!("/cases?number={}&status=all", urlencode(&label)))
+            .await;
+        assert!(html.contains(&format!("<td>{label}</td>")), "{html}");
+        let (s, body) = worker.get("/api/case-list?number=abc").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        // verify holds the counters to the numbers given.
+        assert_eq!(db.store.verify().await.unwrap(), Vec::<String>::new());
+        db.exec("UPDATE case_numbers SET last = 0").await.unwrap();
+        let findings = db.store.verify().await.unwrap();
+        assert!(
+            findings.iter().any(|f| f.starts_with("case_numbers:")),
+            "{findings:?}"
+        );
+        db.exec("UPDATE case_numbers SET last = 100").await.unwrap();
+        db.finish().await;
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
