@@ -717,6 +717,24 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     );
     screenshot(&client, "case").await;
 
+    // The lead follows a worker's open-case figure on the dashboard into the 支援ケース一覧.
+    client.goto(&format!("{base}/")).await.unwrap();
+    click_and_wait(&client, "section[aria-labelledby=load-heading] td a").await;
+    assert_eq!(heading(&client).await, "支援ケース一覧");
+    client
+        .find(Locator::Css(&format!(
+            "table.caselist a[href='/cases/{case}']"
+        )))
+        .await
+        .expect("the case is on its worker's list");
+    assert!(
+        text_of(&client, "table.caselist")
+            .await
+            .contains("年度-0001")
+    );
+    check_axe(&client, "caseload list", &mut axe).await;
+    screenshot(&client, "caseload-list").await;
+
     act(&client, &base, &case, "record_monitoring").await;
     click(&client, "input[name=kind][value=scheduled]").await;
     set(&client, "f-progress", "就労準備支援事業に通い始めた").await;
