@@ -153,6 +153,89 @@ pub async fn search(app: &App, caller: &Caller, q: Search) -> Result<Vec<PersonS
     Ok(found)
 }
 
+/// Persons already registered who are likely the person about to be registered: the same
+/// name or kana (folded: any script, width and spacing) with the same date of birth, or the
+/// same phone number. Only persons the caller may see; audited with those shown.
+pub async fn likely_duplicates(
+    app: &App,
+    caller: &Caller,
+    details: &tsunagu_core::person::PersonDetails,
+) -> Result<Vec<PersonSummary>> {
+    use tsunagu_core::text::search_fold;
+    access::work_cases(caller)?;
+    let reader = Some(caller.reader(app.clock.today(), Access::Read));
+    let name = search_fold(details.name.as_str());
+    let kana = details
+        .kana
+        .as_ref()
+        .map(|k| search_fold(k.as_str()))
+        .filter(|k| !k.is_empty());
+    let same_name = |p: &PersonSummary| {
+        search_fold(&p.name) == name
+            || p.kana
+                .as_deref()
+                .map(search_fold)
+                .is_some_and(|k| Some(&k) == kana.as_ref() || k == name)
+    };
+    let mut found: Vec<PersonSummary> = Vec::new();
+    if let Some(dob) = details.date_of_birth {
+        let rows = app
+            .store
+            .search_persons(
+                caller.actor.tenant_id,
+                caller.actor.org_id,
+                &PersonQuery {
+                    date_of_birth: Some(dob),
+                    reader: reader.clone(),
+                    limit: 200,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        found.extend(rows.into_iter().filter(same_name));
+    }
+    let phone = details
+        .phone
+        .as_ref()
+        .map(|p| p.as_str().to_owned())
+        .filter(|p| p.chars().filter(|c| c.is_numeric()).count() >= 10);
+    let mut by_phone = false;
+    if let Some(phone) = phone {
+        let rows = app
+            .store
+            .search_persons(
+                caller.actor.tenant_id,
+                caller.actor.org_id,
+                &PersonQuery {
+                    phone: Some(phone),
+                    reader,
+                    limit: 20,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        by_phone = !rows.is_empty();
+        for r in rows {
+            if !found.iter().any(|f| f.id == r.id) {
+                found.push(r);
+            }
+        }
+    }
+    let found = visible(app, caller, found, by_phone).await?;
+    if !found.is_empty() {
+        record(
+            app,
+            caller
+                .audit("person.duplicates_checked")
+                .subjects(found.iter().map(|p| p.id))
+                .basis(Basis::Team)
+                .detail(format!("results={}", found.len())),
+        )
+        .await?;
+    }
+    Ok(found)
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HouseholdView {
     pub id: HouseholdId,

@@ -136,6 +136,40 @@ pub struct PersonSearch {
     pub limit: Option<u32>,
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PersonMatchQuery {
+    /// The name about to be registered.
+    pub name: tsunagu_core::ShortText,
+    pub kana: Option<tsunagu_core::ShortText>,
+    pub date_of_birth: Option<Date>,
+    pub phone: Option<tsunagu_core::ShortText>,
+}
+
+/// Persons already registered who are likely the one about to be registered (the same name or
+/// kana, folded, with the same date of birth; or the same phone): ask before `POST
+/// /api/persons`, as the registration page does.
+#[utoipa::path(get, path = "/api/persons/matches", params(PersonMatchQuery),
+    responses((status = 200, body = Vec<PersonSummary>), (status = 400, body = ErrorBody)))]
+pub async fn person_matches(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<PersonMatchQuery>,
+) -> ApiResult<Json<Vec<PersonSummary>>> {
+    let details = tsunagu_core::person::PersonDetails {
+        name: q.name,
+        kana: q.kana,
+        date_of_birth: q.date_of_birth,
+        phone: q.phone,
+        name_is_provisional: false,
+        sex: None,
+        address: None,
+    };
+    Ok(Json(
+        persons::likely_duplicates(&app, &auth, &details).await?,
+    ))
+}
+
 #[utoipa::path(get, path = "/api/persons", params(PersonSearch),
     responses((status = 200, body = Vec<PersonSummary>)))]
 pub async fn search_persons(

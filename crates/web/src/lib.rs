@@ -110,6 +110,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::person_command,
         api::create_case,
         api::list_cases,
+        api::person_matches,
         api::case_list,
         api::get_case,
         api::case_command,

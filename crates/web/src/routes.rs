@@ -170,6 +170,7 @@ routes! {
     GET "/api/audit" ReadAudit => admin::audit_log;
     POST "/api/persons" WorkCases => api::create_person;
     GET "/api/persons" WorkCases => api::search_persons;
+    GET "/api/persons/matches" WorkCases => api::person_matches;
     GET "/api/persons/{id}" Person(Access::Read) => api::get_person;
     PUT "/api/persons/{id}" Person(Access::Write) => api::update_person;
     GET "/api/persons/{id}/history" Person(Access::Read) => api::person_history;

@@ -200,6 +200,9 @@ async fn an_unrelated_organisations_records_never_leak() {
         let searches = [
             format!("/api/persons?name={canary}"),
             format!("/api/persons?phone={phone}"),
+            format!(
+                "/api/persons/matches?name={canary}氏&kana={canary}カナ&phone={phone}&date_of_birth=1970-01-01"
+            ),
             "/api/persons?date_of_birth=1970-01-01".to_owned(),
             format!("/api/cases?person={person}"),
             format!("/api/case-list?person={person}&status=all"),

@@ -143,6 +143,8 @@ struct NewPersonPage {
     chrome: Chrome,
     controls: Vec<Control>,
     notice: Option<Notice>,
+    /// Persons already registered who are likely the same person (asked before registering).
+    duplicates: Vec<PersonSummary>,
 }
 
 pub async fn new_form(State(app): State<AppState>, Page(auth): Page) -> PageResult {
@@ -151,6 +153,7 @@ pub async fn new_form(State(app): State<AppState>, Page(auth): Page) -> PageResu
         chrome: Chrome::of(&auth, app.clock.today()),
         controls: laid_out(person_controls()),
         notice: None,
+        duplicates: Vec::new(),
     }))
 }
 
@@ -168,6 +171,7 @@ pub async fn create(
                 chrome: chrome.clone(),
                 controls: refill(person_controls(), &f, error),
                 notice: Some(notice),
+                duplicates: Vec::new(),
             },
         )
     };
@@ -181,6 +185,22 @@ pub async fn create(
             ));
         }
     };
+    // Likely the same person as one already registered: shown before anything is registered;
+    // registering anyway needs the box ticked.
+    if !f.checked("confirm_new") {
+        let duplicates = persons::likely_duplicates(&app, &auth, &details).await?;
+        if !duplicates.is_empty() {
+            return Ok(render_status(
+                axum::http::StatusCode::CONFLICT,
+                &NewPersonPage {
+                    chrome: chrome.clone(),
+                    controls: refill(person_controls(), &f, None),
+                    notice: None,
+                    duplicates,
+                },
+            ));
+        }
+    }
     let req = PersonCreate {
         details,
         household_id: None,

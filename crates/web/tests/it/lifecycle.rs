@@ -472,3 +472,110 @@ async fn a_date_without_its_era_or_before_the_case_is_refused_beside_the_field()
         db.finish().await;
     }
 }
+
+/// Duplicates (issue 13): before a person is registered, persons already registered with the
+/// same name or kana (in any script and spacing) and date of birth, or the same phone, are shown
+/// (API and page); the page registers nothing until the worker says it is someone else.
+#[tokio::test]
+async fn a_likely_duplicate_is_shown_before_registering() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let (s, p) = worker
+            .post(
+                "/api/persons",
+                json!({"details": {"name": "林　優子", "kana": "ハヤシ ユウコ",
+                "date_of_birth": "1980-04-01", "phone": "090-1234-5678"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        let id = p["id"].as_str().unwrap().to_owned();
+        let matches = |q: &'static str| {
+            let worker = worker.clone();
+            async move {
+                let (s, body) = worker.get(&format!("/api/persons/matches?{q}")).await;
+                assert_eq!(s, StatusCode::OK, "{q}: {body}");
+                body.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["id"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        for q in [
+            "name=%E6%9E%97%E5%84%AA%E5%AD%90&date_of_birth=1980-04-01",
+            "name=%E6%9E%97%20%E7%A5%90%E5%AD%90&kana=%E3%81%AF%E3%82%84%E3%81%97%E3%82%86%E3%81%86%E3%81%93&date_of_birth=1980-04-01",
+            "name=%E5%88%A5%E4%BA%BA&phone=%EF%BC%90%EF%BC%99%EF%BC%90%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96%EF%BC%97%EF%BC%98",
+        ] {
+            assert_eq!(matches(q).await, vec![id.clone()], "{q}");
+        }
+        // The same name born another day, or another name born the same day: no match.
+        assert!(
+            matches("name=%E6%9E%97%E5%84%AA%E5%AD%90&date_of_birth=1981-04-01")
+                .await
+                .is_empty()
+        );
+        assert!(
+            matches("name=%E6%A3%AE%E5%A4%AA%E9%83%8E&date_of_birth=1980-04-01")
+                .await
+                .is_empty()
+        );
+        // Another organisation's worker is not shown the person.
+        let stranger = w.login("stranger").await;
+        let (_, none) = stranger
+            .get("/api/persons/matches?name=%E6%9E%97%E5%84%AA%E5%AD%90&date_of_birth=1980-04-01")
+            .await;
+        assert_eq!(none, json!([]));
+
+        // The page: the same person typed again is shown, not registered.
+        let register = |confirm: bool| {
+            let worker = worker.clone();
+            async move {
+                let mut form = vec![
+                    ("csrf_token", worker.csrf.clone()),
+                    ("name", "林優子".to_owned()),
+                    ("kana", "はやし ゆうこ".to_owned()),
+                    ("date_of_birth", "昭和55年4月1日".to_owned()),
+                ];
+                if confirm {
+                    form.push(("confirm_new", "1".to_owned()));
+                }
+                let res = worker
+                    .client
+                    .post(format!("{}/persons", worker.base))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    res.status(),
+                    res.url().path().to_owned(),
+                    res.text().await.unwrap(),
+                )
+            }
+        };
+        let (s, _, html) = register(false).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{html}");
+        assert!(
+            html.contains("同じ方がすでに登録されている可能性があります"),
+            "{html}"
+        );
+        assert!(html.contains(&format!("href=\"/persons/{id}\"")), "{html}");
+        assert!(
+            html.contains("value=\"林優子\""),
+            "what was typed stays: {html}"
+        );
+        let (_, found) = worker.get("/api/persons?date_of_birth=1980-04-01").await;
+        assert_eq!(found.as_array().unwrap().len(), 1, "nothing registered");
+        // Ticked as someone else, it is registered.
+        let (s, path, _) = register(true).await;
+        assert!(s.is_success(), "{s}");
+        assert!(
+            path.starts_with("/persons/") && path != format!("/persons/{id}"),
+            "{path}"
+        );
+        let (_, found) = worker.get("/api/persons?date_of_birth=1980-04-01").await;
+        assert_eq!(found.as_array().unwrap().len(), 2);
+        db.finish().await;
+    }
+}

@@ -699,6 +699,9 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             StatusCode::CREATED,
         )],
         ("GET", "/api/cases") => vec![get("/api/cases".into())],
+        ("GET", "/api/persons/matches") => vec![get(
+            "/api/persons/matches?name=%E3%83%9E%E3%83%88%E3%83%AA%E3%82%AF%E3%82%B9&date_of_birth=1970-01-01".into(),
+        )],
         ("GET", "/api/case-list") => vec![get("/api/case-list?worker=team&status=all".into())],
         ("GET", "/api/cases/{id}") => vec![get(format!("/api/cases/{}", case.id))],
         ("GET", "/api/cases/{id}/timeline") => {
