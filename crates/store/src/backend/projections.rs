@@ -68,7 +68,7 @@ impl Db {
         let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
         let mut rows = Vec::with_capacity(items.len());
         for c in items {
-            rows.push(vec![
+            let mut row = vec![
                 Val::text(c.id.to_string()),
                 Val::text(c.tenant.to_string()),
                 Val::text(c.state.person_id.to_string()),
@@ -80,10 +80,9 @@ impl Db {
                 Val::text(c.updated_at),
                 Val::Int(to_i64(c.version)),
                 Val::text(json(c.state)?),
-            ]);
-            rows.last_mut()
-                .expect("pushed above")
-                .extend(case_list_values(c.state));
+            ];
+            row.extend(case_list_values(c.state));
+            rows.push(row);
         }
         // Each case moves between rows of the caseload counts as its worker or
         // stage changes: what `cases` holds now leaves, the new state arrives. The

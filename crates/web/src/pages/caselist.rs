@@ -89,8 +89,7 @@ pub use tsunagu_core::wareki::parse_fiscal_year;
 /// Reads the list's parameters for this caller; every parameter that cannot be read is named.
 pub fn request_of(q: &ListQuery, auth: &Auth) -> Result<ListRequest, Vec<QueryProblem>> {
     let mut problems: Vec<QueryProblem> = Vec::new();
-    let mut req = ListRequest::default();
-    req.scope = match q.worker.trim() {
+    let scope = match q.worker.trim() {
         "" if tsunagu_core::policy::oversee_org(&auth.actor) => ListScope::Org,
         "" | "me" => ListScope::Mine,
         "org" => ListScope::Org,
@@ -106,6 +105,10 @@ pub fn request_of(q: &ListQuery, auth: &Auth) -> Result<ListRequest, Vec<QueryPr
                 ListScope::Mine
             }
         },
+    };
+    let mut req = ListRequest {
+        scope,
+        ..ListRequest::default()
     };
     for code in q.stage.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match Stage::parse(code) {
