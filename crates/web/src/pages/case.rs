@@ -1523,9 +1523,34 @@ pub(crate) fn timeline_rows(
     rows.into_iter().map(|(_, row)| row).collect()
 }
 
+/// One line of the current plan as the case page shows it.
+pub struct PlanLine {
+    pub description: String,
+    pub goal: Option<String>,
+    pub provider: String,
+    pub responsible: String,
+    pub deadline: Date,
+    pub overdue: bool,
+}
+
 pub struct Header {
     /// ケース番号 as shown (「番号なし」 for a case opened before numbering).
     pub number: String,
+    /// Age today, from the date of birth when known.
+    pub age: Option<i16>,
+    pub phone: Option<String>,
+    /// 主訴 names, the main one marked ◎.
+    pub problems: Vec<String>,
+    pub urgency: Option<&'static str>,
+    /// 相談経路 and the referrer, as one line.
+    pub route: Option<String>,
+    /// 本人同意 in force today: how many organisations it covers (none: no consent in force).
+    pub consent_orgs: usize,
+    /// The approved plan in force: its period and goals, and its items.
+    pub plan: Option<(Date, Date, Vec<String>)>,
+    pub plan_items: Vec<PlanLine>,
+    /// The next monitoring and whether it is past.
+    pub monitoring: Option<(Date, bool)>,
     pub person_id: PersonId,
     pub person_name: String,
     pub stage_label: &'static str,
@@ -1568,13 +1593,97 @@ pub(crate) async fn header(
     names: &Names,
 ) -> Result<Header, ApiError> {
     let s = &view.state;
+    let today = app.clock.today();
+    let person = access::person(app, auth, s.person_id, Access::Read)
+        .await
+        .ok()
+        .map(|(p, _)| p.state);
+    let details = person.as_ref().map(|p| p.details_for(auth.actor.user_id));
+    let age = details
+        .as_ref()
+        .and_then(|d| d.date_of_birth)
+        .and_then(|b| {
+            let years = today.year() - b.year();
+            let before_birthday = (today.month(), today.day()) < (b.month(), b.day());
+            Some(years - i16::from(before_birthday)).filter(|a| *a >= 0)
+        });
+    let intake = s.intake.as_ref();
+    let problems = intake
+        .map(|i| {
+            i.presenting_problems
+                .iter()
+                .map(|p| {
+                    let name = auth.settings.presenting_problem_name(p.code.as_str());
+                    if p.main {
+                        format!("◎{name}")
+                    } else {
+                        name.to_owned()
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let route = s.route().map(|r| {
+        let referrer = intake
+            .and_then(|i| i.referrer.as_ref())
+            .or_else(|| s.identification.as_ref().and_then(|i| i.referrer.as_ref()));
+        match referrer {
+            Some(who) => format!("{}（{}）", r.label_ja(), who.as_str()),
+            None => r.label_ja().to_owned(),
+        }
+    });
+    let consent_orgs = view
+        .consents
+        .iter()
+        .filter(|c| c.in_force(today))
+        .flat_map(|c| c.organisations.iter())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let plan = s.current_plan.as_ref();
+    let plan_items = plan
+        .map(|p| {
+            p.items
+                .iter()
+                .map(|i| PlanLine {
+                    description: i.description.as_str().to_owned(),
+                    goal: i
+                        .goal
+                        .and_then(|g| p.goals.get(g))
+                        .map(|g| g.as_str().to_owned()),
+                    provider: i.provider.as_str().to_owned(),
+                    responsible: i.responsible.as_str().to_owned(),
+                    deadline: i.deadline,
+                    overdue: i.deadline < today,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Header {
         number: s
             .number
             .map_or_else(|| "番号なし".to_owned(), |n| n.label()),
+        age,
+        phone: details
+            .as_ref()
+            .and_then(|d| d.phone.as_ref())
+            .map(|p| p.as_str().to_owned()),
+        problems,
+        urgency: intake.map(|i| i.urgency.label_ja()),
+        route,
+        consent_orgs,
+        plan: plan.map(|p| {
+            (
+                p.period_from,
+                p.period_to,
+                p.goals.iter().map(|g| g.as_str().to_owned()).collect(),
+            )
+        }),
+        plan_items,
+        monitoring: s.next_monitoring_due_on.map(|d| (d, d < today)),
         person_id: s.person_id,
-        person_name: person_name(app, auth, s.person_id, Access::Read)
-            .await
+        person_name: person
+            .as_ref()
+            .map(|p| shown_name(p, auth))
             .unwrap_or_default(),
         stage_label: view.stage_label,
         fiscal_year: wareki::fiscal_year_label(s.opened_on),

@@ -679,6 +679,7 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     act(&client, &base, &case, "start_support").await;
     save(&client, &case, "start_support").await;
     assert_eq!(stage(&client).await, "支援の提供・モニタリング");
+    assert!(text_of(&client, "main").await.contains("現在のプラン"));
     check_axe(&client, "case page", &mut axe).await;
     // Quick entry: htmx swaps the timeline in place, no page load.
     client

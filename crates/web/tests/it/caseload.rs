@@ -470,6 +470,16 @@ async fn the_caseload_list_filters_sorts_and_pages_what_the_caller_may_read() {
             .await;
         let (_, team) = hw.get("/api/case-list?worker=team").await;
         assert_eq!(names(&team), ["一覧 はる"]);
+        // The case page tells what the intake said, and that consent is in force.
+        let (_, html) = worker.page(&format!("/cases/{b}")).await;
+        for told in [
+            "<dd>住まいについて、◎収入・生活費のこと</dd>",
+            "<dt>緊急度</dt><dd>緊急</dd>",
+            "<dd>関係機関からの紹介</dd>",
+            "あり（1機関と共有）",
+        ] {
+            assert!(html.contains(told), "{told}: {html}");
+        }
 
         // Parameters that cannot be read are each named, with the code.
         let (s, body) = worker

@@ -395,7 +395,10 @@ async fn a_date_without_its_era_or_before_the_case_is_refused_beside_the_field()
         let w = world(&db).await;
         let worker = w.login("worker").await;
         let (s, p) = worker
-            .post("/api/persons", json!({"details": {"name": "日付 太郎"}}))
+            .post(
+                "/api/persons",
+                json!({"details": {"name": "日付 太郎", "date_of_birth": "1980-04-01", "phone": "090-5555-6666"}}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{p}");
         let (s, c) = worker
@@ -465,6 +468,17 @@ async fn a_date_without_its_era_or_before_the_case_is_refused_beside_the_field()
                 .unwrap_or_else(|| panic!("{shown} not in {table}"))
         };
         assert!(at(day(-1)) < at(day(-3)), "{table}");
+        // The header tells the person's age and phone.
+        let today: jiff::civil::Date = day(0).parse().unwrap();
+        let age = today.year() - 1980 - i16::from((today.month(), today.day()) < (4, 1));
+        assert!(
+            html.contains(&format!("<dt>年齢</dt><dd>{age}歳</dd>")),
+            "{html}"
+        );
+        assert!(
+            html.contains("<dt>電話</dt><dd>090-5555-6666</dd>"),
+            "{html}"
+        );
         assert!(
             at(day(-3)) < at(day(-5)),
             "the intake is the oldest: {table}"
