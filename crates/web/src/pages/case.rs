@@ -1573,6 +1573,8 @@ struct CasePage {
     timeline: Vec<TimelineRow>,
     contact: Vec<Control>,
     notice: Option<Notice>,
+    /// A quick contact was just saved: said, and focus put back at the start of the entry.
+    saved: bool,
 }
 
 #[derive(Template)]
@@ -1584,6 +1586,7 @@ struct TimelineFragment {
     timeline: Vec<TimelineRow>,
     contact: Vec<Control>,
     notice: Option<Notice>,
+    saved: bool,
 }
 
 pub(crate) async fn header(
@@ -1735,13 +1738,23 @@ fn contact_defaults(today: Date) -> Fields {
     ])
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ShowQuery {
+    /// `1` after a quick contact saved without JavaScript.
+    #[serde(default)]
+    saved: String,
+}
+
 pub async fn show(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ShowQuery>,
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
-    Ok(render(&case_page(&app, auth, id).await?))
+    let mut page = case_page(&app, auth, id).await?;
+    page.saved = q.saved == "1";
+    Ok(render(&page))
 }
 
 async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, ApiError> {
@@ -1762,6 +1775,7 @@ async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, A
         timeline: timeline_rows(&timeline, &names, &auth.settings),
         contact: refill(contact_controls(), &contact_defaults(today), None),
         notice: None,
+        saved: false,
         head,
         view,
     })
@@ -1795,8 +1809,9 @@ pub async fn quick_contact(
         Ok(command) => submit(&app, &auth, id, &f, command).await?.map(|_| ()),
         Err(e) => Err(Refused::Field(e)),
     };
+    let saved = outcome.is_ok();
     let (status, notice, error, controls_from) = match outcome {
-        Ok(()) if !htmx => return Ok(see_other(&format!("/cases/{id}#timeline"))),
+        Ok(()) if !htmx => return Ok(see_other(&format!("/cases/{id}?saved=1#timeline"))),
         Ok(()) => (StatusCode::OK, None, None, contact_defaults(today)),
         Err(r) => {
             let (status, notice, error) = r.explain(&app, &auth, id, f.version(), &names).await;
@@ -1815,6 +1830,7 @@ pub async fn quick_contact(
                 timeline: timeline_rows(&timeline, &names, &auth.settings),
                 contact,
                 notice,
+                saved,
             },
         ));
     }
@@ -1834,6 +1850,7 @@ pub async fn quick_contact(
             timeline: timeline_rows(&timeline, &names, &auth.settings),
             contact,
             notice,
+            saved,
             head,
             view,
         },

@@ -716,6 +716,24 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         Some(""),
         "the quick form is ready for the next entry"
     );
+    // Said (a status region), and the focus is back at the start of the entry.
+    assert!(
+        text_of(&client, "#contact-saved")
+            .await
+            .contains("保存しました")
+    );
+    let focused: serde_json::Value = client
+        .execute(
+            "return document.activeElement && document.activeElement.id;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        serde_json::json!("contact-saved"),
+        "focus after saving"
+    );
     screenshot(&client, "case").await;
 
     // The lead follows a worker's open-case figure on the dashboard into the 支援ケース一覧.

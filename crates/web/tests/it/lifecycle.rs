@@ -453,6 +453,8 @@ async fn a_date_without_its_era_or_before_the_case_is_refused_beside_the_field()
         // Eight digits within the case are read.
         let (s, html) = contact(day(-1).replace('-', "")).await;
         assert!(s.is_success() || s.is_redirection(), "{s}: {html}");
+        // Without JavaScript the case page says it was saved.
+        assert!(html.contains("保存しました。"), "{html}");
         let (_, after) = worker.get(&format!("/api/cases/{case}")).await;
         assert_eq!(after["state"]["contacts"], 1);
         // A contact typed later about an earlier day takes its place in the timeline by the
