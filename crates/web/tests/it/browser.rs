@@ -736,6 +736,55 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     );
     screenshot(&client, "case").await;
 
+    // On a phone (390 px): nothing wider than the screen, the header a few lines, the quick
+    // entry right after the case's facts.
+    client.set_window_size(390, 844).await.unwrap();
+    client.goto(&format!("{base}/cases/{case}")).await.unwrap();
+    client.find(Locator::Css("form.quick")).await.unwrap();
+    let layout: serde_json::Value = client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth, \
+             document.querySelector('header.bar').getBoundingClientRect().height, \
+             document.querySelector('form.quick').getBoundingClientRect().top + window.scrollY, \
+             document.querySelector('#flow-heading').getBoundingClientRect().top + window.scrollY];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let [scroll_width, inner_width, header, quick, flow] =
+        [0, 1, 2, 3, 4].map(|i| layout[i].as_f64().unwrap());
+    assert!(
+        scroll_width <= inner_width,
+        "the page is wider than the phone: {layout}"
+    );
+    assert!(header < 160.0, "the header takes {header} px: {layout}");
+    assert!(
+        quick < flow,
+        "the quick entry comes before the flow: {layout}"
+    );
+    check_axe(&client, "case page at 390 px", &mut axe).await;
+    screenshot(&client, "case-phone").await;
+    client
+        .goto(&format!("{base}/cases?worker=org"))
+        .await
+        .unwrap();
+    client.find(Locator::Css("table.caselist")).await.unwrap();
+    let wide: serde_json::Value = client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        wide,
+        serde_json::json!(true),
+        "the list scrolls inside its box"
+    );
+    check_axe(&client, "caseload list at 390 px", &mut axe).await;
+    screenshot(&client, "caseload-list-phone").await;
+    client.set_window_size(1280, 900).await.unwrap();
+
     // The lead follows a worker's open-case figure on the dashboard into the 支援ケース一覧.
     client.goto(&format!("{base}/")).await.unwrap();
     click_and_wait(&client, "section[aria-labelledby=load-heading] td a").await;
