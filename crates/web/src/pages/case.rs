@@ -2020,6 +2020,7 @@ pub async fn action_form(
             stage: s.stage,
         };
         notice = Some(Notice {
+            heading: "いまはこの記録はできません。",
             message: refusal.message(),
             code: refusal.code().into(),
             conflict: vec![],

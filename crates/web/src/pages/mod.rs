@@ -451,6 +451,9 @@ pub fn refill(
 /// for a conflict, what changed in the meantime.
 #[derive(Clone, Debug, Default)]
 pub struct Notice {
+    /// The first words: 「保存できませんでした。」 after a refused save; something else where
+    /// nothing was sent yet.
+    pub heading: &'static str,
     pub message: String,
     pub code: String,
     /// Someone else saved first: the changes since the version the user saw.
@@ -462,6 +465,7 @@ pub struct Notice {
 impl Notice {
     pub fn from_api(e: &ApiError) -> Notice {
         Notice {
+            heading: "保存できませんでした。",
             message: e.message.clone(),
             code: e.code.clone(),
             conflict: Vec::new(),
@@ -470,6 +474,7 @@ impl Notice {
     }
     pub fn from_field(e: &FieldError) -> Notice {
         Notice {
+            heading: "保存できませんでした。",
             message: e.message.clone(),
             code: "request.invalid_field".to_owned(),
             conflict: Vec::new(),

@@ -89,10 +89,21 @@ async fn a_partner_and_the_city_are_offered_and_allowed_only_their_part() {
         );
         // The worker assesses; the forms of what a partner may not do are not even shown.
         worker.ok(&case, assessment()).await;
-        let (s, _) = hw
+        let (s, html) = hw
             .page(&format!("/cases/{case}/act/record_assessment"))
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+        // The error page keeps the way around and shows the code only as a small detail.
+        assert!(
+            html.contains("エラーコード: <code>case.action_not_for_role</code>"),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"/cases\">ケース一覧</a>"), "{html}");
+        // A form opened in the wrong stage says so, not that a save failed.
+        let (s, html) = worker.page(&format!("/cases/{case}/act/resume")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("いまはこの記録はできません。"), "{html}");
+        assert!(!html.contains("保存できませんでした"), "{html}");
         let (s, html) = hw.page(&format!("/cases/{case}")).await;
         assert_eq!(s, StatusCode::OK);
         for offered in ["/act/record_assessment", "/act/suspend", "/act/screen"] {
