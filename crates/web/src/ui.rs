@@ -175,6 +175,9 @@ struct Dashboard {
     meetings: Vec<MeetingRowView>,
     /// Lead workers: the organisation's caseload and the cases not moving.
     caseload: Option<crate::caseload::Caseload>,
+    /// Municipal officers: the cases on their department's teams waiting for the
+    /// municipality's support decision (支援決定待ち).
+    decisions: Option<tsunagu_app::caseload::CaseList>,
     /// Where the previous and next pages of workers start, when there are such pages.
     workers_before: Option<u32>,
     workers_after: Option<u32>,
@@ -224,6 +227,23 @@ pub async fn dashboard(
     } else {
         (vec![], vec![], vec![])
     };
+    let decisions = if auth.actor.role == tsunagu_core::Role::MunicipalOfficer {
+        Some(
+            tsunagu_app::caseload::list(
+                &app,
+                &auth,
+                tsunagu_app::caseload::ListRequest {
+                    scope: tsunagu_app::caseload::ListScope::Team,
+                    stages: vec![tsunagu_core::case::Stage::Decision],
+                    closed: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let caseload = if tsunagu_core::policy::oversee_org(&auth.actor) {
         let from = q
             .workers
@@ -251,6 +271,7 @@ pub async fn dashboard(
         items,
         meetings,
         caseload,
+        decisions,
         workers_before,
         workers_after,
     }))

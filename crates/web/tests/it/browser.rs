@@ -668,6 +668,14 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     // ⑧ The municipality's support decision, by the city's officer.
     page_logout(&client, &base).await;
     page_login(&client, &base, &login_of(&w, "city"), None).await;
+    // From the city's work list on its dashboard: the case waits for its decision.
+    click_and_wait(
+        &client,
+        &format!("section[aria-labelledby=decisions-heading] a[href='/cases/{case}']"),
+    )
+    .await;
+    assert_eq!(stage(&client).await, "支援決定");
+    check_axe(&client, "case page for the city", &mut axe).await;
     act(&client, &base, &case, "record_support_decision").await;
     choose(&client, "f-service", "employment_preparation").await;
     click(&client, "input[name=decision][value=approved]").await;
