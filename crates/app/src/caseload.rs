@@ -143,6 +143,7 @@ pub async fn overview(app: &App, caller: &Caller, workers_offset: u32) -> Result
         assigned_worker: None,
         person: None,
         case_number: None,
+        awaiting_meeting: false,
         stages: PASSING_STAGES.to_vec(),
         closed: None,
         urgency: None,
@@ -253,6 +254,8 @@ pub struct ListRequest {
     pub person: Option<PersonId>,
     /// The case with this number.
     pub case_number: Option<tsunagu_core::case::CaseNumber>,
+    /// Only cases waiting for a coordination meeting.
+    pub awaiting_meeting: bool,
     pub sort: tsunagu_store::CaseListSort,
     pub offset: u32,
 }
@@ -340,6 +343,7 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
         assigned_worker,
         person: q.person,
         case_number: q.case_number,
+        awaiting_meeting: q.awaiting_meeting,
         stages,
         closed: q.closed,
         urgency: q.urgency.map(|u| u.as_str().to_owned()),

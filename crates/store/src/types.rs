@@ -477,6 +477,8 @@ pub struct CaseListFilter {
     pub person: Option<PersonId>,
     /// The case with this number.
     pub case_number: Option<tsunagu_core::case::CaseNumber>,
+    /// Only cases waiting for a coordination meeting (`CaseState::awaiting_meeting`).
+    pub awaiting_meeting: bool,
     /// Cases in one of these stages (empty: any).
     pub stages: Vec<Stage>,
     /// `Some(false)`: not closed; `Some(true)`: closed.
@@ -523,6 +525,8 @@ pub struct CaseListRow {
     pub urgency: Option<String>,
     pub main_problem: Option<String>,
     pub intake_route: Option<String>,
+    /// The agenda purpose the case waits for a coordination meeting for.
+    pub awaiting_meeting: Option<String>,
     /// The oldest due item dated before the list's day, if any.
     pub overdue_since: Option<Date>,
     /// How many due items are dated before the list's day.

@@ -412,6 +412,26 @@ impl CaseState {
             .collect()
     }
 
+    /// What the case waits for a coordination meeting for, if anything: a plan drafted and not
+    /// yet approved, an evaluation (termination or a new plan), a suspension not yet confirmed.
+    /// The same conditions as the to-dos that say to take it to a meeting.
+    pub fn awaiting_meeting(&self) -> Option<crate::meeting::AgendaPurpose> {
+        use crate::meeting::AgendaPurpose;
+        match self.stage {
+            Stage::Planning if self.draft_plan.is_some() => Some(AgendaPurpose::PlanReview),
+            Stage::Evaluation if !self.termination_approved => Some(AgendaPurpose::Evaluation),
+            Stage::Suspended
+                if self
+                    .suspension
+                    .as_ref()
+                    .is_some_and(|s| s.confirmed_on.is_none()) =>
+            {
+                Some(AgendaPurpose::SuspensionReview)
+            }
+            _ => None,
+        }
+    }
+
     /// What is still missing but must not block the worker (seed 000: 記入をあわてることはしない).
     pub fn todos(&self, consents: &[Consent], today: Date) -> Vec<Todo> {
         let mut todos = Vec::new();

@@ -8,12 +8,14 @@
 --   main_problem      the intake's main 主訴 code (NULL when none)
 --   intake_route      相談経路 (intake, else identification)
 --   case_number       ケース番号 as stored, 2026-0123 (NULL for cases opened before numbering)
+--   awaiting_meeting  the agenda purpose the case waits for a coordination meeting for
 ALTER TABLE cases ADD COLUMN stage_entered_on TEXT;
 ALTER TABLE cases ADD COLUMN last_contact_on TEXT;
 ALTER TABLE cases ADD COLUMN urgency TEXT;
 ALTER TABLE cases ADD COLUMN main_problem TEXT;
 ALTER TABLE cases ADD COLUMN intake_route TEXT;
 ALTER TABLE cases ADD COLUMN case_number TEXT;
+ALTER TABLE cases ADD COLUMN awaiting_meeting TEXT;
 CREATE UNIQUE INDEX cases_number ON cases(tenant_id, case_number);
 -- The last case number taken per tenant and fiscal year. A number is taken (the row moved on
 -- and committed) before the case is opened with it, so two openings never get the same one; a

@@ -435,6 +435,9 @@ impl Db {
         if let Some(n) = f.case_number {
             conditions.push(format!("c.case_number = {}", arg(Val::text(n.key()))));
         }
+        if f.awaiting_meeting {
+            conditions.push("c.awaiting_meeting IS NOT NULL".to_owned());
+        }
         if !f.stages.is_empty() {
             // Literals of core's stable codes, never input.
             let list: Vec<String> = f
@@ -499,7 +502,7 @@ impl Db {
         let conditions = conditions.join(" AND ");
         let sql = format!(
             "SELECT c.id, c.person_id, p.name AS person_name, p.kana AS person_kana, c.stage, c.owner_org, c.assigned_worker, \
-             c.opened_on, c.stage_entered_on, c.last_contact_on, c.urgency, c.main_problem, c.intake_route, c.case_number, c.version \
+             c.opened_on, c.stage_entered_on, c.last_contact_on, c.urgency, c.main_problem, c.intake_route, c.case_number, c.awaiting_meeting, c.version \
              FROM cases c JOIN persons p ON p.id = c.person_id WHERE {conditions} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         );
         let mut q = query(sqlx::AssertSqlSafe(sql));
@@ -537,6 +540,7 @@ impl Db {
                 urgency: r.try_get("urgency")?,
                 main_problem: r.try_get("main_problem")?,
                 intake_route: r.try_get("intake_route")?,
+                awaiting_meeting: r.try_get("awaiting_meeting")?,
                 overdue_since: None,
                 overdue_items: 0,
                 version: to_u64(r.try_get("version")?),

@@ -182,12 +182,13 @@ impl Db {
         Self::insert_rows_(
             tx,
             "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state, \
-             stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number) VALUES",
+             stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting) VALUES",
             " ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
              stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state, \
              stage_entered_on = excluded.stage_entered_on, last_contact_on = excluded.last_contact_on, urgency = excluded.urgency, \
-             main_problem = excluded.main_problem, intake_route = excluded.intake_route, case_number = excluded.case_number",
-            17,
+             main_problem = excluded.main_problem, intake_route = excluded.intake_route, case_number = excluded.case_number, \
+             awaiting_meeting = excluded.awaiting_meeting",
+            18,
             rows,
         )
         .await?;
@@ -688,7 +689,7 @@ pub(super) struct CaseRowsStored {
 
 /// The columns of `cases` the caseload list filters and sorts by (migration 0014), in the
 /// order `CASE_LIST_COLUMNS` names them.
-pub(crate) fn case_list_values(state: &CaseState) -> [Val; 6] {
+pub(crate) fn case_list_values(state: &CaseState) -> [Val; 7] {
     [
         Val::text(state.stage_since().to_string()),
         Val::text(state.last_contact_on.unwrap_or(state.opened_on).to_string()),
@@ -696,17 +697,19 @@ pub(crate) fn case_list_values(state: &CaseState) -> [Val; 6] {
         Val::Text(state.main_problem().map(str::to_owned)),
         Val::Text(state.route().map(|r| r.as_str().to_owned())),
         Val::Text(state.number.map(|n| n.key())),
+        Val::Text(state.awaiting_meeting().map(|p| p.as_str().to_owned())),
     ]
 }
 
 /// The names of the columns `case_list_values` gives.
-pub(crate) const CASE_LIST_COLUMNS: [&str; 6] = [
+pub(crate) const CASE_LIST_COLUMNS: [&str; 7] = [
     "stage_entered_on",
     "last_contact_on",
     "urgency",
     "main_problem",
     "intake_route",
     "case_number",
+    "awaiting_meeting",
 ];
 
 pub(super) struct CaseRows<'a> {

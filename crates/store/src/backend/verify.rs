@@ -360,7 +360,7 @@ impl Db {
                 )),
             }
         }
-        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number \
+        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting \
              FROM cases WHERE id > $1 AND id <= $2").await? {
             let list = super::projections::CASE_LIST_COLUMNS
                 .iter()

@@ -61,6 +61,10 @@ pub struct ListQuery {
     /// ケース番号: 令和8年度-0123, R8-123, 2026-0123.
     #[serde(default)]
     pub number: String,
+    /// `1`: only cases waiting for a coordination meeting (a plan to approve, an evaluation,
+    /// a suspension to confirm).
+    #[serde(default)]
+    pub meeting: String,
 }
 
 /// A parameter that cannot be read: its name and what is wrong, in Japanese.
@@ -163,6 +167,10 @@ pub fn request_of(q: &ListQuery, auth: &Auth) -> Result<ListRequest, Vec<QueryPr
     match flag(&q.overdue) {
         Ok(b) => req.overdue = b,
         Err(()) => problems.push(("overdue", "期限切れの指定が読めません。".into())),
+    }
+    match flag(&q.meeting) {
+        Ok(b) => req.awaiting_meeting = b,
+        Err(()) => problems.push(("meeting", "会議待ちの指定が読めません。".into())),
     }
     match flag(&q.stuck) {
         Ok(b) => req.stuck = b,
@@ -270,6 +278,7 @@ struct ListPage {
     second: Vec<Select>,
     overdue: bool,
     stuck: bool,
+    meeting: bool,
     /// The tenant's threshold for 停滞.
     stuck_days: u16,
     list: Option<CaseList>,
@@ -306,6 +315,7 @@ fn query_string(q: &ListQuery) -> String {
         ("sort", &q.sort),
         ("person", &q.person),
         ("number", &q.number),
+        ("meeting", &q.meeting),
     ] {
         if !v.trim().is_empty() {
             s.append_pair(k, v.trim());
@@ -407,6 +417,7 @@ pub async fn list(
         chrome: Chrome::of(&auth, today),
         overdue: flag(&q.overdue).unwrap_or(false),
         stuck: flag(&q.stuck).unwrap_or(false),
+        meeting: flag(&q.meeting).unwrap_or(false),
         stuck_days: auth.settings.stuck_after_days,
         base_query: query_string(&q),
         q,

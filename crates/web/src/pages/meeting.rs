@@ -267,23 +267,42 @@ async fn meeting_page(
             controls,
         });
     }
-    // The cases the caller may read, not yet on the agenda (the list is audited).
+    // The cases waiting for a coordination meeting (a plan to approve, an evaluation, a
+    // suspension to confirm) that the caller may read, not yet on the agenda, longest waiting
+    // first, with their number and stage (the list is audited).
     let offered: Vec<(String, String)> = if auth.actor.role.works_cases() {
-        tsunagu_app::cases::list(
+        tsunagu_app::caseload::list(
             app,
             auth,
-            tsunagu_app::cases::ListRequest {
-                limit: Some(500),
+            tsunagu_app::caseload::ListRequest {
+                scope: tsunagu_app::caseload::ListScope::Team,
+                awaiting_meeting: true,
+                closed: Some(false),
                 ..Default::default()
             },
         )
         .await?
+        .cases
         .into_iter()
-        .filter(|c| !view.state.agenda.iter().any(|a| a.case_id == c.id))
+        .filter(|c| !view.state.agenda.iter().any(|a| a.case_id == c.case.id))
         .map(|c| {
+            let purpose = c
+                .case
+                .awaiting_meeting
+                .as_deref()
+                .and_then(AgendaPurpose::parse)
+                .map_or("", AgendaPurpose::label_ja);
+            let number = c
+                .case
+                .case_number
+                .map_or_else(|| "番号なし".to_owned(), |n| n.label());
             (
-                c.id.to_string(),
-                format!("{}（{}）", c.person_name, c.stage.label_ja()),
+                c.case.id.to_string(),
+                format!(
+                    "{number} {}（{}・{purpose}）",
+                    c.case.person_name,
+                    c.case.stage.label_ja()
+                ),
             )
         })
         .collect()

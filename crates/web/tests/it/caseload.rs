@@ -416,6 +416,7 @@ async fn the_caseload_list_filters_sorts_and_pages_what_the_caller_may_read() {
             ),
             ("sort=kana", vec!["一覧 あき", "一覧 なつ", "一覧 はる"]),
             ("fy=1999", vec![]),
+            ("meeting=1", vec![]),
         ] {
             let (s, list) = worker.get(&format!("/api/case-list?{query}")).await;
             assert_eq!(s, StatusCode::OK, "{query}: {list}");
