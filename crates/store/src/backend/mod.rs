@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tsunagu_core::case::{CaseEvent, CaseState, DueKind, Stage, due_items};
 use tsunagu_core::meeting::{MeetingEvent, MeetingState};
 use tsunagu_core::person::{PersonEvent, PersonState};

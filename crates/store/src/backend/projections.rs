@@ -25,10 +25,19 @@ impl Db {
     ) -> Result<CaseRowsStored, StoreError> {
         let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
         let mut before = Vec::new();
-        let mut existing = HashSet::new();
-        let sql = "SELECT id, tenant_id, owner_org, assigned_worker, stage FROM cases WHERE id IN ({ids})";
+        let mut existing = HashMap::new();
+        let sql = "SELECT id, tenant_id, owner_org, assigned_worker, stage, stage_changed_at, stage_entered_on \
+                   FROM cases WHERE id IN ({ids})";
         for r in fetch_in(tx, sql, &ids).await? {
-            existing.insert(r.try_get::<String, _>("id")?);
+            existing.insert(
+                r.try_get::<String, _>("id")?,
+                [
+                    Some(r.try_get::<String, _>("assigned_worker")?),
+                    Some(r.try_get::<String, _>("stage")?),
+                    Some(r.try_get::<String, _>("stage_changed_at")?),
+                    r.try_get::<Option<String>, _>("stage_entered_on")?,
+                ],
+            );
             before.push((
                 r.try_get("tenant_id")?,
                 r.try_get("owner_org")?,
@@ -144,7 +153,7 @@ impl Db {
         let mut numbered: BTreeMap<(String, i16), u32> = BTreeMap::new();
         for c in items {
             if let Some(n) = c.state.number
-                && !stored.existing.contains(&c.id.to_string())
+                && !stored.existing.contains_key(&c.id.to_string())
             {
                 let last = numbered
                     .entry((c.tenant.to_string(), n.fiscal_year))
@@ -179,19 +188,44 @@ impl Db {
             counts,
         )
         .await?;
+        // A stored case's row is rewritten without its indexed columns (most writes, a
+        // contact, change none of them, and naming a column in the update rewrites every index
+        // on it); those that changed are set by a statement of their own below.
         Self::insert_rows_(
             tx,
             "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state, \
              stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting) VALUES",
-            " ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, assigned_worker = excluded.assigned_worker, \
-             stage_changed_at = excluded.stage_changed_at, updated_at = excluded.updated_at, version = excluded.version, state = excluded.state, \
-             stage_entered_on = excluded.stage_entered_on, last_contact_on = excluded.last_contact_on, urgency = excluded.urgency, \
-             main_problem = excluded.main_problem, intake_route = excluded.intake_route, case_number = excluded.case_number, \
-             awaiting_meeting = excluded.awaiting_meeting",
+            " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, version = excluded.version, state = excluded.state, \
+             last_contact_on = excluded.last_contact_on, urgency = excluded.urgency, main_problem = excluded.main_problem, \
+             intake_route = excluded.intake_route, awaiting_meeting = excluded.awaiting_meeting",
             18,
             rows,
         )
         .await?;
+        for c in items {
+            let Some(stored_cols) = stored.existing.get(&c.id.to_string()) else {
+                continue;
+            };
+            let now = [
+                Some(c.state.assigned_worker.to_string()),
+                Some(c.state.stage.as_str().to_owned()),
+                Some(c.stage_changed_at.to_owned()),
+                Some(c.state.stage_since().to_string()),
+            ];
+            if &now != stored_cols {
+                let [worker, stage, changed, entered] = now;
+                query(
+                    "UPDATE cases SET assigned_worker = $1, stage = $2, stage_changed_at = $3, stage_entered_on = $4 WHERE id = $5",
+                )
+                .bind(Val::Text(worker))
+                .bind(Val::Text(stage))
+                .bind(Val::Text(changed))
+                .bind(Val::Text(entered))
+                .bind(Val::text(c.id.to_string()))
+                .execute_queued(tx.ex())
+                .await?;
+            }
+        }
         Self::delete_in_(tx, "case_team", "case_id", &ids).await?;
         let team = items
             .iter()
@@ -682,8 +716,9 @@ pub(crate) fn person_search_key(state: &PersonState) -> String {
 /// (tenant, organisation, worker, stage) and the consents of the cases' persons.
 pub(super) struct CaseRowsStored {
     before: Vec<(String, String, String, String)>,
-    /// The ids of the cases already stored (the others are new).
-    existing: HashSet<String>,
+    /// The cases already stored (the others are new), with their indexed columns that a
+    /// write may change: assigned worker, stage, stage_changed_at, stage_entered_on.
+    existing: HashMap<String, [Option<String>; 4]>,
     consents: HashMap<PersonId, Vec<tsunagu_core::person::Consent>>,
 }
 
