@@ -6,7 +6,7 @@
 
 use jiff::civil::Date;
 
-use crate::case::{CaseCommand, CaseState, Stage};
+use crate::case::{CaseState, Stage};
 use crate::meeting::MeetingState;
 use crate::person::{Consent, consent_covers};
 use crate::{Actor, OrgId, Role, UserId};
@@ -419,12 +419,6 @@ pub fn role_may(role: Role, action: crate::case::CaseAction) -> bool {
         ),
         Role::Administrator | Role::Auditor => false,
     }
-}
-
-/// What a case command needs: the action table's access (changing who works on the case or
-/// who may read it is management; the rest is work).
-pub fn command_access(cmd: &CaseCommand) -> Access {
-    cmd.action().access()
 }
 
 /// Whether the actor may see a person: the organisation that registered the person sees them

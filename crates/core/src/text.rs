@@ -176,3 +176,14 @@ mod fold_tests {
         assert_ne!(search_fold("林"), search_fold("森"));
     }
 }
+
+/// Full-width digits (０–９) as ASCII digits, the rest unchanged: what users type in Japanese
+/// input modes for numbers, years and case numbers.
+pub fn half_width_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}

@@ -61,14 +61,7 @@ pub fn fiscal_year_label(d: Date) -> String {
 
 /// The fiscal year a user names: 2026, 令和8, R8, 令和8年度, 令和元, 平成31, full width too.
 pub fn parse_fiscal_year(raw: &str) -> Option<i16> {
-    let s: String = raw
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            c => c,
-        })
-        .collect();
+    let s = crate::text::half_width_digits(raw.trim());
     let s = s.trim_end_matches("年度").trim_end_matches('年').trim();
     if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) {
         return s.parse().ok().filter(|y| (1900..=2200).contains(y));

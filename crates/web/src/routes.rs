@@ -39,7 +39,7 @@ pub enum Guard {
     /// A case in the path, with this access under the policy table; otherwise 404.
     Case(Access),
     /// A case command: `Manage` for who works on the case, `Write` for the rest
-    /// (`policy::command_access`); otherwise 404.
+    /// (`CaseAction::access`) and that the role does such work (`policy::role_may`); otherwise 404.
     CaseCommand,
     /// A person in the path: the registering organisation, or this access to one of the
     /// person's cases; otherwise 404 (also for roles that never see case content).

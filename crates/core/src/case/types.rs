@@ -585,14 +585,7 @@ impl CaseNumber {
             })
             .collect();
         let (fy, seq) = s.rsplit_once('-')?;
-        let seq: String = seq
-            .trim()
-            .chars()
-            .map(|c| match c {
-                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-                c => c,
-            })
-            .collect();
+        let seq = crate::text::half_width_digits(seq.trim());
         if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }

@@ -79,13 +79,7 @@ fn flag(raw: &str) -> Result<bool, ()> {
 }
 
 fn digits(raw: &str) -> String {
-    raw.trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            c => c,
-        })
-        .collect()
+    tsunagu_core::text::half_width_digits(raw.trim())
 }
 
 pub use tsunagu_core::wareki::parse_fiscal_year;
