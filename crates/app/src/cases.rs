@@ -244,6 +244,10 @@ pub struct TimelineEntry {
     pub recorded_at: jiff::Timestamp,
     pub actor: ActorRef,
     pub reason: Option<String>,
+    /// For a contact record (支援経過), its number on the case (1 = the first), the number a
+    /// correction (`correct_contact`) names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_record: Option<u32>,
     pub event: CaseEvent,
 }
 
@@ -286,17 +290,24 @@ impl TimelineEntry {
             recorded_at: e.recorded_at,
             actor: e.actor,
             reason: e.reason,
+            contact_record: None,
             event,
         }
     }
 }
 
 fn timeline_of(events: Vec<StoredEvent>) -> Result<Vec<TimelineEntry>> {
+    let mut contacts = 0;
     events
         .into_iter()
         .map(|mut e| {
             let payload = std::mem::take(&mut e.payload);
-            Ok(TimelineEntry::of(e, decode(payload)?))
+            let mut entry = TimelineEntry::of(e, decode(payload)?);
+            if let CaseEvent::ContactRecorded { .. } = entry.event {
+                contacts += 1;
+                entry.contact_record = Some(contacts);
+            }
+            Ok(entry)
         })
         .collect()
 }
@@ -445,11 +456,18 @@ async fn events(
 
 /// The timeline (支援経過記録): the case's events, oldest first.
 pub async fn timeline(app: &App, caller: &Caller, id: CaseId) -> Result<Vec<TimelineEntry>> {
-    let events = events(app, caller, id, "case.timeline_read").await?;
-    Ok(events
-        .into_iter()
-        .map(|(e, event)| TimelineEntry::of(e, event))
-        .collect())
+    let a = access::case(app, caller, id, Access::Read).await?;
+    let events = app.store.events(caller.actor.tenant_id, id.0).await?;
+    record(
+        app,
+        caller
+            .audit("case.timeline_read")
+            .object("case", id)
+            .subject(a.case.state.person_id)
+            .basis(a.basis),
+    )
+    .await?;
+    timeline_of(events)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

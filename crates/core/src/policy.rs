@@ -390,35 +390,31 @@ pub fn role_may(role: Role, action: crate::case::CaseAction) -> bool {
     use crate::case::CaseAction::*;
     match role {
         Role::LeadSupportWorker | Role::SupportWorker | Role::EmploymentSupportWorker => true,
-        Role::RelatedAgencyMember => matches!(
-            action,
-            RecordContact
-                | RecordEmergencySupport
-                | MakeReferral
-                | FollowUpReferral
-                | ConfirmReferral
-                | AddTeamMember
-                | RemoveTeamMember
-                | AssignWorker
-                | Restrict
-        ),
-        Role::MunicipalOfficer => matches!(
-            action,
-            RecordIntake
-                | Triage
-                | RecordSupportDecision
-                | RecordContact
-                | RecordEmergencySupport
-                | MakeReferral
-                | FollowUpReferral
-                | ConfirmReferral
-                | AddTeamMember
-                | RemoveTeamMember
-                | AssignWorker
-                | Restrict
-        ),
+        Role::RelatedAgencyMember => works_beside(action),
+        Role::MunicipalOfficer => {
+            works_beside(action) || matches!(action, RecordIntake | Triage | RecordSupportDecision)
+        }
         Role::Administrator | Role::Auditor => false,
     }
+}
+
+/// What every organisation on a support team does beside the agency's process: its contacts
+/// (and their corrections), emergency support, referrals and their checks, and the team.
+fn works_beside(action: crate::case::CaseAction) -> bool {
+    use crate::case::CaseAction::*;
+    matches!(
+        action,
+        RecordContact
+            | CorrectContact
+            | RecordEmergencySupport
+            | MakeReferral
+            | FollowUpReferral
+            | ConfirmReferral
+            | AddTeamMember
+            | RemoveTeamMember
+            | AssignWorker
+            | Restrict
+    )
 }
 
 /// Whether the actor may see a person: the organisation that registered the person sees them

@@ -23,6 +23,10 @@ pub enum Refusal {
     DateTooEarly {
         field: &'static str,
     },
+    /// A correction of a contact record the case does not have.
+    CorrectionNoSuchRecord {
+        record: u32,
+    },
     IntakeMultipleMainProblems,
     /// A 主訴 code that is not in the tenant's list.
     IntakeUnknownProblem {
@@ -124,6 +128,7 @@ impl Refusal {
             DateInFuture { .. } => "date.in_future",
             DateOrder { .. } => "date.order",
             IntakeMultipleMainProblems => "intake.multiple_main_problems",
+            CorrectionNoSuchRecord { .. } => "correction.no_such_record",
             DateBeforeCaseOpened { .. } => "date.before_case_opened",
             DateTooEarly { .. } => "date.too_early",
             IntakeUnknownProblem { .. } => "intake.unknown_problem",
@@ -192,6 +197,9 @@ impl Refusal {
                 format!("{later}は{earlier}より後の日付にしてください。")
             }
             IntakeMultipleMainProblems => "主訴として印を付けられるのは1つだけです。".into(),
+            CorrectionNoSuchRecord { record } => format!(
+                "訂正する支援経過（記録番号{record}）がこのケースにありません。経過記録の番号を確認してください。"
+            ),
             DateBeforeCaseOpened { field } => {
                 format!("{field}にケースを開始した日より前の日付は指定できません。")
             }
@@ -359,6 +367,7 @@ mod tests {
             DateBeforeCaseOpened { field: "受付日" },
             DateTooEarly { field: "受付日" },
             IntakeMultipleMainProblems,
+            CorrectionNoSuchRecord { record: 3 },
             IntakeUnknownProblem {
                 code: "code_x".into(),
             },

@@ -25,6 +25,7 @@ pub enum CaseAction {
     RecordFollowUp,
     Reopen,
     RecordContact,
+    CorrectContact,
     RecordEmergencySupport,
     MakeReferral,
     FollowUpReferral,
@@ -65,7 +66,7 @@ const AFTER_TRIAGE: &[Stage] = &[
 
 impl CaseAction {
     /// Every action, in the case page's order (the order of the variants).
-    pub const ALL: [CaseAction; 23] = [
+    pub const ALL: [CaseAction; 24] = [
         CaseAction::Triage,
         CaseAction::RecordAssessment,
         CaseAction::Screen,
@@ -80,6 +81,7 @@ impl CaseAction {
         CaseAction::RecordFollowUp,
         CaseAction::Reopen,
         CaseAction::RecordContact,
+        CaseAction::CorrectContact,
         CaseAction::RecordEmergencySupport,
         CaseAction::MakeReferral,
         CaseAction::FollowUpReferral,
@@ -109,6 +111,7 @@ impl CaseAction {
             RecordFollowUp => "record_follow_up",
             Reopen => "reopen",
             RecordContact => "record_contact",
+            CorrectContact => "correct_contact",
             RecordEmergencySupport => "record_emergency_support",
             MakeReferral => "make_referral",
             FollowUpReferral => "follow_up_referral",
@@ -144,6 +147,7 @@ impl CaseAction {
             RecordFollowUp => "フォローアップの記録",
             Reopen => "ケースの再開",
             RecordContact => "支援経過の記録",
+            CorrectContact => "支援経過の訂正",
             RecordEmergencySupport => "緊急的な支援の記録",
             MakeReferral => "他機関へのつなぎ",
             FollowUpReferral => "つなぎ先の状況確認",
@@ -175,9 +179,9 @@ impl CaseAction {
             Terminate => &[Stage::Evaluation, Stage::Suspended],
             RecordFollowUp | Reopen => &[Stage::Closed],
             RecordContact | RecordEmergencySupport | MakeReferral | AddTeamMember => NOT_CLOSED,
-            FollowUpReferral | ConfirmReferral | Restrict | RemoveTeamMember | AssignWorker => {
-                &Stage::ALL
-            }
+            // A mistaken record can be corrected whenever it is found, after closing too.
+            CorrectContact | FollowUpReferral | ConfirmReferral | Restrict | RemoveTeamMember
+            | AssignWorker => &Stage::ALL,
         }
     }
 
@@ -201,6 +205,7 @@ impl CaseAction {
             | RecordFollowUp
             | Reopen
             | RecordContact
+            | CorrectContact
             | RecordEmergencySupport
             | MakeReferral
             | FollowUpReferral
@@ -229,6 +234,7 @@ impl CaseCommand {
             C::RecordSupportDecision { .. } => CaseAction::RecordSupportDecision,
             C::StartSupport { .. } => CaseAction::StartSupport,
             C::RecordContact { .. } => CaseAction::RecordContact,
+            C::CorrectContact { .. } => CaseAction::CorrectContact,
             C::RecordMonitoring { .. } => CaseAction::RecordMonitoring,
             C::RecordEvaluation { .. } => CaseAction::RecordEvaluation,
             C::RecordEmergencySupport { .. } => CaseAction::RecordEmergencySupport,

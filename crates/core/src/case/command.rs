@@ -94,6 +94,19 @@ pub enum CaseCommand {
         with_whom: Option<ShortText>,
         summary: LongText,
     },
+    /// 支援経過の訂正: replaces what a contact record says; the original stays in the history.
+    CorrectContact {
+        /// The record corrected: the contact record's number on the case (1 = the first).
+        record: u32,
+        kind: ContactKind,
+        contacted_on: Date,
+        reached: bool,
+        #[serde(default)]
+        with_whom: Option<ShortText>,
+        summary: LongText,
+        /// Why it is corrected (訂正の理由).
+        reason: LongText,
+    },
     RecordMonitoring {
         monitored_on: Date,
         kind: MonitoringKind,

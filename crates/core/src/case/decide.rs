@@ -343,6 +343,29 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
                 summary,
             }])
         }
+        C::CorrectContact {
+            record,
+            kind,
+            contacted_on,
+            reached,
+            with_whom,
+            summary,
+            reason,
+        } => {
+            if record == 0 || record as usize > state.contact_log.len() {
+                return Err(Refusal::CorrectionNoSuchRecord { record });
+            }
+            in_case(state, contacted_on, "記録日", ctx)?;
+            Ok(vec![CaseEvent::ContactCorrected {
+                record,
+                kind,
+                contacted_on,
+                reached,
+                with_whom,
+                summary,
+                reason,
+            }])
+        }
         C::RecordMonitoring {
             monitored_on,
             kind,

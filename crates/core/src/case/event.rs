@@ -77,6 +77,17 @@ pub enum CaseEvent {
         with_whom: Option<ShortText>,
         summary: LongText,
     },
+    /// A contact record corrected: what it says from now on, and why. The record it corrects
+    /// (its number on the case) stays readable in the history.
+    ContactCorrected {
+        record: u32,
+        kind: ContactKind,
+        contacted_on: Date,
+        reached: bool,
+        with_whom: Option<ShortText>,
+        summary: LongText,
+        reason: LongText,
+    },
     MonitoringRecorded {
         monitored_on: Date,
         kind: MonitoringKind,
@@ -179,6 +190,7 @@ impl CaseEvent {
             SupportDecisionRecorded { decision, .. } => Some(decision.decided_on),
             SupportStarted { started_on, .. } => Some(*started_on),
             ContactRecorded { contacted_on, .. } => Some(*contacted_on),
+            ContactCorrected { contacted_on, .. } => Some(*contacted_on),
             MonitoringRecorded { monitored_on, .. } => Some(*monitored_on),
             EvaluationRecorded { evaluated_on, .. } => Some(*evaluated_on),
             EmergencySupportRecorded { provided_on, .. } => Some(*provided_on),
@@ -217,6 +229,7 @@ impl CaseEvent {
             SupportDecisionRecorded { .. } => "support_decision_recorded",
             SupportStarted { .. } => "support_started",
             ContactRecorded { .. } => "contact_recorded",
+            ContactCorrected { .. } => "contact_corrected",
             MonitoringRecorded { .. } => "monitoring_recorded",
             EvaluationRecorded { .. } => "evaluation_recorded",
             EmergencySupportRecorded { .. } => "emergency_support_recorded",

@@ -32,6 +32,14 @@ pub struct EvaluationSummary {
     pub plan_version: u32,
 }
 
+/// A contact record as the state counts it: its day and whether it reached the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactMark {
+    pub on: Date,
+    pub reached: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseState {
@@ -82,6 +90,19 @@ pub struct CaseState {
     pub next_follow_up_on: Option<Date>,
     pub emergency_supports: u32,
     pub contacts: u32,
+    /// Each contact record in order (its number is its place, from 1), as last corrected: the
+    /// day and whether it reached the person. `last_contact_on` and `unreached_attempts` are
+    /// counted from it, so a correction counts as if the record had been right.
+    #[serde(default)]
+    pub contact_log: Vec<ContactMark>,
+    /// Unanswered attempts are counted from this record on (a resumption or a reopening starts
+    /// the count again).
+    #[serde(default)]
+    pub attempts_counted_from: u32,
+    /// The newest day the person was reached by something other than a contact record (an
+    /// intake, a monitoring).
+    #[serde(default)]
+    pub last_reached_otherwise_on: Option<Date>,
     /// Documents attached to the case, oldest first.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
@@ -149,6 +170,9 @@ impl CaseState {
                 next_follow_up_on: None,
                 emergency_supports: 0,
                 contacts: 0,
+                contact_log: Vec::new(),
+                attempts_counted_from: 0,
+                last_reached_otherwise_on: None,
                 attachments: Vec::new(),
             }),
             _ => None,
@@ -163,19 +187,34 @@ impl CaseState {
         {
             self.stage_entered_on = Some(day);
         }
-        let reached_on = match event {
-            CaseEvent::ContactRecorded {
-                contacted_on,
-                reached: true,
-                ..
-            } => Some(*contacted_on),
+        let reached_otherwise_on = match event {
             CaseEvent::MonitoringRecorded { monitored_on, .. } => Some(*monitored_on),
             CaseEvent::IntakeRecorded { intake } => Some(intake.received_on),
             _ => None,
         };
-        if let Some(day) = reached_on {
-            self.last_contact_on = Some(self.last_contact_on.map_or(day, |d| d.max(day)));
+        if let Some(day) = reached_otherwise_on {
+            self.last_reached_otherwise_on =
+                Some(self.last_reached_otherwise_on.map_or(day, |d| d.max(day)));
         }
+        self.count_contacts();
+    }
+
+    /// `last_contact_on` and `unreached_attempts` from the contact log (as corrected) and the
+    /// other days the person was reached.
+    fn count_contacts(&mut self) {
+        let reached = self
+            .contact_log
+            .iter()
+            .filter(|m| m.reached)
+            .map(|m| m.on)
+            .max();
+        self.last_contact_on = reached.max(self.last_reached_otherwise_on);
+        let from = (self.attempts_counted_from as usize).min(self.contact_log.len());
+        self.unreached_attempts = self.contact_log[from..]
+            .iter()
+            .rev()
+            .take_while(|m| !m.reached)
+            .count() as u32;
     }
 
     /// The day the case entered its stage (the opening day for states stored before it was
@@ -274,12 +313,31 @@ impl CaseState {
                 self.support_started_on = Some(*started_on);
                 self.next_monitoring_due_on = Some(*first_monitoring_due_on);
             }
-            ContactRecorded { reached, .. } => {
+            ContactRecorded {
+                reached,
+                contacted_on,
+                ..
+            } => {
                 self.contacts += 1;
-                if *reached {
-                    self.unreached_attempts = 0;
-                } else {
-                    self.unreached_attempts += 1;
+                self.contact_log.push(ContactMark {
+                    on: *contacted_on,
+                    reached: *reached,
+                });
+            }
+            ContactCorrected {
+                record,
+                reached,
+                contacted_on,
+                ..
+            } => {
+                if let Some(m) = (*record as usize)
+                    .checked_sub(1)
+                    .and_then(|i| self.contact_log.get_mut(i))
+                {
+                    *m = ContactMark {
+                        on: *contacted_on,
+                        reached: *reached,
+                    };
                 }
             }
             MonitoringRecorded {
@@ -330,7 +388,7 @@ impl CaseState {
                 if let Some(s) = self.suspension.take() {
                     self.stage = s.from;
                 }
-                self.unreached_attempts = 0;
+                self.attempts_counted_from = self.contact_log.len() as u32;
                 self.termination_approved = false;
                 if self.stage == Stage::Support {
                     self.next_monitoring_due_on = *next_monitoring_due_on;
@@ -377,7 +435,7 @@ impl CaseState {
                 self.termination_approved = false;
                 self.evaluation = None;
                 self.draft_plan = None;
-                self.unreached_attempts = 0;
+                self.attempts_counted_from = self.contact_log.len() as u32;
             }
             AccessRestricted { users } => self.restricted_to = users.clone(),
             TeamMemberAdded { org_id } => {

@@ -107,7 +107,8 @@ fn actions_now(s: &CaseState, may_manage: bool, role: tsunagu_core::Role) -> Vec
                 CaseAction::FollowUpReferral | CaseAction::ConfirmReferral
             ) || s.open_referrals().next().is_some()
         })
-        .filter(|a| *a != CaseAction::RecordContact)
+        // A contact has its own quick form; a correction is offered on the record it corrects.
+        .filter(|a| !matches!(a, CaseAction::RecordContact | CaseAction::CorrectContact))
         .map(|a| ActionLink {
             key: a.as_str(),
             label: a.label_ja(),
@@ -621,6 +622,31 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
         }
         A::StartSupport => vec![Control::date("started_on", "支援開始日").required()],
         A::RecordContact => contact_controls(),
+        A::CorrectContact => {
+            let records = s.contact_log.iter().enumerate().map(|(i, m)| {
+                (
+                    (i + 1).to_string(),
+                    format!(
+                        "No.{} {}{}",
+                        i + 1,
+                        wareki::format(m.on),
+                        if m.reached {
+                            ""
+                        } else {
+                            "（連絡つかず）"
+                        }
+                    ),
+                )
+            });
+            let mut v = vec![Control::select("record", "訂正する記録", records).required()];
+            v.extend(contact_controls());
+            v.push(
+                Control::area("reason", "訂正の理由")
+                    .required()
+                    .hint("訂正前の記録は履歴に残り、訂正した人・日時・理由とともに表示されます。"),
+            );
+            v
+        }
         A::RecordMonitoring => vec![
             Control::date("monitored_on", "モニタリング日").required(),
             Control::radio(
@@ -880,6 +906,18 @@ fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseC
             reached: !f.checked("unreached"),
             with_whom: f.opt_short("with_whom", "相手")?,
             summary: f.long("summary", "内容")?,
+        },
+        A::CorrectContact => CaseCommand::CorrectContact {
+            record: f
+                .get("record")
+                .and_then(|r| r.trim().parse().ok())
+                .ok_or_else(|| field_error("record", "訂正する記録を選んでください。"))?,
+            kind: f.choice("kind", "方法", ContactKind::parse)?,
+            contacted_on: f.date("contacted_on", "日付")?,
+            reached: !f.checked("unreached"),
+            with_whom: f.opt_short("with_whom", "相手")?,
+            summary: f.long("summary", "内容")?,
+            reason: f.long("reason", "訂正の理由")?,
         },
         A::RecordMonitoring => CaseCommand::RecordMonitoring {
             monitored_on: f.date("monitored_on", "モニタリング日")?,
@@ -1190,6 +1228,160 @@ pub struct TimelineRow {
     pub by: String,
     pub reason: Option<String>,
     pub contact: bool,
+    /// A contact record's number on the case (the number its correction names).
+    pub record: Option<u32>,
+    /// The corrections of a contact record, oldest first: what it said before each.
+    pub corrections: Vec<Correction>,
+    pub kind: TimelineKind,
+}
+
+/// One correction of a contact record: what the record said before it, who corrected it,
+/// when and why.
+pub struct Correction {
+    pub was: String,
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+}
+
+/// What the timeline can be narrowed to (表示する記録).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimelineKind {
+    #[default]
+    All,
+    /// 面談・電話・訪問などの支援経過, emergency support, follow-up after closing.
+    Contacts,
+    /// The forms: intake, assessment, plan, monitoring, evaluation, attachments.
+    Records,
+    /// Stages, meetings and decisions.
+    Decisions,
+    /// つなぎ: referrals and their checks.
+    Referrals,
+    /// The team, the worker and who may see the case.
+    Team,
+}
+
+impl TimelineKind {
+    pub const ALL: [TimelineKind; 6] = [
+        TimelineKind::All,
+        TimelineKind::Contacts,
+        TimelineKind::Records,
+        TimelineKind::Decisions,
+        TimelineKind::Referrals,
+        TimelineKind::Team,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::All => "all",
+            TimelineKind::Contacts => "contacts",
+            TimelineKind::Records => "records",
+            TimelineKind::Decisions => "decisions",
+            TimelineKind::Referrals => "referrals",
+            TimelineKind::Team => "team",
+        }
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            TimelineKind::All => "すべて",
+            TimelineKind::Contacts => "支援経過（面談・電話・訪問など）",
+            TimelineKind::Records => "帳票（受付・アセスメント・プラン・モニタリング・評価）",
+            TimelineKind::Decisions => "段階・会議・決定",
+            TimelineKind::Referrals => "つなぎ",
+            TimelineKind::Team => "支援チーム・担当・閲覧制限",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TimelineKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn of(e: &CaseEvent) -> TimelineKind {
+        use CaseEvent::*;
+        match e {
+            ContactRecorded { .. }
+            | ContactCorrected { .. }
+            | EmergencySupportRecorded { .. }
+            | FollowUpRecorded { .. } => TimelineKind::Contacts,
+            IntakeRecorded { .. }
+            | AssessmentRecorded { .. }
+            | PlanDrafted { .. }
+            | MonitoringRecorded { .. }
+            | EvaluationRecorded { .. }
+            | AttachmentAdded { .. } => TimelineKind::Records,
+            CaseOpened { .. }
+            | TriagedToContinue { .. }
+            | ScreenedToHandleHere { .. }
+            | PlanApproved { .. }
+            | PlanReturned { .. }
+            | SupportDecisionRecorded { .. }
+            | SupportStarted { .. }
+            | Suspended { .. }
+            | SuspensionConfirmed { .. }
+            | Resumed { .. }
+            | TerminationApproved { .. }
+            | ReplanDecided { .. }
+            | MeetingNoted { .. }
+            | Closed { .. }
+            | Reopened { .. } => TimelineKind::Decisions,
+            ReferralMade { .. } | ReferralFollowedUp { .. } | ReferralConfirmed { .. } => {
+                TimelineKind::Referrals
+            }
+            AccessRestricted { .. }
+            | TeamMemberAdded { .. }
+            | TeamMemberRemoved { .. }
+            | WorkerAssigned { .. } => TimelineKind::Team,
+        }
+    }
+}
+
+/// The timeline as the case page shows it: its rows (narrowed to a kind), how many there are
+/// in all, and whether the reader may correct a contact record.
+pub struct Timeline {
+    pub rows: Vec<TimelineRow>,
+    pub kind: TimelineKind,
+    pub total: usize,
+    pub may_correct: bool,
+}
+
+impl Timeline {
+    fn of(rows: Vec<TimelineRow>, kind: TimelineKind, may_correct: bool) -> Timeline {
+        let total = rows.len();
+        let rows = if kind == TimelineKind::All {
+            rows
+        } else {
+            rows.into_iter().filter(|r| r.kind == kind).collect()
+        };
+        Timeline {
+            rows,
+            kind,
+            total,
+            may_correct,
+        }
+    }
+
+    pub fn kinds(&self) -> Vec<(&'static str, &'static str, bool)> {
+        TimelineKind::ALL
+            .into_iter()
+            .map(|k| (k.as_str(), k.label_ja(), k == self.kind))
+            .collect()
+    }
+}
+
+fn contact_text(
+    reached: bool,
+    with_whom: Option<&tsunagu_core::ShortText>,
+    summary: &str,
+) -> String {
+    format!(
+        "{}{}{}",
+        if reached { "" } else { "【連絡つかず】" },
+        with_whom
+            .map(|w| format!("（{}）", w.as_str()))
+            .unwrap_or_default(),
+        summary
+    )
 }
 
 pub(crate) fn describe(
@@ -1350,22 +1542,18 @@ pub(crate) fn describe(
             reached,
             with_whom,
             summary,
+        }
+        | ContactCorrected {
+            kind,
+            contacted_on,
+            reached,
+            with_whom,
+            summary,
+            ..
         } => (
             Some(*contacted_on),
             kind.label_ja(),
-            format!(
-                "{}{}{}",
-                if *reached {
-                    ""
-                } else {
-                    "【連絡つかず】"
-                },
-                with_whom
-                    .as_ref()
-                    .map(|w| format!("（{}）", w.as_str()))
-                    .unwrap_or_default(),
-                summary.as_str()
-            ),
+            contact_text(*reached, with_whom.as_ref(), summary.as_str()),
         ),
         MonitoringRecorded {
             monitored_on,
@@ -1493,30 +1681,60 @@ pub(crate) fn timeline_rows(
     names: &Names,
     settings: &TenantSettings,
 ) -> Vec<TimelineRow> {
-    let mut rows: Vec<(usize, TimelineRow)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let (on, label, text) = describe(&e.event, names, settings);
-            let at = e
-                .recorded_at
-                .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)));
-            let row = TimelineRow {
-                on: on.or(Some(at.date())),
-                label,
-                text,
-                recorded_at: format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M")),
-                by: format!(
-                    "{}（{}）",
-                    names.user(e.actor.user_id),
-                    names.org(e.actor.org_id)
-                ),
-                reason: e.reason.clone(),
-                contact: matches!(e.event, CaseEvent::ContactRecorded { .. }),
-            };
-            (i, row)
-        })
-        .collect();
+    let jst = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9));
+    let by = |e: &TimelineEntry| {
+        format!(
+            "{}（{}）",
+            names.user(e.actor.user_id),
+            names.org(e.actor.org_id)
+        )
+    };
+    let mut rows: Vec<(usize, TimelineRow)> = Vec::with_capacity(entries.len());
+    // Where each contact record's row is, for its corrections.
+    let mut records: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let at = e.recorded_at.to_zoned(jst.clone());
+        let recorded_at = format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M"));
+        let (on, label, text) = describe(&e.event, names, settings);
+        if let CaseEvent::ContactCorrected { record, reason, .. } = &e.event {
+            // A correction is shown on the record it corrects: the record says what the
+            // correction says, and what it said before stays readable under it.
+            if let Some(row) = records.get(record).and_then(|&r| rows.get_mut(r)) {
+                let row = &mut row.1;
+                row.corrections.push(Correction {
+                    was: format!(
+                        "{} {}: {}",
+                        row.on.map(wareki::format).unwrap_or_default(),
+                        row.label,
+                        row.text
+                    ),
+                    by: by(e),
+                    at: recorded_at,
+                    reason: reason.as_str().to_owned(),
+                });
+                row.on = on;
+                row.label = label;
+                row.text = text;
+            }
+            continue;
+        }
+        if let Some(n) = e.contact_record {
+            records.insert(n, rows.len());
+        }
+        let row = TimelineRow {
+            on: on.or(Some(at.date())),
+            label,
+            text,
+            recorded_at,
+            by: by(e),
+            reason: e.reason.clone(),
+            contact: matches!(e.event, CaseEvent::ContactRecorded { .. }),
+            record: e.contact_record,
+            corrections: Vec::new(),
+            kind: TimelineKind::of(&e.event),
+        };
+        rows.push((i, row));
+    }
     // Newest business date first (the day the record says it happened, not when it was typed);
     // on the same day, the later record first.
     rows.sort_by(|(i, a), (j, b)| b.on.cmp(&a.on).then(j.cmp(i)));
@@ -1570,7 +1788,7 @@ struct CasePage {
     view: CaseView,
     flow: Vec<case::FlowStep>,
     actions: Vec<ActionLink>,
-    timeline: Vec<TimelineRow>,
+    timeline: Timeline,
     contact: Vec<Control>,
     notice: Option<Notice>,
     /// A quick contact was just saved: said, and focus put back at the start of the entry.
@@ -1583,7 +1801,7 @@ struct TimelineFragment {
     chrome: Chrome,
     id: CaseId,
     version: u64,
-    timeline: Vec<TimelineRow>,
+    timeline: Timeline,
     contact: Vec<Control>,
     notice: Option<Notice>,
     saved: bool,
@@ -1731,6 +1949,20 @@ fn may_manage(auth: &Auth, view: &CaseView, today: Date) -> bool {
     .is_some()
 }
 
+/// Whether the reader may correct the case's contact records: write access to the case and a
+/// role that records contacts.
+fn may_correct(auth: &Auth, view: &CaseView, today: Date) -> bool {
+    policy::role_may(auth.actor.role, CaseAction::CorrectContact)
+        && policy::case(
+            &auth.actor,
+            &view.state,
+            &view.consents,
+            today,
+            Access::Write,
+        )
+        .is_some()
+}
+
 fn contact_defaults(today: Date) -> Fields {
     Fields(vec![
         ("kind".into(), "phone".into()),
@@ -1743,6 +1975,10 @@ pub struct ShowQuery {
     /// `1` after a quick contact saved without JavaScript.
     #[serde(default)]
     saved: String,
+    /// The kind of record the timeline is narrowed to (`contacts`, `records`, …; all when
+    /// absent).
+    #[serde(default)]
+    kind: String,
 }
 
 pub async fn show(
@@ -1752,12 +1988,18 @@ pub async fn show(
     axum::extract::Query(q): axum::extract::Query<ShowQuery>,
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
-    let mut page = case_page(&app, auth, id).await?;
+    let kind = TimelineKind::parse(&q.kind).unwrap_or_default();
+    let mut page = case_page(&app, auth, id, kind).await?;
     page.saved = q.saved == "1";
     Ok(render(&page))
 }
 
-async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, ApiError> {
+async fn case_page(
+    app: &AppState,
+    auth: Auth,
+    id: CaseId,
+    kind: TimelineKind,
+) -> Result<CasePage, ApiError> {
     let today = app.clock.today();
     let (view, timeline) = load(app, &auth, id).await?;
     let names = Names::of_users(app, &auth, users_named(&view.state, &timeline)).await?;
@@ -1772,7 +2014,11 @@ async fn case_page(app: &AppState, auth: Auth, id: CaseId) -> Result<CasePage, A
             may_manage(&auth, &view, today),
             auth.actor.role,
         ),
-        timeline: timeline_rows(&timeline, &names, &auth.settings),
+        timeline: Timeline::of(
+            timeline_rows(&timeline, &names, &auth.settings),
+            kind,
+            may_correct(&auth, &view, today),
+        ),
         contact: refill(contact_controls(), &contact_defaults(today), None),
         notice: None,
         saved: false,
@@ -1827,7 +2073,11 @@ pub async fn quick_contact(
                 chrome: Chrome::of(&auth, today),
                 id,
                 version: view.version,
-                timeline: timeline_rows(&timeline, &names, &auth.settings),
+                timeline: Timeline::of(
+                    timeline_rows(&timeline, &names, &auth.settings),
+                    TimelineKind::All,
+                    may_correct(&auth, &view, today),
+                ),
                 contact,
                 notice,
                 saved,
@@ -1847,7 +2097,11 @@ pub async fn quick_contact(
                 may_manage(&auth, &view, today),
                 auth.actor.role,
             ),
-            timeline: timeline_rows(&timeline, &names, &auth.settings),
+            timeline: Timeline::of(
+                timeline_rows(&timeline, &names, &auth.settings),
+                TimelineKind::All,
+                may_correct(&auth, &view, today),
+            ),
             contact,
             notice,
             saved,
@@ -1996,10 +2250,60 @@ fn action_context(
     v
 }
 
+/// A contact record as it reads now (after its corrections), as the correction form's values.
+fn contact_as_corrected(entries: &[TimelineEntry], record: u32) -> Fields {
+    let mut found = None;
+    for e in entries {
+        match &e.event {
+            CaseEvent::ContactRecorded { .. } if e.contact_record == Some(record) => {
+                found = Some(&e.event);
+            }
+            CaseEvent::ContactCorrected { record: r, .. } if *r == record => {
+                found = Some(&e.event);
+            }
+            _ => {}
+        }
+    }
+    let Some(
+        CaseEvent::ContactRecorded {
+            kind,
+            contacted_on,
+            reached,
+            with_whom,
+            summary,
+        }
+        | CaseEvent::ContactCorrected {
+            kind,
+            contacted_on,
+            reached,
+            with_whom,
+            summary,
+            ..
+        },
+    ) = found
+    else {
+        return Fields::default();
+    };
+    let mut v = vec![
+        ("record".to_owned(), record.to_string()),
+        ("kind".to_owned(), kind.as_str().to_owned()),
+        ("contacted_on".to_owned(), wareki::format(*contacted_on)),
+        ("summary".to_owned(), summary.as_str().to_owned()),
+    ];
+    if !reached {
+        v.push(("unreached".to_owned(), "on".to_owned()));
+    }
+    if let Some(w) = with_whom {
+        v.push(("with_whom".to_owned(), w.as_str().to_owned()));
+    }
+    Fields(v)
+}
+
 pub async fn action_form(
     State(app): State<AppState>,
     Page(auth): Page,
     Path((id, action)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
     let action = CaseAction::parse(&action).ok_or_else(ApiError::not_found)?;
@@ -2027,6 +2331,13 @@ pub async fn action_form(
             back: format!("/cases/{id}"),
         });
     }
+    let mut values = initial(action, s, today);
+    if action == CaseAction::CorrectContact
+        && let Some(record) = q.get("record").and_then(|r| r.parse::<u32>().ok())
+    {
+        let entries = cases::timeline(&app, &auth, id).await?;
+        values = contact_as_corrected(&entries, record);
+    }
     Ok(render(&ActionPage {
         chrome: Chrome::of(&auth, today),
         id,
@@ -2035,7 +2346,7 @@ pub async fn action_form(
         label: action.label_ja(),
         person_name: shown_name(&a.person, &auth),
         stage_label: s.stage.label_ja(),
-        controls: refill(controls_for(action, &ctx), &initial(action, s, today), None),
+        controls: refill(controls_for(action, &ctx), &values, None),
         notice,
         context: action_context(action, s, &auth.settings),
     }))

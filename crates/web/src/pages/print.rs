@@ -330,7 +330,12 @@ pub async fn case_form(
             let mut rows = timeline_rows(&timeline, &names, settings);
             rows.reverse();
             for r in rows {
-                list.table.push(vec![date(r.on), r.label, r.text, r.by]);
+                // A corrected record prints as corrected, with who corrected it, when and why.
+                let mut text = r.text;
+                for c in &r.corrections {
+                    text.push_str(&format!("（{} {}が訂正。理由: {}）", c.at, c.by, c.reason));
+                }
+                list.table.push(vec![date(r.on), r.label, text, r.by]);
             }
             let person_name = Section::new("相談者").row("氏名", person.name.as_str());
             ("支援経過記録", vec![person_name, list])

@@ -13,6 +13,7 @@ mod attachments;
 mod browser;
 mod caseload;
 mod confidentiality;
+mod corrections;
 mod lifecycle;
 mod matrix;
 mod roles;
