@@ -466,6 +466,20 @@ impl Store {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         dispatch!(self, db => db.events(tenant, stream).await)
     }
+    /// Case events of the given types committed after the place `after`, oldest first, at
+    /// most `limit`, and the place of the last one read: how the search index catches up.
+    pub async fn case_events_after(
+        &self,
+        after: i64,
+        types: &[&str],
+        limit: u32,
+    ) -> Result<(Vec<PositionedEvent>, i64), StoreError> {
+        dispatch!(self, db => db.case_events_after(after, types, limit).await)
+    }
+    /// The place of the newest event in the order of commits (0 when there is none).
+    pub async fn last_event_position(&self) -> Result<i64, StoreError> {
+        dispatch!(self, db => db.last_event_position().await)
+    }
     /// The content of an attachment of the case, if both exist in the tenant.
     pub async fn attachment_content(
         &self,

@@ -96,6 +96,10 @@ macro_rules! transfer {
                 use sqlx::Row;
                 let rows = sqlx::query($columns).bind(table).fetch_all(&self.read).await?;
                 rows.iter()
+                    // An event's position is the target's own (PostgreSQL takes it from a
+                    // sequence as rows arrive; SQLite's is the rowid): copying it would leave
+                    // the sequence behind the positions copied.
+                    .filter(|r| !(table == "events" && r.try_get::<String, _>("name").is_ok_and(|n| n == "position")))
                     .map(|r| {
                         let name: String = r.try_get("name")?;
                         let kind: String = r.try_get::<String, _>("kind")?.to_lowercase();

@@ -301,6 +301,17 @@ pub struct StoredEvent {
     pub reason: Option<String>,
 }
 
+/// A case event with its place in the order events were committed (`event_positions`), for a
+/// reader that follows the whole store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionedEvent {
+    pub position: i64,
+    pub tenant_id: TenantId,
+    pub case_id: CaseId,
+    pub version: u64,
+    pub event: tsunagu_core::case::CaseEvent,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct PersonQuery {
     /// Matches name or kana (substring).

@@ -623,6 +623,12 @@ impl Db {
     ) -> Result<Vec<u64>, StoreError> {
         let mut versions = Vec::with_capacity(batch.streams.len());
         let mut heads: Vec<String> = Vec::with_capacity(batch.streams.len());
+        // The audit head's row lock before any event is inserted: on PostgreSQL writers then
+        // take event positions (a sequence) in the order they commit, so a reader following
+        // positions never passes one that commits later (`event_positions`).
+        query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(tx.ex())
+            .await?;
         for stream in &batch.streams {
             let (version, head) = match stream {
                 StreamAppend::Case {

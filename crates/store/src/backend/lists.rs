@@ -74,6 +74,51 @@ impl Db {
         rows.iter().map(stored_event).collect()
     }
 
+    /// Case events of the given types committed after `after` (an `event_positions` place),
+    /// oldest first, at most `limit`, and the place of the last one read (`after` when none).
+    pub async fn case_events_after(
+        &self,
+        after: i64,
+        types: &[&str],
+        limit: u32,
+    ) -> Result<(Vec<PositionedEvent>, i64), StoreError> {
+        let list: Vec<String> = (0..types.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT e.position, e.tenant_id, e.stream_id, e.version, e.payload FROM event_positions e \
+             WHERE e.position > $1 AND e.event_type IN ({}) ORDER BY e.position LIMIT $2",
+            list.join(", ")
+        );
+        let mut q = query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(i64::from(limit));
+        for t in types {
+            q = q.bind(*t);
+        }
+        let rows = q.fetch_all(self.read.ex()).await?;
+        let mut last = after;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let position: i64 = r.try_get("position")?;
+            last = last.max(position);
+            out.push(PositionedEvent {
+                position,
+                tenant_id: TenantId(parse_uuid(&r.try_get::<String, _>("tenant_id")?)?),
+                case_id: CaseId(parse_uuid(&r.try_get::<String, _>("stream_id")?)?),
+                version: to_u64(r.try_get("version")?),
+                event: from_json(&r.try_get::<String, _>("payload")?)?,
+            });
+        }
+        Ok((out, last))
+    }
+
+    /// The place of the newest event (0 when there is none).
+    pub async fn last_event_position(&self) -> Result<i64, StoreError> {
+        let row = query("SELECT COALESCE(MAX(position), 0) AS last FROM event_positions")
+            .fetch_one(self.read.ex())
+            .await?;
+        Ok(row.try_get::<i64, _>("last")?)
+    }
+
     pub async fn attachment_content(
         &self,
         tenant: TenantId,

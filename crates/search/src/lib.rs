@@ -1,0 +1,349 @@
+//! The full-text index of case records (支援経過, アセスメント, プラン, モニタリング, 評価, つなぎ, …):
+//! tantivy with a tokenizer that needs no dictionary ([`tokenize`]). The index is a cache of the
+//! event store: it holds one document per record event and, in its commit, the place in the
+//! store's order of commits up to which it has read (`watermark`); whoever writes to it reads
+//! on from there. It says nothing about access: the use-case layer filters every hit through
+//! the same access projection the lists use.
+
+pub mod tokenize;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Directory(String),
+}
+
+/// A record to index: one event of a case that carries text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordDoc {
+    pub tenant: String,
+    pub case_id: String,
+    /// The event's version on its case.
+    pub version: u64,
+    /// The event's type (`contact_recorded`, …).
+    pub kind: String,
+    /// The business date the record carries (ISO), empty when none.
+    pub on: String,
+    pub text: String,
+}
+
+/// A record found: where it is, and the part of its text that matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub case_id: String,
+    pub version: u64,
+    pub kind: String,
+    pub on: String,
+    /// A fragment of the text around the match, and the byte ranges in it that matched.
+    pub fragment: String,
+    pub marks: Vec<(usize, usize)>,
+}
+
+struct Fields {
+    tenant: Field,
+    case_id: Field,
+    version: Field,
+    kind: Field,
+    on: Field,
+    text: Field,
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+/// The index writer's memory budget (tantivy needs at least 15 MB a thread).
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text_options = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenize::NAME)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let fields = Fields {
+        tenant: b.add_text_field("tenant", STRING),
+        case_id: b.add_text_field("case_id", STRING | STORED),
+        version: b.add_u64_field("version", STORED),
+        kind: b.add_text_field("kind", STORED),
+        on: b.add_text_field("on", STORED),
+        text: b.add_text_field("text", text_options),
+    };
+    (b.build(), fields)
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir` (created when missing or made by an older schema), or one in
+    /// memory when `dir` is `None` (it is then filled from the store when first read).
+    pub fn open(dir: Option<&Path>) -> Result<SearchIndex, SearchError> {
+        let (schema, fields) = schema();
+        let index = match dir {
+            None => Index::create_in_ram(schema.clone()),
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+                let mmap = tantivy::directory::MmapDirectory::open(dir)
+                    .map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+                match Index::open_or_create(mmap, schema.clone()) {
+                    Ok(index) => index,
+                    // Another schema (an older version's index): it is only a cache; start again.
+                    Err(tantivy::TantivyError::SchemaError(_)) => {
+                        Self::remove_files(dir)?;
+                        let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| {
+                            SearchError::Directory(format!("{}: {e}", dir.display()))
+                        })?;
+                        Index::open_or_create(mmap, schema)?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        index
+            .tokenizers()
+            .register(tokenize::NAME, TextAnalyzer::from(tokenize::BigramTokenizer));
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    fn remove_files(dir: &Path) -> Result<(), SearchError> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                std::fs::remove_file(&path)
+                    .map_err(|e| SearchError::Directory(format!("{}: {e}", path.display())))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The place in the store's order of commits up to which the index has read.
+    pub fn watermark(&self) -> i64 {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Adds records and commits them with the new watermark; readers see them on return.
+    pub fn add(&self, docs: &[RecordDoc], watermark: i64) -> Result<(), SearchError> {
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Directory("the index writer was poisoned".into()))?;
+        let f = &self.fields;
+        for d in docs {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(f.tenant, &d.tenant);
+            doc.add_text(f.case_id, &d.case_id);
+            doc.add_u64(f.version, d.version);
+            doc.add_text(f.kind, &d.kind);
+            doc.add_text(f.on, &d.on);
+            doc.add_text(f.text, &d.text);
+            writer.add_document(doc)?;
+        }
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&watermark.to_string());
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Empties the index (its watermark back to 0).
+    pub fn clear(&self) -> Result<(), SearchError> {
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Directory("the index writer was poisoned".into()))?;
+        writer.delete_all_documents()?;
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload("0");
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// How many records the index holds.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The query as the index reads it: each word (split at spaces) must occur, as its folded
+    /// pairs at their distances. `None` when the query has no letter or digit.
+    fn query(&self, tenant: &str, words: &str) -> Option<BooleanQuery> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.tenant, tenant),
+                IndexRecordOption::Basic,
+            )),
+        )];
+        for word in words.split_whitespace() {
+            let tokens = tokenize::tokens(word);
+            let q: Box<dyn Query> = match tokens.as_slice() {
+                [] => continue,
+                [one] => Box::new(TermQuery::new(
+                    Term::from_field_text(f.text, &one.text),
+                    IndexRecordOption::WithFreqs,
+                )),
+                many => Box::new(PhraseQuery::new_with_offset(
+                    many.iter()
+                        .map(|t| (t.position, Term::from_field_text(f.text, &t.text)))
+                        .collect(),
+                )),
+            };
+            clauses.push((Occur::Must, q));
+        }
+        (clauses.len() > 1).then(|| BooleanQuery::new(clauses))
+    }
+
+    /// The tenant's records that hold every word of the query, best first, at most `limit`.
+    pub fn search(&self, tenant: &str, words: &str, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        let Some(query) = self.query(tenant, words) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut snippets = SnippetGenerator::create(&searcher, &query, self.fields.text)?;
+        snippets.set_max_num_chars(120);
+        let f = &self.fields;
+        let mut hits = Vec::with_capacity(top.len());
+        for (_, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let text = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let snippet = snippets.snippet_from_doc(&doc);
+            hits.push(Hit {
+                case_id: text(f.case_id),
+                version: doc
+                    .get_first(f.version)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0),
+                kind: text(f.kind),
+                on: text(f.on),
+                fragment: snippet.fragment().to_owned(),
+                marks: merged(snippet.highlighted().iter().map(|r| (r.start, r.end))),
+            });
+        }
+        Ok(hits)
+    }
+}
+
+/// Ranges merged where they overlap or touch: the pairs of one word mark the word once.
+fn merged(ranges: impl Iterator<Item = (usize, usize)>) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = ranges.collect();
+    ranges.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn doc(tenant: &str, case: &str, version: u64, text: &str) -> RecordDoc {
+        RecordDoc {
+            tenant: tenant.into(),
+            case_id: case.into(),
+            version,
+            kind: "contact_recorded".into(),
+            on: "2026-11-24".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn finds_words_in_any_script_within_its_tenant_and_keeps_its_watermark() {
+        let dir = std::env::temp_dir().join(format!("tsunagu-search-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let index = SearchIndex::open(Some(&dir)).unwrap();
+            assert_eq!(index.watermark(), 0);
+            index
+                .add(
+                    &[
+                        doc("t1", "c1", 2, "家賃を３か月滞納している。ガス代も払えていない。"),
+                        doc("t1", "c2", 3, "ハローワークに同行した"),
+                        doc("t2", "c3", 2, "家賃の滞納について相談"),
+                    ],
+                    42,
+                )
+                .unwrap();
+            let found = |q: &str| -> Vec<String> {
+                index
+                    .search("t1", q, 10)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| h.case_id)
+                    .collect()
+            };
+            assert_eq!(found("滞納"), ["c1"]);
+            assert_eq!(found("家賃　滞納"), ["c1"], "every word, anywhere");
+            assert_eq!(found("ｶﾞｽ代"), ["c1"]);
+            assert_eq!(found("はろーわーく"), ["c2"]);
+            assert!(found("滞納 同行").is_empty());
+            assert!(found("家賃滞納").is_empty(), "a phrase is the words as written");
+            assert!(found("、、").is_empty());
+            let hit = &index.search("t1", "ガス代", 10).unwrap()[0];
+            let (a, b) = hit.marks[0];
+            assert_eq!(&hit.fragment[a..b], "ガス代");
+        }
+        // Reopened: the records and the watermark are still there.
+        let index = SearchIndex::open(Some(&dir)).unwrap();
+        assert_eq!(index.watermark(), 42);
+        assert_eq!(index.len(), 3);
+        index.clear().unwrap();
+        assert_eq!((index.watermark(), index.len()), (0, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
