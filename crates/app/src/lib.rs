@@ -15,6 +15,7 @@ pub mod due;
 pub mod error;
 pub mod meetings;
 pub mod persons;
+pub mod search;
 pub mod secrets;
 
 /// The rows the use cases answer with, as the store reads them: a surface names them from here,
@@ -45,17 +46,26 @@ pub struct App {
     pub store: Store,
     pub clock: Clock,
     pub secrets: secrets::Secrets,
+    /// The full-text index of case records (a cache of the store).
+    pub search: std::sync::Arc<search::Records>,
 }
 
 impl App {
-    /// An app with a key that lives as long as the process; `tsunagu serve` sets the ring from
-    /// the key file.
+    /// An app with a key that lives as long as the process (`tsunagu serve` sets the ring from
+    /// the key file) and a search index in memory (`serve` keeps one on disk).
     pub fn new(store: Store) -> App {
         App {
             store,
             clock: Clock::default(),
             secrets: secrets::Secrets::ephemeral(),
+            search: std::sync::Arc::new(search::Records::new(None)),
         }
+    }
+
+    /// The app with its search index kept in `dir`.
+    pub fn with_search_dir(mut self, dir: std::path::PathBuf) -> App {
+        self.search = std::sync::Arc::new(search::Records::new(Some(dir)));
+        self
     }
 }
 

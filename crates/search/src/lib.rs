@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -118,9 +118,10 @@ impl SearchIndex {
                 }
             }
         };
-        index
-            .tokenizers()
-            .register(tokenize::NAME, TextAnalyzer::from(tokenize::BigramTokenizer));
+        index.tokenizers().register(
+            tokenize::NAME,
+            TextAnalyzer::from(tokenize::BigramTokenizer),
+        );
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -208,7 +209,7 @@ impl SearchIndex {
 
     /// The query as the index reads it: each word (split at spaces) must occur, as its folded
     /// pairs at their distances. `None` when the query has no letter or digit.
-    fn query(&self, tenant: &str, words: &str) -> Option<BooleanQuery> {
+    fn query(&self, tenant: &str, cases: Option<&[String]>, words: &str) -> Option<BooleanQuery> {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Must,
@@ -217,6 +218,15 @@ impl SearchIndex {
                 IndexRecordOption::Basic,
             )),
         )];
+        if let Some(cases) = cases {
+            clauses.push((
+                Occur::Must,
+                Box::new(TermSetQuery::new(
+                    cases.iter().map(|c| Term::from_field_text(f.case_id, c)),
+                )),
+            ));
+        }
+        let filters = clauses.len();
         for word in words.split_whitespace() {
             let tokens = tokenize::tokens(word);
             let q: Box<dyn Query> = match tokens.as_slice() {
@@ -233,12 +243,22 @@ impl SearchIndex {
             };
             clauses.push((Occur::Must, q));
         }
-        (clauses.len() > 1).then(|| BooleanQuery::new(clauses))
+        (clauses.len() > filters).then(|| BooleanQuery::new(clauses))
     }
 
-    /// The tenant's records that hold every word of the query, best first, at most `limit`.
-    pub fn search(&self, tenant: &str, words: &str, limit: usize) -> Result<Vec<Hit>, SearchError> {
-        let Some(query) = self.query(tenant, words) else {
+    /// The tenant's records that hold every word of the query, best first, at most `limit`;
+    /// with `cases`, only records of those cases (an empty list finds nothing).
+    pub fn search(
+        &self,
+        tenant: &str,
+        cases: Option<&[String]>,
+        words: &str,
+        limit: usize,
+    ) -> Result<Vec<Hit>, SearchError> {
+        if cases.is_some_and(<[String]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        let Some(query) = self.query(tenant, cases, words) else {
             return Ok(Vec::new());
         };
         let searcher = self.reader.searcher();
@@ -312,7 +332,12 @@ mod tests {
             index
                 .add(
                     &[
-                        doc("t1", "c1", 2, "家賃を３か月滞納している。ガス代も払えていない。"),
+                        doc(
+                            "t1",
+                            "c1",
+                            2,
+                            "家賃を３か月滞納している。ガス代も払えていない。",
+                        ),
                         doc("t1", "c2", 3, "ハローワークに同行した"),
                         doc("t2", "c3", 2, "家賃の滞納について相談"),
                     ],
@@ -321,7 +346,7 @@ mod tests {
                 .unwrap();
             let found = |q: &str| -> Vec<String> {
                 index
-                    .search("t1", q, 10)
+                    .search("t1", None, q, 10)
                     .unwrap()
                     .into_iter()
                     .map(|h| h.case_id)
@@ -332,9 +357,18 @@ mod tests {
             assert_eq!(found("ｶﾞｽ代"), ["c1"]);
             assert_eq!(found("はろーわーく"), ["c2"]);
             assert!(found("滞納 同行").is_empty());
-            assert!(found("家賃滞納").is_empty(), "a phrase is the words as written");
+            assert!(
+                found("家賃滞納").is_empty(),
+                "a phrase is the words as written"
+            );
             assert!(found("、、").is_empty());
-            let hit = &index.search("t1", "ガス代", 10).unwrap()[0];
+            let hit = &index.search("t1", None, "ガス代", 10).unwrap()[0];
+            // Only the cases named.
+            let only = |cases: &[&str]| {
+                let cases: Vec<String> = cases.iter().map(|c| c.to_string()).collect();
+                index.search("t1", Some(&cases), "家賃", 10).unwrap().len()
+            };
+            assert_eq!((only(&["c1"]), only(&["c2"]), only(&[])), (1, 0, 0));
             let (a, b) = hit.marks[0];
             assert_eq!(&hit.fragment[a..b], "ガス代");
         }

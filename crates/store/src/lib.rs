@@ -476,6 +476,10 @@ impl Store {
     ) -> Result<(Vec<PositionedEvent>, i64), StoreError> {
         dispatch!(self, db => db.case_events_after(after, types, limit).await)
     }
+    /// Every case the reader may read, by the access projection (as every list checks it).
+    pub async fn readable_case_ids(&self, reader: &Reader) -> Result<Vec<CaseId>, StoreError> {
+        dispatch!(self, db => db.readable_case_ids(reader).await)
+    }
     /// The place of the newest event in the order of commits (0 when there is none).
     pub async fn last_event_position(&self) -> Result<i64, StoreError> {
         dispatch!(self, db => db.last_event_position().await)

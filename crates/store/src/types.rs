@@ -477,7 +477,7 @@ pub enum CaseListSort {
 /// The conditions of the caseload list (支援ケース一覧); each `None` or empty condition is left
 /// out. Every case in the answer is one the `reader` may read (the access projection); without
 /// a reader only the number of matching cases is answered, never a row.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct CaseListFilter {
     pub reader: Option<Reader>,
     /// Cases this organisation is responsible for.
@@ -486,6 +486,8 @@ pub struct CaseListFilter {
     pub team_org: Option<OrgId>,
     pub assigned_worker: Option<UserId>,
     pub person: Option<PersonId>,
+    /// Only these cases (empty: any), e.g. the cases a full-text search found.
+    pub case_ids: Vec<CaseId>,
     /// The case with this number.
     pub case_number: Option<tsunagu_core::case::CaseNumber>,
     /// Only cases waiting for a coordination meeting (`CaseState::awaiting_meeting`).

@@ -342,6 +342,7 @@ pub async fn bulk_cases(store: &Store, user: UserId, name: &str, n: usize) {
         let registered = person::register(details, HouseholdId(Uuid::now_v7()), &ctx).unwrap();
         let open: OpenCase = serde_json::from_value(serde_json::json!({
             "person_id": person, "intake": {"received_on": day(0), "route": "self_visit",
+            "presenting_problem_text": format!("{name}さんの債務の相談"),
             "presenting_problems": [{"code": "housing", "main": true}], "urgency": "normal"}}))
         .unwrap();
         let opened = case::open(open, &ctx).unwrap();

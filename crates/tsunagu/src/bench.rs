@@ -221,6 +221,17 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let state = AppState::new(store.clone());
+    // The full-text index, built from the whole store before the server is measured (in
+    // memory: each run builds its own; a server keeps one on disk and reads on from it).
+    let started = std::time::Instant::now();
+    let records = tsunagu_app::search::catch_up(&state.app)
+        .await
+        .map_err(|e| anyhow::anyhow!("search index: {} ({})", e.message, e.code))?;
+    let took = started.elapsed().as_secs_f64();
+    eprintln!(
+        "search index: {records} records indexed in {took:.1} s ({:.0} records/s)",
+        records as f64 / took.max(0.001)
+    );
     tokio::spawn(async move { tsunagu_web::serve(listener, state).await });
 
     let worker = Session::login(&base, &settings.worker, &settings.password).await?;
@@ -323,6 +334,24 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             Arc::new(|_, i| {
                 let q = ["", "stuck=1", "overdue=1", "urgency=high&offset=50"][i as usize % 4];
                 vec![format!("/api/case-list?worker=org&{q}")]
+            }),
+        ),
+        (
+            "worker's record search (full text)",
+            static_ceiling,
+            &worker,
+            Arc::new(|_, i| {
+                let q = ["滞納", "求人 一緒", "るすでん", "就職活動"][i as usize % 4];
+                vec![format!("/api/search/records?q={q}")]
+            }),
+        ),
+        (
+            "lead's record search (full text)",
+            static_ceiling,
+            &lead,
+            Arc::new(|_, i| {
+                let q = ["滞納", "求人 一緒", "るすでん", "就職活動"][i as usize % 4];
+                vec![format!("/api/search/records?q={q}")]
             }),
         ),
         (

@@ -34,6 +34,27 @@ struct DbArg {
     /// Database URL: sqlite://path (created if missing) or postgres://…
     #[arg(long = "database", env = "TSUNAGU_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     url: String,
+    /// Directory of the full-text index of case records (a cache of the database, rebuilt by
+    /// `reindex`). Default: beside a SQLite database (its path + `.search`); with PostgreSQL,
+    /// in memory, built from the database when the server starts.
+    #[arg(long = "search-index", env = "TSUNAGU_SEARCH_INDEX")]
+    search_index: Option<std::path::PathBuf>,
+}
+
+impl DbArg {
+    /// Where the search index lives: as given, else beside a SQLite file, else in memory.
+    fn search_dir(&self) -> Option<std::path::PathBuf> {
+        if let Some(dir) = &self.search_index {
+            return Some(dir.clone());
+        }
+        let path = self
+            .url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or(path);
+        (!path.is_empty() && !path.contains(":memory:"))
+            .then(|| std::path::PathBuf::from(format!("{path}.search")))
+    }
 }
 
 #[derive(clap::Args, Clone)]
@@ -137,6 +158,11 @@ enum Command {
     },
     /// Check the database: engine integrity and every projection against its events.
     Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Build the full-text index of case records again from the database.
+    Reindex {
         #[command(flatten)]
         db: DbArg,
     },
@@ -289,6 +315,7 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn serve(
     store: Store,
+    db: &DbArg,
     net: &NetArg,
     secrets: tsunagu_app::secrets::Secrets,
 ) -> anyhow::Result<()> {
@@ -301,6 +328,18 @@ async fn serve(
     eprintln!("Tsunagu is running at http://{addr}/");
     let mut state = AppState::new(store);
     state.app.secrets = secrets;
+    if let Some(dir) = db.search_dir() {
+        state.app = state.app.with_search_dir(dir);
+    }
+    // The index reads what was written since it last read, beside the server: the first
+    // search does not wait for a whole database (each search still reads the rest first).
+    let app = state.app.clone();
+    tokio::spawn(async move {
+        match tsunagu_app::search::catch_up(&app).await {
+            Ok(n) => tracing::info!(records = n, "search index up to date"),
+            Err(e) => tracing::error!(code = %e.code, "search index could not catch up"),
+        }
+    });
     state.network = tsunagu_web::Network {
         trusted_proxies: net.trust_proxy.clone(),
         // Anywhere but loopback the session cookie is sent over HTTPS only.
@@ -327,7 +366,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { db, net, key } => {
             let secrets = key.load(&db.url)?;
             let store = Store::connect(&db.url).await?;
-            serve(store, &net, secrets).await
+            serve(store, &db, &net, secrets).await
         }
         Command::Demo {
             db,
@@ -350,7 +389,7 @@ async fn main() -> anyhow::Result<()> {
                 bar.finish_and_clear();
             }
             eprintln!("{}", demo::LOGIN_HELP);
-            serve(store, &net, secrets).await
+            serve(store, &db, &net, secrets).await
         }
         Command::Bench {
             db,
@@ -460,6 +499,20 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { db } => {
             Store::connect(&db.url).await?;
             eprintln!("schema is up to date");
+            Ok(())
+        }
+        Command::Reindex { db } => {
+            let store = Store::connect(&db.url).await?;
+            let Some(dir) = db.search_dir() else {
+                bail!(
+                    "with PostgreSQL the index is kept in memory unless --search-index names a directory; the server builds it when it starts"
+                );
+            };
+            let app = tsunagu_app::App::new(store).with_search_dir(dir.clone());
+            let n = tsunagu_app::search::reindex(&app)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
+            eprintln!("reindex: {n} records in {}", dir.display());
             Ok(())
         }
         Command::Verify { db } => {

@@ -186,6 +186,27 @@ pub async fn search_persons(
     Ok(Json(persons::search(&app, &auth, search).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordSearchQuery {
+    /// The words to find (every one must occur; hiragana, katakana, half- and full-width
+    /// alike), at most 200 characters.
+    pub q: String,
+}
+
+/// Full-text search over the case records the caller may read (支援経過, 相談受付, アセスメント,
+/// プラン, モニタリング, 評価, つなぎ, …): the cases whose records hold every word, best match first,
+/// each with up to three matching fragments.
+#[utoipa::path(get, path = "/api/search/records", params(RecordSearchQuery),
+    responses((status = 200, body = tsunagu_app::search::RecordResults), (status = 422, body = ErrorBody)))]
+pub async fn search_records(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<RecordSearchQuery>,
+) -> ApiResult<Json<tsunagu_app::search::RecordResults>> {
+    Ok(Json(tsunagu_app::search::records(&app, &auth, &q.q).await?))
+}
+
 #[utoipa::path(get, path = "/api/households/{id}", params(("id" = HouseholdId, Path)),
     responses((status = 200, body = HouseholdView), (status = 404, body = ErrorBody)))]
 pub async fn get_household(

@@ -104,6 +104,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::put_settings,
         api::create_person,
         api::search_persons,
+        api::search_records,
         api::get_person,
         api::update_person,
         api::person_history,

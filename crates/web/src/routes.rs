@@ -122,6 +122,7 @@ routes! {
     GET "/admin" Administer => pages::admin::show;
     POST "/admin" Administer => pages::admin::submit;
     GET "/persons" WorkCases => person::search;
+    GET "/search" WorkCases => person::search_records;
     GET "/persons/new" WorkCases => person::new_form;
     POST "/persons" WorkCases => person::create;
     GET "/persons/{id}" Person(Access::Read) => person::show;
@@ -171,6 +172,7 @@ routes! {
     POST "/api/persons" WorkCases => api::create_person;
     GET "/api/persons" WorkCases => api::search_persons;
     GET "/api/persons/matches" WorkCases => api::person_matches;
+    GET "/api/search/records" WorkCases => api::search_records;
     GET "/api/persons/{id}" Person(Access::Read) => api::get_person;
     PUT "/api/persons/{id}" Person(Access::Write) => api::update_person;
     GET "/api/persons/{id}/history" Person(Access::Read) => api::person_history;

@@ -183,6 +183,9 @@ async fn an_unrelated_organisations_records_never_leak() {
         assert!(own.to_string().contains(&canary) && own.to_string().contains(&phone));
         let (_, own) = owner.get(&format!("/api/meetings/{meeting}")).await;
         assert!(own.to_string().contains(&format!("{canary}の議事録")));
+        let (_, own) = owner.get(&format!("/api/search/records?q={canary}")).await;
+        assert_eq!(own["cases"][0]["case"]["id"], case.as_str(), "{own}");
+        assert!(own.to_string().contains(&canary), "{own}");
 
         let targets = Targets {
             case,
@@ -204,6 +207,10 @@ async fn an_unrelated_organisations_records_never_leak() {
                 "/api/persons/matches?name={canary}氏&kana={canary}カナ&phone={phone}&date_of_birth=1970-01-01"
             ),
             "/api/persons?date_of_birth=1970-01-01".to_owned(),
+            format!("/api/search/records?q={canary}"),
+            format!("/api/search/records?q={canary}の経過"),
+            // (The search page echoes the words searched for, so it is checked through the
+            // API, which the page calls.)
             format!("/api/cases?person={person}"),
             format!("/api/case-list?person={person}&status=all"),
             "/api/case-list?worker=org&status=all".to_owned(),
@@ -320,7 +327,7 @@ async fn round_of(reads: &[(&Api, &str)]) -> Vec<(u64, usize)> {
 fn count_of(body: &Value, path: &str) -> usize {
     if path.starts_with("/api/due") {
         body["items"].as_array().map_or(0, Vec::len)
-    } else if path.starts_with("/api/case-list") {
+    } else if path.starts_with("/api/case-list") || path.starts_with("/api/search") {
         body["cases"].as_array().map_or(0, Vec::len)
     } else if path.starts_with("/api/caseload") {
         body["workers"].as_array().map_or(0, Vec::len)
@@ -342,7 +349,7 @@ async fn a_list_read_costs_the_same_queries_whatever_the_number_of_cases() {
         let worker = w.login("worker").await;
         let lead = w.login("lead").await;
         let stranger = w.login("stranger").await;
-        let reads: [(&Api, &str); 7] = [
+        let reads: [(&Api, &str); 8] = [
             (&worker, "/api/cases?limit=50"),
             (&worker, "/api/cases?worker=me&stage=intake&limit=50"),
             (&worker, "/api/due?date=2099-01-01"),
@@ -353,6 +360,8 @@ async fn a_list_read_costs_the_same_queries_whatever_the_number_of_cases() {
                 "/api/case-list?worker=team&stage=intake&quiet=1&status=all",
             ),
             (&lead, "/api/caseload"),
+            // 債務 is in every case's referral, the stranger's 10,000 too.
+            (&worker, "/api/search/records?q=%E5%82%B5%E5%8B%99"),
         ];
         let mut rounds: Vec<Vec<(u64, usize)>> = Vec::new();
         let mut made = 0;
@@ -419,8 +428,9 @@ async fn a_list_read_costs_the_same_queries_whatever_the_number_of_cases() {
                 large.1,
                 city.0
             );
-            // The lists show the worker's own cases only, all of them, and grow with them.
-            if i < 5 {
+            // The lists and the search show the worker's own cases only, all of them, and grow
+            // with them.
+            if i < 5 || i == 7 {
                 assert_eq!((small.1, large.1, city.1), (4, 40, 40), "{api_path}");
             }
         }

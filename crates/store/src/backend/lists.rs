@@ -111,6 +111,27 @@ impl Db {
         Ok((out, last))
     }
 
+    /// Every case the reader may read (the access projection): the rows of the reader's
+    /// organisation, each checked as every list checks it.
+    pub async fn readable_case_ids(
+        &self,
+        reader: &crate::Reader,
+    ) -> Result<Vec<CaseId>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT x.case_id FROM case_access x WHERE x.org_id = $1 AND {}",
+            readable("x.case_id", Some(reader), 1, 2, 3)
+        );
+        let rows = query(sqlx::AssertSqlSafe(sql))
+            .bind(reader.org.to_string())
+            .bind(reader.user.to_string())
+            .bind(reader.day.to_string())
+            .fetch_all(self.read.ex())
+            .await?;
+        rows.iter()
+            .map(|r| Ok(CaseId(parse_uuid(&r.try_get::<String, _>("case_id")?)?)))
+            .collect()
+    }
+
     /// The place of the newest event (0 when there is none).
     pub async fn last_event_position(&self) -> Result<i64, StoreError> {
         let row = query("SELECT COALESCE(MAX(position), 0) AS last FROM event_positions")
@@ -461,6 +482,14 @@ impl Db {
         let mut conditions = vec!["c.tenant_id = $1".to_owned()];
         if let Some(o) = f.owner_org {
             conditions.push(format!("c.owner_org = {}", arg(Val::text(o.to_string()))));
+        }
+        if !f.case_ids.is_empty() {
+            let ids: Vec<String> = f
+                .case_ids
+                .iter()
+                .map(|id| arg(Val::text(id.to_string())))
+                .collect();
+            conditions.push(format!("c.id IN ({})", ids.join(", ")));
         }
         if let Some(o) = f.team_org {
             conditions.push(format!(

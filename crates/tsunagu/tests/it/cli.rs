@@ -38,6 +38,20 @@ fn generated_demo_data_verifies() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("verify: ok"));
+    // The search index is built beside the database from its records, and again from nothing.
+    for _ in 0..2 {
+        let out = tsunagu(&["reindex", "--database", &url]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{said}");
+        let records: u64 = said
+            .split("reindex: ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{said}"));
+        assert!(records > 60, "{said}");
+        assert!(dir.join("demo.db.search").join("meta.json").exists());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -90,6 +90,137 @@ pub async fn search(
     Ok(render(&page))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct RecordsQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// A record found, as the search page shows it.
+pub struct RecordLine {
+    pub on: Option<jiff::civil::Date>,
+    pub kind: &'static str,
+    /// The fragment in pieces, each marked when it matched.
+    pub pieces: Vec<(String, bool)>,
+}
+
+pub struct CaseFound {
+    pub case: tsunagu_app::rows::CaseListRow,
+    pub number: String,
+    pub records: Vec<RecordLine>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct RecordsPage {
+    chrome: Chrome,
+    q: String,
+    searched: bool,
+    error: Option<String>,
+    found: Vec<CaseFound>,
+    more: bool,
+}
+
+/// The Japanese name of a kind of record (an event type) in search results.
+fn record_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "intake_recorded" => "相談受付・申込票",
+        "contact_recorded" => "支援経過",
+        "contact_corrected" => "支援経過（訂正）",
+        "assessment_recorded" => "アセスメント",
+        "plan_drafted" => "プラン",
+        "plan_returned" => "プランの差し戻し",
+        "support_decision_recorded" => "支援決定",
+        "monitoring_recorded" => "モニタリング",
+        "evaluation_recorded" => "評価",
+        "emergency_support_recorded" => "緊急的な支援",
+        "referral_made" | "referral_followed_up" | "referral_confirmed" => "つなぎ",
+        "suspended" => "中断",
+        "meeting_noted" => "会議の記録",
+        "closed" => "終結",
+        "follow_up_recorded" => "フォローアップ",
+        "reopened" => "ケースの再開",
+        "attachment_added" => "添付書類",
+        _ => "記録",
+    }
+}
+
+/// A fragment cut at its marks.
+fn pieces(fragment: &str, marks: &[(usize, usize)]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &(a, b) in marks {
+        let (Some(before), Some(marked)) = (fragment.get(at..a), fragment.get(a..b)) else {
+            continue;
+        };
+        if !before.is_empty() {
+            out.push((before.to_owned(), false));
+        }
+        out.push((marked.to_owned(), true));
+        at = b;
+    }
+    if let Some(rest) = fragment.get(at..)
+        && !rest.is_empty()
+    {
+        out.push((rest.to_owned(), false));
+    }
+    out
+}
+
+/// 記録の検索: full-text over the case records the caller may read.
+pub async fn search_records(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Query(q): Query<RecordsQuery>,
+) -> PageResult {
+    crate::access::work_cases(&auth)?;
+    let mut page = RecordsPage {
+        chrome: Chrome::of(&auth, app.clock.today()),
+        q: q.q.clone(),
+        searched: !q.q.trim().is_empty(),
+        error: None,
+        found: Vec::new(),
+        more: false,
+    };
+    if !page.searched {
+        return Ok(render(&page));
+    }
+    match tsunagu_app::search::records(&app, &auth, &q.q).await {
+        Ok(results) => {
+            page.more = results.more;
+            page.found = results
+                .cases
+                .into_iter()
+                .map(|c| CaseFound {
+                    number: c
+                        .case
+                        .case_number
+                        .map_or_else(|| "番号なし".to_owned(), |n| n.label()),
+                    records: c
+                        .records
+                        .iter()
+                        .map(|r| RecordLine {
+                            on: r.on,
+                            kind: record_kind_label(&r.kind),
+                            pieces: pieces(&r.fragment, &r.marks),
+                        })
+                        .collect(),
+                    case: c.case,
+                })
+                .collect();
+            Ok(render(&page))
+        }
+        Err(e) if e.kind == tsunagu_app::Kind::Invalid => {
+            page.error = Some(e.message.clone());
+            Ok(render_status(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &page,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn sex_options() -> [(&'static str, &'static str); 4] {
     [
         ("female", "女性"),

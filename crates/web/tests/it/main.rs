@@ -17,5 +17,6 @@ mod corrections;
 mod lifecycle;
 mod matrix;
 mod roles;
+mod search;
 mod security;
 mod trust;

@@ -450,6 +450,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             StatusCode::UNPROCESSABLE_ENTITY,
         )],
         ("GET", "/persons") => vec![get("/persons?q=マトリクス".into())],
+        ("GET", "/search") => vec![get("/search?q=マトリクス".into())],
         ("GET", "/persons/new") => vec![get("/persons/new".into())],
         ("POST", "/persons") => vec![form(
             m,
@@ -703,6 +704,9 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             "/api/persons/matches?name=%E3%83%9E%E3%83%88%E3%83%AA%E3%82%AF%E3%82%B9&date_of_birth=1970-01-01".into(),
         )],
         ("GET", "/api/case-list") => vec![get("/api/case-list?worker=team&status=all".into())],
+        ("GET", "/api/search/records") => {
+            vec![get("/api/search/records?q=%E9%9B%BB%E8%A9%B1".into())]
+        }
         ("GET", "/api/cases/{id}") => vec![get(format!("/api/cases/{}", case.id))],
         ("GET", "/api/cases/{id}/timeline") => {
             vec![get(format!("/api/cases/{}/timeline", case.id))]
