@@ -1109,6 +1109,41 @@ struct IntakePage {
     person_name: String,
     controls: Vec<Control>,
     notice: Option<Notice>,
+    /// The person's open cases on the caller's teams: a new one would be a second (a warning).
+    open_cases: Vec<(CaseId, String)>,
+}
+
+/// The person's open cases the caller's organisation works on, as 「番号（段階）」.
+async fn open_cases_of(
+    app: &AppState,
+    auth: &Auth,
+    person: PersonId,
+) -> Result<Vec<(CaseId, String)>, ApiError> {
+    let list = tsunagu_app::caseload::list(
+        app,
+        auth,
+        tsunagu_app::caseload::ListRequest {
+            scope: tsunagu_app::caseload::ListScope::Team,
+            person: Some(person),
+            closed: Some(false),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(list
+        .cases
+        .into_iter()
+        .map(|c| {
+            let number = c
+                .case
+                .case_number
+                .map_or_else(|| "番号なし".to_owned(), |n| n.label());
+            (
+                c.case.id,
+                format!("{number}（{}）", c.case.stage.label_ja()),
+            )
+        })
+        .collect())
 }
 
 fn new_case_controls(auth: &Auth, names: &Names) -> Vec<Control> {
@@ -1148,6 +1183,7 @@ pub async fn new_case_form(
         person_name: name,
         controls: refill(new_case_controls(&auth, &names), &f, None),
         notice: None,
+        open_cases: open_cases_of(&app, &auth, id).await?,
     }))
 }
 
@@ -1181,6 +1217,7 @@ pub async fn create_case(
                     person_name: name,
                     controls: refill(new_case_controls(&auth, &names), &f, error.as_ref()),
                     notice: Some(notice),
+                    open_cases: open_cases_of(&app, &auth, id).await?,
                 },
             ))
         }

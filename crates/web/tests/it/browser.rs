@@ -744,6 +744,35 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     );
     screenshot(&client, "case").await;
 
+    // The contact was mistyped: corrected from its own row, the original kept beneath it.
+    click_and_wait(&client, "table.timeline a.correct").await;
+    assert!(heading(&client).await.contains("支援経過の訂正"));
+    set(
+        &client,
+        "f-summary",
+        "自宅を訪問し、母と同席で求人票を一緒に見た",
+    )
+    .await;
+    set(&client, "f-reason", "同席者の記載が漏れていた").await;
+    check_axe(&client, "contact correction form", &mut axe).await;
+    save(&client, &case, "correct_contact").await;
+    let timeline = text_of(&client, "table.timeline").await;
+    assert!(
+        timeline.contains("母と同席で求人票") && timeline.contains("訂正あり"),
+        "{timeline}"
+    );
+    check_axe(&client, "case page with a correction", &mut axe).await;
+    // Found by its words in 記録の検索 (「求人票　一緒」: both words, apart).
+    client
+        .goto(&format!(
+            "{base}/search?q=%E6%B1%82%E4%BA%BA%E7%A5%A8%E3%80%80%E4%B8%80%E7%B7%92"
+        ))
+        .await
+        .unwrap();
+    client.find(Locator::Css("ol.found")).await.unwrap();
+    assert!(text_of(&client, "ol.found").await.contains("求人票"));
+    check_axe(&client, "record search", &mut axe).await;
+
     // On a phone (390 px): nothing wider than the screen, the header a few lines, the quick
     // entry right after the case's facts.
     client.set_window_size(390, 844).await.unwrap();

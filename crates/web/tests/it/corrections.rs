@@ -216,3 +216,35 @@ async fn a_mistaken_contact_is_corrected_and_the_original_stays_readable() {
         db.finish().await;
     }
 }
+
+/// Opening a second open case for a person (issue 13): the intake form says so and links the
+/// open case; for a person without one it says nothing.
+#[tokio::test]
+async fn a_second_open_case_for_a_person_is_warned_of() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let (_, p) = worker
+            .post("/api/persons", json!({"details": {"name": "二重 三郎"}}))
+            .await;
+        let person = p["id"].as_str().unwrap().to_owned();
+        let (s, html) = worker.page(&format!("/persons/{person}/cases/new")).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert!(!html.contains("支援中のケースがあります"), "{html}");
+        let (s, c) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": person, "intake": {"received_on": day(-3),
+                "route": "self_visit", "urgency": "normal"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let (_, html) = worker.page(&format!("/persons/{person}/cases/new")).await;
+        assert!(
+            html.contains("この方には支援中のケースがあります"),
+            "{html}"
+        );
+        assert!(html.contains(&format!("href=\"/cases/{}\"", c["id"].as_str().unwrap())));
+        db.finish().await;
+    }
+}
