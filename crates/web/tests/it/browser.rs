@@ -917,7 +917,9 @@ async fn one_case_through_every_stage_using_only_the_pages() {
             "収入がなく家賃を滞納している",
         ),
         ("plan", "プラン兼事業等利用申込書", "就労準備支援事業"),
-        ("timeline", "支援経過記録", "自宅を訪問し求人票を一緒に見た"),
+        // The contact as corrected, with the reason.
+        ("timeline", "支援経過記録", "母と同席で求人票を一緒に見た"),
+        ("timeline", "支援経過記録", "理由: 同席者の記載が漏れていた"),
         ("evaluation", "評価シート", "一部達成"),
     ] {
         client
