@@ -538,7 +538,22 @@ async fn main() -> anyhow::Result<()> {
             db,
             passphrase_file,
             overwrite,
-        } => backup::restore(&input, &db.url, passphrase_file.as_deref(), overwrite).await,
+        } => {
+            backup::restore(&input, &db.url, passphrase_file.as_deref(), overwrite).await?;
+            // The search index belonged to the database replaced (its positions are not the
+            // restored one's): it is built again from the restored records when next used.
+            if let Some(dir) = db.search_dir()
+                && dir.exists()
+            {
+                std::fs::remove_dir_all(&dir).with_context(|| {
+                    format!("cannot remove the old search index {}", dir.display())
+                })?;
+                eprintln!(
+                    "restore: the search index will be built again from the restored records"
+                );
+            }
+            Ok(())
+        }
         Command::Copy { from, to } => backup::copy(&from, &to).await,
         Command::User { action } => user(action).await,
         Command::Audit { action } => audit(action).await,
