@@ -234,7 +234,9 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
             format!("検索する言葉を{MAX_QUERY_CHARS}文字以内で入力してください。"),
         ));
     }
+    let t0 = std::time::Instant::now();
     catch_up(app).await?;
+    let t_catch_up = t0.elapsed();
     let index = app.search.index().await?;
     let today = app.clock.today();
     // Only the cases the caller may read are searched: the same access projection as every
@@ -248,6 +250,7 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
         .iter()
         .map(ToString::to_string)
         .collect();
+    let t_readable = t0.elapsed();
     let tenant = caller.actor.tenant_id.to_string();
     let q = words.to_owned();
     let hits: Vec<Hit> =
@@ -255,6 +258,7 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
             .await
             .map_err(|_| Error::internal())?
             .map_err(|e| internal(&e))?;
+    let t_index = t0.elapsed();
     // The cases named, best hit first.
     let mut order: Vec<CaseId> = Vec::new();
     for h in &hits {
@@ -303,6 +307,14 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
             .collect();
         cases.push(FoundCase { case: row, records });
     }
+    tracing::debug!(
+        catch_up_ms = t_catch_up.as_millis() as u64,
+        readable_ms = (t_readable - t_catch_up).as_millis() as u64,
+        index_ms = (t_index - t_readable).as_millis() as u64,
+        cases_ms = (t0.elapsed() - t_index).as_millis() as u64,
+        hits = hits.len(),
+        "record search"
+    );
     app.store
         .audit(&[caller
             .audit("case.search_records")
