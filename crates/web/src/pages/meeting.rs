@@ -121,6 +121,8 @@ pub struct AgendaRow {
     pub conclusions: Vec<String>,
     /// The conclusion form of this case (ids unique per case).
     pub controls: Vec<Control>,
+    /// The form was just sent and refused: shown open even under recorded conclusions.
+    pub refused: bool,
 }
 
 #[derive(Template)]
@@ -139,6 +141,18 @@ struct MeetingPage {
     minutes_controls: Vec<Control>,
     close_controls: Vec<Control>,
     notice: Option<Notice>,
+    /// 予定, 本日開催, 開催済み or 終了, by the meeting day and whether it was closed.
+    status: String,
+}
+
+/// Where the meeting stands: closed, to come, today, or held and not yet closed.
+fn meeting_status(state: &MeetingState, today: jiff::civil::Date) -> String {
+    match state.closed_on {
+        Some(c) => format!("終了（{}）", tsunagu_core::wareki::format(c)),
+        None if state.scheduled_on > today => "予定".to_owned(),
+        None if state.scheduled_on == today => "本日開催".to_owned(),
+        None => "開催済み（終了の記録がまだです）".to_owned(),
+    }
 }
 
 pub(crate) fn conclusion_text(c: &CaseConclusion) -> String {
@@ -172,12 +186,30 @@ const CONCLUSIONS: [(&str, &str); 6] = [
     ("noted", "情報共有として記録する"),
 ];
 
-fn conclusion_controls(case: CaseId, plan_version: Option<u32>) -> Vec<Control> {
+/// The conclusion form of one case. The plan version is chosen from the case's versions (the
+/// newest, not yet approved, first and chosen), never typed.
+fn conclusion_controls(case: CaseId, plans: Option<(u32, Option<u32>)>) -> Vec<Control> {
     let p = |n: &str| format!("{n}-{case}");
+    let (versions, draft) = plans.unwrap_or((0, None));
+    let options: Vec<(String, String)> = (1..=versions)
+        .rev()
+        .map(|v| {
+            let label = if Some(v) == draft {
+                format!("第{v}版（了承を待つ最新の版）")
+            } else {
+                format!("第{v}版")
+            };
+            (v.to_string(), label)
+        })
+        .collect();
     vec![
         Control::select(p("conclusion"), "結論", CONCLUSIONS).required(),
-        Control::number(p("plan_version"), "プランの版")
-            .value(plan_version.map(|v| v.to_string()).unwrap_or_default()),
+        Control::select(
+            p("plan_version"),
+            "プランの版（了承・差し戻しのとき）",
+            options,
+        )
+        .value(draft.map(|v| v.to_string()).unwrap_or_default()),
         Control::check(
             p("back_to_assessment"),
             "アセスメントからやり直す（再プランのとき）",
@@ -249,17 +281,19 @@ async fn meeting_page(
         let case = access::case(app, auth, item.case_id, Access::Read)
             .await
             .ok();
-        let plan_version = case
-            .as_ref()
-            .and_then(|c| c.case.state.draft_plan.as_ref().map(|p| p.version));
-        let controls = conclusion_controls(item.case_id, plan_version);
+        let plans = case.as_ref().map(|c| {
+            let s = &c.case.state;
+            (s.plan_versions, s.draft_plan.as_ref().map(|p| p.version))
+        });
+        let controls = conclusion_controls(item.case_id, plans);
+        let refused =
+            form.is_some_and(|(f, _)| f.get(&format!("conclusion-{}", item.case_id)).is_some());
         let controls = match form {
-            Some((f, e)) if f.get(&format!("conclusion-{}", item.case_id)).is_some() => {
-                refill(controls, f, e)
-            }
+            Some((f, e)) if refused => refill(controls, f, e),
             _ => laid_out(controls),
         };
         agenda.push(AgendaRow {
+            refused,
             case_id: item.case_id,
             person_name: case.map(|c| super::shown_name(&c.person, auth)),
             purpose: item.purpose.label_ja(),
@@ -326,6 +360,7 @@ async fn meeting_page(
     Ok(MeetingPage {
         chrome: Chrome::of(auth, today),
         id,
+        status: meeting_status(&view.state, today),
         version: view.version,
         kind_label: view.kind_label,
         convenor: names.org(view.state.convenor_org).to_owned(),

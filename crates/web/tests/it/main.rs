@@ -16,6 +16,7 @@ mod confidentiality;
 mod corrections;
 mod lifecycle;
 mod matrix;
+mod meetings;
 mod roles;
 mod search;
 mod security;
