@@ -25,6 +25,9 @@ pub struct Section {
     pub table: Vec<Vec<String>>,
     /// Blank lines to fill in by hand (signature, date).
     pub blanks: Vec<String>,
+    /// A list of choices laid out in columns, each with its mark (○, ◎ or none), as the
+    /// national form prints its check boxes.
+    pub checks: Vec<(String, String)>,
 }
 
 impl Section {
@@ -35,6 +38,7 @@ impl Section {
             columns: Vec::new(),
             table: Vec::new(),
             blanks: Vec::new(),
+            checks: Vec::new(),
         }
     }
     fn row(mut self, label: &str, value: impl Into<String>) -> Section {
@@ -143,8 +147,7 @@ pub async fn case_form(
             meta.push(("受付日".into(), date(intake.map(|i| i.received_on))));
             meta.push(("受付者".into(), names.user(s.assigned_worker).to_owned()));
             let mut problems =
-                Section::new("ご相談の内容（お困りのこと）　○: 該当　◎: 一番お困りのこと")
-                    .columns(&["", "内容"]);
+                Section::new("ご相談の内容（お困りのこと）　○: 該当　◎: 一番お困りのこと");
             for p in &settings.presenting_problems {
                 let mark = intake
                     .and_then(|i| {
@@ -152,8 +155,8 @@ pub async fn case_form(
                             .iter()
                             .find(|x| x.code.as_str() == p.code)
                     })
-                    .map_or("", |x| if x.main { "◎" } else { "○" });
-                problems.table.push(vec![mark.to_owned(), p.name.clone()]);
+                    .map_or("□", |x| if x.main { "◎" } else { "○" });
+                problems.checks.push((mark.to_owned(), p.name.clone()));
             }
             let detail = Section::new("ご相談されたいこと")
                 .row(
@@ -180,10 +183,38 @@ pub async fn case_form(
                     "申込票の受領日",
                     date(intake.and_then(|i| i.application_received_on)),
                 );
+            // Whom the person agreed to share with, as recorded (本人同意 in force today).
+            let today = app.clock.today();
+            let shared: Vec<String> = view
+                .consents
+                .iter()
+                .filter(|c| c.withdrawn_on.is_none_or(|w| today < w))
+                .filter(|c| c.valid_until.is_none_or(|u| today <= u))
+                .map(|c| {
+                    let orgs: Vec<&str> = c.organisations.iter().map(|o| names.org(*o)).collect();
+                    format!(
+                        "{}（{}から{}）",
+                        orgs.join("、"),
+                        wareki::format(c.given_on),
+                        c.valid_until.map_or_else(
+                            || "期限なし".to_owned(),
+                            |u| format!("{}まで", wareki::format(u))
+                        )
+                    )
+                })
+                .collect();
             let consent = Section::new("相談申込み欄")
                 .row(
                     "",
                     "上記の相談内容等について、自立相談支援の利用を申し込みます。また、申し込みにあたっては、個人情報の取扱いについて説明を受け、相談支援にあたり必要となる関係機関（者）と情報共有することに同意します。",
+                )
+                .row(
+                    "情報共有に同意した機関",
+                    if shared.is_empty() {
+                        "（記録なし）".to_owned()
+                    } else {
+                        shared.join("\n")
+                    },
                 )
                 .blank("日付")
                 .blank("本人署名");

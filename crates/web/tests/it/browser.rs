@@ -931,6 +931,35 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         assert!(body.contains(content), "{form}: {body}");
         screenshot(&client, &format!("print-{form}")).await;
     }
+    // Printed to PDF on A4 by chromium: the 相談受付・申込票 is one page, as the national A票 is,
+    // and carries the case number; the 支援経過記録 prints whole.
+    for (form, most) in [("intake", 1), ("timeline", 3)] {
+        client
+            .goto(&format!("{base}/cases/{case}/print/{form}"))
+            .await
+            .unwrap();
+        client.find(Locator::Css("table.meta")).await.unwrap();
+        if form == "intake" {
+            assert!(text_of(&client, "table.meta").await.contains("令和"));
+        }
+        let pdf = client
+            .print(
+                fantoccini::wd::PrintConfiguration::builder()
+                    .size(fantoccini::wd::PrintSize::A4)
+                    .build()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let pages = pdf_pages(&pdf);
+        eprintln!("print: {form}: {pages} page(s) of A4");
+        assert!(
+            (1..=most).contains(&pages),
+            "{form} prints on {pages} pages"
+        );
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::write(dir.join(format!("print-{form}.pdf")), &pdf).unwrap();
+    }
     client.close().await.unwrap();
 
     assert!(axe.is_empty(), "accessibility violations: {axe:#?}");
@@ -958,6 +987,15 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     eprintln!("page weight: case page with CSS and htmx: {total_case} bytes gzip");
     assert!(total_case <= 30 * 1024, "case page is {total_case} bytes");
     db.finish().await;
+}
+
+/// The number of pages of a PDF as chromium writes it: its page objects (`/Type /Page`, not
+/// the `/Pages` tree).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let needle = b"/Type /Page";
+    pdf.windows(needle.len() + 1)
+        .filter(|w| &w[..needle.len()] == needle && w[needle.len()] != b's')
+        .count()
 }
 
 async fn schedule_meeting(client: &Client, base: &str, title: &str) -> String {
