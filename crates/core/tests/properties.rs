@@ -177,6 +177,8 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             reached: flag,
             with_whom: None,
             summary: l("連絡"),
+            at: None,
+            next_appointment_on: None,
         },
         9 => CaseCommand::RecordMonitoring {
             monitored_on: day,

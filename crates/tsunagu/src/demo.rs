@@ -757,6 +757,8 @@ impl Demo<'_> {
                     reached: true,
                     with_whom: Some(t("本人")?),
                     summary: l("近況を聞いた。求人を一緒に見た。")?,
+                    at: None,
+                    next_appointment_on: None,
                 },
             )
             .await?;
@@ -803,6 +805,8 @@ impl Demo<'_> {
                         reached: false,
                         with_whom: None,
                         summary: l("電話に出ない。留守電を残した。")?,
+                        at: None,
+                        next_appointment_on: None,
                     },
                 )
                 .await?;

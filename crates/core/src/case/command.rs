@@ -93,6 +93,14 @@ pub enum CaseCommand {
         #[serde(default)]
         with_whom: Option<ShortText>,
         summary: LongText,
+        /// The time of day it happened (時刻), when noted.
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "14:30:00"))]
+        at: Option<jiff::civil::Time>,
+        /// The next appointment agreed (次回の約束): it is on the due list until a later
+        /// contact is recorded on or after its day.
+        #[serde(default)]
+        next_appointment_on: Option<Date>,
     },
     /// 支援経過の訂正: replaces what a contact record says; the original stays in the history.
     CorrectContact {

@@ -333,14 +333,21 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             reached,
             with_whom,
             summary,
+            at,
+            next_appointment_on,
         } => {
             in_case(state, contacted_on, "記録日", ctx)?;
+            if let Some(next) = next_appointment_on {
+                not_before(contacted_on, next, "記録日", "次回の約束の日")?;
+            }
             Ok(vec![CaseEvent::ContactRecorded {
                 kind,
                 contacted_on,
                 reached,
                 with_whom,
                 summary,
+                at,
+                next_appointment_on,
             }])
         }
         C::CorrectContact {

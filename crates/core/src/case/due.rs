@@ -47,14 +47,17 @@ pub enum DueKind {
     PlanPeriodEnd,
     /// 終結後のフォローアップ
     FollowUp,
+    /// 次回の約束 (an appointment agreed at a contact)
+    Appointment,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 4] = [
+    pub const ALL: [DueKind; 5] = [
         DueKind::Monitoring,
         DueKind::ReferralFollowUp,
         DueKind::PlanPeriodEnd,
         DueKind::FollowUp,
+        DueKind::Appointment,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +65,7 @@ impl DueKind {
             DueKind::ReferralFollowUp => "referral_follow_up",
             DueKind::PlanPeriodEnd => "plan_period_end",
             DueKind::FollowUp => "follow_up",
+            DueKind::Appointment => "appointment",
         }
     }
     pub fn parse(s: &str) -> Option<DueKind> {
@@ -73,6 +77,7 @@ impl DueKind {
             DueKind::ReferralFollowUp => "つなぎ先の状況確認",
             DueKind::PlanPeriodEnd => "プラン期間の終了",
             DueKind::FollowUp => "終結後のフォローアップ",
+            DueKind::Appointment => "次回の約束",
         }
     }
 }
@@ -116,6 +121,15 @@ pub fn due_items(state: &CaseState) -> Vec<DueItem> {
             kind: DueKind::ReferralFollowUp,
             due_on: referral.follow_up_on,
             reference: Some(referral.id.0),
+        });
+    }
+    if state.stage != Stage::Closed
+        && let Some(due_on) = state.next_appointment_on
+    {
+        items.push(DueItem {
+            kind: DueKind::Appointment,
+            due_on,
+            reference: None,
         });
     }
     if state.stage == Stage::Closed

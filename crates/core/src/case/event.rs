@@ -76,6 +76,13 @@ pub enum CaseEvent {
         reached: bool,
         with_whom: Option<ShortText>,
         summary: LongText,
+        /// The time of day (時刻), when noted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "14:30:00"))]
+        at: Option<jiff::civil::Time>,
+        /// The next appointment agreed (次回の約束).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_appointment_on: Option<Date>,
     },
     /// A contact record corrected: what it says from now on, and why. The record it corrects
     /// (its number on the case) stays readable in the history.

@@ -103,6 +103,10 @@ pub struct CaseState {
     /// intake, a monitoring).
     #[serde(default)]
     pub last_reached_otherwise_on: Option<Date>,
+    /// The next appointment agreed at a contact (次回の約束), until a contact is recorded on or
+    /// after its day.
+    #[serde(default)]
+    pub next_appointment_on: Option<Date>,
     /// Documents attached to the case, oldest first.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
@@ -173,6 +177,7 @@ impl CaseState {
                 contact_log: Vec::new(),
                 attempts_counted_from: 0,
                 last_reached_otherwise_on: None,
+                next_appointment_on: None,
                 attachments: Vec::new(),
             }),
             _ => None,
@@ -316,8 +321,14 @@ impl CaseState {
             ContactRecorded {
                 reached,
                 contacted_on,
+                next_appointment_on,
                 ..
             } => {
+                if next_appointment_on.is_some() {
+                    self.next_appointment_on = *next_appointment_on;
+                } else if self.next_appointment_on.is_some_and(|d| d <= *contacted_on) {
+                    self.next_appointment_on = None;
+                }
                 self.contacts += 1;
                 self.contact_log.push(ContactMark {
                     on: *contacted_on,

@@ -639,7 +639,7 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
                 )
             });
             let mut v = vec![Control::select("record", "訂正する記録", records).required()];
-            v.extend(contact_controls());
+            v.extend(contact_record_controls());
             v.push(
                 Control::area("reason", "訂正の理由")
                     .required()
@@ -833,7 +833,40 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
     }
 }
 
+/// A time of day as a worker types it: 14:30, １４：３０, 9:05 or 1430.
+fn read_time(f: &Fields, name: &str, label: &str) -> FieldResult<Option<jiff::civil::Time>> {
+    let Some(raw) = f.get(name) else {
+        return Ok(None);
+    };
+    let raw = tsunagu_core::text::half_width_digits(raw.trim()).replace('：', ":");
+    let raw = match raw.split_once(':') {
+        Some((h, m)) if h.len() == 1 => format!("0{h}:{m}"),
+        None if raw.len() == 4 && raw.chars().all(|c| c.is_ascii_digit()) => {
+            format!("{}:{}", &raw[..2], &raw[2..])
+        }
+        _ => raw,
+    };
+    raw.parse::<jiff::civil::Time>().map(Some).map_err(|_| {
+        field_error(
+            name,
+            format!("{label}は「14:30」のように24時間制の時と分で入力してください。"),
+        )
+    })
+}
+
+/// The quick contact entry: what the record says, its time and the next appointment.
 fn contact_controls() -> Vec<Control> {
+    let mut v = contact_record_controls();
+    v.push(Control::text("at", "時刻").hint("例: 14:30"));
+    v.push(
+        Control::date("next_appointment_on", "次回の約束の日")
+            .hint("決めたときだけ。期日一覧に載ります"),
+    );
+    v
+}
+
+/// What a contact record says (the fields a correction replaces).
+fn contact_record_controls() -> Vec<Control> {
     vec![
         Control::select(
             "kind",
@@ -906,6 +939,8 @@ fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseC
             reached: !f.checked("unreached"),
             with_whom: f.opt_short("with_whom", "相手")?,
             summary: f.long("summary", "内容")?,
+            at: read_time(f, "at", "時刻")?,
+            next_appointment_on: f.opt_date("next_appointment_on", "次回の約束の日")?,
         },
         A::CorrectContact => CaseCommand::CorrectContact {
             record: f
@@ -1579,8 +1614,22 @@ pub(crate) fn describe(
             reached,
             with_whom,
             summary,
-        }
-        | ContactCorrected {
+            at,
+            next_appointment_on,
+        } => (
+            Some(*contacted_on),
+            kind.label_ja(),
+            format!(
+                "{}{}{}",
+                at.map(|t| format!("{} ", t.strftime("%H:%M")))
+                    .unwrap_or_default(),
+                contact_text(*reached, with_whom.as_ref(), summary.as_str()),
+                next_appointment_on
+                    .map(|d| format!("（次回の約束: {}）", wareki::format(d)))
+                    .unwrap_or_default()
+            ),
+        ),
+        ContactCorrected {
             kind,
             contacted_on,
             reached,
@@ -2308,6 +2357,7 @@ fn contact_as_corrected(entries: &[TimelineEntry], record: u32) -> Fields {
             reached,
             with_whom,
             summary,
+            ..
         }
         | CaseEvent::ContactCorrected {
             kind,

@@ -248,3 +248,74 @@ async fn a_second_open_case_for_a_person_is_warned_of() {
         db.finish().await;
     }
 }
+
+/// Quick contact entry (issue 13): the time of day, in any width, and the next appointment,
+/// which is on the due list until a contact is recorded on or after its day.
+#[tokio::test]
+async fn a_contact_notes_its_time_and_the_next_appointment_goes_on_the_due_list() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let (_, p) = worker
+            .post("/api/persons", json!({"details": {"name": "約束 五郎"}}))
+            .await;
+        let (s, c) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": p["id"], "intake": {"received_on": day(-10),
+                "route": "self_visit", "urgency": "normal"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let case = c["id"].as_str().unwrap().to_owned();
+        let path = format!("/cases/{case}/contacts");
+        let contact = |on: String, at: &str, next: String| {
+            vec![
+                ("kind", "interview".to_owned()),
+                ("contacted_on", on),
+                ("summary", "来所して家計の相談をした".to_owned()),
+                ("at", at.to_owned()),
+                ("next_appointment_on", next),
+            ]
+        };
+        let appointments = |due: &Value| -> Vec<Value> {
+            due["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["case_id"] == case.as_str() && i["kind"] == "appointment")
+                .map(|i| i["due_on"].clone())
+                .collect()
+        };
+        // Refused, nothing written: a time that is not one, an appointment before the contact.
+        let before = state(&worker, &case).await["version"].clone();
+        let (s, html) = post_form(&worker, &case, &path, &contact(day(-3), "25:99", day(-1))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(html.contains("24時間制"), "{html}");
+        let (s, html) = post_form(&worker, &case, &path, &contact(day(-3), "14:30", day(-4))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(html.contains("次回の約束の日"), "{html}");
+        assert_eq!(state(&worker, &case).await["version"], before);
+
+        let (s, html) = post_form(
+            &worker,
+            &case,
+            &path,
+            &contact(day(-3), "１４：３０", day(-1)),
+        )
+        .await;
+        assert!(s.is_success(), "{s}: {html}");
+        let table = &html[html.find("<table class=\"timeline\"").unwrap()..];
+        assert!(table.contains("14:30 来所して家計の相談をした"), "{table}");
+        assert!(table.contains("次回の約束:"), "{table}");
+        // The appointment (yesterday, missed) is on the due list, overdue.
+        let (_, due) = worker.get(&format!("/api/due?date={}", day(0))).await;
+        assert_eq!(appointments(&due), vec![json!(day(-1))], "{due}");
+        // A contact on its day takes it off.
+        let (s, _) = post_form(&worker, &case, &path, &contact(day(-1), "", String::new())).await;
+        assert!(s.is_success(), "{s}");
+        let (_, due) = worker.get(&format!("/api/due?date={}", day(0))).await;
+        assert!(appointments(&due).is_empty(), "{due}");
+        db.finish().await;
+    }
+}
