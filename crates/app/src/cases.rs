@@ -428,12 +428,13 @@ pub async fn command(
     Ok(CaseView::new(id, version, state, consents, today))
 }
 
-async fn events(
+/// The case's stored events, after the read access check and with the read's audit entry.
+async fn read_events(
     app: &App,
     caller: &Caller,
     id: CaseId,
     action: &str,
-) -> Result<Vec<(StoredEvent, CaseEvent)>> {
+) -> Result<Vec<StoredEvent>> {
     let a = access::case(app, caller, id, Access::Read).await?;
     let events = app.store.events(caller.actor.tenant_id, id.0).await?;
     record(
@@ -445,7 +446,17 @@ async fn events(
             .basis(a.basis),
     )
     .await?;
-    events
+    Ok(events)
+}
+
+async fn events(
+    app: &App,
+    caller: &Caller,
+    id: CaseId,
+    action: &str,
+) -> Result<Vec<(StoredEvent, CaseEvent)>> {
+    read_events(app, caller, id, action)
+        .await?
         .into_iter()
         .map(|e| {
             let ev = decode(e.payload.clone())?;
@@ -454,20 +465,9 @@ async fn events(
         .collect()
 }
 
-/// The timeline (支援経過記録): the case's events, oldest first.
+/// The timeline (支援経過記録): the case's events, oldest first, contact records numbered.
 pub async fn timeline(app: &App, caller: &Caller, id: CaseId) -> Result<Vec<TimelineEntry>> {
-    let a = access::case(app, caller, id, Access::Read).await?;
-    let events = app.store.events(caller.actor.tenant_id, id.0).await?;
-    record(
-        app,
-        caller
-            .audit("case.timeline_read")
-            .object("case", id)
-            .subject(a.case.state.person_id)
-            .basis(a.basis),
-    )
-    .await?;
-    timeline_of(events)
+    timeline_of(read_events(app, caller, id, "case.timeline_read").await?)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

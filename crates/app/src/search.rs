@@ -92,8 +92,8 @@ impl Records {
     }
 }
 
-/// The words of a record event, and its business date: every text the worker wrote in it
-/// (codes, dates and ids left out).
+/// The words of a record event: every text the worker wrote in it (codes, dates and ids left
+/// out).
 pub fn record_text(event: &CaseEvent) -> String {
     fn walk(v: &serde_json::Value, out: &mut String) {
         match v {
