@@ -59,29 +59,7 @@ pub async fn register(
     let key = crate::idempotency(idempotency_key, &req)?;
     let household = match req.household_id {
         None => HouseholdId(Uuid::now_v7()),
-        Some(h) => {
-            // Joining a household requires seeing one of its members.
-            let members = app
-                .store
-                .search_persons(
-                    caller.actor.tenant_id,
-                    caller.actor.org_id,
-                    &PersonQuery {
-                        household: Some(h),
-                        reader: Some(caller.reader(app.clock.today(), Access::Read)),
-                        limit: 1,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            if members.is_empty() {
-                return Err(Error::invalid(
-                    "household.not_found",
-                    "指定された世帯が見つかりません。",
-                ));
-            }
-            h
-        }
+        Some(h) => visible_household(app, caller, h).await?,
     };
     let events = person::register(req.details, household, &ctx(app, caller, &[]))?;
     create_once(app, caller, key, |id| {
@@ -101,6 +79,30 @@ pub async fn register(
         ))
     })
     .await
+}
+
+/// A household the caller may join a person to: one whose member the caller can see.
+async fn visible_household(app: &App, caller: &Caller, h: HouseholdId) -> Result<HouseholdId> {
+    let members = app
+        .store
+        .search_persons(
+            caller.actor.tenant_id,
+            caller.actor.org_id,
+            &PersonQuery {
+                household: Some(h),
+                reader: Some(caller.reader(app.clock.today(), Access::Read)),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
+    if members.is_empty() {
+        return Err(Error::invalid(
+            "household.not_found",
+            "指定された世帯が見つかりません。",
+        ));
+    }
+    Ok(h)
 }
 
 /// What to look for; empty terms are ignored.
@@ -432,7 +434,13 @@ pub async fn command(
             check_orgs(app, caller, organisations).await?
         }
         PersonCommand::RestrictFields { users, .. } => check_users(app, caller, users).await?,
-        PersonCommand::WithdrawConsent { .. } => {}
+        PersonCommand::MoveToHousehold {
+            household_id: Some(h),
+        } => {
+            visible_household(app, caller, *h).await?;
+        }
+        PersonCommand::MoveToHousehold { household_id: None }
+        | PersonCommand::WithdrawConsent { .. } => {}
     }
     let entry = caller
         .audit("person.command")

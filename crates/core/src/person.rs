@@ -34,6 +34,9 @@ pub struct PersonDetails {
     pub address: Option<ShortText>,
     #[serde(default)]
     pub phone: Option<ShortText>,
+    /// 続柄: the person's relation to the head of their household (世帯主, 妻, 長男, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<ShortText>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,6 +308,12 @@ pub enum PersonCommand {
         consent_id: ConsentId,
         withdrawn_on: Date,
     },
+    /// Joins the household of a person the actor can see, or (`household_id` empty) leaves the
+    /// household for one of the person's own.
+    MoveToHousehold {
+        #[serde(default)]
+        household_id: Option<HouseholdId>,
+    },
     /// Restricts fields to the named users (who must include the actor); no fields lifts it.
     RestrictFields {
         fields: Vec<PersonField>,
@@ -312,7 +321,7 @@ pub enum PersonCommand {
     },
 }
 
-/// Decides a person command. `fresh` is a new id for a consent.
+/// Decides a person command. `fresh` is a new id for a consent or a household.
 pub fn decide(
     state: &PersonState,
     cmd: PersonCommand,
@@ -380,6 +389,14 @@ pub fn decide(
             Ok(vec![PersonEvent::ConsentWithdrawn {
                 consent_id,
                 withdrawn_on,
+            }])
+        }
+        PersonCommand::MoveToHousehold { household_id } => {
+            if household_id == Some(state.household_id) {
+                return Err(Refusal::HouseholdUnchanged);
+            }
+            Ok(vec![PersonEvent::MovedToHousehold {
+                household_id: household_id.unwrap_or(HouseholdId(fresh)),
             }])
         }
         PersonCommand::RestrictFields {

@@ -83,6 +83,8 @@ pub enum Refusal {
     TeamNeedsConsent,
     RestrictionExcludesSelf,
     RestrictionNotNamed,
+    /// A move into the household the person already belongs to.
+    HouseholdUnchanged,
     TeamAlreadyMember,
     TeamNotMember,
     TeamCannotRemoveOwner,
@@ -157,6 +159,7 @@ impl Refusal {
             TeamNeedsConsent => "team.needs_consent",
             RestrictionExcludesSelf => "restriction.excludes_self",
             RestrictionNotNamed => "restriction.not_named",
+            HouseholdUnchanged => "household.unchanged",
             TeamAlreadyMember => "team.already_member",
             TeamNotMember => "team.not_member",
             TeamCannotRemoveOwner => "team.cannot_remove_owner",
@@ -275,6 +278,7 @@ impl Refusal {
             ConsentNotFound => "指定された同意の記録が見つかりません。".into(),
             ConsentAlreadyWithdrawn => "この同意はすでに撤回されています。".into(),
             ConsentNoOrganisations => "同意の対象となる機関を1つ以上選んでください。".into(),
+            HouseholdUnchanged => "この方はすでにその世帯に属しています。".into(),
             RestrictionExcludesSelf => {
                 "閲覧制限の対象者に自分自身を含めてください（含めないと自分も閲覧できなくなります）。"
                     .into()
@@ -410,6 +414,7 @@ mod tests {
             TeamNeedsConsent,
             RestrictionExcludesSelf,
             RestrictionNotNamed,
+            HouseholdUnchanged,
             TeamAlreadyMember,
             TeamNotMember,
             TeamCannotRemoveOwner,

@@ -382,6 +382,7 @@ impl Demo<'_> {
                     ))
                 })
                 .transpose()?,
+            relationship: None,
         };
         let actor = self.worker[rng.random_range(0..self.worker.len())].clone();
         let pid = PersonId(Uuid::now_v7());

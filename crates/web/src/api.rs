@@ -164,6 +164,7 @@ pub async fn person_matches(
         name_is_provisional: false,
         sex: None,
         address: None,
+        relationship: None,
     };
     Ok(Json(
         persons::likely_duplicates(&app, &auth, &details).await?,

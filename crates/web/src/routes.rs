@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
 use crate::attachments::{self, UPLOAD_BODY_BYTES};
-use crate::pages::{self, attachment, case, caselist, meeting, person, print};
+use crate::pages::{self, attachment, case, caselist, meeting, person, person_edit, print};
 use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
@@ -127,6 +127,9 @@ routes! {
     POST "/persons" WorkCases => person::create;
     GET "/persons/{id}" Person(Access::Read) => person::show;
     POST "/persons/{id}/commands" Person(Access::Write) => person::command;
+    GET "/persons/{id}/edit" Person(Access::Write) => person_edit::edit_form;
+    POST "/persons/{id}/edit" Person(Access::Write) => person_edit::edit_submit;
+    GET "/persons/{id}/history" Person(Access::Read) => person_edit::history;
     GET "/persons/{id}/cases/new" Person(Access::Write) => case::new_case_form;
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
     GET "/cases" WorkCases => caselist::list;

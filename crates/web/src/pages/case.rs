@@ -33,7 +33,7 @@ use tsunagu_app::cases;
 
 /// Names of organisations and users, for showing ids to people.
 pub(crate) struct Names {
-    orgs: Vec<Organisation>,
+    pub(crate) orgs: Vec<Organisation>,
     users: HashMap<UserId, String>,
     /// Active accounts that work cases: (id, name, organisation).
     staff: Vec<(UserId, String, OrgId)>,
@@ -2416,6 +2416,7 @@ pub async fn action_form(
             code: refusal.code().into(),
             conflict: vec![],
             back: format!("/cases/{id}"),
+            fields: vec![],
         });
     }
     let mut values = initial(action, s, today);

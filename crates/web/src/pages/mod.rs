@@ -9,6 +9,7 @@ pub mod case;
 pub mod caselist;
 pub mod meeting;
 pub mod person;
+pub mod person_edit;
 pub mod print;
 
 use askama::Template;
@@ -427,10 +428,19 @@ impl Control {
 }
 
 /// Controls filled with what the user typed, the error put beside its field.
-pub fn refill(
+pub fn refill(controls: Vec<Control>, fields: &Fields, error: Option<&FieldError>) -> Vec<Control> {
+    refill_all(
+        controls,
+        fields,
+        error.map(std::slice::from_ref).unwrap_or_default(),
+    )
+}
+
+/// Controls filled with what the user typed, every error beside its own field.
+pub fn refill_all(
     mut controls: Vec<Control>,
     fields: &Fields,
-    error: Option<&FieldError>,
+    errors: &[FieldError],
 ) -> Vec<Control> {
     for c in &mut controls {
         c.value = match c.kind {
@@ -438,13 +448,18 @@ pub fn refill(
             ControlKind::Secret | ControlKind::File => String::new(),
             _ => fields.raw(&c.name).to_owned(),
         };
-        if let Some(e) = error
-            && e.field == c.name
-        {
-            c.error = Some(e.message.clone());
-        }
+        c.error = errors
+            .iter()
+            .find(|e| e.field == c.name)
+            .map(|e| e.message.clone());
     }
     laid_out(controls)
+}
+
+/// Every field error among the results of reading a form (`Err` of each), in form order, so
+/// a form reports all its mistakes at once instead of one per submission.
+pub fn field_errors(results: &[Option<&FieldError>]) -> Vec<FieldError> {
+    results.iter().flatten().map(|e| (*e).clone()).collect()
 }
 
 /// A refusal as the form shows it: the message (which already says what to do next) and,
@@ -460,6 +475,8 @@ pub struct Notice {
     pub conflict: Vec<String>,
     /// Where to go to discard the input and see the latest record.
     pub back: String,
+    /// Several fields were wrong: each with a link to its field (the summary above the form).
+    pub fields: Vec<(String, String)>,
 }
 
 impl Notice {
@@ -470,6 +487,7 @@ impl Notice {
             code: e.code.clone(),
             conflict: Vec::new(),
             back: String::new(),
+            fields: Vec::new(),
         }
     }
     pub fn from_field(e: &FieldError) -> Notice {
@@ -479,6 +497,27 @@ impl Notice {
             code: "request.invalid_field".to_owned(),
             conflict: Vec::new(),
             back: String::new(),
+            fields: Vec::new(),
+        }
+    }
+    /// Every mistake of a form: one line each, linking to its field.
+    pub fn from_fields(errors: &[FieldError]) -> Notice {
+        match errors {
+            [one] => Notice::from_field(one),
+            _ => Notice {
+                heading: "保存できませんでした。",
+                message: format!(
+                    "{}か所の入力を直してください。それぞれの項目の下に理由があります。",
+                    errors.len()
+                ),
+                code: "request.invalid_field".to_owned(),
+                conflict: Vec::new(),
+                back: String::new(),
+                fields: errors
+                    .iter()
+                    .map(|e| (format!("f-{}", e.field), e.message.clone()))
+                    .collect(),
+            },
         }
     }
 }

@@ -11,7 +11,8 @@ use tsunagu_core::{ConsentId, OrgId, PersonId, wareki};
 use super::filters;
 use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageError, PageResult,
-    laid_out, parse_id, refill, refusal_status, render, render_status, see_other,
+    field_errors, laid_out, parse_id, refill, refill_all, refusal_status, render, render_status,
+    see_other,
 };
 use crate::AppState;
 use crate::api::{PersonCommandRequest, PersonCreate};
@@ -230,7 +231,7 @@ fn sex_options() -> [(&'static str, &'static str); 4] {
     ]
 }
 
-fn sex_label(s: Sex) -> &'static str {
+pub(super) fn sex_label(s: Sex) -> &'static str {
     match s {
         Sex::Female => "女性",
         Sex::Male => "男性",
@@ -239,7 +240,7 @@ fn sex_label(s: Sex) -> &'static str {
     }
 }
 
-fn person_controls() -> Vec<Control> {
+pub(super) fn person_controls() -> Vec<Control> {
     vec![
         Control::text("name", "氏名").required(),
         Control::check("name_is_provisional", "仮の名前（氏名が分からないとき）"),
@@ -248,24 +249,77 @@ fn person_controls() -> Vec<Control> {
         Control::select("sex", "性別", sex_options()),
         Control::text("address", "住所"),
         Control::text("phone", "電話番号"),
+        Control::text("relationship", "続柄（世帯主との関係）").hint("例: 世帯主、妻、長男、母"),
     ]
 }
 
-fn read_details(f: &Fields) -> FieldResult<PersonDetails> {
-    Ok(PersonDetails {
-        name: f.short("name", "氏名")?,
-        name_is_provisional: f.checked("name_is_provisional"),
-        kana: f.opt_short("kana", "ふりがな")?,
-        date_of_birth: f.opt_date("date_of_birth", "生年月日")?,
-        sex: match f.get("sex") {
-            None => None,
-            Some(_) => Some(f.choice("sex", "性別", |v| {
+/// The details typed into the person form; every mistake at once.
+pub(super) fn read_details(f: &Fields) -> Result<PersonDetails, Vec<FieldError>> {
+    let name = f.short("name", "氏名");
+    let kana = f.opt_short("kana", "ふりがな");
+    let date_of_birth = f.opt_date("date_of_birth", "生年月日");
+    let sex = match f.get("sex") {
+        None => Ok(None),
+        Some(_) => f
+            .choice("sex", "性別", |v| {
                 serde_json::from_value(serde_json::Value::String(v.to_owned())).ok()
-            })?),
-        },
-        address: f.opt_short("address", "住所")?,
-        phone: f.opt_short("phone", "電話番号")?,
+            })
+            .map(Some),
+    };
+    let address = f.opt_short("address", "住所");
+    let phone = f.opt_short("phone", "電話番号");
+    let relationship = f.opt_short("relationship", "続柄");
+    let errors = field_errors(&[
+        name.as_ref().err(),
+        kana.as_ref().err(),
+        date_of_birth.as_ref().err(),
+        sex.as_ref().err(),
+        address.as_ref().err(),
+        phone.as_ref().err(),
+        relationship.as_ref().err(),
+    ]);
+    let all = |e| vec![e];
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(PersonDetails {
+        name: name.map_err(all)?,
+        name_is_provisional: f.checked("name_is_provisional"),
+        kana: kana.map_err(all)?,
+        date_of_birth: date_of_birth.map_err(all)?,
+        sex: sex.map_err(all)?,
+        address: address.map_err(all)?,
+        phone: phone.map_err(all)?,
+        relationship: relationship.map_err(all)?,
     })
+}
+
+/// The form's fields as the stored details fill them (the edit form).
+pub(super) fn details_fields(d: &PersonDetails) -> Fields {
+    let mut f = vec![("name".to_owned(), d.name.as_str().to_owned())];
+    if d.name_is_provisional {
+        f.push(("name_is_provisional".to_owned(), "1".to_owned()));
+    }
+    let text = |v: &Option<tsunagu_core::ShortText>| v.as_ref().map(|t| t.as_str().to_owned());
+    let values = [
+        ("kana", text(&d.kana)),
+        ("date_of_birth", d.date_of_birth.map(wareki::format)),
+        (
+            "sex",
+            d.sex
+                .and_then(|s| serde_json::to_value(s).ok())
+                .and_then(|v| v.as_str().map(str::to_owned)),
+        ),
+        ("address", text(&d.address)),
+        ("phone", text(&d.phone)),
+        ("relationship", text(&d.relationship)),
+    ];
+    f.extend(
+        values
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))),
+    );
+    Fields(f)
 }
 
 #[derive(Template)]
@@ -295,12 +349,12 @@ pub async fn create(
 ) -> PageResult {
     let f = Fields(fields);
     let chrome = Chrome::of(&auth, app.clock.today());
-    let again = |error: Option<&FieldError>, notice: Notice, status| {
+    let again = |errors: &[FieldError], notice: Notice, status| {
         render_status(
             status,
             &NewPersonPage {
                 chrome: chrome.clone(),
-                controls: refill(person_controls(), &f, error),
+                controls: refill_all(person_controls(), &f, errors),
                 notice: Some(notice),
                 duplicates: Vec::new(),
             },
@@ -308,10 +362,10 @@ pub async fn create(
     };
     let details = match read_details(&f) {
         Ok(d) => d,
-        Err(e) => {
+        Err(errors) => {
             return Ok(again(
-                Some(&e),
-                Notice::from_field(&e),
+                &errors,
+                Notice::from_fields(&errors),
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             ));
         }
@@ -342,7 +396,7 @@ pub async fn create(
     {
         Ok(created) => Ok(see_other(&format!("/persons/{}", created.id))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
-            Ok(again(None, Notice::from_api(&e), refusal_status(&e)))
+            Ok(again(&[], Notice::from_api(&e), refusal_status(&e)))
         }
         Err(e) => Err(e.into()),
     }
@@ -379,6 +433,8 @@ struct PersonPage {
     consents: Vec<ConsentRow>,
     consent_controls: Vec<Control>,
     notice: Option<Notice>,
+    /// What was just saved (after the edit page), announced.
+    saved: Option<&'static str>,
 }
 
 pub(crate) fn org_names(orgs: &[Organisation], ids: &[OrgId]) -> String {
@@ -493,16 +549,30 @@ async fn person_page(
         consents: consent_rows(&orgs, &view.consents, today),
         consent_controls: controls,
         notice,
+        saved: None,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    saved: String,
 }
 
 pub async fn show(
     State(app): State<AppState>,
     Page(auth): Page,
     Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
 ) -> PageResult {
     let id: PersonId = parse_id(&id)?;
-    Ok(render(&person_page(&app, auth, id, None, None).await?))
+    let mut page = person_page(&app, auth, id, None, None).await?;
+    page.saved = match q.saved.as_str() {
+        "details" => Some("基本情報の変更を保存しました。"),
+        "household" => Some("世帯を移しました。"),
+        _ => None,
+    };
+    Ok(render(&page))
 }
 
 /// Consent entry and withdrawal on the person page (`action` = record_consent | withdraw_consent).

@@ -121,6 +121,40 @@ impl Api {
         (res.status(), res.text().await.unwrap())
     }
 
+    /// Posts a page form as the browser does (CSRF token in the form, redirects followed):
+    /// status, the path and query the browser ends at, and the page.
+    pub async fn form(
+        &self,
+        path: &str,
+        fields: &[(&str, String)],
+    ) -> (StatusCode, String, String) {
+        let mut form: Vec<(String, String)> = vec![("csrf_token".into(), self.csrf.clone())];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let url = res.url();
+        let at = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        (status, at, res.text().await.unwrap())
+    }
+
+    /// Registers a person through the API; their id.
+    pub async fn person(&self, details: Value) -> String {
+        let (s, p) = self
+            .post("/api/persons", json!({ "details": details }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        p["id"].as_str().unwrap().to_owned()
+    }
+
     /// Attaches a file to a case through the API (multipart) at `version`.
     pub async fn attach(
         &self,

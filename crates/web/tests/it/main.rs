@@ -17,6 +17,7 @@ mod corrections;
 mod lifecycle;
 mod matrix;
 mod meetings;
+mod persons;
 mod roles;
 mod search;
 mod security;

@@ -468,6 +468,18 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
                 "action": "withdraw_consent", "consent_id": random.to_string(), "withdrawn_on": day(0)}),
             StatusCode::UNPROCESSABLE_ENTITY,
         )],
+        ("GET", "/persons/{id}/edit") => vec![get(format!("/persons/{}/edit", case.person))],
+        // Details without a name: refused on the form (422), nothing changes.
+        ("POST", "/persons/{id}/edit") => vec![form(
+            m,
+            format!("/persons/{}/edit", case.person),
+            json!({"expected_version": f.person_version(&case.person).await.to_string(),
+                "action": "details", "name": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )],
+        ("GET", "/persons/{id}/history") => {
+            vec![get(format!("/persons/{}/history", case.person))]
+        }
         ("GET", "/persons/{id}/cases/new") => {
             vec![get(format!("/persons/{}/cases/new", case.person))]
         }

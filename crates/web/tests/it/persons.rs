@@ -1,0 +1,223 @@
+//! Changing a person's record through the pages (issue 13): the details form filled with the
+//! record as it reads now, every mistake reported at once beside its field with nothing
+//! written, the change kept in the history with the old value, who and why; a stale form
+//! conflicts instead of overwriting; joining and leaving a household. On every backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn person(api: &Api, id: &str) -> Value {
+    let (s, p) = api.get(&format!("/api/persons/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    p
+}
+
+fn details_form(version: u64, name: &str, dob: &str, reason: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("expected_version", version.to_string()),
+        ("action", "details".into()),
+        ("name", name.into()),
+        ("kana", "やまだ たろう".into()),
+        ("date_of_birth", dob.into()),
+        ("sex", "male".into()),
+        ("address", "つなぐ市本町2丁目3番".into()),
+        ("phone", "090-1111-2222".into()),
+        ("relationship", "世帯主".into()),
+        ("reason", reason.into()),
+    ]
+}
+
+#[tokio::test]
+async fn a_provisional_name_is_replaced_and_the_history_keeps_the_old_one() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let id = worker
+            .person(
+                json!({"name": "駅前の男性（仮）", "name_is_provisional": true,
+                "address": "つなぐ市駅前"}),
+            )
+            .await;
+
+        // The form is filled with the record as it reads now.
+        let (s, page) = worker.page(&format!("/persons/{id}/edit")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains(r#"value="駅前の男性（仮）""#), "{page}");
+        assert!(page.contains(r#"value="つなぐ市駅前""#), "{page}");
+        assert!(
+            page.contains(r#"name="name_is_provisional" value="1" checked"#),
+            "{page}"
+        );
+
+        // Two mistakes at once: both reported, each beside its field; nothing written.
+        let mut bad = details_form(1, "山田 太郎", "8年11月24日", "本名が分かった");
+        bad.retain(|(k, _)| *k != "phone");
+        bad.push(("phone", "0".repeat(201)));
+        let (s, _, page) = worker.form(&format!("/persons/{id}/edit"), &bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert_eq!(page.matches(r#"class="field-error""#).count(), 2, "{page}");
+        assert!(page.contains(r#"id="f-date_of_birth-err""#), "{page}");
+        assert!(page.contains(r#"id="f-phone-err""#), "{page}");
+        assert!(page.contains("元号を付けてください"), "{page}");
+        assert!(page.contains("2か所の入力を直してください"), "{page}");
+        assert!(page.contains(r##"href="#f-phone""##), "{page}");
+        // What was typed stays.
+        assert!(page.contains(r#"value="山田 太郎""#), "{page}");
+        let p = person(&worker, &id).await;
+        assert_eq!(p["details"]["name"], "駅前の男性（仮）");
+        assert_eq!(p["version"], 1);
+
+        // The real name, with a reason.
+        let (s, at, page) = worker
+            .form(
+                &format!("/persons/{id}/edit"),
+                &details_form(1, "山田 太郎", "昭和50年4月1日", "本名が分かった"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(at, format!("/persons/{id}?saved=details"));
+        assert!(page.contains("基本情報の変更を保存しました。"), "{page}");
+        assert!(page.contains("世帯主"), "{page}");
+        let p = person(&worker, &id).await;
+        assert_eq!(p["details"]["name"], "山田 太郎");
+        assert_eq!(p["details"]["name_is_provisional"], false);
+        assert_eq!(p["details"]["date_of_birth"], "1975-04-01");
+        assert_eq!(p["details"]["relationship"], "世帯主");
+        assert_eq!(p["version"], 2);
+
+        // Found by the new kana in any script.
+        let (_, found) = worker.get("/api/persons?q=ヤマダタロウ").await;
+        assert!(
+            found
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["id"] == id.as_str()),
+            "{found}"
+        );
+
+        // The history keeps the old values, who changed them and why.
+        let (s, page) = worker.page(&format!("/persons/{id}/history")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("基本情報の変更"), "{page}");
+        assert!(
+            page.contains("<del>駅前の男性（仮）</del> → 山田 太郎"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<del>つなぐ市駅前</del> → つなぐ市本町2丁目3番"),
+            "{page}"
+        );
+        assert!(page.contains("本名が分かった"), "{page}");
+        assert!(page.contains("登録"), "{page}");
+
+        // A form opened before that change conflicts instead of overwriting it.
+        let (s, _, page) = worker
+            .form(
+                &format!("/persons/{id}/edit"),
+                &details_form(1, "山田 次郎", "昭和50年4月1日", ""),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{page}");
+        assert!(page.contains(r#"value="山田 次郎""#), "{page}");
+        assert_eq!(person(&worker, &id).await["details"]["name"], "山田 太郎");
+
+        // Nothing to change writes nothing.
+        let (s, _, _) = worker
+            .form(
+                &format!("/persons/{id}/edit"),
+                &details_form(2, "山田 太郎", "1975-04-01", ""),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(person(&worker, &id).await["version"], 2);
+    }
+}
+
+#[tokio::test]
+async fn a_person_joins_a_household_they_can_see_and_leaves_it() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let stranger = w.login("stranger").await;
+        let son = worker.person(json!({"name": "世帯 一郎"})).await;
+        let mother = worker.person(json!({"name": "世帯 ハナ"})).await;
+        let elsewhere = stranger.person(json!({"name": "世帯 別人"})).await;
+        let mother_household = person(&worker, &mother).await["household_id"].clone();
+        let elsewhere_household = person(&stranger, &elsewhere).await["household_id"].clone();
+
+        // Found by name on the edit page, only among households the worker can see.
+        let (s, page) = worker.page(&format!("/persons/{son}/edit?join=世帯")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("世帯 ハナさんの世帯に加わる"), "{page}");
+        assert!(!page.contains("世帯 別人"), "{page}");
+
+        let (s, at, page) = worker
+            .form(
+                &format!("/persons/{son}/edit"),
+                &[
+                    ("expected_version", "1".into()),
+                    ("action", "join_household".into()),
+                    ("household_id", mother_household.as_str().unwrap().into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(at, format!("/persons/{son}?saved=household"));
+        assert_eq!(
+            person(&worker, &son).await["household_id"],
+            mother_household
+        );
+        let (_, page) = worker.page(&format!("/persons/{mother}")).await;
+        assert!(page.contains("世帯 一郎"), "{page}");
+
+        // A household the worker cannot see is refused, and nothing is written.
+        let (s, _, page) = worker
+            .form(
+                &format!("/persons/{son}/edit"),
+                &[
+                    ("expected_version", "2".into()),
+                    ("action", "join_household".into()),
+                    ("household_id", elsewhere_household.as_str().unwrap().into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("household.not_found"), "{page}");
+        assert_eq!(
+            person(&worker, &son).await["household_id"],
+            mother_household
+        );
+
+        // The same household again: said so.
+        let (s, body) = worker
+            .post(
+                &format!("/api/persons/{son}/commands"),
+                json!({"expected_version": 2, "command": {"action": "move_to_household",
+                    "household_id": mother_household}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "household.unchanged");
+
+        // Leaving: a household of his own.
+        let (s, _, page) = worker
+            .form(
+                &format!("/persons/{son}/edit"),
+                &[
+                    ("expected_version", "2".into()),
+                    ("action", "leave_household".into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let own = person(&worker, &son).await["household_id"].clone();
+        assert_ne!(own, mother_household);
+        let (_, page) = worker.page(&format!("/persons/{mother}")).await;
+        assert!(!page.contains("世帯 一郎"), "{page}");
+        let (_, page) = worker.page(&format!("/persons/{son}/history")).await;
+        assert_eq!(page.matches("世帯の移動").count(), 2, "{page}");
+    }
+}
