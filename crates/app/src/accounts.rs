@@ -102,6 +102,97 @@ impl Me {
     }
 }
 
+// --- Passwords ----------------------------------------------------------------------------------
+
+/// A password change by its owner: the current password, then a new one under the policy.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the caller's own password (not through an API token). The current password must
+/// be given; the new one meets the policy. Every session and API token of the user ends (the
+/// store's rule for a changed password), this one too: a session someone else opened with the
+/// old password does not outlive it, and the user logs in again with the new one.
+pub async fn change_password(app: &App, me: &Authenticated, req: PasswordChange) -> Result<()> {
+    if me.token.is_some() {
+        return Err(Error::forbidden());
+    }
+    let hash = me.user.password_hash.clone().unwrap_or_default();
+    let current = req.current_password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|_| Error::internal())?;
+    if !ok {
+        app.store
+            .audit(&[me.audit("password.change_refused").detail("current_wrong")])
+            .await?;
+        return Err(Error::invalid(
+            "password.current_wrong",
+            "現在のパスワードが違います。",
+        ));
+    }
+    check_new_password(&req.new_password)?;
+    let new_hash = hash_password_blocking(req.new_password).await?;
+    app.store
+        .set_password_hash(me.user.id, &new_hash, &me.audit("password.changed"))
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of the caller but this one.
+pub async fn end_other_sessions(app: &App, me: &Authenticated) -> Result<()> {
+    let current = me.session.as_ref().map(|s| s.id.as_str());
+    for s in app
+        .store
+        .sessions_of(me.user.id, jiff::Timestamp::now())
+        .await?
+    {
+        if Some(s.id.as_str()) != current {
+            app.store
+                .revoke_sessions(
+                    me.user.id,
+                    Some(&s.id),
+                    &me.audit("session.revoked").object("session", &s.id),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// An administrator sets a new password for a user who lost theirs (policy applies); all the
+/// user's sessions and API tokens end (the store's rule for a changed password). The
+/// administrator tells the user the password out of band.
+pub async fn reset_password(
+    app: &App,
+    me: &Authenticated,
+    id: UserId,
+    password: String,
+) -> Result<()> {
+    access::administer(me)?;
+    let user = admin::tenant_user(app, me, id).await?;
+    if user.id == me.user.id {
+        return Err(Error::invalid(
+            "password.reset_self",
+            "自分のパスワードは「アカウント」のページで、現在のパスワードを入れて変更してください。",
+        ));
+    }
+    check_new_password(&password)?;
+    let hash = hash_password_blocking(password).await?;
+    app.store
+        .set_password_hash(
+            user.id,
+            &hash,
+            &me.audit("password.reset")
+                .object("user", user.id)
+                .basis(Basis::Administration),
+        )
+        .await?;
+    Ok(())
+}
+
 // --- TOTP ---------------------------------------------------------------------------------------
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -139,6 +230,25 @@ pub async fn start_totp(app: &App, me: &Authenticated) -> Result<TotpSetup> {
         otpauth_url: totp.get_url(),
         secret,
     })
+}
+
+/// An enrolment started and not yet confirmed: its secret again, so the page can show it
+/// until the user confirms a code (the secret stays sealed at rest).
+pub async fn pending_totp(app: &App, me: &Authenticated) -> Result<Option<TotpSetup>> {
+    let Some(sealed) = me
+        .user
+        .totp_secret
+        .as_deref()
+        .filter(|_| !me.user.totp_confirmed && me.token.is_none())
+    else {
+        return Ok(None);
+    };
+    let secret = app.secrets.open(sealed).ok_or_else(Error::internal)?;
+    let totp = auth::totp(&secret, &me.user.login).ok_or_else(Error::internal)?;
+    Ok(Some(TotpSetup {
+        otpauth_url: totp.get_url(),
+        secret,
+    }))
 }
 
 /// Confirms the second factor with a code from the app; the session is no longer setup-only.

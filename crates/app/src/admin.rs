@@ -82,6 +82,9 @@ pub struct UserView {
     pub role: Role,
     pub org_id: OrgId,
     pub disabled: bool,
+    /// The second factor is set up.
+    #[serde(default)]
+    pub totp_enabled: bool,
 }
 
 impl From<User> for UserView {
@@ -93,6 +96,7 @@ impl From<User> for UserView {
             role: u.role,
             org_id: u.org_id,
             disabled: u.disabled,
+            totp_enabled: u.totp_confirmed,
         }
     }
 }

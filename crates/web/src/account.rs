@@ -81,6 +81,42 @@ pub async fn get_me(auth: Auth) -> Json<Me> {
     Json(Me::of(&auth))
 }
 
+// --- passwords ----------------------------------------------------------------------------------
+
+/// Changes the caller's own password: the current one, then a new one under the policy; the
+/// user's other sessions end.
+#[utoipa::path(put, path = "/api/me/password", request_body = accounts::PasswordChange,
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<accounts::PasswordChange>,
+) -> ApiResult<StatusCode> {
+    accounts::change_password(&app, &auth, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PasswordReset {
+    /// The new password, told to the user out of band.
+    pub password: String,
+}
+
+/// An administrator sets a new password for a user who lost theirs; all the user's sessions end.
+#[utoipa::path(put, path = "/api/users/{id}/password", params(("id" = UserId, Path)),
+    request_body = PasswordReset,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn reset_password(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(req): ApiJson<PasswordReset>,
+) -> ApiResult<StatusCode> {
+    accounts::reset_password(&app, &auth, id, req.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 // --- TOTP ---------------------------------------------------------------------------------------
 
 #[utoipa::path(post, path = "/api/me/totp",

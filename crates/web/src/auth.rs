@@ -17,11 +17,13 @@ use crate::error::ApiError;
 pub const SESSION_COOKIE: &str = "tsunagu_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Paths a session that still has to enrol its second factor may use.
-pub const TOTP_SETUP_PATHS: [&str; 4] = [
+pub const TOTP_SETUP_PATHS: [&str; 6] = [
     "/api/me",
     "/api/me/totp",
     "/api/me/totp/confirm",
     "/api/logout",
+    "/account",
+    "/logout",
 ];
 
 /// The password rules and the token and TOTP primitives live with the use cases, so the API,

@@ -80,6 +80,8 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         account::login,
         account::logout,
         account::get_me,
+        account::change_password,
+        account::reset_password,
         account::start_totp,
         account::confirm_totp,
         account::reset_totp,

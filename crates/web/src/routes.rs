@@ -119,8 +119,11 @@ routes! {
     POST "/login" Public => ui::login_submit;
     POST "/logout" Authenticated => ui::logout_submit;
     GET "/" Authenticated => ui::dashboard;
+    GET "/account" Authenticated => pages::account::show;
+    POST "/account" Authenticated => pages::account::submit;
     GET "/admin" Administer => pages::admin::show;
     POST "/admin" Administer => pages::admin::submit;
+    GET "/admin/audit" ReadAudit => pages::audit::show;
     GET "/persons" WorkCases => person::search;
     GET "/search" WorkCases => person::search_records;
     GET "/persons/new" WorkCases => person::new_form;
@@ -151,6 +154,7 @@ routes! {
     POST "/api/login" Public => account::login;
     POST "/api/logout" Authenticated => account::logout;
     GET "/api/me" Authenticated => account::get_me;
+    PUT "/api/me/password" Authenticated => account::change_password;
     POST "/api/me/totp" Authenticated => account::start_totp;
     POST "/api/me/totp/confirm" Authenticated => account::confirm_totp;
     GET "/api/me/sessions" Authenticated => account::my_sessions;
@@ -169,6 +173,7 @@ routes! {
     GET "/api/users/{id}/sessions" Administer => account::user_sessions;
     DELETE "/api/users/{id}/sessions" Administer => account::end_user_sessions;
     DELETE "/api/users/{id}/totp" Administer => account::reset_totp;
+    PUT "/api/users/{id}/password" Administer => account::reset_password;
     GET "/api/users/{id}/tokens" Administer => account::user_tokens;
     DELETE "/api/users/{id}/tokens/{token}" Administer => account::revoke_user_token;
     GET "/api/audit" ReadAudit => admin::audit_log;

@@ -32,6 +32,10 @@ impl FromRequestParts<AppState> for Page {
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
                 Err(Redirect::to("/login").into_response())
             }
+            // A session that must enrol a second factor first: to the page where it can.
+            Err(e) if e.code == "auth.totp_setup_required" => {
+                Err(Redirect::to("/account#totp").into_response())
+            }
             Err(e) => Err(page_error(&e)),
         }
     }
@@ -88,12 +92,22 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 struct LoginPage {
     login: String,
     error: Option<String>,
+    /// Said before logging in (the password was just changed).
+    notice: Option<&'static str>,
 }
 
-pub async fn login_page() -> Response {
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    changed: String,
+}
+
+pub async fn login_page(axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
     render(&LoginPage {
         login: String::new(),
         error: None,
+        notice: (q.changed == "password")
+            .then_some("パスワードを変更しました。新しいパスワードでログインし直してください。"),
     })
 }
 
@@ -125,6 +139,7 @@ pub async fn login_submit(
             let page = LoginPage {
                 login,
                 error: Some(e.message),
+                notice: None,
             };
             match page.render() {
                 Ok(html) => (e.status, Html(html)).into_response(),

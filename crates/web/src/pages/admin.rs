@@ -33,8 +33,32 @@ struct AdminPage {
     org_controls: Vec<Control>,
     user_controls: Vec<Control>,
     change_controls: Vec<Control>,
+    reset_controls: Vec<Control>,
     settings_controls: Vec<Control>,
     notice: Option<Notice>,
+}
+
+/// A user who lost their password or phone: a new password, the second factor removed, or both.
+fn reset_controls(users: &[UserView]) -> Vec<Control> {
+    vec![
+        Control::select(
+            "reset_user",
+            "アカウント",
+            users.iter().map(|u| {
+                (
+                    u.id.to_string(),
+                    format!("{}（{}）", u.display_name, u.login),
+                )
+            }),
+        )
+        .required(),
+        Control::secret("reset_password", "新しいパスワード（変えないときは空欄）")
+            .hint("8文字以上。本人に口頭などで伝え、本人が「アカウント」のページで変えます。"),
+        Control::check(
+            "reset_totp",
+            "二要素認証をリセットする（スマートフォンをなくしたとき。次回ログインで登録し直します）",
+        ),
+    ]
 }
 
 /// Changing an account: role, organisation, or stopping it (which ends its sessions).
@@ -101,7 +125,7 @@ fn user_controls(orgs: &[Organisation]) -> Vec<Control> {
             orgs.iter().map(|o| (o.id.to_string(), o.name.clone())),
         )
         .required(),
-        Control::secret("password", "初期パスワード（12文字以上）").required(),
+        Control::secret("password", "初期パスワード（8文字以上）").required(),
     ]
 }
 
@@ -172,6 +196,7 @@ async fn admin_page(
     let orgs = admin::organisations(app, auth).await?;
     let users = admin::users(app, auth).await?;
     let change = change_controls(&users, &orgs);
+    let reset = reset_controls(&users);
     let fill = |controls: Vec<Control>, which: &str, initial: Option<Fields>| match form {
         Some((w, f, e)) if w == which => refill(controls, f, e),
         _ => match initial {
@@ -194,6 +219,7 @@ async fn admin_page(
             .collect(),
         org_controls: fill(org_controls(), "organisation", None),
         user_controls: fill(user_controls(&orgs), "user", None),
+        reset_controls: fill(reset, "password_reset", None),
         change_controls: fill(
             change,
             "user_change",
@@ -236,6 +262,11 @@ pub async fn submit(
                     admin::update_user(&app, &auth, id, r).await.map(|_| ())
                 }
                 AdminRequest::Settings(r) => admin::put_settings(&app, &auth, &r).await,
+                AdminRequest::Reset {
+                    user,
+                    password,
+                    totp,
+                } => reset(&app, &auth, user, password, totp).await,
             }
             .map_err(ApiError::from);
             match saved {
@@ -262,11 +293,33 @@ pub async fn submit(
     Ok(render_status(status, &page))
 }
 
+/// A new password and/or a reset second factor; each ends the user's sessions.
+async fn reset(
+    app: &AppState,
+    auth: &Auth,
+    user: tsunagu_core::UserId,
+    password: Option<String>,
+    totp: bool,
+) -> tsunagu_app::Result<()> {
+    if let Some(p) = password {
+        tsunagu_app::accounts::reset_password(app, auth, user, p).await?;
+    }
+    if totp {
+        tsunagu_app::accounts::reset_totp(app, auth, user).await?;
+    }
+    Ok(())
+}
+
 enum AdminRequest {
     Organisation(OrganisationCreate),
     User(UserCreate),
     UserChange(tsunagu_core::UserId, UserChange),
     Settings(TenantSettings),
+    Reset {
+        user: tsunagu_core::UserId,
+        password: Option<String>,
+        totp: bool,
+    },
 }
 
 fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<AdminRequest> {
@@ -315,6 +368,22 @@ fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<A
                     disabled,
                 },
             )
+        }
+        "password_reset" => {
+            let user = f.id("reset_user", "アカウントを選んでください。")?;
+            let password = f.get("reset_password").map(str::to_owned);
+            let totp = f.checked("reset_totp");
+            if password.is_none() && !totp {
+                return Err(field_error(
+                    "reset_password",
+                    "新しいパスワードを入力するか、二要素認証のリセットを選んでください。",
+                ));
+            }
+            AdminRequest::Reset {
+                user,
+                password,
+                totp,
+            }
         }
         "settings" => AdminRequest::Settings(TenantSettings {
             monitoring_interval_months: f

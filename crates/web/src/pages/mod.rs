@@ -3,8 +3,10 @@
 //! access checks, decisions and audit apply); this module only turns forms into commands and
 //! answers into HTML. A refusal comes back on the same form with what the user typed.
 
+pub mod account;
 pub mod admin;
 pub mod attachment;
+pub mod audit;
 pub mod case;
 pub mod caselist;
 pub mod meeting;
@@ -30,6 +32,8 @@ pub struct Chrome {
     pub csrf_token: String,
     pub works_cases: bool,
     pub administers: bool,
+    /// Auditors and administrators: the audit view.
+    pub reads_audit: bool,
     /// Today in 和暦 and the fiscal year, shown in the header.
     pub today: String,
     pub fiscal_year: String,
@@ -47,6 +51,7 @@ impl Chrome {
                 .unwrap_or_default(),
             works_cases: auth.actor.role.works_cases(),
             administers: tsunagu_core::policy::administer(&auth.actor),
+            reads_audit: tsunagu_core::policy::read_audit(&auth.actor),
             today: wareki::format(today),
             fiscal_year: wareki::fiscal_year_label(today),
         }

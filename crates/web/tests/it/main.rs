@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account;
 mod admin;
 mod attachments;
 mod browser;

@@ -442,6 +442,15 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/") => vec![get("/".into())],
         ("POST", "/logout") => vec![],
         ("GET", "/admin") => vec![get("/admin".into())],
+        ("GET", "/account") => vec![get("/account".into())],
+        ("GET", "/admin/audit") => vec![get("/admin/audit".into())],
+        // An unknown form: refused (422), nothing changes.
+        ("POST", "/account") => vec![form(
+            m,
+            "/account".into(),
+            json!({"form": "nothing"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )],
         // An organisation without a name: refused on the form, nothing is created.
         ("POST", "/admin") => vec![form(
             m,
@@ -602,6 +611,13 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             Some(json!({"code": "000000"})),
             StatusCode::UNPROCESSABLE_ENTITY,
         )],
+        // The wrong current password: refused for everyone, nothing changes.
+        ("PUT", "/api/me/password") => vec![req(
+            m,
+            "/api/me/password".into(),
+            Some(json!({"current_password": "wrong password", "new_password": "長い合言葉の新しいパスワード"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )],
         ("GET", "/api/me/sessions") => vec![get("/api/me/sessions".into())],
         ("DELETE", "/api/me/sessions/{id}") => vec![req(
             m,
@@ -673,6 +689,13 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             format!("/api/users/{}/totp", f.target),
             None,
             StatusCode::NO_CONTENT,
+        )],
+        // A password the policy refuses: through the guard, 422 and nothing changes.
+        ("PUT", "/api/users/{id}/password") => vec![req(
+            m,
+            format!("/api/users/{}/password", f.target),
+            Some(json!({"password": "abc"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
         )],
         ("GET", "/api/audit") => vec![get("/api/audit?limit=5".into())],
         ("POST", "/api/persons") => vec![req(
