@@ -19,6 +19,7 @@ use crate::{AppState, api};
 
 const HTMX: &[u8] = include_bytes!("../assets/htmx.min.js");
 const CSS: &[u8] = include_bytes!("../assets/app.css");
+const JS: &[u8] = include_bytes!("../assets/app.js");
 
 /// A page's view of the caller: a logged-in user, or a redirect to the login page.
 pub struct Page(pub Auth);
@@ -74,6 +75,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
         "app.css" => (CSS, "text/css; charset=utf-8"),
+        "app.js" => (JS, "text/javascript; charset=utf-8"),
         _ => return page_error(&ApiError::not_found()),
     };
     let mut res = body.into_response();

@@ -109,6 +109,11 @@ fn qr_svg(url: &str) -> String {
                 .quiet_zone(true)
                 .build()
         })
+        // Inline in HTML: without the XML declaration.
+        .map(|svg| match svg.find("<svg") {
+            Some(at) => svg[at..].to_owned(),
+            None => svg,
+        })
         .unwrap_or_default()
 }
 

@@ -476,6 +476,34 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     click_and_wait(&client, "main table a").await;
     let person_url = client.current_url().await.unwrap().to_string();
 
+    // The person's record changed from its page (an address added, with a reason), the old
+    // value kept in the history.
+    click_and_wait(&client, "main a[href$='/edit']").await;
+    assert_eq!(heading(&client).await, "基本情報の変更: 画面 花子");
+    check_axe(&client, "person edit", &mut axe).await;
+    set(&client, "f-address", "つなぐ市本町1丁目2番").await;
+    set(&client, "f-reason", "転居の届出を受けた").await;
+    submit(&client, "/edit").await;
+    assert!(
+        text_of(&client, "#saved").await.contains("保存しました"),
+        "the change is announced"
+    );
+    assert!(
+        text_of(&client, ".facts")
+            .await
+            .contains("つなぐ市本町1丁目2番")
+    );
+    click_and_wait(&client, "main a[href$='/history']").await;
+    assert!(
+        text_of(&client, "table.history")
+            .await
+            .contains("転居の届出を受けた")
+    );
+    check_axe(&client, "person history", &mut axe).await;
+    click_and_wait(&client, "header.bar a.who").await;
+    assert_eq!(heading(&client).await, "アカウント");
+    check_axe(&client, "account", &mut axe).await;
+
     // ② 相談受付・申込票.
     client.goto(&person_url).await.unwrap();
     click_and_wait(&client, "main a[href$='/cases/new']").await;
@@ -794,13 +822,31 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         scroll_width <= inner_width,
         "the page is wider than the phone: {layout}"
     );
-    assert!(header < 160.0, "the header takes {header} px: {layout}");
+    assert!(
+        header < 60.0,
+        "the header is one line with the menu folded, not {header} px: {layout}"
+    );
     assert!(
         quick < flow,
         "the quick entry comes before the flow: {layout}"
     );
     check_axe(&client, "case page at 390 px", &mut axe).await;
     screenshot(&client, "case-phone").await;
+    // The menu opens from its one button, the pages one under another.
+    click(&client, "header.bar .menu-toggle").await;
+    let menu: serde_json::Value = client
+        .execute(
+            "return [document.querySelector('.menu-toggle').getAttribute('aria-expanded'), \
+             document.querySelector('#main-nav a[href=\"/cases\"]').getBoundingClientRect().height > 0];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(menu, serde_json::json!(["true", true]), "the menu opened");
+    check_axe(&client, "menu open at 390 px", &mut axe).await;
+    screenshot(&client, "menu-phone").await;
+    click_and_wait(&client, "#main-nav a[href='/cases']").await;
+    assert_eq!(heading(&client).await, "支援ケース一覧");
     client
         .goto(&format!("{base}/cases?worker=org"))
         .await
