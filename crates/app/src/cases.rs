@@ -96,7 +96,8 @@ pub async fn open(
     let key = crate::idempotency(idempotency_key, &req)?;
     let (person, basis) = access::person(app, caller, req.case.person_id, Access::Write).await?;
     // Checked before a number is taken, so a refused opening takes none.
-    case::open(req.case.clone(), &ctx(app, caller, &[]))?;
+    let born_on = person.state.details.date_of_birth;
+    case::open_numbered(req.case.clone(), born_on, &ctx(app, caller, &[]), None)?;
     let fiscal_year =
         tsunagu_core::wareki::fiscal_year(case::opening_day(&req.case, &ctx(app, caller, &[])));
     let seq = app
@@ -105,6 +106,7 @@ pub async fn open(
         .await?;
     let events = case::open_numbered(
         req.case.clone(),
+        born_on,
         &ctx(app, caller, &[]),
         Some(case::CaseNumber { fiscal_year, seq }),
     )?;

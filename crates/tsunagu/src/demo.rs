@@ -387,6 +387,7 @@ impl Demo<'_> {
         let actor = self.worker[rng.random_range(0..self.worker.len())].clone();
         let pid = PersonId(Uuid::now_v7());
         self.consents.clear();
+        let born_on = details.date_of_birth;
         let events = person::register(details, HouseholdId(Uuid::now_v7()), &self.ctx(&actor))
             .map_err(|r| anyhow::anyhow!("{r}"))?;
         let person_state = person::PersonState::fold(events.iter()).context("register")?;
@@ -454,7 +455,7 @@ impl Demo<'_> {
             &open,
             &self.ctx(&actor),
         )));
-        let events = case::open_numbered(open, &self.ctx(&actor), Some(number))
+        let events = case::open_numbered(open, born_on, &self.ctx(&actor), Some(number))
             .map_err(|r| anyhow::anyhow!("{r}"))?;
         let mut state = CaseState::fold(events.iter()).context("open")?;
         let mut version = events.len() as u64;

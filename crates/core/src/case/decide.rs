@@ -118,7 +118,7 @@ fn build_referral(
 /// Opening a case. Only what is known is needed: a person (possibly with a provisional name).
 /// The case carries no number ([`open_numbered`] gives it one).
 pub fn open(cmd: OpenCase, ctx: &Context) -> Decision {
-    open_numbered(cmd, ctx, None)
+    open_numbered(cmd, None, ctx, None)
 }
 
 /// The day a case opened by `cmd` opens on: the identification's day, else the intake's, else
@@ -131,10 +131,25 @@ pub fn opening_day(cmd: &OpenCase, ctx: &Context) -> Date {
     }
 }
 
-/// [`open`] with the case number taken for it.
-pub fn open_numbered(cmd: OpenCase, ctx: &Context, number: Option<CaseNumber>) -> Decision {
+/// [`open`] with the case number taken for it and the person's date of birth, when known: no
+/// case of a person opens (and no intake is received) before they were born.
+pub fn open_numbered(
+    cmd: OpenCase,
+    born_on: Option<Date>,
+    ctx: &Context,
+    number: Option<CaseNumber>,
+) -> Decision {
     let opened_on = opening_day(&cmd, ctx);
     not_future(opened_on, "把握日・受付日", ctx)?;
+    let received_on = cmd.intake.as_ref().map(|i| i.received_on);
+    if let Some(born) = born_on
+        && (opened_on < born || received_on.is_some_and(|r| r < born))
+    {
+        return Err(Refusal::DateOrder {
+            earlier: "生年月日",
+            later: "把握日・受付日",
+        });
+    }
     if let Some(intake) = &cmd.intake {
         check_intake(intake, ctx)?;
     }
@@ -910,5 +925,43 @@ mod tests {
             decide_attachment(&state, attachment(100, today), &ctx),
             Err(Refusal::AttachmentAlreadyAdded)
         );
+    }
+
+    #[test]
+    fn no_case_opens_before_the_person_was_born() {
+        let actor = Actor {
+            tenant_id: TenantId(Uuid::from_u128(1)),
+            user_id: UserId(Uuid::from_u128(2)),
+            org_id: OrgId(Uuid::from_u128(3)),
+            org_kind: crate::OrgKind::SupportAgency,
+            role: Role::SupportWorker,
+        };
+        let settings = crate::TenantSettings::default();
+        let ctx = Context {
+            today: date(2026, 4, 1),
+            actor: &actor,
+            settings: &settings,
+            consents: &[],
+        };
+        let identified = |on: Date| OpenCase {
+            person_id: PersonId(Uuid::from_u128(4)),
+            identification: Some(Identification {
+                identified_on: on,
+                route: IntakeRoute::Outreach,
+                referrer: None,
+                note: None,
+            }),
+            intake: None,
+        };
+        let born = Some(date(2000, 5, 1));
+        assert_eq!(
+            open_numbered(identified(date(2000, 4, 30)), born, &ctx, None)
+                .unwrap_err()
+                .code(),
+            "date.order"
+        );
+        assert!(open_numbered(identified(date(2000, 5, 1)), born, &ctx, None).is_ok());
+        // Not known: nothing to compare with.
+        assert!(open_numbered(identified(date(2000, 4, 30)), None, &ctx, None).is_ok());
     }
 }

@@ -221,3 +221,25 @@ async fn a_person_joins_a_household_they_can_see_and_leaves_it() {
         assert_eq!(page.matches("世帯の移動").count(), 2, "{page}");
     }
 }
+
+#[tokio::test]
+async fn no_case_opens_before_the_person_was_born() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let id = worker
+            .person(json!({"name": "生年 確認", "date_of_birth": day(-10)}))
+            .await;
+        let open = |received_on: String| {
+            json!({"person_id": id, "intake": {"received_on": received_on,
+                "route": "self_visit", "urgency": "normal"}})
+        };
+        let (s, b) = worker.post("/api/cases", open(day(-11))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(b["code"], "date.order");
+        assert!(b["message"].as_str().unwrap().contains("生年月日"), "{b}");
+        assert_eq!(person(&worker, &id).await["cases"], json!([]));
+        let (s, b) = worker.post("/api/cases", open(day(-10))).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+}
