@@ -13,7 +13,7 @@ use serde::Serialize;
 use tsunagu_core::CaseId;
 use tsunagu_core::case::CaseEvent;
 use tsunagu_core::policy::Access;
-use tsunagu_search::{Hit, RecordDoc, SearchIndex};
+use tsunagu_search::{Found, Hit, RecordDoc, SearchIndex};
 use tsunagu_store::{CaseListFilter, CaseListRow, CaseListSort};
 
 use crate::{App, Caller, Error, Result, access};
@@ -241,24 +241,59 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
     let today = app.clock.today();
     // Only the cases the caller may read are searched: the same access projection as every
     // list, so a case the caller may not read can neither crowd out the caller's own nor be
-    // named, counted or audited as shown.
+    // named, counted or audited as shown. First the best records of the tenant are read (case
+    // ids only) and their cases checked; when that answers the question — every match was
+    // read, or the readable ones among them fill the page — the search runs within those
+    // cases. Otherwise (most matches are in cases the caller may not read) it runs within
+    // every case the caller may read.
     let reader = caller.reader(today, Access::Read);
-    let readable: Vec<String> = app
-        .store
-        .readable_case_ids(&reader)
-        .await?
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let t_readable = t0.elapsed();
     let tenant = caller.actor.tenant_id.to_string();
-    let q = words.to_owned();
-    let hits: Vec<Hit> =
-        tokio::task::spawn_blocking(move || index.search(&tenant, Some(&readable), &q, HITS_READ))
+    let (i, t, q) = (index.clone(), tenant.clone(), words.to_owned());
+    let first: Found =
+        tokio::task::spawn_blocking(move || i.search_by_case(&t, None, &q, HITS_READ, 0, 0))
             .await
             .map_err(|_| Error::internal())?
             .map_err(|e| internal(&e))?;
+    let named: Vec<CaseId> = first
+        .case_order
+        .iter()
+        .filter_map(|c| c.parse::<uuid::Uuid>().ok().map(CaseId))
+        .collect();
+    let readable_named = if named.is_empty() {
+        Vec::new()
+    } else {
+        app.store.readable_among(&reader, &named).await?
+    };
+    let every_match_read = first.read < HITS_READ;
+    // Within the cases of the tenant's best records only, while more records matched.
+    let narrowed = !every_match_read && readable_named.len() >= CASES_SHOWN;
+    let within: Vec<String> = if every_match_read || narrowed {
+        readable_named.iter().map(ToString::to_string).collect()
+    } else {
+        app.store
+            .readable_case_ids(&reader)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    let t_readable = t0.elapsed();
+    let q = words.to_owned();
+    let found: Found = tokio::task::spawn_blocking(move || {
+        index.search_by_case(
+            &tenant,
+            Some(&within),
+            &q,
+            HITS_READ,
+            RECORDS_PER_CASE,
+            CASES_SHOWN,
+        )
+    })
+    .await
+    .map_err(|_| Error::internal())?
+    .map_err(|e| internal(&e))?;
     let t_index = t0.elapsed();
+    let hits: Vec<Hit> = found.hits;
     // The cases named, best hit first.
     let mut order: Vec<CaseId> = Vec::new();
     for h in &hits {
@@ -268,7 +303,7 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
             order.push(id);
         }
     }
-    let more = hits.len() >= HITS_READ || order.len() > CASES_SHOWN;
+    let more = found.read >= HITS_READ || found.cases > CASES_SHOWN || narrowed;
     order.truncate(CASES_SHOWN);
     let filter = CaseListFilter {
         reader: Some(reader),

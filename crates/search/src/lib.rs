@@ -255,18 +255,42 @@ impl SearchIndex {
         words: &str,
         limit: usize,
     ) -> Result<Vec<Hit>, SearchError> {
+        Ok(self
+            .search_by_case(tenant, cases, words, limit, usize::MAX, usize::MAX)?
+            .hits)
+    }
+
+    /// Reads the best `read` records (as [`search`](Self::search)) and keeps at most `per_case`
+    /// of each case for the first `max_cases` cases; only the kept records get a fragment
+    /// (making fragments is most of a search's cost).
+    pub fn search_by_case(
+        &self,
+        tenant: &str,
+        cases: Option<&[String]>,
+        words: &str,
+        read: usize,
+        per_case: usize,
+        max_cases: usize,
+    ) -> Result<Found, SearchError> {
         if cases.is_some_and(<[String]>::is_empty) {
-            return Ok(Vec::new());
+            return Ok(Found::default());
         }
         let Some(query) = self.query(tenant, cases, words) else {
-            return Ok(Vec::new());
+            return Ok(Found::default());
         };
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        let mut snippets = SnippetGenerator::create(&searcher, &query, self.fields.text)?;
-        snippets.set_max_num_chars(120);
+        let top = searcher.search(&query, &TopDocs::with_limit(read.max(1)).order_by_score())?;
+        let mut snippets: Option<SnippetGenerator> = None;
         let f = &self.fields;
-        let mut hits = Vec::with_capacity(top.len());
+        // Each case's place in order of first appearance, and how many of its records came.
+        let mut seen: std::collections::HashMap<String, (usize, usize)> =
+            std::collections::HashMap::new();
+        let mut found = Found {
+            hits: Vec::new(),
+            read: top.len(),
+            cases: 0,
+            case_order: Vec::new(),
+        };
         for (_, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text = |field: Field| {
@@ -275,9 +299,27 @@ impl SearchIndex {
                     .unwrap_or_default()
                     .to_owned()
             };
-            let snippet = snippets.snippet_from_doc(&doc);
-            hits.push(Hit {
-                case_id: text(f.case_id),
+            let case_id = text(f.case_id);
+            let next = seen.len();
+            let (place, count) = seen.entry(case_id.clone()).or_insert_with(|| {
+                found.case_order.push(case_id.clone());
+                (next, 0)
+            });
+            *count += 1;
+            if *count > per_case || *place >= max_cases {
+                continue;
+            }
+            let generator = match &mut snippets {
+                Some(g) => g,
+                None => {
+                    let mut g = SnippetGenerator::create(&searcher, &query, f.text)?;
+                    g.set_max_num_chars(120);
+                    snippets.insert(g)
+                }
+            };
+            let snippet = generator.snippet_from_doc(&doc);
+            found.hits.push(Hit {
+                case_id,
                 version: doc
                     .get_first(f.version)
                     .and_then(|v| v.as_u64())
@@ -288,8 +330,22 @@ impl SearchIndex {
                 marks: merged(snippet.highlighted().iter().map(|r| (r.start, r.end))),
             });
         }
-        Ok(hits)
+        found.cases = seen.len();
+        Ok(found)
     }
+}
+
+/// The records a search keeps, and how much it read.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    /// The kept records, best first.
+    pub hits: Vec<Hit>,
+    /// How many records matched, up to the number read.
+    pub read: usize,
+    /// How many cases those records belong to.
+    pub cases: usize,
+    /// Those cases, in order of their best record.
+    pub case_order: Vec<String>,
 }
 
 /// Ranges merged where they overlap or touch: the pairs of one word mark the word once.
@@ -379,5 +435,21 @@ mod tests {
         index.clear().unwrap();
         assert_eq!((index.watermark(), index.len()), (0, 0));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_search_by_case_keeps_a_few_records_of_the_first_cases_and_counts_the_rest() {
+        let index = SearchIndex::open(None).unwrap();
+        let docs: Vec<RecordDoc> = (0..9)
+            .map(|i| doc("t1", &format!("c{}", i % 3), i, "家賃の相談"))
+            .collect();
+        index.add(&docs, 9).unwrap();
+        let found = index.search_by_case("t1", None, "家賃", 100, 2, 2).unwrap();
+        assert_eq!((found.read, found.cases), (9, 3));
+        assert_eq!(found.hits.len(), 4, "two records of each of two cases");
+        let cases: std::collections::HashSet<&str> =
+            found.hits.iter().map(|h| h.case_id.as_str()).collect();
+        assert_eq!(cases.len(), 2);
+        assert!(found.hits.iter().all(|h| !h.marks.is_empty()));
     }
 }

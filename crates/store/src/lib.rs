@@ -480,6 +480,14 @@ impl Store {
     pub async fn readable_case_ids(&self, reader: &Reader) -> Result<Vec<CaseId>, StoreError> {
         dispatch!(self, db => db.readable_case_ids(reader).await)
     }
+    /// Those of `ids` the reader may read (same check), in no particular order.
+    pub async fn readable_among(
+        &self,
+        reader: &Reader,
+        ids: &[CaseId],
+    ) -> Result<Vec<CaseId>, StoreError> {
+        dispatch!(self, db => db.readable_among(reader, ids).await)
+    }
     /// The place of the newest event in the order of commits (0 when there is none).
     pub async fn last_event_position(&self) -> Result<i64, StoreError> {
         dispatch!(self, db => db.last_event_position().await)

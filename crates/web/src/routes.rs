@@ -138,6 +138,7 @@ routes! {
     GET "/cases" WorkCases => caselist::list;
     GET "/cases/{id}" Case(Access::Read) => case::show;
     POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
+    POST "/cases/{id}/agenda" Case(Access::Write) => case::take_to_meeting;
     GET "/cases/{id}/act/{action}" Case(Access::Write) => case::action_form;
     POST "/cases/{id}/act/{action}" CaseCommand => case::action_submit;
     GET "/cases/{id}/assessments" Case(Access::Read) => case::assessments;

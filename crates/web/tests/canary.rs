@@ -418,8 +418,13 @@ async fn a_list_read_costs_the_same_queries_whatever_the_number_of_cases() {
         for (i, api_path) in reads.iter().map(|(_, p)| *p).enumerate() {
             let [small, large, city] = [0, 1, 2].map(|r| rounds[r][i]);
             assert!(small.0 > 0, "{api_path}: no statement counted");
+            // The record search reads the tenant's best matches first and checks their cases;
+            // when 10,000 cases of another organisation hold the words and crowd the caller's
+            // out of those, it searches within every case the caller may read instead: one
+            // statement more, whatever the number of cases.
+            let fallback = u64::from(api_path.starts_with("/api/search/records"));
             assert_eq!(
-                (small.0, small.0),
+                (small.0, small.0 + fallback),
                 (large.0, city.0),
                 "{api_path}: {} statements for {} rows, {} for {}, {} in a tenant of 10,000 more",
                 small.0,

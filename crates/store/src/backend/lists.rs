@@ -117,9 +117,24 @@ impl Db {
         &self,
         reader: &crate::Reader,
     ) -> Result<Vec<CaseId>, StoreError> {
+        // One pass over the organisation's access rows: each case's first row by rank (the
+        // relation that decides, as `readable` picks it) and whether it is a readable one.
+        let relations = reader
+            .relations
+            .iter()
+            .map(|x| format!("'{}'", x.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if relations.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
-            "SELECT DISTINCT x.case_id FROM case_access x WHERE x.org_id = $1 AND {}",
-            readable("x.case_id", Some(reader), 1, 2, 3)
+            "SELECT case_id FROM (SELECT a.case_id, a.relation, ROW_NUMBER() OVER \
+             (PARTITION BY a.case_id ORDER BY a.rank) AS n FROM case_access a \
+             WHERE a.org_id = $1 AND (a.user_id IS NULL OR a.user_id = $2) \
+             AND (a.valid_from IS NULL OR a.valid_from <= $3) \
+             AND (a.valid_until IS NULL OR a.valid_until >= $3)) t \
+             WHERE t.n = 1 AND t.relation IN ({relations})"
         );
         let rows = query(sqlx::AssertSqlSafe(sql))
             .bind(reader.org.to_string())
@@ -130,6 +145,35 @@ impl Db {
         rows.iter()
             .map(|r| Ok(CaseId(parse_uuid(&r.try_get::<String, _>("case_id")?)?)))
             .collect()
+    }
+
+    pub async fn readable_among(
+        &self,
+        reader: &crate::Reader,
+        ids: &[CaseId],
+    ) -> Result<Vec<CaseId>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        // A search's hits name at most a few hundred cases: one statement for them.
+        for chunk in ids.chunks(1_000) {
+            // The reader's parameters first ($1–$3), the ids after them, in the order they
+            // are bound.
+            let list = super::placeholders_list(chunk.len(), 3, false);
+            let sql = format!(
+                "SELECT c.id FROM cases c WHERE {} AND c.id IN ({list})",
+                readable("c.id", Some(reader), 1, 2, 3)
+            );
+            let mut q = query(sqlx::AssertSqlSafe(sql))
+                .bind(reader.org.to_string())
+                .bind(reader.user.to_string())
+                .bind(reader.day.to_string());
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.read.ex()).await? {
+                out.push(CaseId(parse_uuid(&r.try_get::<String, _>("id")?)?));
+            }
+        }
+        Ok(out)
     }
 
     /// The place of the newest event (0 when there is none).
@@ -479,7 +523,15 @@ impl Db {
             binds.push(v);
             format!("${}", binds.len())
         };
-        let mut conditions = vec!["c.tenant_id = $1".to_owned()];
+        // Named cases are found by their ids: the tenant is then compared as an expression, so
+        // no planner walks the tenant's index of every case instead (SQLite did, 240 ms at
+        // 100,000 cases against 1 ms).
+        let tenant_condition = if f.case_ids.is_empty() {
+            "c.tenant_id = $1"
+        } else {
+            "c.tenant_id || '' = $1"
+        };
+        let mut conditions = vec![tenant_condition.to_owned()];
         if let Some(o) = f.owner_org {
             conditions.push(format!("c.owner_org = {}", arg(Val::text(o.to_string()))));
         }

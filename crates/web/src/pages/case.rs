@@ -1879,6 +1879,63 @@ struct CasePage {
     notice: Option<Notice>,
     /// A quick contact was just saved: said, and focus put back at the start of the entry.
     saved: bool,
+    /// The case waits for a meeting: for what, and the coming meetings it can be put on.
+    agenda: Option<AgendaChoice>,
+    /// Why putting the case on a meeting's agenda was refused.
+    agenda_notice: Option<Notice>,
+}
+
+/// Putting the case on a coming meeting's agenda, from its to-do.
+pub struct AgendaChoice {
+    pub purpose: &'static str,
+    pub purpose_label: &'static str,
+    /// Open meetings from today on: (id, version, label).
+    pub meetings: Vec<(tsunagu_core::MeetingId, u64, String)>,
+}
+
+/// The coming open meetings the caller may put the case on, when the case waits for one.
+async fn agenda_choice(
+    app: &AppState,
+    auth: &Auth,
+    view: &CaseView,
+    today: Date,
+) -> Result<Option<AgendaChoice>, ApiError> {
+    let Some(purpose) = view.state.awaiting_meeting() else {
+        return Ok(None);
+    };
+    let may_write = policy::case(
+        &auth.actor,
+        &view.state,
+        &view.consents,
+        today,
+        Access::Write,
+    )
+    .is_some();
+    if !auth.actor.role.works_cases() || !may_write {
+        return Ok(None);
+    }
+    let meetings = tsunagu_app::meetings::list(app, auth, Some(today))
+        .await?
+        .into_iter()
+        .filter(|m| m.closed_on.is_none())
+        .map(|m| {
+            (
+                m.id,
+                m.version,
+                format!(
+                    "{} {}（{}）",
+                    wareki::format(m.scheduled_on),
+                    m.title,
+                    m.kind.label_ja()
+                ),
+            )
+        })
+        .collect();
+    Ok(Some(AgendaChoice {
+        purpose: purpose.as_str(),
+        purpose_label: purpose.label_ja(),
+        meetings,
+    }))
 }
 
 #[derive(Template)]
@@ -2090,6 +2147,7 @@ async fn case_page(
     let (view, timeline) = load(app, &auth, id).await?;
     let names = Names::of_users(app, &auth, users_named(&view.state, &timeline)).await?;
     let head = header(app, &auth, &view, &names).await?;
+    let agenda = agenda_choice(app, &auth, &view, today).await?;
     Ok(CasePage {
         chrome: Chrome::of(&auth, today),
         id,
@@ -2108,6 +2166,8 @@ async fn case_page(
         contact: refill(contact_controls(), &contact_defaults(today), None),
         notice: None,
         saved: false,
+        agenda,
+        agenda_notice: None,
         head,
         view,
     })
@@ -2171,6 +2231,7 @@ pub async fn quick_contact(
         ));
     }
     let head = header(&app, &auth, &view, &names).await?;
+    let agenda = agenda_choice(&app, &auth, &view, today).await?;
     Ok(render_status(
         status,
         &CasePage {
@@ -2191,10 +2252,78 @@ pub async fn quick_contact(
             contact,
             notice,
             saved,
+            agenda,
+            agenda_notice: None,
             head,
             view,
         },
     ))
+}
+
+/// 「会議の議題にする」 from the case's to-do: the case goes on the chosen coming meeting's
+/// agenda for what it waits for, through the meeting's own command (membership and write
+/// access to the case checked there); then the meeting page, where the agenda shows it.
+pub async fn take_to_meeting(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> PageResult {
+    let id: CaseId = parse_id(&id)?;
+    // For who may write the case (the guard); others learn nothing from the checks below.
+    access::case(&app, &auth, id, Access::Write).await?;
+    let (view, _) = load(&app, &auth, id).await?;
+    let f = Fields(fields);
+    let refused = |notice: Notice, status: StatusCode| {
+        let app = app.clone();
+        let auth = auth.clone();
+        async move {
+            let mut page = case_page(&app, auth, id, TimelineKind::All).await?;
+            page.agenda_notice = Some(notice);
+            Ok::<_, PageError>(render_status(status, &page))
+        }
+    };
+    let Some(purpose) = view.state.awaiting_meeting() else {
+        let notice = Notice {
+            heading: "議題にできませんでした。",
+            message: "このケースはいま支援調整会議にかけるものがありません。".to_owned(),
+            code: "agenda.nothing_to_take".to_owned(),
+            ..Notice::default()
+        };
+        return refused(notice, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    // The meeting as it was offered: its id and the version the page saw (`id@version`).
+    let chosen = f.get("meeting").and_then(|v| {
+        let (m, version) = v.split_once('@')?;
+        Some((
+            m.parse::<tsunagu_core::MeetingId>().ok()?,
+            version.parse::<u64>().ok()?,
+        ))
+    });
+    let Some((meeting, version)) = chosen else {
+        let e = field_error("meeting", "会議を選んでください。");
+        return refused(Notice::from_field(&e), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let req = tsunagu_app::meetings::MeetingCommandRequest {
+        expected_version: version,
+        reason: None,
+        command: tsunagu_core::meeting::MeetingCommand::AddAgendaItem {
+            case_id: id,
+            purpose,
+        },
+    };
+    match tsunagu_app::meetings::command(&app, &auth, meeting, req)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(_) => Ok(see_other(&format!("/meetings/{meeting}#agenda"))),
+        Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+            let mut notice = Notice::from_api(&e);
+            notice.heading = "議題にできませんでした。";
+            refused(notice, refusal_status(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Why a form was not saved.
