@@ -516,6 +516,14 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
                 )
             }]
         }
+        // No meeting named (and nothing may wait for one): through the guard, refused on the
+        // case page (422), nothing changes.
+        ("POST", "/cases/{id}/agenda") => vec![form(
+            m,
+            format!("/cases/{}/agenda", case.id),
+            json!({"meeting": "nothing"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )],
         ("GET", "/cases/{id}/act/{action}") => vec![
             Req {
                 action: Some(CaseAction::MakeReferral),
