@@ -359,6 +359,16 @@ pub async fn put_settings(app: &App, auth: &Caller, settings: &TenantSettings) -
     settings
         .validate()
         .map_err(|m| Error::invalid("settings.invalid", m))?;
+    let removed = auth.settings.codes_removed_by(settings);
+    if !removed.is_empty() {
+        return Err(Error::invalid(
+            "settings.code_removed",
+            format!(
+                "記録に使われているかもしれないコードは削除できません（{}）。名称は変更できます。",
+                removed.join("、")
+            ),
+        ));
+    }
     app.store
         .update_tenant_settings(
             auth.actor.tenant_id,

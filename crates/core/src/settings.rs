@@ -191,6 +191,63 @@ impl TenantSettings {
         {
             return Err("法定サービスのコードと名称は必須です。".into());
         }
+        // Codes are stored in records and read by programs: short, half-width, stable.
+        let code_ok = |c: &str| {
+            !c.is_empty()
+                && c.len() <= 40
+                && c.chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        };
+        let name_ok = |n: &str| !n.trim().is_empty() && n.chars().count() <= 100;
+        if self
+            .statutory_services
+            .iter()
+            .any(|s| !code_ok(&s.code) || !name_ok(&s.name))
+        {
+            return Err(
+                "法定サービスのコードは半角の英小文字・数字・_（40文字以内）、名称は100文字以内で指定してください。"
+                    .into(),
+            );
+        }
+        if self.presenting_problems.is_empty() {
+            return Err("主訴の選択肢を1つ以上指定してください。".into());
+        }
+        let mut codes: Vec<&str> = self
+            .presenting_problems
+            .iter()
+            .map(|p| p.code.as_str())
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        if codes.len() != self.presenting_problems.len() {
+            return Err("主訴のコードが重複しています。".into());
+        }
+        if self
+            .presenting_problems
+            .iter()
+            .any(|p| !code_ok(&p.code) || !name_ok(&p.name))
+        {
+            return Err(
+                "主訴のコードは半角の英小文字・数字・_（40文字以内）、名称は100文字以内で指定してください。"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The codes of `self`'s lists that `next` no longer has: records may hold them, so a
+    /// list may gain codes and rename them but not lose them.
+    pub fn codes_removed_by(&self, next: &TenantSettings) -> Vec<String> {
+        let services = self
+            .statutory_services
+            .iter()
+            .map(|s| &s.code)
+            .filter(|c| !next.statutory_services.iter().any(|n| &n.code == *c));
+        let problems = self
+            .presenting_problems
+            .iter()
+            .map(|p| &p.code)
+            .filter(|c| !next.presenting_problems.iter().any(|n| &n.code == *c));
+        services.chain(problems).cloned().collect()
     }
 }

@@ -35,7 +35,122 @@ struct AdminPage {
     change_controls: Vec<Control>,
     reset_controls: Vec<Control>,
     settings_controls: Vec<Control>,
+    /// The 主訴 list: (code, name, stored: its code cannot change).
+    problems: Vec<(String, String, bool)>,
+    /// The statutory services: (code, name, needs a decision, quick procedure, stored).
+    services: Vec<(String, String, bool, bool, bool)>,
     notice: Option<Notice>,
+    /// A refusal of the code lists' form, shown with it.
+    codes_notice: Option<Notice>,
+}
+
+/// Empty rows offered to add to a code list.
+const NEW_ROWS: usize = 3;
+
+/// The code lists as the form shows them: the stored entries (their codes fixed), then empty
+/// rows; after a refusal, what was typed.
+fn code_rows(
+    current: &TenantSettings,
+    typed: Option<&Fields>,
+) -> (
+    Vec<(String, String, bool)>,
+    Vec<(String, String, bool, bool, bool)>,
+) {
+    let stored = |code: &str, list: &[&str]| list.contains(&code);
+    let problem_codes: Vec<&str> = current
+        .presenting_problems
+        .iter()
+        .map(|p| p.code.as_str())
+        .collect();
+    let service_codes: Vec<&str> = current
+        .statutory_services
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    match typed {
+        Some(f) => {
+            let problems = f
+                .all("pp_code")
+                .into_iter()
+                .zip(f.all("pp_name"))
+                .map(|(c, n)| (c.to_owned(), n.to_owned(), stored(c, &problem_codes)))
+                .collect();
+            let services = f
+                .all("ss_code")
+                .into_iter()
+                .zip(f.all("ss_name"))
+                .enumerate()
+                .map(|(i, (c, n))| {
+                    (
+                        c.to_owned(),
+                        n.to_owned(),
+                        f.has("ss_decision", &i.to_string()),
+                        f.has("ss_quick", &i.to_string()),
+                        stored(c, &service_codes),
+                    )
+                })
+                .collect();
+            (problems, services)
+        }
+        None => {
+            let mut problems: Vec<_> = current
+                .presenting_problems
+                .iter()
+                .map(|p| (p.code.clone(), p.name.clone(), true))
+                .collect();
+            problems.extend((0..NEW_ROWS).map(|_| (String::new(), String::new(), false)));
+            let mut services: Vec<_> = current
+                .statutory_services
+                .iter()
+                .map(|s| {
+                    (
+                        s.code.clone(),
+                        s.name.clone(),
+                        s.needs_decision,
+                        s.quick_procedure,
+                        true,
+                    )
+                })
+                .collect();
+            services
+                .extend((0..NEW_ROWS).map(|_| (String::new(), String::new(), true, false, false)));
+            (problems, services)
+        }
+    }
+}
+
+/// The code lists typed into the form; rows left empty are not entries.
+fn read_codes(f: &Fields, current: &TenantSettings) -> TenantSettings {
+    let problems = f
+        .all("pp_code")
+        .into_iter()
+        .zip(f.all("pp_name"))
+        .map(|(c, n)| (c.trim(), n.trim()))
+        .filter(|(c, n)| !c.is_empty() || !n.is_empty())
+        .map(|(c, n)| tsunagu_core::settings::CodeItem {
+            code: c.to_owned(),
+            name: n.to_owned(),
+        })
+        .collect();
+    let services = f
+        .all("ss_code")
+        .into_iter()
+        .zip(f.all("ss_name"))
+        .enumerate()
+        .map(|(i, (c, n))| (i, c.trim(), n.trim()))
+        .filter(|(_, c, n)| !c.is_empty() || !n.is_empty())
+        .map(|(i, c, n)| tsunagu_core::settings::StatutoryService {
+            code: c.to_owned(),
+            name: n.to_owned(),
+            needs_decision: f.has("ss_decision", &i.to_string()),
+            quick_procedure: f.has("ss_quick", &i.to_string()),
+        })
+        .collect();
+    TenantSettings {
+        presenting_problems: problems,
+        statutory_services: services,
+        ..current.clone()
+    }
 }
 
 /// A user who lost their password or phone: a new password, the second factor removed, or both.
@@ -220,6 +335,16 @@ async fn admin_page(
         org_controls: fill(org_controls(), "organisation", None),
         user_controls: fill(user_controls(&orgs), "user", None),
         reset_controls: fill(reset, "password_reset", None),
+        problems: code_rows(
+            &auth.settings,
+            form.and_then(|(w, f, _)| (w == "codes").then_some(f)),
+        )
+        .0,
+        services: code_rows(
+            &auth.settings,
+            form.and_then(|(w, f, _)| (w == "codes").then_some(f)),
+        )
+        .1,
         change_controls: fill(
             change,
             "user_change",
@@ -234,7 +359,10 @@ async fn admin_page(
             .iter()
             .map(|o| (o.name.clone(), o.kind.label_ja()))
             .collect(),
-        notice,
+        codes_notice: notice
+            .clone()
+            .filter(|_| form.is_some_and(|(w, _, _)| w == "codes")),
+        notice: notice.filter(|_| !form.is_some_and(|(w, _, _)| w == "codes")),
     })
 }
 
@@ -385,6 +513,7 @@ fn read_form(which: &str, f: &Fields, current: &TenantSettings) -> FieldResult<A
                 totp,
             }
         }
+        "codes" => AdminRequest::Settings(read_codes(f, current)),
         "settings" => AdminRequest::Settings(TenantSettings {
             monitoring_interval_months: f
                 .number("monitoring_interval_months", "モニタリング間隔")?,

@@ -350,3 +350,100 @@ async fn the_administration_page_changes_organisations_users_and_settings() {
         db.finish().await;
     }
 }
+
+/// The code lists' form as the page posts it: each 主訴 and each statutory service as a row.
+fn code_form(
+    problems: &[(&str, &str)],
+    services: &serde_json::Value,
+) -> Vec<(&'static str, String)> {
+    let mut form = vec![("form", "codes".to_owned())];
+    for (code, name) in problems {
+        form.push(("pp_code", (*code).to_owned()));
+        form.push(("pp_name", (*name).to_owned()));
+    }
+    for (i, s) in services.as_array().unwrap().iter().enumerate() {
+        form.push(("ss_code", s["code"].as_str().unwrap().to_owned()));
+        form.push(("ss_name", s["name"].as_str().unwrap().to_owned()));
+        if s["needs_decision"] == true {
+            form.push(("ss_decision", i.to_string()));
+        }
+        if s["quick_procedure"] == true {
+            form.push(("ss_quick", i.to_string()));
+        }
+    }
+    form
+}
+
+#[tokio::test]
+async fn administrators_rename_and_add_to_the_code_lists_but_never_remove_a_code() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let admin = w.login("admin").await;
+        let (_, settings) = admin.get("/api/settings").await;
+        let current: Vec<(String, String)> = settings["presenting_problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["code"].as_str().unwrap().to_owned(),
+                    p["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let services = settings["statutory_services"].clone();
+        let (s, page) = admin.page("/admin").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains(r#"name="pp_code" value="debt""#), "{page}");
+
+        // Renamed and one added.
+        let mut problems: Vec<(&str, &str)> = current
+            .iter()
+            .map(|(c, n)| {
+                (
+                    c.as_str(),
+                    if c == "debt" {
+                        "借金の返済"
+                    } else {
+                        n.as_str()
+                    },
+                )
+            })
+            .collect();
+        problems.push(("gambling", "ギャンブルの問題"));
+        problems.push(("", ""));
+        let (s, _, page) = admin.form("/admin", &code_form(&problems, &services)).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let (_, after) = admin.get("/api/settings").await;
+        let list = after["presenting_problems"].as_array().unwrap();
+        assert_eq!(list.len(), current.len() + 1, "{after}");
+        assert!(list.contains(&json!({"code": "debt", "name": "借金の返済"})));
+        assert!(list.contains(&json!({"code": "gambling", "name": "ギャンブルの問題"})));
+        assert_eq!(after["statutory_services"], services, "untouched");
+        // The intake form offers the new one.
+        let worker = w.login("worker").await;
+        let person = worker.person(json!({"name": "選択 肢子"})).await;
+        let (_, page) = worker.page(&format!("/persons/{person}/cases/new")).await;
+        assert!(page.contains("ギャンブルの問題"), "{page}");
+        assert!(page.contains("借金の返済"), "{page}");
+
+        // A code left out: refused beside the lists, nothing changed.
+        let without: Vec<(&str, &str)> = problems
+            .iter()
+            .copied()
+            .filter(|(c, _)| *c != "other")
+            .collect();
+        let (s, _, page) = admin.form("/admin", &code_form(&without, &services)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("settings.code_removed"), "{page}");
+        assert!(page.contains("（other）"), "{page}");
+        // A code that is not one.
+        let mut bad = problems.clone();
+        bad.push(("ギャンブル", "全角のコード"));
+        let (s, _, page) = admin.form("/admin", &code_form(&bad, &services)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("settings.invalid"), "{page}");
+        let (_, last) = admin.get("/api/settings").await;
+        assert_eq!(last, after);
+    }
+}
