@@ -35,10 +35,8 @@ struct AdminPage {
     change_controls: Vec<Control>,
     reset_controls: Vec<Control>,
     settings_controls: Vec<Control>,
-    /// The 主訴 list: (code, name, stored: its code cannot change).
-    problems: Vec<(String, String, bool)>,
-    /// The statutory services: (code, name, needs a decision, quick procedure, stored).
-    services: Vec<(String, String, bool, bool, bool)>,
+    problems: Vec<ProblemRow>,
+    services: Vec<ServiceRow>,
     notice: Option<Notice>,
     /// A refusal of the code lists' form, shown with it.
     codes_notice: Option<Notice>,
@@ -47,15 +45,17 @@ struct AdminPage {
 /// Empty rows offered to add to a code list.
 const NEW_ROWS: usize = 3;
 
+/// A 主訴 row of the form: code, name, stored (its code cannot change).
+type ProblemRow = (String, String, bool);
+/// A statutory service row: code, name, needs a decision, quick procedure, stored.
+type ServiceRow = (String, String, bool, bool, bool);
+
 /// The code lists as the form shows them: the stored entries (their codes fixed), then empty
 /// rows; after a refusal, what was typed.
 fn code_rows(
     current: &TenantSettings,
     typed: Option<&Fields>,
-) -> (
-    Vec<(String, String, bool)>,
-    Vec<(String, String, bool, bool, bool)>,
-) {
+) -> (Vec<ProblemRow>, Vec<ServiceRow>) {
     let stored = |code: &str, list: &[&str]| list.contains(&code);
     let problem_codes: Vec<&str> = current
         .presenting_problems
@@ -362,7 +362,7 @@ async fn admin_page(
         codes_notice: notice
             .clone()
             .filter(|_| form.is_some_and(|(w, _, _)| w == "codes")),
-        notice: notice.filter(|_| !form.is_some_and(|(w, _, _)| w == "codes")),
+        notice: notice.filter(|_| form.is_none_or(|(w, _, _)| w != "codes")),
     })
 }
 
