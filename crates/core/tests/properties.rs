@@ -195,6 +195,7 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             evaluated_on: day,
             goals: vec![],
             summary: l("評価"),
+            next_steps: None,
         },
         11 => CaseCommand::MakeReferral {
             referral: referral(),

@@ -127,6 +127,9 @@ pub enum CaseCommand {
         evaluated_on: Date,
         goals: Vec<GoalAttainment>,
         summary: LongText,
+        /// 今後の方針: what follows (termination, a new plan, what to watch).
+        #[serde(default)]
+        next_steps: Option<LongText>,
     },
     RecordEmergencySupport {
         kind: EmergencyKind,

@@ -421,6 +421,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             evaluated_on,
             goals,
             summary,
+            next_steps,
         } => {
             in_case(state, evaluated_on, "評価日", ctx)?;
             let plan = state
@@ -435,6 +436,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
                 plan_version: plan.version,
                 goals,
                 summary,
+                next_steps,
             }])
         }
         C::RecordEmergencySupport {

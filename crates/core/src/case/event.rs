@@ -108,6 +108,9 @@ pub enum CaseEvent {
         plan_version: u32,
         goals: Vec<GoalAttainment>,
         summary: LongText,
+        /// 今後の方針 (absent in evaluations recorded before it was asked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_steps: Option<LongText>,
     },
     EmergencySupportRecorded {
         kind: EmergencyKind,

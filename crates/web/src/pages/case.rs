@@ -694,6 +694,10 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
             } else {
                 summary
             });
+            v.push(
+                Control::area("next_steps", "今後の方針")
+                    .hint("例: 終結を支援調整会議に諮る。再プランで就労支援を続ける。"),
+            );
             v
         }
         A::RecordEmergencySupport => vec![
@@ -980,6 +984,7 @@ fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseC
                 evaluated_on: f.date("evaluated_on", "評価日")?,
                 goals,
                 summary: f.long("summary", "総合評価")?,
+                next_steps: f.opt_long("next_steps", "今後の方針")?,
             }
         }
         A::RecordEmergencySupport => CaseCommand::RecordEmergencySupport {
@@ -1664,17 +1669,22 @@ pub(crate) fn describe(
             plan_version,
             summary,
             goals,
+            next_steps,
         } => (
             Some(*evaluated_on),
             "プラン評価",
             format!(
-                "第{plan_version}版 {} / {}",
+                "第{plan_version}版 {} / {}{}",
                 goals
                     .iter()
                     .map(|g| format!("目標{}: {}", g.goal + 1, g.attainment.label_ja()))
                     .collect::<Vec<_>>()
                     .join("、"),
-                summary.as_str()
+                summary.as_str(),
+                next_steps
+                    .as_ref()
+                    .map(|n| format!(" / 今後の方針: {}", n.as_str()))
+                    .unwrap_or_default()
             ),
         ),
         EmergencySupportRecorded {

@@ -378,11 +378,13 @@ pub async fn case_form(
                     plan_version,
                     goals,
                     summary,
+                    next_steps,
                 } => Some((
                     *evaluated_on,
                     *plan_version,
                     goals.clone(),
                     summary.as_str().to_owned(),
+                    next_steps.as_ref().map(|n| n.as_str().to_owned()),
                 )),
                 _ => None,
             });
@@ -392,7 +394,7 @@ pub async fn case_form(
             let mut goals =
                 Section::new("目標の達成状況").columns(&["目標", "達成度", "評価の内容"]);
             let mut summary = Section::new("総合評価");
-            if let Some((_, version, attained, text)) = &latest {
+            if let Some((_, version, attained, text, _)) = &latest {
                 for g in attained {
                     let goal = plan
                         .filter(|p| p.version == *version)
@@ -406,14 +408,20 @@ pub async fn case_form(
                     .row("プラン", format!("第{version}版"))
                     .row("支援の状況と成果", text.clone());
             }
+            // What the worker wrote; for evaluations recorded before it was asked, what the
+            // stage says.
+            let written = latest.as_ref().and_then(|l| l.4.clone());
             let next = Section::new("今後の方針")
                 .row(
                     "",
-                    match s.stage {
-                        Stage::Closed => "終結",
-                        Stage::Evaluation => "支援調整会議で終結または再プランを協議",
-                        _ => "",
-                    },
+                    written.unwrap_or_else(|| {
+                        match s.stage {
+                            Stage::Closed => "終結",
+                            Stage::Evaluation => "支援調整会議で終結または再プランを協議",
+                            _ => "",
+                        }
+                        .to_owned()
+                    }),
                 )
                 .blank("支援調整会議の開催日");
             ("評価シート", vec![basic(&person), goals, summary, next])

@@ -906,6 +906,7 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         "就職が決まり家賃の滞納も解消に向かっている",
     )
     .await;
+    set(&client, "f-next_steps", "就職先に定着したら終結する").await;
     save(&client, &case, "record_evaluation").await;
     assert_eq!(stage(&client).await, "プラン評価");
     schedule_meeting(&client, &base, "第2回支援調整会議").await;
@@ -957,6 +958,8 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     // Print views of the national forms.
     for (form, title, content) in [
         ("intake", "相談受付・申込票", "仕事探し、就職について"),
+        // Whom the person consented to share with at intake (the city's department).
+        ("intake", "相談受付・申込票", "社会福祉課（令和"),
         (
             "assessment",
             "インテーク・アセスメントシート",
@@ -967,6 +970,8 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         ("timeline", "支援経過記録", "母と同席で求人票を一緒に見た"),
         ("timeline", "支援経過記録", "理由: 同席者の記載が漏れていた"),
         ("evaluation", "評価シート", "一部達成"),
+        // 今後の方針 as the worker wrote it.
+        ("evaluation", "評価シート", "就職先に定着したら終結する"),
     ] {
         client
             .goto(&format!("{base}/cases/{case}/print/{form}"))
