@@ -873,15 +873,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn attachments_are_limited_in_size_and_date_and_added_once() {
-        let actor = Actor {
+    /// A support worker of a support agency.
+    fn worker() -> Actor {
+        Actor {
             tenant_id: TenantId(Uuid::from_u128(1)),
             user_id: UserId(Uuid::from_u128(2)),
             org_id: OrgId(Uuid::from_u128(3)),
             org_kind: crate::OrgKind::SupportAgency,
             role: Role::SupportWorker,
-        };
+        }
+    }
+
+    #[test]
+    fn attachments_are_limited_in_size_and_date_and_added_once() {
+        let actor = worker();
         let settings = crate::TenantSettings::default();
         let today = date(2026, 4, 1);
         let ctx = Context {
@@ -931,13 +936,7 @@ mod tests {
 
     #[test]
     fn no_case_opens_before_the_person_was_born() {
-        let actor = Actor {
-            tenant_id: TenantId(Uuid::from_u128(1)),
-            user_id: UserId(Uuid::from_u128(2)),
-            org_id: OrgId(Uuid::from_u128(3)),
-            org_kind: crate::OrgKind::SupportAgency,
-            role: Role::SupportWorker,
-        };
+        let actor = worker();
         let settings = crate::TenantSettings::default();
         let ctx = Context {
             today: date(2026, 4, 1),

@@ -246,16 +246,7 @@ pub async fn submit(
                 ));
             }
             if !errors.is_empty() {
-                return refused(
-                    &app,
-                    &auth,
-                    &which,
-                    &f,
-                    &errors,
-                    Notice::from_fields(&errors),
-                    422,
-                )
-                .await;
+                return invalid(&app, &auth, &which, &f, &errors).await;
             }
             let req = PasswordChange {
                 current_password: f.raw("current_password").to_owned(),
@@ -271,19 +262,7 @@ pub async fn submit(
             .map(|_| None)
             .map_err(ApiError::from),
         "totp_confirm" => match f.required("code", "確認コード") {
-            Err(e) => {
-                let errors = [e];
-                return refused(
-                    &app,
-                    &auth,
-                    &which,
-                    &f,
-                    &errors,
-                    Notice::from_fields(&errors),
-                    422,
-                )
-                .await;
-            }
+            Err(e) => return invalid(&app, &auth, &which, &f, &[e]).await,
             Ok(code) => accounts::confirm_totp(&app, auth.0.clone(), code)
                 .await
                 .map(|_| Some("totp"))
@@ -376,6 +355,26 @@ pub async fn submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The form again with the fields it could not read, each beside its field (422).
+async fn invalid(
+    app: &AppState,
+    auth: &Auth,
+    which: &str,
+    f: &Fields,
+    errors: &[FieldError],
+) -> PageResult {
+    refused(
+        app,
+        auth,
+        which,
+        f,
+        errors,
+        Notice::from_fields(errors),
+        422,
+    )
+    .await
 }
 
 async fn refused(
