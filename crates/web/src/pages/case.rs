@@ -22,7 +22,8 @@ use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
 use super::filters;
 use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageError, PageResult,
-    field_error, parse_id, refill, refusal_status, render, render_status, see_other, shown_name,
+    field_error, field_errors, parse_id, refill, refill_all, refusal_status, render, render_status,
+    see_other, shown_name,
 };
 use crate::api::{self, CaseCommandRequest, CaseView, TimelineEntry};
 use crate::auth::Auth;
@@ -212,6 +213,11 @@ pub(crate) fn intake_controls(settings: &TenantSettings) -> Vec<Control> {
 }
 
 fn read_intake(f: &Fields) -> FieldResult<Intake> {
+    read_intake_all(f).map_err(|mut errors| errors.remove(0))
+}
+
+/// The intake typed into the form; every mistake at once, in the form's order.
+fn read_intake_all(f: &Fields) -> Result<Intake, Vec<FieldError>> {
     let main = f.get("main_problem");
     let mut codes: Vec<&str> = f.all("problems");
     if let Some(m) = main
@@ -229,15 +235,34 @@ fn read_intake(f: &Fields) -> FieldResult<Intake> {
                 main: Some(c) == main,
             })
         })
-        .collect::<FieldResult<Vec<_>>>()?;
+        .collect::<FieldResult<Vec<_>>>();
+    let received_on = f.date("received_on", "受付日");
+    let route = f.choice("route", "相談経路", IntakeRoute::parse);
+    let referrer = f.opt_short("referrer", "紹介元");
+    let text = f.opt_long("presenting_problem_text", "ご相談されたいこと");
+    let urgency = f.choice("urgency", "緊急度", Urgency::parse);
+    let application = f.opt_date("application_received_on", "申込票の受領日");
+    let errors = field_errors(&[
+        received_on.as_ref().err(),
+        route.as_ref().err(),
+        referrer.as_ref().err(),
+        presenting_problems.as_ref().err(),
+        text.as_ref().err(),
+        urgency.as_ref().err(),
+        application.as_ref().err(),
+    ]);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let all = |e| vec![e];
     Ok(Intake {
-        received_on: f.date("received_on", "受付日")?,
-        route: f.choice("route", "相談経路", IntakeRoute::parse)?,
-        referrer: f.opt_short("referrer", "紹介元")?,
-        presenting_problems,
-        presenting_problem_text: f.opt_long("presenting_problem_text", "ご相談されたいこと")?,
-        urgency: f.choice("urgency", "緊急度", Urgency::parse)?,
-        application_received_on: f.opt_date("application_received_on", "申込票の受領日")?,
+        received_on: received_on.map_err(all)?,
+        route: route.map_err(all)?,
+        referrer: referrer.map_err(all)?,
+        presenting_problems: presenting_problems.map_err(all)?,
+        presenting_problem_text: text.map_err(all)?,
+        urgency: urgency.map_err(all)?,
+        application_received_on: application.map_err(all)?,
     })
 }
 
@@ -269,16 +294,30 @@ fn consent_defaults(today: Date) -> [(String, String); 2] {
     ]
 }
 
-fn read_consent(f: &Fields) -> FieldResult<Option<api::ConsentAtIntake>> {
+/// The consent given at intake, when its box is ticked; every mistake at once.
+fn read_consent(f: &Fields) -> Result<Option<api::ConsentAtIntake>, Vec<FieldError>> {
     if !f.checked("consent") {
         return Ok(None);
     }
-    let organisations = f.ids::<OrgId>("consent_orgs", "機関は選択肢から選んでください。")?;
+    let organisations = f.ids::<OrgId>("consent_orgs", "機関は選択肢から選んでください。");
+    let purpose = f.short("consent_purpose", "同意の目的");
+    let given_on = f.date("consent_given_on", "同意日");
+    let valid_until = f.opt_date("consent_valid_until", "有効期限");
+    let errors = field_errors(&[
+        organisations.as_ref().err(),
+        purpose.as_ref().err(),
+        given_on.as_ref().err(),
+        valid_until.as_ref().err(),
+    ]);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let all = |e| vec![e];
     Ok(Some(api::ConsentAtIntake {
-        organisations,
-        purpose: f.short("consent_purpose", "同意の目的")?,
-        given_on: f.date("consent_given_on", "同意日")?,
-        valid_until: f.opt_date("consent_valid_until", "有効期限")?,
+        organisations: organisations.map_err(all)?,
+        purpose: purpose.map_err(all)?,
+        given_on: given_on.map_err(all)?,
+        valid_until: valid_until.map_err(all)?,
         written_form_received: f.checked("consent_written"),
     }))
 }
@@ -1237,17 +1276,17 @@ pub async fn create_case(
     // Access before the form is read: a caller who may not write learns nothing from checks.
     access::person(&app, &auth, id, Access::Write).await?;
     let f = Fields(fields);
-    let again = |auth: Auth, error: Option<FieldError>, notice: Notice, status: StatusCode| {
+    let again = |auth: Auth, errors: Vec<FieldError>, notice: Notice, status: StatusCode| {
         let app = app.clone();
         let f = f.clone();
         async move {
             let name = person_name(&app, &auth, id, Access::Write).await?;
             let names = Names::load(&app, &auth).await?;
-            let mut error = error;
-            if error.is_none()
+            let mut errors = errors;
+            if errors.is_empty()
                 && let Some(field) = refusal_field(&notice.code)
             {
-                error = Some(field_error(field, notice.message.clone()));
+                errors.push(field_error(field, notice.message.clone()));
             }
             Ok::<_, PageError>(render_status(
                 status,
@@ -1255,24 +1294,21 @@ pub async fn create_case(
                     chrome: Chrome::of(&auth, app.clock.today()),
                     person_id: id,
                     person_name: name,
-                    controls: refill(new_case_controls(&auth, &names), &f, error.as_ref()),
+                    controls: refill_all(new_case_controls(&auth, &names), &f, &errors),
                     notice: Some(notice),
                     open_cases: open_cases_of(&app, &auth, id).await?,
                 },
             ))
         }
     };
-    let read = read_intake(&f).and_then(|i| Ok((i, read_consent(&f)?)));
-    let (intake, consent) = match read {
-        Ok(read) => read,
-        Err(e) => {
-            return again(
-                auth,
-                Some(e.clone()),
-                Notice::from_field(&e),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+    // Every mistake of the intake and the consent at once.
+    let (intake, consent) = match (read_intake_all(&f), read_consent(&f)) {
+        (Ok(intake), Ok(consent)) => (intake, consent),
+        (intake, consent) => {
+            let mut errors = intake.err().unwrap_or_default();
+            errors.extend(consent.err().unwrap_or_default());
+            let notice = Notice::from_fields(&errors);
+            return again(auth, errors, notice, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
     let req = api::OpenCaseRequest {
@@ -1289,7 +1325,7 @@ pub async fn create_case(
     {
         Ok(created) => Ok(see_other(&format!("/cases/{}", created.id))),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
-            again(auth, None, Notice::from_api(&e), refusal_status(&e)).await
+            again(auth, Vec::new(), Notice::from_api(&e), refusal_status(&e)).await
         }
         Err(e) => Err(e.into()),
     }

@@ -243,3 +243,40 @@ async fn no_case_opens_before_the_person_was_born() {
         assert_eq!(s, StatusCode::CREATED, "{b}");
     }
 }
+
+#[tokio::test]
+async fn the_intake_form_reports_every_mistake_at_once() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let id = worker.person(json!({"name": "受付 多誤"})).await;
+        // No era, no route, no urgency, and the consent ticked without its purpose or date.
+        let (s, _, page) = worker
+            .form(
+                &format!("/persons/{id}/cases"),
+                &[
+                    ("received_on", "8年11月24日".into()),
+                    ("consent", "1".into()),
+                    ("consent_purpose", String::new()),
+                    ("consent_given_on", String::new()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        for field in [
+            "received_on",
+            "route",
+            "urgency",
+            "consent_purpose",
+            "consent_given_on",
+        ] {
+            assert!(
+                page.contains(&format!(r#"id="f-{field}-err""#)),
+                "{field}: {page}"
+            );
+        }
+        assert!(page.contains("5か所の入力を直してください"), "{page}");
+        assert!(page.contains("元号を付けてください"), "{page}");
+        assert_eq!(person(&worker, &id).await["cases"], json!([]));
+    }
+}
