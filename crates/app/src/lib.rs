@@ -140,10 +140,14 @@ pub fn today() -> Date {
         .date()
 }
 
+/// A timestamp as a time in Japan (UTC+9, no daylight saving).
+pub fn in_japan(t: jiff::Timestamp) -> jiff::Zoned {
+    t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)))
+}
+
 /// The day of a timestamp in Japan.
 pub fn japan_date(t: jiff::Timestamp) -> Date {
-    t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)))
-        .date()
+    in_japan(t).date()
 }
 
 /// The context core's decisions read: today, the actor, the settings, the person's consents.

@@ -10,23 +10,13 @@ use tsunagu_app::rows::TokenInfo;
 
 use super::{
     Chrome, Control, ControlKind, FieldError, Fields, Notice, PageResult, field_error,
-    field_errors, laid_out, refill_all, refusal_status, render, render_status, see_other,
+    field_errors, laid_out, refill_all, refusal_status, render, render_status, see_other, stamp,
 };
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::ui::Page;
-
-const JST: jiff::tz::Offset = jiff::tz::Offset::constant(9);
-
-fn stamp(t: jiff::Timestamp) -> String {
-    let at = t.to_zoned(jiff::tz::TimeZone::fixed(JST));
-    format!(
-        "{} {}",
-        tsunagu_core::wareki::format(at.date()),
-        at.strftime("%H:%M")
-    )
-}
+use axum::http::StatusCode;
 
 pub struct SessionRow {
     pub id: String,
@@ -297,7 +287,7 @@ pub async fn submit(
                     if !e.status.is_client_error() {
                         return Err(e.into());
                     }
-                    let status = refusal_status(&e).as_u16();
+                    let status = refusal_status(&e);
                     let errors = [field_error("label", e.message.clone())];
                     refused(
                         &app,
@@ -330,7 +320,7 @@ pub async fn submit(
         Ok(Some(saved)) => Ok(see_other(&format!("/account?saved={saved}"))),
         Ok(None) => Ok(see_other("/account#totp")),
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
-            let status = refusal_status(&e).as_u16();
+            let status = refusal_status(&e);
             // The refusal beside the field it is about, where there is one.
             let field = match e.code.as_str() {
                 "password.current_wrong" => Some("current_password"),
@@ -372,7 +362,7 @@ async fn invalid(
         f,
         errors,
         Notice::from_fields(errors),
-        422,
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
 }
@@ -384,7 +374,7 @@ async fn refused(
     f: &Fields,
     errors: &[FieldError],
     notice: Notice,
-    status: u16,
+    status: StatusCode,
 ) -> PageResult {
     let page = account_page(
         app,
@@ -397,7 +387,5 @@ async fn refused(
         },
     )
     .await?;
-    let status = axum::http::StatusCode::from_u16(status)
-        .unwrap_or(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
     Ok(render_status(status, &page))
 }

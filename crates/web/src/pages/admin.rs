@@ -312,6 +312,10 @@ async fn admin_page(
     let users = admin::users(app, auth).await?;
     let change = change_controls(&users, &orgs);
     let reset = reset_controls(&users);
+    let (problems, services) = code_rows(
+        &auth.settings,
+        form.and_then(|(w, f, _)| (w == "codes").then_some(f)),
+    );
     let fill = |controls: Vec<Control>, which: &str, initial: Option<Fields>| match form {
         Some((w, f, e)) if w == which => refill(controls, f, e),
         _ => match initial {
@@ -335,16 +339,8 @@ async fn admin_page(
         org_controls: fill(org_controls(), "organisation", None),
         user_controls: fill(user_controls(&orgs), "user", None),
         reset_controls: fill(reset, "password_reset", None),
-        problems: code_rows(
-            &auth.settings,
-            form.and_then(|(w, f, _)| (w == "codes").then_some(f)),
-        )
-        .0,
-        services: code_rows(
-            &auth.settings,
-            form.and_then(|(w, f, _)| (w == "codes").then_some(f)),
-        )
-        .1,
+        problems,
+        services,
         change_controls: fill(
             change,
             "user_change",

@@ -112,26 +112,21 @@ async fn page(
     let mut rows: Vec<Row> = timeline
         .iter()
         .filter_map(|e| match &e.event {
-            CaseEvent::AttachmentAdded { attachment: a } => {
-                let at = e
-                    .recorded_at
-                    .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9)));
-                Some(Row {
-                    kind: a.kind.label_ja(),
-                    title: a.title.as_str().to_owned(),
-                    filename: a.filename.as_str().to_owned(),
-                    file_type: type_label(a.file_type),
-                    size: size_text(a.size),
-                    received_on: a.received_on,
-                    added: format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M")),
-                    by: format!(
-                        "{}（{}）",
-                        names.user(e.actor.user_id),
-                        names.org(e.actor.org_id)
-                    ),
-                    href: format!("/cases/{id}/attachments/{}", a.id),
-                })
-            }
+            CaseEvent::AttachmentAdded { attachment: a } => Some(Row {
+                kind: a.kind.label_ja(),
+                title: a.title.as_str().to_owned(),
+                filename: a.filename.as_str().to_owned(),
+                file_type: type_label(a.file_type),
+                size: size_text(a.size),
+                received_on: a.received_on,
+                added: super::stamp(e.recorded_at),
+                by: format!(
+                    "{}（{}）",
+                    names.user(e.actor.user_id),
+                    names.org(e.actor.org_id)
+                ),
+                href: format!("/cases/{id}/attachments/{}", a.id),
+            }),
             _ => None,
         })
         .collect();

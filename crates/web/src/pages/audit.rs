@@ -168,7 +168,6 @@ pub async fn show(
         crate::access::read_audit(&auth)?;
         Vec::new()
     };
-    let jst = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9));
     let name = |id: &Option<String>| {
         id.as_deref().map_or_else(
             || "—".to_owned(),
@@ -188,7 +187,7 @@ pub async fn show(
             let at =
                 r.at.parse::<jiff::Timestamp>()
                     .map(|t| {
-                        let z = t.to_zoned(jst.clone());
+                        let z = tsunagu_app::in_japan(t);
                         format!("{} {}", wareki::format(z.date()), z.strftime("%H:%M:%S"))
                     })
                     .unwrap_or(r.at.clone());

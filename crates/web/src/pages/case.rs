@@ -1813,7 +1813,6 @@ pub(crate) fn timeline_rows(
     names: &Names,
     settings: &TenantSettings,
 ) -> Vec<TimelineRow> {
-    let jst = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9));
     let by = |e: &TimelineEntry| {
         format!(
             "{}（{}）",
@@ -1825,8 +1824,7 @@ pub(crate) fn timeline_rows(
     // Where each contact record's row is, for its corrections.
     let mut records: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
     for (i, e) in entries.iter().enumerate() {
-        let at = e.recorded_at.to_zoned(jst.clone());
-        let recorded_at = format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M"));
+        let recorded_at = super::stamp(e.recorded_at);
         let (on, label, text) = describe(&e.event, names, settings);
         if let CaseEvent::ContactCorrected { record, reason, .. } = &e.event {
             // A correction is shown on the record it corrects: the record says what the
@@ -1854,7 +1852,7 @@ pub(crate) fn timeline_rows(
             records.insert(n, rows.len());
         }
         let row = TimelineRow {
-            on: on.or(Some(at.date())),
+            on: on.or(Some(tsunagu_app::japan_date(e.recorded_at))),
             label,
             text,
             recorded_at,
@@ -2317,8 +2315,7 @@ pub async fn take_to_meeting(
 ) -> PageResult {
     let id: CaseId = parse_id(&id)?;
     // For who may write the case (the guard); others learn nothing from the checks below.
-    access::case(&app, &auth, id, Access::Write).await?;
-    let (view, _) = load(&app, &auth, id).await?;
+    let current = access::case(&app, &auth, id, Access::Write).await?.case;
     let f = Fields(fields);
     let refused = |notice: Notice, status: StatusCode| {
         let app = app.clone();
@@ -2329,7 +2326,7 @@ pub async fn take_to_meeting(
             Ok::<_, PageError>(render_status(status, &page))
         }
     };
-    let Some(purpose) = view.state.awaiting_meeting() else {
+    let Some(purpose) = current.state.awaiting_meeting() else {
         let notice = Notice {
             heading: "議題にできませんでした。",
             message: "このケースはいま支援調整会議にかけるものがありません。".to_owned(),

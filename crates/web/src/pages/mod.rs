@@ -125,6 +125,12 @@ pub fn render(t: &impl Template) -> Response {
     render_status(StatusCode::OK, t)
 }
 
+/// When something was recorded, as pages show it: 令和8年12月6日 14:30 (Japan's time).
+pub fn stamp(t: jiff::Timestamp) -> String {
+    let at = tsunagu_app::in_japan(t);
+    format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M"))
+}
+
 /// After a successful form: to the page that shows the result (303, so reload does not resend).
 pub fn see_other(path: &str) -> Response {
     Redirect::to(path).into_response()

@@ -22,6 +22,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::ui::Page;
+use axum::http::StatusCode;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EditQuery {
@@ -174,7 +175,17 @@ pub async fn edit_submit(
                         code: "request.invalid_field".to_owned(),
                         ..Notice::default()
                     };
-                    return refused(&app, &auth, id, &f, &[], None, Some(notice), 422).await;
+                    return refused(
+                        &app,
+                        &auth,
+                        id,
+                        &f,
+                        &[],
+                        None,
+                        Some(notice),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
                 }
             },
             _ => None,
@@ -193,7 +204,7 @@ pub async fn edit_submit(
                 let mut notice = Notice::from_api(&e);
                 notice.heading = "移せませんでした。";
                 notice.back = format!("/persons/{id}/edit");
-                let status = refusal_status(&e).as_u16();
+                let status = refusal_status(&e);
                 refused(&app, &auth, id, &f, &[], None, Some(notice), status).await
             }
             Err(e) => Err(e.into()),
@@ -203,7 +214,17 @@ pub async fn edit_submit(
         Ok(d) => d,
         Err(errors) => {
             let notice = Notice::from_fields(&errors);
-            return refused(&app, &auth, id, &f, &errors, Some(notice), None, 422).await;
+            return refused(
+                &app,
+                &auth,
+                id,
+                &f,
+                &errors,
+                Some(notice),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let req = PersonUpdate {
@@ -219,7 +240,7 @@ pub async fn edit_submit(
         Err(e) if e.status.is_client_error() && !e.is_not_found() => {
             let mut notice = Notice::from_api(&e);
             notice.back = format!("/persons/{id}/edit");
-            let status = refusal_status(&e).as_u16();
+            let status = refusal_status(&e);
             refused(&app, &auth, id, &f, &[], Some(notice), None, status).await
         }
         Err(e) => Err(e.into()),
@@ -235,7 +256,7 @@ async fn refused(
     errors: &[FieldError],
     notice: Option<Notice>,
     household_notice: Option<Notice>,
-    status: u16,
+    status: StatusCode,
 ) -> PageResult {
     // The details form keeps what was typed; a refused household move shows the record as stored.
     let typed = household_notice.is_none();
@@ -252,8 +273,6 @@ async fn refused(
         },
     )
     .await?;
-    let status = axum::http::StatusCode::from_u16(status)
-        .unwrap_or(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
     Ok(render_status(status, &page))
 }
 
@@ -307,11 +326,9 @@ fn detail_pairs(d: &PersonDetails) -> Vec<(&'static str, String)> {
 
 /// The history rows, oldest first, each details change as the fields it changed.
 pub(crate) fn history_rows(entries: &[PersonHistoryEntry], names: &Names) -> Vec<HistoryRow> {
-    let jst = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(9));
     let mut before: Option<PersonDetails> = None;
     let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
-        let at = e.recorded_at.to_zoned(jst.clone());
         let (what, changes) = match &e.event {
             PersonEvent::PersonRegistered { details, .. } => {
                 before = Some(details.clone());
@@ -368,7 +385,7 @@ pub(crate) fn history_rows(entries: &[PersonHistoryEntry], names: &Names) -> Vec
             ),
         };
         rows.push(HistoryRow {
-            at: format!("{} {}", wareki::format(at.date()), at.strftime("%H:%M")),
+            at: super::stamp(e.recorded_at),
             by: format!(
                 "{}（{}）",
                 names.user(e.actor.user_id),
