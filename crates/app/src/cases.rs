@@ -506,6 +506,9 @@ pub struct PlanVersion {
     pub plan: Plan,
     pub approved_by: Option<MeetingId>,
     pub returned_by: Vec<MeetingId>,
+    /// Why a プランの修正 was made (none for a drafted plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modification_reason: Option<tsunagu_core::LongText>,
 }
 
 pub async fn plans(app: &App, caller: &Caller, id: CaseId) -> Result<Vec<PlanVersion>> {
@@ -519,6 +522,15 @@ pub async fn plans(app: &App, caller: &Caller, id: CaseId) -> Result<Vec<PlanVer
                 plan,
                 approved_by: None,
                 returned_by: vec![],
+                modification_reason: None,
+            }),
+            CaseEvent::PlanModified { plan, reason } => plans.push(PlanVersion {
+                recorded_at: e.recorded_at,
+                actor: e.actor,
+                plan,
+                approved_by: None,
+                returned_by: vec![],
+                modification_reason: Some(reason),
             }),
             CaseEvent::PlanApproved {
                 plan_version,

@@ -40,6 +40,9 @@ pub struct Error {
     pub retry_after: Option<u64>,
     /// Technical detail for integrators, never shown as the message.
     pub detail: Option<String>,
+    /// The input refused, as a path into the request (`plan.items.1.deadline`), when the
+    /// refusal is about one input.
+    pub field: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -52,6 +55,7 @@ impl Error {
             message: message.into(),
             retry_after: None,
             detail: None,
+            field: None,
         }
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -111,7 +115,9 @@ impl Error {
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
-        Error::invalid(r.code(), r.message())
+        let mut e = Error::invalid(r.code(), r.message());
+        e.field = r.field();
+        e
     }
 }
 

@@ -49,6 +49,11 @@ pub enum Refusal {
         code: String,
     },
     PlanVersionNotLatest,
+    /// プランの修正 is a small change: adding or dropping a service that needs the
+    /// municipality's decision is a re-plan.
+    PlanModificationChangesServices,
+    /// プランの修正 that changes nothing.
+    PlanUnchanged,
     /// Rule 1: a plan is in force only after a coordination meeting approved it.
     PlanNeedsMeetingApproval,
     /// Rule 1: statutory services need the municipality's support decision.
@@ -122,6 +127,32 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The input a refusal is about, as a path into the command (`plan.items.1.deadline`,
+    /// zero-based), so a form can put the message beside the right field and an integrator can
+    /// point at it. `None` when the refusal is about the case rather than one input.
+    pub fn field(&self) -> Option<String> {
+        use Refusal::*;
+        Some(match self {
+            PlanNoGoals => "plan.goals".into(),
+            PlanNoItems => "plan.items".into(),
+            PlanItemIncomplete {
+                item,
+                missing_responsible,
+                ..
+            } => format!(
+                "plan.items.{item}.{}",
+                if *missing_responsible {
+                    "responsible"
+                } else {
+                    "deadline"
+                }
+            ),
+            PlanGoalReference { item } => format!("plan.items.{item}.goal"),
+            PlanItemDeadlineBeforeDraft { item } => format!("plan.items.{item}.deadline"),
+            _ => return None,
+        })
+    }
+
     /// Stable machine-readable code. Never change an existing one: integrators depend on it.
     pub fn code(&self) -> &'static str {
         use Refusal::*;
@@ -145,6 +176,8 @@ impl Refusal {
             PlanGoalReference { .. } => "plan.goal_reference",
             PlanUnknownStatutoryService { .. } => "plan.unknown_statutory_service",
             PlanVersionNotLatest => "plan.version_not_latest",
+            PlanModificationChangesServices => "plan.modification_changes_services",
+            PlanUnchanged => "plan.unchanged",
             PlanNeedsMeetingApproval => "plan.needs_meeting_approval",
             SupportAwaitingDecision { .. } => "support.awaiting_decision",
             DecisionRequiresMunicipality => "decision.requires_municipality",
@@ -253,6 +286,13 @@ impl Refusal {
             ),
             PlanVersionNotLatest => {
                 "このプランは最新の版ではありません。最新の版を会議にかけてください。".into()
+            }
+            PlanModificationChangesServices => {
+                "支援決定が必要な法に基づく事業を加えたり外したりするときは、プランの修正ではなく再プランにしてください（モニタリングの結果で「再プラン」を選びます）。"
+                    .into()
+            }
+            PlanUnchanged => {
+                "プランに変更がありません。変える内容を入力してから保存してください。".into()
             }
             PlanNeedsMeetingApproval => {
                 "プランは支援調整会議で了承されるまで実施できません。会議の議題に加えてください。"
@@ -389,6 +429,8 @@ mod tests {
                 code: "code_x".into(),
             },
             PlanVersionNotLatest,
+            PlanModificationChangesServices,
+            PlanUnchanged,
             PlanNeedsMeetingApproval,
             SupportAwaitingDecision {
                 services: vec!["service_a".into()],

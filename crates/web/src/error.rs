@@ -16,6 +16,10 @@ pub struct ErrorBody {
     /// Technical detail for integrators (a parser's own words), when there is any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The input refused, as a path into the request body (`plan.items.1.deadline`,
+    /// zero-based), when the refusal is about one input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug)]
@@ -27,6 +31,7 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Technical detail for integrators, never shown as the message.
     pub detail: Option<String>,
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -37,6 +42,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             detail: None,
+            field: None,
         }
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -88,6 +94,7 @@ impl From<tsunagu_app::Error> for ApiError {
             message: e.message,
             retry_after: e.retry_after,
             detail: e.detail,
+            field: e.field,
         }
     }
 }
@@ -104,6 +111,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: self.message,
             detail: self.detail,
+            field: self.field,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after

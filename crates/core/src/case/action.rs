@@ -15,6 +15,7 @@ pub enum CaseAction {
     RecordAssessment,
     Screen,
     DraftPlan,
+    ModifyPlan,
     RecordSupportDecision,
     StartSupport,
     RecordMonitoring,
@@ -66,11 +67,12 @@ const AFTER_TRIAGE: &[Stage] = &[
 
 impl CaseAction {
     /// Every action, in the case page's order (the order of the variants).
-    pub const ALL: [CaseAction; 24] = [
+    pub const ALL: [CaseAction; 25] = [
         CaseAction::Triage,
         CaseAction::RecordAssessment,
         CaseAction::Screen,
         CaseAction::DraftPlan,
+        CaseAction::ModifyPlan,
         CaseAction::RecordSupportDecision,
         CaseAction::StartSupport,
         CaseAction::RecordMonitoring,
@@ -101,6 +103,7 @@ impl CaseAction {
             RecordAssessment => "record_assessment",
             Screen => "screen",
             DraftPlan => "draft_plan",
+            ModifyPlan => "modify_plan",
             RecordSupportDecision => "record_support_decision",
             StartSupport => "start_support",
             RecordMonitoring => "record_monitoring",
@@ -137,6 +140,7 @@ impl CaseAction {
             RecordAssessment => "アセスメントシートの記録",
             Screen => "スクリーニング",
             DraftPlan => "プランの作成",
+            ModifyPlan => "プランの修正",
             RecordSupportDecision => "支援決定の記録",
             StartSupport => "支援の開始",
             RecordMonitoring => "モニタリングの記録",
@@ -173,7 +177,7 @@ impl CaseAction {
             // In the decision stage too: revising a plan after a support decision was rejected.
             DraftPlan => &[Stage::Planning, Stage::Decision],
             RecordSupportDecision | StartSupport => &[Stage::Decision],
-            RecordMonitoring => &[Stage::Support],
+            RecordMonitoring | ModifyPlan => &[Stage::Support],
             RecordEvaluation => &[Stage::Support, Stage::Suspended],
             Resume => &[Stage::Suspended],
             Terminate => &[Stage::Evaluation, Stage::Suspended],
@@ -195,6 +199,7 @@ impl CaseAction {
             | RecordAssessment
             | Screen
             | DraftPlan
+            | ModifyPlan
             | RecordSupportDecision
             | StartSupport
             | RecordMonitoring
@@ -231,6 +236,7 @@ impl CaseCommand {
             C::RecordAssessment { .. } => CaseAction::RecordAssessment,
             C::Screen { .. } => CaseAction::Screen,
             C::DraftPlan { .. } => CaseAction::DraftPlan,
+            C::ModifyPlan { .. } => CaseAction::ModifyPlan,
             C::RecordSupportDecision { .. } => CaseAction::RecordSupportDecision,
             C::StartSupport { .. } => CaseAction::StartSupport,
             C::RecordContact { .. } => CaseAction::RecordContact,

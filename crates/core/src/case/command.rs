@@ -73,6 +73,12 @@ pub enum CaseCommand {
     DraftPlan {
         plan: PlanInput,
     },
+    /// プランの修正: a small change to the plan in force during support (not a re-plan), in
+    /// force at once and reported to the next coordination meeting.
+    ModifyPlan {
+        plan: PlanInput,
+        reason: LongText,
+    },
     RecordSupportDecision {
         service: String,
         outcome: DecisionOutcome,

@@ -10,7 +10,7 @@ use super::event::CaseEvent;
 use super::state::CaseState;
 use super::types::*;
 use crate::meeting::MeetingKind;
-use crate::{Context, MeetingId, OrgKind, ReferralId, Refusal};
+use crate::{Context, LongText, MeetingId, OrgKind, ReferralId, Refusal};
 
 type Decision = Result<Vec<CaseEvent>, Refusal>;
 
@@ -257,6 +257,7 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             triage_events(screened_on, outcome, go_on, fresh, ctx)
         }
         C::DraftPlan { plan } => draft_plan(state, plan, ctx),
+        C::ModifyPlan { plan, reason } => modify_plan(state, plan, reason, ctx),
         C::RecordSupportDecision {
             service,
             outcome,
@@ -596,6 +597,43 @@ fn find_open_referral(state: &CaseState, id: ReferralId) -> Result<&Referral, Re
 }
 
 fn draft_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Decision {
+    Ok(vec![CaseEvent::PlanDrafted {
+        plan: build_plan(state, input, ctx)?,
+    }])
+}
+
+/// プランの修正: the plan in force changed a little during support, in force at once. A change
+/// of the services that need the municipality's decision is a re-plan, not a modification.
+fn modify_plan(state: &CaseState, input: PlanInput, reason: LongText, ctx: &Context) -> Decision {
+    let current = state
+        .current_plan
+        .as_ref()
+        .ok_or(Refusal::PlanNeedsMeetingApproval)?;
+    let mut plan = build_plan(state, input, ctx)?;
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    if sorted(&plan.services_needing_decision) != sorted(&current.services_needing_decision) {
+        return Err(Refusal::PlanModificationChangesServices);
+    }
+    let same = plan.goals == current.goals
+        && plan.items == current.items
+        && plan.person_role == current.person_role
+        && plan.period_from == current.period_from
+        && plan.period_to == current.period_to
+        && plan.monitoring_interval_months == current.monitoring_interval_months;
+    if same {
+        return Err(Refusal::PlanUnchanged);
+    }
+    plan.modified = true;
+    Ok(vec![CaseEvent::PlanModified { plan, reason }])
+}
+
+/// A plan version from the form: rule 3 for every item, goals referred to by index, services
+/// from the tenant's list.
+fn build_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Result<Plan, Refusal> {
     in_case(state, input.drafted_on, "作成日", ctx)?;
     if input.goals.is_empty() {
         return Err(Refusal::PlanNoGoals);
@@ -655,21 +693,20 @@ fn draft_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Decision {
             statutory_service: item.statutory_service,
         });
     }
-    Ok(vec![CaseEvent::PlanDrafted {
-        plan: Plan {
-            version: state.plan_versions + 1,
-            drafted_on: input.drafted_on,
-            goals: input.goals,
-            items,
-            person_role: input.person_role,
-            period_from: input.period_from,
-            period_to: input.period_to,
-            monitoring_interval_months: input.monitoring_interval_months,
-            services_needing_decision,
-            approved_by: None,
-            approved_on: None,
-        },
-    }])
+    Ok(Plan {
+        version: state.plan_versions + 1,
+        drafted_on: input.drafted_on,
+        goals: input.goals,
+        items,
+        person_role: input.person_role,
+        period_from: input.period_from,
+        period_to: input.period_to,
+        monitoring_interval_months: input.monitoring_interval_months,
+        services_needing_decision,
+        approved_by: None,
+        approved_on: None,
+        modified: false,
+    })
 }
 
 fn terminate(state: &CaseState, t: Termination, ctx: &Context) -> Decision {
@@ -781,10 +818,10 @@ pub fn decide_conclusion(
     let day = meeting.held_on;
     match conclusion {
         CaseConclusion::PlanApproved { plan_version } => {
-            if !PLAN_STAGES.contains(&state.stage) {
+            if !PLAN_STAGES.contains(&state.stage) && state.modification_to_report().is_none() {
                 return unexpected;
             }
-            match &state.draft_plan {
+            match state.plan_for_meeting() {
                 Some(p) if p.version == plan_version => Ok(vec![CaseEvent::PlanApproved {
                     plan_version,
                     meeting_id: id,
@@ -797,10 +834,10 @@ pub fn decide_conclusion(
             plan_version,
             reason,
         } => {
-            if !PLAN_STAGES.contains(&state.stage) {
+            if !PLAN_STAGES.contains(&state.stage) && state.modification_to_report().is_none() {
                 return unexpected;
             }
-            match &state.draft_plan {
+            match state.plan_for_meeting() {
                 Some(p) if p.version == plan_version => Ok(vec![CaseEvent::PlanReturned {
                     plan_version,
                     meeting_id: id,

@@ -52,6 +52,11 @@ pub enum CaseEvent {
     PlanDrafted {
         plan: Plan,
     },
+    /// プランの修正: a new version in force at once, for the next meeting to take note of.
+    PlanModified {
+        plan: Plan,
+        reason: LongText,
+    },
     PlanApproved {
         plan_version: u32,
         meeting_id: MeetingId,
@@ -194,7 +199,7 @@ impl CaseEvent {
             ReferralConfirmed { confirmed_on, .. } => Some(*confirmed_on),
             AssessmentRecorded { assessment, .. } => Some(assessment.assessed_on),
             ScreenedToHandleHere { screened_on } => Some(*screened_on),
-            PlanDrafted { plan } => Some(plan.drafted_on),
+            PlanDrafted { plan } | PlanModified { plan, .. } => Some(plan.drafted_on),
             PlanApproved { approved_on, .. } => Some(*approved_on),
             PlanReturned { .. } => None,
             SupportDecisionRecorded { decision, .. } => Some(decision.decided_on),
@@ -234,6 +239,7 @@ impl CaseEvent {
             AssessmentRecorded { .. } => "assessment_recorded",
             ScreenedToHandleHere { .. } => "screened_to_handle_here",
             PlanDrafted { .. } => "plan_drafted",
+            PlanModified { .. } => "plan_modified",
             PlanApproved { .. } => "plan_approved",
             PlanReturned { .. } => "plan_returned",
             SupportDecisionRecorded { .. } => "support_decision_recorded",

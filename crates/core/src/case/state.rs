@@ -289,6 +289,29 @@ impl CaseState {
                 self.plan_versions = plan.version;
                 self.draft_plan = Some(plan.clone());
             }
+            PlanModified { plan, .. } => {
+                self.plan_versions = plan.version;
+                self.current_plan = Some(plan.clone());
+            }
+            PlanApproved {
+                plan_version,
+                meeting_id,
+                approved_on,
+            } if self.modification_to_report() == Some(*plan_version) => {
+                // The meeting took note of a プランの修正: the plan stays in force as it was.
+                if let Some(plan) = &mut self.current_plan {
+                    plan.approved_by = Some(*meeting_id);
+                    plan.approved_on = Some(*approved_on);
+                }
+            }
+            PlanReturned { plan_version, .. }
+                if self.modification_to_report() == Some(*plan_version) =>
+            {
+                // The meeting found the change too big for a modification: re-plan. The plan
+                // in force stays until a new one is approved.
+                self.stage = Stage::Planning;
+                self.termination_approved = false;
+            }
             PlanApproved {
                 plan_version,
                 meeting_id,
@@ -481,6 +504,24 @@ impl CaseState {
             .collect()
     }
 
+    /// The version of a プランの修正 in force and not yet reported to a coordination meeting.
+    pub fn modification_to_report(&self) -> Option<u32> {
+        self.current_plan
+            .as_ref()
+            .filter(|p| self.stage == Stage::Support && p.modified && p.approved_on.is_none())
+            .map(|p| p.version)
+    }
+
+    /// The plan version a coordination meeting is to approve (or take note of), if any: a
+    /// drafted plan, or a プランの修正 made during support.
+    pub fn plan_for_meeting(&self) -> Option<&Plan> {
+        match self.stage {
+            Stage::Planning | Stage::Decision => self.draft_plan.as_ref(),
+            Stage::Support if self.modification_to_report().is_some() => self.current_plan.as_ref(),
+            _ => None,
+        }
+    }
+
     /// What the case waits for a coordination meeting for, if anything: a plan drafted and not
     /// yet approved, an evaluation (termination or a new plan), a suspension not yet confirmed.
     /// The same conditions as the to-dos that say to take it to a meeting.
@@ -488,6 +529,9 @@ impl CaseState {
         use crate::meeting::AgendaPurpose;
         match self.stage {
             Stage::Planning if self.draft_plan.is_some() => Some(AgendaPurpose::PlanReview),
+            Stage::Support if self.modification_to_report().is_some() => {
+                Some(AgendaPurpose::PlanReview)
+            }
             Stage::Evaluation if !self.termination_approved => Some(AgendaPurpose::Evaluation),
             Stage::Suspended
                 if self
@@ -528,6 +572,9 @@ impl CaseState {
         if self.stage == Stage::Planning && self.draft_plan.is_some() {
             todos.push(Todo::TakePlanToMeeting);
         }
+        if self.modification_to_report().is_some() {
+            todos.push(Todo::ReportPlanModification);
+        }
         if self.stage == Stage::Decision && !self.pending_decisions().is_empty() {
             todos.push(Todo::AwaitSupportDecision);
         }
@@ -547,6 +594,7 @@ pub enum Todo {
     ReceiveApplication,
     ObtainConsent,
     TakePlanToMeeting,
+    ReportPlanModification,
     AwaitSupportDecision,
     TakeEvaluationToMeeting,
     ConfirmSuspensionAtMeeting,
@@ -559,6 +607,7 @@ impl Todo {
             Todo::ReceiveApplication => "申込票（書面）の受領",
             Todo::ObtainConsent => "本人同意の取得",
             Todo::TakePlanToMeeting => "プランを支援調整会議にかける",
+            Todo::ReportPlanModification => "プランの修正を支援調整会議に報告する",
             Todo::AwaitSupportDecision => "自治体の支援決定を待つ",
             Todo::TakeEvaluationToMeeting => "評価を支援調整会議にかける",
             Todo::ConfirmSuspensionAtMeeting => "中断を支援調整会議で確認する",

@@ -304,6 +304,10 @@ pub struct Plan {
     pub services_needing_decision: Vec<String>,
     pub approved_by: Option<MeetingId>,
     pub approved_on: Option<Date>,
+    /// A プランの修正: a small change made during support, in force at once and reported to
+    /// the next coordination meeting (which sets `approved_by`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub modified: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use tsunagu_core::Refusal;
 use tsunagu_core::case::{
     self, Assessment, Attainment, CaseAction, CaseCommand, CaseEvent, CaseState, ClosurePattern,
     ContactKind, DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute,
-    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PlanInput, PlanItemInput,
+    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase,
     PresentingProblem, ReferralInput, Termination, TriageOutcome, Urgency,
 };
 use tsunagu_core::policy::{self, Access};
@@ -37,7 +37,7 @@ pub(crate) struct Names {
     pub(crate) orgs: Vec<Organisation>,
     users: HashMap<UserId, String>,
     /// Active accounts that work cases: (id, name, organisation).
-    staff: Vec<(UserId, String, OrgId)>,
+    pub(crate) staff: Vec<(UserId, String, OrgId)>,
 }
 
 impl Names {
@@ -433,146 +433,6 @@ fn assessment_values(a: &Assessment) -> Fields {
     Fields(v)
 }
 
-const PLAN_ROWS: usize = 6;
-
-fn plan_controls(settings: &TenantSettings) -> Vec<Control> {
-    let services: Vec<(&str, &str)> = settings
-        .statutory_services
-        .iter()
-        .map(|s| (s.code.as_str(), s.name.as_str()))
-        .collect();
-    let mut v = vec![
-        Control::date("drafted_on", "作成日").required(),
-        Control::area("goals", "目標（1行に1つ）")
-            .required()
-            .hint("本人と一緒に決めた、具体的で達成できる目標"),
-        Control::area("person_role", "本人の役割"),
-        Control::date("period_from", "プランの期間（開始）").required(),
-        Control::date("period_to", "プランの期間（終了）").required(),
-        Control::number(
-            "monitoring_interval_months",
-            "モニタリング間隔（か月、空欄は既定）",
-        ),
-    ];
-    for n in 1..=PLAN_ROWS {
-        v.push(
-            Control::area(format!("item{n}_description"), "支援内容")
-                .group(format!("支援内容 {n}")),
-        );
-        v.push(Control::number(
-            format!("item{n}_goal"),
-            "対応する目標の番号",
-        ));
-        v.push(Control::text(
-            format!("item{n}_provider"),
-            "提供者（機関・本人など）",
-        ));
-        v.push(Control::text(
-            format!("item{n}_responsible"),
-            "担当者（責任者）",
-        ));
-        v.push(Control::date(format!("item{n}_deadline"), "期限"));
-        v.push(Control::select(
-            format!("item{n}_service"),
-            "法に基づく事業（該当するとき）",
-            services.clone(),
-        ));
-    }
-    v
-}
-
-fn read_plan(f: &Fields) -> FieldResult<PlanInput> {
-    let goals = f
-        .raw("goals")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            tsunagu_core::ShortText::parse(l).map_err(|_| {
-                field_error(
-                    "goals",
-                    "目標は1行に1つ、それぞれ200文字以内で入力してください。",
-                )
-            })
-        })
-        .collect::<FieldResult<Vec<_>>>()?;
-    let mut items = Vec::new();
-    for n in 1..=PLAN_ROWS {
-        let key = |k: &str| format!("item{n}_{k}");
-        let Some(_) = f.get(&key("description")) else {
-            continue;
-        };
-        let goal = match f.get(&key("goal")) {
-            None => None,
-            Some(_) => Some(
-                f.number::<usize>(&key("goal"), "目標の番号")?
-                    .saturating_sub(1),
-            ),
-        };
-        items.push(PlanItemInput {
-            description: f.long(&key("description"), "支援内容")?,
-            goal,
-            provider: f.short(&key("provider"), "提供者")?,
-            responsible: f.opt_short(&key("responsible"), "担当者")?,
-            deadline: f.opt_date(&key("deadline"), "期限")?,
-            statutory_service: f.get(&key("service")).map(str::to_owned),
-        });
-    }
-    Ok(PlanInput {
-        drafted_on: f.date("drafted_on", "作成日")?,
-        goals,
-        items,
-        person_role: f.opt_long("person_role", "本人の役割")?,
-        period_from: f.date("period_from", "プランの期間（開始）")?,
-        period_to: f.date("period_to", "プランの期間（終了）")?,
-        monitoring_interval_months: match f.get("monitoring_interval_months") {
-            None => None,
-            Some(_) => Some(f.number("monitoring_interval_months", "モニタリング間隔")?),
-        },
-    })
-}
-
-fn plan_values(p: &tsunagu_core::case::Plan) -> Fields {
-    let mut v: Vec<(String, String)> = vec![
-        (
-            "goals".into(),
-            p.goals
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
-        ("period_from".into(), wareki::format(p.period_from)),
-        ("period_to".into(), wareki::format(p.period_to)),
-    ];
-    if let Some(r) = &p.person_role {
-        v.push(("person_role".into(), r.as_str().into()));
-    }
-    if let Some(m) = p.monitoring_interval_months {
-        v.push(("monitoring_interval_months".into(), m.to_string()));
-    }
-    for (i, item) in p.items.iter().take(PLAN_ROWS).enumerate() {
-        let n = i + 1;
-        v.push((
-            format!("item{n}_description"),
-            item.description.as_str().into(),
-        ));
-        if let Some(g) = item.goal {
-            v.push((format!("item{n}_goal"), (g + 1).to_string()));
-        }
-        v.push((format!("item{n}_provider"), item.provider.as_str().into()));
-        v.push((
-            format!("item{n}_responsible"),
-            item.responsible.as_str().into(),
-        ));
-        v.push((format!("item{n}_deadline"), wareki::format(item.deadline)));
-        if let Some(s) = &item.statutory_service {
-            v.push((format!("item{n}_service"), s.clone()));
-        }
-    }
-    Fields(v)
-}
-
 fn outcome_controls(
     day: &'static str,
     day_label: &'static str,
@@ -629,7 +489,8 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
         A::Triage => outcome_controls("triaged_on", "振り分け日", c.orgs),
         A::Screen => outcome_controls("screened_on", "スクリーニング日", c.orgs),
         A::RecordAssessment => assessment_controls(),
-        A::DraftPlan => plan_controls(c.settings),
+        // The plan editor has its own page (pages::plan).
+        A::DraftPlan | A::ModifyPlan => Vec::new(),
         A::RecordSupportDecision => {
             let services: Vec<(String, String)> = s
                 .pending_decisions()
@@ -963,9 +824,12 @@ fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseC
                 },
             }
         }
-        A::DraftPlan => CaseCommand::DraftPlan {
-            plan: read_plan(f)?,
-        },
+        A::DraftPlan | A::ModifyPlan => {
+            return Err(field_error(
+                "goal1",
+                "プランはプランの編集画面から保存してください。",
+            ));
+        }
         A::RecordSupportDecision => CaseCommand::RecordSupportDecision {
             service: f.required("service", "事業")?.to_owned(),
             outcome: f.choice("decision", "決定", DecisionOutcome::parse)?,
@@ -1112,8 +976,6 @@ fn refusal_field(code: &str) -> Option<&'static str> {
     Some(match code {
         "referral.needs_follow_up_date" => "follow_up_on",
         "intake.multiple_main_problems" => "main_problem",
-        "plan.no_goals" => "goals",
-        "plan.no_items" | "plan.item_incomplete" | "plan.goal_reference" => "item1_description",
         "termination.needs_intention" => "person_intention",
         "termination.pattern_mismatch" => "pattern",
         "decision.service_not_in_plan" | "decision.already_made" => "service",
@@ -1133,12 +995,6 @@ fn initial(action: CaseAction, s: &CaseState, today: Date) -> Fields {
             .latest_assessment
             .as_ref()
             .map(assessment_values)
-            .unwrap_or_default(),
-        A::DraftPlan => s
-            .draft_plan
-            .as_ref()
-            .or(s.current_plan.as_ref())
-            .map(plan_values)
             .unwrap_or_default(),
         A::Restrict => Fields(
             s.restricted_to
@@ -1420,6 +1276,7 @@ impl TimelineKind {
             IntakeRecorded { .. }
             | AssessmentRecorded { .. }
             | PlanDrafted { .. }
+            | PlanModified { .. }
             | MonitoringRecorded { .. }
             | EvaluationRecorded { .. }
             | AttachmentAdded { .. } => TimelineKind::Records,
@@ -1604,6 +1461,20 @@ pub(crate) fn describe(
                     .join("、"),
                 wareki::format(plan.period_from),
                 wareki::format(plan.period_to)
+            ),
+        ),
+        PlanModified { plan, reason } => (
+            Some(plan.drafted_on),
+            "プランの修正",
+            format!(
+                "第{}版（会議に報告） 理由: {} ／ 目標: {}",
+                plan.version,
+                t(reason),
+                plan.goals
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
             ),
         ),
         PlanApproved {
@@ -2370,14 +2241,16 @@ pub async fn take_to_meeting(
 }
 
 /// Why a form was not saved.
-enum Refused {
+pub(super) enum Refused {
     Field(FieldError),
+    /// Every mistake of a form that reads them all (the plan editor).
+    Fields(Vec<FieldError>),
     Api(ApiError),
 }
 
 impl Refused {
     /// Status, notice and field error for the form; a conflict lists what was saved meanwhile.
-    async fn explain(
+    pub(super) async fn explain(
         self,
         app: &AppState,
         auth: &Auth,
@@ -2390,6 +2263,11 @@ impl Refused {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Notice::from_field(&e),
                 Some(e),
+            ),
+            Refused::Fields(errors) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Notice::from_fields(&errors),
+                errors.into_iter().next(),
             ),
             Refused::Api(e) => {
                 let mut notice = Notice::from_api(&e);
@@ -2421,7 +2299,7 @@ impl Refused {
     }
 }
 
-async fn submit(
+pub(super) async fn submit(
     app: &AppState,
     auth: &Auth,
     id: CaseId,
@@ -2558,6 +2436,25 @@ fn contact_as_corrected(entries: &[TimelineEntry], record: u32) -> Fields {
     Fields(v)
 }
 
+/// Said above a form opened in a stage where the action cannot be taken (nothing was sent).
+fn wrong_stage(action: CaseAction, s: &CaseState, id: CaseId) -> Option<Notice> {
+    if action.stages().contains(&s.stage) {
+        return None;
+    }
+    let refusal = Refusal::WrongStage {
+        action: action.label_ja(),
+        stage: s.stage,
+    };
+    Some(Notice {
+        heading: "いまはこの記録はできません。",
+        message: refusal.message(),
+        code: refusal.code().into(),
+        conflict: vec![],
+        back: format!("/cases/{id}"),
+        fields: vec![],
+    })
+}
+
 pub async fn action_form(
     State(app): State<AppState>,
     Page(auth): Page,
@@ -2567,6 +2464,10 @@ pub async fn action_form(
     let id: CaseId = parse_id(&id)?;
     let action = CaseAction::parse(&action).ok_or_else(ApiError::not_found)?;
     let a = access::case_action(&app, &auth, id, action).await?;
+    let notice = wrong_stage(action, &a.case.state, id);
+    if matches!(action, CaseAction::DraftPlan | CaseAction::ModifyPlan) {
+        return super::plan::form(&app, &auth, id, action, a, notice).await;
+    }
     let names = Names::load(&app, &auth).await?;
     let today = app.clock.today();
     let s = &a.case.state;
@@ -2576,21 +2477,6 @@ pub async fn action_form(
         orgs: &names.orgs,
         staff: &names.staff,
     };
-    let mut notice = None;
-    if !action.stages().contains(&s.stage) {
-        let refusal = Refusal::WrongStage {
-            action: action.label_ja(),
-            stage: s.stage,
-        };
-        notice = Some(Notice {
-            heading: "いまはこの記録はできません。",
-            message: refusal.message(),
-            code: refusal.code().into(),
-            conflict: vec![],
-            back: format!("/cases/{id}"),
-            fields: vec![],
-        });
-    }
     let mut values = initial(action, s, today);
     if action == CaseAction::CorrectContact
         && let Some(record) = q.get("record").and_then(|r| r.parse::<u32>().ok())
@@ -2622,6 +2508,9 @@ pub async fn action_submit(
     let action = CaseAction::parse(&action).ok_or_else(ApiError::not_found)?;
     // The action's access first: a caller who may not act learns nothing from form checks.
     let a = access::case_action(&app, &auth, id, action).await?;
+    if matches!(action, CaseAction::DraftPlan | CaseAction::ModifyPlan) {
+        return super::plan::submit_form(&app, &auth, id, action, a, Fields(fields)).await;
+    }
     let names = Names::load(&app, &auth).await?;
     let f = Fields(fields);
     let s = a.case.state;

@@ -283,7 +283,7 @@ async fn meeting_page(
             .ok();
         let plans = case.as_ref().map(|c| {
             let s = &c.case.state;
-            (s.plan_versions, s.draft_plan.as_ref().map(|p| p.version))
+            (s.plan_versions, s.plan_for_meeting().map(|p| p.version))
         });
         let controls = conclusion_controls(item.case_id, plans);
         let refused =

@@ -12,6 +12,7 @@ pub mod caselist;
 pub mod meeting;
 pub mod person;
 pub mod person_edit;
+pub mod plan;
 pub mod print;
 
 use askama::Template;
@@ -305,6 +306,10 @@ pub struct Control {
     /// Set by [`laid_out`]: a group ends before this control / this control is inside one.
     pub close_group: bool,
     pub in_group: bool,
+    /// The id of a `<datalist>` of suggestions (free text still allowed).
+    pub suggest: &'static str,
+    /// The cursor starts here (a row just added).
+    pub autofocus: bool,
 }
 
 /// Marks where fieldsets open and close, for the template.
@@ -351,6 +356,8 @@ impl Control {
             group: None,
             close_group: false,
             in_group: false,
+            suggest: "",
+            autofocus: false,
         }
     }
     pub fn text(name: impl Into<String>, label: impl Into<String>) -> Control {
@@ -416,6 +423,10 @@ impl Control {
     }
     pub fn hint(mut self, h: &'static str) -> Control {
         self.hint = h;
+        self
+    }
+    pub fn suggest(mut self, datalist: &'static str) -> Control {
+        self.suggest = datalist;
         self
     }
     pub fn group(mut self, g: impl Into<String>) -> Control {

@@ -267,8 +267,14 @@ pub async fn case_form(
             meta.push(("作成日".into(), date(plan.map(|p| p.drafted_on))));
             meta.push((
                 "版".into(),
-                plan.map(|p| format!("第{}版", p.version))
-                    .unwrap_or_default(),
+                plan.map(|p| {
+                    if p.modified {
+                        format!("第{}版（プランの修正）", p.version)
+                    } else {
+                        format!("第{}版", p.version)
+                    }
+                })
+                .unwrap_or_default(),
             ));
             meta.push(("担当".into(), names.user(s.assigned_worker).to_owned()));
             let mut goals = Section::new("目標").columns(&["番号", "目標"]);
