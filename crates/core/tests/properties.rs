@@ -58,7 +58,7 @@ fn natural(state: &CaseState, which: u8) -> u8 {
         Stage::Assessment => &[2, 3, 3],
         Stage::Planning => &[4, 4, 18],
         Stage::Decision => &[5, 5, 6, 6, 4],
-        Stage::Support => &[7, 8, 9, 10, 13],
+        Stage::Support => &[7, 8, 9, 10, 13, 4],
         Stage::Evaluation => &[10, 11, 12],
         Stage::Suspended => &[14, 15, 10],
         Stage::Closed => &[16, 17],
@@ -132,8 +132,8 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             screened_on: day,
             outcome,
         },
-        4 => CaseCommand::DraftPlan {
-            plan: PlanInput {
+        4 => {
+            let plan = PlanInput {
                 drafted_on: day,
                 goals: if choice == 0 {
                     vec![]
@@ -157,8 +157,16 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 period_from: day,
                 period_to: later,
                 monitoring_interval_months: None,
-            },
-        },
+            };
+            if state.stage == Stage::Support && flag {
+                CaseCommand::ModifyPlan {
+                    plan,
+                    reason: l("修正"),
+                }
+            } else {
+                CaseCommand::DraftPlan { plan }
+            }
+        }
         5 => CaseCommand::RecordSupportDecision {
             service: "employment_preparation".into(),
             outcome: if flag {
@@ -350,6 +358,18 @@ fn check_rules(
                     "no record before the case opened"
                 );
                 assert!(!plan.goals.is_empty() && !plan.items.is_empty());
+            }
+            CaseEvent::PlanModified { plan, .. } => {
+                assert_eq!(before.stage, Stage::Support, "a modification is made in support");
+                let current = before.current_plan.as_ref().expect("a plan in force");
+                assert_eq!(
+                    plan.services_needing_decision, current.services_needing_decision,
+                    "a change of decided services is a re-plan"
+                );
+                assert!(plan.modified && plan.approved_by.is_none());
+                for item in &plan.items {
+                    assert!(item.deadline >= plan.drafted_on, "deadline after drafting");
+                }
             }
             CaseEvent::ReferralMade { referral } => {
                 assert!(referral.follow_up_on >= referral.referred_on, "rule 4")

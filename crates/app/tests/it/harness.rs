@@ -52,6 +52,8 @@ pub struct Refused {
     pub kind: Kind,
     pub code: String,
     pub message: String,
+    /// The input refused, as a path into the command.
+    pub field: Option<String>,
 }
 
 impl From<tsunagu_app::Error> for Refused {
@@ -60,6 +62,7 @@ impl From<tsunagu_app::Error> for Refused {
             kind: e.kind,
             code: e.code,
             message: e.message,
+            field: e.field,
         }
     }
 }

@@ -546,3 +546,185 @@ async fn wrong_data_is_refused_by_core_rules() {
         db.finish().await;
     }
 }
+
+/// プランの修正 (seed 001 §11): during support a small change is a new plan version in force at
+/// once, reported to the next coordination meeting; a change of the services that need the
+/// municipality's decision is a re-plan; a meeting that finds the change too big sends the case
+/// back to planning.
+#[tokio::test]
+async fn a_plan_modification_is_in_force_at_once_and_reported_to_the_next_meeting() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let w = &t.seeded;
+        let worker = t.user("worker").await;
+        let city = t.user("city").await;
+        let hw = t.user("hw").await;
+        let person = worker.new_person("修正 花子").await;
+        worker
+            .consent(&person, &[w.hellowork, w.city], &day(-299), None)
+            .await;
+        let case = worker.new_case(&person, -300).await;
+        for org in [w.hellowork, w.city] {
+            worker
+                .ok(&case, json!({"action": "add_team_member", "org_id": org}))
+                .await;
+        }
+        let modify = |plan: Value, reason: &str| {
+            let mut p = plan;
+            p["action"] = json!("modify_plan");
+            p["reason"] = json!(reason);
+            p
+        };
+        // Not before support: a plan not yet in force is redrafted, not modified.
+        worker
+            .refused(
+                &case,
+                modify(plan(-280, Some("housing_security_benefit")), "早すぎる"),
+                "case.wrong_stage",
+            )
+            .await;
+        worker.ok(&case, json!({"action": "triage", "triaged_on": day(-299), "outcome": {"outcome": "continue"}})).await;
+        worker.ok(&case, json!({"action": "record_assessment", "assessment": {
+            "assessed_on": day(-290), "baseline": "家賃を滞納している", "main_issues": "住まいと仕事"}})).await;
+        worker.ok(&case, json!({"action": "screen", "screened_on": day(-284), "outcome": {"outcome": "continue"}})).await;
+        worker
+            .ok(&case, plan(-280, Some("housing_security_benefit")))
+            .await;
+        let m1 = worker.meeting_with_city(w, -270).await;
+        worker
+            .conclude(
+                &m1,
+                &case,
+                "plan_review",
+                json!({"kind": "plan_approved", "plan_version": 1}),
+            )
+            .await
+            .unwrap();
+        city.ok(&case, json!({"action": "record_support_decision", "service": "housing_security_benefit", "outcome": "approved", "decided_on": day(-265)})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "start_support", "started_on": day(-260)}),
+            )
+            .await;
+
+        // The plan in force, as modified on day -250.
+        let base = || {
+            let mut p = plan(-280, Some("housing_security_benefit"));
+            p["plan"]["drafted_on"] = json!(day(-250));
+            p
+        };
+        // The same plan again changes nothing.
+        worker
+            .refused(
+                &case,
+                modify(base(), "同じ"),
+                "plan.unchanged",
+            )
+            .await;
+        // A new service that needs the municipality's decision is a re-plan.
+        let mut more = base();
+        more["plan"]["items"][1]["statutory_service"] = json!("employment_preparation");
+        worker
+            .refused(
+                &case,
+                modify(more, "就労準備を加える"),
+                "plan.modification_changes_services",
+            )
+            .await;
+        // Rule 3 still holds, and the refusal points at the item.
+        let mut incomplete = base();
+        incomplete["plan"]["items"][1]["responsible"] = Value::Null;
+        let e = worker
+            .cmd(&case, modify(incomplete, "担当者を外す"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "plan.item_incomplete");
+        assert_eq!(e.field.as_deref(), Some("plan.items.1.responsible"));
+        // A related agency on the team does not change the plan.
+        let mut small = base();
+        small["plan"]["items"][1]["deadline"] = json!(day(-150));
+        small["plan"]["items"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"description": "家計簿を一緒につける", "goal": 0, "provider": "本人", "responsible": "本人", "deadline": day(-200)}));
+        let e = hw
+            .cmd(&case, modify(small.clone(), "ハローワークの都合"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "case.action_not_for_role");
+
+        // The small change: in force at once as version 2, support goes on.
+        let c = worker
+            .ok(&case, modify(small, "面接の日程がずれたため期限を延ばし、家計簿を加えた"))
+            .await;
+        let s = &c["state"];
+        assert_eq!(s["stage"], "support");
+        assert_eq!(s["current_plan"]["version"], 2);
+        assert_eq!(s["current_plan"]["modified"], true);
+        assert_eq!(s["current_plan"]["items"].as_array().unwrap().len(), 3);
+        assert!(s["current_plan"]["approved_on"].is_null());
+        let todos = |c: &Value| -> Vec<String> {
+            c["todos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["code"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert!(todos(&c).contains(&"report_plan_modification".to_owned()));
+        let plans = worker.plans(&case).await;
+        let v2 = &plans.as_array().unwrap()[1];
+        assert_eq!(
+            v2["modification_reason"],
+            "面接の日程がずれたため期限を延ばし、家計簿を加えた"
+        );
+        // Monitoring goes on against the modified plan.
+        worker.ok(&case, json!({"action": "record_monitoring", "monitored_on": day(-240), "kind": "scheduled", "progress": "家計簿を始めた", "outcome": "continue"})).await;
+
+        // Reported to the next meeting, which takes note: the version it approved is recorded
+        // and support goes on.
+        let m2 = worker.meeting_with_city(w, -230).await;
+        worker
+            .conclude(
+                &m2,
+                &case,
+                "plan_review",
+                json!({"kind": "plan_approved", "plan_version": 2}),
+            )
+            .await
+            .unwrap();
+        let c = worker.case(&case).await.unwrap();
+        assert_eq!(c["state"]["stage"], "support");
+        assert_eq!(c["state"]["current_plan"]["approved_on"], day(-230));
+        assert!(!todos(&c).contains(&"report_plan_modification".to_owned()));
+
+        // A second modification the meeting finds too big: back to planning (re-plan).
+        let mut again = plan(-220, Some("housing_security_benefit"));
+        again["plan"]["goals"][1] = json!("職業訓練を受ける");
+        worker.ok(&case, modify(again, "目標を変えた")).await;
+        let m3 = worker.meeting_with_city(w, -210).await;
+        let e = worker
+            .conclude(
+                &m3,
+                &case,
+                "plan_review",
+                json!({"kind": "plan_approved", "plan_version": 2}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "plan.version_not_latest");
+        worker
+            .conclude(
+                &m3,
+                &case,
+                "plan_review",
+                json!({"kind": "plan_returned", "plan_version": 3, "reason": "目標が変わるので再プランにする"}),
+            )
+            .await
+            .unwrap();
+        let c = worker.case(&case).await.unwrap();
+        assert_eq!(c["state"]["stage"], "planning");
+        assert_eq!(c["state"]["current_plan"]["version"], 3);
+    }
+}
