@@ -22,8 +22,8 @@ use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
 use super::filters;
 use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageError, PageResult,
-    field_error, field_errors, parse_id, refill, refill_all, refusal_status, render, render_status,
-    see_other, shown_name,
+    check_controls, field_error, field_errors, merge_errors, parse_id, refill, refill_all,
+    refusal_status, render, render_status, see_other, shown_name,
 };
 use crate::api::{self, CaseCommandRequest, CaseView, TimelineEntry};
 use crate::auth::Auth;
@@ -452,7 +452,10 @@ fn outcome_controls(
         .required(),
         Control::area("note", "情報提供の内容（情報提供のみで終了のとき）"),
     ];
-    let mut r = referral_controls(orgs, false);
+    let mut r: Vec<Control> = referral_controls(orgs, false)
+        .into_iter()
+        .map(|c| c.only_when("outcome", "refer_out"))
+        .collect();
     if let Some(first) = r.first_mut() {
         first.group = Some("つなぎ先（他の相談機関へつなぐとき）".into());
     }
@@ -1767,6 +1770,8 @@ pub struct Header {
     pub consent_orgs: usize,
     /// The approved plan in force: its period and goals, and its items.
     pub plan: Option<(Date, Date, Vec<String>)>,
+    /// 「第2版」, and whether it is a プランの修正 still to be reported to a meeting.
+    pub plan_version: String,
     pub plan_items: Vec<PlanLine>,
     /// The next monitoring and whether it is past.
     pub monitoring: Option<(Date, bool)>,
@@ -1957,6 +1962,11 @@ pub(crate) async fn header(
                 p.goals.iter().map(|g| g.as_str().to_owned()).collect(),
             )
         }),
+        plan_version: plan.map_or_else(String::new, |p| match (p.modified, p.approved_on) {
+            (true, None) => format!("第{}版・プランの修正、支援調整会議への報告待ち", p.version),
+            (true, Some(_)) => format!("第{}版・プランの修正", p.version),
+            _ => format!("第{}版", p.version),
+        }),
         plan_items,
         monitoring: s.next_monitoring_due_on.map(|d| (d, d < today)),
         person_id: s.person_id,
@@ -2119,14 +2129,14 @@ pub async fn quick_contact(
     let saved = outcome.is_ok();
     let (status, notice, error, controls_from) = match outcome {
         Ok(()) if !htmx => return Ok(see_other(&format!("/cases/{id}?saved=1#timeline"))),
-        Ok(()) => (StatusCode::OK, None, None, contact_defaults(today)),
+        Ok(()) => (StatusCode::OK, None, Vec::new(), contact_defaults(today)),
         Err(r) => {
             let (status, notice, error) = r.explain(&app, &auth, id, f.version(), &names).await;
             (status, Some(notice), error, f.clone())
         }
     };
     let (view, timeline) = load(&app, &auth, id).await?;
-    let contact = refill(contact_controls(), &controls_from, error.as_ref());
+    let contact = refill_all(contact_controls(), &controls_from, &error);
     if htmx {
         return Ok(render_status(
             status,
@@ -2257,17 +2267,17 @@ impl Refused {
         id: CaseId,
         seen: u64,
         names: &Names,
-    ) -> (StatusCode, Notice, Option<FieldError>) {
+    ) -> (StatusCode, Notice, Vec<FieldError>) {
         match self {
             Refused::Field(e) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Notice::from_field(&e),
-                Some(e),
+                vec![e],
             ),
             Refused::Fields(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Notice::from_fields(&errors),
-                errors.into_iter().next(),
+                errors,
             ),
             Refused::Api(e) => {
                 let mut notice = Notice::from_api(&e);
@@ -2293,7 +2303,7 @@ impl Refused {
                         .collect();
                 }
                 let error = refusal_field(&e.code).map(|f| field_error(f, e.message.clone()));
-                (refusal_status(&e), notice, error)
+                (refusal_status(&e), notice, error.into_iter().collect())
             }
         }
     }
@@ -2436,6 +2446,51 @@ fn contact_as_corrected(entries: &[TimelineEntry], record: u32) -> Fields {
     Fields(v)
 }
 
+/// The mistakes the action's reader finds besides those already known. The reader stops at
+/// its first; so each field already known to be wrong is given a readable stand-in and the
+/// form read again, until the reader finds nothing new (at most once per control).
+fn reader_errors(
+    action: CaseAction,
+    f: &Fields,
+    ctx: &FormCtx,
+    controls: &[Control],
+    known: &[FieldError],
+    first: Option<FieldError>,
+) -> Vec<FieldError> {
+    let mut found: Vec<FieldError> = first.into_iter().collect();
+    let mut patched = f.clone();
+    for _ in 0..controls.len() {
+        for e in known.iter().chain(&found) {
+            let Some(c) = controls.iter().find(|c| c.name == e.field) else {
+                continue;
+            };
+            let stand_in = match c.kind {
+                ControlKind::Date => "2000-01-01".to_owned(),
+                ControlKind::Number => "1".to_owned(),
+                ControlKind::Text | ControlKind::Area => "-".to_owned(),
+                ControlKind::Select | ControlKind::Radio => match c.options.first() {
+                    Some((v, _)) => v.clone(),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            // Only the stand-in for a choice the user left empty: a choice made stays.
+            if matches!(c.kind, ControlKind::Select | ControlKind::Radio)
+                && f.get(&c.name).is_some()
+            {
+                continue;
+            }
+            patched.0.retain(|(k, _)| *k != c.name);
+            patched.0.push((c.name.clone(), stand_in));
+        }
+        match command_for(action, &patched, ctx) {
+            Err(e) if !known.iter().chain(&found).any(|k| k.field == e.field) => found.push(e),
+            _ => break,
+        }
+    }
+    found
+}
+
 /// Said above a form opened in a stage where the action cannot be taken (nothing was sent).
 fn wrong_stage(action: CaseAction, s: &CaseState, id: CaseId) -> Option<Notice> {
     if action.stages().contains(&s.stage) {
@@ -2520,9 +2575,18 @@ pub async fn action_submit(
         orgs: &names.orgs,
         staff: &names.staff,
     };
+    // Every mistake at once: what the controls show by themselves, and what the reader finds.
+    let controls = controls_for(action, &ctx);
+    let checked = check_controls(&controls, &f);
     let result = match command_for(action, &f, &ctx) {
-        Ok(command) => submit(&app, &auth, id, &f, command).await?,
-        Err(e) => Err(Refused::Field(e)),
+        Ok(command) if checked.is_empty() => submit(&app, &auth, id, &f, command).await?,
+        first => {
+            let more = reader_errors(action, &f, &ctx, &controls, &checked, first.err());
+            match merge_errors(&controls, checked, more) {
+                mut one if one.len() == 1 => Err(Refused::Field(one.remove(0))),
+                all => Err(Refused::Fields(all)),
+            }
+        }
     };
     let Err(refused) = result else {
         return Ok(see_other(&format!("/cases/{id}")));
@@ -2552,7 +2616,7 @@ pub async fn action_submit(
             label: action.label_ja(),
             person_name: shown_name(&a.person, &auth),
             stage_label: state.stage.label_ja(),
-            controls: refill(controls_for(action, &ctx), &f, error.as_ref()),
+            controls: refill_all(controls_for(action, &ctx), &f, &error),
             notice: Some(notice),
             context: action_context(action, &state, &auth.settings),
         },

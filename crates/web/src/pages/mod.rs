@@ -310,6 +310,9 @@ pub struct Control {
     pub suggest: &'static str,
     /// The cursor starts here (a row just added).
     pub autofocus: bool,
+    /// Required only when another field has this value (a referral's fields when the outcome
+    /// is to refer out).
+    pub only_when: Option<(&'static str, &'static str)>,
 }
 
 /// Marks where fieldsets open and close, for the template.
@@ -358,6 +361,7 @@ impl Control {
             in_group: false,
             suggest: "",
             autofocus: false,
+            only_when: None,
         }
     }
     pub fn text(name: impl Into<String>, label: impl Into<String>) -> Control {
@@ -425,6 +429,10 @@ impl Control {
         self.hint = h;
         self
     }
+    pub fn only_when(mut self, field: &'static str, value: &'static str) -> Control {
+        self.only_when = Some((field, value));
+        self
+    }
     pub fn suggest(mut self, datalist: &'static str) -> Control {
         self.suggest = datalist;
         self
@@ -476,6 +484,53 @@ pub fn refill_all(
             .map(|e| e.message.clone());
     }
     laid_out(controls)
+}
+
+/// Every mistake a form's controls show by themselves, in form order: a required field left
+/// empty, a date or number that cannot be read, a text too long. The action's own reader then
+/// finds what depends on other fields; together a form reports all its mistakes at once.
+pub fn check_controls(controls: &[Control], f: &Fields) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for c in controls {
+        let (name, label) = (c.name.as_str(), c.label.as_str());
+        if c.only_when.is_some_and(|(other, value)| f.get(other) != Some(value)) {
+            continue;
+        }
+        let present = f.get(name).is_some();
+        let error = match c.kind {
+            ControlKind::Date if c.required || present => f.date(name, label).err(),
+            ControlKind::Number if c.required || present => f.number::<i64>(name, label).err(),
+            ControlKind::Text if c.required || present => f.short(name, label).err(),
+            ControlKind::Area if c.required || present => f.long(name, label).err(),
+            ControlKind::Select | ControlKind::Radio if c.required && !present => {
+                Some(field_error(name, format!("{label}を選んでください。")))
+            }
+            _ => None,
+        };
+        errors.extend(error);
+    }
+    errors
+}
+
+/// The mistakes of both checks, each field once, in the order of the form's controls.
+pub fn merge_errors(
+    controls: &[Control],
+    mut errors: Vec<FieldError>,
+    more: impl IntoIterator<Item = FieldError>,
+) -> Vec<FieldError> {
+    for e in more {
+        if !errors.iter().any(|x| x.field == e.field) {
+            errors.push(e);
+        }
+    }
+    let at = |e: &FieldError| {
+        controls
+            .iter()
+            .position(|c| c.name == e.field)
+            .unwrap_or(usize::MAX)
+    };
+    errors.sort_by_key(at);
+    errors
 }
 
 /// Every field error among the results of reading a form (`Err` of each), in form order, so

@@ -219,12 +219,19 @@ fn editor(
     names: &Names,
 ) -> Editor {
     let head = refill_all(head_controls(action), f, errors);
+    // Every goal row, named by its text when there is one (rows typed since the page was
+    // drawn are offered by number).
     let goal_options: Vec<(String, String)> = rows
         .goals
         .iter()
         .enumerate()
-        .filter(|(_, g)| !g.trim().is_empty())
-        .map(|(i, g)| ((i + 1).to_string(), format!("目標{}: {}", i + 1, g.trim())))
+        .map(|(i, g)| {
+            let label = match g.trim() {
+                "" => format!("目標{}", i + 1),
+                g => format!("目標{}: {g}", i + 1),
+            };
+            ((i + 1).to_string(), label)
+        })
         .collect();
     let services: Vec<(&str, &str)> = settings
         .statutory_services
@@ -626,7 +633,7 @@ pub async fn submit_form(
             let (status, notice, error) = other
                 .explain(app, auth, id, typed.version(), &names)
                 .await;
-            let mut errors: Vec<FieldError> = error.into_iter().collect();
+            let mut errors = error;
             if let Some(field) = field {
                 errors = vec![field_error(&field, notice.message.clone())];
             }

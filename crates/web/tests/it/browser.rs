@@ -117,7 +117,9 @@ async fn text_of(client: &Client, css: &str) -> String {
 async fn submit(client: &Client, action_end: &str) {
     click_and_wait(
         client,
-        &format!("form[action$='{action_end}'] button[type=submit]"),
+        &format!(
+            "form[action$='{action_end}'] button[type=submit]:not(.default-submit):not([name=op])"
+        ),
     )
     .await;
 }
@@ -143,6 +145,21 @@ async fn click_and_wait(client: &Client, css: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no new page after clicking {css}");
+}
+
+/// Waits until the script returns true (an element swapped in or out by htmx).
+async fn wait_until(client: &Client, script: &str) {
+    for _ in 0..200 {
+        let done = client
+            .execute(script, vec![])
+            .await
+            .unwrap_or(serde_json::Value::Bool(false));
+        if done == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never true: {script}");
 }
 
 const AXE: &str = include_str!("../vendor/axe.min.js");
@@ -561,7 +578,7 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     assert!(
         text_of(&client, ".refusal")
             .await
-            .contains("referral.needs_follow_up_date")
+            .contains("つなぎ先の状況を確認する日")
     );
     screenshot(&client, "refusal-inline").await;
     // The worker decides to continue here instead.
@@ -649,7 +666,36 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     // ⑥ Plan with a statutory service (needs the municipality's decision).
     act(&client, &base, &case, "draft_plan").await;
     check_axe(&client, "plan", &mut axe).await;
-    set(&client, "f-goals", "就職する\n家計を立て直す").await;
+    set(&client, "f-goal1", "就職する").await;
+    set(&client, "f-goal2", "家計を立て直す").await;
+    // Rows are added and removed in place (htmx, no new page): a third item, the cursor in it,
+    // then removed again; what was typed stays.
+    let editor = client.current_url().await.unwrap();
+    click(&client, "button[value=add_item]").await;
+    client
+        .wait()
+        .for_element(Locator::Id("f-item3_description"))
+        .await
+        .unwrap();
+    assert_eq!(client.current_url().await.unwrap(), editor);
+    let focused = client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("f-item3_description"));
+    assert_eq!(
+        client
+            .find(Locator::Id("f-goal2"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("家計を立て直す")
+    );
+    click(&client, "button[value='remove_item:3']").await;
+    wait_until(&client, "return document.getElementById('f-item3_description') === null;").await;
     set(&client, "f-person_role", "週2回ハローワークに通う").await;
     set(&client, "f-period_to", &day(180)).await;
     set(&client, "f-item1_description", "就労準備支援事業の利用").await;
@@ -790,6 +836,20 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         "{timeline}"
     );
     check_axe(&client, "case page with a correction", &mut axe).await;
+
+    // プランの修正 during support: the editor starts from the plan in force; the change is in
+    // force at once and waits to be reported to the next meeting.
+    act(&client, &base, &case, "modify_plan").await;
+    assert!(heading(&client).await.contains("プランの修正"));
+    set(&client, "f-item2_deadline", &day(75)).await;
+    set(&client, "f-reason", "家計の見直しに時間がかかるため期限を延ばした").await;
+    check_axe(&client, "plan modification", &mut axe).await;
+    save(&client, &case, "modify_plan").await;
+    let main = text_of(&client, "main").await;
+    assert!(
+        main.contains("プランの修正を支援調整会議に報告する") && main.contains("プランの修正"),
+        "{main}"
+    );
     // Found by its words in 記録の検索 (「求人票　一緒」: both words, apart).
     client
         .goto(&format!(

@@ -19,6 +19,7 @@ mod lifecycle;
 mod matrix;
 mod meetings;
 mod persons;
+mod plans;
 mod roles;
 mod search;
 mod security;
