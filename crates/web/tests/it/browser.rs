@@ -699,13 +699,13 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     set(&client, "f-person_role", "週2回ハローワークに通う").await;
     set(&client, "f-period_to", &day(180)).await;
     set(&client, "f-item1_description", "就労準備支援事業の利用").await;
-    set(&client, "f-item1_goal", "1").await;
+    choose(&client, "f-item1_goal", "1").await;
     set(&client, "f-item1_provider", "自立相談支援機関").await;
     set(&client, "f-item1_responsible", "相談支援員").await;
     set(&client, "f-item1_deadline", &day(90)).await;
     choose(&client, "f-item1_service", "employment_preparation").await;
     set(&client, "f-item2_description", "家計の見直し").await;
-    set(&client, "f-item2_goal", "2").await;
+    choose(&client, "f-item2_goal", "2").await;
     set(&client, "f-item2_provider", "本人").await;
     set(&client, "f-item2_responsible", "本人").await;
     set(&client, "f-item2_deadline", &day(60)).await;
