@@ -96,6 +96,10 @@ pub async fn open(
     let key = crate::idempotency(idempotency_key, &req)?;
     let (person, basis) = access::person(app, caller, req.case.person_id, Access::Write).await?;
     // Checked before a number is taken, so a refused opening takes none.
+    // A duplicate registration merged into another person: the case belongs with that one.
+    if person.state.merged_into.is_some() {
+        return Err(tsunagu_core::Refusal::PersonMerged.into());
+    }
     let born_on = person.state.details.date_of_birth;
     case::open_numbered(req.case.clone(), born_on, &ctx(app, caller, &[]), None)?;
     let fiscal_year =

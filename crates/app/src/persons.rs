@@ -45,7 +45,15 @@ pub struct PersonView {
     pub consents: Vec<Consent>,
     pub household_id: HouseholdId,
     pub registered_by_org: OrgId,
+    /// The cases the caller may see: the person's own and those of the duplicate
+    /// registrations merged into the person.
     pub cases: Vec<CaseSummary>,
+    /// This registration was merged into that person as a duplicate (read through it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<PersonId>,
+    /// Duplicate registrations merged into this person.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub absorbed: Vec<PersonId>,
 }
 
 /// Registers a person, in a new household or joining one whose member the caller can see.
@@ -313,17 +321,22 @@ async fn visible(
 /// One person as the caller may see them, with the cases the caller may see.
 pub async fn get(app: &App, caller: &Caller, id: PersonId) -> Result<PersonView> {
     let (p, basis) = access::person(app, caller, id, Access::Read).await?;
-    let cases = crate::cases::visible(
-        app,
-        caller,
-        CaseFilter {
-            visible_to_org: Some(caller.actor.org_id),
-            person: Some(id),
-            limit: 100,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let mut cases = Vec::new();
+    for of in std::iter::once(id).chain(p.state.absorbed.iter().copied()) {
+        cases.extend(
+            crate::cases::visible(
+                app,
+                caller,
+                CaseFilter {
+                    visible_to_org: Some(caller.actor.org_id),
+                    person: Some(of),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?,
+        );
+    }
     record(
         app,
         caller
@@ -344,7 +357,90 @@ pub async fn get(app: &App, caller: &Caller, id: PersonId) -> Result<PersonView>
         registered_by_org: p.state.registered_by_org,
         consents: p.state.consents,
         cases,
+        merged_into: p.state.merged_into,
+        absorbed: p.state.absorbed,
     })
+}
+
+/// Merging a duplicate registration into this person (重複登録の統合), or undoing it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MergeRequest {
+    /// The version of this person (the one kept) the caller saw.
+    pub expected_version: u64,
+    /// The duplicate registration.
+    pub duplicate: PersonId,
+    /// Why they are one person (or why the merge is undone); recorded on both.
+    pub reason: tsunagu_core::LongText,
+}
+
+/// Merges a duplicate registration into the person kept: both histories stay, each records the
+/// merge with its reason; the duplicate's cases are read with the person's, the duplicate is no
+/// longer found by search, and nothing more is recorded on it. The caller must be able to
+/// change both. [`unmerge`] undoes it.
+pub async fn merge(app: &App, caller: &Caller, id: PersonId, req: MergeRequest) -> Result<PersonView> {
+    merge_or_undo(app, caller, id, req, true).await
+}
+
+/// Undoes a merge: the duplicate stands on its own again with everything recorded on it.
+pub async fn unmerge(
+    app: &App,
+    caller: &Caller,
+    id: PersonId,
+    req: MergeRequest,
+) -> Result<PersonView> {
+    merge_or_undo(app, caller, id, req, false).await
+}
+
+async fn merge_or_undo(
+    app: &App,
+    caller: &Caller,
+    id: PersonId,
+    req: MergeRequest,
+    merge: bool,
+) -> Result<PersonView> {
+    let (kept, basis) = access::person(app, caller, id, Access::Write).await?;
+    let (duplicate, _) = access::person(app, caller, req.duplicate, Access::Write).await?;
+    expect_version(kept.version, req.expected_version)?;
+    let decide = if merge {
+        person::decide_merge
+    } else {
+        person::decide_unmerge
+    };
+    let (on_kept, on_duplicate) = decide(
+        (id, &kept.state),
+        (req.duplicate, &duplicate.state),
+        req.reason.clone(),
+    )?;
+    let entry = caller
+        .audit(if merge {
+            "person.merged"
+        } else {
+            "person.unmerged"
+        })
+        .object("person", id)
+        .subjects([id, req.duplicate])
+        .basis(basis)
+        .detail(format!("duplicate={}", req.duplicate));
+    app.store
+        .append(batch(
+            caller,
+            entry,
+            Some(req.reason.as_str().to_owned()),
+            vec![
+                StreamAppend::Person {
+                    id,
+                    expected_version: kept.version,
+                    events: vec![on_kept],
+                },
+                StreamAppend::Person {
+                    id: req.duplicate,
+                    expected_version: duplicate.version,
+                    events: vec![on_duplicate],
+                },
+            ],
+        ))
+        .await?;
+    get(app, caller, id).await
 }
 
 pub async fn update(

@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::{ConsentId, Context, HouseholdId, OrgId, Refusal, ShortText, UserId};
+use crate::{ConsentId, Context, HouseholdId, LongText, OrgId, PersonId, Refusal, ShortText, UserId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -66,6 +66,27 @@ pub enum PersonEvent {
         fields: Vec<PersonField>,
         users: Vec<UserId>,
     },
+    /// A duplicate registration merged into the person kept (the duplicate's stream). Its
+    /// records and cases stay its own and are read through the person kept.
+    MergedInto {
+        into: PersonId,
+        reason: LongText,
+    },
+    /// The other side of a merge (the stream of the person kept).
+    Absorbed {
+        from: PersonId,
+        reason: LongText,
+    },
+    /// A merge undone (the duplicate's stream): the person stands on their own again.
+    MergeUndone {
+        into: PersonId,
+        reason: LongText,
+    },
+    /// A merge undone (the stream of the person kept).
+    AbsorptionUndone {
+        from: PersonId,
+        reason: LongText,
+    },
 }
 
 impl PersonEvent {
@@ -92,6 +113,10 @@ impl PersonEvent {
             PersonEvent::ConsentRecorded { .. } => "consent_recorded",
             PersonEvent::ConsentWithdrawn { .. } => "consent_withdrawn",
             PersonEvent::FieldsRestricted { .. } => "fields_restricted",
+            PersonEvent::MergedInto { .. } => "merged_into",
+            PersonEvent::Absorbed { .. } => "absorbed",
+            PersonEvent::MergeUndone { .. } => "merge_undone",
+            PersonEvent::AbsorptionUndone { .. } => "absorption_undone",
         }
     }
 }
@@ -108,6 +133,12 @@ pub struct PersonState {
     /// Fields shown only to named users (e.g. the address of a person fleeing violence).
     #[serde(default)]
     pub restriction: Option<FieldRestriction>,
+    /// Merged into this person as a duplicate registration (read through that person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<PersonId>,
+    /// Duplicate registrations merged into this person, whose cases are read with its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absorbed: Vec<PersonId>,
 }
 
 /// Fields of a person's details that can be restricted.
@@ -187,6 +218,8 @@ impl PersonState {
                         registered_by_org: *registered_by_org,
                         consents: Vec::new(),
                         restriction: None,
+                        merged_into: None,
+                        absorbed: Vec::new(),
                     })
                 }
                 (Some(s), e) => s.evolve(e),
@@ -216,6 +249,14 @@ impl PersonState {
                     users: users.clone(),
                 });
             }
+            PersonEvent::MergedInto { into, .. } => self.merged_into = Some(*into),
+            PersonEvent::MergeUndone { .. } => self.merged_into = None,
+            PersonEvent::Absorbed { from, .. } => {
+                if !self.absorbed.contains(from) {
+                    self.absorbed.push(*from);
+                }
+            }
+            PersonEvent::AbsorptionUndone { from, .. } => self.absorbed.retain(|p| p != from),
         }
     }
 
@@ -277,6 +318,9 @@ pub fn change(
     mut details: PersonDetails,
     ctx: &Context,
 ) -> Result<Vec<PersonEvent>, Refusal> {
+    if state.merged_into.is_some() {
+        return Err(Refusal::PersonMerged);
+    }
     check(&details, ctx)?;
     for field in state.hidden_from(ctx.actor.user_id) {
         match field {
@@ -321,6 +365,56 @@ pub enum PersonCommand {
     },
 }
 
+/// Merges a duplicate registration into the person kept: an event on each stream, both
+/// histories kept. Neither may be merged already, the duplicate may not have others merged into
+/// it (they would point at a merged person), and a person is not merged into themself.
+pub fn decide_merge(
+    kept: (PersonId, &PersonState),
+    duplicate: (PersonId, &PersonState),
+    reason: LongText,
+) -> Result<(PersonEvent, PersonEvent), Refusal> {
+    if kept.0 == duplicate.0 {
+        return Err(Refusal::PersonMergeSelf);
+    }
+    if kept.1.merged_into.is_some() || duplicate.1.merged_into.is_some() {
+        return Err(Refusal::PersonMerged);
+    }
+    if !duplicate.1.absorbed.is_empty() {
+        return Err(Refusal::PersonMergeChain);
+    }
+    Ok((
+        PersonEvent::Absorbed {
+            from: duplicate.0,
+            reason: reason.clone(),
+        },
+        PersonEvent::MergedInto {
+            into: kept.0,
+            reason,
+        },
+    ))
+}
+
+/// Undoes a merge: the duplicate stands on its own again, with everything recorded on it.
+pub fn decide_unmerge(
+    kept: (PersonId, &PersonState),
+    duplicate: (PersonId, &PersonState),
+    reason: LongText,
+) -> Result<(PersonEvent, PersonEvent), Refusal> {
+    if duplicate.1.merged_into != Some(kept.0) || !kept.1.absorbed.contains(&duplicate.0) {
+        return Err(Refusal::PersonNotMerged);
+    }
+    Ok((
+        PersonEvent::AbsorptionUndone {
+            from: duplicate.0,
+            reason: reason.clone(),
+        },
+        PersonEvent::MergeUndone {
+            into: kept.0,
+            reason,
+        },
+    ))
+}
+
 /// Decides a person command. `fresh` is a new id for a consent or a household.
 pub fn decide(
     state: &PersonState,
@@ -328,6 +422,9 @@ pub fn decide(
     ctx: &Context,
     fresh: uuid::Uuid,
 ) -> Result<Vec<PersonEvent>, Refusal> {
+    if state.merged_into.is_some() {
+        return Err(Refusal::PersonMerged);
+    }
     match cmd {
         PersonCommand::RecordConsent {
             mut organisations,

@@ -90,6 +90,12 @@ pub enum Refusal {
     RestrictionNotNamed,
     /// A move into the household the person already belongs to.
     HouseholdUnchanged,
+    /// A person merged into another is recorded on through the one it was merged into.
+    PersonMerged,
+    PersonMergeSelf,
+    /// Persons merged into this one would be left pointing at a merged person.
+    PersonMergeChain,
+    PersonNotMerged,
     TeamAlreadyMember,
     TeamNotMember,
     TeamCannotRemoveOwner,
@@ -193,6 +199,10 @@ impl Refusal {
             RestrictionExcludesSelf => "restriction.excludes_self",
             RestrictionNotNamed => "restriction.not_named",
             HouseholdUnchanged => "household.unchanged",
+            PersonMerged => "person.merged",
+            PersonMergeSelf => "person.merge_self",
+            PersonMergeChain => "person.merge_chain",
+            PersonNotMerged => "person.not_merged",
             TeamAlreadyMember => "team.already_member",
             TeamNotMember => "team.not_member",
             TeamCannotRemoveOwner => "team.cannot_remove_owner",
@@ -319,6 +329,16 @@ impl Refusal {
             ConsentAlreadyWithdrawn => "この同意はすでに撤回されています。".into(),
             ConsentNoOrganisations => "同意の対象となる機関を1つ以上選んでください。".into(),
             HouseholdUnchanged => "この方はすでにその世帯に属しています。".into(),
+            PersonMerged => {
+                "この相談者は別の相談者に統合されています。統合先の相談者で記録してください（統合は取り消せます）。"
+                    .into()
+            }
+            PersonMergeSelf => "同じ相談者どうしは統合できません。".into(),
+            PersonMergeChain => {
+                "統合する相談者には、すでに統合された相談者がいます。先にその統合を取り消してください。"
+                    .into()
+            }
+            PersonNotMerged => "この相談者はこの統合先に統合されていません。".into(),
             RestrictionExcludesSelf => {
                 "閲覧制限の対象者に自分自身を含めてください（含めないと自分も閲覧できなくなります）。"
                     .into()
@@ -457,6 +477,10 @@ mod tests {
             RestrictionExcludesSelf,
             RestrictionNotNamed,
             HouseholdUnchanged,
+            PersonMerged,
+            PersonMergeSelf,
+            PersonMergeChain,
+            PersonNotMerged,
             TeamAlreadyMember,
             TeamNotMember,
             TeamCannotRemoveOwner,

@@ -21,7 +21,7 @@ pub use tsunagu_app::cases::{
 pub use tsunagu_app::due::{DueCount, DueCounts, DueEntry, DueList};
 pub use tsunagu_app::meetings::{MeetingCommandRequest, MeetingView};
 pub use tsunagu_app::persons::{
-    HouseholdView, PersonCommandRequest, PersonCreate, PersonHistoryEntry, PersonUpdate, PersonView,
+    HouseholdView, MergeRequest, PersonCommandRequest, PersonCreate, PersonHistoryEntry, PersonUpdate, PersonView,
 };
 
 use crate::AppState;
@@ -259,6 +259,31 @@ pub async fn person_command(
     ApiJson(req): ApiJson<PersonCommandRequest>,
 ) -> ApiResult<Json<PersonView>> {
     Ok(Json(persons::command(&app, &auth, id, req).await?))
+}
+
+/// 重複登録の統合: merges a duplicate registration into this person (both histories kept, the
+/// duplicate's cases read with the person's, the duplicate no longer found by search).
+#[utoipa::path(post, path = "/api/persons/{id}/merge", params(("id" = PersonId, Path)), request_body = MergeRequest,
+    responses((status = 200, body = PersonView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn merge_person(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<PersonId>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> ApiResult<Json<PersonView>> {
+    Ok(Json(persons::merge(&app, &auth, id, req).await?))
+}
+
+/// Undoes a merge: the duplicate registration stands on its own again.
+#[utoipa::path(post, path = "/api/persons/{id}/unmerge", params(("id" = PersonId, Path)), request_body = MergeRequest,
+    responses((status = 200, body = PersonView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn unmerge_person(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<PersonId>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> ApiResult<Json<PersonView>> {
+    Ok(Json(persons::unmerge(&app, &auth, id, req).await?))
 }
 
 // --- cases ----------------------------------------------------------------------------------

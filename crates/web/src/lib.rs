@@ -111,6 +111,8 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::update_person,
         api::person_history,
         api::person_command,
+        api::merge_person,
+        api::unmerge_person,
         api::create_case,
         api::list_cases,
         api::person_matches,

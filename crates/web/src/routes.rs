@@ -133,6 +133,8 @@ routes! {
     GET "/persons/{id}/edit" Person(Access::Write) => person_edit::edit_form;
     POST "/persons/{id}/edit" Person(Access::Write) => person_edit::edit_submit;
     GET "/persons/{id}/history" Person(Access::Read) => person_edit::history;
+    POST "/persons/{id}/merge" Person(Access::Write) => person_edit::merge;
+    POST "/persons/{id}/unmerge" Person(Access::Write) => person_edit::unmerge;
     GET "/persons/{id}/cases/new" Person(Access::Write) => case::new_case_form;
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
     GET "/cases" WorkCases => caselist::list;
@@ -186,6 +188,8 @@ routes! {
     PUT "/api/persons/{id}" Person(Access::Write) => api::update_person;
     GET "/api/persons/{id}/history" Person(Access::Read) => api::person_history;
     POST "/api/persons/{id}/commands" Person(Access::Write) => api::person_command;
+    POST "/api/persons/{id}/merge" Person(Access::Write) => api::merge_person;
+    POST "/api/persons/{id}/unmerge" Person(Access::Write) => api::unmerge_person;
     GET "/api/households/{id}" Household => api::get_household;
     POST "/api/cases" CreateCase => api::create_case;
     GET "/api/cases" WorkCases => api::list_cases;

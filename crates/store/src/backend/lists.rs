@@ -229,7 +229,7 @@ impl Db {
         let sql = format!(
             "SELECT p.id, p.name, p.kana, p.date_of_birth, p.household_id, p.version FROM persons p \
              JOIN person_access pa ON pa.person_id = p.id AND pa.org_id = $2 \
-             WHERE p.tenant_id = $1 \
+             WHERE p.tenant_id = $1 AND p.search_key <> '' \
              AND ($3 IS NULL OR p.search_key LIKE $3 ESCAPE '\\') \
              AND ($4 IS NULL OR p.date_of_birth = $4) \
              AND ($5 IS NULL OR p.phone = $5) \

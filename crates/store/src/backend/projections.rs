@@ -701,8 +701,12 @@ pub(super) struct PersonRows<'a> {
 /// What a case's projection rows are written from.
 /// The person's name and kana as search compares them (`persons.search_key`): each folded by
 /// `text::search_fold`, joined by a line break (which no folded text holds, so a search never
-/// matches across the two).
+/// matches across the two). A registration merged into another person has the empty key and
+/// is not found by search at all (a registered person's key always holds the line break).
 pub(crate) fn person_search_key(state: &PersonState) -> String {
+    if state.merged_into.is_some() {
+        return String::new();
+    }
     let d = &state.details;
     let kana = d.kana.as_ref().map(|k| k.as_str()).unwrap_or("");
     format!(

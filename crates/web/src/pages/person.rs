@@ -435,6 +435,10 @@ struct PersonPage {
     notice: Option<Notice>,
     /// What was just saved (after the edit page), announced.
     saved: Option<&'static str>,
+    /// This record was merged into that person (a duplicate registration).
+    merged_into: Option<PersonId>,
+    /// How many duplicate registrations were merged into this person.
+    absorbed: usize,
 }
 
 pub(crate) fn org_names(orgs: &[Organisation], ids: &[OrgId]) -> String {
@@ -535,6 +539,8 @@ async fn person_page(
                 }
             })
             .collect(),
+        merged_into: view.merged_into,
+        absorbed: view.absorbed.len(),
         details: view.details,
         household: household.into_iter().filter(|m| m.id != id).collect(),
         cases: view
@@ -570,6 +576,8 @@ pub async fn show(
     page.saved = match q.saved.as_str() {
         "details" => Some("基本情報の変更を保存しました。"),
         "household" => Some("世帯を移しました。"),
+        "merged" => Some("二重に登録された記録をこの方に統合しました。"),
+        "unmerged" => Some("統合を取り消しました。"),
         _ => None,
     };
     Ok(render(&page))

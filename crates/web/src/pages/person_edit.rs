@@ -29,6 +29,9 @@ pub struct EditQuery {
     /// A name to find the household to join by.
     #[serde(default)]
     join: String,
+    /// A name to find a duplicate registration by.
+    #[serde(default)]
+    merge: String,
 }
 
 #[derive(Template)]
@@ -48,6 +51,14 @@ struct EditPage {
     /// Persons found by `join`, in other households.
     candidates: Vec<PersonSummary>,
     household_notice: Option<Notice>,
+    /// This record was merged into that person (id, name, version): the undo is on it.
+    merged_into: Option<(PersonId, String, u64)>,
+    /// Duplicate registrations merged into this person (id, name).
+    absorbed: Vec<(PersonId, String)>,
+    merge: String,
+    /// Persons found by `merge`: possible duplicates of this one.
+    merge_candidates: Vec<PersonSummary>,
+    merge_notice: Option<Notice>,
 }
 
 fn edit_controls(redacted: &[PersonField]) -> Vec<Control> {
@@ -76,6 +87,16 @@ struct EditInput<'a> {
     notice: Option<Notice>,
     household_notice: Option<Notice>,
     join: String,
+    merge_notice: Option<Notice>,
+    merge: String,
+}
+
+/// A person's name as the caller may see it, or a placeholder when they may not.
+async fn name_of(app: &AppState, auth: &Auth, id: PersonId) -> (String, u64) {
+    match persons::get(app, auth, id).await {
+        Ok(v) => (v.details.name.as_str().to_owned(), v.version),
+        Err(_) => ("（閲覧できない相談者）".to_owned(), 0),
+    }
 }
 
 async fn edit_page(
@@ -109,6 +130,34 @@ async fn edit_page(
         .filter(|p| p.id != id && p.household_id != view.household_id.0)
         .collect()
     };
+    let merge_candidates = if input.merge.trim().is_empty() || view.merged_into.is_some() {
+        Vec::new()
+    } else {
+        persons::search(
+            app,
+            auth,
+            persons::Search {
+                name: Some(input.merge.clone()),
+                limit: Some(20),
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|p| p.id != id)
+        .collect()
+    };
+    let merged_into = match view.merged_into {
+        Some(into) => {
+            let (name, version) = name_of(app, auth, into).await;
+            Some((into, name, version))
+        }
+        None => None,
+    };
+    let mut absorbed = Vec::new();
+    for a in &view.absorbed {
+        absorbed.push((*a, name_of(app, auth, *a).await.0));
+    }
     let stored = details_fields(&view.details);
     let fields = input.fields.unwrap_or(&stored);
     Ok(EditPage {
@@ -123,6 +172,11 @@ async fn edit_page(
         join: input.join,
         candidates,
         household_notice: input.household_notice,
+        merged_into,
+        absorbed,
+        merge: input.merge,
+        merge_candidates,
+        merge_notice: input.merge_notice,
     })
 }
 
@@ -146,6 +200,8 @@ pub async fn edit_form(
             notice: None,
             household_notice: None,
             join: q.join,
+            merge_notice: None,
+            merge: q.merge,
         },
     )
     .await?;
@@ -270,10 +326,108 @@ async fn refused(
             notice,
             household_notice,
             join: String::new(),
+            merge_notice: None,
+            merge: String::new(),
         },
     )
     .await?;
     Ok(render_status(status, &page))
+}
+
+/// 重複登録の統合: merges the chosen registration (`duplicate`) into this person.
+pub async fn merge(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> PageResult {
+    merge_or_undo(app, auth, id, Fields(fields), true).await
+}
+
+/// Undoes the merge of `duplicate` into this person.
+pub async fn unmerge(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> PageResult {
+    merge_or_undo(app, auth, id, Fields(fields), false).await
+}
+
+async fn merge_or_undo(
+    app: AppState,
+    auth: Auth,
+    id: String,
+    f: Fields,
+    merge: bool,
+) -> PageResult {
+    let id: PersonId = parse_id(&id)?;
+    crate::access::person(&app, &auth, id, Access::Write).await?;
+    let heading = if merge {
+        "統合できませんでした。"
+    } else {
+        "取り消せませんでした。"
+    };
+    // The page the form was on: a refusal is shown there.
+    let shown_on = f
+        .get("from")
+        .and_then(|v| v.parse::<PersonId>().ok())
+        .unwrap_or(id);
+    let duplicate = f.get("duplicate").and_then(|v| v.parse::<PersonId>().ok());
+    let reason = f.long("reason", if merge { "統合の理由" } else { "取り消しの理由" });
+    let result = match (duplicate, reason) {
+        (Some(duplicate), Ok(reason)) => {
+            let req = persons::MergeRequest {
+                expected_version: f.version(),
+                duplicate,
+                reason,
+            };
+            let done = if merge {
+                persons::merge(&app, &auth, id, req).await
+            } else {
+                persons::unmerge(&app, &auth, id, req).await
+            };
+            done.map(|_| ()).map_err(ApiError::from)
+        }
+        (None, _) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request.invalid_field",
+            "統合する相談者を選んでください。",
+        )),
+        (_, Err(e)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request.invalid_field",
+            e.message,
+        )),
+    };
+    match result {
+        Ok(()) => Ok(see_other(&format!(
+            "/persons/{shown_on}?saved={}",
+            if merge { "merged" } else { "unmerged" }
+        ))),
+        Err(e) if e.status.is_client_error() && !e.is_not_found() => {
+            let mut notice = Notice::from_api(&e);
+            notice.heading = heading;
+            notice.back = format!("/persons/{shown_on}/edit");
+            let page = edit_page(
+                &app,
+                &auth,
+                shown_on,
+                EditInput {
+                    fields: None,
+                    errors: &[],
+                    notice: None,
+                    household_notice: None,
+                    join: String::new(),
+                    merge_notice: Some(notice),
+                    merge: String::new(),
+                },
+            )
+            .await?;
+            Ok(render_status(refusal_status(&e), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One change in a person's history as the page shows it.
@@ -322,6 +476,13 @@ fn detail_pairs(d: &PersonDetails) -> Vec<(&'static str, String)> {
         ("電話番号", text(&d.phone)),
         ("続柄", text(&d.relationship)),
     ]
+}
+
+/// A person's record as the history names it: 「相談者 ID …9f3c2a71」, the random end of the
+/// id (the start of a UUIDv7 is its time, shared by records made within a minute).
+fn short_id(id: uuid::Uuid) -> String {
+    let hex = id.simple().to_string();
+    format!("相談者 ID …{}", &hex[hex.len() - 8..])
 }
 
 /// The history rows, oldest first, each details change as the fields it changed.
@@ -382,6 +543,22 @@ pub(crate) fn history_rows(entries: &[PersonHistoryEntry], names: &Names) -> Vec
                     "閲覧制限の設定"
                 },
                 Vec::new(),
+            ),
+            PersonEvent::MergedInto { into, .. } => (
+                "重複登録の統合（この記録を統合先へ）",
+                vec![("統合先".to_owned(), String::new(), short_id(into.0))],
+            ),
+            PersonEvent::Absorbed { from, .. } => (
+                "重複登録の統合（この記録へ）",
+                vec![("統合した記録".to_owned(), String::new(), short_id(from.0))],
+            ),
+            PersonEvent::MergeUndone { into, .. } => (
+                "統合の取り消し",
+                vec![("統合先だった記録".to_owned(), short_id(into.0), String::new())],
+            ),
+            PersonEvent::AbsorptionUndone { from, .. } => (
+                "統合の取り消し",
+                vec![("統合されていた記録".to_owned(), short_id(from.0), String::new())],
             ),
         };
         rows.push(HistoryRow {
