@@ -8,4 +8,5 @@ mod audit;
 mod bulk;
 mod harness;
 mod lifecycle;
+mod merge;
 mod search;
