@@ -489,6 +489,15 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/persons/{id}/history") => {
             vec![get(format!("/persons/{}/history", case.person))]
         }
+        // A person merged into themself, and a merge undone that never was: refused (422)
+        // through the guard, nothing changes.
+        ("POST", "/persons/{id}/merge") | ("POST", "/persons/{id}/unmerge") => vec![form(
+            m,
+            spec.path.replace("{id}", &case.person.to_string()),
+            json!({"expected_version": f.person_version(&case.person).await.to_string(),
+                "duplicate": case.person.to_string(), "reason": "マトリクス"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )],
         ("GET", "/persons/{id}/cases/new") => {
             vec![get(format!("/persons/{}/cases/new", case.person))]
         }
@@ -735,6 +744,17 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             ),
             StatusCode::OK,
         )],
+        ("POST", "/api/persons/{id}/merge") | ("POST", "/api/persons/{id}/unmerge") => {
+            vec![req(
+                m,
+                spec.path.replace("{id}", &case.person.to_string()),
+                Some(
+                    json!({"expected_version": f.person_version(&case.person).await,
+                    "duplicate": case.person, "reason": "マトリクス"}),
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )]
+        }
         ("GET", "/api/households/{id}") => vec![get(format!("/api/households/{}", case.household))],
         ("POST", "/api/cases") => vec![req(
             m,

@@ -280,3 +280,110 @@ async fn the_intake_form_reports_every_mistake_at_once() {
         assert_eq!(person(&worker, &id).await["cases"], json!([]));
     }
 }
+
+/// 重複登録の統合 through the pages: the duplicate found from the person's edit page, merged
+/// with a reason (none refused), the person page listing the duplicate's case and the
+/// duplicate's page pointing at the person kept, then undone from the duplicate's page.
+#[tokio::test]
+async fn a_duplicate_registration_is_merged_and_the_merge_undone_through_the_pages() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let kept = worker
+            .person(json!({"name": "重複 さくら", "kana": "チョウフク サクラ", "date_of_birth": "1990-03-03"}))
+            .await;
+        let duplicate = worker
+            .person(json!({"name": "重複　さくら", "kana": "ちょうふくさくら", "date_of_birth": "1990-03-03"}))
+            .await;
+        let (s, c) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": duplicate, "intake": {"received_on": day(-5),
+                "route": "self_visit", "urgency": "normal"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let dup_case = c["id"].as_str().unwrap().to_owned();
+
+        // Found from the edit page by the kana, the person themself not offered.
+        let (s, html) = worker
+            .page(&format!("/persons/{kept}/edit?merge=%E3%81%A1%E3%82%87%E3%81%86%E3%81%B5%E3%81%8F"))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let results = &html[html.find("id=\"merge-results\"").expect("results")..];
+        assert!(results.contains(&format!("value=\"{duplicate}\"")), "{results}");
+        assert!(!results.contains(&format!("value=\"{kept}\"")), "{results}");
+
+        let version = person(&worker, &kept).await["version"].as_u64().unwrap();
+        let merge_form = |why: &str| {
+            vec![
+                ("expected_version", version.to_string()),
+                ("duplicate", duplicate.clone()),
+                ("reason", why.to_owned()),
+            ]
+        };
+        // Without a reason: refused, nothing merged.
+        let (s, _, html) = worker
+            .form(&format!("/persons/{kept}/merge"), &merge_form(""))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("統合の理由を入力してください"), "{html}");
+        assert_eq!(person(&worker, &kept).await["version"], version);
+
+        let (s, at, html) = worker
+            .form(
+                &format!("/persons/{kept}/merge"),
+                &merge_form("生年月日と住所が同じで、本人に確認した"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert_eq!(at, format!("/persons/{kept}?saved=merged"));
+        assert!(html.contains("二重に登録された記録をこの方に統合しました"));
+        assert!(html.contains("id=\"absorbed\""));
+        assert!(html.contains(&format!("/cases/{dup_case}")), "the duplicate's case is listed");
+        // The duplicate's page points at the person kept; the search no longer offers it.
+        let (_, html) = worker.page(&format!("/persons/{duplicate}")).await;
+        let banner = &html[html.find("id=\"merged\"").expect("banner")..];
+        assert!(banner.contains(&format!("href=\"/persons/{kept}\"")));
+        let (_, found) = worker
+            .get("/api/persons?name=%E3%81%A1%E3%82%87%E3%81%86%E3%81%B5%E3%81%8F")
+            .await;
+        let ids: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![kept.as_str()]);
+
+        // Undone from the duplicate's own edit page.
+        let (_, html) = worker.page(&format!("/persons/{duplicate}/edit")).await;
+        assert!(html.contains(&format!("action=\"/persons/{kept}/unmerge\"")), "{html}");
+        let version = person(&worker, &kept).await["version"].as_u64().unwrap();
+        let (s, at, html) = worker
+            .form(
+                &format!("/persons/{kept}/unmerge"),
+                &[
+                    ("expected_version", version.to_string()),
+                    ("duplicate", duplicate.clone()),
+                    ("from", duplicate.clone()),
+                    ("reason", "双子の姉妹で別人だった".into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert_eq!(at, format!("/persons/{duplicate}?saved=unmerged"));
+        assert!(!html.contains("id=\"merged\""));
+        // Both steps stand in the history of the person kept, with their reasons.
+        let (_, html) = worker.page(&format!("/persons/{kept}/history")).await;
+        for text in [
+            "重複登録の統合（この記録へ）",
+            "生年月日と住所が同じで、本人に確認した",
+            "統合の取り消し",
+            "双子の姉妹で別人だった",
+        ] {
+            assert!(html.contains(text), "{text}: {html}");
+        }
+        db.finish().await;
+    }
+}
