@@ -377,7 +377,12 @@ pub struct MergeRequest {
 /// merge with its reason; the duplicate's cases are read with the person's, the duplicate is no
 /// longer found by search, and nothing more is recorded on it. The caller must be able to
 /// change both. [`unmerge`] undoes it.
-pub async fn merge(app: &App, caller: &Caller, id: PersonId, req: MergeRequest) -> Result<PersonView> {
+pub async fn merge(
+    app: &App,
+    caller: &Caller,
+    id: PersonId,
+    req: MergeRequest,
+) -> Result<PersonView> {
     merge_or_undo(app, caller, id, req, true).await
 }
 

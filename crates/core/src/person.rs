@@ -4,7 +4,9 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::{ConsentId, Context, HouseholdId, LongText, OrgId, PersonId, Refusal, ShortText, UserId};
+use crate::{
+    ConsentId, Context, HouseholdId, LongText, OrgId, PersonId, Refusal, ShortText, UserId,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

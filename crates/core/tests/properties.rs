@@ -360,7 +360,11 @@ fn check_rules(
                 assert!(!plan.goals.is_empty() && !plan.items.is_empty());
             }
             CaseEvent::PlanModified { plan, .. } => {
-                assert_eq!(before.stage, Stage::Support, "a modification is made in support");
+                assert_eq!(
+                    before.stage,
+                    Stage::Support,
+                    "a modification is made in support"
+                );
                 let current = before.current_plan.as_ref().expect("a plan in force");
                 assert_eq!(
                     plan.services_needing_decision, current.services_needing_decision,

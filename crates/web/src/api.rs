@@ -21,7 +21,8 @@ pub use tsunagu_app::cases::{
 pub use tsunagu_app::due::{DueCount, DueCounts, DueEntry, DueList};
 pub use tsunagu_app::meetings::{MeetingCommandRequest, MeetingView};
 pub use tsunagu_app::persons::{
-    HouseholdView, MergeRequest, PersonCommandRequest, PersonCreate, PersonHistoryEntry, PersonUpdate, PersonView,
+    HouseholdView, MergeRequest, PersonCommandRequest, PersonCreate, PersonHistoryEntry,
+    PersonUpdate, PersonView,
 };
 
 use crate::AppState;

@@ -263,6 +263,37 @@ impl User {
     }
 }
 
+impl User {
+    /// Triage (day -299), an assessment (-290) and screening (-284): the case in planning.
+    pub async fn to_planning(&self, case: &str) {
+        self.ok(case, json!({"action": "triage", "triaged_on": day(-299), "outcome": {"outcome": "continue"}})).await;
+        self.ok(case, json!({"action": "record_assessment", "assessment": {
+            "assessed_on": day(-290), "baseline": "家賃を滞納している", "main_issues": "住まいと仕事"}})).await;
+        self.ok(case, json!({"action": "screen", "screened_on": day(-284), "outcome": {"outcome": "continue"}})).await;
+    }
+
+    /// From planning into support: the plan with `service` drafted (day -280), approved by a
+    /// meeting with the city (-270), the city's decision (-265), support started (-260).
+    pub async fn to_support(&self, w: &Seeded, city: &User, case: &str, service: &str) {
+        self.ok(case, plan(-280, Some(service))).await;
+        let m = self.meeting_with_city(w, -270).await;
+        self.conclude(
+            &m,
+            case,
+            "plan_review",
+            json!({"kind": "plan_approved", "plan_version": 1}),
+        )
+        .await
+        .unwrap();
+        city.ok(case, json!({"action": "record_support_decision", "service": service, "outcome": "approved", "decided_on": day(-265)})).await;
+        self.ok(
+            case,
+            json!({"action": "start_support", "started_on": day(-260)}),
+        )
+        .await;
+    }
+}
+
 /// A plan drafted `days` from today: two goals, two complete items.
 pub fn plan(days: i64, statutory: Option<&str>) -> Value {
     json!({"action": "draft_plan", "plan": {

@@ -583,29 +583,9 @@ async fn a_plan_modification_is_in_force_at_once_and_reported_to_the_next_meetin
                 "case.wrong_stage",
             )
             .await;
-        worker.ok(&case, json!({"action": "triage", "triaged_on": day(-299), "outcome": {"outcome": "continue"}})).await;
-        worker.ok(&case, json!({"action": "record_assessment", "assessment": {
-            "assessed_on": day(-290), "baseline": "家賃を滞納している", "main_issues": "住まいと仕事"}})).await;
-        worker.ok(&case, json!({"action": "screen", "screened_on": day(-284), "outcome": {"outcome": "continue"}})).await;
+        worker.to_planning(&case).await;
         worker
-            .ok(&case, plan(-280, Some("housing_security_benefit")))
-            .await;
-        let m1 = worker.meeting_with_city(w, -270).await;
-        worker
-            .conclude(
-                &m1,
-                &case,
-                "plan_review",
-                json!({"kind": "plan_approved", "plan_version": 1}),
-            )
-            .await
-            .unwrap();
-        city.ok(&case, json!({"action": "record_support_decision", "service": "housing_security_benefit", "outcome": "approved", "decided_on": day(-265)})).await;
-        worker
-            .ok(
-                &case,
-                json!({"action": "start_support", "started_on": day(-260)}),
-            )
+            .to_support(w, &city, &case, "housing_security_benefit")
             .await;
 
         // The plan in force, as modified on day -250.
@@ -616,11 +596,7 @@ async fn a_plan_modification_is_in_force_at_once_and_reported_to_the_next_meetin
         };
         // The same plan again changes nothing.
         worker
-            .refused(
-                &case,
-                modify(base(), "同じ"),
-                "plan.unchanged",
-            )
+            .refused(&case, modify(base(), "同じ"), "plan.unchanged")
             .await;
         // A new service that needs the municipality's decision is a re-plan.
         let mut more = base();
@@ -656,7 +632,10 @@ async fn a_plan_modification_is_in_force_at_once_and_reported_to_the_next_meetin
 
         // The small change: in force at once as version 2, support goes on.
         let c = worker
-            .ok(&case, modify(small, "面接の日程がずれたため期限を延ばし、家計簿を加えた"))
+            .ok(
+                &case,
+                modify(small, "面接の日程がずれたため期限を延ばし、家計簿を加えた"),
+            )
             .await;
         let s = &c["state"];
         assert_eq!(s["stage"], "support");

@@ -63,41 +63,29 @@ async fn a_duplicate_registration_is_merged_with_both_histories_kept_and_the_mer
             let (app, caller) = (app.clone(), caller.clone());
             async move { persons::get(&app, &caller, pid(&p)).await.unwrap().version }
         };
-        let merge = |into: &str, dup: &str, expected: u64, why: &str| {
+        // Merges `dup` into `into` (or, `undo`, undoes it) at the version of `into` seen.
+        let merge_or_undo = |undo: bool, into: &str, dup: &str, expected: u64, why: &str| {
             let (into, dup, why) = (into.to_owned(), dup.to_owned(), why.to_owned());
             let (app, caller) = (app.clone(), caller.clone());
             async move {
-                persons::merge(
-                    &app,
-                    &caller,
-                    pid(&into),
-                    MergeRequest {
-                        expected_version: expected,
-                        duplicate: pid(&dup),
-                        reason: reason(&why),
-                    },
-                )
-                .await
-                .map_err(Refused::from)
+                let req = MergeRequest {
+                    expected_version: expected,
+                    duplicate: pid(&dup),
+                    reason: reason(&why),
+                };
+                let done = if undo {
+                    persons::unmerge(&app, &caller, pid(&into), req).await
+                } else {
+                    persons::merge(&app, &caller, pid(&into), req).await
+                };
+                done.map_err(Refused::from)
             }
         };
+        let merge = |into: &str, dup: &str, expected: u64, why: &str| {
+            merge_or_undo(false, into, dup, expected, why)
+        };
         let unmerge = |into: &str, dup: &str, expected: u64, why: &str| {
-            let (into, dup, why) = (into.to_owned(), dup.to_owned(), why.to_owned());
-            let (app, caller) = (app.clone(), caller.clone());
-            async move {
-                persons::unmerge(
-                    &app,
-                    &caller,
-                    pid(&into),
-                    MergeRequest {
-                        expected_version: expected,
-                        duplicate: pid(&dup),
-                        reason: reason(&why),
-                    },
-                )
-                .await
-                .map_err(Refused::from)
-            }
+            merge_or_undo(true, into, dup, expected, why)
         };
         let v = version(&kept).await;
         assert_eq!(
@@ -106,7 +94,10 @@ async fn a_duplicate_registration_is_merged_with_both_histories_kept_and_the_mer
         );
         // A stale version of the person kept: someone changed it meanwhile.
         assert_eq!(
-            merge(&kept, &duplicate, v + 5, "二重登録").await.unwrap_err().code,
+            merge(&kept, &duplicate, v + 5, "二重登録")
+                .await
+                .unwrap_err()
+                .code,
             "conflict.stale_version"
         );
         // Someone who cannot see the duplicate cannot merge it.
@@ -187,7 +178,9 @@ async fn a_duplicate_registration_is_merged_with_both_histories_kept_and_the_mer
 
         // Undone: the duplicate stands on its own again, with its case and everything on it.
         let v = version(&kept).await;
-        let view = unmerge(&kept, &duplicate, v, "別人だった（兄弟）").await.unwrap();
+        let view = unmerge(&kept, &duplicate, v, "別人だった（兄弟）")
+            .await
+            .unwrap();
         assert!(view.absorbed.is_empty());
         assert_eq!(view.cases.len(), 1);
         assert_eq!(found("とうごう").await, both);

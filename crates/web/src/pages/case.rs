@@ -13,8 +13,8 @@ use tsunagu_core::Refusal;
 use tsunagu_core::case::{
     self, Assessment, Attainment, CaseAction, CaseCommand, CaseEvent, CaseState, ClosurePattern,
     ContactKind, DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute,
-    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase,
-    PresentingProblem, ReferralInput, Termination, TriageOutcome, Urgency,
+    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PresentingProblem, ReferralInput,
+    Termination, TriageOutcome, Urgency,
 };
 use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};

@@ -493,7 +493,9 @@ pub fn check_controls(controls: &[Control], f: &Fields) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for c in controls {
         let (name, label) = (c.name.as_str(), c.label.as_str());
-        if c.only_when.is_some_and(|(other, value)| f.get(other) != Some(value)) {
+        if c.only_when
+            .is_some_and(|(other, value)| f.get(other) != Some(value))
+        {
             continue;
         }
         let present = f.get(name).is_some();

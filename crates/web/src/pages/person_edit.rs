@@ -99,6 +99,29 @@ async fn name_of(app: &AppState, auth: &Auth, id: PersonId) -> (String, u64) {
     }
 }
 
+/// The persons found by a name, other than this one (none for no name).
+async fn others_named(
+    app: &AppState,
+    auth: &Auth,
+    name: &str,
+    id: PersonId,
+) -> Result<Vec<PersonSummary>, ApiError> {
+    if name.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = persons::search(
+        app,
+        auth,
+        persons::Search {
+            name: Some(name.to_owned()),
+            limit: Some(20),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(found.into_iter().filter(|p| p.id != id).collect())
+}
+
 async fn edit_page(
     app: &AppState,
     auth: &Auth,
@@ -113,39 +136,14 @@ async fn edit_page(
         .into_iter()
         .filter(|m| m.id != id)
         .collect();
-    let candidates = if input.join.trim().is_empty() {
-        Vec::new()
-    } else {
-        persons::search(
-            app,
-            auth,
-            persons::Search {
-                name: Some(input.join.clone()),
-                limit: Some(20),
-                ..Default::default()
-            },
-        )
+    let candidates = others_named(app, auth, &input.join, id)
         .await?
         .into_iter()
-        .filter(|p| p.id != id && p.household_id != view.household_id.0)
-        .collect()
-    };
-    let merge_candidates = if input.merge.trim().is_empty() || view.merged_into.is_some() {
-        Vec::new()
-    } else {
-        persons::search(
-            app,
-            auth,
-            persons::Search {
-                name: Some(input.merge.clone()),
-                limit: Some(20),
-                ..Default::default()
-            },
-        )
-        .await?
-        .into_iter()
-        .filter(|p| p.id != id)
-        .collect()
+        .filter(|p| p.household_id != view.household_id.0)
+        .collect();
+    let merge_candidates = match view.merged_into {
+        Some(_) => Vec::new(),
+        None => others_named(app, auth, &input.merge, id).await?,
     };
     let merged_into = match view.merged_into {
         Some(into) => {
@@ -374,7 +372,14 @@ async fn merge_or_undo(
         .and_then(|v| v.parse::<PersonId>().ok())
         .unwrap_or(id);
     let duplicate = f.get("duplicate").and_then(|v| v.parse::<PersonId>().ok());
-    let reason = f.long("reason", if merge { "統合の理由" } else { "取り消しの理由" });
+    let reason = f.long(
+        "reason",
+        if merge {
+            "統合の理由"
+        } else {
+            "取り消しの理由"
+        },
+    );
     let result = match (duplicate, reason) {
         (Some(duplicate), Ok(reason)) => {
             let req = persons::MergeRequest {
@@ -554,11 +559,19 @@ pub(crate) fn history_rows(entries: &[PersonHistoryEntry], names: &Names) -> Vec
             ),
             PersonEvent::MergeUndone { into, .. } => (
                 "統合の取り消し",
-                vec![("統合先だった記録".to_owned(), short_id(into.0), String::new())],
+                vec![(
+                    "統合先だった記録".to_owned(),
+                    short_id(into.0),
+                    String::new(),
+                )],
             ),
             PersonEvent::AbsorptionUndone { from, .. } => (
                 "統合の取り消し",
-                vec![("統合されていた記録".to_owned(), short_id(from.0), String::new())],
+                vec![(
+                    "統合されていた記録".to_owned(),
+                    short_id(from.0),
+                    String::new(),
+                )],
             ),
         };
         rows.push(HistoryRow {

@@ -157,12 +157,11 @@ impl Rows {
                     .and_then(|r| r.split_once('_'))
                     .is_some_and(|(n, _)| n.parse::<usize>().is_ok())
         };
-        let mut v: Vec<(String, String)> = f
-            .0
-            .iter()
-            .filter(|(k, _)| !is_row(k) && k != "op")
-            .cloned()
-            .collect();
+        let mut v: Vec<(String, String)> =
+            f.0.iter()
+                .filter(|(k, _)| !is_row(k) && k != "op")
+                .cloned()
+                .collect();
         for (i, g) in self.goals.into_iter().enumerate() {
             v.push((format!("goal{}", i + 1), g));
         }
@@ -187,15 +186,12 @@ pub struct Editor {
 
 fn head_controls(action: CaseAction) -> Vec<Control> {
     let modify = action == CaseAction::ModifyPlan;
-    let mut v = vec![
-        Control::date("drafted_on", if modify { "修正日" } else { "作成日" }).required(),
-    ];
+    let mut v =
+        vec![Control::date("drafted_on", if modify { "修正日" } else { "作成日" }).required()];
     if modify {
-        v.push(
-            Control::area("reason", "修正の理由")
-                .required()
-                .hint("次の支援調整会議に報告します。支援決定が必要な事業を変えるときは再プランです。"),
-        );
+        v.push(Control::area("reason", "修正の理由").required().hint(
+            "次の支援調整会議に報告します。支援決定が必要な事業を変えるときは再プランです。",
+        ));
     }
     v.extend([
         Control::area("person_role", "本人の役割"),
@@ -263,7 +259,11 @@ fn editor(
                 Control::area(format!("item{n}_description"), "支援内容")
                     .required()
                     .group(format!("支援内容{n}")),
-                Control::select(format!("item{n}_goal"), "対応する目標", goal_options.clone()),
+                Control::select(
+                    format!("item{n}_goal"),
+                    "対応する目標",
+                    goal_options.clone(),
+                ),
                 Control::text(format!("item{n}_provider"), "提供者（機関・本人など）")
                     .required()
                     .suggest("plan-providers"),
@@ -317,12 +317,15 @@ fn read(f: &Fields, rows: &Rows, settings: &TenantSettings) -> Result<PlanInput,
     let period_from: Option<Date> = ok(&mut errors, f.date("period_from", "プランの期間（開始）"));
     let period_to: Option<Date> = ok(&mut errors, f.date("period_to", "プランの期間（終了）"));
     let person_role = ok(&mut errors, f.opt_long("person_role", "本人の役割"));
-    let interval = ok(&mut errors, match f.get("monitoring_interval_months") {
-        None => Ok(None),
-        Some(_) => f
-            .number::<u8>("monitoring_interval_months", "モニタリング間隔")
-            .map(Some),
-    });
+    let interval = ok(
+        &mut errors,
+        match f.get("monitoring_interval_months") {
+            None => Ok(None),
+            Some(_) => f
+                .number::<u8>("monitoring_interval_months", "モニタリング間隔")
+                .map(Some),
+        },
+    );
     // Goals by row; blank rows are skipped, so a row's goal index is counted among the filled.
     let mut goals = Vec::new();
     let mut index_of_row: Vec<Option<usize>> = Vec::new();
@@ -355,15 +358,21 @@ fn read(f: &Fields, rows: &Rows, settings: &TenantSettings) -> Result<PlanInput,
     let mut items = Vec::new();
     for n in 1..=rows.items.len() {
         let key = |k: &str| format!("item{n}_{k}");
-        let description: Option<LongText> = ok(&mut errors, f.long(&key("description"), "支援内容"));
+        let description: Option<LongText> =
+            ok(&mut errors, f.long(&key("description"), "支援内容"));
         let provider: Option<ShortText> = ok(&mut errors, f.short(&key("provider"), "提供者"));
-        let responsible: Option<ShortText> = ok(&mut errors, f.short(&key("responsible"), "担当者（責任者）"));
+        let responsible: Option<ShortText> = ok(
+            &mut errors,
+            f.short(&key("responsible"), "担当者（責任者）"),
+        );
         let deadline: Option<Date> = ok(&mut errors, f.date(&key("deadline"), "期限"));
         let goal = match f.get(&key("goal")) {
             None => Some(None),
-            Some(v) => match v.parse::<usize>().ok().and_then(|r| {
-                index_of_row.get(r.wrapping_sub(1)).copied().flatten()
-            }) {
+            Some(v) => match v
+                .parse::<usize>()
+                .ok()
+                .and_then(|r| index_of_row.get(r.wrapping_sub(1)).copied().flatten())
+            {
                 Some(i) => Some(Some(i)),
                 None => {
                     errors.push(field_error(
@@ -530,7 +539,11 @@ pub async fn form(
         .map(Rows::of_plan)
         .unwrap_or_default()
         .padded(FIRST_GOALS.min(MAX_GOALS), FIRST_ITEMS);
-    let rows = if base.is_some() { rows.padded(1, 1) } else { rows };
+    let rows = if base.is_some() {
+        rows.padded(1, 1)
+    } else {
+        rows
+    };
     let f = rows.clone().into_fields(&f);
     let p = page(
         auth,
@@ -630,9 +643,8 @@ pub async fn submit_form(
                 }),
                 _ => None,
             };
-            let (status, notice, error) = other
-                .explain(app, auth, id, typed.version(), &names)
-                .await;
+            let (status, notice, error) =
+                other.explain(app, auth, id, typed.version(), &names).await;
             let mut errors = error;
             if let Some(field) = field {
                 errors = vec![field_error(&field, notice.message.clone())];

@@ -201,6 +201,33 @@ impl Api {
         .await
     }
 
+    /// A person of that name with a case received 20 days ago (self visit); the case's id.
+    pub async fn new_case(&self, name: &str) -> String {
+        let person = self.person(json!({ "name": name })).await;
+        let (s, c) = self
+            .post(
+                "/api/cases",
+                json!({"person_id": person, "intake": {"received_on": day(-20),
+                "route": "self_visit", "urgency": "normal"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    }
+
+    /// [`Api::new_case`] triaged (day -19), assessed (-18) and screened (-17): in planning.
+    pub async fn planning_case(&self, name: &str) -> String {
+        let case = self.new_case(name).await;
+        for command in [
+            json!({"action": "triage", "triaged_on": day(-19), "outcome": {"outcome": "continue"}}),
+            json!({"action": "record_assessment", "assessment": {"assessed_on": day(-18), "baseline": "生活の状況", "main_issues": "家賃の滞納"}}),
+            json!({"action": "screen", "screened_on": day(-17), "outcome": {"outcome": "continue"}}),
+        ] {
+            self.ok(&case, command).await;
+        }
+        case
+    }
+
     /// A case command that must succeed.
     pub async fn ok(&self, case: &str, command: Value) -> Value {
         let (status, body) = self.cmd(case, command.clone()).await;

@@ -695,7 +695,11 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         Some("家計を立て直す")
     );
     click(&client, "button[value='remove_item:3']").await;
-    wait_until(&client, "return document.getElementById('f-item3_description') === null;").await;
+    wait_until(
+        &client,
+        "return document.getElementById('f-item3_description') === null;",
+    )
+    .await;
     set(&client, "f-person_role", "週2回ハローワークに通う").await;
     set(&client, "f-period_to", &day(180)).await;
     set(&client, "f-item1_description", "就労準備支援事業の利用").await;
@@ -842,7 +846,12 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     act(&client, &base, &case, "modify_plan").await;
     assert!(heading(&client).await.contains("プランの修正"));
     set(&client, "f-item2_deadline", &day(75)).await;
-    set(&client, "f-reason", "家計の見直しに時間がかかるため期限を延ばした").await;
+    set(
+        &client,
+        "f-reason",
+        "家計の見直しに時間がかかるため期限を延ばした",
+    )
+    .await;
     check_axe(&client, "plan modification", &mut axe).await;
     save(&client, &case, "modify_plan").await;
     let main = text_of(&client, "main").await;

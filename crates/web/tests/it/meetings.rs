@@ -118,16 +118,7 @@ async fn a_plan_is_taken_to_a_coming_meeting_from_the_case_page() {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{m}");
         let meeting = m["id"].as_str().unwrap().to_owned();
-        let person = worker.person(json!({"name": "議題 五郎"})).await;
-        let (s, c) = worker
-            .post(
-                "/api/cases",
-                json!({"person_id": person, "intake": {"received_on": day(-20),
-                "route": "self_visit", "urgency": "normal"}}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{c}");
-        let case = c["id"].as_str().unwrap().to_owned();
+        let case = worker.new_case("議題 五郎").await;
         // Nothing waits for a meeting yet: no form, and a post says so.
         let (_, html) = worker.page(&format!("/cases/{case}")).await;
         assert!(!html.contains("id=\"take-to-meeting\""), "{html}");

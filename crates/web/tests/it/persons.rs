@@ -307,11 +307,16 @@ async fn a_duplicate_registration_is_merged_and_the_merge_undone_through_the_pag
 
         // Found from the edit page by the kana, the person themself not offered.
         let (s, html) = worker
-            .page(&format!("/persons/{kept}/edit?merge=%E3%81%A1%E3%82%87%E3%81%86%E3%81%B5%E3%81%8F"))
+            .page(&format!(
+                "/persons/{kept}/edit?merge=%E3%81%A1%E3%82%87%E3%81%86%E3%81%B5%E3%81%8F"
+            ))
             .await;
         assert_eq!(s, StatusCode::OK);
         let results = &html[html.find("id=\"merge-results\"").expect("results")..];
-        assert!(results.contains(&format!("value=\"{duplicate}\"")), "{results}");
+        assert!(
+            results.contains(&format!("value=\"{duplicate}\"")),
+            "{results}"
+        );
         assert!(!results.contains(&format!("value=\"{kept}\"")), "{results}");
 
         let version = person(&worker, &kept).await["version"].as_u64().unwrap();
@@ -340,7 +345,10 @@ async fn a_duplicate_registration_is_merged_and_the_merge_undone_through_the_pag
         assert_eq!(at, format!("/persons/{kept}?saved=merged"));
         assert!(html.contains("二重に登録された記録をこの方に統合しました"));
         assert!(html.contains("id=\"absorbed\""));
-        assert!(html.contains(&format!("/cases/{dup_case}")), "the duplicate's case is listed");
+        assert!(
+            html.contains(&format!("/cases/{dup_case}")),
+            "the duplicate's case is listed"
+        );
         // The duplicate's page points at the person kept; the search no longer offers it.
         let (_, html) = worker.page(&format!("/persons/{duplicate}")).await;
         let banner = &html[html.find("id=\"merged\"").expect("banner")..];
@@ -358,7 +366,10 @@ async fn a_duplicate_registration_is_merged_and_the_merge_undone_through_the_pag
 
         // Undone from the duplicate's own edit page.
         let (_, html) = worker.page(&format!("/persons/{duplicate}/edit")).await;
-        assert!(html.contains(&format!("action=\"/persons/{kept}/unmerge\"")), "{html}");
+        assert!(
+            html.contains(&format!("action=\"/persons/{kept}/unmerge\"")),
+            "{html}"
+        );
         let version = person(&worker, &kept).await["version"].as_u64().unwrap();
         let (s, at, html) = worker
             .form(

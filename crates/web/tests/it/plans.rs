@@ -39,23 +39,7 @@ async fn the_plan_editor_adds_and_removes_rows_and_puts_every_mistake_beside_its
     for db in TestDb::all().await {
         let w = world(&db).await;
         let worker = w.login("worker").await;
-        let person = worker.person(json!({"name": "計画 五郎"})).await;
-        let (s, c) = worker
-            .post(
-                "/api/cases",
-                json!({"person_id": person, "intake": {"received_on": day(-20),
-                "route": "self_visit", "urgency": "normal"}}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{c}");
-        let case = c["id"].as_str().unwrap().to_owned();
-        for command in [
-            json!({"action": "triage", "triaged_on": day(-19), "outcome": {"outcome": "continue"}}),
-            json!({"action": "record_assessment", "assessment": {"assessed_on": day(-18), "baseline": "生活の状況", "main_issues": "家賃の滞納"}}),
-            json!({"action": "screen", "screened_on": day(-17), "outcome": {"outcome": "continue"}}),
-        ] {
-            worker.ok(&case, command).await;
-        }
+        let case = worker.planning_case("計画 五郎").await;
         let version = || async {
             worker.get(&format!("/api/cases/{case}")).await.1["version"]
                 .as_u64()
@@ -68,7 +52,12 @@ async fn the_plan_editor_adds_and_removes_rows_and_puts_every_mistake_beside_its
         // offered for 提供者 and 担当者.
         let (s, html) = worker.page(&path).await;
         assert_eq!(s, StatusCode::OK);
-        for id in ["f-goal1", "f-goal2", "f-item1_description", "f-item2_description"] {
+        for id in [
+            "f-goal1",
+            "f-goal2",
+            "f-item1_description",
+            "f-item2_description",
+        ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
         }
         assert!(!html.contains("id=\"f-item3_description\""));
@@ -110,7 +99,9 @@ async fn the_plan_editor_adds_and_removes_rows_and_puts_every_mistake_beside_its
             )
             .await;
         assert_eq!((s, at.as_str()), (StatusCode::OK, path.as_str()));
-        assert!(html.contains("id=\"f-item3_description\" name=\"item3_description\" rows=\"4\" autofocus"));
+        assert!(html.contains(
+            "id=\"f-item3_description\" name=\"item3_description\" rows=\"4\" autofocus"
+        ));
         assert_eq!(value_of(&html, "f-goal1"), "住まいを確保する");
         assert_eq!(version().await, before);
 
@@ -175,11 +166,18 @@ async fn the_plan_editor_adds_and_removes_rows_and_puts_every_mistake_beside_its
             )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
-        for id in ["f-item1_responsible-err", "f-item2_deadline-err", "f-item2_goal-err"] {
+        for id in [
+            "f-item1_responsible-err",
+            "f-item2_deadline-err",
+            "f-item2_goal-err",
+        ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
         }
         assert!(html.contains("3か所の入力を直してください"), "{html}");
-        assert!(!html.contains("id=\"f-item3_description\""), "the blank row is dropped");
+        assert!(
+            !html.contains("id=\"f-item3_description\""),
+            "the blank row is dropped"
+        );
         assert_eq!(version().await, before);
 
         // The core's refusal about one item stands beside that item: a deadline before the
@@ -202,7 +200,9 @@ async fn the_plan_editor_adds_and_removes_rows_and_puts_every_mistake_beside_its
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
         assert!(html.contains("plan.item_deadline_before_draft"), "{html}");
-        let err = html.find("id=\"f-item2_deadline-err\"").expect("beside item 2's deadline");
+        let err = html
+            .find("id=\"f-item2_deadline-err\"")
+            .expect("beside item 2's deadline");
         assert!(html[err..].starts_with("id=\"f-item2_deadline-err\">プランの2番目の項目の期限"));
         assert_eq!(version().await, before);
 
@@ -234,11 +234,17 @@ async fn the_plan_editor_adds_and_removes_rows_and_puts_every_mistake_beside_its
         assert_eq!(at, format!("/cases/{case}"), "{html}");
         let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
         let plan = &c["state"]["draft_plan"];
-        assert_eq!(plan["goals"], json!(["住まいを確保する", "就職活動を始める"]));
+        assert_eq!(
+            plan["goals"],
+            json!(["住まいを確保する", "就職活動を始める"])
+        );
         assert_eq!(plan["items"].as_array().unwrap().len(), 2);
         assert_eq!(plan["items"][0]["goal"], 0);
         assert_eq!(plan["items"][1]["goal"], 1);
-        assert_eq!(plan["items"][0]["statutory_service"], "housing_security_benefit");
+        assert_eq!(
+            plan["items"][0]["statutory_service"],
+            "housing_security_benefit"
+        );
 
         // The next version opens from it, goals chosen by name.
         let (_, html) = worker.page(&path).await;
@@ -253,15 +259,7 @@ async fn an_action_form_reports_every_mistake_at_once_and_only_for_the_choice_ta
     for db in TestDb::all().await {
         let w = world(&db).await;
         let worker = w.login("worker").await;
-        let person = worker.person(json!({"name": "誤入力 六郎"})).await;
-        let (_, c) = worker
-            .post(
-                "/api/cases",
-                json!({"person_id": person, "intake": {"received_on": day(-20),
-                "route": "self_visit", "urgency": "normal"}}),
-            )
-            .await;
-        let case = c["id"].as_str().unwrap().to_owned();
+        let case = worker.new_case("誤入力 六郎").await;
         let version = || async {
             worker.get(&format!("/api/cases/{case}")).await.1["version"]
                 .as_u64()
