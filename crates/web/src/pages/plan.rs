@@ -177,7 +177,7 @@ impl Rows {
 /// The editor's controls: the plan's own fields, one row per goal, one group per item.
 pub struct Editor {
     pub head: Vec<Control>,
-    pub goals: Vec<Control>,
+    pub goals: Vec<Vec<Control>>,
     pub items: Vec<Vec<Control>>,
     /// Suggestions for 提供者 (the case's team) and 担当者 (their staff).
     pub providers: Vec<String>,
@@ -248,7 +248,11 @@ fn editor(
             }
         })
         .collect();
-    let goals = autofocus(refill_all(goals, f, errors), rows);
+    // One row each: the template draws a row with its remove button.
+    let goals = autofocus(refill_all(goals, f, errors), rows)
+        .into_iter()
+        .map(|c| vec![c])
+        .collect();
     let items = rows
         .items
         .iter()
