@@ -1080,6 +1080,56 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
         std::fs::write(dir.join(format!("print-{form}.pdf")), &pdf).unwrap();
     }
+
+    // The main pages on a phone (390×844): nothing wider than the screen (tables scroll in
+    // their own box), the header one line, axe on each, a screenshot of each.
+    client.set_window_size(390, 844).await.unwrap();
+    let person_path = person_url.trim_start_matches(&base).to_owned();
+    for (name, path) in [
+        ("dashboard", "/".to_owned()),
+        ("person search", "/persons?q=%E3%81%9F".to_owned()),
+        ("person", person_path.clone()),
+        ("person edit", format!("{person_path}/edit")),
+        ("person history", format!("{person_path}/history")),
+        ("case", format!("/cases/{case}")),
+        (
+            "follow-up form",
+            format!("/cases/{case}/act/record_follow_up"),
+        ),
+        ("assessments", format!("/cases/{case}/assessments")),
+        ("case list", "/cases".to_owned()),
+        (
+            "record search",
+            "/search?q=%E6%B1%82%E4%BA%BA%E7%A5%A8".to_owned(),
+        ),
+        ("meetings", "/meetings".to_owned()),
+        ("meeting", format!("/meetings/{meeting}")),
+        ("account", "/account".to_owned()),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        heading(&client).await;
+        // The widths, the header's height, and (to say what to mend) the elements that reach
+        // past the screen's edge outside a scrolling box.
+        let layout: serde_json::Value = client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth, \
+                 document.querySelector('header.bar').getBoundingClientRect().height, \
+                 [...document.querySelectorAll('body *')].filter(e => \
+                   e.getBoundingClientRect().right > window.innerWidth + 1 \
+                   && !(e.parentElement && e.parentElement.closest('.scroll'))) \
+                   .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        screenshot(&client, &format!("phone-{}", name.replace(' ', "-"))).await;
+        let [scroll_width, inner_width, header] = [0, 1, 2].map(|i| layout[i].as_f64().unwrap());
+        assert!(
+            scroll_width <= inner_width && header < 60.0,
+            "{name} at 390 px: {layout}"
+        );
+        check_axe(&client, &format!("{name} at 390 px"), &mut axe).await;
+    }
     client.close().await.unwrap();
 
     assert!(axe.is_empty(), "accessibility violations: {axe:#?}");
