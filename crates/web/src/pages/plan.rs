@@ -315,9 +315,19 @@ fn ok<T>(errors: &mut Vec<FieldError>, r: FieldResult<T>) -> Option<T> {
 }
 
 /// Every mistake of the plan form at once, each beside its field.
-fn read(f: &Fields, rows: &Rows, settings: &TenantSettings) -> Result<PlanInput, Vec<FieldError>> {
+fn read(
+    action: CaseAction,
+    f: &Fields,
+    rows: &Rows,
+    settings: &TenantSettings,
+) -> Result<PlanInput, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let drafted_on: Option<Date> = ok(&mut errors, f.date("drafted_on", "作成日"));
+    let day = if action == CaseAction::ModifyPlan {
+        "修正日"
+    } else {
+        "作成日"
+    };
+    let drafted_on: Option<Date> = ok(&mut errors, f.date("drafted_on", day));
     let period_from: Option<Date> = ok(&mut errors, f.date("period_from", "プランの期間（開始）"));
     let period_to: Option<Date> = ok(&mut errors, f.date("period_to", "プランの期間（終了）"));
     let person_role = ok(&mut errors, f.opt_long("person_role", "本人の役割"));
@@ -539,14 +549,10 @@ pub async fn form(
         f.0.push(("period_from".into(), wareki::format(today)));
     }
     f.0.push(("drafted_on".into(), wareki::format(today)));
-    let rows = base
-        .map(Rows::of_plan)
-        .unwrap_or_default()
-        .padded(FIRST_GOALS.min(MAX_GOALS), FIRST_ITEMS);
-    let rows = if base.is_some() {
-        rows.padded(1, 1)
-    } else {
-        rows
+    // A plan's own rows (a new version changes them); a first plan two of each to start.
+    let rows = match base {
+        Some(p) => Rows::of_plan(p).padded(1, 1),
+        None => Rows::default().padded(FIRST_GOALS, FIRST_ITEMS),
     };
     let f = rows.clone().into_fields(&f);
     let p = page(
@@ -601,7 +607,7 @@ pub async fn submit_form(
     }
     rows.drop_blank_items();
     let f = rows.clone().into_fields(&typed);
-    let result = match read(&f, &rows, &auth.settings) {
+    let result = match read(action, &f, &rows, &auth.settings) {
         Ok(plan) => {
             let command = match action {
                 CaseAction::ModifyPlan => match f.long("reason", "修正の理由") {
