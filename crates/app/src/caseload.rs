@@ -160,6 +160,7 @@ pub async fn overview(app: &App, caller: &Caller, workers_offset: u32) -> Result
         sort: tsunagu_store::CaseListSort::StageEnteredOldest,
         limit: STUCK_SHOWN,
         offset: 0,
+        without_count: false,
     };
     // The count carries no names, like the workers' counts: it needs no access rows.
     let stuck_total = app
@@ -174,7 +175,18 @@ pub async fn overview(app: &App, caller: &Caller, workers_offset: u32) -> Result
         )
         .await?
         .total;
-    let candidates = app.store.case_list(tenant, &filter, today).await?.rows;
+    let candidates = app
+        .store
+        .case_list(
+            tenant,
+            &tsunagu_store::CaseListFilter {
+                without_count: true,
+                ..filter
+            },
+            today,
+        )
+        .await?
+        .rows;
     let workers_of_stuck: Vec<UserId> = candidates.iter().map(|c| c.assigned_worker).collect();
     let stuck_names = app.store.display_names(tenant, &workers_of_stuck).await?;
     let mut stuck = Vec::new();
@@ -359,6 +371,7 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
         sort: q.sort,
         limit: LIST_PAGE,
         offset: q.offset,
+        without_count: false,
     };
     let page = app.store.case_list(tenant, &filter, today).await?;
     let workers: Vec<UserId> = page.rows.iter().map(|c| c.assigned_worker).collect();

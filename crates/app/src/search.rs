@@ -310,6 +310,8 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
         case_ids: order.clone(),
         sort: CaseListSort::StageEnteredOldest,
         limit: CASES_SHOWN as u32,
+        // The cases are the search's; it counts them itself.
+        without_count: true,
         ..CaseListFilter::default()
     };
     let mut rows: std::collections::HashMap<CaseId, CaseListRow> = if order.is_empty() {

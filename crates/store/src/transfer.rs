@@ -20,6 +20,7 @@ pub const TABLES: &[&str] = &[
     "idempotency_keys",
     "persons",
     "person_access",
+    "person_grams",
     "cases",
     "case_numbers",
     "caseload_counts",

@@ -515,6 +515,8 @@ pub struct CaseListFilter {
     pub sort: CaseListSort,
     pub limit: u32,
     pub offset: u32,
+    /// Only the page: no count (`total` 0, not exact), for a caller that counts otherwise.
+    pub without_count: bool,
 }
 
 /// One case of the caseload list.

@@ -26,7 +26,7 @@ impl Db {
         let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
         let mut before = Vec::new();
         let mut existing = HashMap::new();
-        let sql = "SELECT id, tenant_id, owner_org, assigned_worker, stage, stage_changed_at, stage_entered_on \
+        let sql = "SELECT id, tenant_id, owner_org, assigned_worker, stage, stage_changed_at, stage_entered_on, earliest_due_on \
                    FROM cases WHERE id IN ({ids})";
         for r in fetch_in(tx, sql, &ids).await? {
             existing.insert(
@@ -36,6 +36,7 @@ impl Db {
                     Some(r.try_get::<String, _>("stage")?),
                     Some(r.try_get::<String, _>("stage_changed_at")?),
                     r.try_get::<Option<String>, _>("stage_entered_on")?,
+                    r.try_get::<Option<String>, _>("earliest_due_on")?,
                 ],
             );
             before.push((
@@ -194,11 +195,11 @@ impl Db {
         Self::insert_rows_(
             tx,
             "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state, \
-             stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting) VALUES",
+             stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting, earliest_due_on) VALUES",
             " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, version = excluded.version, state = excluded.state, \
              last_contact_on = excluded.last_contact_on, urgency = excluded.urgency, main_problem = excluded.main_problem, \
              intake_route = excluded.intake_route, awaiting_meeting = excluded.awaiting_meeting",
-            18,
+            19,
             rows,
         )
         .await?;
@@ -211,16 +212,18 @@ impl Db {
                 Some(c.state.stage.as_str().to_owned()),
                 Some(c.stage_changed_at.to_owned()),
                 Some(c.state.stage_since().to_string()),
+                earliest_due(c.state),
             ];
             if &now != stored_cols {
-                let [worker, stage, changed, entered] = now;
+                let [worker, stage, changed, entered, due] = now;
                 query(
-                    "UPDATE cases SET assigned_worker = $1, stage = $2, stage_changed_at = $3, stage_entered_on = $4 WHERE id = $5",
+                    "UPDATE cases SET assigned_worker = $1, stage = $2, stage_changed_at = $3, stage_entered_on = $4, earliest_due_on = $5 WHERE id = $6",
                 )
                 .bind(Val::Text(worker))
                 .bind(Val::Text(stage))
                 .bind(Val::Text(changed))
                 .bind(Val::Text(entered))
+                .bind(Val::Text(due))
                 .bind(Val::text(c.id.to_string()))
                 .execute_queued(tx.ex())
                 .await?;
@@ -397,26 +400,65 @@ impl Db {
         Self::insert_access_rows(tx, access_values(tenant, id, state, consents)).await
     }
 
-    /// Fills the search key of persons written before it existed (migration 0013), a page
-    /// at a time; run when the store is migrated.
+    /// Rewrites the name pairs (`person_grams`, migration 0018) of these persons from their
+    /// search keys.
+    pub(super) async fn write_person_grams(
+        tx: &mut Tx<'_>,
+        keys: impl Iterator<Item = (TenantId, PersonId, String)>,
+    ) -> Result<(), StoreError> {
+        let mut ids = Vec::new();
+        let mut rows = Vec::new();
+        for (tenant, id, key) in keys {
+            for gram in search_grams(&key) {
+                rows.push(vec![
+                    Val::text(tenant.to_string()),
+                    Val::text(gram),
+                    Val::text(id.to_string()),
+                ]);
+            }
+            ids.push(id.to_string());
+        }
+        Self::delete_in_(tx, "person_grams", "person_id", &ids).await?;
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO person_grams (tenant_id, gram, person_id) VALUES",
+            "",
+            3,
+            rows,
+        )
+        .await
+    }
+
+    /// Fills the search key and the name pairs of persons written before they existed
+    /// (migrations 0013 and 0018), a page at a time; run when the store is migrated.
     pub async fn fill_person_search_keys(&self) -> Result<u64, StoreError> {
         let mut filled = 0;
         loop {
-            let rows = query("SELECT id, state FROM persons WHERE search_key IS NULL LIMIT 500")
-                .fetch_all(self.write.ex())
-                .await?;
+            let rows = query(
+                "SELECT id, tenant_id, state FROM persons WHERE search_key IS NULL LIMIT 500",
+            )
+            .fetch_all(self.write.ex())
+            .await?;
             if rows.is_empty() {
                 return Ok(filled);
             }
             let mut tx = self.begin().await?;
+            let mut keys = Vec::with_capacity(rows.len());
             for r in &rows {
                 let state: PersonState = from_json(&r.try_get::<String, _>("state")?)?;
+                let key = person_search_key(&state);
                 query("UPDATE persons SET search_key = $1 WHERE id = $2")
-                    .bind(person_search_key(&state))
+                    .bind(key.clone())
                     .bind(r.try_get::<String, _>("id")?)
                     .execute(tx.ex())
                     .await?;
+                keys.push((
+                    TenantId(parse_uuid(&r.try_get::<String, _>("tenant_id")?)?),
+                    PersonId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                    key,
+                ));
             }
+            Self::write_person_grams(&mut tx, keys.into_iter()).await?;
             tx.commit().await?;
             filled += rows.len() as u64;
         }
@@ -611,6 +653,13 @@ impl Db {
             rows,
         )
         .await?;
+        Self::write_person_grams(
+            tx,
+            items
+                .iter()
+                .map(|p| (p.tenant, p.id, person_search_key(p.state))),
+        )
+        .await?;
         let new: Vec<PersonId> = items.iter().filter(|p| p.new).map(|p| p.id).collect();
         Self::refresh_person_access_many(tx, &new).await?;
         // The stored cases of the persons whose consents changed get their access rows anew
@@ -716,19 +765,31 @@ pub(crate) fn person_search_key(state: &PersonState) -> String {
     )
 }
 
+/// The pairs of neighbouring characters of a search key with a line break after it
+/// (`person_grams`, migration 0018): every character of the key begins one. Empty for an
+/// empty key (a person merged into another is not searched for).
+pub(crate) fn search_grams(key: &str) -> std::collections::BTreeSet<String> {
+    if key.is_empty() {
+        return Default::default();
+    }
+    let chars: Vec<char> = key.chars().chain(['\n']).collect();
+    chars.windows(2).map(|w| w.iter().collect()).collect()
+}
+
 /// What `write_case_rows_over` reads before it writes: each stored case's caseload key
 /// (tenant, organisation, worker, stage) and the consents of the cases' persons.
 pub(super) struct CaseRowsStored {
     before: Vec<(String, String, String, String)>,
     /// The cases already stored (the others are new), with their indexed columns that a
-    /// write may change: assigned worker, stage, stage_changed_at, stage_entered_on.
-    existing: HashMap<String, [Option<String>; 4]>,
+    /// write may change: assigned worker, stage, stage_changed_at, stage_entered_on,
+    /// earliest_due_on.
+    existing: HashMap<String, [Option<String>; 5]>,
     consents: HashMap<PersonId, Vec<tsunagu_core::person::Consent>>,
 }
 
 /// The columns of `cases` the caseload list filters and sorts by (migration 0014), in the
 /// order `CASE_LIST_COLUMNS` names them.
-pub(crate) fn case_list_values(state: &CaseState) -> [Val; 7] {
+pub(crate) fn case_list_values(state: &CaseState) -> [Val; 8] {
     [
         Val::text(state.stage_since().to_string()),
         Val::text(state.last_contact_on.unwrap_or(state.opened_on).to_string()),
@@ -737,11 +798,21 @@ pub(crate) fn case_list_values(state: &CaseState) -> [Val; 7] {
         Val::Text(state.route().map(|r| r.as_str().to_owned())),
         Val::Text(state.number.map(|n| n.key())),
         Val::Text(state.awaiting_meeting().map(|p| p.as_str().to_owned())),
+        Val::Text(earliest_due(state)),
     ]
 }
 
+/// The day of the case's earliest due item (migration 0017), as stored.
+pub(crate) fn earliest_due(state: &CaseState) -> Option<String> {
+    due_items(state)
+        .iter()
+        .map(|d| d.due_on)
+        .min()
+        .map(|d| d.to_string())
+}
+
 /// The names of the columns `case_list_values` gives.
-pub(crate) const CASE_LIST_COLUMNS: [&str; 7] = [
+pub(crate) const CASE_LIST_COLUMNS: [&str; 8] = [
     "stage_entered_on",
     "last_contact_on",
     "urgency",
@@ -749,6 +820,7 @@ pub(crate) const CASE_LIST_COLUMNS: [&str; 7] = [
     "intake_route",
     "case_number",
     "awaiting_meeting",
+    "earliest_due_on",
 ];
 
 pub(super) struct CaseRows<'a> {

@@ -282,6 +282,14 @@ impl Db {
                                 "person {sid}: rows of person_access differ from the fold"
                             ));
                         }
+                        let key = super::projections::person_search_key(&state);
+                        if page.person_grams.remove(&sid).unwrap_or_default()
+                            != super::projections::search_grams(&key)
+                        {
+                            findings.push(format!(
+                                "person {sid}: rows of person_grams differ from the fold"
+                            ));
+                        }
                     }
                 }
                 StreamKind::Meeting => {
@@ -360,7 +368,7 @@ impl Db {
                 )),
             }
         }
-        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting \
+        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting, earliest_due_on \
              FROM cases WHERE id > $1 AND id <= $2").await? {
             let list = super::projections::CASE_LIST_COLUMNS
                 .iter()
@@ -436,6 +444,16 @@ impl Db {
                 .insert((r.try_get("id")?, r.try_get("sha256")?, r.try_get("size")?));
         }
         for r in read(
+            "SELECT person_id, gram FROM person_grams WHERE person_id > $1 AND person_id <= $2",
+        )
+        .await?
+        {
+            page.person_grams
+                .entry(r.try_get("person_id")?)
+                .or_default()
+                .insert(r.try_get("gram")?);
+        }
+        for r in read(
             "SELECT person_id, org_id FROM person_access WHERE person_id > $1 AND person_id <= $2",
         )
         .await?
@@ -500,6 +518,8 @@ pub(super) struct VerifyPage {
     pub(super) access: HashMap<String, BTreeSet<AccessRow>>,
     pub(super) files: HashMap<String, BTreeSet<(String, String, i64)>>,
     pub(super) person_access: HashMap<String, BTreeSet<String>>,
+    /// Each person's name pairs (`person_grams`).
+    pub(super) person_grams: HashMap<String, BTreeSet<String>>,
     /// The organisations on the teams of each person's cases.
     pub(super) person_teams: HashMap<String, BTreeSet<String>>,
     pub(super) meeting_members: HashMap<String, BTreeSet<String>>,

@@ -98,7 +98,7 @@ fn verify_fails_on_a_tampered_projection() {
 /// the database makes `verify` fail and name the record and the table's rows.
 #[test]
 fn verify_names_an_edited_row_of_every_projection_table() {
-    let cases: [(&str, &str, &str); 14] = [
+    let cases: [(&str, &str, &str); 16] = [
         (
             "cases",
             "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
@@ -118,6 +118,11 @@ fn verify_names_an_edited_row_of_every_projection_table() {
             "cases (urgency, a filter of the caseload list)",
             "UPDATE cases SET urgency = 'emergency' WHERE id = (SELECT MIN(id) FROM cases WHERE urgency IS NOT NULL AND urgency <> 'emergency')",
             "urgency differs",
+        ),
+        (
+            "cases (the earliest due day, which the overdue filter reads)",
+            "UPDATE cases SET earliest_due_on = '2001-01-01' WHERE id = (SELECT MIN(id) FROM cases)",
+            "earliest_due_on differs",
         ),
         (
             "case_team",
@@ -144,6 +149,11 @@ fn verify_names_an_edited_row_of_every_projection_table() {
             "person_access",
             "DELETE FROM person_access WHERE person_id = (SELECT MIN(person_id) FROM person_access)",
             "rows of person_access differ",
+        ),
+        (
+            "person_grams (the name pairs person search looks up)",
+            "DELETE FROM person_grams WHERE person_id = (SELECT MIN(person_id) FROM person_grams)",
+            "rows of person_grams differ",
         ),
         (
             "persons (the search key)",
