@@ -50,7 +50,7 @@ fn step() -> impl Strategy<Value = Step> {
 
 /// Half of the steps take the stage's natural next command, so deep stages are reached often.
 fn natural(state: &CaseState, which: u8) -> u8 {
-    if which < 24 {
+    if which < 26 {
         return which;
     }
     let options: &[u8] = match state.stage {
@@ -157,6 +157,7 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 period_from: day,
                 period_to: later,
                 monitoring_interval_months: None,
+                employment_support: choice % 2 == 0,
             };
             if state.stage == Stage::Support && flag {
                 CaseCommand::ModifyPlan {
@@ -275,6 +276,25 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
         22 => CaseCommand::RemoveTeamMember {
             org_id: org(if flag { PARTNER } else { AGENCY }),
         },
+        24 => CaseCommand::RecordEmploymentSupport {
+            kind: EmploymentSupportKind::ALL
+                [usize::from(choice) % EmploymentSupportKind::ALL.len()],
+            provided_on: day,
+            note: None,
+        },
+        25 => CaseCommand::RecordEmploymentOutcome {
+            outcome: if flag {
+                EmploymentOutcome::Employed {
+                    form: EmploymentForm::ALL[usize::from(choice) % EmploymentForm::ALL.len()],
+                }
+            } else {
+                EmploymentOutcome::IncomeIncreased {
+                    band: IncomeBand::ALL[usize::from(choice) % IncomeBand::ALL.len()],
+                }
+            },
+            achieved_on: day,
+            note: None,
+        },
         _ => CaseCommand::RecordEmergencySupport {
             kind: EmergencyKind::EmergencySmallLoan,
             provided_on: day,
@@ -309,6 +329,22 @@ fn check_rules(
 ) {
     for e in events {
         match e {
+            CaseEvent::EmploymentOutcomeRecorded {
+                plan_version,
+                under_employment_support_plan,
+                ..
+            } => {
+                // An outcome belongs to the plan in force (else the plan being drafted), and
+                // counts as under an employment-support plan exactly when that plan says so.
+                let plan = before.current_plan.as_ref().or(before.draft_plan.as_ref());
+                assert_eq!(*plan_version, plan.map(|p| p.version));
+                assert_eq!(
+                    *under_employment_support_plan,
+                    plan.is_some_and(|p| p.employment_support)
+                );
+                assert_ne!(before.stage, Stage::Identified);
+                assert_ne!(before.stage, Stage::Intake);
+            }
             CaseEvent::SupportStarted { .. } => {
                 let plan = before
                     .current_plan

@@ -648,6 +648,8 @@ impl Demo<'_> {
         )
         .await?;
         let statutory = self.rng.random_bool(0.35);
+        // Two plans in three make the person a subject of employment support.
+        let employment_support = target % 3 != 0;
         let drafted = plus(d0, 14);
         self.cmd(
             a,
@@ -684,6 +686,7 @@ impl Demo<'_> {
                     period_from: drafted,
                     period_to: plus(drafted, 180),
                     monitoring_interval_months: None,
+                    employment_support,
                 },
             },
         )
@@ -786,6 +789,55 @@ impl Demo<'_> {
             },
         )
         .await?;
+        if employment_support {
+            // The employment support worker's work, and for some a job or a higher income.
+            let accompanied = plus(monitored, 2);
+            if accompanied > self.today {
+                return Ok(());
+            }
+            self.cmd(
+                a,
+                id,
+                &mut state,
+                &mut version,
+                CaseCommand::RecordEmploymentSupport {
+                    kind: case::EmploymentSupportKind::HelloWorkAccompaniment,
+                    provided_on: accompanied,
+                    note: Some(l("ハローワークへ同行し、求人を3件一緒に見た。")?),
+                },
+            )
+            .await?;
+            // Only where support goes on to an evaluation (not where contact is lost next).
+            let achieved = plus(monitored, 5);
+            let outcome = match if target >= 78 { target % 4 } else { 3 } {
+                0 => Some(case::EmploymentOutcome::Employed {
+                    form: case::EmploymentForm::PartTime,
+                }),
+                1 => Some(case::EmploymentOutcome::Employed {
+                    form: case::EmploymentForm::General,
+                }),
+                2 => Some(case::EmploymentOutcome::IncomeIncreased {
+                    band: case::IncomeBand::From30kTo50k,
+                }),
+                _ => None,
+            };
+            if let Some(outcome) = outcome
+                && achieved <= self.today
+            {
+                self.cmd(
+                    a,
+                    id,
+                    &mut state,
+                    &mut version,
+                    CaseCommand::RecordEmploymentOutcome {
+                        outcome,
+                        achieved_on: achieved,
+                        note: None,
+                    },
+                )
+                .await?;
+            }
+        }
         if target < 70 {
             return Ok(());
         }

@@ -707,3 +707,150 @@ async fn a_plan_modification_is_in_force_at_once_and_reported_to_the_next_meetin
         assert_eq!(c["state"]["current_plan"]["version"], 3);
     }
 }
+
+/// 就労支援 and its outcomes (issue 14, item 1): each outcome carries the plan it belongs to
+/// and whether that plan made the person a subject of employment support, which the national
+/// statistics count apart; Hello Work and the city record neither.
+#[tokio::test]
+async fn employment_support_and_outcomes_are_recorded_with_the_plan_they_belong_to() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let w = &t.seeded;
+        let worker = t.user("worker").await;
+        let city = t.user("city").await;
+        let hw = t.user("hw").await;
+        let person = worker.new_person("就労 一花").await;
+        worker
+            .consent(&person, &[w.hellowork, w.city], &day(-299), None)
+            .await;
+        let case = worker.new_case(&person, -300).await;
+        for org in [w.hellowork, w.city] {
+            worker
+                .ok(&case, json!({"action": "add_team_member", "org_id": org}))
+                .await;
+        }
+        let outcome = |achieved: i64, outcome: Value| json!({"action": "record_employment_outcome", "outcome": outcome, "achieved_on": day(achieved)});
+        let employed = json!({"kind": "employed", "form": "part_time"});
+        // Not at intake: nothing is known of the person's work yet.
+        worker
+            .refused(&case, outcome(-299, employed.clone()), "case.wrong_stage")
+            .await;
+        worker
+            .ok(&case, json!({"action": "triage", "triaged_on": day(-299), "outcome": {"outcome": "continue"}}))
+            .await;
+        // Before the first plan: counted without one.
+        let v = worker
+            .ok(
+                &case,
+                outcome(
+                    -295,
+                    json!({"kind": "income_increased", "band": "under_10k"}),
+                ),
+            )
+            .await;
+        let record = &v["state"]["employment_outcomes"][0];
+        assert_eq!(record["plan_version"], Value::Null, "{}", db.name);
+        assert_eq!(record["under_employment_support_plan"], false);
+        // Not before the case opened, not in the future.
+        worker
+            .refused(
+                &case,
+                outcome(-400, employed.clone()),
+                "date.before_case_opened",
+            )
+            .await;
+        worker
+            .refused(&case, outcome(3, employed.clone()), "date.in_future")
+            .await;
+        // Neither Hello Work on the team nor the city records them.
+        hw.refused(
+            &case,
+            outcome(-290, employed.clone()),
+            "case.action_not_for_role",
+        )
+        .await;
+        hw.refused(
+            &case,
+            json!({"action": "record_employment_support", "kind": "hello_work_accompaniment", "provided_on": day(-290)}),
+            "case.action_not_for_role",
+        )
+        .await;
+        city.refused(
+            &case,
+            outcome(-290, employed.clone()),
+            "case.action_not_for_role",
+        )
+        .await;
+
+        // A plan that makes the person a subject of employment support, in force from -270.
+        worker
+            .ok(
+                &case,
+                json!({"action": "record_assessment", "assessment": {
+            "assessed_on": day(-290), "baseline": "仕事を探している", "main_issues": "就労"}}),
+            )
+            .await;
+        worker
+            .ok(&case, json!({"action": "screen", "screened_on": day(-284), "outcome": {"outcome": "continue"}}))
+            .await;
+        let mut p = plan(-280, Some("housing_security_benefit"));
+        p["plan"]["employment_support"] = json!(true);
+        worker.ok(&case, p).await;
+        let m = worker.meeting_with_city(w, -270).await;
+        worker
+            .conclude(
+                &m,
+                &case,
+                "plan_review",
+                json!({"kind": "plan_approved", "plan_version": 1}),
+            )
+            .await
+            .unwrap();
+        city.ok(&case, json!({"action": "record_support_decision", "service": "housing_security_benefit", "outcome": "approved", "decided_on": day(-265)})).await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "start_support", "started_on": day(-260)}),
+            )
+            .await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "record_employment_support", "kind": "hello_work_accompaniment",
+                "provided_on": day(-250), "note": "求人を3件一緒に見た"}),
+            )
+            .await;
+        let v = worker.ok(&case, outcome(-240, employed.clone())).await;
+        assert_eq!(v["state"]["employment_supports"], 1, "{}", db.name);
+        let record = &v["state"]["employment_outcomes"][1];
+        assert_eq!(record["outcome"], employed);
+        assert_eq!(record["achieved_on"], day(-240));
+        assert_eq!(record["plan_version"], 1);
+        assert_eq!(record["under_employment_support_plan"], true);
+        assert_eq!(
+            worker.plans(&case).await[0]["plan"]["employment_support"],
+            true
+        );
+
+        // On the timeline, as recorded.
+        let timeline = worker.timeline(&case).await;
+        let kinds: Vec<&str> = timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["event"]["type"].as_str())
+            .filter(|t| t.starts_with("employment"))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "employment_outcome_recorded",
+                "employment_support_recorded",
+                "employment_outcome_recorded"
+            ],
+            "{}",
+            db.name
+        );
+        db.finish().await;
+    }
+}

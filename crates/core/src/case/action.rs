@@ -28,6 +28,8 @@ pub enum CaseAction {
     RecordContact,
     CorrectContact,
     RecordEmergencySupport,
+    RecordEmploymentSupport,
+    RecordEmploymentOutcome,
     MakeReferral,
     FollowUpReferral,
     ConfirmReferral,
@@ -65,9 +67,19 @@ const AFTER_TRIAGE: &[Stage] = &[
     Stage::Evaluation,
 ];
 
+const AFTER_TRIAGE_OR_CLOSED: &[Stage] = &[
+    Stage::Assessment,
+    Stage::Planning,
+    Stage::Decision,
+    Stage::Support,
+    Stage::Evaluation,
+    Stage::Suspended,
+    Stage::Closed,
+];
+
 impl CaseAction {
     /// Every action, in the case page's order (the order of the variants).
-    pub const ALL: [CaseAction; 25] = [
+    pub const ALL: [CaseAction; 27] = [
         CaseAction::Triage,
         CaseAction::RecordAssessment,
         CaseAction::Screen,
@@ -85,6 +97,8 @@ impl CaseAction {
         CaseAction::RecordContact,
         CaseAction::CorrectContact,
         CaseAction::RecordEmergencySupport,
+        CaseAction::RecordEmploymentSupport,
+        CaseAction::RecordEmploymentOutcome,
         CaseAction::MakeReferral,
         CaseAction::FollowUpReferral,
         CaseAction::ConfirmReferral,
@@ -116,6 +130,8 @@ impl CaseAction {
             RecordContact => "record_contact",
             CorrectContact => "correct_contact",
             RecordEmergencySupport => "record_emergency_support",
+            RecordEmploymentSupport => "record_employment_support",
+            RecordEmploymentOutcome => "record_employment_outcome",
             MakeReferral => "make_referral",
             FollowUpReferral => "follow_up_referral",
             ConfirmReferral => "confirm_referral",
@@ -153,6 +169,8 @@ impl CaseAction {
             RecordContact => "支援経過の記録",
             CorrectContact => "支援経過の訂正",
             RecordEmergencySupport => "緊急的な支援の記録",
+            RecordEmploymentSupport => "就労支援の記録",
+            RecordEmploymentOutcome => "就労・増収の記録",
             MakeReferral => "他機関へのつなぎ",
             FollowUpReferral => "つなぎ先の状況確認",
             ConfirmReferral => "つなぎ先での受け入れ確認",
@@ -182,6 +200,9 @@ impl CaseAction {
             Resume => &[Stage::Suspended],
             Terminate => &[Stage::Evaluation, Stage::Suspended],
             RecordFollowUp | Reopen => &[Stage::Closed],
+            RecordEmploymentSupport => NOT_CLOSED,
+            // A job found after closing is learnt of at the follow-up.
+            RecordEmploymentOutcome => AFTER_TRIAGE_OR_CLOSED,
             RecordContact | RecordEmergencySupport | MakeReferral | AddTeamMember => NOT_CLOSED,
             // A mistaken record can be corrected whenever it is found, after closing too.
             CorrectContact | FollowUpReferral | ConfirmReferral | Restrict | RemoveTeamMember
@@ -212,6 +233,8 @@ impl CaseAction {
             | RecordContact
             | CorrectContact
             | RecordEmergencySupport
+            | RecordEmploymentSupport
+            | RecordEmploymentOutcome
             | MakeReferral
             | FollowUpReferral
             | ConfirmReferral
@@ -244,6 +267,8 @@ impl CaseCommand {
             C::RecordMonitoring { .. } => CaseAction::RecordMonitoring,
             C::RecordEvaluation { .. } => CaseAction::RecordEvaluation,
             C::RecordEmergencySupport { .. } => CaseAction::RecordEmergencySupport,
+            C::RecordEmploymentSupport { .. } => CaseAction::RecordEmploymentSupport,
+            C::RecordEmploymentOutcome { .. } => CaseAction::RecordEmploymentOutcome,
             C::MakeReferral { .. } => CaseAction::MakeReferral,
             C::FollowUpReferral { .. } => CaseAction::FollowUpReferral,
             C::ConfirmReferral { .. } => CaseAction::ConfirmReferral,

@@ -143,6 +143,20 @@ pub enum CaseCommand {
         #[serde(default)]
         note: Option<LongText>,
     },
+    /// 就労支援: a step of the employment support worker's work towards a job.
+    RecordEmploymentSupport {
+        kind: EmploymentSupportKind,
+        provided_on: Date,
+        #[serde(default)]
+        note: Option<LongText>,
+    },
+    /// 就労 or 増収: an outcome, counted by the national statistics with the plan in force.
+    RecordEmploymentOutcome {
+        outcome: EmploymentOutcome,
+        achieved_on: Date,
+        #[serde(default)]
+        note: Option<LongText>,
+    },
     MakeReferral {
         referral: ReferralInput,
     },

@@ -452,6 +452,34 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
                 note,
             }])
         }
+        C::RecordEmploymentSupport {
+            kind,
+            provided_on,
+            note,
+        } => {
+            in_case(state, provided_on, "支援日", ctx)?;
+            Ok(vec![CaseEvent::EmploymentSupportRecorded {
+                kind,
+                provided_on,
+                note,
+            }])
+        }
+        C::RecordEmploymentOutcome {
+            outcome,
+            achieved_on,
+            note,
+        } => {
+            in_case(state, achieved_on, "就労・増収の日", ctx)?;
+            // The plan it belongs to: the approved plan in force, else the plan being drafted.
+            let plan = state.current_plan.as_ref().or(state.draft_plan.as_ref());
+            Ok(vec![CaseEvent::EmploymentOutcomeRecorded {
+                outcome,
+                achieved_on,
+                note,
+                plan_version: plan.map(|p| p.version),
+                under_employment_support_plan: plan.is_some_and(|p| p.employment_support),
+            }])
+        }
         C::MakeReferral { referral } => Ok(vec![CaseEvent::ReferralMade {
             referral: build_referral(referral, ReferralId(fresh), ctx)?,
         }]),
@@ -706,6 +734,7 @@ fn build_plan(state: &CaseState, input: PlanInput, ctx: &Context) -> Result<Plan
         approved_by: None,
         approved_on: None,
         modified: false,
+        employment_support: input.employment_support,
     })
 }
 

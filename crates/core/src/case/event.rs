@@ -122,6 +122,20 @@ pub enum CaseEvent {
         provided_on: Date,
         note: Option<LongText>,
     },
+    EmploymentSupportRecorded {
+        kind: EmploymentSupportKind,
+        provided_on: Date,
+        note: Option<LongText>,
+    },
+    EmploymentOutcomeRecorded {
+        outcome: EmploymentOutcome,
+        achieved_on: Date,
+        note: Option<LongText>,
+        /// The plan version in force (none before the first plan).
+        plan_version: Option<u32>,
+        /// Whether that plan made the person a subject of employment support (就労支援対象).
+        under_employment_support_plan: bool,
+    },
     Suspended {
         suspended_on: Date,
         reason: LongText,
@@ -209,6 +223,8 @@ impl CaseEvent {
             MonitoringRecorded { monitored_on, .. } => Some(*monitored_on),
             EvaluationRecorded { evaluated_on, .. } => Some(*evaluated_on),
             EmergencySupportRecorded { provided_on, .. } => Some(*provided_on),
+            EmploymentSupportRecorded { provided_on, .. } => Some(*provided_on),
+            EmploymentOutcomeRecorded { achieved_on, .. } => Some(*achieved_on),
             Suspended { suspended_on, .. } => Some(*suspended_on),
             SuspensionConfirmed { confirmed_on, .. } => Some(*confirmed_on),
             Resumed { resumed_on, .. } => Some(*resumed_on),
@@ -249,6 +265,8 @@ impl CaseEvent {
             MonitoringRecorded { .. } => "monitoring_recorded",
             EvaluationRecorded { .. } => "evaluation_recorded",
             EmergencySupportRecorded { .. } => "emergency_support_recorded",
+            EmploymentSupportRecorded { .. } => "employment_support_recorded",
+            EmploymentOutcomeRecorded { .. } => "employment_outcome_recorded",
             Suspended { .. } => "suspended",
             SuspensionConfirmed { .. } => "suspension_confirmed",
             Resumed { .. } => "resumed",

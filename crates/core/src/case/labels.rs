@@ -79,6 +79,28 @@ labels! {
         HousingSecurityBenefit => ("housing_security_benefit", "住居確保給付金"),
         Other => ("other", "食料支援などその他"),
     }
+    EmploymentSupportKind {
+        HelloWorkAccompaniment => ("hello_work_accompaniment", "ハローワークへの同行"),
+        CvWriting => ("cv_writing", "履歴書・職務経歴書の作成支援"),
+        InterviewPreparation => ("interview_preparation", "面接の準備・練習"),
+        JobDevelopment => ("job_development", "求人開拓"),
+        Placement => ("placement", "マッチング・職業紹介"),
+        FollowUpAfterEmployment => ("follow_up_after_employment", "就職後の定着支援"),
+        Other => ("other", "その他（職場見学・体験など）"),
+    }
+    EmploymentForm {
+        General => ("general", "一般就労"),
+        PartTime => ("part_time", "パート・アルバイト"),
+        Intermediate => ("intermediate", "中間的就労・就労訓練"),
+        SelfEmployed => ("self_employed", "自営・起業"),
+    }
+    IncomeBand {
+        Under10k => ("under_10k", "月1万円未満"),
+        From10kTo30k => ("from_10k_to_30k", "月1万円以上3万円未満"),
+        From30kTo50k => ("from_30k_to_50k", "月3万円以上5万円未満"),
+        From50kTo100k => ("from_50k_to_100k", "月5万円以上10万円未満"),
+        Over100k => ("over_100k", "月10万円以上"),
+    }
     ClosurePattern {
         Resolved => ("resolved", "困窮状態が解決し自立の目途が立った"),
         MajorIssuesResolved => ("major_issues_resolved", "大きな課題が解消され他機関が引き継ぐ"),
@@ -124,6 +146,15 @@ mod tests {
         }
         for e in EmergencyKind::ALL {
             assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
+        }
+        for k in EmploymentSupportKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for f in EmploymentForm::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+        }
+        for b in IncomeBand::ALL {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
         }
     }
 }

@@ -110,6 +110,12 @@ pub struct CaseState {
     /// Documents attached to the case, oldest first.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// Steps of employment support recorded (就労支援).
+    #[serde(default)]
+    pub employment_supports: u32,
+    /// Employment outcomes (就労・増収), oldest first.
+    #[serde(default)]
+    pub employment_outcomes: Vec<EmploymentOutcomeRecord>,
 }
 
 impl CaseState {
@@ -179,6 +185,8 @@ impl CaseState {
                 last_reached_otherwise_on: None,
                 next_appointment_on: None,
                 attachments: Vec::new(),
+                employment_supports: 0,
+                employment_outcomes: Vec::new(),
             }),
             _ => None,
         }
@@ -401,6 +409,19 @@ impl CaseState {
                 }
             }
             EmergencySupportRecorded { .. } => self.emergency_supports += 1,
+            EmploymentSupportRecorded { .. } => self.employment_supports += 1,
+            EmploymentOutcomeRecorded {
+                outcome,
+                achieved_on,
+                plan_version,
+                under_employment_support_plan,
+                ..
+            } => self.employment_outcomes.push(EmploymentOutcomeRecord {
+                outcome: *outcome,
+                achieved_on: *achieved_on,
+                plan_version: *plan_version,
+                under_employment_support_plan: *under_employment_support_plan,
+            }),
             Suspended { suspended_on, .. } => {
                 self.suspension = Some(Suspension {
                     suspended_on: *suspended_on,

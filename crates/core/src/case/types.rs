@@ -275,6 +275,10 @@ pub struct PlanInput {
     /// Overrides the tenant's monitoring interval for this plan.
     #[serde(default)]
     pub monitoring_interval_months: Option<u8>,
+    /// 就労支援対象: the plan makes the person a subject of employment support (the national
+    /// statistics count them, and the employment and income outcomes recorded under this plan).
+    #[serde(default)]
+    pub employment_support: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,6 +312,9 @@ pub struct Plan {
     /// the next coordination meeting (which sets `approved_by`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub modified: bool,
+    /// 就労支援対象 (`PlanInput::employment_support`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub employment_support: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,6 +412,97 @@ pub enum EmergencyKind {
     HousingSecurityBenefit,
     /// 食料支援などその他
     Other,
+}
+
+/// The work of the 就労支援員 (employment support worker) towards a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentSupportKind {
+    /// ハローワークへの同行
+    HelloWorkAccompaniment,
+    /// 履歴書・職務経歴書の作成支援
+    CvWriting,
+    /// 面接の準備・練習
+    InterviewPreparation,
+    /// 求人開拓（本人に合う職場を探す・つくる）
+    JobDevelopment,
+    /// 職場とのマッチング・職業紹介
+    Placement,
+    /// 就職後の定着支援
+    FollowUpAfterEmployment,
+    /// その他（職場見学・体験など）
+    Other,
+}
+
+/// 就労の形態: how the person came to work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentForm {
+    /// 一般就労（正社員・契約社員など）
+    General,
+    /// パート・アルバイト
+    PartTime,
+    /// 中間的就労・認定就労訓練
+    Intermediate,
+    /// 自営・起業
+    SelfEmployed,
+}
+
+/// How much the monthly income rose (増収), in bands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IncomeBand {
+    /// 月1万円未満
+    #[serde(rename = "under_10k")]
+    Under10k,
+    /// 月1万円以上3万円未満
+    #[serde(rename = "from_10k_to_30k")]
+    From10kTo30k,
+    /// 月3万円以上5万円未満
+    #[serde(rename = "from_30k_to_50k")]
+    From30kTo50k,
+    /// 月5万円以上10万円未満
+    #[serde(rename = "from_50k_to_100k")]
+    From50kTo100k,
+    /// 月10万円以上
+    #[serde(rename = "over_100k")]
+    Over100k,
+}
+
+/// An employment outcome (就労 or 増収), two of the national indicators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EmploymentOutcome {
+    /// 就労: the person started work.
+    Employed { form: EmploymentForm },
+    /// 増収: the person's income from work or otherwise rose.
+    IncomeIncreased { band: IncomeBand },
+}
+
+impl EmploymentOutcome {
+    pub fn label_ja(&self) -> String {
+        match self {
+            EmploymentOutcome::Employed { form } => format!("就労（{}）", form.label_ja()),
+            EmploymentOutcome::IncomeIncreased { band } => format!("増収（{}）", band.label_ja()),
+        }
+    }
+}
+
+/// An employment outcome as the case keeps it: with the plan in force when it was recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmploymentOutcomeRecord {
+    pub outcome: EmploymentOutcome,
+    pub achieved_on: Date,
+    /// The plan version in force when it was recorded (none before the first plan).
+    pub plan_version: Option<u32>,
+    /// Whether that plan made the person a subject of employment support (就労支援対象): the
+    /// national statistics count these apart (「うち就労支援対象プラン作成者分」).
+    pub under_employment_support_plan: bool,
 }
 
 /// 終結のパターン (seed 001 §12), plus closures at triage/screening.

@@ -12,7 +12,8 @@ use tsunagu_app::rows::Organisation;
 use tsunagu_core::Refusal;
 use tsunagu_core::case::{
     self, Assessment, Attainment, CaseAction, CaseCommand, CaseEvent, CaseState, ClosurePattern,
-    ContactKind, DecisionOutcome, EmergencyKind, FollowUpPlan, GoalAttainment, Intake, IntakeRoute,
+    ContactKind, DecisionOutcome, EmergencyKind, EmploymentForm, EmploymentOutcome,
+    EmploymentSupportKind, FollowUpPlan, GoalAttainment, IncomeBand, Intake, IntakeRoute,
     LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PresentingProblem, ReferralInput,
     Termination, TriageOutcome, Urgency,
 };
@@ -617,6 +618,46 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
             Control::date("provided_on", "実施日").required(),
             Control::area("note", "内容"),
         ],
+        A::RecordEmploymentSupport => vec![
+            Control::select(
+                "kind",
+                "支援の内容",
+                options(
+                    EmploymentSupportKind::ALL,
+                    EmploymentSupportKind::as_str,
+                    EmploymentSupportKind::label_ja,
+                ),
+            )
+            .required(),
+            Control::date("provided_on", "実施日").required(),
+            Control::area("note", "内容・本人の様子"),
+        ],
+        A::RecordEmploymentOutcome => vec![
+            Control::select(
+                "outcome",
+                "成果",
+                [("employed", "就労"), ("income_increased", "増収")],
+            )
+            .required(),
+            Control::date("achieved_on", "就労した日・増収を確認した日").required(),
+            Control::select(
+                "form",
+                "就労の形態（就労のとき）",
+                options(
+                    EmploymentForm::ALL,
+                    EmploymentForm::as_str,
+                    EmploymentForm::label_ja,
+                ),
+            )
+            .only_when("outcome", "employed"),
+            Control::select(
+                "band",
+                "増えた月収（増収のとき）",
+                options(IncomeBand::ALL, IncomeBand::as_str, IncomeBand::label_ja),
+            )
+            .only_when("outcome", "income_increased"),
+            Control::area("note", "内容（勤務先の種類、勤務時間など）"),
+        ],
         A::MakeReferral => referral_controls(c.orgs, true),
         A::FollowUpReferral | A::ConfirmReferral => {
             let refs: Vec<(String, String)> = s
@@ -896,6 +937,24 @@ fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseC
         A::RecordEmergencySupport => CaseCommand::RecordEmergencySupport {
             kind: f.choice("kind", "支援の種類", EmergencyKind::parse)?,
             provided_on: f.date("provided_on", "実施日")?,
+            note: f.opt_long("note", "内容")?,
+        },
+        A::RecordEmploymentSupport => CaseCommand::RecordEmploymentSupport {
+            kind: f.choice("kind", "支援の内容", EmploymentSupportKind::parse)?,
+            provided_on: f.date("provided_on", "実施日")?,
+            note: f.opt_long("note", "内容・本人の様子")?,
+        },
+        A::RecordEmploymentOutcome => CaseCommand::RecordEmploymentOutcome {
+            outcome: match f.get("outcome") {
+                Some("employed") => EmploymentOutcome::Employed {
+                    form: f.choice("form", "就労の形態", EmploymentForm::parse)?,
+                },
+                Some("income_increased") => EmploymentOutcome::IncomeIncreased {
+                    band: f.choice("band", "増えた月収", IncomeBand::parse)?,
+                },
+                _ => return Err(field_error("outcome", "成果を選んでください。")),
+            },
+            achieved_on: f.date("achieved_on", "就労した日・増収を確認した日")?,
             note: f.opt_long("note", "内容")?,
         },
         A::MakeReferral => {
@@ -1275,6 +1334,7 @@ impl TimelineKind {
             ContactRecorded { .. }
             | ContactCorrected { .. }
             | EmergencySupportRecorded { .. }
+            | EmploymentSupportRecorded { .. }
             | FollowUpRecorded { .. } => TimelineKind::Contacts,
             IntakeRecorded { .. }
             | AssessmentRecorded { .. }
@@ -1282,6 +1342,7 @@ impl TimelineKind {
             | PlanModified { .. }
             | MonitoringRecorded { .. }
             | EvaluationRecorded { .. }
+            | EmploymentOutcomeRecorded { .. }
             | AttachmentAdded { .. } => TimelineKind::Records,
             CaseOpened { .. }
             | TriagedToContinue { .. }
@@ -1605,6 +1666,35 @@ pub(crate) fn describe(
             Some(*provided_on),
             "緊急的な支援",
             format!("{} {}", kind.label_ja(), opt(note)),
+        ),
+        EmploymentSupportRecorded {
+            kind,
+            provided_on,
+            note,
+        } => (
+            Some(*provided_on),
+            "就労支援",
+            format!("{} {}", kind.label_ja(), opt(note)),
+        ),
+        EmploymentOutcomeRecorded {
+            outcome,
+            achieved_on,
+            note,
+            plan_version,
+            under_employment_support_plan,
+        } => (
+            Some(*achieved_on),
+            "就労・増収",
+            format!(
+                "{}{} {}",
+                outcome.label_ja(),
+                match (plan_version, under_employment_support_plan) {
+                    (Some(v), true) => format!("（第{v}版のプラン・就労支援対象）"),
+                    (Some(v), false) => format!("（第{v}版のプラン）"),
+                    (None, _) => "（プラン作成前）".to_owned(),
+                },
+                opt(note)
+            ),
         ),
         Suspended {
             suspended_on,
@@ -1962,10 +2052,19 @@ pub(crate) async fn header(
                 p.goals.iter().map(|g| g.as_str().to_owned()).collect(),
             )
         }),
-        plan_version: plan.map_or_else(String::new, |p| match (p.modified, p.approved_on) {
-            (true, None) => format!("第{}版・プランの修正、支援調整会議への報告待ち", p.version),
-            (true, Some(_)) => format!("第{}版・プランの修正", p.version),
-            _ => format!("第{}版", p.version),
+        plan_version: plan.map_or_else(String::new, |p| {
+            let version = match (p.modified, p.approved_on) {
+                (true, None) => {
+                    format!("第{}版・プランの修正、支援調整会議への報告待ち", p.version)
+                }
+                (true, Some(_)) => format!("第{}版・プランの修正", p.version),
+                _ => format!("第{}版", p.version),
+            };
+            if p.employment_support {
+                format!("{version}（就労支援対象）")
+            } else {
+                version
+            }
         }),
         plan_items,
         monitoring: s.next_monitoring_due_on.map(|d| (d, d < today)),

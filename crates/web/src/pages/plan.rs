@@ -201,6 +201,10 @@ fn head_controls(action: CaseAction) -> Vec<Control> {
             "monitoring_interval_months",
             "モニタリング間隔（か月、空欄は既定）",
         ),
+        Control::check(
+            "employment_support",
+            "就労支援対象（就労支援員が就労に向けて支援する）",
+        ),
     ]);
     v
 }
@@ -440,6 +444,7 @@ fn read(
                 period_from,
                 period_to,
                 monitoring_interval_months: m,
+                employment_support: f.checked("employment_support"),
             })
         }
         _ => Err(errors),
@@ -544,6 +549,9 @@ pub async fn form(
         }
         if let Some(m) = p.monitoring_interval_months {
             f.0.push(("monitoring_interval_months".into(), m.to_string()));
+        }
+        if p.employment_support {
+            f.0.push(("employment_support".into(), "1".into()));
         }
     } else {
         f.0.push(("period_from".into(), wareki::format(today)));

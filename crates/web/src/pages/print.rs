@@ -314,6 +314,15 @@ pub async fn case_form(
                 period = period
                     .row("本人の役割", opt(&p.person_role))
                     .row(
+                        "就労支援対象",
+                        if p.employment_support {
+                            "該当"
+                        } else {
+                            "非該当"
+                        }
+                        .to_owned(),
+                    )
+                    .row(
                         "期間",
                         format!(
                             "{} 〜 {}",

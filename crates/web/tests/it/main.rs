@@ -15,6 +15,7 @@ mod browser;
 mod caseload;
 mod confidentiality;
 mod corrections;
+mod employment;
 mod lifecycle;
 mod matrix;
 mod meetings;

@@ -1,0 +1,149 @@
+//! 就労支援 and its outcomes through the pages (issue 14, item 1): a plan marks the person a
+//! subject of employment support (就労支援対象), the employment support worker's work and the
+//! outcomes (就労・増収) are recorded on the case's forms, each outcome naming its plan on the
+//! timeline, and a form missing what its choice needs says so beside the field.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_plan_marks_employment_support_and_outcomes_are_recorded_through_the_pages() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let case = worker.planning_case("就労 七海").await;
+        let version = || async {
+            worker.get(&format!("/api/cases/{case}")).await.1["version"]
+                .as_u64()
+                .unwrap()
+        };
+
+        // The plan editor offers 就労支援対象; ticked, the plan carries it.
+        let path = format!("/cases/{case}/act/draft_plan");
+        let (_, html) = worker.page(&path).await;
+        assert!(
+            html.contains("name=\"employment_support\" value=\"1\">"),
+            "offered, not ticked: {html}"
+        );
+        let plan = |ticked: bool| {
+            let mut v: Vec<(&str, String)> = vec![
+                ("drafted_on", day(-16)),
+                ("period_from", day(-16)),
+                ("period_to", day(150)),
+                ("goal1", "就職活動を始める".into()),
+                ("item1_description", "ハローワークへ同行する".into()),
+                ("item1_goal", "1".into()),
+                ("item1_provider", "ハローワーク".into()),
+                ("item1_responsible", "就労 次郎".into()),
+                ("item1_deadline", day(30)),
+            ];
+            if ticked {
+                v.push(("employment_support", "1".into()));
+            }
+            v
+        };
+        let mut fields = plan(true);
+        fields.push(("expected_version", version().await.to_string()));
+        let (s, at, html) = worker.form(&path, &fields).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert_eq!(at, format!("/cases/{case}"), "{html}");
+        let (_, plans) = worker.get(&format!("/api/cases/{case}/plans")).await;
+        assert_eq!(plans[0]["plan"]["employment_support"], true, "{plans}");
+        // A new version opens ticked as the plan is; unticked, the new version is not.
+        let (_, html) = worker.page(&path).await;
+        assert!(
+            html.contains("name=\"employment_support\" value=\"1\" checked>"),
+            "{html}"
+        );
+        let mut fields = plan(false);
+        fields.push(("expected_version", version().await.to_string()));
+        let (s, _, html) = worker.form(&path, &fields).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        let (_, plans) = worker.get(&format!("/api/cases/{case}/plans")).await;
+        assert_eq!(plans[1]["plan"]["version"], 2, "{plans}");
+        assert!(
+            plans[1]["plan"].get("employment_support").is_none(),
+            "{plans}"
+        );
+
+        // The employment support worker's work, on its form.
+        let (s, at, html) = worker
+            .form(
+                &format!("/cases/{case}/act/record_employment_support"),
+                &[
+                    ("expected_version", version().await.to_string()),
+                    ("kind", "interview_preparation".into()),
+                    ("provided_on", day(-10)),
+                    ("note", "模擬面接をした".into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert_eq!(at, format!("/cases/{case}"), "{html}");
+
+        // 就労 without its form: said beside the field, nothing written.
+        let outcome_path = format!("/cases/{case}/act/record_employment_outcome");
+        let before = version().await;
+        let (s, _, html) = worker
+            .form(
+                &outcome_path,
+                &[
+                    ("expected_version", before.to_string()),
+                    ("outcome", "employed".into()),
+                    ("achieved_on", day(-5)),
+                    ("band", String::new()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        let err = html.find("id=\"f-form-err\"").expect("beside 就労の形態");
+        assert!(html[err..].contains("就労の形態"), "{html}");
+        assert!(!html.contains("id=\"f-band-err\""), "{html}");
+        assert_eq!(version().await, before);
+        let (s, _, html) = worker
+            .form(
+                &outcome_path,
+                &[
+                    ("expected_version", before.to_string()),
+                    ("outcome", "employed".into()),
+                    ("achieved_on", day(-5)),
+                    ("form", "part_time".into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        // The API refuses a form it does not know, with a code.
+        let (s, body) = worker
+            .cmd(
+                &case,
+                json!({"action": "record_employment_outcome", "achieved_on": day(-4),
+                    "outcome": {"kind": "employed", "form": "full_time"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            body["code"].as_str().unwrap().starts_with("request."),
+            "{body}"
+        );
+
+        // The timeline names both, the outcome with the plan it belongs to (the draft in force
+        // here is version 2, which is not an employment-support plan).
+        let (_, page) = worker.page(&format!("/cases/{case}")).await;
+        assert!(page.contains("面接の準備・練習 模擬面接をした"), "{page}");
+        assert!(
+            page.contains("就労（パート・アルバイト）（第2版のプラン）"),
+            "{page}"
+        );
+        // The case's facts list its outcomes.
+        assert!(
+            page.contains("<dt>就労・増収</dt><dd>就労（パート・アルバイト） "),
+            "{page}"
+        );
+        // The plan print says whether the plan is an employment-support plan.
+        let (_, print) = worker.page(&format!("/cases/{case}/print/plan")).await;
+        assert!(print.contains("就労支援対象"), "{print}");
+        db.finish().await;
+    }
+}
