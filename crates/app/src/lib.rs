@@ -17,6 +17,7 @@ pub mod meetings;
 pub mod persons;
 pub mod search;
 pub mod secrets;
+pub mod stats;
 
 /// The rows the use cases answer with, as the store reads them: a surface names them from here,
 /// never from the store. Account rows (with their secrets) are not among them.

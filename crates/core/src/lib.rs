@@ -12,6 +12,7 @@ pub mod person;
 pub mod policy;
 pub mod refusal;
 pub mod settings;
+pub mod stats;
 pub mod text;
 pub mod wareki;
 

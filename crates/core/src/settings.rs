@@ -51,6 +51,34 @@ pub struct TenantSettings {
     /// Days a new API token lives.
     #[serde(default = "default_token_days")]
     pub token_days: u16,
+    /// 人口: the population the national indicators are given per 100,000 inhabitants of
+    /// (none: no per-capita figures).
+    #[serde(default)]
+    pub population: Option<u32>,
+    /// 目安値: the national benchmarks per 100,000 inhabitants and month the indicators are
+    /// shown beside.
+    #[serde(default)]
+    pub benchmarks: Benchmarks,
+}
+
+/// The national 目安値 per 100,000 inhabitants and month (default: the 平成29年度 values of
+/// the MHLW's material, `docs/COUNTING.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Benchmarks {
+    pub new_consultations: u16,
+    pub plans: u16,
+    pub employment_support_subjects: u16,
+}
+
+impl Default for Benchmarks {
+    fn default() -> Self {
+        Benchmarks {
+            new_consultations: 24,
+            plans: 12,
+            employment_support_subjects: 7,
+        }
+    }
 }
 
 /// One entry of a tenant's code list.
@@ -136,6 +164,8 @@ impl Default for TenantSettings {
             audit_retention_years: default_audit_years(),
             stuck_after_days: default_stuck_days(),
             token_days: default_token_days(),
+            population: None,
+            benchmarks: Benchmarks::default(),
             presenting_problems: default_presenting_problems(),
         }
     }

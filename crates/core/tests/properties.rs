@@ -157,7 +157,7 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 period_from: day,
                 period_to: later,
                 monitoring_interval_months: None,
-                employment_support: choice % 2 == 0,
+                employment_support: choice.is_multiple_of(2),
             };
             if state.stage == Stage::Support && flag {
                 CaseCommand::ModifyPlan {

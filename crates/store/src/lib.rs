@@ -543,6 +543,18 @@ impl Store {
         dispatch!(self, db => db.case_number_counters(tenant).await)
     }
 
+    /// The counts behind the national indicators (`Db::milestone_counts`).
+    pub async fn milestone_counts(
+        &self,
+        tenant: Option<TenantId>,
+        from: jiff::civil::Date,
+        until: jiff::civil::Date,
+        by_month: bool,
+    ) -> Result<Vec<(TenantId, Option<String>, tsunagu_core::stats::PeriodCounts)>, StoreError>
+    {
+        dispatch!(self, db => db.milestone_counts(tenant, from, until, by_month).await)
+    }
+
     /// One page of the caseload list and how many cases match (`Db::case_list`).
     pub async fn case_list(
         &self,

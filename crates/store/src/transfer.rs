@@ -26,6 +26,7 @@ pub const TABLES: &[&str] = &[
     "caseload_counts",
     "case_team",
     "case_due",
+    "case_milestones",
     "case_access",
     "meetings",
     "meeting_members",

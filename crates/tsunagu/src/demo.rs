@@ -649,7 +649,7 @@ impl Demo<'_> {
         .await?;
         let statutory = self.rng.random_bool(0.35);
         // Two plans in three make the person a subject of employment support.
-        let employment_support = target % 3 != 0;
+        let employment_support = !target.is_multiple_of(3);
         let drafted = plus(d0, 14);
         self.cmd(
             a,

@@ -493,6 +493,30 @@ pub async fn due_counts(
     Ok(Json(due_list_::counts(&app, &auth, q.date).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NationalStatsQuery {
+    /// The fiscal year, April of this year to March of the next (default: this fiscal year).
+    pub fiscal_year: Option<i16>,
+}
+
+/// The national indicators (支援状況調査) of a fiscal year, month by month and for the year
+/// (counts only; leads, municipal officers and administrators). The counting rules:
+/// `docs/COUNTING.md`.
+#[utoipa::path(get, path = "/api/stats/national", params(NationalStatsQuery), responses((status = 200, body = tsunagu_app::stats::NationalReport), (status = 400, body = ErrorBody)))]
+pub async fn national_stats(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<NationalStatsQuery>,
+) -> ApiResult<Json<tsunagu_app::stats::NationalReport>> {
+    let fiscal_year = q
+        .fiscal_year
+        .unwrap_or_else(|| tsunagu_core::wareki::fiscal_year(app.clock.today()));
+    Ok(Json(
+        tsunagu_app::stats::national(&app, &auth, fiscal_year).await?,
+    ))
+}
+
 #[utoipa::path(get, path = "/api/due", params(DueQuery), responses((status = 200, body = DueList), (status = 400, body = ErrorBody)))]
 pub async fn due(
     State(app): State<AppState>,

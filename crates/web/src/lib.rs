@@ -130,6 +130,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::meeting_command,
         api::due,
         api::due_counts,
+        api::national_stats,
         caseload::caseload,
     ),
     components(schemas(error::ErrorBody)),

@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
 use crate::attachments::{self, UPLOAD_BODY_BYTES};
-use crate::pages::{self, attachment, case, caselist, meeting, person, person_edit, print};
+use crate::pages::{self, attachment, case, caselist, meeting, person, person_edit, print, stats};
 use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
@@ -138,6 +138,7 @@ routes! {
     GET "/persons/{id}/cases/new" Person(Access::Write) => case::new_case_form;
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
     GET "/cases" WorkCases => caselist::list;
+    GET "/stats" TenantCounts => stats::national;
     GET "/cases/{id}" Case(Access::Read) => case::show;
     POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
     POST "/cases/{id}/agenda" Case(Access::Write) => case::take_to_meeting;
@@ -208,6 +209,7 @@ routes! {
     GET "/api/due" WorkCases => api::due;
     GET "/api/due/counts" TenantCounts => api::due_counts;
     GET "/api/caseload" OverseeOrg => crate::caseload::caseload;
+    GET "/api/stats/national" TenantCounts => api::national_stats;
 }
 
 /// Every registered route with its guard.

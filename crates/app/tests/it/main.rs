@@ -10,3 +10,4 @@ mod harness;
 mod lifecycle;
 mod merge;
 mod search;
+mod stats;

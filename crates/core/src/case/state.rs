@@ -116,6 +116,20 @@ pub struct CaseState {
     /// Employment outcomes (就労・増収), oldest first.
     #[serde(default)]
     pub employment_outcomes: Vec<EmploymentOutcomeRecord>,
+    /// Each plan a coordination meeting approved (プラン作成), oldest first; a modification the
+    /// meeting took note of is not a new plan.
+    #[serde(default)]
+    pub plans_made: Vec<PlanMade>,
+}
+
+/// A plan approved by a coordination meeting: when, and whether it made the person a subject
+/// of employment support.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanMade {
+    pub version: u32,
+    pub approved_on: Date,
+    pub employment_support: bool,
 }
 
 impl CaseState {
@@ -187,6 +201,7 @@ impl CaseState {
                 attachments: Vec::new(),
                 employment_supports: 0,
                 employment_outcomes: Vec::new(),
+                plans_made: Vec::new(),
             }),
             _ => None,
         }
@@ -329,6 +344,11 @@ impl CaseState {
                     if plan.version == *plan_version {
                         plan.approved_by = Some(*meeting_id);
                         plan.approved_on = Some(*approved_on);
+                        self.plans_made.push(PlanMade {
+                            version: plan.version,
+                            approved_on: *approved_on,
+                            employment_support: plan.employment_support,
+                        });
                         self.current_plan = Some(plan);
                         self.decisions.clear();
                         self.evaluation = None;

@@ -25,6 +25,7 @@ mod append;
 mod audit_log;
 mod lists;
 mod projections;
+mod stats;
 mod verify;
 
 use append::*;

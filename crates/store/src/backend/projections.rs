@@ -270,6 +270,7 @@ impl Db {
             due,
         )
         .await?;
+        Self::write_milestones(tx, items.iter().map(|c| (c.tenant, c.id, c.state))).await?;
         let mut persons: Vec<PersonId> = items.iter().map(|c| c.state.person_id).collect();
         persons.sort_by_key(|p| p.0);
         persons.dedup();
@@ -400,6 +401,37 @@ impl Db {
         Self::insert_access_rows(tx, access_values(tenant, id, state, consents)).await
     }
 
+    /// Rewrites the national indicators' milestones (`case_milestones`, migration 0019) of
+    /// these cases from their folded states.
+    pub(super) async fn write_milestones<'s>(
+        tx: &mut Tx<'_>,
+        cases: impl Iterator<Item = (TenantId, CaseId, &'s CaseState)>,
+    ) -> Result<(), StoreError> {
+        let mut ids = Vec::new();
+        let mut rows = Vec::new();
+        for (tenant, id, state) in cases {
+            for m in tsunagu_core::stats::milestones(state) {
+                rows.push(vec![
+                    Val::text(id.to_string()),
+                    Val::text(tenant.to_string()),
+                    Val::text(m.kind.as_str()),
+                    Val::text(m.on.to_string()),
+                    Val::Int(i64::from(m.employment_support)),
+                ]);
+            }
+            ids.push(id.to_string());
+        }
+        Self::delete_in_(tx, "case_milestones", "case_id", &ids).await?;
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO case_milestones (case_id, tenant_id, kind, on_date, employment_support) VALUES",
+            "",
+            5,
+            rows,
+        )
+        .await
+    }
+
     /// Rewrites the name pairs (`person_grams`, migration 0018) of these persons from their
     /// search keys.
     pub(super) async fn write_person_grams(
@@ -513,24 +545,26 @@ impl Db {
         Ok(out)
     }
 
-    /// Fills the caseload list's columns of cases written before they existed (migration
-    /// 0014): each such case's events are folded again (its stored state does not know the
-    /// day its stage was entered), and the state and the columns rewritten, a page at a time.
+    /// Fills the caseload list's columns of cases written before they existed (migrations
+    /// 0014, 0017) and their milestones (0019): each such case's events are folded again (its
+    /// stored state does not know the day its stage was entered, nor the plans it made), and
+    /// the state, the columns and the milestones rewritten, a page at a time.
     pub async fn fill_case_list_columns(&self) -> Result<u64, StoreError> {
         let mut filled = 0;
         loop {
-            let ids: Vec<String> =
-                query("SELECT id FROM cases WHERE stage_entered_on IS NULL LIMIT 200")
+            let rows: Vec<(String, String)> =
+                query("SELECT id, tenant_id FROM cases WHERE stage_entered_on IS NULL LIMIT 200")
                     .fetch_all(self.write.ex())
                     .await?
                     .iter()
-                    .map(|r| r.try_get("id"))
-                    .collect::<Result<_, _>>()?;
-            if ids.is_empty() {
+                    .map(|r| Ok((r.try_get("id")?, r.try_get("tenant_id")?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+            if rows.is_empty() {
                 return Ok(filled);
             }
             let mut tx = self.begin().await?;
-            for id in &ids {
+            let mut folded = Vec::with_capacity(rows.len());
+            for (id, tenant) in &rows {
                 let mut events = Vec::new();
                 for r in query("SELECT payload FROM events WHERE stream_id = $1 ORDER BY version")
                     .bind(id.clone())
@@ -557,9 +591,15 @@ impl Db {
                     q = q.bind(v);
                 }
                 q.bind(Val::text(id.clone())).execute(tx.ex()).await?;
+                folded.push((
+                    TenantId(parse_uuid(tenant)?),
+                    CaseId(parse_uuid(id)?),
+                    state,
+                ));
             }
+            Self::write_milestones(&mut tx, folded.iter().map(|(t, c, s)| (*t, *c, s))).await?;
             tx.commit().await?;
-            filled += ids.len() as u64;
+            filled += rows.len() as u64;
         }
     }
 

@@ -420,6 +420,20 @@ impl Db {
                 .insert((r.try_get("kind")?, r.try_get("due_on")?));
         }
         for r in read(
+            "SELECT case_id, kind, on_date, employment_support FROM case_milestones WHERE case_id > $1 AND case_id <= $2",
+        )
+        .await?
+        {
+            page.milestones
+                .entry(r.try_get("case_id")?)
+                .or_default()
+                .insert((
+                    r.try_get("kind")?,
+                    r.try_get("on_date")?,
+                    r.try_get("employment_support")?,
+                ));
+        }
+        for r in read(
             "SELECT case_id, org_id, user_id, relation, valid_from, valid_until, rank FROM case_access WHERE case_id > $1 AND case_id <= $2",
         )
         .await?
@@ -515,6 +529,8 @@ pub(super) struct VerifyPage {
     pub(super) meetings: HashMap<String, (u64, String)>,
     pub(super) team: HashMap<String, BTreeSet<String>>,
     pub(super) due: HashMap<String, BTreeSet<(String, String)>>,
+    /// Each case's milestones: kind, day, employment support (0 or 1).
+    pub(super) milestones: HashMap<String, BTreeSet<(String, String, i64)>>,
     pub(super) access: HashMap<String, BTreeSet<AccessRow>>,
     pub(super) files: HashMap<String, BTreeSet<(String, String, i64)>>,
     pub(super) person_access: HashMap<String, BTreeSet<String>>,
@@ -572,6 +588,21 @@ impl VerifyPage {
             .collect();
         if self.due.remove(sid).unwrap_or_default() != expected {
             findings.push(format!("case {sid}: due rows differ from the fold"));
+        }
+        let expected: BTreeSet<(String, String, i64)> = tsunagu_core::stats::milestones(state)
+            .iter()
+            .map(|m| {
+                (
+                    m.kind.as_str().to_owned(),
+                    m.on.to_string(),
+                    i64::from(m.employment_support),
+                )
+            })
+            .collect();
+        if self.milestones.remove(sid).unwrap_or_default() != expected {
+            findings.push(format!(
+                "case {sid}: rows of case_milestones differ from the fold"
+            ));
         }
         let expected: BTreeSet<AccessRow> = tsunagu_core::policy::access_rows(state, consents)
             .into_iter()

@@ -98,7 +98,7 @@ fn verify_fails_on_a_tampered_projection() {
 /// the database makes `verify` fail and name the record and the table's rows.
 #[test]
 fn verify_names_an_edited_row_of_every_projection_table() {
-    let cases: [(&str, &str, &str); 16] = [
+    let cases: [(&str, &str, &str); 17] = [
         (
             "cases",
             "UPDATE cases SET stage = 'closed' WHERE id = (SELECT MIN(id) FROM cases WHERE stage <> 'closed')",
@@ -133,6 +133,11 @@ fn verify_names_an_edited_row_of_every_projection_table() {
             "case_due",
             "UPDATE case_due SET due_on = '2001-01-01' WHERE case_id = (SELECT MIN(case_id) FROM case_due)",
             "due rows differ",
+        ),
+        (
+            "case_milestones (what a case counts for in the national indicators)",
+            "UPDATE case_milestones SET on_date = '2001-01-01' WHERE case_id = (SELECT MIN(case_id) FROM case_milestones)",
+            "rows of case_milestones differ",
         ),
         (
             "case_access (a relation changed)",

@@ -14,6 +14,7 @@ pub mod person;
 pub mod person_edit;
 pub mod plan;
 pub mod print;
+pub mod stats;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -35,6 +36,8 @@ pub struct Chrome {
     pub administers: bool,
     /// Auditors and administrators: the audit view.
     pub reads_audit: bool,
+    /// Leads, municipal officers and administrators: the statistics.
+    pub sees_counts: bool,
     /// Today in 和暦 and the fiscal year, shown in the header.
     pub today: String,
     pub fiscal_year: String,
@@ -53,6 +56,7 @@ impl Chrome {
             works_cases: auth.actor.role.works_cases(),
             administers: tsunagu_core::policy::administer(&auth.actor),
             reads_audit: tsunagu_core::policy::read_audit(&auth.actor),
+            sees_counts: tsunagu_core::policy::tenant_counts(&auth.actor),
             today: wareki::format(today),
             fiscal_year: wareki::fiscal_year_label(today),
         }

@@ -147,3 +147,41 @@ async fn a_plan_marks_employment_support_and_outcomes_are_recorded_through_the_p
         db.finish().await;
     }
 }
+
+/// The national indicators through the API and the page (issue 14, item 2): counts without
+/// names for the lead (and the city), refused to a support worker; the page shows the year's
+/// table with the outcome just recorded.
+#[tokio::test]
+async fn the_national_indicators_are_served_as_json_and_as_a_table() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let lead = w.login("lead").await;
+        let case = worker.planning_case("統計 八雲").await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "record_employment_outcome", "achieved_on": day(-1),
+                    "outcome": {"kind": "employed", "form": "general"}}),
+            )
+            .await;
+        let (s, report) = lead.get("/api/stats/national").await;
+        assert_eq!(s, StatusCode::OK, "{report}");
+        let year = &report["year"]["counts"];
+        assert!(year["employed"].as_u64().unwrap() >= 1, "{report}");
+        assert!(year["new_consultations"].as_u64().unwrap() >= 1, "{report}");
+        let (s, _) = worker.get("/api/stats/national").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = lead.get("/api/stats/national?fiscal_year=abc").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+
+        let (s, html) = lead.page("/stats").await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert!(html.contains("<th scope=\"col\">就労者数</th>"), "{html}");
+        assert!(html.contains("<th scope=\"row\">年度計</th>"), "{html}");
+        assert!(html.contains("<a href=\"/stats\">統計</a>"), "{html}");
+        let (_, html) = worker.page("/").await;
+        assert!(!html.contains("<a href=\"/stats\">"), "{html}");
+        db.finish().await;
+    }
+}

@@ -444,6 +444,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/admin") => vec![get("/admin".into())],
         ("GET", "/account") => vec![get("/account".into())],
         ("GET", "/admin/audit") => vec![get("/admin/audit".into())],
+        ("GET", "/stats") => vec![get("/stats".into())],
         // An unknown form: refused (422), nothing changes.
         ("POST", "/account") => vec![form(
             m,
@@ -847,6 +848,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/api/due") => vec![get("/api/due".into())],
         ("GET", "/api/due/counts") => vec![get("/api/due/counts".into())],
         ("GET", "/api/caseload") => vec![get("/api/caseload".into())],
+        ("GET", "/api/stats/national") => vec![get("/api/stats/national".into())],
         (method, path) => {
             panic!("{method} {path} is registered but has no entry in the access matrix")
         }

@@ -1,0 +1,93 @@
+//! The national indicators of the 支援状況調査 (issue 14, item 2) for the caller's tenant: each
+//! month of a fiscal year (April to March) and the year as a whole, with the per-capita figures
+//! beside the tenant's 目安値. Counts only, no names: lead workers, municipal officers and
+//! administrators (`policy::tenant_counts`); audited. The counting rules: `docs/COUNTING.md`.
+
+use jiff::civil::Date;
+use serde::Serialize;
+use tsunagu_core::settings::Benchmarks;
+use tsunagu_core::stats::{Indicators, PeriodCounts, indicators};
+
+use crate::{App, Caller, Result, access};
+
+/// One month's indicators.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MonthIndicators {
+    /// The month, e.g. `2026-04`.
+    pub month: String,
+    #[serde(flatten)]
+    pub indicators: Indicators,
+}
+
+/// A fiscal year's national indicators.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NationalReport {
+    /// The fiscal year (April of this year to March of the next).
+    pub fiscal_year: i16,
+    /// The population the per-capita figures are of (the tenant's setting).
+    pub population: Option<u32>,
+    pub benchmarks: Benchmarks,
+    /// April to March; months after today are left out.
+    pub months: Vec<MonthIndicators>,
+    /// The year so far: a person counts once however many months they count in.
+    pub year: Indicators,
+}
+
+/// The fiscal year's report (403 for roles that do not see tenant-wide counts).
+pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<NationalReport> {
+    access::tenant_counts(caller)?;
+    let today = app.clock.today();
+    let from = Date::new(fiscal_year, 4, 1).map_err(|_| invalid_year())?;
+    let end = Date::new(fiscal_year + 1, 3, 31).map_err(|_| invalid_year())?;
+    let until = end.min(today);
+    let tenant = caller.actor.tenant_id;
+    let population = caller.settings.population;
+    let mut months = Vec::new();
+    if from <= until {
+        let counted = app
+            .store
+            .milestone_counts(Some(tenant), from, until, true)
+            .await?;
+        let mut month = from;
+        while month <= until {
+            let key = format!("{:04}-{:02}", month.year(), month.month());
+            let counts = counted
+                .iter()
+                .find(|(_, m, _)| m.as_deref() == Some(key.as_str()))
+                .map_or_else(PeriodCounts::default, |(_, _, c)| *c);
+            months.push(MonthIndicators {
+                month: key,
+                indicators: indicators(counts, 1, population),
+            });
+            month = month
+                .checked_add(jiff::Span::new().months(1))
+                .map_err(|_| invalid_year())?;
+        }
+    }
+    let year_counts = if from <= until {
+        app.store
+            .milestone_counts(Some(tenant), from, until, false)
+            .await?
+            .first()
+            .map_or_else(PeriodCounts::default, |(_, _, c)| *c)
+    } else {
+        PeriodCounts::default()
+    };
+    let year = indicators(year_counts, months.len() as u32, population);
+    app.store
+        .audit(&[caller
+            .audit("stats.national_read")
+            .detail(format!("fiscal year {fiscal_year}"))])
+        .await?;
+    Ok(NationalReport {
+        fiscal_year,
+        population,
+        benchmarks: caller.settings.benchmarks,
+        months,
+        year,
+    })
+}
+
+fn invalid_year() -> crate::Error {
+    crate::Error::invalid("stats.invalid_year", "年度が正しくありません。")
+}

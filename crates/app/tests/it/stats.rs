@@ -1,0 +1,160 @@
+//! The national indicators (issue 14, item 2; `docs/COUNTING.md`): three synthetic months across
+//! a fiscal year's boundary (March, April and May 2026), each answer worked out by hand below,
+//! on SQLite and PostgreSQL.
+
+use serde_json::{Value, json};
+use tsunagu_app::stats;
+
+use crate::harness::*;
+
+/// Days from today to `date` (YYYY-MM-DD), as the harness's `day` offsets count.
+fn at(date: &str) -> i64 {
+    let d: jiff::civil::Date = date.parse().unwrap();
+    (d - tsunagu_app::today()).get_days().into()
+}
+
+#[tokio::test]
+async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked_out_by_hand() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let w = &t.seeded;
+        let worker = t.user("worker").await;
+        let admin = t.user("admin").await;
+        let mut settings = serde_json::to_value(&admin.caller.settings).unwrap();
+        settings["population"] = json!(50_000);
+        admin.put_settings(settings).await.unwrap();
+        // The lead reads the settings as they are now.
+        let lead = t.user("lead").await;
+
+        // A case received on `received`, triaged, assessed and screened the next days, its plan
+        // (an employment-support plan when `es`) drafted on `drafted` and approved on
+        // `approved`, support started on `approved` too.
+        let planned = |name: &'static str,
+                       received: &'static str,
+                       drafted: &'static str,
+                       approved: &'static str,
+                       es: bool| {
+            let worker = &worker;
+            async move {
+                let person = worker.new_person(name).await;
+                let case = worker.new_case(&person, at(received)).await;
+                let next = |n: i64| day(at(received) + n);
+                worker.ok(&case, json!({"action": "triage", "triaged_on": next(1), "outcome": {"outcome": "continue"}})).await;
+                worker.ok(&case, json!({"action": "record_assessment", "assessment": {
+                    "assessed_on": next(2), "baseline": "仕事を探している", "main_issues": "就労"}})).await;
+                worker.ok(&case, json!({"action": "screen", "screened_on": next(3), "outcome": {"outcome": "continue"}})).await;
+                let mut p = plan(at(drafted), None);
+                p["plan"]["employment_support"] = json!(es);
+                worker.ok(&case, p).await;
+                let m = worker.meeting_with_city(w, at(approved)).await;
+                worker
+                    .conclude(
+                        &m,
+                        &case,
+                        "plan_review",
+                        json!({"kind": "plan_approved", "plan_version": 1}),
+                    )
+                    .await
+                    .unwrap();
+                worker
+                    .ok(
+                        &case,
+                        json!({"action": "start_support", "started_on": day(at(approved))}),
+                    )
+                    .await;
+                case
+            }
+        };
+        let outcome = |case: String, on: &'static str, outcome: Value| {
+            let worker = &worker;
+            async move {
+                worker.ok(&case, json!({"action": "record_employment_outcome", "outcome": outcome, "achieved_on": day(at(on))})).await;
+            }
+        };
+        let employed = json!({"kind": "employed", "form": "general"});
+        let raised = json!({"kind": "income_increased", "band": "from_10k_to_30k"});
+
+        // A: received 10 March, an employment-support plan approved 25 March (fiscal 2025);
+        // employed 15 April and a higher income 10 May, both under that plan.
+        let a = planned("統計 あ", "2026-03-10", "2026-03-20", "2026-03-25", true).await;
+        outcome(a.clone(), "2026-04-15", employed.clone()).await;
+        outcome(a.clone(), "2026-05-10", raised.clone()).await;
+        // B: received 5 April, an employment-support plan approved 20 April; employed 25 April
+        // and again (another job) 2 May.
+        let b = planned("統計 い", "2026-04-05", "2026-04-10", "2026-04-20", true).await;
+        outcome(b.clone(), "2026-04-25", employed.clone()).await;
+        outcome(b.clone(), "2026-05-02", employed.clone()).await;
+        // C: received 28 April, nothing more.
+        let c = worker.new_person("統計 う").await;
+        worker.new_case(&c, at("2026-04-28")).await;
+        // D: received 3 May; a higher income 20 May before any plan.
+        let d = worker.new_person("統計 え").await;
+        let d = worker.new_case(&d, at("2026-05-03")).await;
+        worker.ok(&d, json!({"action": "triage", "triaged_on": day(at("2026-05-04")), "outcome": {"outcome": "continue"}})).await;
+        outcome(d, "2026-05-20", raised.clone()).await;
+
+        let report = |fy: i16| {
+            let lead = &lead;
+            async move {
+                serde_json::to_value(stats::national(&lead.app, &lead.caller, fy).await.unwrap())
+                    .unwrap()
+            }
+        };
+        let counts = |v: &Value| -> [u64; 7] {
+            [
+                "new_consultations",
+                "plans",
+                "employment_support_subjects",
+                "employed",
+                "employed_under_support",
+                "income_increased",
+                "income_increased_under_support",
+            ]
+            .map(|k| v["counts"][k].as_u64().unwrap())
+        };
+
+        // Fiscal 2025 ends in March: A's consultation and plan (an employment-support one).
+        let fy25 = report(2025).await;
+        let months = fy25["months"].as_array().unwrap();
+        assert_eq!(months.len(), 12, "{}", db.name);
+        assert_eq!(months[11]["month"], "2026-03");
+        assert_eq!(counts(&months[11]), [1, 1, 1, 0, 0, 0, 0], "{}", db.name);
+        assert_eq!(counts(&months[10]), [0; 7]);
+        assert_eq!(counts(&fy25["year"]), [1, 1, 1, 0, 0, 0, 0]);
+        // No outcome of the year's one subject: a rate of 0.
+        assert_eq!(fy25["year"]["employment_or_income_rate"], 0.0);
+        // 1 consultation in a month of 50,000 inhabitants: 2 per 100,000.
+        assert_eq!(months[11]["per_100k_month"]["new_consultations"], 2.0);
+
+        // Fiscal 2026 starts in April.
+        let fy26 = report(2026).await;
+        let months = fy26["months"].as_array().unwrap();
+        assert_eq!(months[0]["month"], "2026-04");
+        // April: B and C received; B's plan; A and B employed, both under their plans.
+        assert_eq!(counts(&months[0]), [2, 1, 1, 2, 2, 0, 0], "{}", db.name);
+        // (2 + 0) / 1.
+        assert_eq!(months[0]["employment_or_income_rate"], 2.0);
+        // May: D received; B employed again (under support); A's income (under support) and
+        // D's (no plan).
+        assert_eq!(counts(&months[1]), [1, 0, 0, 1, 1, 2, 1], "{}", db.name);
+        assert_eq!(months[1]["employment_or_income_rate"], Value::Null);
+        // The year so far: B employed in two months counts once; (2 + 1) / 1.
+        assert_eq!(counts(&fy26["year"]), [3, 1, 1, 2, 2, 2, 1], "{}", db.name);
+        assert_eq!(fy26["year"]["employment_or_income_rate"], 3.0);
+        // 3 consultations over the months so far, per 100,000 and month.
+        let n = months.len() as f64;
+        let per = fy26["year"]["per_100k_month"]["new_consultations"]
+            .as_f64()
+            .unwrap();
+        assert!((per - 3.0 * 2.0 / n).abs() < 1e-9, "{per} over {n} months");
+        assert_eq!(fy26["benchmarks"]["new_consultations"], 24);
+
+        // Counts only: a support worker gets none.
+        assert!(
+            stats::national(&worker.app, &worker.caller, 2026)
+                .await
+                .is_err()
+        );
+        db.finish().await;
+    }
+}

@@ -1,0 +1,183 @@
+//! The national indicators of the 支援状況調査 (issue 14): what a case contributes to them
+//! (its milestones, each dated by the business day it happened) and how the counts become the
+//! indicators. The counting rules are written down once, in `docs/COUNTING.md`, each pointing at
+//! the test that pins it; the store counts the milestones of a period, this module does the rest.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::case::{CaseState, EmploymentOutcome};
+
+/// What a case contributes to the national indicators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneKind {
+    /// 新規相談受付: the 相談受付・申込票 was received (its 受付日).
+    ConsultationReceived,
+    /// プラン作成: a coordination meeting approved a plan (not a modification it took note of).
+    PlanMade,
+    /// 就労: the person started work.
+    Employed,
+    /// 増収: the person's income rose.
+    IncomeIncreased,
+}
+
+impl MilestoneKind {
+    pub const ALL: [MilestoneKind; 4] = [
+        MilestoneKind::ConsultationReceived,
+        MilestoneKind::PlanMade,
+        MilestoneKind::Employed,
+        MilestoneKind::IncomeIncreased,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MilestoneKind::ConsultationReceived => "consultation_received",
+            MilestoneKind::PlanMade => "plan_made",
+            MilestoneKind::Employed => "employed",
+            MilestoneKind::IncomeIncreased => "income_increased",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MilestoneKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One milestone of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Milestone {
+    pub kind: MilestoneKind,
+    pub on: Date,
+    /// For a plan: it makes the person a subject of employment support (就労支援対象). For an
+    /// outcome: it was recorded under such a plan. Otherwise false.
+    pub employment_support: bool,
+}
+
+/// Every milestone of the case, from its folded state (rules R1–R4 of `docs/COUNTING.md`).
+pub fn milestones(state: &CaseState) -> Vec<Milestone> {
+    let mut out = Vec::new();
+    // R1: one consultation per case, on the 受付日 of its 相談受付・申込票.
+    if let Some(intake) = &state.intake {
+        out.push(Milestone {
+            kind: MilestoneKind::ConsultationReceived,
+            on: intake.received_on,
+            employment_support: false,
+        });
+    }
+    // R2: each plan a coordination meeting approved, on the day it approved it.
+    for p in &state.plans_made {
+        out.push(Milestone {
+            kind: MilestoneKind::PlanMade,
+            on: p.approved_on,
+            employment_support: p.employment_support,
+        });
+    }
+    // R3, R4: each outcome on its day, under an employment-support plan or not.
+    for o in &state.employment_outcomes {
+        out.push(Milestone {
+            kind: match o.outcome {
+                EmploymentOutcome::Employed { .. } => MilestoneKind::Employed,
+                EmploymentOutcome::IncomeIncreased { .. } => MilestoneKind::IncomeIncreased,
+            },
+            on: o.achieved_on,
+            employment_support: o.under_employment_support_plan,
+        });
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The counts of a period as the store gives them: for each kind, the cases with at least one
+/// such milestone in the period, and those of them with one under employment support.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PeriodCounts {
+    /// 新規相談受付件数
+    pub new_consultations: u64,
+    /// プラン作成件数 (plans: a case with two plans approved in the period counts twice)
+    pub plans: u64,
+    /// 就労支援対象者数: plans made that make the person a subject of employment support
+    pub employment_support_subjects: u64,
+    /// 就労者数 (persons: a case counts once however often)
+    pub employed: u64,
+    /// うち就労支援対象プラン作成者分
+    pub employed_under_support: u64,
+    /// 増収者数
+    pub income_increased: u64,
+    /// うち就労支援対象プラン作成者分
+    pub income_increased_under_support: u64,
+}
+
+/// The indicators of a period: the counts, the rate, and each count per 100,000 inhabitants
+/// and month (when the tenant's population is set).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Indicators {
+    pub counts: PeriodCounts,
+    /// 就労・増収率: (就労者 + 増収者, each of employment-support plans) / 就労支援対象者数; none
+    /// without subjects.
+    pub employment_or_income_rate: Option<f64>,
+    /// 人口10万人・1か月当たり: new consultations, plans, employment-support subjects.
+    pub per_100k_month: Option<Per100k>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Per100k {
+    pub new_consultations: f64,
+    pub plans: f64,
+    pub employment_support_subjects: f64,
+}
+
+/// The indicators of `counts` over a period of `months` months (R5–R6).
+pub fn indicators(counts: PeriodCounts, months: u32, population: Option<u32>) -> Indicators {
+    let rate = (counts.employment_support_subjects > 0).then(|| {
+        (counts.employed_under_support + counts.income_increased_under_support) as f64
+            / counts.employment_support_subjects as f64
+    });
+    let per_100k_month = population.filter(|p| *p > 0 && months > 0).map(|p| {
+        let scale = |n: u64| n as f64 * 100_000.0 / f64::from(p) / f64::from(months);
+        Per100k {
+            new_consultations: scale(counts.new_consultations),
+            plans: scale(counts.plans),
+            employment_support_subjects: scale(counts.employment_support_subjects),
+        }
+    });
+    Indicators {
+        counts,
+        employment_or_income_rate: rate,
+        per_100k_month,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_and_the_per_capita_figures_are_worked_out_by_hand() {
+        let counts = PeriodCounts {
+            new_consultations: 30,
+            plans: 12,
+            employment_support_subjects: 8,
+            employed: 5,
+            employed_under_support: 3,
+            income_increased: 2,
+            income_increased_under_support: 1,
+        };
+        // (3 + 1) / 8; 30 consultations over 3 months in 50,000 inhabitants: 20 per 100,000
+        // and month; 12 plans: 8; 8 subjects: 5.333….
+        let i = indicators(counts, 3, Some(50_000));
+        assert_eq!(i.employment_or_income_rate, Some(0.5));
+        let p = i.per_100k_month.unwrap_or_else(|| unreachable!());
+        assert!((p.new_consultations - 20.0).abs() < 1e-9);
+        assert!((p.plans - 8.0).abs() < 1e-9);
+        assert!((p.employment_support_subjects - 16.0 / 3.0).abs() < 1e-9);
+        // No subjects: no rate; no population: no per-capita figures.
+        let none = indicators(PeriodCounts::default(), 1, None);
+        assert_eq!(none.employment_or_income_rate, None);
+        assert_eq!(none.per_100k_month, None);
+    }
+}

@@ -1,0 +1,74 @@
+//! The counts behind the national indicators, read from `case_milestones` (migration 0019).
+
+use super::*;
+use tsunagu_core::stats::{MilestoneKind, PeriodCounts};
+
+impl Db {
+    /// For each tenant (one, or every tenant of the deployment) and each month of the period
+    /// (`by_month`), or the period as a whole: how many cases have each kind of milestone in it,
+    /// and how many of them one concerning employment support. Plans count each plan; the
+    /// others count cases, once however often.
+    pub async fn milestone_counts(
+        &self,
+        tenant: Option<TenantId>,
+        from: Date,
+        until: Date,
+        by_month: bool,
+    ) -> Result<Vec<(TenantId, Option<String>, PeriodCounts)>, StoreError> {
+        // PostgreSQL groups by no constant: the period as a whole is grouped by tenant alone.
+        let (month, group) = if by_month {
+            (
+                "substr(on_date, 1, 7)",
+                "tenant_id, substr(on_date, 1, 7), kind",
+            )
+        } else {
+            ("''", "tenant_id, kind")
+        };
+        let sql = format!(
+            "SELECT tenant_id, {month} AS month, kind, COUNT(*) AS n, COUNT(DISTINCT case_id) AS cases, \
+             CAST(SUM(employment_support) AS BIGINT) AS n_support, \
+             COUNT(DISTINCT CASE WHEN employment_support = 1 THEN case_id END) AS cases_support \
+             FROM case_milestones WHERE ($1 IS NULL OR tenant_id = $1) AND on_date >= $2 AND on_date <= $3 \
+             GROUP BY {group} ORDER BY tenant_id, month"
+        );
+        let rows = query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.map(|t| t.to_string()))
+            .bind(from.to_string())
+            .bind(until.to_string())
+            .fetch_all(self.read.ex())
+            .await?;
+        let mut out: Vec<(TenantId, Option<String>, PeriodCounts)> = Vec::new();
+        for r in rows {
+            let t = TenantId(parse_uuid(&r.try_get::<String, _>("tenant_id")?)?);
+            let m: String = r.try_get("month")?;
+            let m = by_month.then_some(m);
+            if out.last().is_none_or(|(lt, lm, _)| *lt != t || *lm != m) {
+                out.push((t, m, PeriodCounts::default()));
+            }
+            let Some((_, _, c)) = out.last_mut() else {
+                continue;
+            };
+            let kind: String = r.try_get("kind")?;
+            let count = |col: &str| -> Result<u64, StoreError> {
+                Ok(to_u64(r.try_get::<Option<i64>, _>(col)?.unwrap_or(0)))
+            };
+            match MilestoneKind::parse(&kind) {
+                Some(MilestoneKind::ConsultationReceived) => c.new_consultations = count("cases")?,
+                Some(MilestoneKind::PlanMade) => {
+                    c.plans = count("n")?;
+                    c.employment_support_subjects = count("n_support")?;
+                }
+                Some(MilestoneKind::Employed) => {
+                    c.employed = count("cases")?;
+                    c.employed_under_support = count("cases_support")?;
+                }
+                Some(MilestoneKind::IncomeIncreased) => {
+                    c.income_increased = count("cases")?;
+                    c.income_increased_under_support = count("cases_support")?;
+                }
+                None => return Err(StoreError::Corrupt(format!("unknown milestone {kind}"))),
+            }
+        }
+        Ok(out)
+    }
+}
