@@ -363,6 +363,12 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
                 vec![format!("/api/persons?name={name}&limit=50")]
             }),
         ),
+        (
+            "national indicators (fiscal year)",
+            static_ceiling,
+            &lead,
+            Arc::new(|_, _| vec!["/api/stats/national".into()]),
+        ),
     ];
     for (n, (name, ceiling, session, paths)) in reads.into_iter().enumerate() {
         let session = session.clone();
