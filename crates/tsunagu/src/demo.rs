@@ -965,8 +965,11 @@ pub async fn generate(
 ) -> anyhow::Result<u64> {
     let tenant = TenantId(Uuid::now_v7());
     // Demo logins work without an authenticator app; real tenants require TOTP for every role.
+    // A city of about 400 inhabitants per person in consultation (about the national rate of
+    // new consultations per 100,000), so the statistics' per-capita figures have a base.
     let settings = TenantSettings {
         totp_required_roles: vec![],
+        population: Some(persons.saturating_mul(400)),
         ..TenantSettings::default()
     };
     let setup = || AuditEntry::new("demo.setup").tenant(tenant);

@@ -954,6 +954,12 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     );
     check_axe(&client, "caseload list", &mut axe).await;
     screenshot(&client, "caseload-list").await;
+    // The lead opens the statistics (支援状況調査) from the menu.
+    click_and_wait(&client, "nav a[href='/stats']").await;
+    assert_eq!(heading(&client).await, "統計（支援状況調査）");
+    assert!(text_of(&client, "table").await.contains("年度計"));
+    check_axe(&client, "statistics", &mut axe).await;
+    screenshot(&client, "stats").await;
 
     act(&client, &base, &case, "record_monitoring").await;
     click(&client, "input[name=kind][value=scheduled]").await;
