@@ -46,7 +46,7 @@ pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Na
     if from <= until {
         let counted = app
             .store
-            .milestone_counts(Some(tenant), from, until, true)
+            .milestone_counts(Some(tenant), from, until, true, false)
             .await?;
         let mut month = from;
         while month <= until {
@@ -64,15 +64,28 @@ pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Na
                 .map_err(|_| invalid_year())?;
         }
     }
-    let year_counts = if from <= until {
-        app.store
-            .milestone_counts(Some(tenant), from, until, false)
+    // The year's consultations and plans are the sums of its months (each counts once, in
+    // the month it happened); its persons employed or with a higher income are counted over
+    // the year, once each however many months they count in.
+    let mut year_counts = PeriodCounts::default();
+    for m in &months {
+        let c = &m.indicators.counts;
+        year_counts.new_consultations += c.new_consultations;
+        year_counts.plans += c.plans;
+        year_counts.employment_support_subjects += c.employment_support_subjects;
+    }
+    if from <= until
+        && let Some((_, _, outcomes)) = app
+            .store
+            .milestone_counts(Some(tenant), from, until, false, true)
             .await?
             .first()
-            .map_or_else(PeriodCounts::default, |(_, _, c)| *c)
-    } else {
-        PeriodCounts::default()
-    };
+    {
+        year_counts.employed = outcomes.employed;
+        year_counts.employed_under_support = outcomes.employed_under_support;
+        year_counts.income_increased = outcomes.income_increased;
+        year_counts.income_increased_under_support = outcomes.income_increased_under_support;
+    }
     let year = indicators(year_counts, months.len() as u32, population);
     app.store
         .audit(&[caller

@@ -550,9 +550,10 @@ impl Store {
         from: jiff::civil::Date,
         until: jiff::civil::Date,
         by_month: bool,
+        outcomes_only: bool,
     ) -> Result<Vec<(TenantId, Option<String>, tsunagu_core::stats::PeriodCounts)>, StoreError>
     {
-        dispatch!(self, db => db.milestone_counts(tenant, from, until, by_month).await)
+        dispatch!(self, db => db.milestone_counts(tenant, from, until, by_month, outcomes_only).await)
     }
 
     /// One page of the caseload list and how many cases match (`Db::case_list`).

@@ -7,13 +7,15 @@ impl Db {
     /// For each tenant (one, or every tenant of the deployment) and each month of the period
     /// (`by_month`), or the period as a whole: how many cases have each kind of milestone in it,
     /// and how many of them one concerning employment support. Plans count each plan; the
-    /// others count cases, once however often.
+    /// others count cases, once however often. `outcomes_only` reads the employment outcomes
+    /// alone (a period's consultations and plans are the sums of its months').
     pub async fn milestone_counts(
         &self,
         tenant: Option<TenantId>,
         from: Date,
         until: Date,
         by_month: bool,
+        outcomes_only: bool,
     ) -> Result<Vec<(TenantId, Option<String>, PeriodCounts)>, StoreError> {
         // PostgreSQL groups by no constant: the period as a whole is grouped by tenant alone.
         let (month, group) = if by_month {
@@ -24,11 +26,21 @@ impl Db {
         } else {
             ("''", "tenant_id, kind")
         };
+        // Literals of core's stable codes, never input.
+        let kinds = if outcomes_only {
+            format!(
+                "AND kind IN ('{}', '{}')",
+                MilestoneKind::Employed.as_str(),
+                MilestoneKind::IncomeIncreased.as_str()
+            )
+        } else {
+            String::new()
+        };
         let sql = format!(
             "SELECT tenant_id, {month} AS month, kind, COUNT(*) AS n, COUNT(DISTINCT case_id) AS cases, \
              CAST(SUM(employment_support) AS BIGINT) AS n_support, \
              COUNT(DISTINCT CASE WHEN employment_support = 1 THEN case_id END) AS cases_support \
-             FROM case_milestones WHERE ($1 IS NULL OR tenant_id = $1) AND on_date >= $2 AND on_date <= $3 \
+             FROM case_milestones WHERE ($1 IS NULL OR tenant_id = $1) AND on_date >= $2 AND on_date <= $3 {kinds} \
              GROUP BY {group} ORDER BY tenant_id, month"
         );
         let rows = query(sqlx::AssertSqlSafe(sql))
