@@ -7,6 +7,8 @@ use jiff::civil::Date;
 use serde::Serialize;
 use tsunagu_core::settings::Benchmarks;
 use tsunagu_core::stats::{Indicators, PeriodCounts, indicators};
+use tsunagu_core::wareki;
+use tsunagu_report::csv::{self, Table};
 
 use crate::{App, Caller, Result, access};
 
@@ -15,6 +17,8 @@ use crate::{App, Caller, Result, access};
 pub struct MonthIndicators {
     /// The month, e.g. `2026-04`.
     pub month: String,
+    /// The month in 和暦, e.g. 令和8年4月.
+    pub label: String,
     #[serde(flatten)]
     pub indicators: Indicators,
 }
@@ -57,6 +61,7 @@ pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Na
                 .map_or_else(PeriodCounts::default, |(_, _, c)| *c);
             months.push(MonthIndicators {
                 month: key,
+                label: wareki::format(month).trim_end_matches("1日").to_owned(),
                 indicators: indicators(counts, 1, population),
             });
             month = month
@@ -99,6 +104,70 @@ pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Na
         months,
         year,
     })
+}
+
+/// The fiscal year's report as a CSV file for Excel (the table of the page, a row a month and
+/// one for the year), audited as an export.
+pub async fn national_csv(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Vec<u8>> {
+    let report = national(app, caller, fiscal_year).await?;
+    let mut table = Table {
+        headers: [
+            "月",
+            "新規相談受付件数",
+            "プラン作成件数",
+            "就労支援対象者数",
+            "就労者数",
+            "就労者数（うち就労支援対象プラン作成者分）",
+            "増収者数",
+            "増収者数（うち就労支援対象プラン作成者分）",
+            "就労・増収率",
+            "新規相談受付件数（人口10万人・1か月当たり）",
+            "プラン作成件数（人口10万人・1か月当たり）",
+            "就労支援対象者数（人口10万人・1か月当たり）",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows: Vec::new(),
+    };
+    let row = |label: &str, i: &Indicators| {
+        let c = &i.counts;
+        let mut cells = vec![label.to_owned()];
+        cells.extend(
+            [
+                c.new_consultations,
+                c.plans,
+                c.employment_support_subjects,
+                c.employed,
+                c.employed_under_support,
+                c.income_increased,
+                c.income_increased_under_support,
+            ]
+            .map(|n| n.to_string()),
+        );
+        cells.push(
+            i.employment_or_income_rate
+                .map(|r| format!("{:.1}%", r * 100.0))
+                .unwrap_or_default(),
+        );
+        match i.per_100k_month {
+            Some(p) => cells.extend(
+                [p.new_consultations, p.plans, p.employment_support_subjects]
+                    .map(|x| format!("{x:.2}")),
+            ),
+            None => cells.extend(std::iter::repeat_n(String::new(), 3)),
+        }
+        cells
+    };
+    for m in &report.months {
+        table.rows.push(row(&m.label, &m.indicators));
+    }
+    table.rows.push(row("年度計", &report.year));
+    app.store
+        .audit(&[caller
+            .audit("stats.national_exported")
+            .detail(format!("fiscal year {fiscal_year}, csv"))])
+        .await?;
+    Ok(csv::write(&table))
 }
 
 fn invalid_year() -> crate::Error {

@@ -139,6 +139,7 @@ routes! {
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
     GET "/cases" WorkCases => caselist::list;
     GET "/stats" TenantCounts => stats::national;
+    GET "/stats/national.csv" TenantCounts => stats::national_csv;
     GET "/cases/{id}" Case(Access::Read) => case::show;
     POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
     POST "/cases/{id}/agenda" Case(Access::Write) => case::take_to_meeting;

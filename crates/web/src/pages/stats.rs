@@ -4,6 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use tsunagu_app::stats::NationalReport;
 use tsunagu_core::stats::Indicators;
@@ -63,6 +64,39 @@ fn row(label: String, i: &Indicators) -> Row {
     }
 }
 
+fn fiscal_year_of(q: &StatsQuery, today: jiff::civil::Date) -> i16 {
+    let this_year = wareki::fiscal_year(today);
+    q.fy.trim()
+        .parse::<i16>()
+        .ok()
+        .filter(|y| (2015..=this_year).contains(y))
+        .unwrap_or(this_year)
+}
+
+/// The same table as a CSV file for Excel.
+pub async fn national_csv(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Query(q): Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    let fiscal_year = fiscal_year_of(&q, app.clock.today());
+    let bytes = tsunagu_app::stats::national_csv(&app, &auth, fiscal_year).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"national-{fiscal_year}.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub async fn national(
     State(app): State<AppState>,
     Page(auth): Page,
@@ -70,12 +104,7 @@ pub async fn national(
 ) -> PageResult {
     let today = app.clock.today();
     let this_year = wareki::fiscal_year(today);
-    let fiscal_year =
-        q.fy.trim()
-            .parse::<i16>()
-            .ok()
-            .filter(|y| (2015..=this_year).contains(y))
-            .unwrap_or(this_year);
+    let fiscal_year = fiscal_year_of(&q, today);
     let report: NationalReport = tsunagu_app::stats::national(&app, &auth, fiscal_year).await?;
     let label_of = |fy: i16| {
         jiff::civil::Date::new(fy, 4, 1)
@@ -85,20 +114,7 @@ pub async fn national(
     let mut rows: Vec<Row> = report
         .months
         .iter()
-        .map(|m| {
-            let (y, mo) = m.month.split_once('-').unwrap_or(("", ""));
-            let label = jiff::civil::Date::new(
-                y.parse().unwrap_or(fiscal_year),
-                mo.parse().unwrap_or(4),
-                1,
-            )
-            .map(|d| {
-                let full = wareki::format(d);
-                full.trim_end_matches("1日").to_owned()
-            })
-            .unwrap_or_else(|_| m.month.clone());
-            row(label, &m.indicators)
-        })
+        .map(|m| row(m.label.clone(), &m.indicators))
         .collect();
     rows.push(row("年度計".to_owned(), &report.year));
     let b = report.benchmarks;

@@ -182,6 +182,21 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
         assert!(html.contains("<a href=\"/stats\">統計</a>"), "{html}");
         let (_, html) = worker.page("/").await;
         assert!(!html.contains("<a href=\"/stats\">"), "{html}");
+
+        // The same table as CSV for Excel: a byte-order mark, the headers, a row a month and
+        // the year's; refused to a support worker.
+        let (s, csv) = lead.page("/stats/national.csv").await;
+        assert_eq!(s, StatusCode::OK, "{csv}");
+        assert!(
+            csv.starts_with("\u{feff}月,新規相談受付件数,プラン作成件数,"),
+            "{csv}"
+        );
+        let year = csv.lines().last().unwrap();
+        assert!(year.starts_with("年度計,"), "{csv}");
+        let employed: u64 = year.split(',').nth(4).unwrap().parse().unwrap();
+        assert!(employed >= 1, "{csv}");
+        let (s, _) = worker.page("/stats/national.csv").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         db.finish().await;
     }
 }

@@ -1,0 +1,3 @@
+//! The files Tsunagu exchanges with spreadsheets. Pure: bytes in, bytes out, no I/O.
+
+pub mod csv;
