@@ -303,10 +303,13 @@ pub struct CaseList {
 
 /// The caseload list: one page of the cases the caller may read that match the request, with
 /// how many match. Roles that work cases only (others 403); audited with the persons shown.
-pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList> {
-    access::work_cases(caller)?;
-    let tenant = caller.actor.tenant_id;
-    let today = app.clock.today();
+/// The store's filter of a list request, or none when it can match nothing (stuck cases in
+/// stages that are not passed through).
+fn list_filter(
+    caller: &Caller,
+    q: &ListRequest,
+    today: Date,
+) -> Option<tsunagu_store::CaseListFilter> {
     let days_before = |n: u32| {
         today
             .checked_sub(jiff::Span::new().days(i64::from(n)))
@@ -331,14 +334,7 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
                 .collect()
         };
         if stages.is_empty() {
-            return Ok(CaseList {
-                date: today,
-                total: 0,
-                total_exact: true,
-                offset: q.offset,
-                limit: LIST_PAGE,
-                cases: Vec::new(),
-            });
+            return None;
         }
         entered_before = Some(days_before(u32::from(caller.settings.stuck_after_days)));
     }
@@ -349,7 +345,7 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
         ),
         None => (None, None),
     };
-    let filter = tsunagu_store::CaseListFilter {
+    Some(tsunagu_store::CaseListFilter {
         reader: Some(caller.reader(today, Access::Read)),
         owner_org,
         team_org,
@@ -372,12 +368,56 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
         limit: LIST_PAGE,
         offset: q.offset,
         without_count: false,
+    })
+}
+
+pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList> {
+    access::work_cases(caller)?;
+    let tenant = caller.actor.tenant_id;
+    let today = app.clock.today();
+    let Some(filter) = list_filter(caller, &q, today) else {
+        return Ok(CaseList {
+            date: today,
+            total: 0,
+            total_exact: true,
+            offset: q.offset,
+            limit: LIST_PAGE,
+            cases: Vec::new(),
+        });
     };
     let page = app.store.case_list(tenant, &filter, today).await?;
-    let workers: Vec<UserId> = page.rows.iter().map(|c| c.assigned_worker).collect();
-    let names = app.store.display_names(tenant, &workers).await?;
-    let cases: Vec<ListedCase> = page
-        .rows
+    let total = page.total;
+    let total_exact = page.total_exact;
+    let cases = listed(app, caller, page.rows, today).await?;
+    app.store
+        .audit(&[caller
+            .audit("case.list")
+            .subjects(cases.iter().map(|c| c.case.person_id))
+            .detail(format!("results={} total={}", cases.len(), total))])
+        .await?;
+    Ok(CaseList {
+        date: today,
+        total,
+        total_exact,
+        offset: q.offset,
+        limit: LIST_PAGE,
+        cases,
+    })
+}
+
+/// The rows of a list with their workers' names and the days they show.
+async fn listed(
+    app: &App,
+    caller: &Caller,
+    rows: Vec<tsunagu_store::CaseListRow>,
+    today: Date,
+) -> Result<Vec<ListedCase>> {
+    let workers: Vec<UserId> = rows.iter().map(|c| c.assigned_worker).collect();
+    let names = app
+        .store
+        .display_names(caller.actor.tenant_id, &workers)
+        .await?;
+    Ok(rows
         .into_iter()
         .map(|c| ListedCase {
             worker_name: names
@@ -390,19 +430,97 @@ pub async fn list(app: &App, caller: &Caller, q: ListRequest) -> Result<CaseList
             stuck: stuck_days(c.stage, c.stage_entered_on, today, &caller.settings).is_some(),
             case: c,
         })
-        .collect();
+        .collect())
+}
+
+/// How many cases an export of the list holds at most.
+pub const EXPORT_MAX: usize = 10_000;
+
+/// The whole list (every page, at most `EXPORT_MAX` cases) as a CSV file for Excel, with the
+/// columns the page shows: only cases the caller may read, audited as an export with every
+/// person in it.
+pub async fn export_csv(app: &App, caller: &Caller, q: ListRequest) -> Result<Vec<u8>> {
+    access::work_cases(caller)?;
+    let tenant = caller.actor.tenant_id;
+    let today = app.clock.today();
+    let mut rows = Vec::new();
+    if let Some(mut filter) = list_filter(caller, &q, today) {
+        filter.limit = 500;
+        filter.offset = 0;
+        filter.without_count = true;
+        loop {
+            let page = app.store.case_list(tenant, &filter, today).await?.rows;
+            let n = page.len();
+            rows.extend(page);
+            if n < 500 || rows.len() >= EXPORT_MAX {
+                break;
+            }
+            filter.offset += 500;
+        }
+        rows.truncate(EXPORT_MAX);
+    }
+    let cases = listed(app, caller, rows, today).await?;
+    let problems = &caller.settings.presenting_problems;
+    let mut table = tsunagu_report::csv::Table {
+        headers: [
+            "ケース番号",
+            "氏名",
+            "ふりがな",
+            "段階",
+            "段階に入った日",
+            "段階の日数",
+            "担当",
+            "受付日",
+            "最後に本人と連絡が取れた日",
+            "緊急度",
+            "主訴",
+            "相談経路",
+            "期限切れの項目",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows: Vec::new(),
+    };
+    for c in &cases {
+        let r = &c.case;
+        table.rows.push(vec![
+            r.case_number.map(|n| n.label()).unwrap_or_default(),
+            r.person_name.clone(),
+            r.person_kana.clone().unwrap_or_default(),
+            r.stage.label_ja().to_owned(),
+            tsunagu_core::wareki::format(r.stage_entered_on),
+            c.days_in_stage.to_string(),
+            c.worker_name.clone(),
+            tsunagu_core::wareki::format(r.opened_on),
+            tsunagu_core::wareki::format(r.last_contact_on),
+            r.urgency
+                .as_deref()
+                .and_then(tsunagu_core::case::Urgency::parse)
+                .map(|u| u.label_ja().to_owned())
+                .unwrap_or_default(),
+            r.main_problem
+                .as_deref()
+                .map(|code| {
+                    problems
+                        .iter()
+                        .find(|p| p.code == code)
+                        .map_or(code, |p| p.name.as_str())
+                        .to_owned()
+                })
+                .unwrap_or_default(),
+            r.intake_route
+                .as_deref()
+                .and_then(tsunagu_core::case::IntakeRoute::parse)
+                .map(|x| x.label_ja().to_owned())
+                .unwrap_or_default(),
+            r.overdue_items.to_string(),
+        ]);
+    }
     app.store
         .audit(&[caller
-            .audit("case.list")
+            .audit("case.list_exported")
             .subjects(cases.iter().map(|c| c.case.person_id))
-            .detail(format!("results={} total={}", cases.len(), page.total))])
+            .detail(format!("csv rows={}", cases.len()))])
         .await?;
-    Ok(CaseList {
-        date: today,
-        total: page.total,
-        total_exact: page.total_exact,
-        offset: q.offset,
-        limit: LIST_PAGE,
-        cases,
-    })
+    Ok(tsunagu_report::csv::write(&table))
 }

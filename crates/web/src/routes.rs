@@ -138,6 +138,7 @@ routes! {
     GET "/persons/{id}/cases/new" Person(Access::Write) => case::new_case_form;
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
     GET "/cases" WorkCases => caselist::list;
+    GET "/cases.csv" WorkCases => caselist::export_csv;
     GET "/stats" TenantCounts => stats::national;
     GET "/stats/national.csv" TenantCounts => stats::national_csv;
     GET "/cases/{id}" Case(Access::Read) => case::show;

@@ -642,3 +642,51 @@ async fn every_case_gets_a_number_of_its_fiscal_year_unique_under_concurrent_ope
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The caseload list as CSV for Excel (issue 14, item 6): every case the filters select that
+/// the caller may read (not one more), a cell that looks like a formula neutralised, a filter
+/// that cannot be read refused.
+#[tokio::test]
+async fn the_caseload_list_exports_as_csv_only_what_the_caller_may_read() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let stranger = w.login("stranger").await;
+        worker.new_case("=1+2 書出").await;
+        worker.new_case("書出 二郎").await;
+        stranger.new_case("他機関 花子").await;
+
+        let res = worker
+            .client
+            .get(format!("{}/cases.csv?worker=me", worker.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()["content-type"].to_str().unwrap(),
+            "text/csv; charset=utf-8"
+        );
+        let csv = res.text().await.unwrap();
+        assert!(
+            csv.starts_with("\u{feff}ケース番号,氏名,ふりがな,段階,"),
+            "{csv}"
+        );
+        let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+        assert_eq!(lines.len(), 3, "a header and the worker's two cases: {csv}");
+        assert!(csv.contains(",'=1+2 書出,"), "neutralised: {csv}");
+        assert!(csv.contains(",書出 二郎,"), "{csv}");
+        assert!(!csv.contains("他機関"), "another agency's case: {csv}");
+        // The other agency's worker sees only their own.
+        let (s, theirs) = stranger.page("/cases.csv?worker=org").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            theirs.contains("他機関 花子") && !theirs.contains("書出"),
+            "{theirs}"
+        );
+        // A filter that cannot be read: refused, nothing exported.
+        let (s, body) = worker.page("/cases.csv?stage=nowhere").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        db.finish().await;
+    }
+}

@@ -445,6 +445,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/account") => vec![get("/account".into())],
         ("GET", "/admin/audit") => vec![get("/admin/audit".into())],
         ("GET", "/stats") => vec![get("/stats".into())],
+        ("GET", "/cases.csv") => vec![get("/cases.csv".into())],
         ("GET", "/stats/national.csv") => vec![get("/stats/national.csv".into())],
         // An unknown form: refused (422), nothing changes.
         ("POST", "/account") => vec![form(
