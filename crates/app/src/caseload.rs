@@ -436,10 +436,15 @@ async fn listed(
 /// How many cases an export of the list holds at most.
 pub const EXPORT_MAX: usize = 10_000;
 
-/// The whole list (every page, at most `EXPORT_MAX` cases) as a CSV file for Excel, with the
+/// The whole list (every page, at most `EXPORT_MAX` cases) as a file for Excel, with the
 /// columns the page shows: only cases the caller may read, audited as an export with every
 /// person in it.
-pub async fn export_csv(app: &App, caller: &Caller, q: ListRequest) -> Result<Vec<u8>> {
+pub async fn export_file(
+    app: &App,
+    caller: &Caller,
+    q: ListRequest,
+    format: crate::FileFormat,
+) -> Result<Vec<u8>> {
     access::work_cases(caller)?;
     let tenant = caller.actor.tenant_id;
     let today = app.clock.today();
@@ -520,7 +525,7 @@ pub async fn export_csv(app: &App, caller: &Caller, q: ListRequest) -> Result<Ve
         .audit(&[caller
             .audit("case.list_exported")
             .subjects(cases.iter().map(|c| c.case.person_id))
-            .detail(format!("csv rows={}", cases.len()))])
+            .detail(format!("{} rows={}", format.extension(), cases.len()))])
         .await?;
-    Ok(tsunagu_report::csv::write(&table))
+    format.write("支援ケース一覧", &table)
 }

@@ -5,6 +5,42 @@
 //! No HTTP here: a surface turns a request into a [`Caller`] and renders [`Error`] its own way.
 
 pub mod access;
+
+/// The file an export is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    /// CSV for Excel (`tsunagu_report::csv`).
+    Csv,
+    /// An xlsx workbook (`tsunagu_report::xlsx`).
+    Xlsx,
+}
+
+impl FileFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Csv => "csv",
+            FileFormat::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileFormat::Csv => "text/csv; charset=utf-8",
+            FileFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    /// The table as this file: `sheet` names the workbook's one sheet.
+    pub fn write(self, sheet: &str, table: &tsunagu_report::csv::Table) -> Result<Vec<u8>> {
+        match self {
+            FileFormat::Csv => Ok(tsunagu_report::csv::write(table)),
+            FileFormat::Xlsx => tsunagu_report::xlsx::write(sheet, table).map_err(|e| {
+                tracing::error!(error = %e, "xlsx not written");
+                Error::internal()
+            }),
+        }
+    }
+}
 pub mod accounts;
 pub mod admin;
 pub mod attachments;

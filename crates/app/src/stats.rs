@@ -8,9 +8,9 @@ use serde::Serialize;
 use tsunagu_core::settings::Benchmarks;
 use tsunagu_core::stats::{Indicators, PeriodCounts, indicators};
 use tsunagu_core::wareki;
-use tsunagu_report::csv::{self, Table};
+use tsunagu_report::csv::Table;
 
-use crate::{App, Caller, Result, access};
+use crate::{App, Caller, FileFormat, Result, access};
 
 /// One month's indicators.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -106,9 +106,14 @@ pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Na
     })
 }
 
-/// The fiscal year's report as a CSV file for Excel (the table of the page, a row a month and
-/// one for the year), audited as an export.
-pub async fn national_csv(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Vec<u8>> {
+/// The fiscal year's report as a file for Excel (the table of the page, a row a month and one
+/// for the year), audited as an export.
+pub async fn national_file(
+    app: &App,
+    caller: &Caller,
+    fiscal_year: i16,
+    format: FileFormat,
+) -> Result<Vec<u8>> {
     let report = national(app, caller, fiscal_year).await?;
     let mut table = Table {
         headers: [
@@ -165,9 +170,9 @@ pub async fn national_csv(app: &App, caller: &Caller, fiscal_year: i16) -> Resul
     app.store
         .audit(&[caller
             .audit("stats.national_exported")
-            .detail(format!("fiscal year {fiscal_year}, csv"))])
+            .detail(format!("fiscal year {fiscal_year}, {}", format.extension()))])
         .await?;
-    Ok(csv::write(&table))
+    format.write("支援状況調査", &table)
 }
 
 fn invalid_year() -> crate::Error {

@@ -1,3 +1,4 @@
 //! The files Tsunagu exchanges with spreadsheets. Pure: bytes in, bytes out, no I/O.
 
 pub mod csv;
+pub mod xlsx;

@@ -139,8 +139,10 @@ routes! {
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
     GET "/cases" WorkCases => caselist::list;
     GET "/cases.csv" WorkCases => caselist::export_csv;
+    GET "/cases.xlsx" WorkCases => caselist::export_xlsx;
     GET "/stats" TenantCounts => stats::national;
     GET "/stats/national.csv" TenantCounts => stats::national_csv;
+    GET "/stats/national.xlsx" TenantCounts => stats::national_xlsx;
     GET "/cases/{id}" Case(Access::Read) => case::show;
     POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
     POST "/cases/{id}/agenda" Case(Access::Write) => case::take_to_meeting;

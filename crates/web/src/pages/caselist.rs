@@ -322,9 +322,27 @@ fn query_string(q: &ListQuery) -> String {
 /// The whole list as the filters select it, as a CSV file for Excel (422 with the problems
 /// when a filter cannot be read).
 pub async fn export_csv(
+    state: State<AppState>,
+    page: Page,
+    query: Query<ListQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    export(state, page, query, tsunagu_app::FileFormat::Csv).await
+}
+
+/// The same as an xlsx workbook.
+pub async fn export_xlsx(
+    state: State<AppState>,
+    page: Page,
+    query: Query<ListQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    export(state, page, query, tsunagu_app::FileFormat::Xlsx).await
+}
+
+async fn export(
     State(app): State<AppState>,
     Page(auth): Page,
     Query(q): Query<ListQuery>,
+    format: tsunagu_app::FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
     use axum::response::IntoResponse;
     crate::access::work_cases(&auth)?;
@@ -335,22 +353,9 @@ pub async fn export_csv(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, text.join("\n")).into_response());
         }
     };
-    let bytes = caseload::export_csv(&app, &auth, req).await?;
+    let bytes = caseload::export_file(&app, &auth, req, format).await?;
     let day = app.clock.today();
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"cases-{day}.csv\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::download(format, &format!("cases-{day}"), bytes))
 }
 
 pub async fn list(

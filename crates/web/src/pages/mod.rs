@@ -130,6 +130,25 @@ pub fn render(t: &impl Template) -> Response {
     render_status(StatusCode::OK, t)
 }
 
+/// A file to download: its type, and its name (`stem` and the format's extension).
+pub fn download(format: tsunagu_app::FileFormat, stem: &str, bytes: Vec<u8>) -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                format.content_type().to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{stem}.{}\"", format.extension()),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// When something was recorded, as pages show it: 令和8年12月6日 14:30 (Japan's time).
 pub fn stamp(t: jiff::Timestamp) -> String {
     let at = tsunagu_app::in_japan(t);

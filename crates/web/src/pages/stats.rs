@@ -4,8 +4,8 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::IntoResponse;
 use serde::Deserialize;
+use tsunagu_app::FileFormat;
 use tsunagu_app::stats::NationalReport;
 use tsunagu_core::stats::Indicators;
 use tsunagu_core::wareki;
@@ -75,26 +75,35 @@ fn fiscal_year_of(q: &StatsQuery, today: jiff::civil::Date) -> i16 {
 
 /// The same table as a CSV file for Excel.
 pub async fn national_csv(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    national_file(state, page, query, FileFormat::Csv).await
+}
+
+/// The same table as an xlsx workbook.
+pub async fn national_xlsx(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    national_file(state, page, query, FileFormat::Xlsx).await
+}
+
+async fn national_file(
     State(app): State<AppState>,
     Page(auth): Page,
     Query(q): Query<StatsQuery>,
+    format: FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
     let fiscal_year = fiscal_year_of(&q, app.clock.today());
-    let bytes = tsunagu_app::stats::national_csv(&app, &auth, fiscal_year).await?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"national-{fiscal_year}.csv\""),
-            ),
-        ],
+    let bytes = tsunagu_app::stats::national_file(&app, &auth, fiscal_year, format).await?;
+    Ok(super::download(
+        format,
+        &format!("national-{fiscal_year}"),
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 pub async fn national(

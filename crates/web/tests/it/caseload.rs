@@ -677,6 +677,30 @@ async fn the_caseload_list_exports_as_csv_only_what_the_caller_may_read() {
         assert!(csv.contains(",'=1+2 書出,"), "neutralised: {csv}");
         assert!(csv.contains(",書出 二郎,"), "{csv}");
         assert!(!csv.contains("他機関"), "another agency's case: {csv}");
+        // The same as an xlsx workbook, read back: the header, the two cases, the name that
+        // looks like a formula kept as text.
+        let res = worker
+            .client
+            .get(format!("{}/cases.xlsx?worker=me&sort=kana", worker.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = res.bytes().await.unwrap().to_vec();
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("支援ケース一覧").unwrap();
+        assert_eq!(sheet.height(), 3);
+        assert_eq!(
+            sheet.get((0, 1)),
+            Some(&calamine::Data::String("氏名".into()))
+        );
+        let names: Vec<String> = (1..3)
+            .map(|r| sheet.get((r, 1)).unwrap().to_string())
+            .collect();
+        assert!(names.contains(&"=1+2 書出".to_owned()), "{names:?}");
+        assert!(names.contains(&"書出 二郎".to_owned()), "{names:?}");
         // The other agency's worker sees only their own.
         let (s, theirs) = stranger.page("/cases.csv?worker=org").await;
         assert_eq!(s, StatusCode::OK);

@@ -197,6 +197,32 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
         assert!(employed >= 1, "{csv}");
         let (s, _) = worker.page("/stats/national.csv").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+        // And as an xlsx workbook, the counts as numbers.
+        let bytes = lead
+            .client
+            .get(format!("{}/stats/national.xlsx", lead.base))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec();
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("支援状況調査").unwrap();
+        let last = sheet.height() - 1;
+        assert_eq!(
+            sheet.get((last, 0)),
+            Some(&calamine::Data::String("年度計".into()))
+        );
+        match sheet.get((last, 4)) {
+            Some(calamine::Data::Float(n)) => assert!(*n >= 1.0),
+            other => panic!("就労者数: {other:?}"),
+        }
+        let (s, _) = worker.page("/stats/national.xlsx").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         db.finish().await;
     }
 }

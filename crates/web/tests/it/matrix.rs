@@ -446,6 +446,8 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/admin/audit") => vec![get("/admin/audit".into())],
         ("GET", "/stats") => vec![get("/stats".into())],
         ("GET", "/cases.csv") => vec![get("/cases.csv".into())],
+        ("GET", "/cases.xlsx") => vec![get("/cases.xlsx".into())],
+        ("GET", "/stats/national.xlsx") => vec![get("/stats/national.xlsx".into())],
         ("GET", "/stats/national.csv") => vec![get("/stats/national.csv".into())],
         // An unknown form: refused (422), nothing changes.
         ("POST", "/account") => vec![form(
