@@ -76,8 +76,11 @@ impl Db {
             return Ok(());
         }
         let ids: Vec<String> = items.iter().map(|c| c.id.to_string()).collect();
+        // Each case's due items, worked out once: the `case_due` rows and the earliest day.
+        let due_of: Vec<Vec<tsunagu_core::case::DueItem>> =
+            items.iter().map(|c| due_items(c.state)).collect();
         let mut rows = Vec::with_capacity(items.len());
-        for c in items {
+        for (c, due) in items.iter().zip(&due_of) {
             let mut row = vec![
                 Val::text(c.id.to_string()),
                 Val::text(c.tenant.to_string()),
@@ -91,7 +94,7 @@ impl Db {
                 Val::Int(to_i64(c.version)),
                 Val::text(json(c.state)?),
             ];
-            row.extend(case_list_values(c.state));
+            row.extend(case_list_values(c.state, due));
             rows.push(row);
         }
         // Each case moves between rows of the caseload counts as its worker or
@@ -203,7 +206,7 @@ impl Db {
             rows,
         )
         .await?;
-        for c in items {
+        for (c, due) in items.iter().zip(&due_of) {
             let Some(stored_cols) = stored.existing.get(&c.id.to_string()) else {
                 continue;
             };
@@ -212,7 +215,7 @@ impl Db {
                 Some(c.state.stage.as_str().to_owned()),
                 Some(c.stage_changed_at.to_owned()),
                 Some(c.state.stage_since().to_string()),
-                earliest_due(c.state),
+                earliest_due(due),
             ];
             if &now != stored_cols {
                 let [worker, stage, changed, entered, due] = now;
@@ -249,8 +252,8 @@ impl Db {
         .await?;
         Self::delete_in_(tx, "case_due", "case_id", &ids).await?;
         let mut due = Vec::new();
-        for c in items {
-            for item in due_items(c.state) {
+        for (c, items_due) in items.iter().zip(&due_of) {
+            for item in items_due {
                 due.push(vec![
                     Val::text(c.id.to_string()),
                     Val::text(c.tenant.to_string()),
@@ -587,7 +590,7 @@ impl Db {
                     CASE_LIST_COLUMNS.len() + 2
                 );
                 let mut q = query(sqlx::AssertSqlSafe(sql)).bind(Val::text(json(&state)?));
-                for v in case_list_values(&state) {
+                for v in case_list_values(&state, &due_items(&state)) {
                     q = q.bind(v);
                 }
                 q.bind(Val::text(id.clone())).execute(tx.ex()).await?;
@@ -828,8 +831,8 @@ pub(super) struct CaseRowsStored {
 }
 
 /// The columns of `cases` the caseload list filters and sorts by (migration 0014), in the
-/// order `CASE_LIST_COLUMNS` names them.
-pub(crate) fn case_list_values(state: &CaseState) -> [Val; 8] {
+/// order `CASE_LIST_COLUMNS` names them; `due` is the case's `due_items`.
+pub(crate) fn case_list_values(state: &CaseState, due: &[tsunagu_core::case::DueItem]) -> [Val; 8] {
     [
         Val::text(state.stage_since().to_string()),
         Val::text(state.last_contact_on.unwrap_or(state.opened_on).to_string()),
@@ -838,17 +841,13 @@ pub(crate) fn case_list_values(state: &CaseState) -> [Val; 8] {
         Val::Text(state.route().map(|r| r.as_str().to_owned())),
         Val::Text(state.number.map(|n| n.key())),
         Val::Text(state.awaiting_meeting().map(|p| p.as_str().to_owned())),
-        Val::Text(earliest_due(state)),
+        Val::Text(earliest_due(due)),
     ]
 }
 
 /// The day of the case's earliest due item (migration 0017), as stored.
-pub(crate) fn earliest_due(state: &CaseState) -> Option<String> {
-    due_items(state)
-        .iter()
-        .map(|d| d.due_on)
-        .min()
-        .map(|d| d.to_string())
+pub(crate) fn earliest_due(due: &[tsunagu_core::case::DueItem]) -> Option<String> {
+    due.iter().map(|d| d.due_on).min().map(|d| d.to_string())
 }
 
 /// The names of the columns `case_list_values` gives.

@@ -561,13 +561,14 @@ impl VerifyPage {
                     "case {sid}: stage_changed_at differs from the write that entered the stage"
                 ));
             }
-            let expected: Vec<Option<String>> = super::projections::case_list_values(state)
-                .into_iter()
-                .map(|v| match v {
-                    Val::Text(t) => t,
-                    _ => None,
-                })
-                .collect();
+            let expected: Vec<Option<String>> =
+                super::projections::case_list_values(state, &due_items(state))
+                    .into_iter()
+                    .map(|v| match v {
+                        Val::Text(t) => t,
+                        _ => None,
+                    })
+                    .collect();
             for ((column, stored), expected) in super::projections::CASE_LIST_COLUMNS
                 .iter()
                 .zip(&row.list)
