@@ -169,6 +169,14 @@ pub fn oversee_org(caller: &Caller) -> Result<()> {
     }
 }
 
+pub fn import_records(caller: &Caller) -> Result<()> {
+    if policy::import_records(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
 pub fn tenant_counts(caller: &Caller) -> Result<()> {
     if policy::tenant_counts(&caller.actor) {
         Ok(())

@@ -49,6 +49,7 @@ pub mod caseload;
 pub mod cases;
 pub mod due;
 pub mod error;
+pub mod import;
 pub mod meetings;
 pub mod persons;
 pub mod search;

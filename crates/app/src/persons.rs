@@ -171,8 +171,30 @@ pub async fn likely_duplicates(
     caller: &Caller,
     details: &tsunagu_core::person::PersonDetails,
 ) -> Result<Vec<PersonSummary>> {
-    use tsunagu_core::text::search_fold;
     access::work_cases(caller)?;
+    let found = find_likely(app, caller, details).await?;
+    if !found.is_empty() {
+        record(
+            app,
+            caller
+                .audit("person.duplicates_checked")
+                .subjects(found.iter().map(|p| p.id))
+                .basis(Basis::Team)
+                .detail(format!("results={}", found.len())),
+        )
+        .await?;
+    }
+    Ok(found)
+}
+
+/// [`likely_duplicates`] without its audit entry: for a use case that audits what it shows
+/// once (the import's check of many rows).
+pub(crate) async fn find_likely(
+    app: &App,
+    caller: &Caller,
+    details: &tsunagu_core::person::PersonDetails,
+) -> Result<Vec<PersonSummary>> {
+    use tsunagu_core::text::search_fold;
     let reader = Some(caller.reader(app.clock.today(), Access::Read));
     let name = search_fold(details.name.as_str());
     let kana = details
@@ -231,19 +253,7 @@ pub async fn likely_duplicates(
             }
         }
     }
-    let found = visible(app, caller, found, by_phone).await?;
-    if !found.is_empty() {
-        record(
-            app,
-            caller
-                .audit("person.duplicates_checked")
-                .subjects(found.iter().map(|p| p.id))
-                .basis(Basis::Team)
-                .detail(format!("results={}", found.len())),
-        )
-        .await?;
-    }
-    Ok(found)
+    visible(app, caller, found, by_phone).await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod case;
 pub mod ids;
+pub mod import;
 pub mod meeting;
 pub mod person;
 pub mod policy;

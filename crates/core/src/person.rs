@@ -49,6 +49,9 @@ pub enum PersonEvent {
         details: PersonDetails,
         household_id: HouseholdId,
         registered_by_org: OrgId,
+        /// The sheet row this registration was imported from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        imported_from: Option<crate::import::ImportSource>,
     },
     DetailsChanged {
         details: PersonDetails,
@@ -212,6 +215,7 @@ impl PersonState {
                         details,
                         household_id,
                         registered_by_org,
+                        ..
                     },
                 ) => {
                     state = Some(PersonState {
@@ -310,6 +314,7 @@ pub fn register(
         details,
         household_id,
         registered_by_org: ctx.actor.org_id,
+        imported_from: None,
     }])
 }
 

@@ -458,6 +458,12 @@ pub fn tenant_counts(actor: &Actor) -> bool {
     )
 }
 
+/// Importing persons and their first consultations from a sheet: lead workers, who manage
+/// every case of their organisation (the cases opened are assigned to them, to hand on).
+pub fn import_records(actor: &Actor) -> bool {
+    actor.role == Role::LeadSupportWorker
+}
+
 /// The caseload of the organisation per worker and the cases not moving: lead workers, who
 /// manage every case of their organisation.
 pub fn oversee_org(actor: &Actor) -> bool {

@@ -59,6 +59,10 @@ pub struct TenantSettings {
     /// shown beside.
     #[serde(default)]
     pub benchmarks: Benchmarks,
+    /// The column mapping of imported sheets, kept from the last import: each header as it
+    /// was compared and the field it filled (`crate::import`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_columns: Vec<crate::import::ImportColumn>,
 }
 
 /// The national 目安値 per 100,000 inhabitants and month (default: the 平成29年度 values of
@@ -166,6 +170,7 @@ impl Default for TenantSettings {
             token_days: default_token_days(),
             population: None,
             benchmarks: Benchmarks::default(),
+            import_columns: Vec::new(),
             presenting_problems: default_presenting_problems(),
         }
     }

@@ -1,4 +1,5 @@
 //! The files Tsunagu exchanges with spreadsheets. Pure: bytes in, bytes out, no I/O.
 
 pub mod csv;
+pub mod sheet;
 pub mod xlsx;

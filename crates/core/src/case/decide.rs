@@ -160,6 +160,7 @@ pub fn open_numbered(
         opened_on,
         identification: cmd.identification,
         number,
+        imported_from: None,
     }];
     if let Some(intake) = cmd.intake {
         events.push(CaseEvent::IntakeRecorded { intake });

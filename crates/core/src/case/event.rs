@@ -21,6 +21,9 @@ pub enum CaseEvent {
         /// ケース番号 (cases opened before numbering have none).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         number: Option<CaseNumber>,
+        /// The sheet row this case was imported from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        imported_from: Option<crate::import::ImportSource>,
     },
     IntakeRecorded {
         intake: Intake,

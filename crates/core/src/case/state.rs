@@ -158,6 +158,7 @@ impl CaseState {
                 opened_on,
                 identification,
                 number,
+                ..
             } => Some(CaseState {
                 number: *number,
                 person_id: *person_id,
