@@ -201,7 +201,8 @@ const HEADER_SEARCH: usize = 15;
 const HEADER_DEPTH: usize = 3;
 
 /// Finds the header: among the first rows, the run of one to three rows whose joined labels
-/// name the most fields, or the most headers the kept mapping knows (fewest rows on a tie). `saved` (the tenant's mapping) decides a
+/// name the most different fields (with the headers the kept mapping leaves out), fewest rows
+/// on a tie: 「本人 氏名」 and 「紹介者 氏名」 need both rows, a title above the header none. `saved` (the tenant's mapping) decides a
 /// header it knows; the usual wordings the others. `None` when no row names a field.
 pub fn layout(lines: &[Line], saved: &[ImportColumn]) -> Option<Layout> {
     let saved: HashMap<&str, Option<ImportField>> =
@@ -220,8 +221,8 @@ pub fn layout(lines: &[Line], saved: &[ImportColumn]) -> Option<Layout> {
                 .unwrap_or(0);
             let mut columns = Vec::new();
             let mut used: Vec<ImportField> = Vec::new();
-            // Headers recognised: by the kept mapping (a field or left out) or the usual wordings.
-            let mut known = 0;
+            // Headers the kept mapping leaves out: recognised too.
+            let mut left_out = 0;
             for index in 0..width {
                 let mut parts: Vec<&str> = Vec::new();
                 for line in &lines[start..=end] {
@@ -237,14 +238,10 @@ pub fn layout(lines: &[Line], saved: &[ImportColumn]) -> Option<Layout> {
                 let key = header_key(&header);
                 let mut field = match saved.get(key.as_str()) {
                     Some(field) => {
-                        known += 1;
+                        left_out += usize::from(field.is_none());
                         *field
                     }
-                    None => {
-                        let field = ImportField::suggested_for(&key);
-                        known += usize::from(field.is_some());
-                        field
-                    }
+                    None => ImportField::suggested_for(&key),
                 };
                 // One column per field: a second column naming it is left out.
                 if let Some(f) = field {
@@ -260,7 +257,7 @@ pub fn layout(lines: &[Line], saved: &[ImportColumn]) -> Option<Layout> {
                     field,
                 });
             }
-            let score = known;
+            let score = used.len() + left_out;
             if !used.is_empty() && best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((
                     score,

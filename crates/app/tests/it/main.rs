@@ -7,6 +7,7 @@
 mod audit;
 mod bulk;
 mod harness;
+mod import;
 mod lifecycle;
 mod merge;
 mod search;
