@@ -103,6 +103,23 @@ fn actor_of(member: Member, role: Role) -> Option<(Actor, User, TenantSettings)>
     Some((actor, user, settings))
 }
 
+/// A user acting from the server's command line (`tsunagu import`): whoever runs it already
+/// holds the database, so no password is asked; the user must exist and not be disabled, and
+/// the audit trail records them with the session `cli`.
+pub async fn cli_caller(app: &App, login: &str) -> Result<Caller> {
+    let unknown = || Error::invalid("cli.user_unknown", "そのログインIDの利用者はいません（または無効です）。");
+    let user = app.store.user_by_login(login).await?.ok_or_else(unknown)?;
+    let member = app.store.member(user.id).await?.ok_or_else(unknown)?;
+    let role = member.user.role;
+    let (actor, _, settings) = actor_of(member, role).ok_or_else(unknown)?;
+    Ok(Caller {
+        actor,
+        settings,
+        session: Some("cli".into()),
+        address: None,
+    })
+}
+
 // --- tokens and the second factor -----------------------------------------------------------
 
 /// A new random token with the given prefix, and the hash to store.

@@ -206,6 +206,23 @@ enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Import persons, and the first consultation of each row with a 相談受付日, from an xlsx
+    /// or CSV (UTF-8 or Shift_JIS) file, as a lead support worker. Every row is checked
+    /// first; a row with a problem means nothing is written (exit status 1).
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The lead support worker the import is done as (their login).
+        #[arg(long)]
+        user: String,
+        /// Check only: list every problem and likely duplicate, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import rows that are likely duplicates too, after checking them.
+        #[arg(long)]
+        confirm_duplicates: bool,
+        file: std::path::PathBuf,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -556,8 +573,105 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Copy { from, to } => backup::copy(&from, &to).await,
         Command::User { action } => user(action).await,
+        Command::Import {
+            db,
+            user,
+            dry_run,
+            confirm_duplicates,
+            file,
+        } => import(db, &user, dry_run, confirm_duplicates, &file).await,
         Command::Audit { action } => audit(action).await,
     }
+}
+
+/// The import's progress on stderr: a bar over the rows checked, then the write.
+struct ImportBar(indicatif::ProgressBar);
+
+impl tsunagu_app::import::Progress for ImportBar {
+    fn rows(&self, done: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(done);
+    }
+    fn writing(&self) {
+        self.0.set_message("書き込み中");
+    }
+}
+
+async fn import(
+    db: DbArg,
+    login: &str,
+    dry_run: bool,
+    confirm_duplicates: bool,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use tsunagu_app::import::{self, ImportRequest};
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let store = Store::connect(&db.url).await?;
+    let app = tsunagu_app::App::new(store);
+    let caller = tsunagu_app::auth::cli_caller(&app, login)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let req = ImportRequest {
+        file_name: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        bytes,
+        choices: Vec::new(),
+        duplicates_confirmed: confirm_duplicates,
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "確認 [{bar:40}] {pos}/{len} 行 {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let progress = ImportBar(bar);
+    let checked = import::check(&app, &caller, &req, &progress)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
+    progress.0.finish_and_clear();
+    let report = if dry_run || !checked.problems.is_empty() {
+        checked
+    } else {
+        import::run(&app, &caller, &req, &progress)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?
+    };
+    progress.0.finish_and_clear();
+    #[allow(clippy::print_stdout)]
+    {
+        for p in &report.problems {
+            let column = p.column.as_deref().map(|c| format!("「{c}」")).unwrap_or_default();
+            println!("{}行目{column}: {} [{}]", p.row, p.message, p.code);
+        }
+        for w in &report.warnings {
+            println!("{}行目（要確認）: {} [{}]", w.row, w.message, w.code);
+        }
+        for k in &report.known_persons {
+            println!(
+                "{}行目（要確認）: 登録済みの方と同じ可能性があります（{}）",
+                k.row, k.name
+            );
+        }
+        println!(
+            "{}: 行 {}、問題 {}、要確認 {}、取込済み {}、新しい相談者 {}、新しいケース {}",
+            if report.imported { "取り込みました" } else { "確認しました（書き込んでいません）" },
+            report.rows,
+            report.problems.len(),
+            report.warnings.len() + report.known_persons.len(),
+            report.already_imported.len(),
+            report.new_persons,
+            report.new_cases
+        );
+    }
+    if !report.problems.is_empty() {
+        bail!("{}件の問題があるため、取り込みませんでした。", report.problems.len());
+    }
+    if !dry_run && !report.imported {
+        bail!("取り込みませんでした。");
+    }
+    Ok(())
 }
 
 async fn audit(action: AuditAction) -> anyhow::Result<()> {

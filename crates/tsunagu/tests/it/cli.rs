@@ -732,3 +732,50 @@ fn bench_runs_every_workload_without_a_failure() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tsunagu import`: a CSV with a problem is reported by row and imports nothing (exit status
+/// 1); corrected, it imports; the same file again adds nothing. `verify` holds throughout.
+#[test]
+fn import_checks_then_imports_once() {
+    let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/import.db", dir.display());
+    ok(&tsunagu(&["generate", "--database", &url, "--persons", "5"]));
+    let file = dir.join("一覧.csv");
+    let import = |extra: &[&str]| {
+        let path = file.to_str().unwrap();
+        let mut args = vec!["import", "--database", &url, "--user", "lead"];
+        args.extend_from_slice(extra);
+        args.push(path);
+        tsunagu(&args)
+    };
+    std::fs::write(
+        &file,
+        "氏名,生年月日,相談受付日\r\nCLI　一子,H2.3.4,R8.4.1\r\nCLI　二子,2.3.4,\r\n",
+    )
+    .unwrap();
+    let out = import(&[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("3行目「生年月日」: 生年月日に元号を付けてください"), "{said}");
+    assert!(said.contains("新しい相談者 1"), "{said}");
+
+    std::fs::write(
+        &file,
+        "氏名,生年月日,相談受付日\r\nCLI　一子,H2.3.4,R8.4.1\r\nCLI　二子,H2.3.4,\r\n",
+    )
+    .unwrap();
+    let out = import(&["--dry-run"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("確認しました（書き込んでいません）"), "{said}");
+    let out = import(&[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("取り込みました") && said.contains("新しい相談者 2、新しいケース 1"), "{said}");
+    let out = import(&[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("取込済み 2、新しい相談者 0、新しいケース 0"), "{said}");
+    ok(&tsunagu(&["verify", "--database", &url]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
