@@ -192,6 +192,7 @@ impl utoipa::Modify for CommonResponses {
                         Guard::Administer
                             | Guard::ReadAudit
                             | Guard::OverseeOrg
+                            | Guard::ImportRecords
                             | Guard::TenantCounts
                             | Guard::WorkCases
                             | Guard::CreateCase

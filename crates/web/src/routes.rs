@@ -27,6 +27,8 @@ pub enum Guard {
     ReadAudit,
     /// Lead workers, for their organisation's caseload (`policy::oversee_org`); others 403.
     OverseeOrg,
+    /// Importing persons from a workbook: lead workers (`policy::import_records`); others 403.
+    ImportRecords,
     /// Counts over the tenant without names, for leads, municipal officers and administrators
     /// (`policy::tenant_counts`); others 403.
     TenantCounts,
@@ -140,6 +142,8 @@ routes! {
     GET "/cases" WorkCases => caselist::list;
     GET "/cases.csv" WorkCases => caselist::export_csv;
     GET "/cases.xlsx" WorkCases => caselist::export_xlsx;
+    GET "/import" ImportRecords => pages::import::form;
+    POST "/import" ImportRecords => pages::import::submit, body pages::import::IMPORT_BODY_BYTES;
     GET "/stats" TenantCounts => stats::national;
     GET "/stats/national.csv" TenantCounts => stats::national_csv;
     GET "/stats/national.xlsx" TenantCounts => stats::national_xlsx;

@@ -298,7 +298,7 @@ pub async fn dashboard(
 /// `csrf_token` field, which this layer moves into the `X-CSRF-Token` header that the `Auth`
 /// extractor checks for every state-changing request. Nothing else about the request changes.
 /// A urlencoded form is read up to the body limit; a multipart upload (only to an attachment
-/// route) up to the upload limit, and its token must come before the file.
+/// or the import route) up to the upload limit, and its token must come before the file.
 pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     // Text with control characters is refused wherever it enters: the query string of every
     // request here, a form's fields below, JSON bodies in `ApiJson`.
@@ -312,8 +312,9 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
         .unwrap_or_default()
         .to_owned();
     let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let import = request.uri().path() == "/import";
     let boundary = (content_type.starts_with("multipart/form-data")
-        && request.uri().path().ends_with("/attachments"))
+        && (request.uri().path().ends_with("/attachments") || import))
     .then(|| multer::parse_boundary(&content_type).ok())
     .flatten();
     let has_token = request.headers().contains_key(crate::auth::CSRF_HEADER);
@@ -322,6 +323,8 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
     }
     let limit = if is_form {
         crate::MAX_BODY_BYTES
+    } else if import {
+        crate::pages::import::IMPORT_BODY_BYTES
     } else {
         crate::attachments::UPLOAD_BODY_BYTES
     };

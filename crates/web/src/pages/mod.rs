@@ -9,6 +9,7 @@ pub mod attachment;
 pub mod audit;
 pub mod case;
 pub mod caselist;
+pub mod import;
 pub mod meeting;
 pub mod person;
 pub mod person_edit;
@@ -38,6 +39,8 @@ pub struct Chrome {
     pub reads_audit: bool,
     /// Leads, municipal officers and administrators: the statistics.
     pub sees_counts: bool,
+    /// Lead workers: the import of persons from a workbook.
+    pub imports: bool,
     /// Today in 和暦 and the fiscal year, shown in the header.
     pub today: String,
     pub fiscal_year: String,
@@ -57,6 +60,7 @@ impl Chrome {
             administers: tsunagu_core::policy::administer(&auth.actor),
             reads_audit: tsunagu_core::policy::read_audit(&auth.actor),
             sees_counts: tsunagu_core::policy::tenant_counts(&auth.actor),
+            imports: tsunagu_core::policy::import_records(&auth.actor),
             today: wareki::format(today),
             fiscal_year: wareki::fiscal_year_label(today),
         }

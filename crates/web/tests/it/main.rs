@@ -16,6 +16,7 @@ mod caseload;
 mod confidentiality;
 mod corrections;
 mod employment;
+mod import;
 mod lifecycle;
 mod matrix;
 mod meetings;

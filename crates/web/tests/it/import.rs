@@ -1,0 +1,150 @@
+//! 取り込み through the page (issue 14, item 9): a file is checked first (every problem by row
+//! and column, nothing written), the check's page carries the file on to the import, a column
+//! the header does not name is mapped on the page and the mapping is kept, and the same file
+//! again adds nothing. Only lead workers import.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+
+/// The value of the hidden input `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let start = format!("name=\"{name}\" value=\"");
+    let at = html.find(&start).unwrap_or_else(|| panic!("no {name}: {html}")) + start.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn post(api: &Api, form: Form) -> (StatusCode, String) {
+    let res = api
+        .client
+        .post(format!("{}/import", api.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+fn upload(api: &Api, name: &str, csv: &str) -> Form {
+    Form::new()
+        .text("csrf_token", api.csrf.clone())
+        .text("action", "check")
+        .part("file", Part::bytes(csv.as_bytes().to_vec()).file_name(name.to_owned()))
+}
+
+/// The form the check's page offers next, as the browser sends it: the carried file, each
+/// column's choice (changed where `change` says), and the button pressed.
+fn next(api: &Api, html: &str, action: &str, change: &[(&str, &str)], confirm: bool) -> Form {
+    let mut form = Form::new()
+        .text("csrf_token", api.csrf.clone())
+        .text("file_name", hidden(html, "file_name"))
+        .text("file_data", hidden(html, "file_data"))
+        .text("action", action.to_owned());
+    for i in 0..10 {
+        let name = format!("col_{i}");
+        if !html.contains(&format!("name=\"{name}\"")) {
+            continue;
+        }
+        let chosen = change
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| {
+                // The option selected in the page.
+                let select = html.split(&format!("name=\"{name}\">")).nth(1).unwrap();
+                let select = select.split("</select>").next().unwrap();
+                select
+                    .split("<option value=\"")
+                    .find(|o| o.contains("\" selected>"))
+                    .map(|o| o.split('"').next().unwrap().to_owned())
+                    .unwrap_or_default()
+            });
+        form = form.text(name, chosen);
+    }
+    if confirm {
+        form = form.text("confirm_duplicates", "on");
+    }
+    form
+}
+
+async fn persons_named(api: &Api, name: &str) -> usize {
+    let (_, found) = api.get(&format!("/api/persons?name={name}")).await;
+    found.as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn a_file_is_checked_mapped_imported_once_through_the_page() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let lead = w.login("lead").await;
+        let (s, html) = lead.page("/import").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("href=\"/import\">取り込み</a>"), "the menu offers it");
+        assert!(html.contains("id=\"f-file\""));
+
+        // A row with a problem: listed by row and column; no import button; nothing written.
+        let with_error = "お客様,生年月日,受付日\r\n頁取込　一子,H2.3.4,R8.4.1\r\n頁取込　二子,2.3.4,\r\n";
+        let (s, html) = post(&lead, upload(&lead, "一覧.csv", with_error)).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        // 「お客様」 names no field: the whole file lacks its names.
+        assert!(html.contains("import.name_column_missing"), "{html}");
+        assert!(!html.contains("id=\"import-go\""));
+
+        // Mapped on the page: 「お客様」 is the name. Row 3's date is still wrong.
+        let (s, html) = post(&lead, next(&lead, &html, "check", &[("col_0", "name")], false)).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert!(html.contains("<th scope=\"row\">3行目</th><td>生年月日</td><td>生年月日に元号を付けてください"), "{html}");
+        assert!(!html.contains("id=\"import-go\""));
+        // An import forced past the check is refused, the reasons shown again.
+        let (s, again) = post(&lead, next(&lead, &html, "import", &[], false)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again.contains("import.has_problems") && again.contains("取り込みませんでした。"));
+        assert_eq!(persons_named(&lead, "頁取込").await, 0);
+
+        // Corrected. The mapping is kept only by an import, so it is chosen again; then the
+        // import button imports both rows.
+        let corrected = "お客様,生年月日,受付日\r\n頁取込　一子,H2.3.4,R8.4.1\r\n頁取込　二子,H2.3.4,\r\n";
+        let (_, html) = post(&lead, upload(&lead, "一覧.csv", corrected)).await;
+        let (s, html) = post(&lead, next(&lead, &html, "check", &[("col_0", "name")], false)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("id=\"import-go\""), "{html}");
+        assert!(html.contains("2人を取り込む"), "{html}");
+        let (s, html) = post(&lead, next(&lead, &html, "import", &[], false)).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert!(html.contains("id=\"import-done\""), "{html}");
+        assert!(html.contains("相談者 2人を登録し、ケース 1件"), "{html}");
+        assert_eq!(persons_named(&lead, "頁取込").await, 2);
+
+        // The mapping is kept: the same header is read as the name without choosing, and the
+        // rows are named as imported before; nothing more is offered to import.
+        let (s, html) = post(&lead, upload(&lead, "一覧.csv", corrected)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(!html.contains("import.name_column_missing"), "{html}");
+        assert!(html.contains("<dt>取込済み</dt><dd>2行</dd>"), "{html}");
+        assert!(!html.contains("id=\"import-go\""));
+        assert_eq!(persons_named(&lead, "頁取込").await, 2);
+
+        // A file that is no table: the reason beside the file field.
+        let bad = Form::new()
+            .text("csrf_token", lead.csrf.clone())
+            .text("action", "check")
+            .part("file", Part::bytes(vec![0, 1, 2]).file_name("x.xlsx"));
+        let (s, html) = post(&lead, bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"f-file-err\"") && html.contains("Excel（xlsx）か CSV"), "{html}");
+        // No file chosen.
+        let none = Form::new()
+            .text("csrf_token", lead.csrf.clone())
+            .text("action", "check");
+        let (s, html) = post(&lead, none).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("取り込むファイルを選んでください。"), "{html}");
+
+        // A support worker neither sees nor uses it.
+        let worker = w.login("worker").await;
+        let (_, html) = worker.page("/").await;
+        assert!(!html.contains("href=\"/import\""));
+        let (s, _) = post(&worker, upload(&worker, "一覧.csv", corrected)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+}
