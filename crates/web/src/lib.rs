@@ -10,6 +10,7 @@ pub mod auth;
 pub mod caseload;
 pub mod error;
 pub mod extract;
+pub mod imports;
 pub mod pages;
 pub mod routes;
 pub mod ui;
@@ -124,6 +125,8 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::case_plans,
         attachments::upload,
         attachments::get_content,
+        imports::check,
+        imports::run,
         api::create_meeting,
         api::list_meetings,
         api::get_meeting,

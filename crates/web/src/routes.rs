@@ -218,6 +218,8 @@ routes! {
     GET "/api/due/counts" TenantCounts => api::due_counts;
     GET "/api/caseload" OverseeOrg => crate::caseload::caseload;
     GET "/api/stats/national" TenantCounts => api::national_stats;
+    POST "/api/imports/check" ImportRecords => crate::imports::check, body crate::imports::IMPORT_BODY_BYTES;
+    POST "/api/imports" ImportRecords => crate::imports::run, body crate::imports::IMPORT_BODY_BYTES;
 }
 
 /// Every registered route with its guard.

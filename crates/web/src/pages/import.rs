@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::http::StatusCode;
 use base64::Engine as _;
-use tsunagu_app::import::{self, ImportReport, ImportRequest};
+use tsunagu_app::import::{self, ImportReport};
 use tsunagu_core::import::ImportField;
 
 use super::{Chrome, Notice, PageResult, filters, render, render_status};
@@ -18,8 +18,7 @@ use crate::attachments;
 use crate::error::ApiError;
 use crate::ui::Page;
 
-/// The largest import request: the file (as a file or carried on in base64) and the form.
-pub const IMPORT_BODY_BYTES: usize = import::MAX_BYTES / 3 * 4 + 256 * 1024;
+pub use crate::imports::IMPORT_BODY_BYTES;
 
 /// A column as the page shows it: its header and the field chosen, with the choices.
 struct ColumnRow {
@@ -86,52 +85,11 @@ pub async fn submit(
         Ok(u) => u,
         Err(e) => return Ok(file_refused(p, &e)),
     };
-    let field = |name: &str| {
-        upload
-            .fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    let importing = crate::imports::wants_import(&upload);
+    let req = match crate::imports::request_of(upload) {
+        Ok(req) => req,
+        Err(e) => return Ok(file_refused(p, &e)),
     };
-    let (file_name, bytes) = match (&upload.file, field("file_data")) {
-        (Some(f), _) => (f.filename.clone(), f.content.clone()),
-        (None, Some(data)) if !data.is_empty() => {
-            match base64::engine::general_purpose::STANDARD.decode(data.trim()) {
-                Ok(bytes) => (field("file_name").unwrap_or_default().to_owned(), bytes),
-                Err(_) => {
-                    return Ok(file_refused(
-                        p,
-                        &ApiError::bad_request(
-                            "import.file_missing",
-                            "ファイルをもう一度選んでください。",
-                        ),
-                    ));
-                }
-            }
-        }
-        _ => {
-            return Ok(file_refused(
-                p,
-                &ApiError::bad_request("import.file_missing", "取り込むファイルを選んでください。"),
-            ));
-        }
-    };
-    // The columns mapped on the check's page (absent on the first check).
-    let choices: Vec<(usize, Option<ImportField>)> = upload
-        .fields
-        .iter()
-        .filter_map(|(k, v)| {
-            let index = k.strip_prefix("col_")?.parse().ok()?;
-            Some((index, ImportField::from_code(v)))
-        })
-        .collect();
-    let req = ImportRequest {
-        file_name,
-        bytes,
-        choices,
-        duplicates_confirmed: field("confirm_duplicates") == Some("on"),
-    };
-    let importing = field("action") == Some("import");
     let result = if importing {
         import::run(&app, &auth, &req, &()).await
     } else {

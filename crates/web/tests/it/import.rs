@@ -140,6 +140,36 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html.contains("取り込むファイルを選んでください。"), "{html}");
 
+        // The API: the check as JSON, the import 201 once, then nothing new; a file with a
+        // problem 422 with its code.
+        let api = |path: &'static str, csv: &'static str| {
+            let form = Form::new().part(
+                "file",
+                Part::bytes(csv.as_bytes().to_vec()).file_name("api.csv"),
+            );
+            lead.client
+                .post(format!("{}{path}", lead.base))
+                .header("x-csrf-token", &lead.csrf)
+                .multipart(form)
+                .send()
+        };
+        let good = "氏名,生年月日\nAPI取込　一子,1990-01-02\n";
+        let res = api("/api/imports/check", good).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let report: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(report["new_persons"], 1, "{report}");
+        assert_eq!(report["layout"]["columns"][0]["field"], "name", "{report}");
+        let res = api("/api/imports", good).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let res = api("/api/imports", good).await.unwrap();
+        let report: serde_json::Value = res.json().await.unwrap();
+        assert_eq!((report["new_persons"].as_u64(), report["already_imported"][0].as_u64()), (Some(0), Some(2)), "{report}");
+        let res = api("/api/imports", "氏名,生年月日\nAPI取込　二子,1.2.3\n").await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "import.has_problems");
+        assert_eq!(persons_named(&lead, "API取込").await, 1);
+
         // A support worker neither sees nor uses it.
         let worker = w.login("worker").await;
         let (_, html) = worker.page("/").await;

@@ -446,6 +446,21 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/admin/audit") => vec![get("/admin/audit".into())],
         ("GET", "/stats") => vec![get("/stats".into())],
         ("GET", "/import") => vec![get("/import".into())],
+        // The API's check and import of a file without a header: the check lists its problem
+        // (200), the import refuses it (422); nothing is written.
+        ("POST", "/api/imports/check") => vec![Req {
+            multipart: true,
+            ..req(Method::POST, "/api/imports/check".into(), Some(json!({})), StatusCode::OK)
+        }],
+        ("POST", "/api/imports") => vec![Req {
+            multipart: true,
+            ..req(
+                Method::POST,
+                "/api/imports".into(),
+                Some(json!({})),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }],
         // A check of a file without a header: its problem is listed (200); nothing is written.
         ("POST", "/import") => vec![Req {
             multipart: true,
