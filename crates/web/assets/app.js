@@ -11,3 +11,13 @@ document.addEventListener('DOMContentLoaded', function () {
     button.setAttribute('aria-expanded', open ? 'true' : 'false');
   });
 });
+
+// A form that takes a while (the import's check and the import itself) shows its progress bar
+// while the server works; without this script the page simply waits.
+document.addEventListener('submit', function (event) {
+  var form = event.target;
+  var bar = form && form.getAttribute('data-progress') && document.getElementById(form.getAttribute('data-progress'));
+  if (!bar) return;
+  bar.hidden = false;
+  form.querySelectorAll('button[type=submit]').forEach(function (b) { b.setAttribute('aria-disabled', 'true'); });
+});

@@ -961,6 +961,33 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     check_axe(&client, "statistics", &mut axe).await;
     screenshot(&client, "stats").await;
 
+    // The lead imports the city's list from the menu: the check names the row with a problem,
+    // the corrected file is checked and imported.
+    let sheets = std::env::temp_dir().join(format!("tsunagu-import-{case}"));
+    std::fs::create_dir_all(&sheets).unwrap();
+    let wrong = sheets.join("相談者一覧.csv");
+    std::fs::write(&wrong, "氏名,生年月日,相談受付日\r\n画面取込　一子,H2.3.4,R8.4.1\r\n画面取込　二子,2.3.4,\r\n").unwrap();
+    let right = sheets.join("相談者一覧（修正）.csv");
+    std::fs::write(&right, "氏名,生年月日,相談受付日\r\n画面取込　一子,H2.3.4,R8.4.1\r\n画面取込　二子,H2.3.4,\r\n").unwrap();
+    click_and_wait(&client, "nav a[href='/import']").await;
+    assert_eq!(heading(&client).await, "相談者の取り込み（Excel・CSV）");
+    fill(&client, "f-file", wrong.to_str().unwrap()).await;
+    click_and_wait(&client, "#import-upload button[type=submit]").await;
+    let problems = text_of(&client, "#import-problems").await;
+    assert!(problems.contains("3行目") && problems.contains("元号"), "{problems}");
+    check_axe(&client, "import check", &mut axe).await;
+    screenshot(&client, "import-check").await;
+    fill(&client, "f-file", right.to_str().unwrap()).await;
+    click_and_wait(&client, "#import-upload button[type=submit]").await;
+    click_and_wait(&client, "#import-go").await;
+    assert!(
+        text_of(&client, "#import-done")
+            .await
+            .contains("相談者 2人を登録し、ケース 1件")
+    );
+    check_axe(&client, "import done", &mut axe).await;
+    std::fs::remove_dir_all(&sheets).unwrap();
+
     act(&client, &base, &case, "record_monitoring").await;
     click(&client, "input[name=kind][value=scheduled]").await;
     set(&client, "f-progress", "就労準備支援事業に通い始めた").await;
