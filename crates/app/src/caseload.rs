@@ -264,6 +264,8 @@ pub struct ListRequest {
     pub stuck: bool,
     /// Only cases opened in this fiscal year (年度, by its starting year: 2026 = 令和8年度).
     pub fiscal_year: Option<i16>,
+    /// Only cases opened in this month (year, month): the statistics link a month here.
+    pub opened_month: Option<(i16, i8)>,
     pub person: Option<PersonId>,
     /// The case with this number.
     pub case_number: Option<tsunagu_core::case::CaseNumber>,
@@ -338,13 +340,20 @@ fn list_filter(
         }
         entered_before = Some(days_before(u32::from(caller.settings.stuck_after_days)));
     }
-    let (opened_from, opened_until) = match q.fiscal_year {
+    let (mut opened_from, mut opened_until) = match q.fiscal_year {
         Some(fy) => (
             jiff::civil::Date::new(fy, 4, 1).ok(),
             jiff::civil::Date::new(fy + 1, 3, 31).ok(),
         ),
         None => (None, None),
     };
+    if let Some((y, m)) = q.opened_month
+        && let Ok(first) = jiff::civil::Date::new(y, m, 1)
+    {
+        let last = first.last_of_month();
+        opened_from = Some(opened_from.map_or(first, |f| f.max(first)));
+        opened_until = Some(opened_until.map_or(last, |u| u.min(last)));
+    }
     Some(tsunagu_store::CaseListFilter {
         reader: Some(caller.reader(today, Access::Read)),
         owner_org,

@@ -50,6 +50,9 @@ pub struct ListQuery {
     /// Fiscal year opened: `2026`, `令和8`, `R8` (年度 may follow).
     #[serde(default)]
     pub fy: String,
+    /// Month opened: `2026-04`, `令和8年4月` (the statistics link a month's cases here).
+    #[serde(default)]
+    pub month: String,
     /// `entered_oldest` (default), `entered_newest`, `contact_oldest`, `opened_newest`, `kana`.
     #[serde(default)]
     pub sort: String,
@@ -83,6 +86,17 @@ fn digits(raw: &str) -> String {
 }
 
 pub use tsunagu_core::wareki::parse_fiscal_year;
+
+/// A month as typed: `2026-04`, `2026/4`, `令和8年4月`, `R8.4` (full-width digits too).
+pub fn parse_month(raw: &str) -> Option<(i16, i8)> {
+    let s = tsunagu_core::text::half_width_digits(raw.trim());
+    let s = s.trim_end_matches('月');
+    // A month is its first day: read as a date with the day added.
+    let sep = if s.contains('年') { "月" } else if s.contains('/') { "/" } else if s.contains('.') { "." } else { "-" };
+    let day = tsunagu_core::wareki::parse(&format!("{s}{sep}1"))
+        .or_else(|| tsunagu_core::wareki::parse(&format!("{s}{sep}1日")))?;
+    Some((day.year(), day.month()))
+}
 
 /// Reads the list's parameters for this caller; every parameter that cannot be read is named.
 pub fn request_of(q: &ListQuery, auth: &Auth) -> Result<ListRequest, Vec<QueryProblem>> {
@@ -186,6 +200,15 @@ pub fn request_of(q: &ListQuery, auth: &Auth) -> Result<ListRequest, Vec<QueryPr
             None => problems.push((
                 "fy",
                 "年度は「令和8」「R8」「2026」のように入力してください。".into(),
+            )),
+        }
+    }
+    if !q.month.trim().is_empty() {
+        match parse_month(&q.month) {
+            Some(m) => req.opened_month = Some(m),
+            None => problems.push((
+                "month",
+                "月は「2026-04」「令和8年4月」のように入力してください。".into(),
             )),
         }
     }
@@ -306,6 +329,7 @@ fn query_string(q: &ListQuery) -> String {
         ("quiet", &q.quiet),
         ("stuck", &q.stuck),
         ("fy", &q.fy),
+        ("month", &q.month),
         ("sort", &q.sort),
         ("person", &q.person),
         ("number", &q.number),
@@ -535,6 +559,16 @@ mod tests {
             ("20260", None),
         ] {
             assert_eq!(parse_fiscal_year(raw), fy, "{raw}");
+        }
+    }
+
+    #[test]
+    fn months_are_read_in_the_usual_forms() {
+        for raw in ["2026-04", "2026/4", "令和8年4月", "R8.4", "２０２６－０４", "令和８年４月"] {
+            assert_eq!(super::parse_month(raw), Some((2026, 4)), "{raw}");
+        }
+        for raw in ["2026-13", "8年4月", "四月", "2026"] {
+            assert_eq!(super::parse_month(raw), None, "{raw}");
         }
     }
 }

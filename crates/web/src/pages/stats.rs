@@ -24,6 +24,8 @@ pub struct StatsQuery {
 /// One row of the table.
 pub struct Row {
     pub label: String,
+    /// The cases behind the month (the caseload list, through the caller's access).
+    pub href: Option<String>,
     pub cells: [String; 7],
     pub rate: String,
     pub per_100k: Option<[String; 3]>,
@@ -39,12 +41,16 @@ struct StatsPage {
     rows: Vec<Row>,
     population: Option<u32>,
     benchmarks: [u16; 3],
+    /// Charts of the months (SVG drawn here), each with its heading; the tables carry the
+    /// same figures.
+    charts: Vec<(String, String)>,
 }
 
 fn row(label: String, i: &Indicators) -> Row {
     let c = &i.counts;
     Row {
         label,
+        href: None,
         cells: [
             c.new_consultations,
             c.plans,
@@ -120,11 +126,16 @@ pub async fn national(
             .map(wareki::fiscal_year_label)
             .unwrap_or_default()
     };
+    let links = auth.actor.role.works_cases();
     let mut rows: Vec<Row> = report
         .months
         .iter()
-        .map(|m| row(m.label.clone(), &m.indicators))
+        .map(|m| Row {
+            href: links.then(|| format!("/cases?month={}&status=all", m.month)),
+            ..row(m.label.clone(), &m.indicators)
+        })
         .collect();
+    let charts = charts(&report);
     rows.push(row("年度計".to_owned(), &report.year));
     let b = report.benchmarks;
     Ok(render(&StatsPage {
@@ -135,5 +146,103 @@ pub async fn national(
         rows,
         population: report.population,
         benchmarks: [b.new_consultations, b.plans, b.employment_support_subjects],
+        charts,
     }))
+}
+
+/// The month of a `2026-04` key as the charts label it: 「4月」.
+fn month_label(month: &str) -> String {
+    let m = month
+        .split('-')
+        .nth(1)
+        .and_then(|m| m.parse::<u8>().ok())
+        .unwrap_or(0);
+    format!("{m}月")
+}
+
+/// The months as bars: the counts, then each figure per 100,000 inhabitants beside its 目安値
+/// (when the population is set).
+fn charts(report: &NationalReport) -> Vec<(String, String)> {
+    use tsunagu_report::chart::{BarChart, Series, bars};
+    let categories: Vec<String> = report.months.iter().map(|m| month_label(&m.month)).collect();
+    let series = |name: &str, f: &dyn Fn(&Indicators) -> f64| Series {
+        name: name.to_owned(),
+        values: report.months.iter().map(|m| f(&m.indicators)).collect(),
+    };
+    let describe = |s: &[Series]| {
+        s.iter()
+            .map(|s| {
+                let total: f64 = s.values.iter().sum();
+                format!("{}は年度計{}", s.name, total)
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let mut out = Vec::new();
+    let counts = vec![
+        series("新規相談受付件数", &|i| i.counts.new_consultations as f64),
+        series("プラン作成件数", &|i| i.counts.plans as f64),
+        series("就労支援対象者数", &|i| i.counts.employment_support_subjects as f64),
+    ];
+    out.push((
+        "月別の件数".to_owned(),
+        bars(
+            &BarChart {
+                title: "月別の新規相談受付件数・プラン作成件数・就労支援対象者数".into(),
+                description: format!("{}。月ごとの値は下の表のとおり。", describe(&counts)),
+                categories: categories.clone(),
+                series: counts,
+                reference: None,
+            },
+            "chart-counts",
+        ),
+    ));
+    let outcomes = vec![
+        series("就労者数", &|i| i.counts.employed as f64),
+        series("増収者数", &|i| i.counts.income_increased as f64),
+    ];
+    out.push((
+        "月別の就労・増収".to_owned(),
+        bars(
+            &BarChart {
+                title: "月別の就労者数・増収者数".into(),
+                description: format!("{}。月ごとの値は下の表のとおり。", describe(&outcomes)),
+                categories: categories.clone(),
+                series: outcomes,
+                reference: None,
+            },
+            "chart-outcomes",
+        ),
+    ));
+    if report.population.is_some() {
+        let b = report.benchmarks;
+        let per = |name: &str, id: &str, bench: u16, f: &dyn Fn(&tsunagu_core::stats::Per100k) -> f64| {
+            let s = series(name, &|i| i.per_100k_month.as_ref().map_or(0.0, f));
+            let over = s.values.iter().filter(|v| **v >= f64::from(bench)).count();
+            (
+                format!("{name}（人口10万人・1か月当たり）"),
+                bars(
+                    &BarChart {
+                        title: format!("{name}（人口10万人・1か月当たり）と目安値"),
+                        description: format!(
+                            "目安値{bench}に届いた月は{over}か月。月ごとの値は下の表のとおり。"
+                        ),
+                        categories: categories.clone(),
+                        series: vec![s],
+                        reference: Some(("目安値".into(), f64::from(bench))),
+                    },
+                    id,
+                ),
+            )
+        };
+        out.push(per("新規相談受付件数", "chart-per-new", b.new_consultations, &|p| p.new_consultations));
+        out.push(per("プラン作成件数", "chart-per-plans", b.plans, &|p| p.plans));
+        out.push(per(
+            "就労支援対象者数",
+            "chart-per-es",
+            b.employment_support_subjects,
+            &|p| p.employment_support_subjects,
+        ));
+    }
+    out
 }

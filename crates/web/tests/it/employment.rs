@@ -180,6 +180,23 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
         assert!(html.contains("<th scope=\"col\">就労者数</th>"), "{html}");
         assert!(html.contains("<th scope=\"row\">年度計</th>"), "{html}");
         assert!(html.contains("<a href=\"/stats\">統計</a>"), "{html}");
+        // The charts, drawn on the server: the counts, and the outcomes with this month's
+        // employment as a bar of its own.
+        assert!(html.contains("<svg class=\"chart\" id=\"chart-counts\""), "{html}");
+        let this_month = format!("{}月 就労者数: ", tsunagu_app::today().month());
+        let bar = html.split(&this_month).nth(1).unwrap_or_else(|| panic!("{html}"));
+        let employed: u64 = bar.split('<').next().unwrap().parse().unwrap();
+        assert!(employed >= 1, "{bar}");
+        // A month's name leads to the cases opened in it, as far as the lead may read them.
+        let (_, view) = lead.get(&format!("/api/cases/{case}")).await;
+        let opened = view["state"]["opened_on"].as_str().unwrap()[..7].to_owned();
+        let link = format!("/cases?month={opened}&#38;status=all");
+        assert!(html.contains(&format!("<a href=\"{link}\">")), "{html}");
+        let (s, list) = lead.page(&link.replace("&#38;", "&")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(list.contains(&format!("href=\"/cases/{case}\"")), "{list}");
+        let (_, none) = lead.page("/cases?month=2015-04&status=all").await;
+        assert!(!none.contains(&format!("href=\"/cases/{case}\"")));
         let (_, html) = worker.page("/").await;
         assert!(!html.contains("<a href=\"/stats\">"), "{html}");
 
