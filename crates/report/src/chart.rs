@@ -44,7 +44,13 @@ pub fn bars(chart: &BarChart, id: &str) -> String {
         .chain(chart.reference.iter().map(|(_, v)| *v))
         .filter(|v| v.is_finite())
         .fold(0.0_f64, f64::max);
-    let (ceiling, step) = scale(top_value);
+    // Counts are whole: their grid never falls between two whole numbers.
+    let whole = chart
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter())
+        .all(|v| v.fract() == 0.0);
+    let (ceiling, step) = scale(top_value, whole);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let y = |v: f64| TOP + plot_h - (v.max(0.0) / ceiling) * plot_h;
@@ -128,9 +134,9 @@ pub fn bars(chart: &BarChart, id: &str) -> String {
     svg
 }
 
-/// A ceiling above `top` on a round step (1, 2 or 5 times a power of ten), with about four
-/// grid lines.
-fn scale(top: f64) -> (f64, f64) {
+/// A ceiling above `top` on a round step (1, 2 or 5 times a power of ten, at least 1 for
+/// `whole` numbers), with about four grid lines.
+fn scale(top: f64, whole: bool) -> (f64, f64) {
     if top <= 0.0 {
         return (4.0, 1.0);
     }
@@ -141,7 +147,11 @@ fn scale(top: f64) -> (f64, f64) {
         .map(|m| m * power)
         .find(|s| *s >= rough)
         .unwrap_or(10.0 * power);
-    let step = if top >= 4.0 { step.max(1.0) } else { step };
+    let step = if whole || top >= 4.0 {
+        step.max(1.0)
+    } else {
+        step
+    };
     ((top / step).ceil() * step, step)
 }
 
@@ -185,10 +195,13 @@ mod tests {
 
     #[test]
     fn bars_are_as_tall_as_their_values_on_a_round_scale() {
-        assert_eq!(scale(30.0), (30.0, 10.0));
-        assert_eq!(scale(7.0), (8.0, 2.0));
-        assert_eq!(scale(0.0), (4.0, 1.0));
-        assert_eq!(scale(1234.0), (1500.0, 500.0));
+        assert_eq!(scale(30.0, true), (30.0, 10.0));
+        assert_eq!(scale(7.0, true), (8.0, 2.0));
+        assert_eq!(scale(0.0, true), (4.0, 1.0));
+        assert_eq!(scale(1234.0, true), (1500.0, 500.0));
+        assert_eq!(scale(1.0, true), (1.0, 1.0));
+        assert_eq!(scale(1.0, false), (1.0, 0.5));
+        assert_eq!(scale(0.7, false), (0.8, 0.2));
         let svg = bars(&chart(), "c1");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains(r#"role="img" aria-labelledby="c1-title c1-desc""#));
