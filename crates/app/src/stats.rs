@@ -70,8 +70,8 @@ pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Na
         }
     }
     // The year's consultations and plans are the sums of its months (each counts once, in
-    // the month it happened); its persons employed or with a higher income are counted over
-    // the year, once each however many months they count in.
+    // the month it happened); its persons employed, with a higher income, evaluated or seen
+    // to improve are counted over the year, once each however many months they count in.
     let mut year_counts = PeriodCounts::default();
     for m in &months {
         let c = &m.indicators.counts;
@@ -90,6 +90,8 @@ pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Na
         year_counts.employed_under_support = outcomes.employed_under_support;
         year_counts.income_increased = outcomes.income_increased;
         year_counts.income_increased_under_support = outcomes.income_increased_under_support;
+        year_counts.evaluated = outcomes.evaluated;
+        year_counts.improved = outcomes.improved;
     }
     let year = indicators(year_counts, months.len() as u32, population);
     app.store
@@ -126,6 +128,9 @@ pub async fn national_file(
             "増収者数",
             "増収者数（うち就労支援対象プラン作成者分）",
             "就労・増収率",
+            "評価したプラン作成者数",
+            "うち改善が見られた者",
+            "自立に向けた改善が見られた者の割合",
             "新規相談受付件数（人口10万人・1か月当たり）",
             "プラン作成件数（人口10万人・1か月当たり）",
             "就労支援対象者数（人口10万人・1か月当たり）",
@@ -151,6 +156,12 @@ pub async fn national_file(
         );
         cells.push(
             i.employment_or_income_rate
+                .map(|r| format!("{:.1}%", r * 100.0))
+                .unwrap_or_default(),
+        );
+        cells.extend([c.evaluated, c.improved].map(|n| n.to_string()));
+        cells.push(
+            i.improvement_rate
                 .map(|r| format!("{:.1}%", r * 100.0))
                 .unwrap_or_default(),
         );

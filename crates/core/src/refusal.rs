@@ -123,6 +123,12 @@ pub enum Refusal {
     TerminationPatternMismatch,
     EvaluationUnknownGoal,
     EvaluationNoPlan,
+    /// A 見られた変化 code the tenant's list does not have.
+    EvaluationUnknownChange {
+        code: String,
+    },
+    /// A つながり指標 score outside 1–4.
+    EvaluationScoreOutOfRange,
     AttachmentEmpty,
     AttachmentTooLarge {
         max_bytes: u64,
@@ -222,6 +228,8 @@ impl Refusal {
             TerminationPatternMismatch => "termination.pattern_mismatch",
             EvaluationUnknownGoal => "evaluation.unknown_goal",
             EvaluationNoPlan => "evaluation.no_plan",
+            EvaluationUnknownChange { .. } => "evaluation.unknown_change",
+            EvaluationScoreOutOfRange => "evaluation.score_out_of_range",
             AttachmentEmpty => "attachment.empty",
             AttachmentTooLarge { .. } => "attachment.too_large",
             AttachmentTypeNotAllowed => "attachment.type_not_allowed",
@@ -389,6 +397,12 @@ impl Refusal {
             }
             EvaluationUnknownGoal => "評価に、プランにない目標が含まれています。".into(),
             EvaluationNoPlan => "評価するプランがありません。".into(),
+            EvaluationUnknownChange { code } => format!(
+                "見られた変化「{code}」は選択肢にありません。一覧から選んでください。"
+            ),
+            EvaluationScoreOutOfRange => {
+                "つながり指標は、各項目を1〜4で選んでください。".into()
+            }
             AttachmentEmpty => "ファイルが空です。添付するファイルを選んでください。".into(),
             AttachmentTooLarge { max_bytes } => format!(
                 "ファイルが大きすぎます。添付できるのは1件{}MBまでです。解像度を下げて読み取り直すか、分けて添付してください。",
@@ -448,6 +462,10 @@ mod tests {
             PlanUnknownStatutoryService {
                 code: "code_x".into(),
             },
+            EvaluationUnknownChange {
+                code: "code_x".into(),
+            },
+            EvaluationScoreOutOfRange,
             PlanVersionNotLatest,
             PlanModificationChangesServices,
             PlanUnchanged,

@@ -41,6 +41,10 @@ pub struct TenantSettings {
     /// 主訴 list of the 相談受付・申込票 (national A票 list by default).
     #[serde(default = "default_presenting_problems")]
     pub presenting_problems: Vec<CodeItem>,
+    /// 見られた変化: the changes an evaluation (評価シート) may record (the items of the
+    /// MHLW-commissioned surveys by default; `docs/COUNTING.md` R8).
+    #[serde(default = "default_observed_changes")]
+    pub observed_changes: Vec<CodeItem>,
     /// Years the audit trail is kept.
     #[serde(default = "default_audit_years")]
     pub audit_retention_years: u8,
@@ -120,6 +124,32 @@ fn default_presenting_problems() -> Vec<CodeItem> {
     .collect()
 }
 
+fn default_observed_changes() -> Vec<CodeItem> {
+    [
+        ("housing", "住まいの確保・安定化"),
+        ("health", "健康状態の改善"),
+        ("relationships", "対人関係・家族関係の改善"),
+        ("household_finance", "家計の改善（債務の整理等）"),
+        ("daily_life", "生活習慣の改善（食事・睡眠・整容等）"),
+        ("motivation", "自立意欲の向上・改善"),
+        ("goal", "目標ができた"),
+        ("self_acceptance", "自分のことを肯定的に受け止められるようになった"),
+        ("security", "安心感が高まった（精神の安定等）"),
+        ("sos", "SOSを出せるようになった"),
+        ("disability_certificate", "障害手帳取得"),
+        ("public_assistance", "生活保護適用"),
+        ("earned_income", "就労収入が増加した"),
+        ("other_income", "その他収入が増加した"),
+        ("other", "その他"),
+    ]
+    .into_iter()
+    .map(|(code, name)| CodeItem {
+        code: code.to_owned(),
+        name: name.to_owned(),
+    })
+    .collect()
+}
+
 fn default_idle_minutes() -> u16 {
     30
 }
@@ -172,6 +202,7 @@ impl Default for TenantSettings {
             benchmarks: Benchmarks::default(),
             import_columns: Vec::new(),
             presenting_problems: default_presenting_problems(),
+            observed_changes: default_observed_changes(),
         }
     }
 }
@@ -267,7 +298,33 @@ impl TenantSettings {
                     .into(),
             );
         }
+        let mut changes: Vec<&str> = self
+            .observed_changes
+            .iter()
+            .map(|p| p.code.as_str())
+            .collect();
+        changes.sort_unstable();
+        changes.dedup();
+        if changes.len() != self.observed_changes.len()
+            || self
+                .observed_changes
+                .iter()
+                .any(|p| !code_ok(&p.code) || !name_ok(&p.name))
+        {
+            return Err(
+                "見られた変化のコードは重複させず、半角の英小文字・数字・_（40文字以内）、名称は100文字以内で指定してください。"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The name of a 見られた変化 code (the code itself when the list no longer has it).
+    pub fn observed_change_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.observed_changes
+            .iter()
+            .find(|c| c.code == code)
+            .map_or(code, |c| c.name.as_str())
     }
 
     /// The codes of `self`'s lists that `next` no longer has: records may hold them, so a
@@ -283,6 +340,11 @@ impl TenantSettings {
             .iter()
             .map(|p| &p.code)
             .filter(|c| !next.presenting_problems.iter().any(|n| &n.code == *c));
-        services.chain(problems).cloned().collect()
+        let changes = self
+            .observed_changes
+            .iter()
+            .map(|p| &p.code)
+            .filter(|c| !next.observed_changes.iter().any(|n| &n.code == *c));
+        services.chain(problems).chain(changes).cloned().collect()
     }
 }

@@ -20,14 +20,29 @@ pub enum MilestoneKind {
     Employed,
     /// 増収: the person's income rose.
     IncomeIncreased,
+    /// 評価: a plan was evaluated (評価シート).
+    Evaluated,
+    /// 改善: an evaluation saw a change (見られた変化).
+    ImprovementSeen,
 }
 
 impl MilestoneKind {
-    pub const ALL: [MilestoneKind; 4] = [
+    pub const ALL: [MilestoneKind; 6] = [
         MilestoneKind::ConsultationReceived,
         MilestoneKind::PlanMade,
         MilestoneKind::Employed,
         MilestoneKind::IncomeIncreased,
+        MilestoneKind::Evaluated,
+        MilestoneKind::ImprovementSeen,
+    ];
+
+    /// The kinds counted per case (a case once however often), so a year's count is not the
+    /// sum of its months' and is counted again over the year.
+    pub const PER_CASE_OVER_PERIOD: [MilestoneKind; 4] = [
+        MilestoneKind::Employed,
+        MilestoneKind::IncomeIncreased,
+        MilestoneKind::Evaluated,
+        MilestoneKind::ImprovementSeen,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +51,8 @@ impl MilestoneKind {
             MilestoneKind::PlanMade => "plan_made",
             MilestoneKind::Employed => "employed",
             MilestoneKind::IncomeIncreased => "income_increased",
+            MilestoneKind::Evaluated => "evaluated",
+            MilestoneKind::ImprovementSeen => "improvement_seen",
         }
     }
 
@@ -84,6 +101,21 @@ pub fn milestones(state: &CaseState) -> Vec<Milestone> {
             employment_support: o.under_employment_support_plan,
         });
     }
+    // R8: each evaluation on its day; one that saw a change (見られた変化) is an improvement.
+    for e in &state.evaluations {
+        out.push(Milestone {
+            kind: MilestoneKind::Evaluated,
+            on: e.evaluated_on,
+            employment_support: false,
+        });
+        if e.improved {
+            out.push(Milestone {
+                kind: MilestoneKind::ImprovementSeen,
+                on: e.evaluated_on,
+                employment_support: false,
+            });
+        }
+    }
     out.sort();
     out.dedup();
     out
@@ -108,6 +140,12 @@ pub struct PeriodCounts {
     pub income_increased: u64,
     /// うち就労支援対象プラン作成者分
     pub income_increased_under_support: u64,
+    /// Plan holders evaluated (評価) in the period (persons).
+    #[serde(default)]
+    pub evaluated: u64,
+    /// Of them, those an evaluation saw a change in (自立に向けた改善が見られた者).
+    #[serde(default)]
+    pub improved: u64,
 }
 
 /// The indicators of a period: the counts, the rate, and each count per 100,000 inhabitants
@@ -121,6 +159,9 @@ pub struct Indicators {
     pub employment_or_income_rate: Option<f64>,
     /// 人口10万人・1か月当たり: new consultations, plans, employment-support subjects.
     pub per_100k_month: Option<Per100k>,
+    /// 自立に向けた改善が見られた者の割合: improved / evaluated (R8); none without evaluations.
+    #[serde(default)]
+    pub improvement_rate: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -145,10 +186,13 @@ pub fn indicators(counts: PeriodCounts, months: u32, population: Option<u32>) ->
             employment_support_subjects: scale(counts.employment_support_subjects),
         }
     });
+    let improvement_rate =
+        (counts.evaluated > 0).then(|| counts.improved as f64 / counts.evaluated as f64);
     Indicators {
         counts,
         employment_or_income_rate: rate,
         per_100k_month,
+        improvement_rate,
     }
 }
 
@@ -166,11 +210,15 @@ mod tests {
             employed_under_support: 3,
             income_increased: 2,
             income_increased_under_support: 1,
+            evaluated: 4,
+            improved: 3,
         };
         // (3 + 1) / 8; 30 consultations over 3 months in 50,000 inhabitants: 20 per 100,000
         // and month; 12 plans: 8; 8 subjects: 5.333….
         let i = indicators(counts, 3, Some(50_000));
         assert_eq!(i.employment_or_income_rate, Some(0.5));
+        // 3 of the 4 evaluated saw a change.
+        assert_eq!(i.improvement_rate, Some(0.75));
         let p = i.per_100k_month.unwrap_or_else(|| unreachable!());
         assert!((p.new_consultations - 20.0).abs() < 1e-9);
         assert!((p.plans - 8.0).abs() < 1e-9);
@@ -179,5 +227,6 @@ mod tests {
         let none = indicators(PeriodCounts::default(), 1, None);
         assert_eq!(none.employment_or_income_rate, None);
         assert_eq!(none.per_100k_month, None);
+        assert_eq!(none.improvement_rate, None);
     }
 }

@@ -205,6 +205,19 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             goals: vec![],
             summary: l("評価"),
             next_steps: None,
+            // Sometimes a change seen; sometimes the つながり指標, a score of 0 refused.
+            observed_changes: if flag {
+                vec![tsunagu_core::ShortText::parse("housing").unwrap_or_else(|_| unreachable!())]
+            } else {
+                vec![]
+            },
+            connection: (choice % 2 == 0).then(|| tsunagu_core::case::ConnectionScores {
+                motivation: choice % 5,
+                self_esteem: 1,
+                relationships: 2,
+                participation: 3,
+                consultation: 4,
+            }),
         },
         11 => CaseCommand::MakeReferral {
             referral: referral(),
@@ -344,6 +357,18 @@ fn check_rules(
                 );
                 assert_ne!(before.stage, Stage::Identified);
                 assert_ne!(before.stage, Stage::Intake);
+            }
+            CaseEvent::EvaluationRecorded {
+                observed_changes,
+                connection,
+                ..
+            } => {
+                // Only the tenant's 見られた変化; the つながり指標 scored 1–4.
+                assert!(observed_changes.iter().all(|c| settings
+                    .observed_changes
+                    .iter()
+                    .any(|k| k.code == c.as_str())));
+                assert!(connection.is_none_or(|c| c.in_range()));
             }
             CaseEvent::SupportStarted { .. } => {
                 let plan = before

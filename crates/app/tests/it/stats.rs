@@ -93,6 +93,21 @@ async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked
         worker.ok(&d, json!({"action": "triage", "triaged_on": day(at("2026-05-04")), "outcome": {"outcome": "continue"}})).await;
         outcome(d, "2026-05-20", raised.clone()).await;
 
+        // Evaluations (R8): A's on 28 April saw a change (住まいの確保・安定化); B's on 12 May
+        // saw none.
+        worker.ok(&a, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-04-28")),
+            "goals": [], "summary": "住まいが安定した", "observed_changes": ["housing"],
+            "connection": {"motivation": 3, "self_esteem": 2, "relationships": 3, "participation": 2, "consultation": 4}})).await;
+        worker.ok(&b, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-12")),
+            "goals": [], "summary": "変化はまだない"})).await;
+        // A change the tenant's list does not have, or a score outside 1–4: refused.
+        let c2 = planned("統計 お", "2026-04-06", "2026-04-07", "2026-04-08", false).await;
+        worker.refused(&c2, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-01")),
+            "goals": [], "summary": "-", "observed_changes": ["no_such_change"]}), "evaluation.unknown_change").await;
+        worker.refused(&c2, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-01")),
+            "goals": [], "summary": "-", "connection": {"motivation": 5, "self_esteem": 2, "relationships": 3, "participation": 2, "consultation": 4}}),
+            "evaluation.score_out_of_range").await;
+
         let report = |fy: i16| {
             let lead = &lead;
             async move {
@@ -130,23 +145,37 @@ async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked
         let fy26 = report(2026).await;
         let months = fy26["months"].as_array().unwrap();
         assert_eq!(months[0]["month"], "2026-04");
-        // April: B and C received; B's plan; A and B employed, both under their plans.
-        assert_eq!(counts(&months[0]), [2, 1, 1, 2, 2, 0, 0], "{}", db.name);
+        // April: B, C and E received; B's plan (employment support) and E's (not); A and B
+        // employed, both under their plans.
+        assert_eq!(counts(&months[0]), [3, 2, 1, 2, 2, 0, 0], "{}", db.name);
         // (2 + 0) / 1.
         assert_eq!(months[0]["employment_or_income_rate"], 2.0);
+        // April: A evaluated, with a change: 1 of 1. May: B evaluated, without: 0 of 1.
+        let improvement = |v: &Value| {
+            (
+                v["counts"]["evaluated"].as_u64().unwrap(),
+                v["counts"]["improved"].as_u64().unwrap(),
+                v["improvement_rate"].clone(),
+            )
+        };
+        assert_eq!(improvement(&months[0]), (1, 1, json!(1.0)), "{}", db.name);
+        assert_eq!(improvement(&months[1]), (1, 0, json!(0.0)), "{}", db.name);
+        // The year: A and B evaluated, A improved.
+        assert_eq!(improvement(&fy26["year"]), (2, 1, json!(0.5)), "{}", db.name);
+        assert_eq!(improvement(&fy25["year"]), (0, 0, Value::Null));
         // May: D received; B employed again (under support); A's income (under support) and
         // D's (no plan).
         assert_eq!(counts(&months[1]), [1, 0, 0, 1, 1, 2, 1], "{}", db.name);
         assert_eq!(months[1]["employment_or_income_rate"], Value::Null);
         // The year so far: B employed in two months counts once; (2 + 1) / 1.
-        assert_eq!(counts(&fy26["year"]), [3, 1, 1, 2, 2, 2, 1], "{}", db.name);
+        assert_eq!(counts(&fy26["year"]), [4, 2, 1, 2, 2, 2, 1], "{}", db.name);
         assert_eq!(fy26["year"]["employment_or_income_rate"], 3.0);
-        // 3 consultations over the months so far, per 100,000 and month.
+        // 4 consultations over the months so far, per 100,000 and month.
         let n = months.len() as f64;
         let per = fy26["year"]["per_100k_month"]["new_consultations"]
             .as_f64()
             .unwrap();
-        assert!((per - 3.0 * 2.0 / n).abs() < 1e-9, "{per} over {n} months");
+        assert!((per - 4.0 * 2.0 / n).abs() < 1e-9, "{per} over {n} months");
         assert_eq!(fy26["benchmarks"]["new_consultations"], 24);
 
         // Counts only: a support worker gets none.

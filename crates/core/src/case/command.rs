@@ -136,6 +136,12 @@ pub enum CaseCommand {
         /// 今後の方針: what follows (termination, a new plan, what to watch).
         #[serde(default)]
         next_steps: Option<LongText>,
+        /// 見られた変化: codes of the tenant's list (`TenantSettings::observed_changes`).
+        #[serde(default)]
+        observed_changes: Vec<ShortText>,
+        /// つながり指標, scored with the person.
+        #[serde(default)]
+        connection: Option<ConnectionScores>,
     },
     RecordEmergencySupport {
         kind: EmergencyKind,

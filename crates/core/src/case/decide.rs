@@ -424,6 +424,8 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             goals,
             summary,
             next_steps,
+            mut observed_changes,
+            connection,
         } => {
             in_case(state, evaluated_on, "評価日", ctx)?;
             let plan = state
@@ -433,12 +435,28 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             if goals.iter().any(|g| g.goal >= plan.goals.len()) {
                 return Err(Refusal::EvaluationUnknownGoal);
             }
+            if let Some(unknown) = observed_changes.iter().find(|c| {
+                !ctx.settings
+                    .observed_changes
+                    .iter()
+                    .any(|k| k.code == c.as_str())
+            }) {
+                return Err(Refusal::EvaluationUnknownChange {
+                    code: unknown.as_str().to_owned(),
+                });
+            }
+            observed_changes.dedup();
+            if connection.is_some_and(|c| !c.in_range()) {
+                return Err(Refusal::EvaluationScoreOutOfRange);
+            }
             Ok(vec![CaseEvent::EvaluationRecorded {
                 evaluated_on,
                 plan_version: plan.version,
                 goals,
                 summary,
                 next_steps,
+                observed_changes,
+                connection,
             }])
         }
         C::RecordEmergencySupport {

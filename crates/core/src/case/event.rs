@@ -119,6 +119,12 @@ pub enum CaseEvent {
         /// 今後の方針 (absent in evaluations recorded before it was asked).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next_steps: Option<LongText>,
+        /// 見られた変化 (codes of the tenant's list; none recorded before it was asked).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        observed_changes: Vec<ShortText>,
+        /// つながり指標.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connection: Option<ConnectionScores>,
     },
     EmergencySupportRecorded {
         kind: EmergencyKind,

@@ -120,6 +120,19 @@ pub struct CaseState {
     /// meeting took note of is not a new plan.
     #[serde(default)]
     pub plans_made: Vec<PlanMade>,
+    /// Each evaluation (評価シート), oldest first: its day and whether it saw a change
+    /// (見られた変化) — the improvement indicator counts them (`docs/COUNTING.md` R8).
+    #[serde(default)]
+    pub evaluations: Vec<EvaluationMark>,
+}
+
+/// An evaluation as the statistics count it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvaluationMark {
+    pub evaluated_on: Date,
+    /// At least one 見られた変化 was recorded.
+    pub improved: bool,
 }
 
 /// A plan approved by a coordination meeting: when, and whether it made the person a subject
@@ -203,6 +216,7 @@ impl CaseState {
                 employment_supports: 0,
                 employment_outcomes: Vec::new(),
                 plans_made: Vec::new(),
+                evaluations: Vec::new(),
             }),
             _ => None,
         }
@@ -418,11 +432,16 @@ impl CaseState {
             EvaluationRecorded {
                 evaluated_on,
                 plan_version,
+                observed_changes,
                 ..
             } => {
                 self.evaluation = Some(EvaluationSummary {
                     evaluated_on: *evaluated_on,
                     plan_version: *plan_version,
+                });
+                self.evaluations.push(EvaluationMark {
+                    evaluated_on: *evaluated_on,
+                    improved: !observed_changes.is_empty(),
                 });
                 self.termination_approved = false;
                 if self.stage == Stage::Support {

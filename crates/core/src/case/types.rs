@@ -397,6 +397,36 @@ pub struct GoalAttainment {
     pub note: Option<LongText>,
 }
 
+/// つながり指標 (MHLW, 2021): five items scored 1–4 together with the person at an
+/// evaluation — ①意欲 ②自己肯定感 ③対人関係 ④社会参加 ⑤相談.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionScores {
+    pub motivation: u8,
+    pub self_esteem: u8,
+    pub relationships: u8,
+    pub participation: u8,
+    pub consultation: u8,
+}
+
+impl ConnectionScores {
+    /// The items with their Japanese names, in the indicator's order.
+    pub fn items(&self) -> [(&'static str, &'static str, u8); 5] {
+        [
+            ("motivation", "意欲", self.motivation),
+            ("self_esteem", "自己肯定感", self.self_esteem),
+            ("relationships", "対人関係", self.relationships),
+            ("participation", "社会参加", self.participation),
+            ("consultation", "相談", self.consultation),
+        ]
+    }
+
+    /// Each score is 1 to 4.
+    pub fn in_range(&self) -> bool {
+        self.items().iter().all(|(_, _, v)| (1..=4).contains(v))
+    }
+}
+
 /// 緊急的な支援 (seed 001 §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

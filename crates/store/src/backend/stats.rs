@@ -28,11 +28,11 @@ impl Db {
         };
         // Literals of core's stable codes, never input.
         let kinds = if outcomes_only {
-            format!(
-                "AND kind IN ('{}', '{}')",
-                MilestoneKind::Employed.as_str(),
-                MilestoneKind::IncomeIncreased.as_str()
-            )
+            let kinds: Vec<String> = MilestoneKind::PER_CASE_OVER_PERIOD
+                .iter()
+                .map(|k| format!("'{}'", k.as_str()))
+                .collect();
+            format!("AND kind IN ({})", kinds.join(", "))
         } else {
             String::new()
         };
@@ -78,6 +78,8 @@ impl Db {
                     c.income_increased = count("cases")?;
                     c.income_increased_under_support = count("cases_support")?;
                 }
+                Some(MilestoneKind::Evaluated) => c.evaluated = count("cases")?,
+                Some(MilestoneKind::ImprovementSeen) => c.improved = count("cases")?,
                 None => return Err(StoreError::Corrupt(format!("unknown milestone {kind}"))),
             }
         }

@@ -178,6 +178,47 @@ fn read_referral(
     })
 }
 
+/// The つながり指標's items: the field names and labels of the evaluation form.
+const CONNECTION_ITEMS: [(&str, &str); 5] = [
+    ("motivation", "①意欲"),
+    ("self_esteem", "②自己肯定感"),
+    ("relationships", "③対人関係"),
+    ("participation", "④社会参加"),
+    ("consultation", "⑤相談"),
+];
+
+/// The つながり指標 of an evaluation form: none when no item is scored, all five otherwise.
+fn connection_scores(f: &Fields) -> FieldResult<Option<tsunagu_core::case::ConnectionScores>> {
+    let raw: Vec<&str> = CONNECTION_ITEMS
+        .iter()
+        .map(|(name, _)| f.raw(&format!("connection_{name}")).trim())
+        .collect();
+    if raw.iter().all(|v| v.is_empty()) {
+        return Ok(None);
+    }
+    let mut scores = [0u8; 5];
+    for (i, (name, label)) in CONNECTION_ITEMS.iter().enumerate() {
+        scores[i] = raw[i]
+            .parse::<u8>()
+            .ok()
+            .filter(|v| (1..=4).contains(v))
+            .ok_or_else(|| {
+                field_error(
+                    &format!("connection_{name}"),
+                    format!("つながり指標の{label}を1〜4で選んでください（記録しないときは5項目とも空欄に）。"),
+                )
+            })?;
+    }
+    let [motivation, self_esteem, relationships, participation, consultation] = scores;
+    Ok(Some(tsunagu_core::case::ConnectionScores {
+        motivation,
+        self_esteem,
+        relationships,
+        participation,
+        consultation,
+    }))
+}
+
 pub(crate) fn intake_controls(settings: &TenantSettings) -> Vec<Control> {
     let problems: Vec<(&str, &str)> = settings
         .presenting_problems
@@ -602,6 +643,23 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
                 Control::area("next_steps", "今後の方針")
                     .hint("例: 終結を支援調整会議に諮る。再プランで就労支援を続ける。"),
             );
+            let changes: Vec<(&str, &str)> = c
+                .settings
+                .observed_changes
+                .iter()
+                .map(|c| (c.code.as_str(), c.name.as_str()))
+                .collect();
+            v.push(
+                Control::checks("observed_changes", "見られた変化（複数可）", changes)
+                    .group("見られた変化"),
+            );
+            let scores = [("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")];
+            for (name, label) in CONNECTION_ITEMS {
+                v.push(
+                    Control::radio(format!("connection_{name}"), label, scores)
+                        .group("つながり指標（本人と一緒に1〜4で。記録しないときは空欄）"),
+                );
+            }
             v
         }
         A::RecordEmergencySupport => vec![
@@ -927,11 +985,22 @@ fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseC
                     })
                 })
                 .collect::<FieldResult<Vec<_>>>()?;
+            let observed_changes = f
+                .all("observed_changes")
+                .into_iter()
+                .map(|c| {
+                    tsunagu_core::ShortText::parse(c).map_err(|_| {
+                        field_error("observed_changes", "見られた変化の選択が正しくありません。")
+                    })
+                })
+                .collect::<FieldResult<Vec<_>>>()?;
             CaseCommand::RecordEvaluation {
                 evaluated_on: f.date("evaluated_on", "評価日")?,
                 goals,
                 summary: f.long("summary", "総合評価")?,
                 next_steps: f.opt_long("next_steps", "今後の方針")?,
+                observed_changes,
+                connection: connection_scores(f)?,
             }
         }
         A::RecordEmergencySupport => CaseCommand::RecordEmergencySupport {
@@ -1641,11 +1710,13 @@ pub(crate) fn describe(
             summary,
             goals,
             next_steps,
+            observed_changes,
+            connection,
         } => (
             Some(*evaluated_on),
             "プラン評価",
             format!(
-                "第{plan_version}版 {} / {}{}",
+                "第{plan_version}版 {} / {}{}{}{}",
                 goals
                     .iter()
                     .map(|g| format!("目標{}: {}", g.goal + 1, g.attainment.label_ja()))
@@ -1655,6 +1726,28 @@ pub(crate) fn describe(
                 next_steps
                     .as_ref()
                     .map(|n| format!(" / 今後の方針: {}", n.as_str()))
+                    .unwrap_or_default(),
+                if observed_changes.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " / 見られた変化: {}",
+                        observed_changes
+                            .iter()
+                            .map(|c| settings.observed_change_name(c.as_str()))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    )
+                },
+                connection
+                    .map(|c| format!(
+                        " / つながり指標: {}",
+                        c.items()
+                            .iter()
+                            .map(|(_, l, v)| format!("{l}{v}"))
+                            .collect::<Vec<_>>()
+                            .join("・")
+                    ))
                     .unwrap_or_default()
             ),
         ),

@@ -394,12 +394,16 @@ pub async fn case_form(
                     goals,
                     summary,
                     next_steps,
+                    observed_changes,
+                    connection,
                 } => Some((
                     *evaluated_on,
                     *plan_version,
                     goals.clone(),
                     summary.as_str().to_owned(),
                     next_steps.as_ref().map(|n| n.as_str().to_owned()),
+                    observed_changes.clone(),
+                    *connection,
                 )),
                 _ => None,
             });
@@ -409,7 +413,7 @@ pub async fn case_form(
             let mut goals =
                 Section::new("目標の達成状況").columns(&["目標", "達成度", "評価の内容"]);
             let mut summary = Section::new("総合評価");
-            if let Some((_, version, attained, text, _)) = &latest {
+            if let Some((_, version, attained, text, ..)) = &latest {
                 for g in attained {
                     let goal = plan
                         .filter(|p| p.version == *version)
@@ -439,7 +443,28 @@ pub async fn case_form(
                     }),
                 )
                 .blank("支援調整会議の開催日");
-            ("評価シート", vec![basic(&person), goals, summary, next])
+            // 見られた変化: every item of the tenant's list, ticked or not, as the sheet has them.
+            let seen: Vec<String> = latest
+                .as_ref()
+                .map(|l| l.5.iter().map(|c| c.as_str().to_owned()).collect())
+                .unwrap_or_default();
+            let mut changes = Section::new("見られた変化").columns(&["項目", "変化"]);
+            for item in &settings.observed_changes {
+                let ticked = if seen.contains(&item.code) { "✓" } else { "" };
+                changes.table.push(vec![item.name.clone(), ticked.to_owned()]);
+            }
+            let mut scores = Section::new("つながり指標（1〜4）").columns(&["項目", "点"]);
+            let connection = latest.as_ref().and_then(|l| l.6);
+            for (_, label, value) in connection
+                .map(|c| c.items())
+                .unwrap_or_else(|| {
+                    ["意欲", "自己肯定感", "対人関係", "社会参加", "相談"].map(|l| ("", l, 0))
+                })
+            {
+                let v = if value == 0 { String::new() } else { value.to_string() };
+                scores.table.push(vec![label.to_owned(), v]);
+            }
+            ("評価シート", vec![basic(&person), goals, changes, scores, summary, next])
         }
     };
     Ok(render(&Sheet {

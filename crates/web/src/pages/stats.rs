@@ -28,6 +28,8 @@ pub struct Row {
     pub href: Option<String>,
     pub cells: [String; 7],
     pub rate: String,
+    /// Evaluated, improved, and the share (R8).
+    pub improvement: [String; 3],
     pub per_100k: Option<[String; 3]>,
 }
 
@@ -64,6 +66,12 @@ fn row(label: String, i: &Indicators) -> Row {
         rate: i
             .employment_or_income_rate
             .map_or_else(|| "—".to_owned(), |r| format!("{:.0}%", r * 100.0)),
+        improvement: [
+            c.evaluated.to_string(),
+            c.improved.to_string(),
+            i.improvement_rate
+                .map_or_else(|| "—".to_owned(), |r| format!("{:.0}%", r * 100.0)),
+        ],
         per_100k: i.per_100k_month.map(|p| {
             [p.new_consultations, p.plans, p.employment_support_subjects].map(|x| format!("{x:.1}"))
         }),
