@@ -1009,6 +1009,18 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     )
     .await;
     set(&client, "f-next_steps", "就職先に定着したら終結する").await;
+    // 見られた変化 and the つながり指標, scored with the person.
+    click(&client, "input[name=observed_changes][value=household_finance]").await;
+    click(&client, "input[name=observed_changes][value=motivation]").await;
+    for (item, score) in [
+        ("motivation", 3),
+        ("self_esteem", 2),
+        ("relationships", 3),
+        ("participation", 2),
+        ("consultation", 4),
+    ] {
+        click(&client, &format!("input[name=connection_{item}][value='{score}']")).await;
+    }
     save(&client, &case, "record_evaluation").await;
     assert_eq!(stage(&client).await, "プラン評価");
     schedule_meeting(&client, &base, "第2回支援調整会議").await;
@@ -1074,6 +1086,8 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         ("evaluation", "評価シート", "一部達成"),
         // 今後の方針 as the worker wrote it.
         ("evaluation", "評価シート", "就職先に定着したら終結する"),
+        ("evaluation", "評価シート", "家計の改善（債務の整理等）\t✓"),
+        ("evaluation", "評価シート", "自己肯定感\t2"),
     ] {
         client
             .goto(&format!("{base}/cases/{case}/print/{form}"))
