@@ -719,7 +719,10 @@ fn bench_runs_every_workload_without_a_failure() {
         "worker's due list",
         "lead's caseload",
         "person search",
+        "national indicators (fiscal year)",
         "contact append (durable)",
+        "import check (1,000 rows)",
+        "import (1,000 rows, one request)",
     ] {
         let row = said
             .lines()
