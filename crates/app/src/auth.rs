@@ -107,7 +107,12 @@ fn actor_of(member: Member, role: Role) -> Option<(Actor, User, TenantSettings)>
 /// holds the database, so no password is asked; the user must exist and not be disabled, and
 /// the audit trail records them with the session `cli`.
 pub async fn cli_caller(app: &App, login: &str) -> Result<Caller> {
-    let unknown = || Error::invalid("cli.user_unknown", "そのログインIDの利用者はいません（または無効です）。");
+    let unknown = || {
+        Error::invalid(
+            "cli.user_unknown",
+            "そのログインIDの利用者はいません（または無効です）。",
+        )
+    };
     let user = app.store.user_by_login(login).await?.ok_or_else(unknown)?;
     let member = app.store.member(user.id).await?.ok_or_else(unknown)?;
     let role = member.user.role;

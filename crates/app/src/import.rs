@@ -15,9 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tsunagu_core::case::{self, CaseNumber, OpenCase};
-use tsunagu_core::import::{
-    self, ImportField, ImportSource, Layout, Line, Problem, RowRecord,
-};
+use tsunagu_core::import::{self, ImportField, ImportSource, Layout, Line, Problem, RowRecord};
 use tsunagu_core::person::{self, PersonEvent};
 use tsunagu_core::{CaseId, HouseholdId, PersonId, ShortText, wareki};
 use tsunagu_report::sheet;
@@ -172,7 +170,9 @@ pub async fn run(
     let mut numbers: BTreeMap<i16, u32> = BTreeMap::new();
     for p in &new {
         if let Some(intake) = &p.record.intake {
-            *numbers.entry(wareki::fiscal_year(intake.received_on)).or_default() += 1;
+            *numbers
+                .entry(wareki::fiscal_year(intake.received_on))
+                .or_default() += 1;
         }
     }
     let mut next: BTreeMap<i16, u32> = BTreeMap::new();
@@ -224,8 +224,8 @@ pub async fn run(
         }
     }
     report.new_persons = u32::try_from(new.len()).unwrap_or(u32::MAX);
-    report.new_cases = u32::try_from(new.iter().filter(|p| p.case.is_some()).count())
-        .unwrap_or(u32::MAX);
+    report.new_cases =
+        u32::try_from(new.iter().filter(|p| p.case.is_some()).count()).unwrap_or(u32::MAX);
     let audit = caller
         .audit("import.done")
         .object("import", &report.file_sha256)
@@ -233,7 +233,9 @@ pub async fn run(
         .basis(Basis::Team)
         .detail(summary(&report));
     if !streams.is_empty() {
-        app.store.append(batch(caller, audit, None, streams)).await?;
+        app.store
+            .append(batch(caller, audit, None, streams))
+            .await?;
     } else {
         record(app, audit).await?;
     }
@@ -247,7 +249,11 @@ pub async fn run(
 /// The file's name without any folder a browser may send with it.
 fn file_name_of(name: &str) -> &str {
     let name = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
-    if name.is_empty() { "（名前なし）" } else { name }
+    if name.is_empty() {
+        "（名前なし）"
+    } else {
+        name
+    }
 }
 
 fn summary(r: &ImportReport) -> String {

@@ -98,7 +98,8 @@ impl ImportField {
     /// kana, 「紹介元電話」 the referrer, 「担当者氏名」 nobody's name of interest.
     pub fn suggested_for(key: &str) -> Option<ImportField> {
         let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
-        if key.is_empty() || has(&["担当", "世帯主", "来談者", "記入者", "no.", "番号※"]) {
+        if key.is_empty() || has(&["担当", "世帯主", "来談者", "記入者", "no.", "番号※"])
+        {
             return None;
         }
         let field = if has(&["フリガナ", "ふりがな", "カナ", "かな", "よみ"]) {
@@ -547,7 +548,11 @@ fn duplicates_within(reading: &mut Reading) {
             by_name.insert(key, r.row);
         }
         if let Some(phone) = &r.details.phone {
-            let digits: String = phone.as_str().chars().filter(char::is_ascii_digit).collect();
+            let digits: String = phone
+                .as_str()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
             if let Some(first) = by_phone.get(&digits) {
                 reading.warnings.push(Problem {
                     row: r.row,
@@ -590,7 +595,9 @@ pub fn read_phone(v: &str) -> Option<String> {
         .collect();
     let mut s = folded.trim().to_owned();
     if let Some(rest) = s.strip_prefix("+81") {
-        let rest = rest.trim_start_matches([' ', '-', '(']).trim_start_matches('0');
+        let rest = rest
+            .trim_start_matches([' ', '-', '('])
+            .trim_start_matches('0');
         s = format!("0{rest}");
     }
     if s.chars()
@@ -627,7 +634,9 @@ pub fn read_phone(v: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join("-")
     };
-    let mobile = ["070", "080", "090", "050"].iter().any(|p| digits.starts_with(p));
+    let mobile = ["070", "080", "090", "050"]
+        .iter()
+        .any(|p| digits.starts_with(p));
     Some(match digits.len() {
         11 if mobile => split(&[3, 4, 4]),
         10 if digits.starts_with("0120") => split(&[4, 3, 3]),
@@ -654,8 +663,17 @@ pub fn read_route(v: &str) -> Option<IntakeRoute> {
     let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
     Some(if has(&["家族", "知人", "親族", "友人"]) {
         IntakeRoute::FamilyOrAcquaintance
-    } else if has(&["庁内", "市役所", "役所", "役場", "他部署", "他課", "市の", "町の", "村の"])
-        || key.ends_with('課')
+    } else if has(&[
+        "庁内",
+        "市役所",
+        "役所",
+        "役場",
+        "他部署",
+        "他課",
+        "市の",
+        "町の",
+        "村の",
+    ]) || key.ends_with('課')
     {
         IntakeRoute::MunicipalDepartment
     } else if has(&[
@@ -683,6 +701,7 @@ pub fn read_route(v: &str) -> Option<IntakeRoute> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::{Actor, OrgId, Role, TenantId, TenantSettings, UserId};
@@ -722,7 +741,14 @@ mod tests {
             &[],
             &["", "本人", "本人", "本人", "相談", "相談"],
             &["No", "氏名", "ﾌﾘｶﾞﾅ", "生年月日", "受付日", "経路"],
-            &["1", "山田　太郎", "ﾔﾏﾀﾞ ﾀﾛｳ", "S55.4.1", "R7.5.1", "本人（来所）"],
+            &[
+                "1",
+                "山田　太郎",
+                "ﾔﾏﾀﾞ ﾀﾛｳ",
+                "S55.4.1",
+                "R7.5.1",
+                "本人（来所）",
+            ],
         ]);
         let layout = layout(&sheet, &[]).unwrap();
         assert_eq!(layout.first_data, 4);
@@ -790,7 +816,14 @@ mod tests {
     fn every_problem_is_named_by_row_and_column() {
         let sheet = lines(&[
             &["氏名", "生年月日", "性別", "電話番号", "相談日", "相談経路"],
-            &["山田　太郎", "S55.4.1", "男", "090-1234-5678", "R7.5.1", "電話"],
+            &[
+                "山田　太郎",
+                "S55.4.1",
+                "男",
+                "090-1234-5678",
+                "R7.5.1",
+                "電話",
+            ],
             &["", "S55.4.1", "", "", "", ""],
             &["鈴木　花子", "5.4.1", "おんな", "12345", "R7.5.1", "どこか"],
             &[],

@@ -133,7 +133,10 @@ fn default_observed_changes() -> Vec<CodeItem> {
         ("daily_life", "生活習慣の改善（食事・睡眠・整容等）"),
         ("motivation", "自立意欲の向上・改善"),
         ("goal", "目標ができた"),
-        ("self_acceptance", "自分のことを肯定的に受け止められるようになった"),
+        (
+            "self_acceptance",
+            "自分のことを肯定的に受け止められるようになった",
+        ),
         ("security", "安心感が高まった（精神の安定等）"),
         ("sos", "SOSを出せるようになった"),
         ("disability_certificate", "障害手帳取得"),

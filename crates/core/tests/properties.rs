@@ -211,13 +211,15 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
             } else {
                 vec![]
             },
-            connection: (choice % 2 == 0).then(|| tsunagu_core::case::ConnectionScores {
-                motivation: choice % 5,
-                self_esteem: 1,
-                relationships: 2,
-                participation: 3,
-                consultation: 4,
-            }),
+            connection: choice
+                .is_multiple_of(2)
+                .then_some(tsunagu_core::case::ConnectionScores {
+                    motivation: choice % 5,
+                    self_esteem: 1,
+                    relationships: 2,
+                    participation: 3,
+                    consultation: 4,
+                }),
         },
         11 => CaseCommand::MakeReferral {
             referral: referral(),
@@ -364,10 +366,12 @@ fn check_rules(
                 ..
             } => {
                 // Only the tenant's 見られた変化; the つながり指標 scored 1–4.
-                assert!(observed_changes.iter().all(|c| settings
-                    .observed_changes
-                    .iter()
-                    .any(|k| k.code == c.as_str())));
+                assert!(observed_changes.iter().all(|c| {
+                    settings
+                        .observed_changes
+                        .iter()
+                        .any(|k| k.code == c.as_str())
+                }));
                 assert!(connection.is_none_or(|c| c.in_range()));
             }
             CaseEvent::SupportStarted { .. } => {

@@ -171,6 +171,7 @@ fn escape(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -207,9 +208,20 @@ mod tests {
         assert!(svg.contains(r#"role="img" aria-labelledby="c1-title c1-desc""#));
         assert!(svg.contains("<title id=\"c1-title\">月別の新規相談</title>"));
         // 30 on a scale to 30 fills the plot (222 high), 12 two fifths of it, 0 nothing.
-        assert!(svg.contains(r##"height="222.0" fill="#0072B2"><title>5月 新規相談: 30</title>"##), "{svg}");
-        assert!(svg.contains(r##"height="88.8" fill="#0072B2"><title>4月 新規相談: 12</title>"##), "{svg}");
-        assert!(svg.contains(r##"height="0.0" fill="#E69F00"><title>5月 プラン&lt;作成&gt;: 0</title>"##), "{svg}");
+        assert!(
+            svg.contains(r##"height="222.0" fill="#0072B2"><title>5月 新規相談: 30</title>"##),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r##"height="88.8" fill="#0072B2"><title>4月 新規相談: 12</title>"##),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(
+                r##"height="0.0" fill="#E69F00"><title>5月 プラン&lt;作成&gt;: 0</title>"##
+            ),
+            "{svg}"
+        );
         // The reference line at 24 of 30.
         assert!(svg.contains("目安値 24"));
         assert!(!svg.contains("<作成>"), "text is escaped");

@@ -94,9 +94,7 @@ fn read_workbook(bytes: &[u8]) -> Result<Sheet, ReadError> {
         open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|_| ReadError::Damaged)?;
     let names = book.sheet_names();
     for name in &names {
-        let range = book
-            .worksheet_range(name)
-            .map_err(|_| ReadError::Damaged)?;
+        let range = book.worksheet_range(name).map_err(|_| ReadError::Damaged)?;
         let Some((top, left)) = range.start() else {
             continue;
         };
@@ -249,6 +247,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
@@ -263,7 +262,8 @@ mod tests {
 
     #[test]
     fn csv_in_utf8_with_a_bom_quotes_and_line_breaks() {
-        let file = "\u{FEFF}氏名,住所\r\n\"山田, 太郎\",\"東京都\n千代田区\"\r\n\"引用\"\"符\",\r\n";
+        let file =
+            "\u{FEFF}氏名,住所\r\n\"山田, 太郎\",\"東京都\n千代田区\"\r\n\"引用\"\"符\",\r\n";
         let sheet = read(file.as_bytes()).unwrap();
         assert_eq!(
             texts(&sheet),
@@ -277,7 +277,8 @@ mod tests {
 
     #[test]
     fn csv_in_shift_jis() {
-        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("氏名,生年月日\n鈴木　花子,Ｈ３１．４．３０\n");
+        let (bytes, _, _) =
+            encoding_rs::SHIFT_JIS.encode("氏名,生年月日\n鈴木　花子,Ｈ３１．４．３０\n");
         assert!(std::str::from_utf8(&bytes).is_err());
         let sheet = read(&bytes).unwrap();
         assert_eq!(

@@ -621,9 +621,9 @@ async fn import(
         duplicates_confirmed: confirm_duplicates,
     };
     let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "確認 [{bar:40}] {pos}/{len} 行 {msg}",
-    ) {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("確認 [{bar:40}] {pos}/{len} 行 {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     let progress = ImportBar(bar);
@@ -642,7 +642,11 @@ async fn import(
     #[allow(clippy::print_stdout)]
     {
         for p in &report.problems {
-            let column = p.column.as_deref().map(|c| format!("「{c}」")).unwrap_or_default();
+            let column = p
+                .column
+                .as_deref()
+                .map(|c| format!("「{c}」"))
+                .unwrap_or_default();
             println!("{}行目{column}: {} [{}]", p.row, p.message, p.code);
         }
         for w in &report.warnings {
@@ -656,7 +660,11 @@ async fn import(
         }
         println!(
             "{}: 行 {}、問題 {}、要確認 {}、取込済み {}、新しい相談者 {}、新しいケース {}",
-            if report.imported { "取り込みました" } else { "確認しました（書き込んでいません）" },
+            if report.imported {
+                "取り込みました"
+            } else {
+                "確認しました（書き込んでいません）"
+            },
             report.rows,
             report.problems.len(),
             report.warnings.len() + report.known_persons.len(),
@@ -666,7 +674,10 @@ async fn import(
         );
     }
     if !report.problems.is_empty() {
-        bail!("{}件の問題があるため、取り込みませんでした。", report.problems.len());
+        bail!(
+            "{}件の問題があるため、取り込みませんでした。",
+            report.problems.len()
+        );
     }
     if !dry_run && !report.imported {
         bail!("取り込みませんでした。");

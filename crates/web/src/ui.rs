@@ -315,8 +315,8 @@ pub async fn form_csrf(request: axum::extract::Request, next: axum::middleware::
     let import = request.uri().path() == "/import";
     let boundary = (content_type.starts_with("multipart/form-data")
         && (request.uri().path().ends_with("/attachments") || import))
-    .then(|| multer::parse_boundary(&content_type).ok())
-    .flatten();
+        .then(|| multer::parse_boundary(&content_type).ok())
+        .flatten();
     let has_token = request.headers().contains_key(crate::auth::CSRF_HEADER);
     if !is_form && (boundary.is_none() || has_token) {
         return next.run(request).await;

@@ -20,9 +20,19 @@ fn workbook(rows: &[[&str; 9]]) -> Vec<u8> {
     ws.merge_range(2, 1, 2, 5, "本人", &plain).unwrap();
     ws.merge_range(2, 6, 2, 7, "相談", &plain).unwrap();
     ws.write_string(2, 8, "紹介者").unwrap();
-    for (c, h) in ["No", "氏名", "ふりがな", "生年月日", "性別", "携帯電話", "受付日", "経路", "氏名"]
-        .iter()
-        .enumerate()
+    for (c, h) in [
+        "No",
+        "氏名",
+        "ふりがな",
+        "生年月日",
+        "性別",
+        "携帯電話",
+        "受付日",
+        "経路",
+        "氏名",
+    ]
+    .iter()
+    .enumerate()
     {
         ws.write_string(3, c as u16, *h).unwrap();
     }
@@ -80,18 +90,43 @@ async fn a_workbook_with_errors_imports_nothing_the_corrected_one_everything_and
 
         // Spreadsheet rows 5.. (row 6 left blank).
         let with_errors = workbook(&[
-            ["1", "取込　一郎", "とりこみ いちろう", "S55.4.1", "男", "０９０（１２３４）５６７８", "R8.5.1", "本人（電話）", ""],
+            [
+                "1",
+                "取込　一郎",
+                "とりこみ いちろう",
+                "S55.4.1",
+                "男",
+                "０９０（１２３４）５６７８",
+                "R8.5.1",
+                "本人（電話）",
+                "",
+            ],
             ["", "", "", "", "", "", "", "", ""],
             ["3", "取込　既存", "", "昭和45年1月2日", "", "", "", "", ""],
             ["4", "", "とりこみ", "H2.3.4", "女", "", "", "", ""],
-            ["5", "取込　二郎", "", "55.4.1", "おとこ", "1234", "R8.5.1", "どこかから", ""],
+            [
+                "5",
+                "取込　二郎",
+                "",
+                "55.4.1",
+                "おとこ",
+                "1234",
+                "R8.5.1",
+                "どこかから",
+                "",
+            ],
             ["6", "取込　三郎", "", "R10.1.1", "", "", "", "", ""],
             ["7", "取込　四郎", "", "", "", "", "", "税務課", ""],
             ["8", "取込 一郎", "", "1980/04/01", "", "", "", "", ""],
         ]);
-        let report = import::check(&lead.app, &lead.caller, &request(with_errors.clone(), false), &())
-            .await
-            .unwrap();
+        let report = import::check(
+            &lead.app,
+            &lead.caller,
+            &request(with_errors.clone(), false),
+            &(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             problems(&report),
             vec![
@@ -118,33 +153,96 @@ async fn a_workbook_with_errors_imports_nothing_the_corrected_one_everything_and
 
         // The corrected workbook.
         let corrected = workbook(&[
-            ["1", "取込　一郎", "とりこみ いちろう", "S55.4.1", "男", "０９０（１２３４）５６７８", "R8.5.1", "本人（電話）", ""],
+            [
+                "1",
+                "取込　一郎",
+                "とりこみ いちろう",
+                "S55.4.1",
+                "男",
+                "０９０（１２３４）５６７８",
+                "R8.5.1",
+                "本人（電話）",
+                "",
+            ],
             ["", "", "", "", "", "", "", "", ""],
             ["3", "取込　既存", "", "昭和45年1月2日", "", "", "", "", ""],
-            ["4", "取込　花子", "とりこみ", "H2.3.4", "女", "", "", "", ""],
-            ["5", "取込　二郎", "", "S55.4.1", "男", "9012345678", "R8.5.1", "社協", "民生委員　佐藤"],
+            [
+                "4",
+                "取込　花子",
+                "とりこみ",
+                "H2.3.4",
+                "女",
+                "",
+                "",
+                "",
+                "",
+            ],
+            [
+                "5",
+                "取込　二郎",
+                "",
+                "S55.4.1",
+                "男",
+                "9012345678",
+                "R8.5.1",
+                "社協",
+                "民生委員　佐藤",
+            ],
             ["6", "取込　三郎", "", "R1.5.1", "", "", "", "", ""],
-            ["7", "取込　四郎", "", "", "", "", "令和8年6月1日", "税務課", ""],
+            [
+                "7",
+                "取込　四郎",
+                "",
+                "",
+                "",
+                "",
+                "令和8年6月1日",
+                "税務課",
+                "",
+            ],
         ]);
-        let report = import::check(&lead.app, &lead.caller, &request(corrected.clone(), false), &())
-            .await
-            .unwrap();
+        let report = import::check(
+            &lead.app,
+            &lead.caller,
+            &request(corrected.clone(), false),
+            &(),
+        )
+        .await
+        .unwrap();
         assert_eq!(problems(&report), vec![]);
         assert_eq!((report.new_persons, report.new_cases), (6, 3));
         let known: Vec<u32> = report.known_persons.iter().map(|k| k.row).collect();
         assert_eq!(known, vec![7]);
         // Row 9's phone is row 5's, kept without its leading 0: a warning to confirm.
-        let warned: Vec<(u32, &str)> = report.warnings.iter().map(|w| (w.row, w.code.as_str())).collect();
+        let warned: Vec<(u32, &str)> = report
+            .warnings
+            .iter()
+            .map(|w| (w.row, w.code.as_str()))
+            .collect();
         assert_eq!(warned, vec![(9, "import.same_phone_in_file")]);
-        assert_eq!(imported_persons(&lead).await, before, "a check writes nothing");
+        assert_eq!(
+            imported_persons(&lead).await,
+            before,
+            "a check writes nothing"
+        );
 
-        let unconfirmed = import::run(&lead.app, &lead.caller, &request(corrected.clone(), false), &())
-            .await
-            .unwrap_err();
+        let unconfirmed = import::run(
+            &lead.app,
+            &lead.caller,
+            &request(corrected.clone(), false),
+            &(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(unconfirmed.code, "import.duplicates_unconfirmed");
-        let done = import::run(&lead.app, &lead.caller, &request(corrected.clone(), true), &())
-            .await
-            .unwrap();
+        let done = import::run(
+            &lead.app,
+            &lead.caller,
+            &request(corrected.clone(), true),
+            &(),
+        )
+        .await
+        .unwrap();
         assert!(done.imported);
         assert_eq!((done.new_persons, done.new_cases), (6, 3));
         assert_eq!(imported_persons(&lead).await, before + 6);
@@ -196,7 +294,8 @@ async fn a_workbook_with_errors_imports_nothing_the_corrected_one_everything_and
                 .settings
                 .import_columns
                 .iter()
-                .any(|c| c.header == "本人氏名" && c.field == Some(tsunagu_core::import::ImportField::Name)),
+                .any(|c| c.header == "本人氏名"
+                    && c.field == Some(tsunagu_core::import::ImportField::Name)),
             "{:?}",
             lead.caller.settings.import_columns
         );
@@ -217,13 +316,23 @@ async fn a_shift_jis_csv_imports_and_a_file_that_is_no_table_is_refused_in_japan
     let lead = t.user("lead").await;
     let (csv, _, _) = encoding_rs::SHIFT_JIS
         .encode("氏名,生年月日,電話番号\r\n取込　和子,Ｈ３１．４．３０,03-1234-5678\r\n");
-    let done = import::run(&lead.app, &lead.caller, &request(csv.into_owned(), false), &())
-        .await
-        .unwrap();
+    let done = import::run(
+        &lead.app,
+        &lead.caller,
+        &request(csv.into_owned(), false),
+        &(),
+    )
+    .await
+    .unwrap();
     assert_eq!(done.new_persons, 1);
-    let refused = import::check(&lead.app, &lead.caller, &request(b"\x00\x01".to_vec(), false), &())
-        .await
-        .unwrap_err();
+    let refused = import::check(
+        &lead.app,
+        &lead.caller,
+        &request(b"\x00\x01".to_vec(), false),
+        &(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(refused.code, "import.not_a_spreadsheet");
     assert!(refused.message.contains("Excel"));
 }

@@ -98,12 +98,23 @@ async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked
         worker.ok(&a, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-04-28")),
             "goals": [], "summary": "住まいが安定した", "observed_changes": ["housing"],
             "connection": {"motivation": 3, "self_esteem": 2, "relationships": 3, "participation": 2, "consultation": 4}})).await;
-        worker.ok(&b, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-12")),
-            "goals": [], "summary": "変化はまだない"})).await;
+        worker
+            .ok(
+                &b,
+                json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-12")),
+            "goals": [], "summary": "変化はまだない"}),
+            )
+            .await;
         // A change the tenant's list does not have, or a score outside 1–4: refused.
         let c2 = planned("統計 お", "2026-04-06", "2026-04-07", "2026-04-08", false).await;
-        worker.refused(&c2, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-01")),
-            "goals": [], "summary": "-", "observed_changes": ["no_such_change"]}), "evaluation.unknown_change").await;
+        worker
+            .refused(
+                &c2,
+                json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-01")),
+            "goals": [], "summary": "-", "observed_changes": ["no_such_change"]}),
+                "evaluation.unknown_change",
+            )
+            .await;
         worker.refused(&c2, json!({"action": "record_evaluation", "evaluated_on": day(at("2026-05-01")),
             "goals": [], "summary": "-", "connection": {"motivation": 5, "self_esteem": 2, "relationships": 3, "participation": 2, "consultation": 4}}),
             "evaluation.score_out_of_range").await;
@@ -161,7 +172,12 @@ async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked
         assert_eq!(improvement(&months[0]), (1, 1, json!(1.0)), "{}", db.name);
         assert_eq!(improvement(&months[1]), (1, 0, json!(0.0)), "{}", db.name);
         // The year: A and B evaluated, A improved.
-        assert_eq!(improvement(&fy26["year"]), (2, 1, json!(0.5)), "{}", db.name);
+        assert_eq!(
+            improvement(&fy26["year"]),
+            (2, 1, json!(0.5)),
+            "{}",
+            db.name
+        );
         assert_eq!(improvement(&fy25["year"]), (0, 0, Value::Null));
         // May: D received; B employed again (under support); A's income (under support) and
         // D's (no plan).

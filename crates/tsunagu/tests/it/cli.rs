@@ -743,7 +743,13 @@ fn import_checks_then_imports_once() {
     let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}/import.db", dir.display());
-    ok(&tsunagu(&["generate", "--database", &url, "--persons", "5"]));
+    ok(&tsunagu(&[
+        "generate",
+        "--database",
+        &url,
+        "--persons",
+        "5",
+    ]));
     let file = dir.join("一覧.csv");
     let import = |extra: &[&str]| {
         let path = file.to_str().unwrap();
@@ -760,7 +766,10 @@ fn import_checks_then_imports_once() {
     let out = import(&[]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{said}");
-    assert!(said.contains("3行目「生年月日」: 生年月日に元号を付けてください"), "{said}");
+    assert!(
+        said.contains("3行目「生年月日」: 生年月日に元号を付けてください"),
+        "{said}"
+    );
     assert!(said.contains("新しい相談者 1"), "{said}");
 
     std::fs::write(
@@ -771,14 +780,23 @@ fn import_checks_then_imports_once() {
     let out = import(&["--dry-run"]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("確認しました（書き込んでいません）"), "{said}");
+    assert!(
+        said.contains("確認しました（書き込んでいません）"),
+        "{said}"
+    );
     let out = import(&[]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("取り込みました") && said.contains("新しい相談者 2、新しいケース 1"), "{said}");
+    assert!(
+        said.contains("取り込みました") && said.contains("新しい相談者 2、新しいケース 1"),
+        "{said}"
+    );
     let out = import(&[]);
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("取込済み 2、新しい相談者 0、新しいケース 0"), "{said}");
+    assert!(
+        said.contains("取込済み 2、新しい相談者 0、新しいケース 0"),
+        "{said}"
+    );
     ok(&tsunagu(&["verify", "--database", &url]));
     let _ = std::fs::remove_dir_all(&dir);
 }

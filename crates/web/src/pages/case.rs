@@ -209,7 +209,13 @@ fn connection_scores(f: &Fields) -> FieldResult<Option<tsunagu_core::case::Conne
                 )
             })?;
     }
-    let [motivation, self_esteem, relationships, participation, consultation] = scores;
+    let [
+        motivation,
+        self_esteem,
+        relationships,
+        participation,
+        consultation,
+    ] = scores;
     Ok(Some(tsunagu_core::case::ConnectionScores {
         motivation,
         self_esteem,

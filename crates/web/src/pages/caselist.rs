@@ -92,7 +92,15 @@ pub fn parse_month(raw: &str) -> Option<(i16, i8)> {
     let s = tsunagu_core::text::half_width_digits(raw.trim());
     let s = s.trim_end_matches('月');
     // A month is its first day: read as a date with the day added.
-    let sep = if s.contains('年') { "月" } else if s.contains('/') { "/" } else if s.contains('.') { "." } else { "-" };
+    let sep = if s.contains('年') {
+        "月"
+    } else if s.contains('/') {
+        "/"
+    } else if s.contains('.') {
+        "."
+    } else {
+        "-"
+    };
     let day = tsunagu_core::wareki::parse(&format!("{s}{sep}1"))
         .or_else(|| tsunagu_core::wareki::parse(&format!("{s}{sep}1日")))?;
     Some((day.year(), day.month()))
@@ -564,7 +572,14 @@ mod tests {
 
     #[test]
     fn months_are_read_in_the_usual_forms() {
-        for raw in ["2026-04", "2026/4", "令和8年4月", "R8.4", "２０２６－０４", "令和８年４月"] {
+        for raw in [
+            "2026-04",
+            "2026/4",
+            "令和8年4月",
+            "R8.4",
+            "２０２６－０４",
+            "令和８年４月",
+        ] {
             assert_eq!(super::parse_month(raw), Some((2026, 4)), "{raw}");
         }
         for raw in ["2026-13", "8年4月", "四月", "2026"] {

@@ -97,7 +97,11 @@ pub async fn submit(
     };
     let (report, status) = match result {
         Ok(report) => (report, StatusCode::OK),
-        Err(e) if e.code.starts_with("import.") && e.code != "import.has_problems" && e.code != "import.duplicates_unconfirmed" => {
+        Err(e)
+            if e.code.starts_with("import.")
+                && e.code != "import.has_problems"
+                && e.code != "import.duplicates_unconfirmed" =>
+        {
             // The file itself: not a table, too large, no name.
             return Ok(file_refused(p, &e.into()));
         }

@@ -451,20 +451,26 @@ pub async fn case_form(
             let mut changes = Section::new("見られた変化").columns(&["項目", "変化"]);
             for item in &settings.observed_changes {
                 let ticked = if seen.contains(&item.code) { "✓" } else { "" };
-                changes.table.push(vec![item.name.clone(), ticked.to_owned()]);
+                changes
+                    .table
+                    .push(vec![item.name.clone(), ticked.to_owned()]);
             }
             let mut scores = Section::new("つながり指標（1〜4）").columns(&["項目", "点"]);
             let connection = latest.as_ref().and_then(|l| l.6);
-            for (_, label, value) in connection
-                .map(|c| c.items())
-                .unwrap_or_else(|| {
-                    ["意欲", "自己肯定感", "対人関係", "社会参加", "相談"].map(|l| ("", l, 0))
-                })
-            {
-                let v = if value == 0 { String::new() } else { value.to_string() };
+            for (_, label, value) in connection.map(|c| c.items()).unwrap_or_else(|| {
+                ["意欲", "自己肯定感", "対人関係", "社会参加", "相談"].map(|l| ("", l, 0))
+            }) {
+                let v = if value == 0 {
+                    String::new()
+                } else {
+                    value.to_string()
+                };
                 scores.table.push(vec![label.to_owned(), v]);
             }
-            ("評価シート", vec![basic(&person), goals, changes, scores, summary, next])
+            (
+                "評価シート",
+                vec![basic(&person), goals, changes, scores, summary, next],
+            )
         }
     };
     Ok(render(&Sheet {

@@ -172,7 +172,11 @@ fn month_label(month: &str) -> String {
 /// (when the population is set).
 fn charts(report: &NationalReport) -> Vec<(String, String)> {
     use tsunagu_report::chart::{BarChart, Series, bars};
-    let categories: Vec<String> = report.months.iter().map(|m| month_label(&m.month)).collect();
+    let categories: Vec<String> = report
+        .months
+        .iter()
+        .map(|m| month_label(&m.month))
+        .collect();
     let series = |name: &str, f: &dyn Fn(&Indicators) -> f64| Series {
         name: name.to_owned(),
         values: report.months.iter().map(|m| f(&m.indicators)).collect(),
@@ -188,9 +192,13 @@ fn charts(report: &NationalReport) -> Vec<(String, String)> {
     };
     let mut out = Vec::new();
     let counts = vec![
-        series("新規相談受付件数", &|i| i.counts.new_consultations as f64),
+        series("新規相談受付件数", &|i| {
+            i.counts.new_consultations as f64
+        }),
         series("プラン作成件数", &|i| i.counts.plans as f64),
-        series("就労支援対象者数", &|i| i.counts.employment_support_subjects as f64),
+        series("就労支援対象者数", &|i| {
+            i.counts.employment_support_subjects as f64
+        }),
     ];
     out.push((
         "月別の件数".to_owned(),
@@ -224,27 +232,38 @@ fn charts(report: &NationalReport) -> Vec<(String, String)> {
     ));
     if report.population.is_some() {
         let b = report.benchmarks;
-        let per = |name: &str, id: &str, bench: u16, f: &dyn Fn(&tsunagu_core::stats::Per100k) -> f64| {
-            let s = series(name, &|i| i.per_100k_month.as_ref().map_or(0.0, f));
-            let over = s.values.iter().filter(|v| **v >= f64::from(bench)).count();
-            (
-                format!("{name}（人口10万人・1か月当たり）"),
-                bars(
-                    &BarChart {
-                        title: format!("{name}（人口10万人・1か月当たり）と目安値"),
-                        description: format!(
-                            "目安値{bench}に届いた月は{over}か月。月ごとの値は下の表のとおり。"
-                        ),
-                        categories: categories.clone(),
-                        series: vec![s],
-                        reference: Some(("目安値".into(), f64::from(bench))),
-                    },
-                    id,
-                ),
-            )
-        };
-        out.push(per("新規相談受付件数", "chart-per-new", b.new_consultations, &|p| p.new_consultations));
-        out.push(per("プラン作成件数", "chart-per-plans", b.plans, &|p| p.plans));
+        let per =
+            |name: &str, id: &str, bench: u16, f: &dyn Fn(&tsunagu_core::stats::Per100k) -> f64| {
+                let s = series(name, &|i| i.per_100k_month.as_ref().map_or(0.0, f));
+                let over = s.values.iter().filter(|v| **v >= f64::from(bench)).count();
+                (
+                    format!("{name}（人口10万人・1か月当たり）"),
+                    bars(
+                        &BarChart {
+                            title: format!("{name}（人口10万人・1か月当たり）と目安値"),
+                            description: format!(
+                                "目安値{bench}に届いた月は{over}か月。月ごとの値は下の表のとおり。"
+                            ),
+                            categories: categories.clone(),
+                            series: vec![s],
+                            reference: Some(("目安値".into(), f64::from(bench))),
+                        },
+                        id,
+                    ),
+                )
+            };
+        out.push(per(
+            "新規相談受付件数",
+            "chart-per-new",
+            b.new_consultations,
+            &|p| p.new_consultations,
+        ));
+        out.push(per(
+            "プラン作成件数",
+            "chart-per-plans",
+            b.plans,
+            &|p| p.plans,
+        ));
         out.push(per(
             "就労支援対象者数",
             "chart-per-es",

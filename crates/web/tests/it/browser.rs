@@ -966,15 +966,26 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     let sheets = std::env::temp_dir().join(format!("tsunagu-import-{case}"));
     std::fs::create_dir_all(&sheets).unwrap();
     let wrong = sheets.join("相談者一覧.csv");
-    std::fs::write(&wrong, "氏名,生年月日,相談受付日\r\n画面取込　一子,H2.3.4,R8.4.1\r\n画面取込　二子,2.3.4,\r\n").unwrap();
+    std::fs::write(
+        &wrong,
+        "氏名,生年月日,相談受付日\r\n画面取込　一子,H2.3.4,R8.4.1\r\n画面取込　二子,2.3.4,\r\n",
+    )
+    .unwrap();
     let right = sheets.join("相談者一覧（修正）.csv");
-    std::fs::write(&right, "氏名,生年月日,相談受付日\r\n画面取込　一子,H2.3.4,R8.4.1\r\n画面取込　二子,H2.3.4,\r\n").unwrap();
+    std::fs::write(
+        &right,
+        "氏名,生年月日,相談受付日\r\n画面取込　一子,H2.3.4,R8.4.1\r\n画面取込　二子,H2.3.4,\r\n",
+    )
+    .unwrap();
     click_and_wait(&client, "nav a[href='/import']").await;
     assert_eq!(heading(&client).await, "相談者の取り込み（Excel・CSV）");
     fill(&client, "f-file", wrong.to_str().unwrap()).await;
     click_and_wait(&client, "#import-upload button[type=submit]").await;
     let problems = text_of(&client, "#import-problems").await;
-    assert!(problems.contains("3行目") && problems.contains("元号"), "{problems}");
+    assert!(
+        problems.contains("3行目") && problems.contains("元号"),
+        "{problems}"
+    );
     check_axe(&client, "import check", &mut axe).await;
     screenshot(&client, "import-check").await;
     fill(&client, "f-file", right.to_str().unwrap()).await;
@@ -1010,7 +1021,11 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     .await;
     set(&client, "f-next_steps", "就職先に定着したら終結する").await;
     // 見られた変化 and the つながり指標, scored with the person.
-    click(&client, "input[name=observed_changes][value=household_finance]").await;
+    click(
+        &client,
+        "input[name=observed_changes][value=household_finance]",
+    )
+    .await;
     click(&client, "input[name=observed_changes][value=motivation]").await;
     for (item, score) in [
         ("motivation", 3),
@@ -1019,7 +1034,11 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         ("participation", 2),
         ("consultation", 4),
     ] {
-        click(&client, &format!("input[name=connection_{item}][value='{score}']")).await;
+        click(
+            &client,
+            &format!("input[name=connection_{item}][value='{score}']"),
+        )
+        .await;
     }
     save(&client, &case, "record_evaluation").await;
     assert_eq!(stage(&client).await, "プラン評価");

@@ -182,9 +182,15 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
         assert!(html.contains("<a href=\"/stats\">統計</a>"), "{html}");
         // The charts, drawn on the server: the counts, and the outcomes with this month's
         // employment as a bar of its own.
-        assert!(html.contains("<svg class=\"chart\" id=\"chart-counts\""), "{html}");
+        assert!(
+            html.contains("<svg class=\"chart\" id=\"chart-counts\""),
+            "{html}"
+        );
         let this_month = format!("{}月 就労者数: ", tsunagu_app::today().month());
-        let bar = html.split(&this_month).nth(1).unwrap_or_else(|| panic!("{html}"));
+        let bar = html
+            .split(&this_month)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{html}"));
         let employed: u64 = bar.split('<').next().unwrap().parse().unwrap();
         assert!(employed >= 1, "{bar}");
         // A month's name leads to the cases opened in it, as far as the lead may read them.

@@ -10,7 +10,10 @@ use reqwest::multipart::{Form, Part};
 /// The value of the hidden input `name` in a page.
 fn hidden(html: &str, name: &str) -> String {
     let start = format!("name=\"{name}\" value=\"");
-    let at = html.find(&start).unwrap_or_else(|| panic!("no {name}: {html}")) + start.len();
+    let at = html
+        .find(&start)
+        .unwrap_or_else(|| panic!("no {name}: {html}"))
+        + start.len();
     html[at..].split('"').next().unwrap().to_owned()
 }
 
@@ -29,7 +32,10 @@ fn upload(api: &Api, name: &str, csv: &str) -> Form {
     Form::new()
         .text("csrf_token", api.csrf.clone())
         .text("action", "check")
-        .part("file", Part::bytes(csv.as_bytes().to_vec()).file_name(name.to_owned()))
+        .part(
+            "file",
+            Part::bytes(csv.as_bytes().to_vec()).file_name(name.to_owned()),
+        )
 }
 
 /// The form the check's page offers next, as the browser sends it: the carried file, each
@@ -79,11 +85,15 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
         let lead = w.login("lead").await;
         let (s, html) = lead.page("/import").await;
         assert_eq!(s, StatusCode::OK);
-        assert!(html.contains("href=\"/import\">取り込み</a>"), "the menu offers it");
+        assert!(
+            html.contains("href=\"/import\">取り込み</a>"),
+            "the menu offers it"
+        );
         assert!(html.contains("id=\"f-file\""));
 
         // A row with a problem: listed by row and column; no import button; nothing written.
-        let with_error = "お客様,生年月日,受付日\r\n頁取込　一子,H2.3.4,R8.4.1\r\n頁取込　二子,2.3.4,\r\n";
+        let with_error =
+            "お客様,生年月日,受付日\r\n頁取込　一子,H2.3.4,R8.4.1\r\n頁取込　二子,2.3.4,\r\n";
         let (s, html) = post(&lead, upload(&lead, "一覧.csv", with_error)).await;
         assert_eq!(s, StatusCode::OK, "{html}");
         // 「お客様」 names no field: the whole file lacks its names.
@@ -91,9 +101,18 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
         assert!(!html.contains("id=\"import-go\""));
 
         // Mapped on the page: 「お客様」 is the name. Row 3's date is still wrong.
-        let (s, html) = post(&lead, next(&lead, &html, "check", &[("col_0", "name")], false)).await;
+        let (s, html) = post(
+            &lead,
+            next(&lead, &html, "check", &[("col_0", "name")], false),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{html}");
-        assert!(html.contains("<th scope=\"row\">3行目</th><td>生年月日</td><td>生年月日に元号を付けてください"), "{html}");
+        assert!(
+            html.contains(
+                "<th scope=\"row\">3行目</th><td>生年月日</td><td>生年月日に元号を付けてください"
+            ),
+            "{html}"
+        );
         assert!(!html.contains("id=\"import-go\""));
         // An import forced past the check is refused, the reasons shown again.
         let (s, again) = post(&lead, next(&lead, &html, "import", &[], false)).await;
@@ -103,9 +122,14 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
 
         // Corrected. The mapping is kept only by an import, so it is chosen again; then the
         // import button imports both rows.
-        let corrected = "お客様,生年月日,受付日\r\n頁取込　一子,H2.3.4,R8.4.1\r\n頁取込　二子,H2.3.4,\r\n";
+        let corrected =
+            "お客様,生年月日,受付日\r\n頁取込　一子,H2.3.4,R8.4.1\r\n頁取込　二子,H2.3.4,\r\n";
         let (_, html) = post(&lead, upload(&lead, "一覧.csv", corrected)).await;
-        let (s, html) = post(&lead, next(&lead, &html, "check", &[("col_0", "name")], false)).await;
+        let (s, html) = post(
+            &lead,
+            next(&lead, &html, "check", &[("col_0", "name")], false),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("id=\"import-go\""), "{html}");
         assert!(html.contains("2人を取り込む"), "{html}");
@@ -131,14 +155,20 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
             .part("file", Part::bytes(vec![0, 1, 2]).file_name("x.xlsx"));
         let (s, html) = post(&lead, bad).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html.contains("id=\"f-file-err\"") && html.contains("Excel（xlsx）か CSV"), "{html}");
+        assert!(
+            html.contains("id=\"f-file-err\"") && html.contains("Excel（xlsx）か CSV"),
+            "{html}"
+        );
         // No file chosen.
         let none = Form::new()
             .text("csrf_token", lead.csrf.clone())
             .text("action", "check");
         let (s, html) = post(&lead, none).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html.contains("取り込むファイルを選んでください。"), "{html}");
+        assert!(
+            html.contains("取り込むファイルを選んでください。"),
+            "{html}"
+        );
 
         // The API: the check as JSON, the import 201 once, then nothing new; a file with a
         // problem 422 with its code.
@@ -163,8 +193,17 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
         assert_eq!(res.status(), StatusCode::CREATED);
         let res = api("/api/imports", good).await.unwrap();
         let report: serde_json::Value = res.json().await.unwrap();
-        assert_eq!((report["new_persons"].as_u64(), report["already_imported"][0].as_u64()), (Some(0), Some(2)), "{report}");
-        let res = api("/api/imports", "氏名,生年月日\nAPI取込　二子,1.2.3\n").await.unwrap();
+        assert_eq!(
+            (
+                report["new_persons"].as_u64(),
+                report["already_imported"][0].as_u64()
+            ),
+            (Some(0), Some(2)),
+            "{report}"
+        );
+        let res = api("/api/imports", "氏名,生年月日\nAPI取込　二子,1.2.3\n")
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["code"], "import.has_problems");
