@@ -186,6 +186,130 @@ pub async fn national_file(
     format.write("支援状況調査", &table)
 }
 
+/// One line of a breakdown: the code (empty for none recorded), its name, the count.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct BreakdownItem {
+    pub code: String,
+    pub label: String,
+    pub count: u64,
+}
+
+/// A fiscal year's new consultations by 主訴, 相談経路, age band and sex (R9).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ConsultationBreakdown {
+    pub fiscal_year: i16,
+    pub total: u64,
+    pub by_main_problem: Vec<BreakdownItem>,
+    pub by_route: Vec<BreakdownItem>,
+    pub by_age_band: Vec<BreakdownItem>,
+    pub by_sex: Vec<BreakdownItem>,
+}
+
+impl ConsultationBreakdown {
+    /// The dimensions with their Japanese names, in the order the page and the files show them.
+    pub fn dimensions(&self) -> [(&'static str, &[BreakdownItem]); 4] {
+        [
+            ("主訴", &self.by_main_problem),
+            ("相談経路", &self.by_route),
+            ("年代", &self.by_age_band),
+            ("性別", &self.by_sex),
+        ]
+    }
+}
+
+/// The fiscal year's new consultations broken down (counts only; the same callers as the
+/// national indicators), audited.
+pub async fn consultations(
+    app: &App,
+    caller: &Caller,
+    fiscal_year: i16,
+) -> Result<ConsultationBreakdown> {
+    use tsunagu_core::case::IntakeRoute;
+    use tsunagu_core::person::Sex;
+    access::tenant_counts(caller)?;
+    let from = Date::new(fiscal_year, 4, 1).map_err(|_| invalid_year())?;
+    let until = Date::new(fiscal_year + 1, 3, 31)
+        .map_err(|_| invalid_year())?
+        .min(app.clock.today());
+    let facts = if from <= until {
+        app.store
+            .consultation_facts(caller.actor.tenant_id, from, until)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let b = tsunagu_core::stats::breakdown(&facts);
+    let unrecorded = "未記入";
+    let items = |v: Vec<(String, u64)>, label: &dyn Fn(&str) -> String| {
+        v.into_iter()
+            .map(|(code, count)| BreakdownItem {
+                label: if code.is_empty() {
+                    unrecorded.to_owned()
+                } else {
+                    label(&code)
+                },
+                code,
+                count,
+            })
+            .collect()
+    };
+    let settings = &caller.settings;
+    let report = ConsultationBreakdown {
+        fiscal_year,
+        total: b.total,
+        by_main_problem: items(b.by_main_problem, &|c| {
+            settings.presenting_problem_name(c).to_owned()
+        }),
+        by_route: items(b.by_route, &|c| {
+            IntakeRoute::parse(c).map_or_else(|| c.to_owned(), |r| r.label_ja().to_owned())
+        }),
+        by_age_band: items(b.by_age_band, &|c| c.to_owned()),
+        by_sex: items(b.by_sex, &|c| {
+            Sex::ALL
+                .iter()
+                .find(|s| s.as_str() == c)
+                .map_or_else(|| c.to_owned(), |s| s.label_ja().to_owned())
+        }),
+    };
+    app.store
+        .audit(&[caller
+            .audit("stats.consultations_read")
+            .detail(format!("fiscal year {fiscal_year}"))])
+        .await?;
+    Ok(report)
+}
+
+/// The breakdown as a file for Excel: one row per dimension and item.
+pub async fn consultations_file(
+    app: &App,
+    caller: &Caller,
+    fiscal_year: i16,
+    format: FileFormat,
+) -> Result<Vec<u8>> {
+    let report = consultations(app, caller, fiscal_year).await?;
+    let mut table = Table {
+        headers: ["区分", "項目", "新規相談受付件数"]
+            .map(str::to_owned)
+            .to_vec(),
+        rows: Vec::new(),
+    };
+    for (dimension, items) in report.dimensions() {
+        for i in items {
+            table.rows.push(vec![
+                dimension.to_owned(),
+                i.label.clone(),
+                i.count.to_string(),
+            ]);
+        }
+    }
+    app.store
+        .audit(&[caller
+            .audit("stats.consultations_exported")
+            .detail(format!("fiscal year {fiscal_year}, {}", format.extension()))])
+        .await?;
+    format.write("新規相談の内訳", &table)
+}
+
 fn invalid_year() -> crate::Error {
     crate::Error::invalid("stats.invalid_year", "年度が正しくありません。")
 }

@@ -18,6 +18,28 @@ pub enum Sex {
     NotStated,
 }
 
+impl Sex {
+    pub const ALL: [Sex; 4] = [Sex::Female, Sex::Male, Sex::Other, Sex::NotStated];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "other",
+            Sex::NotStated => "not_stated",
+        }
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Sex::Female => "女性",
+            Sex::Male => "男性",
+            Sex::Other => "その他",
+            Sex::NotStated => "回答なし",
+        }
+    }
+}
+
 /// What is known about a person. Only a name is needed, and for a person found by outreach it
 /// may be a provisional one (e.g. 「駅前の男性（仮）」), recorded before any consent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -196,9 +196,151 @@ pub fn indicators(counts: PeriodCounts, months: u32, population: Option<u32>) ->
     }
 }
 
+/// What a new consultation is broken down by (item 3 of issue 14): its 主訴 and 相談経路 as
+/// the case keeps them, the person's date of birth and sex as the person's record has them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsultationFacts {
+    pub received_on: Date,
+    pub main_problem: Option<String>,
+    pub route: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub sex: Option<crate::person::Sex>,
+}
+
+/// The age bands of the breakdown: the age on the 受付日, in ten-year bands.
+pub const AGE_BANDS: [&str; 8] = [
+    "19歳以下",
+    "20代",
+    "30代",
+    "40代",
+    "50代",
+    "60代",
+    "70歳以上",
+    "不明",
+];
+
+/// The age band (an index into [`AGE_BANDS`]) of a person born on `born` on `day`.
+pub fn age_band(born: Option<Date>, day: Date) -> usize {
+    let Some(born) = born else {
+        return AGE_BANDS.len() - 1;
+    };
+    let mut age = i32::from(day.year()) - i32::from(born.year());
+    if (day.month(), day.day()) < (born.month(), born.day()) {
+        age -= 1;
+    }
+    match age {
+        i32::MIN..=19 => 0,
+        20..=69 => usize::try_from(age / 10 - 1).unwrap_or(0),
+        _ => 6,
+    }
+}
+
+/// New consultations counted by each dimension: codes (主訴, 相談経路, sex; `""` for none) and
+/// age bands, each with its count, in a stable order (most first, then by code).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Breakdown {
+    pub total: u64,
+    pub by_main_problem: Vec<(String, u64)>,
+    pub by_route: Vec<(String, u64)>,
+    /// Every band of [`AGE_BANDS`], in order.
+    pub by_age_band: Vec<(String, u64)>,
+    pub by_sex: Vec<(String, u64)>,
+}
+
+/// The breakdown of a period's new consultations (R9 of `docs/COUNTING.md`).
+pub fn breakdown(facts: &[ConsultationFacts]) -> Breakdown {
+    use std::collections::BTreeMap;
+    let tally = |key: &dyn Fn(&ConsultationFacts) -> String| {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for f in facts {
+            *counts.entry(key(f)).or_default() += 1;
+        }
+        let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    let mut ages = [0u64; AGE_BANDS.len()];
+    for f in facts {
+        ages[age_band(f.date_of_birth, f.received_on)] += 1;
+    }
+    Breakdown {
+        total: facts.len() as u64,
+        by_main_problem: tally(&|f| f.main_problem.clone().unwrap_or_default()),
+        by_route: tally(&|f| f.route.clone().unwrap_or_default()),
+        by_age_band: AGE_BANDS
+            .iter()
+            .zip(ages)
+            .map(|(b, n)| ((*b).to_owned(), n))
+            .collect(),
+        by_sex: tally(&|f| f.sex.map(|s| s.as_str().to_owned()).unwrap_or_default()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_fall_in_ten_year_bands_on_the_day_of_the_consultation() {
+        use jiff::civil::date;
+        let on = date(2026, 5, 1);
+        assert_eq!(
+            age_band(Some(date(2006, 5, 2)), on),
+            0,
+            "19 the day before 20"
+        );
+        assert_eq!(age_band(Some(date(2006, 5, 1)), on), 1, "20 on the day");
+        assert_eq!(age_band(Some(date(1977, 1, 1)), on), 3, "49");
+        assert_eq!(age_band(Some(date(1957, 5, 2)), on), 5, "68: 60代");
+        assert_eq!(age_band(Some(date(1956, 5, 1)), on), 6, "70: 70歳以上");
+        assert_eq!(age_band(None, on), 7);
+    }
+
+    #[test]
+    fn a_breakdown_counts_each_consultation_once_per_dimension() {
+        use crate::person::Sex;
+        use jiff::civil::date;
+        let f = |problem: Option<&str>, route: &str, born: Option<Date>, sex: Option<Sex>| {
+            ConsultationFacts {
+                received_on: date(2026, 5, 1),
+                main_problem: problem.map(str::to_owned),
+                route: Some(route.to_owned()),
+                date_of_birth: born,
+                sex,
+            }
+        };
+        let b = breakdown(&[
+            f(
+                Some("housing"),
+                "self_visit",
+                Some(date(1990, 1, 1)),
+                Some(Sex::Female),
+            ),
+            f(
+                Some("housing"),
+                "self_phone",
+                Some(date(1950, 1, 1)),
+                Some(Sex::Male),
+            ),
+            f(None, "self_visit", None, None),
+        ]);
+        assert_eq!(b.total, 3);
+        assert_eq!(
+            b.by_main_problem,
+            vec![("housing".into(), 2), (String::new(), 1)]
+        );
+        assert_eq!(
+            b.by_route,
+            vec![("self_visit".into(), 2), ("self_phone".into(), 1)]
+        );
+        let ages: Vec<u64> = b.by_age_band.iter().map(|(_, n)| *n).collect();
+        assert_eq!(ages, vec![0, 0, 1, 0, 0, 0, 1, 1]);
+        assert_eq!(
+            b.by_sex,
+            vec![(String::new(), 1), ("female".into(), 1), ("male".into(), 1)]
+        );
+    }
 
     #[test]
     fn the_rate_and_the_per_capita_figures_are_worked_out_by_hand() {

@@ -556,6 +556,17 @@ impl Store {
         dispatch!(self, db => db.milestone_counts(tenant, from, until, by_month, outcomes_only).await)
     }
 
+    /// Each new consultation of a tenant's period with what its breakdown needs
+    /// (`Db::consultation_facts`).
+    pub async fn consultation_facts(
+        &self,
+        tenant: TenantId,
+        from: jiff::civil::Date,
+        until: jiff::civil::Date,
+    ) -> Result<Vec<tsunagu_core::stats::ConsultationFacts>, StoreError> {
+        dispatch!(self, db => db.consultation_facts(tenant, from, until).await)
+    }
+
     /// One page of the caseload list and how many cases match (`Db::case_list`).
     pub async fn case_list(
         &self,

@@ -517,6 +517,22 @@ pub async fn national_stats(
     ))
 }
 
+/// A fiscal year's new consultations by 主訴, 相談経路, age band and sex (counts only; the
+/// same callers as the national indicators).
+#[utoipa::path(get, path = "/api/stats/consultations", params(NationalStatsQuery), responses((status = 200, body = tsunagu_app::stats::ConsultationBreakdown), (status = 400, body = ErrorBody)))]
+pub async fn consultation_stats(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<NationalStatsQuery>,
+) -> ApiResult<Json<tsunagu_app::stats::ConsultationBreakdown>> {
+    let fiscal_year = q
+        .fiscal_year
+        .unwrap_or_else(|| tsunagu_core::wareki::fiscal_year(app.clock.today()));
+    Ok(Json(
+        tsunagu_app::stats::consultations(&app, &auth, fiscal_year).await?,
+    ))
+}
+
 #[utoipa::path(get, path = "/api/due", params(DueQuery), responses((status = 200, body = DueList), (status = 400, body = ErrorBody)))]
 pub async fn due(
     State(app): State<AppState>,

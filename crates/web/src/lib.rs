@@ -134,6 +134,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::due,
         api::due_counts,
         api::national_stats,
+        api::consultation_stats,
         caseload::caseload,
     ),
     components(schemas(error::ErrorBody)),

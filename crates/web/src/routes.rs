@@ -147,6 +147,8 @@ routes! {
     GET "/stats" TenantCounts => stats::national;
     GET "/stats/national.csv" TenantCounts => stats::national_csv;
     GET "/stats/national.xlsx" TenantCounts => stats::national_xlsx;
+    GET "/stats/consultations.csv" TenantCounts => stats::consultations_csv;
+    GET "/stats/consultations.xlsx" TenantCounts => stats::consultations_xlsx;
     GET "/cases/{id}" Case(Access::Read) => case::show;
     POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
     POST "/cases/{id}/agenda" Case(Access::Write) => case::take_to_meeting;
@@ -218,6 +220,7 @@ routes! {
     GET "/api/due/counts" TenantCounts => api::due_counts;
     GET "/api/caseload" OverseeOrg => crate::caseload::caseload;
     GET "/api/stats/national" TenantCounts => api::national_stats;
+    GET "/api/stats/consultations" TenantCounts => api::consultation_stats;
     POST "/api/imports/check" ImportRecords => crate::imports::check, body crate::imports::IMPORT_BODY_BYTES;
     POST "/api/imports" ImportRecords => crate::imports::run, body crate::imports::IMPORT_BODY_BYTES;
 }

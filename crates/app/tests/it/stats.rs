@@ -203,3 +203,109 @@ async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked
         db.finish().await;
     }
 }
+
+/// New consultations broken down (R9): three received in fiscal 2026 and one in March 2026
+/// (fiscal 2025, not counted), each by hand.
+#[tokio::test]
+async fn new_consultations_are_broken_down_by_problem_route_age_and_sex() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let worker = t.user("worker").await;
+        let lead = t.user("lead").await;
+        let consult =
+            |details: Value, received: &'static str, route: &'static str, problem: &'static str| {
+                let worker = &worker;
+                async move {
+                    let person = worker.register(details).await.unwrap();
+                    worker
+                        .open(json!({"person_id": person, "intake": {
+                        "received_on": day(at(received)), "route": route,
+                        "presenting_problems": [{"code": problem, "main": true}],
+                        "urgency": "normal"}}))
+                        .await
+                        .unwrap();
+                }
+            };
+        // Aged 46 on 5 April, a woman, by phone, about debts.
+        consult(
+            json!({"name": "内訳 あ", "date_of_birth": "1980-01-01", "sex": "female"}),
+            "2026-04-05",
+            "self_phone",
+            "debt",
+        )
+        .await;
+        // Aged 19 the day before turning 20, a man, sent by the tax office, about housing.
+        consult(
+            json!({"name": "内訳 い", "date_of_birth": "2006-05-11", "sex": "male"}),
+            "2026-05-10",
+            "municipal_department",
+            "housing",
+        )
+        .await;
+        // No date of birth, no sex, by phone, about housing.
+        consult(
+            json!({"name": "内訳 う"}),
+            "2026-05-20",
+            "self_phone",
+            "housing",
+        )
+        .await;
+        // March 2026 belongs to fiscal 2025.
+        consult(
+            json!({"name": "内訳 え", "sex": "female"}),
+            "2026-03-31",
+            "self_visit",
+            "debt",
+        )
+        .await;
+
+        let b = serde_json::to_value(
+            stats::consultations(&lead.app, &lead.caller, 2026)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let items = |k: &str| -> Vec<(String, u64)> {
+            b[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["label"].as_str().unwrap().to_owned(),
+                        i["count"].as_u64().unwrap(),
+                    )
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        };
+        let s = |v: &[(&str, u64)]| {
+            v.iter()
+                .map(|(l, n)| ((*l).to_owned(), *n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(b["total"], 3, "{}", db.name);
+        assert_eq!(
+            items("by_main_problem"),
+            s(&[("住まいについて", 2), ("債務について", 1)])
+        );
+        assert_eq!(
+            items("by_route"),
+            s(&[("本人（電話）", 2), ("自治体の他部署からの紹介", 1)])
+        );
+        assert_eq!(
+            items("by_age_band"),
+            s(&[("19歳以下", 1), ("40代", 1), ("不明", 1)])
+        );
+        assert_eq!(
+            items("by_sex"),
+            s(&[("未記入", 1), ("女性", 1), ("男性", 1)])
+        );
+        // Counts only: a support worker gets none.
+        assert!(
+            stats::consultations(&worker.app, &worker.caller, 2026)
+                .await
+                .is_err()
+        );
+        db.finish().await;
+    }
+}

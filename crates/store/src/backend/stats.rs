@@ -1,7 +1,7 @@
 //! The counts behind the national indicators, read from `case_milestones` (migration 0019).
 
 use super::*;
-use tsunagu_core::stats::{MilestoneKind, PeriodCounts};
+use tsunagu_core::stats::{ConsultationFacts, MilestoneKind, PeriodCounts};
 
 impl Db {
     /// For each tenant (one, or every tenant of the deployment) and each month of the period
@@ -84,5 +84,51 @@ impl Db {
             }
         }
         Ok(out)
+    }
+
+    /// The facts a breakdown of a tenant's new consultations needs (R9): each consultation
+    /// received in the period with its case's 主訴 and 相談経路 and its person's date of birth
+    /// and sex (read from the person's record, so a correction shows in the next count).
+    pub async fn consultation_facts(
+        &self,
+        tenant: TenantId,
+        from: Date,
+        until: Date,
+    ) -> Result<Vec<ConsultationFacts>, StoreError> {
+        /// The one part of a person's record the breakdown reads.
+        #[derive(serde::Deserialize)]
+        struct PersonSex {
+            details: Details,
+        }
+        #[derive(serde::Deserialize)]
+        struct Details {
+            #[serde(default)]
+            sex: Option<tsunagu_core::person::Sex>,
+        }
+        let rows = query(
+            "SELECT m.on_date, c.main_problem, c.intake_route, p.date_of_birth, p.state \
+             FROM case_milestones m JOIN cases c ON c.id = m.case_id \
+             JOIN persons p ON p.id = c.person_id \
+             WHERE m.tenant_id = $1 AND m.kind = $2 AND m.on_date >= $3 AND m.on_date <= $4",
+        )
+        .bind(tenant.to_string())
+        .bind(MilestoneKind::ConsultationReceived.as_str())
+        .bind(from.to_string())
+        .bind(until.to_string())
+        .fetch_all(self.read.ex())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let born: Option<String> = r.try_get("date_of_birth")?;
+                let person: PersonSex = from_json(&r.try_get::<String, _>("state")?)?;
+                Ok(ConsultationFacts {
+                    received_on: parse_date(&r.try_get::<String, _>("on_date")?)?,
+                    main_problem: r.try_get("main_problem")?,
+                    route: r.try_get("intake_route")?,
+                    date_of_birth: born.as_deref().map(parse_date).transpose()?,
+                    sex: person.details.sex,
+                })
+            })
+            .collect()
     }
 }

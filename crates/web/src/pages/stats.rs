@@ -46,6 +46,10 @@ struct StatsPage {
     /// Charts of the months (SVG drawn here), each with its heading; the tables carry the
     /// same figures.
     charts: Vec<(String, String)>,
+    /// New consultations by 主訴, 相談経路, age band and sex.
+    breakdown: tsunagu_app::stats::ConsultationBreakdown,
+    /// The age bands as a chart.
+    age_chart: String,
 }
 
 fn row(label: String, i: &Indicators) -> Row {
@@ -96,6 +100,39 @@ pub async fn national_csv(
     national_file(state, page, query, FileFormat::Csv).await
 }
 
+/// The breakdown of new consultations as a CSV file.
+pub async fn consultations_csv(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    consultations_file(state, page, query, FileFormat::Csv).await
+}
+
+/// The breakdown of new consultations as an xlsx workbook.
+pub async fn consultations_xlsx(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    consultations_file(state, page, query, FileFormat::Xlsx).await
+}
+
+async fn consultations_file(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Query(q): Query<StatsQuery>,
+    format: FileFormat,
+) -> Result<axum::response::Response, super::PageError> {
+    let fiscal_year = fiscal_year_of(&q, app.clock.today());
+    let bytes = tsunagu_app::stats::consultations_file(&app, &auth, fiscal_year, format).await?;
+    Ok(super::download(
+        format,
+        &format!("consultations-{fiscal_year}"),
+        bytes,
+    ))
+}
+
 /// The same table as an xlsx workbook.
 pub async fn national_xlsx(
     state: State<AppState>,
@@ -144,6 +181,33 @@ pub async fn national(
         })
         .collect();
     let charts = charts(&report);
+    let breakdown = tsunagu_app::stats::consultations(&app, &auth, fiscal_year).await?;
+    let age_chart = tsunagu_report::chart::bars(
+        &tsunagu_report::chart::BarChart {
+            title: "新規相談の年代".into(),
+            description: breakdown
+                .by_age_band
+                .iter()
+                .map(|i| format!("{} {}件", i.label, i.count))
+                .collect::<Vec<_>>()
+                .join("、"),
+            categories: breakdown
+                .by_age_band
+                .iter()
+                .map(|i| i.label.clone())
+                .collect(),
+            series: vec![tsunagu_report::chart::Series {
+                name: "新規相談受付件数".into(),
+                values: breakdown
+                    .by_age_band
+                    .iter()
+                    .map(|i| i.count as f64)
+                    .collect(),
+            }],
+            reference: None,
+        },
+        "chart-ages",
+    );
     rows.push(row("年度計".to_owned(), &report.year));
     let b = report.benchmarks;
     Ok(render(&StatsPage {
@@ -155,6 +219,8 @@ pub async fn national(
         population: report.population,
         benchmarks: [b.new_consultations, b.plans, b.employment_support_subjects],
         charts,
+        breakdown,
+        age_chart,
     }))
 }
 

@@ -180,6 +180,24 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
         assert!(html.contains("<th scope=\"col\">就労者数</th>"), "{html}");
         assert!(html.contains("<th scope=\"row\">年度計</th>"), "{html}");
         assert!(html.contains("<a href=\"/stats\">統計</a>"), "{html}");
+        // New consultations broken down, with its files.
+        assert!(html.contains("新規相談の内訳"), "{html}");
+        assert!(
+            html.contains("aria-label=\"新規相談の主訴別件数\""),
+            "{html}"
+        );
+        let (s, csv) = lead.page("/stats/consultations.csv").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            csv.starts_with("\u{feff}区分,項目,新規相談受付件数"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("\r\n年代,不明,") && csv.contains("\r\n性別,未記入,"),
+            "{csv}"
+        );
+        let (s, _) = worker.page("/stats/consultations.csv").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         // The charts, drawn on the server: the counts, and the outcomes with this month's
         // employment as a bar of its own.
         assert!(

@@ -475,6 +475,8 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/cases.xlsx") => vec![get("/cases.xlsx".into())],
         ("GET", "/stats/national.xlsx") => vec![get("/stats/national.xlsx".into())],
         ("GET", "/stats/national.csv") => vec![get("/stats/national.csv".into())],
+        ("GET", "/stats/consultations.csv") => vec![get("/stats/consultations.csv".into())],
+        ("GET", "/stats/consultations.xlsx") => vec![get("/stats/consultations.xlsx".into())],
         // An unknown form: refused (422), nothing changes.
         ("POST", "/account") => vec![form(
             m,
@@ -879,6 +881,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/api/due/counts") => vec![get("/api/due/counts".into())],
         ("GET", "/api/caseload") => vec![get("/api/caseload".into())],
         ("GET", "/api/stats/national") => vec![get("/api/stats/national".into())],
+        ("GET", "/api/stats/consultations") => vec![get("/api/stats/consultations".into())],
         (method, path) => {
             panic!("{method} {path} is registered but has no entry in the access matrix")
         }
