@@ -259,6 +259,19 @@ impl Db {
         };
         let name = folded.map(|n| format!("%{}%", escape_like(&n)));
         let phone = q.phone.as_deref().map(normalise_phone);
+        // A date of birth or a phone number given is compared as itself, so the planner can
+        // start from its index (`persons_birth`, `persons_phone`: the likely-duplicate check
+        // of every registration and every imported row); not given, the condition is void.
+        let birth_condition = if q.date_of_birth.is_some() {
+            "p.date_of_birth = $4"
+        } else {
+            "$4 IS NULL"
+        };
+        let phone_condition = if phone.is_some() {
+            "p.phone = $5"
+        } else {
+            "$5 IS NULL"
+        };
         // A person is seen by the registering organisation, and through any of the
         // person's cases the reader may see.
         let sql = format!(
@@ -266,8 +279,7 @@ impl Db {
              JOIN person_access pa ON pa.person_id = p.id AND pa.org_id = $2 \
              WHERE {tenant_condition} AND p.search_key <> '' AND {grams_condition} \
              AND ($3 IS NULL OR p.search_key LIKE $3 ESCAPE '\\') \
-             AND ($4 IS NULL OR p.date_of_birth = $4) \
-             AND ($5 IS NULL OR p.phone = $5) \
+             AND {birth_condition} AND {phone_condition} \
              AND ($7 IS NULL OR p.household_id = $7) \
              AND ($8 IS NULL OR p.registered_by_org = $8 OR EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND {})) \
              ORDER BY p.kana, p.name LIMIT $6",
