@@ -233,9 +233,15 @@ pub async fn run(
         .basis(Basis::Team)
         .detail(summary(&report));
     if !streams.is_empty() {
-        app.store
-            .append(batch(caller, audit, None, streams))
-            .await?;
+        // The bulk path (many rows to a statement, each projection written once), one
+        // transaction: all or nothing. SQLite's bulk writer is closed again after, so its
+        // page cache does not stay with the server.
+        let written = app
+            .store
+            .append_all(vec![batch(caller, audit, None, streams)])
+            .await;
+        app.store.end_bulk().await;
+        written?;
     } else {
         record(app, audit).await?;
     }
