@@ -310,6 +310,132 @@ pub async fn consultations_file(
     format.write("新規相談の内訳", &table)
 }
 
+/// The counts compared across a deployment's tenants, in this order.
+pub const COMPARED: [&str; 7] = [
+    "新規相談受付件数",
+    "プラン作成件数",
+    "就労支援対象者数",
+    "就労者数（うち就労支援対象プラン作成者分）",
+    "増収者数（うち就労支援対象プラン作成者分）",
+    "評価したプラン作成者数",
+    "うち改善が見られた者",
+];
+
+/// One tenant's row of the comparison: its counts as they may be shown (R10) and the new
+/// consultations per 100,000 inhabitants and month where that count is shown.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ComparedTenant {
+    pub tenant: String,
+    pub counts: Vec<Option<u64>>,
+    pub new_consultations_per_100k_month: Option<f64>,
+}
+
+/// A period's counts of every tenant of the deployment, side by side, small counts suppressed.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Comparison {
+    pub from: Date,
+    pub until: Date,
+    pub tenants: Vec<ComparedTenant>,
+    pub totals: Vec<Option<u64>>,
+}
+
+/// The comparison of a deployment's tenants over a period (a month, or a fiscal year so far):
+/// aggregates only, cells under 5 suppressed with the cells that would give them away (R10),
+/// counted in one pass over the milestones of every tenant. For whoever runs the deployment
+/// (the command line), not for a tenant's users: it names every tenant; audited.
+pub async fn deployment(app: &App, from: Date, until: Date) -> Result<Comparison> {
+    let tenants = app.store.tenants().await?;
+    let months = {
+        let (y0, m0) = (i32::from(from.year()), i32::from(from.month()));
+        let (y1, m1) = (i32::from(until.year()), i32::from(until.month()));
+        u32::try_from((y1 - y0) * 12 + (m1 - m0) + 1).unwrap_or(1)
+    };
+    let counts = app
+        .store
+        .milestone_counts(None, from, until, false, false)
+        .await?;
+    let rows: Vec<(String, Option<u32>, PeriodCounts)> = tenants
+        .iter()
+        .map(|t| {
+            let c = counts
+                .iter()
+                .find(|(id, _, _)| *id == t.id)
+                .map_or_else(PeriodCounts::default, |(_, _, c)| *c);
+            (t.name.clone(), t.settings.population, c)
+        })
+        .collect();
+    let table: Vec<Vec<u64>> = rows
+        .iter()
+        .map(|(_, _, c)| {
+            vec![
+                c.new_consultations,
+                c.plans,
+                c.employment_support_subjects,
+                c.employed_under_support,
+                c.income_increased_under_support,
+                c.evaluated,
+                c.improved,
+            ]
+        })
+        .collect();
+    let shown = tsunagu_core::stats::suppressed(&table);
+    let tenants = rows
+        .iter()
+        .zip(shown.rows)
+        .map(|((name, population, c), counts)| ComparedTenant {
+            tenant: name.clone(),
+            new_consultations_per_100k_month: counts
+                .first()
+                .copied()
+                .flatten()
+                .and_then(|_| indicators(*c, months, *population).per_100k_month)
+                .map(|p| p.new_consultations),
+            counts,
+        })
+        .collect();
+    app.store
+        .audit(
+            &[tsunagu_store::AuditEntry::new("stats.deployment_compared")
+                .detail(format!("{from}..{until}"))],
+        )
+        .await?;
+    Ok(Comparison {
+        from,
+        until,
+        tenants,
+        totals: shown.totals,
+    })
+}
+
+impl Comparison {
+    /// The comparison as a table for a file: suppressed cells as 「＊」.
+    pub fn table(&self) -> Table {
+        let mut headers = vec!["自治体".to_owned()];
+        headers.extend(COMPARED.iter().map(|h| (*h).to_owned()));
+        headers.push("新規相談受付件数（人口10万人・1か月当たり）".into());
+        let cell = |n: &Option<u64>| n.map_or_else(|| "＊".to_owned(), |n| n.to_string());
+        let mut rows: Vec<Vec<String>> = self
+            .tenants
+            .iter()
+            .map(|t| {
+                let mut r = vec![t.tenant.clone()];
+                r.extend(t.counts.iter().map(cell));
+                r.push(
+                    t.new_consultations_per_100k_month
+                        .map(|p| format!("{p:.1}"))
+                        .unwrap_or_default(),
+                );
+                r
+            })
+            .collect();
+        let mut total = vec!["計".to_owned()];
+        total.extend(self.totals.iter().map(cell));
+        total.push(String::new());
+        rows.push(total);
+        Table { headers, rows }
+    }
+}
+
 fn invalid_year() -> crate::Error {
     crate::Error::invalid("stats.invalid_year", "年度が正しくありません。")
 }

@@ -277,9 +277,111 @@ pub fn breakdown(facts: &[ConsultationFacts]) -> Breakdown {
     }
 }
 
+/// Counts under this (and above 0) are not shown when tenants are compared (R10).
+pub const SUPPRESS_UNDER: u64 = 5;
+
+/// A table of counts as it may be shown (R10): the cells, and each column's total.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppressed {
+    pub rows: Vec<Vec<Option<u64>>>,
+    pub totals: Vec<Option<u64>>,
+}
+
+/// A table of counts (a row per tenant, a column per count) as it may be shown beside the
+/// other tenants' with its column totals (R10): a count from 1 to 4 is suppressed (`None`),
+/// and where a column's total and its other cells would give a suppressed count away — one
+/// suppressed cell in the column, or suppressed cells adding up to less than 5 — the smallest
+/// other counts above 0 are suppressed with them; when there are none, the total is suppressed
+/// instead; a total from 1 to 4 is suppressed as a count. So no count under 5, single or
+/// summed, can be worked out from what is shown. 0 is shown.
+pub fn suppressed(rows: &[Vec<u64>]) -> Suppressed {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut totals: Vec<Option<u64>> = (0..columns)
+        .map(|c| Some(rows.iter().filter_map(|r| r.get(c)).sum()))
+        .collect();
+    let mut out: Vec<Vec<Option<u64>>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|n| (*n == 0 || *n >= SUPPRESS_UNDER).then_some(*n))
+                .collect()
+        })
+        .collect();
+    for c in 0..columns {
+        // The hidden counts of a column must not be worked out from its total and the counts
+        // shown: while one alone is hidden, or those hidden add up to less than 5, the
+        // smallest shown count above 0 is hidden too; with none left, the total is.
+        loop {
+            let hidden: Vec<u64> = rows
+                .iter()
+                .zip(&out)
+                .filter(|(_, o)| o.get(c).is_some_and(Option::is_none))
+                .filter_map(|(r, _)| r.get(c).copied())
+                .collect();
+            let sum: u64 = hidden.iter().sum();
+            if hidden.is_empty() || (hidden.len() > 1 && sum >= SUPPRESS_UNDER) {
+                break;
+            }
+            let partner = out
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| match r.get(c) {
+                    Some(Some(n)) if *n > 0 => Some((*n, i)),
+                    _ => None,
+                })
+                .min();
+            match partner {
+                Some((_, i)) => out[i][c] = None,
+                None => {
+                    totals[c] = None;
+                    break;
+                }
+            }
+        }
+    }
+    // A total is a count too.
+    for t in &mut totals {
+        if t.is_some_and(|n| n > 0 && n < SUPPRESS_UNDER) {
+            *t = None;
+        }
+    }
+    Suppressed { rows: out, totals }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_counts_and_the_cells_that_would_give_them_away_are_suppressed() {
+        // Column 0: 3 is small; with the total shown, 3 = total − 12 − 40, so the smallest
+        // other count (12) goes too. Column 1: 1 and 2 hide each other but their sum, 3,
+        // would show: 9 goes too. Column 2: nothing small. Column 3: 0 is shown; the one
+        // small count's partner is 7.
+        let shown = suppressed(&[vec![3, 1, 10, 0], vec![12, 2, 20, 4], vec![40, 9, 30, 7]]);
+        assert_eq!(
+            shown.rows,
+            vec![
+                vec![None, None, Some(10), Some(0)],
+                vec![None, None, Some(20), None],
+                vec![Some(40), None, Some(30), None],
+            ]
+        );
+        assert_eq!(shown.totals, vec![Some(55), Some(12), Some(60), Some(11)]);
+        // A single tenant's small count has no partner: its total, the same count, goes.
+        let one = suppressed(&[vec![2, 7]]);
+        // Two small counts adding up to 3 take the 9 with them; with only 0 beside them, the
+        // total (3) goes.
+        let three = suppressed(&[vec![1], vec![2], vec![9]]);
+        assert_eq!(three.rows, vec![vec![None], vec![None], vec![None]]);
+        assert_eq!(three.totals, vec![Some(12)]);
+        assert_eq!(suppressed(&[vec![1], vec![2], vec![0]]).totals, vec![None]);
+        // Two small counts adding up to 5 or more hide each other.
+        let five = suppressed(&[vec![2], vec![3], vec![9]]);
+        assert_eq!(five.rows, vec![vec![None], vec![None], vec![Some(9)]]);
+        assert_eq!(one.rows, vec![vec![None, Some(7)]]);
+        assert_eq!(one.totals, vec![None, Some(7)]);
+    }
 
     #[test]
     fn ages_fall_in_ten_year_bands_on_the_day_of_the_consultation() {

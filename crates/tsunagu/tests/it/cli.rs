@@ -800,3 +800,67 @@ fn import_checks_then_imports_once() {
     ok(&tsunagu(&["verify", "--database", &url]));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tsunagu stats`: every tenant of the deployment in a row, each shown count 0 or at least
+/// 5, the totals the sums of the counts generated; as a CSV file too.
+#[test]
+fn stats_compares_the_tenants_with_small_counts_suppressed() {
+    let dir = std::env::temp_dir().join(format!("tsunagu-cli-{}", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}/stats.db", dir.display());
+    ok(&tsunagu(&[
+        "generate",
+        "--database",
+        &url,
+        "--persons",
+        "120",
+        "--tenants",
+        "3",
+    ]));
+    let out = tsunagu(&["stats", "--database", &url]);
+    ok(&out);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = said.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows[0][1], "新規相談受付件数", "{said}");
+    assert_eq!(
+        rows.len(),
+        1 + 3 + 1,
+        "a header, three tenants, the totals: {said}"
+    );
+    assert_eq!(rows[4][0], "計");
+    for row in &rows[1..] {
+        for cell in &row[1..8] {
+            match *cell {
+                "＊" => {}
+                n => {
+                    let n: u64 = n.parse().unwrap_or_else(|_| panic!("{cell}: {said}"));
+                    assert!(n == 0 || n >= 5, "a small count shown: {said}");
+                }
+            }
+        }
+    }
+    // A column without anything suppressed adds up to its total.
+    for c in 1..8 {
+        if rows[1..4].iter().all(|r| r[c] != "＊") && rows[4][c] != "＊" {
+            let sum: u64 = rows[1..4]
+                .iter()
+                .map(|r| r[c].parse::<u64>().unwrap())
+                .sum();
+            assert_eq!(
+                sum,
+                rows[4][c].parse::<u64>().unwrap(),
+                "column {c}: {said}"
+            );
+        }
+    }
+    let file = dir.join("比較.csv");
+    ok(&tsunagu(&[
+        "stats",
+        "--database",
+        &url,
+        "--output",
+        file.to_str().unwrap(),
+    ]));
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("\u{feff}自治体,新規相談受付件数,"), "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
