@@ -497,6 +497,36 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
         );
     }
 
+    // Every tenant of the deployment compared over the last full month (R10): one pass over
+    // the milestones of all tenants, the national-scale statistic (`tsunagu stats`).
+    if settings.runs("all tenants compared (month)") {
+        let app = tsunagu_app::App::new(store.clone());
+        let today = tsunagu_web::today();
+        let first = today.first_of_month();
+        let last_month = first
+            .checked_sub(jiff::Span::new().months(1))
+            .unwrap_or(first);
+        let until = first.checked_sub(jiff::Span::new().days(1)).unwrap_or(first);
+        figures.push(
+            measure(
+                "all tenants compared (month)",
+                None,
+                &settings,
+                &store,
+                move |_, _| {
+                    let app = app.clone();
+                    async move {
+                        let c = tsunagu_app::stats::deployment(&app, last_month, until)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{}", e.code))?;
+                        Ok(!c.tenants.is_empty())
+                    }
+                },
+            )
+            .await?,
+        );
+    }
+
     // Import: the lead checks a sheet of 1,000 synthetic rows (the dry run: every row read
     // and looked up among the registered persons, nothing written but the audit entry), then
     // imports it. The rows are the same every run, so the import writes them only once; a

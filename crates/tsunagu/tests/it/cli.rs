@@ -723,6 +723,7 @@ fn bench_runs_every_workload_without_a_failure() {
         "contact append (durable)",
         "import check (1,000 rows)",
         "import (1,000 rows, one request)",
+        "all tenants compared (month)",
     ] {
         let row = said
             .lines()
