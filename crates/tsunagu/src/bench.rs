@@ -506,7 +506,9 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
         let last_month = first
             .checked_sub(jiff::Span::new().months(1))
             .unwrap_or(first);
-        let until = first.checked_sub(jiff::Span::new().days(1)).unwrap_or(first);
+        let until = first
+            .checked_sub(jiff::Span::new().days(1))
+            .unwrap_or(first);
         figures.push(
             measure(
                 "all tenants compared (month)",

@@ -55,7 +55,8 @@ async fn browser() -> Option<(Driver, Client)> {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=ja"]}),
+        json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=ja"],
+            "prefs": {"download.default_directory": downloads().to_str().unwrap(), "download.prompt_for_download": false}}),
     );
     for _ in 0..100 {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -69,6 +70,37 @@ async fn browser() -> Option<(Driver, Client)> {
         }
     }
     panic!("chromedriver did not start");
+}
+
+/// Where the browser saves what it downloads (one directory per test process).
+fn downloads() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tsunagu-downloads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Waits until the browser has saved a file whose name ends with `suffix` (not a partial
+/// download) and returns its bytes.
+async fn downloaded(suffix: &str) -> Vec<u8> {
+    for _ in 0..200 {
+        let found = std::fs::read_dir(downloads())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(suffix));
+        if let Some(path) = found
+            && let Ok(bytes) = std::fs::read(&path)
+            && !bytes.is_empty()
+        {
+            std::fs::remove_file(&path).unwrap();
+            return bytes;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the browser saved no {suffix} file in {}",
+        downloads().display()
+    );
 }
 
 async fn fill(client: &Client, id: &str, text: &str) {
@@ -960,6 +992,20 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     assert!(text_of(&client, "table").await.contains("年度計"));
     check_axe(&client, "statistics", &mut axe).await;
     screenshot(&client, "stats").await;
+    // The table saved from the page as Excel, opened as Excel would.
+    click(&client, "a[href^='/stats/national.xlsx']").await;
+    let xlsx = downloaded(".xlsx").await;
+    {
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+        let sheet = book.worksheet_range("支援状況調査").unwrap();
+        let last = sheet.height() - 1;
+        assert_eq!(
+            sheet.get((last, 0)),
+            Some(&calamine::Data::String("年度計".into()))
+        );
+    }
 
     // The lead imports the city's list from the menu: the check names the row with a problem,
     // the corrected file is checked and imported.
