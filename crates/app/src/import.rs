@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use tsunagu_core::case::{self, CaseNumber, OpenCase};
 use tsunagu_core::import::{self, ImportField, ImportSource, Layout, Line, Problem, RowRecord};
 use tsunagu_core::person::{self, PersonEvent};
-use tsunagu_core::{CaseId, HouseholdId, PersonId, ShortText, wareki};
+use tsunagu_core::text::search_fold;
+use tsunagu_core::{CaseId, HouseholdId, PersonId, ShortText, UserId, wareki};
 use tsunagu_report::sheet;
 use tsunagu_store::{Basis, StreamAppend};
 
@@ -95,6 +96,8 @@ struct Planned {
     person: PersonId,
     household: HouseholdId,
     case: Option<CaseId>,
+    /// The 担当者 the case is assigned to (the importer when none is named).
+    worker: Option<UserId>,
     done_before: bool,
 }
 
@@ -213,8 +216,16 @@ pub async fn run(
                 }),
             )?;
             *seq += 1;
-            if let Some(case::CaseEvent::CaseOpened { imported_from, .. }) = events.first_mut() {
+            if let Some(case::CaseEvent::CaseOpened {
+                imported_from,
+                assigned_worker,
+                ..
+            }) = events.first_mut()
+            {
                 *imported_from = Some(source(p.record.row));
+                if let Some(worker) = p.worker {
+                    *assigned_worker = worker;
+                }
             }
             streams.push(StreamAppend::Case {
                 id: case_id,
@@ -361,6 +372,22 @@ async fn read_and_check(
     report.problems.sort_by_key(|p| p.row);
     report.warnings = reading.warnings;
     let total = reading.records.len() as u64;
+    // 担当者 are staff of the importer's organisation who work cases, named by their name
+    // (however spaced or written) or their login.
+    let worker_column = layout
+        .column_of(ImportField::Worker)
+        .map(|c| c.header.clone());
+    let staff: Vec<(String, String, UserId)> = if worker_column.is_some() {
+        app.store
+            .users(caller.actor.tenant_id)
+            .await?
+            .into_iter()
+            .filter(|u| u.org_id == caller.actor.org_id && u.role.works_cases() && !u.disabled)
+            .map(|u| (search_fold(&u.display_name), u.login, u.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut planned = Vec::new();
     let mut seen: BTreeMap<PersonId, u32> = BTreeMap::new();
     for (i, record) in reading.records.into_iter().enumerate() {
@@ -376,6 +403,29 @@ async fn read_and_check(
             continue;
         }
         seen.insert(ids.person, record.row);
+        let worker = match &record.worker {
+            None => None,
+            Some(named) => {
+                let key = search_fold(named);
+                match staff
+                    .iter()
+                    .find(|(name, login, _)| *name == key || login == named)
+                {
+                    Some((_, _, id)) => Some(*id),
+                    None => {
+                        report.problems.push(Problem {
+                            row: record.row,
+                            column: worker_column.clone(),
+                            code: "import.worker_unknown".into(),
+                            message: format!(
+                                "担当者「{named}」はこの機関の職員にいません。職員の氏名かログインIDを書いてください。"
+                            ),
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
         let done_before = app
             .store
             .person(caller.actor.tenant_id, ids.person)
@@ -396,6 +446,7 @@ async fn read_and_check(
             report.new_cases += u32::from(record.intake.is_some());
         }
         planned.push(Planned {
+            worker,
             person: ids.person,
             household: ids.household,
             case: record.intake.as_ref().map(|_| ids.case),

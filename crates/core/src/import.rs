@@ -40,10 +40,13 @@ pub enum ImportField {
     Route,
     Referrer,
     ProblemText,
+    /// 担当者: the staff member the case is assigned to (a name or login of the importer's
+    /// organisation).
+    Worker,
 }
 
 impl ImportField {
-    pub const ALL: [ImportField; 11] = [
+    pub const ALL: [ImportField; 12] = [
         ImportField::Name,
         ImportField::Kana,
         ImportField::DateOfBirth,
@@ -55,6 +58,7 @@ impl ImportField {
         ImportField::Route,
         ImportField::Referrer,
         ImportField::ProblemText,
+        ImportField::Worker,
     ];
 
     pub fn code(self) -> &'static str {
@@ -70,6 +74,7 @@ impl ImportField {
             ImportField::Route => "route",
             ImportField::Referrer => "referrer",
             ImportField::ProblemText => "problem_text",
+            ImportField::Worker => "worker",
         }
     }
 
@@ -90,6 +95,7 @@ impl ImportField {
             ImportField::Route => "相談経路",
             ImportField::Referrer => "紹介元",
             ImportField::ProblemText => "主訴（本人の言葉）",
+            ImportField::Worker => "担当者",
         }
     }
 
@@ -98,11 +104,12 @@ impl ImportField {
     /// kana, 「紹介元電話」 the referrer, 「担当者氏名」 nobody's name of interest.
     pub fn suggested_for(key: &str) -> Option<ImportField> {
         let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
-        if key.is_empty() || has(&["担当", "世帯主", "来談者", "記入者", "no.", "番号※"])
-        {
+        if key.is_empty() || has(&["世帯主", "来談者", "記入者", "no.", "番号※"]) {
             return None;
         }
-        let field = if has(&["フリガナ", "ふりがな", "カナ", "かな", "よみ"]) {
+        let field = if has(&["担当"]) {
+            ImportField::Worker
+        } else if has(&["フリガナ", "ふりがな", "カナ", "かな", "よみ"]) {
             ImportField::Kana
         } else if has(&["紹介"]) {
             ImportField::Referrer
@@ -307,12 +314,15 @@ pub struct Problem {
     pub message: String,
 }
 
-/// A row read: the person and, when it has a 相談受付日, the consultation to open.
+/// A row read: the person and, when it has a 相談受付日, the consultation to open (assigned
+/// to the 担当者 named, when there is one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowRecord {
     pub row: u32,
     pub details: PersonDetails,
     pub intake: Option<Intake>,
+    /// The 担当者 as written (matched to a staff member by `app::import`).
+    pub worker: Option<String>,
 }
 
 /// What the rows of a sheet say: the records of the rows without a problem, the problems
@@ -462,6 +472,7 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
             ImportField::Route,
             ImportField::Referrer,
             ImportField::ProblemText,
+            ImportField::Worker,
         ]
         .into_iter()
         .any(|f| get(f).is_some());
@@ -469,7 +480,7 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
         problem(
             ImportField::ReceivedOn,
             "import.received_on_missing",
-            "相談経路や主訴がある行には相談受付日が必要です（相談を始める日）。".into(),
+            "相談経路・主訴・担当者がある行には相談受付日が必要です（相談を始める日）。".into(),
         );
     }
     let Some(name) = name else {
@@ -521,6 +532,7 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
         row: line.number,
         details,
         intake,
+        worker: get(ImportField::Worker).map(str::to_owned),
     })
 }
 

@@ -336,3 +336,49 @@ async fn a_shift_jis_csv_imports_and_a_file_that_is_no_table_is_refused_in_japan
     assert_eq!(refused.code, "import.not_a_spreadsheet");
     assert!(refused.message.contains("Excel"));
 }
+
+/// A 担当者 column assigns each case to a staff member of the importer's organisation, named by
+/// name or login; someone of another organisation is a problem of that row.
+#[tokio::test]
+async fn a_worker_column_assigns_the_cases_to_the_organisation_s_staff() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let lead = t.user("lead").await;
+        let worker = t.seeded.user_id("worker");
+        let stranger = t.seeded.login_name("stranger");
+        let file = |second: &str| {
+            format!("氏名,相談受付日,担当者\r\n担当取込　一子,R8.4.1,ｗｏｒｋｅｒ\r\n担当取込　二子,R8.4.2,{second}\r\n")
+                .into_bytes()
+        };
+        let report = import::check(
+            &lead.app,
+            &lead.caller,
+            &request(file(&stranger), false),
+            &(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            problems(&report),
+            vec![(3, Some("担当者"), "import.worker_unknown")]
+        );
+        let done = import::run(&lead.app, &lead.caller, &request(file(""), false), &())
+            .await
+            .unwrap();
+        assert_eq!((done.new_persons, done.new_cases), (2, 2));
+        let found = tsunagu_app::persons::search(
+            &lead.app,
+            &lead.caller,
+            Search {
+                name: Some("担当取込一子".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let person = lead.person(&found[0].id.to_string()).await.unwrap();
+        let case = person["cases"][0]["id"].as_str().unwrap().to_owned();
+        let view = lead.case(&case).await.unwrap();
+        assert_eq!(view["state"]["assigned_worker"], worker.to_string());
+    }
+}
