@@ -116,12 +116,11 @@ fn default_presenting_problems() -> Vec<CodeItem> {
         ("no_food", "食べるものがない"),
         ("other", "その他"),
     ]
-    .into_iter()
     .map(|(code, name)| CodeItem {
         code: code.to_owned(),
         name: name.to_owned(),
     })
-    .collect()
+    .to_vec()
 }
 
 fn default_observed_changes() -> Vec<CodeItem> {
@@ -145,12 +144,11 @@ fn default_observed_changes() -> Vec<CodeItem> {
         ("other_income", "その他収入が増加した"),
         ("other", "その他"),
     ]
-    .into_iter()
     .map(|(code, name)| CodeItem {
         code: code.to_owned(),
         name: name.to_owned(),
     })
-    .collect()
+    .to_vec()
 }
 
 fn default_idle_minutes() -> u16 {

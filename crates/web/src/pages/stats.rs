@@ -97,40 +97,7 @@ pub async fn national_csv(
     page: Page,
     query: Query<StatsQuery>,
 ) -> Result<axum::response::Response, super::PageError> {
-    national_file(state, page, query, FileFormat::Csv).await
-}
-
-/// The breakdown of new consultations as a CSV file.
-pub async fn consultations_csv(
-    state: State<AppState>,
-    page: Page,
-    query: Query<StatsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    consultations_file(state, page, query, FileFormat::Csv).await
-}
-
-/// The breakdown of new consultations as an xlsx workbook.
-pub async fn consultations_xlsx(
-    state: State<AppState>,
-    page: Page,
-    query: Query<StatsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    consultations_file(state, page, query, FileFormat::Xlsx).await
-}
-
-async fn consultations_file(
-    State(app): State<AppState>,
-    Page(auth): Page,
-    Query(q): Query<StatsQuery>,
-    format: FileFormat,
-) -> Result<axum::response::Response, super::PageError> {
-    let fiscal_year = fiscal_year_of(&q, app.clock.today());
-    let bytes = tsunagu_app::stats::consultations_file(&app, &auth, fiscal_year, format).await?;
-    Ok(super::download(
-        format,
-        &format!("consultations-{fiscal_year}"),
-        bytes,
-    ))
+    file(state, page, query, StatsFile::National, FileFormat::Csv).await
 }
 
 /// The same table as an xlsx workbook.
@@ -139,20 +106,70 @@ pub async fn national_xlsx(
     page: Page,
     query: Query<StatsQuery>,
 ) -> Result<axum::response::Response, super::PageError> {
-    national_file(state, page, query, FileFormat::Xlsx).await
+    file(state, page, query, StatsFile::National, FileFormat::Xlsx).await
 }
 
-async fn national_file(
+/// The breakdown of new consultations as a CSV file.
+pub async fn consultations_csv(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    file(
+        state,
+        page,
+        query,
+        StatsFile::Consultations,
+        FileFormat::Csv,
+    )
+    .await
+}
+
+/// The breakdown of new consultations as an xlsx workbook.
+pub async fn consultations_xlsx(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    file(
+        state,
+        page,
+        query,
+        StatsFile::Consultations,
+        FileFormat::Xlsx,
+    )
+    .await
+}
+
+/// The tables of the page a file can be saved of.
+#[derive(Clone, Copy)]
+enum StatsFile {
+    National,
+    Consultations,
+}
+
+async fn file(
     State(app): State<AppState>,
     Page(auth): Page,
     Query(q): Query<StatsQuery>,
+    which: StatsFile,
     format: FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
+    use tsunagu_app::stats;
     let fiscal_year = fiscal_year_of(&q, app.clock.today());
-    let bytes = tsunagu_app::stats::national_file(&app, &auth, fiscal_year, format).await?;
+    let (stem, bytes) = match which {
+        StatsFile::National => (
+            "national",
+            stats::national_file(&app, &auth, fiscal_year, format).await?,
+        ),
+        StatsFile::Consultations => (
+            "consultations",
+            stats::consultations_file(&app, &auth, fiscal_year, format).await?,
+        ),
+    };
     Ok(super::download(
         format,
-        &format!("national-{fiscal_year}"),
+        &format!("{stem}-{fiscal_year}"),
         bytes,
     ))
 }
