@@ -169,6 +169,14 @@ pub fn oversee_org(caller: &Caller) -> Result<()> {
     }
 }
 
+pub fn disclose(caller: &Caller) -> Result<()> {
+    if policy::disclose(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
 pub fn import_records(caller: &Caller) -> Result<()> {
     if policy::import_records(&caller.actor) {
         Ok(())

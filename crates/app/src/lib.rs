@@ -47,6 +47,7 @@ pub mod attachments;
 pub mod auth;
 pub mod caseload;
 pub mod cases;
+pub mod disclosure;
 pub mod due;
 pub mod error;
 pub mod import;

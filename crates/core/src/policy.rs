@@ -458,6 +458,12 @@ pub fn tenant_counts(actor: &Actor) -> bool {
     )
 }
 
+/// A disclosure of a person's records (開示請求): lead workers, who answer for every record
+/// of their organisation.
+pub fn disclose(actor: &Actor) -> bool {
+    actor.role == Role::LeadSupportWorker
+}
+
 /// Importing persons and their first consultations from a sheet: lead workers, who manage
 /// every case of their organisation (the cases opened are assigned to them, to hand on).
 pub fn import_records(actor: &Actor) -> bool {

@@ -9,7 +9,20 @@ use crate::csv::Table;
 
 /// The table as the bytes of an xlsx workbook with one sheet named `sheet`.
 pub fn write(sheet: &str, table: &Table) -> Result<Vec<u8>, XlsxError> {
+    write_sheets(&[(sheet.to_owned(), table.clone())])
+}
+
+/// Tables as the sheets of one workbook, in order, each named as given (at most 31
+/// characters, none of `[]:*?/\`, each name once).
+pub fn write_sheets(sheets: &[(String, Table)]) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
+    for (sheet, table) in sheets {
+        add_sheet(&mut book, sheet, table)?;
+    }
+    book.save_to_buffer()
+}
+
+fn add_sheet(book: &mut Workbook, sheet: &str, table: &Table) -> Result<(), XlsxError> {
     let ws = book.add_worksheet();
     ws.set_name(sheet)?;
     let bold = Format::new().set_bold();
@@ -33,7 +46,7 @@ pub fn write(sheet: &str, table: &Table) -> Result<Vec<u8>, XlsxError> {
         ws.set_column_width(col(c), (*w).clamp(4, 60) as f64 + 1.0)?;
     }
     ws.set_freeze_panes(1, 0)?;
-    book.save_to_buffer()
+    Ok(())
 }
 
 fn col(c: usize) -> u16 {

@@ -197,6 +197,7 @@ impl utoipa::Modify for CommonResponses {
                             | Guard::ReadAudit
                             | Guard::OverseeOrg
                             | Guard::ImportRecords
+                            | Guard::Disclose
                             | Guard::TenantCounts
                             | Guard::WorkCases
                             | Guard::CreateCase

@@ -27,6 +27,9 @@ pub enum Guard {
     ReadAudit,
     /// Lead workers, for their organisation's caseload (`policy::oversee_org`); others 403.
     OverseeOrg,
+    /// A person in the path, for a disclosure: lead workers (`policy::disclose`, others 403)
+    /// who may read the person (otherwise 404).
+    Disclose,
     /// Importing persons from a workbook: lead workers (`policy::import_records`); others 403.
     ImportRecords,
     /// Counts over the tenant without names, for leads, municipal officers and administrators
@@ -135,6 +138,8 @@ routes! {
     GET "/persons/{id}/edit" Person(Access::Write) => person_edit::edit_form;
     POST "/persons/{id}/edit" Person(Access::Write) => person_edit::edit_submit;
     GET "/persons/{id}/history" Person(Access::Read) => person_edit::history;
+    GET "/persons/{id}/disclosure" Disclose => print::disclosure;
+    GET "/persons/{id}/disclosure.xlsx" Disclose => print::disclosure_xlsx;
     POST "/persons/{id}/merge" Person(Access::Write) => person_edit::merge;
     POST "/persons/{id}/unmerge" Person(Access::Write) => person_edit::unmerge;
     GET "/persons/{id}/cases/new" Person(Access::Write) => case::new_case_form;

@@ -439,6 +439,8 @@ struct PersonPage {
     merged_into: Option<PersonId>,
     /// How many duplicate registrations were merged into this person.
     absorbed: usize,
+    /// Lead workers: the disclosure (開示請求) of the person's records.
+    may_disclose: bool,
 }
 
 pub(crate) fn org_names(orgs: &[Organisation], ids: &[OrgId]) -> String {
@@ -520,6 +522,7 @@ async fn person_page(
         ),
     };
     Ok(PersonPage {
+        may_disclose: tsunagu_core::policy::disclose(&auth.actor),
         chrome,
         id,
         version: view.version,

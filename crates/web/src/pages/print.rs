@@ -545,3 +545,202 @@ pub async fn meeting(
         back: format!("/meetings/{id}"),
     }))
 }
+
+/// 開示請求: everything the organisation holds on one person that the lead may read, as one
+/// printable document (`/persons/{id}/disclosure`) and as a workbook, a sheet a section
+/// (`/persons/{id}/disclosure.xlsx`), both from `app::disclosure` (lead workers; audited).
+async fn disclosure_sheet(
+    app: &AppState,
+    auth: &crate::auth::Auth,
+    id: tsunagu_core::PersonId,
+) -> Result<Sheet, ApiError> {
+    use tsunagu_core::person::PersonField;
+    let d = tsunagu_app::disclosure::person(app, auth, id).await?;
+    let mut users: Vec<tsunagu_core::UserId> = d.history.iter().map(|h| h.actor.user_id).collect();
+    for c in &d.cases {
+        users.extend(users_named(&c.case.state, &c.timeline));
+    }
+    users.sort_by_key(|u| u.0);
+    users.dedup();
+    let names = Names::of_users(app, auth, users).await?;
+    let settings = &auth.settings;
+    let p = &d.person;
+    let mut sections = vec![
+        basic(&p.details).row(
+            "続柄",
+            p.details
+                .relationship
+                .as_ref()
+                .map(|r| r.as_str())
+                .unwrap_or_default(),
+        ),
+    ];
+    if !p.redacted.is_empty() {
+        let fields: Vec<&str> = p
+            .redacted
+            .iter()
+            .map(|f| match f {
+                PersonField::Address => "住所",
+                PersonField::Phone => "電話番号",
+            })
+            .collect();
+        sections.push(
+            Section::new("要確認（閲覧制限）")
+                .row("記載していない項目", fields.join("、"))
+                .row(
+                    "確認",
+                    "閲覧制限のため、作成者には見えない項目です。開示の前に、制限の対象となっている職員と記載の要否を確認してください。",
+                ),
+        );
+    }
+    let mut consents =
+        Section::new("本人同意").columns(&["同意日", "共有先", "目的", "有効期限", "撤回日"]);
+    for c in &p.consents {
+        consents.table.push(vec![
+            wareki::format(c.given_on),
+            super::person::org_names(&names.orgs, &c.organisations),
+            c.purpose.as_str().to_owned(),
+            date(c.valid_until),
+            date(c.withdrawn_on),
+        ]);
+    }
+    sections.push(consents);
+    let mut history =
+        Section::new("登録内容の変更履歴").columns(&["日時", "操作", "内容", "記録者"]);
+    for r in super::person_edit::history_rows(&d.history, &names) {
+        let changes: Vec<String> = r
+            .changes
+            .iter()
+            .map(|(k, was, now)| {
+                if was.is_empty() {
+                    format!("{k}: {now}")
+                } else {
+                    format!("{k}: {was} → {now}")
+                }
+            })
+            .collect();
+        history
+            .table
+            .push(vec![r.at, r.what.to_owned(), changes.join("／"), r.by]);
+    }
+    sections.push(history);
+    for (i, c) in d.cases.iter().enumerate() {
+        let s = &c.case.state;
+        let number = s
+            .number
+            .map_or_else(|| format!("ケース{}", i + 1), |n| n.label());
+        sections.push(
+            Section::new(&format!("ケース {number}"))
+                .row("段階", s.stage.label_ja())
+                .row("開始日", wareki::format(s.opened_on))
+                .row("担当機関", names.org(s.owner_org))
+                .row("担当", names.user(s.assigned_worker)),
+        );
+        let mut list = Section::new(&format!("支援経過・記録（{number}）")).columns(&[
+            "日付",
+            "種類",
+            "内容",
+            "記録者",
+        ]);
+        let mut rows = timeline_rows(&c.timeline, &names, settings);
+        rows.reverse();
+        for r in rows {
+            let mut text = r.text;
+            for k in &r.corrections {
+                text.push_str(&format!("（{} {}が訂正。理由: {}）", k.at, k.by, k.reason));
+            }
+            list.table.push(vec![date(r.on), r.label, text, r.by]);
+        }
+        sections.push(list);
+        if !s.attachments.is_empty() {
+            let mut files = Section::new(&format!("添付書類（{number}）")).columns(&[
+                "書類名",
+                "受領日",
+                "ファイル",
+            ]);
+            for a in &s.attachments {
+                files.table.push(vec![
+                    a.title.as_str().to_owned(),
+                    wareki::format(a.received_on),
+                    a.filename.as_str().to_owned(),
+                ]);
+            }
+            sections.push(files);
+        }
+    }
+    let today = app.clock.today();
+    Ok(Sheet {
+        title: "保有個人情報の開示（記録の写し）".into(),
+        meta: vec![
+            ("対象者".into(), p.details.name.as_str().to_owned()),
+            ("作成日".into(), wareki::format(today)),
+            ("作成者".into(), auth.user.display_name.clone()),
+            ("ケース".into(), format!("{}件", d.cases.len())),
+        ],
+        sections,
+        printed: wareki::format(today),
+        back: format!("/persons/{id}"),
+    })
+}
+
+pub async fn disclosure(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = parse_id(&id)?;
+    Ok(render(&disclosure_sheet(&app, &auth, id).await?))
+}
+
+pub async fn disclosure_xlsx(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, super::PageError> {
+    use tsunagu_report::csv::Table;
+    let id = parse_id(&id)?;
+    let sheet = disclosure_sheet(&app, &auth, id).await?;
+    let mut sheets: Vec<(String, Table)> = vec![(
+        "表紙".to_owned(),
+        Table {
+            headers: vec!["項目".into(), "内容".into()],
+            rows: sheet
+                .meta
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
+        },
+    )];
+    for (i, s) in sheet.sections.iter().enumerate() {
+        let table = if s.columns.is_empty() {
+            Table {
+                headers: vec!["項目".into(), "内容".into()],
+                rows: s
+                    .rows
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .collect(),
+            }
+        } else {
+            Table {
+                headers: s.columns.clone(),
+                rows: s.table.clone(),
+            }
+        };
+        // A sheet's name: its number and the start of its heading, without the characters
+        // Excel refuses in one.
+        let heading: String = s
+            .heading
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(26)
+            .collect();
+        sheets.push((format!("{} {heading}", i + 1), table));
+    }
+    let bytes = tsunagu_report::xlsx::write_sheets(&sheets).map_err(|_| ApiError::internal())?;
+    Ok(super::download(
+        tsunagu_app::FileFormat::Xlsx,
+        &format!("disclosure-{id}"),
+        bytes,
+    ))
+}

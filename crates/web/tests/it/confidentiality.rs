@@ -322,3 +322,87 @@ async fn restricted_fields_and_cases_are_shown_only_to_named_users() {
         db.finish().await;
     }
 }
+
+/// 開示請求: the lead prints everything the organisation holds on a person — details, consents,
+/// the history, each case's whole timeline — and saves it as a workbook; a field restricted
+/// from the lead is left out and named for review. Only lead workers; audited.
+#[tokio::test]
+async fn a_disclosure_holds_the_person_s_records_and_names_what_is_withheld() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let lead = w.login("lead").await;
+        let (person, case) = person_and_case(&worker, "開示 はるか", "090-5555-6666").await;
+        worker
+            .ok(
+                &case,
+                json!({"action": "record_contact", "kind": "phone", "contacted_on": day(-1),
+                    "reached": true, "summary": "家賃の支払いについて電話で話した"}),
+            )
+            .await;
+        let (s, _) = worker
+            .person_cmd(&person, json!({"action": "restrict_fields", "fields": ["phone"], "users": [w.user_id("worker")]}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+
+        let (s, html) = lead.page(&format!("/persons/{person}/disclosure")).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert!(html.contains("保有個人情報の開示"), "{html}");
+        assert!(html.contains("開示 はるか"));
+        assert!(
+            html.contains("家賃の支払いについて電話で話した"),
+            "the timeline: {html}"
+        );
+        assert!(
+            html.contains("要確認（閲覧制限）") && html.contains("電話番号"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("090-5555-6666"),
+            "withheld from the lead: {html}"
+        );
+        // The person page offers it to the lead, not to the worker.
+        let (_, page) = lead.page(&format!("/persons/{person}")).await;
+        assert!(page.contains(&format!("href=\"/persons/{person}/disclosure\"")));
+        let (_, page) = worker.page(&format!("/persons/{person}")).await;
+        assert!(!page.contains("/disclosure"));
+
+        let bytes = lead
+            .client
+            .get(format!("{}/persons/{person}/disclosure.xlsx", lead.base))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec();
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let names = book.sheet_names();
+        assert!(names.iter().any(|n| n.contains("支援経過")), "{names:?}");
+        let timeline = names
+            .iter()
+            .find(|n| n.contains("支援経過"))
+            .unwrap()
+            .clone();
+        let sheet = book.worksheet_range(&timeline).unwrap();
+        let found = sheet.rows().any(|r| {
+            r.iter()
+                .any(|c| c.to_string().contains("家賃の支払いについて電話で話した"))
+        });
+        assert!(found, "the contact in the workbook");
+
+        // Only lead workers.
+        let (s, _) = worker.page(&format!("/persons/{person}/disclosure")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (_, log) = w
+            .login("auditor")
+            .await
+            .get(&format!("/api/audit?person={person}"))
+            .await;
+        assert!(log.to_string().contains("person.disclosed"), "{log}");
+        db.finish().await;
+    }
+}

@@ -522,6 +522,12 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/persons/{id}/history") => {
             vec![get(format!("/persons/{}/history", case.person))]
         }
+        ("GET", "/persons/{id}/disclosure") => {
+            vec![get(format!("/persons/{}/disclosure", case.person))]
+        }
+        ("GET", "/persons/{id}/disclosure.xlsx") => {
+            vec![get(format!("/persons/{}/disclosure.xlsx", case.person))]
+        }
         // A person merged into themself, and a merge undone that never was: refused (422)
         // through the guard, nothing changes.
         ("POST", "/persons/{id}/merge") | ("POST", "/persons/{id}/unmerge") => vec![form(
@@ -931,6 +937,8 @@ fn expected(f: &Fixture, guard: Guard, cell: Cell, r: &Req) -> StatusCode {
         Guard::Case(a) => (allows(a), StatusCode::NOT_FOUND),
         Guard::CaseCommand => (allows(r.access.unwrap()), StatusCode::NOT_FOUND),
         Guard::Person(a) => (person(a), StatusCode::NOT_FOUND),
+        Guard::Disclose if role != Role::LeadSupportWorker => (false, StatusCode::FORBIDDEN),
+        Guard::Disclose => (person(Access::Read), StatusCode::NOT_FOUND),
         Guard::Household => (person(Access::Read), StatusCode::NOT_FOUND),
         Guard::Meeting | Guard::MeetingCommand => (
             works && matches!(cell.org, Org::A | Org::B),

@@ -1,0 +1,56 @@
+//! 開示請求 (issue 14, item 10): everything recorded about one person, gathered for the
+//! person's request to see their records — details, consents, the history of the details,
+//! and every case with its whole timeline (each assessment and plan version is an event of it)
+//! and its documents. Lead workers only. Gathered through the same use cases as the screens,
+//! so it holds what the caller may read and no more: a field restricted from the caller
+//! (閲覧制限) is left out and named, to be reviewed with those who may see it before the
+//! document is handed over. One more audit entry names the disclosure.
+
+use tsunagu_core::PersonId;
+use tsunagu_core::policy::Access;
+
+use crate::cases::{self, CasePage};
+use crate::persons::{self, PersonHistoryEntry, PersonView};
+use crate::{App, Caller, Result, access, record};
+
+/// What a disclosure holds.
+pub struct Disclosure {
+    pub person: PersonView,
+    pub history: Vec<PersonHistoryEntry>,
+    /// The person's cases the caller may read (with those of duplicate registrations merged
+    /// into the person), oldest first.
+    pub cases: Vec<CasePage>,
+}
+
+/// Gathers a person's records for a disclosure (403 for roles other than lead workers, 404
+/// for a person the caller may not read), audited as `person.disclosed`.
+pub async fn person(app: &App, caller: &Caller, id: PersonId) -> Result<Disclosure> {
+    access::disclose(caller)?;
+    let (_, basis) = access::person(app, caller, id, Access::Read).await?;
+    let person = persons::get(app, caller, id).await?;
+    let history = persons::history(app, caller, id).await?;
+    let mut cases = Vec::with_capacity(person.cases.len());
+    for c in &person.cases {
+        cases.push(cases::page(app, caller, c.id).await?);
+    }
+    cases.sort_by_key(|c| c.case.state.opened_on);
+    record(
+        app,
+        caller
+            .audit("person.disclosed")
+            .object("person", id)
+            .subject(id)
+            .basis(basis)
+            .detail(format!(
+                "cases={} withheld_fields={}",
+                cases.len(),
+                person.redacted.len()
+            )),
+    )
+    .await?;
+    Ok(Disclosure {
+        person,
+        history,
+        cases,
+    })
+}
