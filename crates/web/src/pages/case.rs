@@ -1493,6 +1493,15 @@ fn contact_text(
     )
 }
 
+/// Where an imported record came from, as the timeline and the history say it.
+pub(crate) fn imported_from_text(source: &tsunagu_core::import::ImportSource) -> String {
+    format!(
+        "取り込み: {} の{}行目",
+        source.file_name.as_str(),
+        source.row
+    )
+}
+
 pub(crate) fn describe(
     e: &CaseEvent,
     names: &Names,
@@ -1509,14 +1518,21 @@ pub(crate) fn describe(
         CaseOpened {
             opened_on,
             identification,
+            imported_from,
             ..
         } => (
             Some(*opened_on),
             "ケース開始",
-            identification
-                .as_ref()
-                .map(|i| format!("把握の経路: {}", i.route.label_ja()))
-                .unwrap_or_default(),
+            [
+                identification
+                    .as_ref()
+                    .map(|i| format!("把握の経路: {}", i.route.label_ja())),
+                imported_from.as_ref().map(imported_from_text),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" / "),
         ),
         IntakeRecorded { intake } => (
             Some(intake.received_on),

@@ -496,16 +496,25 @@ pub(crate) fn history_rows(entries: &[PersonHistoryEntry], names: &Names) -> Vec
     let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
         let (what, changes) = match &e.event {
-            PersonEvent::PersonRegistered { details, .. } => {
+            PersonEvent::PersonRegistered {
+                details,
+                imported_from,
+                ..
+            } => {
                 before = Some(details.clone());
-                (
-                    "登録",
-                    detail_pairs(details)
-                        .into_iter()
-                        .filter(|(_, v)| v != "—" && v != "いいえ")
-                        .map(|(k, v)| (k.to_owned(), String::new(), v))
-                        .collect(),
-                )
+                let mut changes: Vec<(String, String, String)> = detail_pairs(details)
+                    .into_iter()
+                    .filter(|(_, v)| v != "—" && v != "いいえ")
+                    .map(|(k, v)| (k.to_owned(), String::new(), v))
+                    .collect();
+                if let Some(source) = imported_from {
+                    changes.push((
+                        "取り込み元".to_owned(),
+                        String::new(),
+                        super::case::imported_from_text(source),
+                    ));
+                }
+                ("登録", changes)
             }
             PersonEvent::DetailsChanged { details } => {
                 let old = before.as_ref().map(detail_pairs).unwrap_or_default();

@@ -138,6 +138,15 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
         assert!(html.contains("id=\"import-done\""), "{html}");
         assert!(html.contains("相談者 2人を登録し、ケース 1件"), "{html}");
         assert_eq!(persons_named(&lead, "頁取込").await, 2);
+        // Each record names its file and row: the person's history and the case's timeline.
+        let (_, found) = lead.get("/api/persons?name=頁取込一子").await;
+        let person = found[0]["id"].as_str().unwrap().to_owned();
+        let (_, history) = lead.page(&format!("/persons/{person}/history")).await;
+        assert!(history.contains("取り込み: 一覧.csv の2行目"), "{history}");
+        let (_, view) = lead.get(&format!("/api/persons/{person}")).await;
+        let case = view["cases"][0]["id"].as_str().unwrap().to_owned();
+        let (_, page) = lead.page(&format!("/cases/{case}")).await;
+        assert!(page.contains("取り込み: 一覧.csv の2行目"), "{page}");
 
         // The mapping is kept: the same header is read as the name without choosing, and the
         // rows are named as imported before; nothing more is offered to import.
