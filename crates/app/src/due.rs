@@ -168,3 +168,44 @@ pub async fn list(app: &App, caller: &Caller, date: Option<Date>, scope: Scope) 
         meetings,
     })
 }
+
+/// The caller's due list as a file for Excel (期日, 種類, 相談者, 状況; dates in 和暦), the same
+/// rows as the screen and audited as an export with every person in it.
+pub async fn export_file(
+    app: &App,
+    caller: &Caller,
+    scope: Scope,
+    format: crate::FileFormat,
+) -> Result<Vec<u8>> {
+    let list = list(app, caller, None, scope).await?;
+    let table = tsunagu_report::csv::Table {
+        headers: ["期日", "種類", "相談者", "状況"]
+            .map(str::to_owned)
+            .to_vec(),
+        rows: list
+            .items
+            .iter()
+            .map(|i| {
+                vec![
+                    tsunagu_core::wareki::format(i.row.due_on),
+                    i.label.to_owned(),
+                    i.row.person_name.clone(),
+                    if i.overdue { "期限切れ" } else { "予定" }.to_owned(),
+                ]
+            })
+            .collect(),
+    };
+    record(
+        app,
+        caller
+            .audit("due.exported")
+            .subjects(list.items.iter().map(|i| i.row.person_id))
+            .detail(format!(
+                "results={}, {}",
+                list.items.len(),
+                format.extension()
+            )),
+    )
+    .await?;
+    format.write("期日一覧", &table)
+}

@@ -146,6 +146,8 @@ routes! {
     POST "/persons/{id}/cases" Person(Access::Write) => case::create_case;
     GET "/cases" WorkCases => caselist::list;
     GET "/cases.csv" WorkCases => caselist::export_csv;
+    GET "/due.csv" WorkCases => ui::due_csv;
+    GET "/due.xlsx" WorkCases => ui::due_xlsx;
     GET "/cases.xlsx" WorkCases => caselist::export_xlsx;
     GET "/import" ImportRecords => pages::import::form;
     POST "/import" ImportRecords => pages::import::submit, body pages::import::IMPORT_BODY_BYTES;

@@ -714,3 +714,63 @@ async fn the_caseload_list_exports_as_csv_only_what_the_caller_may_read() {
         db.finish().await;
     }
 }
+
+/// The dashboard's due list as CSV and xlsx: the worker's own items, dates in 和暦, nobody
+/// else's.
+#[tokio::test]
+async fn the_due_list_exports_the_worker_s_own_items() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let stranger = w.login("stranger").await;
+        let case = worker.new_case("期日 書出").await;
+        let other = stranger.new_case("他機関 期日").await;
+        // A next appointment agreed puts the case on its worker's due list.
+        for (api, case) in [(&worker, &case), (&stranger, &other)] {
+            api.ok(
+                case,
+                json!({"action": "record_contact", "kind": "phone", "contacted_on": day(-1),
+                    "reached": true, "summary": "次回の面談を約束した", "next_appointment_on": day(3)}),
+            )
+            .await;
+        }
+        let (_, due) = worker.get("/api/due").await;
+        assert!(
+            due["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["case_id"] == case.as_str()),
+            "the case has something due: {due}"
+        );
+        let (s, csv) = worker.page("/due.csv").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            csv.starts_with("\u{feff}期日,種類,相談者,状況\r\n"),
+            "{csv}"
+        );
+        assert!(csv.contains(",期日 書出,") && csv.contains("令和"), "{csv}");
+        assert!(!csv.contains("他機関"), "{csv}");
+        let bytes = worker
+            .client
+            .get(format!("{}/due.xlsx", worker.base))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec();
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("期日一覧").unwrap();
+        assert!(sheet.height() >= 2, "a header and the item");
+        let (_, html) = worker.page("/").await;
+        assert!(
+            html.contains("href=\"/due.xlsx\""),
+            "offered on the dashboard"
+        );
+        db.finish().await;
+    }
+}

@@ -472,6 +472,8 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             )
         }],
         ("GET", "/cases.csv") => vec![get("/cases.csv".into())],
+        ("GET", "/due.csv") => vec![get("/due.csv".into())],
+        ("GET", "/due.xlsx") => vec![get("/due.xlsx".into())],
         ("GET", "/cases.xlsx") => vec![get("/cases.xlsx".into())],
         ("GET", "/stats/national.xlsx") => vec![get("/stats/national.xlsx".into())],
         ("GET", "/stats/national.csv") => vec![get("/stats/national.csv".into())],
