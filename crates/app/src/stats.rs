@@ -6,7 +6,7 @@
 use jiff::civil::Date;
 use serde::Serialize;
 use tsunagu_core::settings::Benchmarks;
-use tsunagu_core::stats::{Indicators, PeriodCounts, indicators};
+use tsunagu_core::stats::{Durations, Indicators, PeriodCounts, ProcessFigures, indicators};
 use tsunagu_core::wareki;
 use tsunagu_report::csv::Table;
 
@@ -203,16 +203,21 @@ pub struct ConsultationBreakdown {
     pub by_route: Vec<BreakdownItem>,
     pub by_age_band: Vec<BreakdownItem>,
     pub by_sex: Vec<BreakdownItem>,
+    /// By 本人の抱える課題 of each case's newest assessment; a case counts under each of its
+    /// 課題, and under 「課題の記録なし」 when none is recorded.
+    #[serde(default)]
+    pub by_issue: Vec<BreakdownItem>,
 }
 
 impl ConsultationBreakdown {
     /// The dimensions with their Japanese names, in the order the page and the files show them.
-    pub fn dimensions(&self) -> [(&'static str, &[BreakdownItem]); 4] {
+    pub fn dimensions(&self) -> [(&'static str, &[BreakdownItem]); 5] {
         [
             ("主訴", &self.by_main_problem),
             ("相談経路", &self.by_route),
             ("年代", &self.by_age_band),
             ("性別", &self.by_sex),
+            ("本人の抱える課題", &self.by_issue),
         ]
     }
 }
@@ -270,6 +275,19 @@ pub async fn consultations(
                 .find(|s| s.as_str() == c)
                 .map_or_else(|| c.to_owned(), |s| s.label_ja().to_owned())
         }),
+        by_issue: b
+            .by_issue
+            .into_iter()
+            .map(|(code, count)| BreakdownItem {
+                label: if code.is_empty() {
+                    "課題の記録なし".to_owned()
+                } else {
+                    settings.assessment_issue_name(&code).to_owned()
+                },
+                code,
+                count,
+            })
+            .collect(),
     };
     app.store
         .audit(&[caller
@@ -308,6 +326,143 @@ pub async fn consultations_file(
             .detail(format!("fiscal year {fiscal_year}, {}", format.extension()))])
         .await?;
     format.write("新規相談の内訳", &table)
+}
+
+/// A fiscal year's process figures (R11–R14) and the caseload per worker now.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ProcessReport {
+    pub fiscal_year: i16,
+    #[serde(flatten)]
+    pub figures: ProcessFigures,
+    /// Open cases per worker with any, now, most first (counts only, no names).
+    pub open_cases_per_worker: Vec<u64>,
+}
+
+impl ProcessReport {
+    /// The figures as rows of a table (区分, 項目, 件数, 中央値（日）, 最長（日）), as the page
+    /// and the files show them.
+    pub fn rows(&self) -> Vec<[String; 5]> {
+        let f = &self.figures;
+        let median = |d: &Durations| d.median_days.map_or(String::new(), |m| format!("{m:.1}"));
+        let max = |d: &Durations| d.max_days.map_or(String::new(), |m| m.to_string());
+        let plain = |group: &str, item: &str, n: u64| {
+            [
+                group.to_owned(),
+                item.to_owned(),
+                n.to_string(),
+                String::new(),
+                String::new(),
+            ]
+        };
+        let timed = |group: &str, item: &str, d: &Durations| {
+            [
+                group.to_owned(),
+                item.to_owned(),
+                d.count.to_string(),
+                median(d),
+                max(d),
+            ]
+        };
+        let mut rows = Vec::new();
+        for (stage, d) in &f.stages {
+            rows.push(timed("段階の滞在日数", stage.label_ja(), d));
+        }
+        rows.push(plain("モニタリング", "期日内に実施", f.monitoring_on_time));
+        rows.push(timed(
+            "モニタリング",
+            "期日を過ぎて実施（遅れた日数）",
+            &f.monitoring_late,
+        ));
+        rows.push(plain(
+            "モニタリング",
+            "期日の設定なし",
+            f.monitoring_unscheduled,
+        ));
+        rows.push(plain("つなぎ（紹介）", "紹介した件数", f.referrals));
+        rows.push(timed(
+            "つなぎ（紹介）",
+            "つながりを確認（確認までの日数）",
+            &f.referrals_confirmed,
+        ));
+        rows.push(plain("つなぎ（紹介）", "未確認", f.referrals_open));
+        for (pattern, n) in &f.closures {
+            rows.push(plain("終結のパターン", pattern.label_ja(), *n));
+        }
+        rows.push(timed(
+            "終結のパターン",
+            "終結までの日数（受付から）",
+            &f.closed_after,
+        ));
+        let workers = &self.open_cases_per_worker;
+        let mut sorted = workers.clone();
+        sorted.sort_unstable();
+        let n = sorted.len();
+        let median = (n > 0).then(|| {
+            if n % 2 == 1 {
+                sorted[n / 2] as f64
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0
+            }
+        });
+        rows.push([
+            "担当件数（現在）".to_owned(),
+            "担当者一人当たりの継続中のケース".to_owned(),
+            n.to_string(),
+            median.map_or(String::new(), |m| format!("{m:.1}")),
+            sorted.last().map_or(String::new(), u64::to_string),
+        ]);
+        rows
+    }
+}
+
+/// The headers of `ProcessReport::rows`.
+pub const PROCESS_HEADERS: [&str; 5] = ["区分", "項目", "件数", "中央値", "最長・最多"];
+
+/// The fiscal year's process figures (counts only; the same callers as the national
+/// indicators), audited.
+pub async fn process(app: &App, caller: &Caller, fiscal_year: i16) -> Result<ProcessReport> {
+    access::tenant_counts(caller)?;
+    let from = Date::new(fiscal_year, 4, 1).map_err(|_| invalid_year())?;
+    let until = Date::new(fiscal_year + 1, 3, 31)
+        .map_err(|_| invalid_year())?
+        .min(app.clock.today());
+    let tenant = caller.actor.tenant_id;
+    let marks = if from <= until {
+        app.store.process_marks(tenant, from, until).await?
+    } else {
+        Vec::new()
+    };
+    let report = ProcessReport {
+        fiscal_year,
+        figures: tsunagu_core::stats::process(&marks),
+        open_cases_per_worker: app.store.open_cases_per_worker(tenant).await?,
+    };
+    app.store
+        .audit(&[caller
+            .audit("stats.process_read")
+            .detail(format!("fiscal year {fiscal_year}"))])
+        .await?;
+    Ok(report)
+}
+
+/// The process figures as a file for Excel.
+pub async fn process_file(
+    app: &App,
+    caller: &Caller,
+    fiscal_year: i16,
+    format: FileFormat,
+) -> Result<Vec<u8>> {
+    let report = process(app, caller, fiscal_year).await?;
+    let table = Table {
+        headers: PROCESS_HEADERS.map(str::to_owned).to_vec(),
+        rows: report.rows().into_iter().map(Vec::from).collect(),
+    };
+    app.store
+        .audit(&[caller
+            .audit("stats.process_exported")
+            .detail(format!("fiscal year {fiscal_year}, {}", format.extension()))])
+        .await?;
+    format.write("支援の経過", &table)
 }
 
 /// The counts compared across a deployment's tenants, in this order.

@@ -43,10 +43,15 @@ pub enum ImportField {
     /// 担当者: the staff member the case is assigned to (a name or login of the importer's
     /// organisation).
     Worker,
+    PostalCode,
+    /// 携帯電話: chosen on the mapping only; a 「携帯」 column is taken as the phone, the
+    /// number the person is reached at.
+    Mobile,
+    Email,
 }
 
 impl ImportField {
-    pub const ALL: [ImportField; 12] = [
+    pub const ALL: [ImportField; 15] = [
         ImportField::Name,
         ImportField::Kana,
         ImportField::DateOfBirth,
@@ -59,6 +64,9 @@ impl ImportField {
         ImportField::Referrer,
         ImportField::ProblemText,
         ImportField::Worker,
+        ImportField::PostalCode,
+        ImportField::Mobile,
+        ImportField::Email,
     ];
 
     pub fn code(self) -> &'static str {
@@ -75,6 +83,9 @@ impl ImportField {
             ImportField::Referrer => "referrer",
             ImportField::ProblemText => "problem_text",
             ImportField::Worker => "worker",
+            ImportField::PostalCode => "postal_code",
+            ImportField::Mobile => "mobile",
+            ImportField::Email => "email",
         }
     }
 
@@ -96,6 +107,9 @@ impl ImportField {
             ImportField::Referrer => "紹介元",
             ImportField::ProblemText => "主訴（本人の言葉）",
             ImportField::Worker => "担当者",
+            ImportField::PostalCode => "郵便番号",
+            ImportField::Mobile => "携帯電話",
+            ImportField::Email => "メールアドレス",
         }
     }
 
@@ -125,6 +139,10 @@ impl ImportField {
             ImportField::Relationship
         } else if has(&["性別"]) {
             ImportField::Sex
+        } else if has(&["郵便", "〒"]) {
+            ImportField::PostalCode
+        } else if has(&["メール", "mail"]) {
+            ImportField::Email
         } else if has(&["電話", "携帯", "tel", "連絡先"]) {
             ImportField::Phone
         } else if has(&["住所", "所在地"]) {
@@ -444,6 +462,46 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
             None
         }
     });
+    let postal_code = get(ImportField::PostalCode).and_then(|v| {
+        match person::postal_code(v).and_then(|p| ShortText::parse(&p).ok()) {
+            Some(p) => Some(p),
+            None => {
+                problem(
+                    ImportField::PostalCode,
+                    "import.postal_code_unreadable",
+                    format!(
+                        "郵便番号「{v}」が読めません。7桁の数字で入力してください（例: 100-0001）。"
+                    ),
+                );
+                None
+            }
+        }
+    });
+    let mobile = get(ImportField::Mobile).and_then(|v| match read_phone(v) {
+        Some(p) => ShortText::parse(p).ok(),
+        None => {
+            problem(
+                ImportField::Mobile,
+                "import.phone_unreadable",
+                "携帯電話は0から始まる10桁か11桁で入力してください（例: 090-1234-5678）。".into(),
+            );
+            None
+        }
+    });
+    let email = get(ImportField::Email).and_then(|v| {
+        let v = v.trim();
+        match ShortText::parse(v) {
+            Ok(e) if person::email_ok(v) => Some(e),
+            _ => {
+                problem(
+                    ImportField::Email,
+                    "import.email_unreadable",
+                    format!("メールアドレス「{v}」の形が正しくありません（例: name@example.jp）。"),
+                );
+                None
+            }
+        }
+    });
     let route = get(ImportField::Route).and_then(|v| {
         let route = read_route(v);
         if route.is_none() {
@@ -498,6 +556,9 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
         address,
         phone,
         relationship,
+        postal_code,
+        mobile,
+        email,
     };
     let intake = received_on.map(|received_on| Intake {
         received_on,
@@ -507,6 +568,9 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
         presenting_problem_text: problem_text,
         urgency: Urgency::Normal,
         application_received_on: None,
+        visitor: None,
+        other_problem_text: None,
+        circumstances: Default::default(),
     });
     // The decisions the import will make, made now: a refusal is this row's problem.
     let refusal = person::register(details.clone(), HouseholdId(uuid::Uuid::nil()), ctx)

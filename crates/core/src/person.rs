@@ -61,6 +61,15 @@ pub struct PersonDetails {
     /// 続柄: the person's relation to the head of their household (世帯主, 妻, 長男, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relationship: Option<ShortText>,
+    /// 郵便番号, as `NNN-NNNN` (restricted with the address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<ShortText>,
+    /// 携帯電話 (restricted with the phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<ShortText>,
+    /// E-mail (restricted with the phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<ShortText>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,10 +132,7 @@ impl PersonEvent {
         | PersonEvent::DetailsChanged { details } = &mut self
         {
             for field in hidden {
-                match field {
-                    PersonField::Address => details.address = None,
-                    PersonField::Phone => details.phone = None,
-                }
+                field.clear(details);
             }
         }
         self
@@ -182,6 +188,37 @@ impl PersonField {
         match self {
             PersonField::Address => "address",
             PersonField::Phone => "phone",
+        }
+    }
+
+    /// Removes what this restriction covers: the address with its postal code; the phone
+    /// with the mobile and the e-mail (every way of reaching the person).
+    pub fn clear(self, details: &mut PersonDetails) {
+        match self {
+            PersonField::Address => {
+                details.address = None;
+                details.postal_code = None;
+            }
+            PersonField::Phone => {
+                details.phone = None;
+                details.mobile = None;
+                details.email = None;
+            }
+        }
+    }
+
+    /// Puts back into `details` what this restriction covers, as `stored` has it.
+    pub fn keep(self, stored: &PersonDetails, details: &mut PersonDetails) {
+        match self {
+            PersonField::Address => {
+                details.address = stored.address.clone();
+                details.postal_code = stored.postal_code.clone();
+            }
+            PersonField::Phone => {
+                details.phone = stored.phone.clone();
+                details.mobile = stored.mobile.clone();
+                details.email = stored.email.clone();
+            }
         }
     }
 }
@@ -300,16 +337,62 @@ impl PersonState {
     pub fn details_for(&self, user: UserId) -> PersonDetails {
         let mut details = self.details.clone();
         for field in self.hidden_from(user) {
-            match field {
-                PersonField::Address => details.address = None,
-                PersonField::Phone => details.phone = None,
-            }
+            field.clear(&mut details);
         }
         details
     }
 }
 
-fn check(details: &PersonDetails, ctx: &Context) -> Result<(), Refusal> {
+/// The age in whole years on `on` of a person born on `born` (0 before birth).
+pub fn age(born: Date, on: Date) -> i16 {
+    let mut age = on.year() - born.year();
+    if (on.month(), on.day()) < (born.month(), born.day()) {
+        age -= 1;
+    }
+    age.max(0)
+}
+
+/// A postal code (郵便番号) as `NNN-NNNN`, from seven digits written any usual way (full-width,
+/// with 〒, a hyphen or none); none when it is not one.
+pub fn postal_code(text: &str) -> Option<String> {
+    let digits: String = crate::text::search_fold(text)
+        .chars()
+        .filter(|c| !matches!(c, '〒' | '-' | 'ー' | '−' | '‐' | ' '))
+        .collect();
+    (digits.len() == 7 && digits.chars().all(|c| c.is_ascii_digit()))
+        .then(|| format!("{}-{}", &digits[..3], &digits[3..]))
+}
+
+/// Whether `text` looks like an e-mail address: one `@` with something on each side, a dot in
+/// the domain, no spaces.
+pub fn email_ok(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !text.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Checks the details, and writes the postal code as `NNN-NNNN`.
+fn check(details: &mut PersonDetails, ctx: &Context) -> Result<(), Refusal> {
+    if let Some(p) = &details.postal_code {
+        let normal = postal_code(p.as_str()).ok_or(Refusal::PostalCodeInvalid)?;
+        details.postal_code =
+            Some(ShortText::parse(&normal).map_err(|_| Refusal::PostalCodeInvalid)?);
+    }
+    if details
+        .email
+        .as_ref()
+        .is_some_and(|e| !email_ok(e.as_str()))
+    {
+        return Err(Refusal::EmailInvalid);
+    }
     if details.date_of_birth.is_some_and(|d| d > ctx.today) {
         return Err(Refusal::DateInFuture {
             field: "生年月日"
@@ -327,11 +410,11 @@ fn check(details: &PersonDetails, ctx: &Context) -> Result<(), Refusal> {
 }
 
 pub fn register(
-    details: PersonDetails,
+    mut details: PersonDetails,
     household_id: HouseholdId,
     ctx: &Context,
 ) -> Result<Vec<PersonEvent>, Refusal> {
-    check(&details, ctx)?;
+    check(&mut details, ctx)?;
     Ok(vec![PersonEvent::PersonRegistered {
         details,
         household_id,
@@ -350,12 +433,9 @@ pub fn change(
     if state.merged_into.is_some() {
         return Err(Refusal::PersonMerged);
     }
-    check(&details, ctx)?;
+    check(&mut details, ctx)?;
     for field in state.hidden_from(ctx.actor.user_id) {
-        match field {
-            PersonField::Address => details.address = state.details.address.clone(),
-            PersonField::Phone => details.phone = state.details.phone.clone(),
-        }
+        field.keep(&state.details, &mut details);
     }
     if state.details == details {
         return Ok(vec![]);

@@ -29,6 +29,11 @@ pub enum Refusal {
     },
     IntakeMultipleMainProblems,
     /// A 主訴 code that is not in the tenant's list.
+    /// An answer of ■ご本人について the tenant's list does not have.
+    IntakeUnknownChoice {
+        field: &'static str,
+        code: String,
+    },
     IntakeUnknownProblem {
         code: String,
     },
@@ -129,6 +134,14 @@ pub enum Refusal {
     },
     /// A つながり指標 score outside 1–4.
     EvaluationScoreOutOfRange,
+    /// A 郵便番号 that is not seven digits.
+    PostalCodeInvalid,
+    /// An e-mail address that is not one.
+    EmailInvalid,
+    /// A 本人の抱える課題 code the tenant's checklist does not have.
+    AssessmentUnknownIssue {
+        code: String,
+    },
     AttachmentEmpty,
     AttachmentTooLarge {
         max_bytes: u64,
@@ -177,6 +190,7 @@ impl Refusal {
             DateBeforeCaseOpened { .. } => "date.before_case_opened",
             DateTooEarly { .. } => "date.too_early",
             IntakeUnknownProblem { .. } => "intake.unknown_problem",
+            IntakeUnknownChoice { .. } => "intake.unknown_choice",
             SupportServiceRejected { .. } => "support.service_rejected",
             PlanItemDeadlineBeforeDraft { .. } => "plan.item_deadline_before_draft",
             TerminationNeedsFollowUp => "termination.needs_follow_up",
@@ -230,6 +244,9 @@ impl Refusal {
             EvaluationNoPlan => "evaluation.no_plan",
             EvaluationUnknownChange { .. } => "evaluation.unknown_change",
             EvaluationScoreOutOfRange => "evaluation.score_out_of_range",
+            AssessmentUnknownIssue { .. } => "assessment.unknown_issue",
+            PostalCodeInvalid => "person.postal_code_invalid",
+            EmailInvalid => "person.email_invalid",
             AttachmentEmpty => "attachment.empty",
             AttachmentTooLarge { .. } => "attachment.too_large",
             AttachmentTypeNotAllowed => "attachment.type_not_allowed",
@@ -260,6 +277,9 @@ impl Refusal {
             DateTooEarly { field } => {
                 format!("{field}の日付が古すぎます（1900年より後の日付を指定してください）。")
             }
+            IntakeUnknownChoice { field, code } => format!(
+                "{field}の「{code}」は選択肢にありません。一覧から選んでください。"
+            ),
             IntakeUnknownProblem { code } => format!(
                 "主訴「{code}」は主訴の一覧にありません。一覧から選んでください。"
             ),
@@ -403,6 +423,15 @@ impl Refusal {
             EvaluationScoreOutOfRange => {
                 "つながり指標は、各項目を1〜4で選んでください。".into()
             }
+            PostalCodeInvalid => {
+                "郵便番号は7桁の数字で入力してください（例: 100-0001）。".into()
+            }
+            EmailInvalid => {
+                "メールアドレスの形が正しくありません（例: name@example.jp）。".into()
+            }
+            AssessmentUnknownIssue { code } => format!(
+                "本人の抱える課題「{code}」は選択肢にありません。一覧から選んでください。"
+            ),
             AttachmentEmpty => "ファイルが空です。添付するファイルを選んでください。".into(),
             AttachmentTooLarge { max_bytes } => format!(
                 "ファイルが大きすぎます。添付できるのは1件{}MBまでです。解像度を下げて読み取り直すか、分けて添付してください。",
@@ -446,6 +475,10 @@ mod tests {
             DateTooEarly { field: "受付日" },
             IntakeMultipleMainProblems,
             CorrectionNoSuchRecord { record: 3 },
+            IntakeUnknownChoice {
+                field: "仕事",
+                code: "code_x".into(),
+            },
             IntakeUnknownProblem {
                 code: "code_x".into(),
             },
@@ -466,6 +499,11 @@ mod tests {
                 code: "code_x".into(),
             },
             EvaluationScoreOutOfRange,
+            AssessmentUnknownIssue {
+                code: "code_x".into(),
+            },
+            PostalCodeInvalid,
+            EmailInvalid,
             PlanVersionNotLatest,
             PlanModificationChangesServices,
             PlanUnchanged,

@@ -45,6 +45,13 @@ pub struct TenantSettings {
     /// MHLW-commissioned surveys by default; `docs/COUNTING.md` R8).
     #[serde(default = "default_observed_changes")]
     pub observed_changes: Vec<CodeItem>,
+    /// 本人の抱える課題: the checklist of the アセスメントシート (the list of the national
+    /// statistics system as far as it is known, by default; `docs/COUNTING.md` R9).
+    #[serde(default = "default_assessment_issues")]
+    pub assessment_issues: Vec<CodeItem>,
+    /// The lists of ■ご本人について (B票): 仕事, 住居, 健康保険, 年金.
+    #[serde(default)]
+    pub circumstance_lists: CircumstanceLists,
     /// Years the audit trail is kept.
     #[serde(default = "default_audit_years")]
     pub audit_retention_years: u8,
@@ -89,6 +96,94 @@ impl Default for Benchmarks {
     }
 }
 
+/// The lists of the B票's ■ご本人について. The defaults are the national form's as far as the
+/// reference recovered it: the items it lost (numbered 4, and the rest of 健康保険 and 年金) are
+/// filled from common practice and are the tenant's to correct.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CircumstanceLists {
+    pub work: Vec<CodeItem>,
+    pub housing: Vec<CodeItem>,
+    pub health_insurance: Vec<CodeItem>,
+    pub pension: Vec<CodeItem>,
+}
+
+impl CircumstanceLists {
+    /// The list of an item of `Circumstances::items` by its key.
+    pub fn of(&self, key: &str) -> &[CodeItem] {
+        match key {
+            "work" => &self.work,
+            "housing" => &self.housing,
+            "health_insurance" => &self.health_insurance,
+            "pension" => &self.pension,
+            _ => &[],
+        }
+    }
+
+    /// The name of a code of the item `key` (the code itself when the list no longer has it).
+    pub fn name<'a>(&'a self, key: &str, code: &'a str) -> &'a str {
+        self.of(key)
+            .iter()
+            .find(|c| c.code == code)
+            .map_or(code, |c| c.name.as_str())
+    }
+
+    fn all(&self) -> impl Iterator<Item = (&'static str, &[CodeItem])> {
+        ["work", "housing", "health_insurance", "pension"]
+            .into_iter()
+            .map(|k| (k, self.of(k)))
+    }
+}
+
+fn items(list: &[(&str, &str)]) -> Vec<CodeItem> {
+    list.iter()
+        .map(|(code, name)| CodeItem {
+            code: (*code).to_owned(),
+            name: (*name).to_owned(),
+        })
+        .collect()
+}
+
+impl Default for CircumstanceLists {
+    fn default() -> Self {
+        CircumstanceLists {
+            work: items(&[
+                ("regular", "正社員・公務員"),
+                ("non_regular", "臨時職員・パート・アルバイト・派遣社員"),
+                ("self_employed", "自営業・家族従業者・内職"),
+                ("training", "就労訓練・福祉的就労"),
+                ("pensioner", "年金生活"),
+                ("unemployed", "失業・休職中"),
+                ("other", "その他"),
+            ]),
+            housing: items(&[
+                ("owned", "持家"),
+                ("rented", "借家"),
+                ("public_housing", "公営住宅"),
+                ("living_with_others", "知人・親族宅"),
+                ("company_housing", "会社寮・借上げ住宅"),
+                ("rough_sleeping", "野宿"),
+                ("other", "その他"),
+            ]),
+            health_insurance: items(&[
+                ("employee", "社会保険"),
+                ("national", "国民健康保険"),
+                ("late_elderly", "後期高齢者医療"),
+                ("public_assistance", "生活保護（医療扶助）"),
+                ("none", "無保険"),
+                ("other", "その他"),
+            ]),
+            pension: items(&[
+                ("receiving", "受給中"),
+                ("enrolled", "加入中"),
+                ("exempted", "免除・猶予"),
+                ("not_enrolled", "未加入・未納"),
+                ("other", "その他"),
+            ]),
+        }
+    }
+}
+
 /// One entry of a tenant's code list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -114,6 +209,50 @@ fn default_presenting_problems() -> Vec<CodeItem> {
         ("withdrawal", "ひきこもり・不登校"),
         ("violence_abuse", "DV・虐待"),
         ("no_food", "食べるものがない"),
+        ("other", "その他"),
+    ]
+    .map(|(code, name)| CodeItem {
+        code: code.to_owned(),
+        name: name.to_owned(),
+    })
+    .to_vec()
+}
+
+fn default_assessment_issues() -> Vec<CodeItem> {
+    [
+        ("illness", "病気"),
+        ("injury", "けが"),
+        ("disability_certified", "障害（手帳有）"),
+        ("disability_suspected", "障害（疑い）"),
+        ("suicidal", "自死企図"),
+        (
+            "mental_health",
+            "その他メンタルヘルスの課題（うつ・不眠・不安・依存症・適応障害など）",
+        ),
+        ("housing_unstable", "住まい不安定"),
+        ("homeless", "ホームレス"),
+        ("financial_hardship", "経済的困窮"),
+        ("debt", "（多重・過重）債務"),
+        ("household_finance", "家計管理の課題"),
+        ("job_search_difficulty", "就職活動困難"),
+        ("job_retention_difficulty", "就職定着困難"),
+        ("disordered_habits", "生活習慣の乱れ"),
+        (
+            "social_isolation",
+            "社会的孤立（ニート・ひきこもりなどを含む）",
+        ),
+        ("family", "家族関係・家族の問題"),
+        ("school_refusal", "不登校"),
+        ("delinquency", "非行"),
+        ("school_leaver", "中卒・高校中退"),
+        ("child_rearing", "子育て"),
+        ("care", "介護"),
+        ("single_parent", "ひとり親"),
+        ("violence_abuse", "DV・虐待"),
+        ("foreign_national", "外国籍"),
+        ("ex_offender", "刑余者"),
+        ("communication", "コミュニケーションが苦手"),
+        ("limited_capacity", "本人の能力の制限"),
         ("other", "その他"),
     ]
     .map(|(code, name)| CodeItem {
@@ -204,6 +343,8 @@ impl Default for TenantSettings {
             import_columns: Vec::new(),
             presenting_problems: default_presenting_problems(),
             observed_changes: default_observed_changes(),
+            assessment_issues: default_assessment_issues(),
+            circumstance_lists: CircumstanceLists::default(),
         }
     }
 }
@@ -299,6 +440,41 @@ impl TenantSettings {
                     .into(),
             );
         }
+        for (key, list) in self.circumstance_lists.all() {
+            let mut codes: Vec<&str> = list.iter().map(|p| p.code.as_str()).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            if codes.len() != list.len()
+                || list.iter().any(|p| !code_ok(&p.code) || !name_ok(&p.name))
+            {
+                return Err(format!(
+                    "{}の選択肢のコードは重複させず、半角の英小文字・数字・_（40文字以内）、名称は100文字以内で指定してください。",
+                    crate::case::Circumstances::default()
+                        .items()
+                        .iter()
+                        .find(|(k, _, _)| *k == key)
+                        .map_or(key, |(_, name, _)| *name)
+                ));
+            }
+        }
+        let mut issues: Vec<&str> = self
+            .assessment_issues
+            .iter()
+            .map(|p| p.code.as_str())
+            .collect();
+        issues.sort_unstable();
+        issues.dedup();
+        if issues.len() != self.assessment_issues.len()
+            || self
+                .assessment_issues
+                .iter()
+                .any(|p| !code_ok(&p.code) || !name_ok(&p.name))
+        {
+            return Err(
+                "本人の抱える課題のコードは重複させず、半角の英小文字・数字・_（40文字以内）、名称は100文字以内で指定してください。"
+                    .into(),
+            );
+        }
         let mut changes: Vec<&str> = self
             .observed_changes
             .iter()
@@ -328,6 +504,14 @@ impl TenantSettings {
             .map_or(code, |c| c.name.as_str())
     }
 
+    /// The name of a 本人の抱える課題 code (the code itself when the list no longer has it).
+    pub fn assessment_issue_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.assessment_issues
+            .iter()
+            .find(|c| c.code == code)
+            .map_or(code, |c| c.name.as_str())
+    }
+
     /// The codes of `self`'s lists that `next` no longer has: records may hold them, so a
     /// list may gain codes and rename them but not lose them.
     pub fn codes_removed_by(&self, next: &TenantSettings) -> Vec<String> {
@@ -346,6 +530,26 @@ impl TenantSettings {
             .iter()
             .map(|p| &p.code)
             .filter(|c| !next.observed_changes.iter().any(|n| &n.code == *c));
-        services.chain(problems).chain(changes).cloned().collect()
+        let issues = self
+            .assessment_issues
+            .iter()
+            .map(|p| &p.code)
+            .filter(|c| !next.assessment_issues.iter().any(|n| &n.code == *c));
+        let circumstances = self.circumstance_lists.all().flat_map(|(key, list)| {
+            list.iter().map(|p| &p.code).filter(move |c| {
+                !next
+                    .circumstance_lists
+                    .of(key)
+                    .iter()
+                    .any(|n| &n.code == *c)
+            })
+        });
+        services
+            .chain(problems)
+            .chain(changes)
+            .chain(issues)
+            .chain(circumstances)
+            .cloned()
+            .collect()
     }
 }

@@ -6,7 +6,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::case::{CaseState, EmploymentOutcome};
+use crate::case::{CaseState, ClosurePattern, EmploymentOutcome, Stage};
 
 /// What a case contributes to the national indicators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -205,6 +205,9 @@ pub struct ConsultationFacts {
     pub route: Option<String>,
     pub date_of_birth: Option<Date>,
     pub sex: Option<crate::person::Sex>,
+    /// 本人の抱える課題 of the case's newest assessment (empty: not assessed yet, or no 課題
+    /// checked).
+    pub issues: Vec<String>,
 }
 
 /// The age bands of the breakdown: the age on the 受付日, in ten-year bands.
@@ -224,13 +227,9 @@ pub fn age_band(born: Option<Date>, day: Date) -> usize {
     let Some(born) = born else {
         return AGE_BANDS.len() - 1;
     };
-    let mut age = i32::from(day.year()) - i32::from(born.year());
-    if (day.month(), day.day()) < (born.month(), born.day()) {
-        age -= 1;
-    }
-    match age {
-        i32::MIN..=19 => 0,
-        20..=69 => usize::try_from(age / 10 - 1).unwrap_or(0),
+    match crate::person::age(born, day) {
+        i16::MIN..=19 => 0,
+        age @ 20..=69 => usize::try_from(age / 10 - 1).unwrap_or(0),
         _ => 6,
     }
 }
@@ -246,6 +245,10 @@ pub struct Breakdown {
     /// Every band of [`AGE_BANDS`], in order.
     pub by_age_band: Vec<(String, u64)>,
     pub by_sex: Vec<(String, u64)>,
+    /// By 本人の抱える課題 of the newest assessment: a case counts under each of its 課題, so
+    /// these add up to more than the total; `""` counts the cases with none recorded.
+    #[serde(default)]
+    pub by_issue: Vec<(String, u64)>,
 }
 
 /// The breakdown of a period's new consultations (R9 of `docs/COUNTING.md`).
@@ -274,6 +277,220 @@ pub fn breakdown(facts: &[ConsultationFacts]) -> Breakdown {
             .map(|(b, n)| ((*b).to_owned(), n))
             .collect(),
         by_sex: tally(&|f| f.sex.map(|s| s.as_str().to_owned()).unwrap_or_default()),
+        by_issue: {
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for f in facts {
+                if f.issues.is_empty() {
+                    *counts.entry(String::new()).or_default() += 1;
+                }
+                for i in &f.issues {
+                    *counts.entry(i.clone()).or_default() += 1;
+                }
+            }
+            let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        },
+    }
+}
+
+/// What a case contributes to the process figures (R11–R14 of `docs/COUNTING.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessKind {
+    /// The case left a stage (`detail`: the stage; `days`: the days it spent in it).
+    StageLeft,
+    /// A monitoring was done (`detail`: `on_time`, `late` or `unscheduled`; `days`: the days
+    /// after its due day, 0 when on time).
+    Monitored,
+    /// A referral was made (`days`: the days until its arrival was confirmed, none while open).
+    Referred,
+    /// The case was closed (`detail`: the closure pattern; `days`: the days since it opened).
+    Closed,
+}
+
+impl ProcessKind {
+    pub const ALL: [ProcessKind; 4] = [
+        ProcessKind::StageLeft,
+        ProcessKind::Monitored,
+        ProcessKind::Referred,
+        ProcessKind::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessKind::StageLeft => "stage_left",
+            ProcessKind::Monitored => "monitored",
+            ProcessKind::Referred => "referred",
+            ProcessKind::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProcessKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One step of a case's process, on the business day it happened.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProcessMark {
+    pub kind: ProcessKind,
+    pub on: Date,
+    pub detail: String,
+    pub days: Option<u32>,
+}
+
+/// The days from `from` to `to` (0 when `to` is earlier).
+fn days_between(from: Date, to: Date) -> u32 {
+    u32::try_from((to - from).get_days()).unwrap_or(0)
+}
+
+/// Every process mark of the case, from its folded state (R11–R14).
+pub fn process_marks(state: &CaseState) -> Vec<ProcessMark> {
+    let mut out = Vec::new();
+    // R11: each stage left, on the day it was left, with the days spent in it. A case opened
+    // by an intake passes 把握・アウトリーチ in its first decision: that is no stage it was in.
+    for span in &state.stage_spans {
+        if span.stage == Stage::Identified && state.identification.is_none() {
+            continue;
+        }
+        out.push(ProcessMark {
+            kind: ProcessKind::StageLeft,
+            on: span.left_on,
+            detail: span.stage.as_str().to_owned(),
+            days: Some(days_between(span.entered_on, span.left_on)),
+        });
+    }
+    // R12: each monitoring, on time when done on or before the day it was due.
+    for m in &state.monitorings {
+        let (detail, days) = match m.due_on {
+            None => ("unscheduled", None),
+            Some(due) if m.monitored_on <= due => ("on_time", Some(0)),
+            Some(due) => ("late", Some(days_between(due, m.monitored_on))),
+        };
+        out.push(ProcessMark {
+            kind: ProcessKind::Monitored,
+            on: m.monitored_on,
+            detail: detail.to_owned(),
+            days,
+        });
+    }
+    // R13: each referral, on the day it was made, with the days until it was confirmed.
+    for r in &state.referrals {
+        out.push(ProcessMark {
+            kind: ProcessKind::Referred,
+            on: r.referred_on,
+            detail: String::new(),
+            days: r.confirmed_on.map(|c| days_between(r.referred_on, c)),
+        });
+    }
+    // R14: the closure, by its pattern, with the days since the case opened.
+    if let Some(c) = &state.closure {
+        out.push(ProcessMark {
+            kind: ProcessKind::Closed,
+            on: c.closed_on,
+            detail: c.pattern.as_str().to_owned(),
+            days: Some(days_between(state.opened_on, c.closed_on)),
+        });
+    }
+    out.sort();
+    out
+}
+
+/// How many, and the median and the longest of their days.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Durations {
+    pub count: u64,
+    /// The median of the days (the mean of the middle two of an even count); none when empty.
+    pub median_days: Option<f64>,
+    pub max_days: Option<u32>,
+}
+
+impl Durations {
+    fn of(mut days: Vec<u32>) -> Durations {
+        days.sort_unstable();
+        let n = days.len();
+        let median_days = (n > 0).then(|| {
+            if n % 2 == 1 {
+                f64::from(days[n / 2])
+            } else {
+                (f64::from(days[n / 2 - 1]) + f64::from(days[n / 2])) / 2.0
+            }
+        });
+        Durations {
+            count: n as u64,
+            median_days,
+            max_days: days.last().copied(),
+        }
+    }
+}
+
+/// The process figures of a period (item 3 of issue 14; R11–R14).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProcessFigures {
+    /// Per stage (in the lifecycle's order, the stages some case left in the period): the
+    /// times spent in it by the cases that left it.
+    pub stages: Vec<(Stage, Durations)>,
+    /// Monitorings done in the period on or before their due day.
+    pub monitoring_on_time: u64,
+    /// Monitorings done in the period after their due day, with the days late.
+    pub monitoring_late: Durations,
+    /// Monitorings done in the period with no due day set.
+    pub monitoring_unscheduled: u64,
+    /// Referrals made in the period.
+    pub referrals: u64,
+    /// Of them, those confirmed (by now), with the days it took.
+    pub referrals_confirmed: Durations,
+    /// Of them, those not confirmed yet.
+    pub referrals_open: u64,
+    /// Closures in the period per pattern (each pattern, in its order).
+    pub closures: Vec<(ClosurePattern, u64)>,
+    /// The closures' days from opening to closure.
+    pub closed_after: Durations,
+}
+
+/// The process figures of a period's marks (those dated in the period, R11–R14).
+pub fn process(marks: &[ProcessMark]) -> ProcessFigures {
+    let days_of = |kind: ProcessKind, detail: Option<&str>| -> Vec<u32> {
+        marks
+            .iter()
+            .filter(|m| m.kind == kind && detail.is_none_or(|d| m.detail == d))
+            .filter_map(|m| m.days)
+            .collect()
+    };
+    let count = |kind: ProcessKind, detail: Option<&str>| -> u64 {
+        marks
+            .iter()
+            .filter(|m| m.kind == kind && detail.is_none_or(|d| m.detail == d))
+            .count() as u64
+    };
+    let stages = Stage::ALL
+        .into_iter()
+        .map(|s| {
+            (
+                s,
+                Durations::of(days_of(ProcessKind::StageLeft, Some(s.as_str()))),
+            )
+        })
+        .filter(|(_, d)| d.count > 0)
+        .collect();
+    let referrals = count(ProcessKind::Referred, None);
+    let referrals_confirmed = Durations::of(days_of(ProcessKind::Referred, None));
+    ProcessFigures {
+        stages,
+        monitoring_on_time: count(ProcessKind::Monitored, Some("on_time")),
+        monitoring_late: Durations::of(days_of(ProcessKind::Monitored, Some("late"))),
+        monitoring_unscheduled: count(ProcessKind::Monitored, Some("unscheduled")),
+        referrals,
+        referrals_open: referrals - referrals_confirmed.count,
+        referrals_confirmed,
+        closures: ClosurePattern::ALL
+            .iter()
+            .map(|p| (*p, count(ProcessKind::Closed, Some(p.as_str()))))
+            .collect(),
+        closed_after: Durations::of(days_of(ProcessKind::Closed, None)),
     }
 }
 
@@ -410,6 +627,11 @@ mod tests {
                 route: Some(route.to_owned()),
                 date_of_birth: born,
                 sex,
+                issues: match problem {
+                    Some("housing") => vec!["housing_unstable".into(), "debt".into()],
+                    Some(_) => vec!["debt".into()],
+                    None => Vec::new(),
+                },
             }
         };
         let b = breakdown(&[
@@ -442,6 +664,76 @@ mod tests {
             b.by_sex,
             vec![(String::new(), 1), ("female".into(), 1), ("male".into(), 1)]
         );
+        // A case under each of its 課題; one without any under "".
+        assert_eq!(
+            b.by_issue,
+            vec![
+                ("debt".into(), 2),
+                ("housing_unstable".into(), 2),
+                (String::new(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn process_figures_take_medians_and_count_open_referrals() {
+        use jiff::civil::date;
+        let m = |kind: ProcessKind, detail: &str, days: Option<u32>| ProcessMark {
+            kind,
+            on: date(2026, 5, 1),
+            detail: detail.to_owned(),
+            days,
+        };
+        let f = process(&[
+            m(ProcessKind::StageLeft, "intake", Some(2)),
+            m(ProcessKind::StageLeft, "intake", Some(9)),
+            m(ProcessKind::StageLeft, "intake", Some(4)),
+            m(ProcessKind::StageLeft, "intake", Some(7)),
+            m(ProcessKind::StageLeft, "planning", Some(30)),
+            m(ProcessKind::Monitored, "on_time", Some(0)),
+            m(ProcessKind::Monitored, "late", Some(3)),
+            m(ProcessKind::Monitored, "unscheduled", None),
+            m(ProcessKind::Referred, "", Some(10)),
+            m(ProcessKind::Referred, "", None),
+            m(ProcessKind::Referred, "", None),
+            m(ProcessKind::Closed, "resolved", Some(200)),
+        ]);
+        // 2, 4, 7, 9: the middle two are 4 and 7.
+        assert_eq!(
+            f.stages,
+            vec![
+                (
+                    Stage::Intake,
+                    Durations {
+                        count: 4,
+                        median_days: Some(5.5),
+                        max_days: Some(9)
+                    }
+                ),
+                (
+                    Stage::Planning,
+                    Durations {
+                        count: 1,
+                        median_days: Some(30.0),
+                        max_days: Some(30)
+                    }
+                )
+            ]
+        );
+        assert_eq!(
+            (
+                f.monitoring_on_time,
+                f.monitoring_late.count,
+                f.monitoring_unscheduled
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            (f.referrals, f.referrals_confirmed.count, f.referrals_open),
+            (3, 1, 2)
+        );
+        assert_eq!(f.closures[0], (ClosurePattern::Resolved, 1));
+        assert_eq!(f.closed_after.median_days, Some(200.0));
     }
 
     #[test]

@@ -111,6 +111,20 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 presenting_problem_text: None,
                 urgency: Urgency::Normal,
                 application_received_on: flag.then_some(day),
+                visitor: None,
+                other_problem_text: None,
+                // Now and then an answer the tenant's list does not have.
+                circumstances: tsunagu_core::case::Circumstances {
+                    housing: flag.then(|| tsunagu_core::case::ListAnswer {
+                        code: t(if choice == 1 {
+                            "no_such_housing"
+                        } else {
+                            "rented"
+                        }),
+                        text: None,
+                    }),
+                    ..Default::default()
+                },
             },
         },
         1 => CaseCommand::Triage {
@@ -126,6 +140,14 @@ fn command(state: &CaseState, which: u8, choice: u8, flag: bool, days: i64) -> C
                 main_issues: l("m"),
                 strengths: None,
                 specialist_opinions: None,
+                issues: if flag {
+                    vec![
+                        tsunagu_core::ShortText::parse("debt").unwrap(),
+                        tsunagu_core::ShortText::parse("illness").unwrap(),
+                    ]
+                } else {
+                    Vec::new()
+                },
             },
         },
         3 => CaseCommand::Screen {
@@ -360,6 +382,21 @@ fn check_rules(
                 assert_ne!(before.stage, Stage::Identified);
                 assert_ne!(before.stage, Stage::Intake);
             }
+            CaseEvent::AssessmentRecorded { assessment, .. } => {
+                // Only the tenant's 課題, each once, in the checklist's order.
+                let places: Vec<usize> = assessment
+                    .issues
+                    .iter()
+                    .map(|c| {
+                        settings
+                            .assessment_issues
+                            .iter()
+                            .position(|k| k.code == c.as_str())
+                            .expect("a 課題 of the checklist")
+                    })
+                    .collect();
+                assert!(places.windows(2).all(|w| w[0] < w[1]));
+            }
             CaseEvent::EvaluationRecorded {
                 observed_changes,
                 connection,
@@ -405,6 +442,16 @@ fn check_rules(
                             .any(|c| c.code == p.code.as_str()),
                         "主訴 codes come from the tenant's list"
                     );
+                }
+                // Only answers of the tenant's lists.
+                for (key, _, answer) in intake.circumstances.items() {
+                    assert!(answer.is_none_or(|a| {
+                        settings
+                            .circumstance_lists
+                            .of(key)
+                            .iter()
+                            .any(|c| c.code == a.code.as_str())
+                    }));
                 }
             }
             CaseEvent::ContactRecorded { contacted_on, .. } => {
@@ -543,7 +590,22 @@ proptest! {
             if let Ok((events, consents)) = result {
                 check_rules(&state, &events, &settings, consents);
                 for e in &events {
+                    let stage_before = state.stage;
+                    let spans_before = state.stage_spans.len();
                     state.evolve(e);
+                    // A stage left is a span (R11): one per change of stage that has a day,
+                    // joined to the span before it and ending where the new stage begins.
+                    if state.stage != stage_before && e.business_date().is_some() {
+                        prop_assert_eq!(state.stage_spans.len(), spans_before + 1);
+                        let span = state.stage_spans[spans_before];
+                        prop_assert_eq!(span.stage, stage_before);
+                        prop_assert_eq!(Some(span.left_on), state.stage_entered_on);
+                        if spans_before > 0 {
+                            prop_assert_eq!(span.entered_on, state.stage_spans[spans_before - 1].left_on);
+                        }
+                    } else {
+                        prop_assert_eq!(state.stage_spans.len(), spans_before);
+                    }
                 }
                 log.extend(events);
             }

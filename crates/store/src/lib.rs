@@ -567,6 +567,16 @@ impl Store {
         dispatch!(self, db => db.consultation_facts(tenant, from, until).await)
     }
 
+    /// The process marks of a tenant's cases dated in the period (`Db::process_marks`).
+    pub async fn process_marks(
+        &self,
+        tenant: TenantId,
+        from: jiff::civil::Date,
+        until: jiff::civil::Date,
+    ) -> Result<Vec<tsunagu_core::stats::ProcessMark>, StoreError> {
+        dispatch!(self, db => db.process_marks(tenant, from, until).await)
+    }
+
     /// One page of the caseload list and how many cases match (`Db::case_list`).
     pub async fn case_list(
         &self,
@@ -575,6 +585,11 @@ impl Store {
         today: jiff::civil::Date,
     ) -> Result<CaseListPage, StoreError> {
         dispatch!(self, db => db.case_list(tenant, filter, today).await)
+    }
+
+    /// The open cases of each worker of the tenant (`Db::open_cases_per_worker`).
+    pub async fn open_cases_per_worker(&self, tenant: TenantId) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self, db => db.open_cases_per_worker(tenant).await)
     }
 
     pub async fn caseload(

@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
     "case_team",
     "case_due",
     "case_milestones",
+    "case_process",
     "case_access",
     "meetings",
     "meeting_members",

@@ -383,6 +383,11 @@ impl Demo<'_> {
                 })
                 .transpose()?,
             relationship: None,
+            postal_code: (!outreach)
+                .then(|| t(&format!("999-{:04}", rng.random_range(0..10000))))
+                .transpose()?,
+            mobile: None,
+            email: None,
         };
         let actor = self.worker[rng.random_range(0..self.worker.len())].clone();
         let pid = PersonId(Uuid::now_v7());
@@ -432,6 +437,35 @@ impl Demo<'_> {
                 Urgency::Normal
             },
             application_received_on: self.rng.random_bool(0.8).then_some(d0),
+            // Drawn from the person's id, not the generator, so the rest of the demo stays
+            // as it was.
+            visitor: pid
+                .0
+                .as_u128()
+                .is_multiple_of(7)
+                .then(|| {
+                    Ok::<_, anyhow::Error>(case::Visitor {
+                        name: None,
+                        relation: t("母")?,
+                    })
+                })
+                .transpose()?,
+            other_problem_text: None,
+            circumstances: {
+                let lists = tsunagu_core::settings::CircumstanceLists::default();
+                let seed = pid.0.as_u128() >> 8;
+                let pick = |list: &[tsunagu_core::settings::CodeItem], shift: u32| {
+                    let n = (list.len() - 1) as u128;
+                    let item = &list[((seed >> shift) % n) as usize];
+                    t(&item.code).map(|code| case::ListAnswer { code, text: None })
+                };
+                case::Circumstances {
+                    work: Some(pick(&lists.work, 0)?),
+                    housing: Some(pick(&lists.housing, 8)?),
+                    health_insurance: Some(pick(&lists.health_insurance, 16)?),
+                    pension: Some(pick(&lists.pension, 24)?),
+                }
+            },
         };
         let open = if outreach {
             OpenCase {
@@ -629,6 +663,19 @@ impl Demo<'_> {
                     main_issues: l("生活費の確保と就労に向けた準備。")?,
                     strengths: Some(l("相談に来る力がある。家族の支えがある。")?),
                     specialist_opinions: None,
+                    issues: [
+                        Some("financial_hardship"),
+                        Some("job_search_difficulty"),
+                        (target % 3 == 0).then_some("household_finance"),
+                        (target % 4 == 1).then_some("mental_health"),
+                        (target % 5 == 2).then_some("housing_unstable"),
+                        (target % 7 == 3).then_some("social_isolation"),
+                        (target % 6 == 4).then_some("debt"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .map(tsunagu_core::ShortText::parse)
+                    .collect::<Result<_, _>>()?,
                 },
             },
         )

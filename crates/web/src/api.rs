@@ -166,6 +166,9 @@ pub async fn person_matches(
         sex: None,
         address: None,
         relationship: None,
+        postal_code: None,
+        mobile: None,
+        email: None,
     };
     Ok(Json(
         persons::likely_duplicates(&app, &auth, &details).await?,
@@ -530,6 +533,23 @@ pub async fn consultation_stats(
         .unwrap_or_else(|| tsunagu_core::wareki::fiscal_year(app.clock.today()));
     Ok(Json(
         tsunagu_app::stats::consultations(&app, &auth, fiscal_year).await?,
+    ))
+}
+
+/// A fiscal year's process figures: time in each stage, monitoring on time or late,
+/// referrals confirmed or open, closures by pattern (R11–R14), and the open cases per worker
+/// now (counts only; the same callers as the national indicators).
+#[utoipa::path(get, path = "/api/stats/process", params(NationalStatsQuery), responses((status = 200, body = tsunagu_app::stats::ProcessReport), (status = 400, body = ErrorBody)))]
+pub async fn process_stats(
+    State(app): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<NationalStatsQuery>,
+) -> ApiResult<Json<tsunagu_app::stats::ProcessReport>> {
+    let fiscal_year = q
+        .fiscal_year
+        .unwrap_or_else(|| tsunagu_core::wareki::fiscal_year(app.clock.today()));
+    Ok(Json(
+        tsunagu_app::stats::process(&app, &auth, fiscal_year).await?,
     ))
 }
 

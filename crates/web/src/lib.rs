@@ -135,6 +135,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::due_counts,
         api::national_stats,
         api::consultation_stats,
+        api::process_stats,
         caseload::caseload,
     ),
     components(schemas(error::ErrorBody)),

@@ -156,6 +156,8 @@ routes! {
     GET "/stats/national.xlsx" TenantCounts => stats::national_xlsx;
     GET "/stats/consultations.csv" TenantCounts => stats::consultations_csv;
     GET "/stats/consultations.xlsx" TenantCounts => stats::consultations_xlsx;
+    GET "/stats/process.csv" TenantCounts => stats::process_csv;
+    GET "/stats/process.xlsx" TenantCounts => stats::process_xlsx;
     GET "/cases/{id}" Case(Access::Read) => case::show;
     POST "/cases/{id}/contacts" CaseCommand => case::quick_contact;
     POST "/cases/{id}/agenda" Case(Access::Write) => case::take_to_meeting;
@@ -228,6 +230,7 @@ routes! {
     GET "/api/caseload" OverseeOrg => crate::caseload::caseload;
     GET "/api/stats/national" TenantCounts => api::national_stats;
     GET "/api/stats/consultations" TenantCounts => api::consultation_stats;
+    GET "/api/stats/process" TenantCounts => api::process_stats;
     POST "/api/imports/check" ImportRecords => crate::imports::check, body crate::imports::IMPORT_BODY_BYTES;
     POST "/api/imports" ImportRecords => crate::imports::run, body crate::imports::IMPORT_BODY_BYTES;
 }

@@ -207,7 +207,7 @@ async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked
 /// New consultations broken down (R9): three received in fiscal 2026 and one in March 2026
 /// (fiscal 2025, not counted), each by hand.
 #[tokio::test]
-async fn new_consultations_are_broken_down_by_problem_route_age_and_sex() {
+async fn new_consultations_are_broken_down_by_problem_route_age_sex_and_issue() {
     for db in TestDb::all().await {
         let t = Town::new(&db).await;
         let worker = t.user("worker").await;
@@ -223,25 +223,60 @@ async fn new_consultations_are_broken_down_by_problem_route_age_and_sex() {
                         "presenting_problems": [{"code": problem, "main": true}],
                         "urgency": "normal"}}))
                         .await
-                        .unwrap();
+                        .unwrap()
                 }
             };
-        // Aged 46 on 5 April, a woman, by phone, about debts.
-        consult(
+        // The 課題 of an assessment on `on`.
+        let assess = |case: String, on: &'static str, issues: Value| {
+            let worker = &worker;
+            async move {
+                worker.ok(&case, json!({"action": "record_assessment", "assessment": {
+                    "assessed_on": day(at(on)), "baseline": "-", "main_issues": "-", "issues": issues}})).await;
+            }
+        };
+        // Aged 46 on 5 April, a woman, by phone, about debts; assessed with two 課題.
+        let first = consult(
             json!({"name": "内訳 あ", "date_of_birth": "1980-01-01", "sex": "female"}),
             "2026-04-05",
             "self_phone",
             "debt",
         )
         .await;
-        // Aged 19 the day before turning 20, a man, sent by the tax office, about housing.
-        consult(
+        worker.ok(&first, json!({"action": "triage", "triaged_on": day(at("2026-04-06")), "outcome": {"outcome": "continue"}})).await;
+        // Ticked in another order than the checklist's, and one twice: kept once, in order.
+        assess(
+            first.clone(),
+            "2026-04-07",
+            json!(["debt", "financial_hardship", "debt"]),
+        )
+        .await;
+        let assessed = worker.assessments(&first).await;
+        assert_eq!(
+            assessed[0]["assessment"]["issues"],
+            json!(["financial_hardship", "debt"]),
+            "{}",
+            db.name
+        );
+        worker
+            .refused(
+                &first,
+                json!({"action": "record_assessment", "assessment": {
+                    "assessed_on": day(at("2026-04-08")), "baseline": "-", "main_issues": "-", "issues": ["no_such_issue"]}}),
+                "assessment.unknown_issue",
+            )
+            .await;
+        // Aged 19 the day before turning 20, a man, sent by the tax office, about housing;
+        // assessed twice: the newest assessment's 課題 count, not the first's.
+        let second = consult(
             json!({"name": "内訳 い", "date_of_birth": "2006-05-11", "sex": "male"}),
             "2026-05-10",
             "municipal_department",
             "housing",
         )
         .await;
+        worker.ok(&second, json!({"action": "triage", "triaged_on": day(at("2026-05-11")), "outcome": {"outcome": "continue"}})).await;
+        assess(second.clone(), "2026-05-12", json!(["illness"])).await;
+        assess(second.clone(), "2026-05-19", json!(["financial_hardship"])).await;
         // No date of birth, no sex, by phone, about housing.
         consult(
             json!({"name": "内訳 う"}),
@@ -300,12 +335,165 @@ async fn new_consultations_are_broken_down_by_problem_route_age_and_sex() {
             items("by_sex"),
             s(&[("未記入", 1), ("女性", 1), ("男性", 1)])
         );
+        // 課題 (R9): a case under each of its newest assessment's 課題; the third has none.
+        assert_eq!(
+            items("by_issue"),
+            s(&[
+                ("経済的困窮", 2),
+                ("課題の記録なし", 1),
+                ("（多重・過重）債務", 1)
+            ])
+        );
         // Counts only: a support worker gets none.
         assert!(
             stats::consultations(&worker.app, &worker.caller, 2026)
                 .await
                 .is_err()
         );
+        db.finish().await;
+    }
+}
+
+/// The process figures (R11–R14): three cases of fiscal 2026 and one closed in fiscal 2025,
+/// every figure worked out by hand.
+#[tokio::test]
+async fn process_figures_of_stages_monitoring_referrals_and_closures_are_worked_out_by_hand() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let w = &t.seeded;
+        let worker = t.user("worker").await;
+        let lead = t.user("lead").await;
+        let on = |d: &str| day(at(d));
+
+        // P: received 1 April, triaged 4 April (相談受付: 3 days), assessed 6 April, screened
+        // 10 April (アセスメント: 6 days), plan approved and support started 20 April
+        // (プラン策定: 10 days; 支援決定 entered and left the same day: 0 days). The first
+        // monitoring is due 14 days after the start, 4 May: done 1 May, on time. The next is
+        // due a month later, 1 June: done 6 June, 5 days late.
+        let p = worker.new_person("経過 あ").await;
+        let p = worker.new_case(&p, at("2026-04-01")).await;
+        worker.ok(&p, json!({"action": "triage", "triaged_on": on("2026-04-04"), "outcome": {"outcome": "continue"}})).await;
+        worker
+            .ok(
+                &p,
+                json!({"action": "record_assessment", "assessment": {
+            "assessed_on": on("2026-04-06"), "baseline": "-", "main_issues": "-"}}),
+            )
+            .await;
+        worker.ok(&p, json!({"action": "screen", "screened_on": on("2026-04-10"), "outcome": {"outcome": "continue"}})).await;
+        worker.ok(&p, plan(at("2026-04-12"), None)).await;
+        let m = worker.meeting_with_city(w, at("2026-04-20")).await;
+        worker
+            .conclude(
+                &m,
+                &p,
+                "plan_review",
+                json!({"kind": "plan_approved", "plan_version": 1}),
+            )
+            .await
+            .unwrap();
+        worker
+            .ok(
+                &p,
+                json!({"action": "start_support", "started_on": on("2026-04-20")}),
+            )
+            .await;
+        let monitor = |d: &str| json!({"action": "record_monitoring", "monitored_on": on(d), "kind": "scheduled", "progress": "-", "outcome": "continue"});
+        worker.ok(&p, monitor("2026-05-01")).await;
+        worker.ok(&p, monitor("2026-06-06")).await;
+
+        // Q: received 10 April, triaged 19 April (相談受付: 9 days); two referrals, on 20 and
+        // 21 April; the first confirmed 27 April (7 days), the second still open.
+        let q = worker.new_person("経過 い").await;
+        let q = worker.new_case(&q, at("2026-04-10")).await;
+        worker.ok(&q, json!({"action": "triage", "triaged_on": on("2026-04-19"), "outcome": {"outcome": "continue"}})).await;
+        for (d, to) in [("2026-04-20", "法テラス"), ("2026-04-21", "ハローワーク")] {
+            worker.ok(&q, json!({"action": "make_referral", "referral": {"to_name": to, "purpose": "-", "referred_on": on(d), "follow_up_on": on("2026-05-31")}})).await;
+        }
+        let referral = worker.case(&q).await.unwrap()["state"]["referrals"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        worker.ok(&q, json!({"action": "confirm_referral", "referral_id": referral, "confirmed_on": on("2026-04-27")})).await;
+
+        // R: received 1 May, closed at triage on 2 May with information only (相談受付: 1
+        // day; 終結 情報提供のみ, 1 day after opening).
+        let r = worker.new_person("経過 う").await;
+        let r = worker.new_case(&r, at("2026-05-01")).await;
+        worker.ok(&r, json!({"action": "triage", "triaged_on": on("2026-05-02"), "outcome": {"outcome": "information_only", "note": "制度の案内"}})).await;
+
+        // S: received and closed in March 2026 (fiscal 2025): counted in neither figure of
+        // fiscal 2026.
+        let s = worker.new_person("経過 え").await;
+        let s = worker.new_case(&s, at("2026-03-20")).await;
+        worker.ok(&s, json!({"action": "triage", "triaged_on": on("2026-03-30"), "outcome": {"outcome": "information_only", "note": "-"}})).await;
+
+        let report = stats::process(&lead.app, &lead.caller, 2026).await.unwrap();
+        let f = &report.figures;
+        let stage = |st: tsunagu_core::case::Stage| {
+            f.stages
+                .iter()
+                .find(|(s, _)| *s == st)
+                .map(|(_, d)| (d.count, d.median_days, d.max_days))
+        };
+        use tsunagu_core::case::Stage;
+        assert_eq!(
+            stage(Stage::Intake),
+            Some((3, Some(3.0), Some(9))),
+            "{}",
+            db.name
+        );
+        assert_eq!(stage(Stage::Assessment), Some((1, Some(6.0), Some(6))));
+        assert_eq!(stage(Stage::Planning), Some((1, Some(10.0), Some(10))));
+        assert_eq!(stage(Stage::Decision), Some((1, Some(0.0), Some(0))));
+        // Opened by an intake: no 把握・アウトリーチ stage; support not left yet.
+        assert_eq!(stage(Stage::Identified), None);
+        assert_eq!(stage(Stage::Support), None);
+        assert_eq!(f.monitoring_on_time, 1);
+        assert_eq!(
+            (f.monitoring_late.count, f.monitoring_late.max_days),
+            (1, Some(5))
+        );
+        assert_eq!(f.monitoring_unscheduled, 0);
+        assert_eq!(f.referrals, 2);
+        assert_eq!(
+            (
+                f.referrals_confirmed.count,
+                f.referrals_confirmed.median_days
+            ),
+            (1, Some(7.0))
+        );
+        assert_eq!(f.referrals_open, 1);
+        let closed: Vec<(&str, u64)> = f
+            .closures
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, n)| (p.as_str(), *n))
+            .collect();
+        assert_eq!(closed, vec![("information_only", 1)]);
+        assert_eq!(f.closed_after.max_days, Some(1));
+        // Every case is the worker's; two of the four are open (P and Q).
+        assert_eq!(report.open_cases_per_worker, vec![2]);
+        // The year before holds S alone: 10 days at intake, closed after 10.
+        let before = stats::process(&lead.app, &lead.caller, 2025).await.unwrap();
+        assert_eq!(
+            before.figures.stages,
+            vec![(
+                Stage::Intake,
+                tsunagu_core::stats::Durations {
+                    count: 1,
+                    median_days: Some(10.0),
+                    max_days: Some(10)
+                }
+            )]
+        );
+        // Counts only: a support worker gets none.
+        assert!(
+            stats::process(&worker.app, &worker.caller, 2026)
+                .await
+                .is_err()
+        );
+        // `finish` verifies the process rows are as the fold gives them.
         db.finish().await;
     }
 }

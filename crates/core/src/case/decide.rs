@@ -10,7 +10,7 @@ use super::event::CaseEvent;
 use super::state::CaseState;
 use super::types::*;
 use crate::meeting::MeetingKind;
-use crate::{Context, LongText, MeetingId, OrgKind, ReferralId, Refusal};
+use crate::{Context, LongText, MeetingId, OrgKind, ReferralId, Refusal, ShortText};
 
 type Decision = Result<Vec<CaseEvent>, Refusal>;
 
@@ -83,6 +83,21 @@ fn check_intake(intake: &Intake, ctx: &Context) -> Result<(), Refusal> {
         return Err(Refusal::IntakeUnknownProblem {
             code: unknown.code.to_string(),
         });
+    }
+    for (key, name, answer) in intake.circumstances.items() {
+        if let Some(a) = answer
+            && !ctx
+                .settings
+                .circumstance_lists
+                .of(key)
+                .iter()
+                .any(|c| c.code == a.code.as_str())
+        {
+            return Err(Refusal::IntakeUnknownChoice {
+                field: name,
+                code: a.code.to_string(),
+            });
+        }
     }
     Ok(())
 }
@@ -239,8 +254,27 @@ pub fn decide(state: &CaseState, cmd: CaseCommand, ctx: &Context, fresh: Uuid) -
             let go_on = CaseEvent::TriagedToContinue { triaged_on };
             triage_events(triaged_on, outcome, go_on, fresh, ctx)
         }
-        C::RecordAssessment { assessment } => {
+        C::RecordAssessment { mut assessment } => {
             in_case(state, assessment.assessed_on, "アセスメント日", ctx)?;
+            if let Some(unknown) = assessment.issues.iter().find(|c| {
+                !ctx.settings
+                    .assessment_issues
+                    .iter()
+                    .any(|k| k.code == c.as_str())
+            }) {
+                return Err(Refusal::AssessmentUnknownIssue {
+                    code: unknown.as_str().to_owned(),
+                });
+            }
+            // In the checklist's order, each once.
+            let place = |c: &ShortText| {
+                ctx.settings
+                    .assessment_issues
+                    .iter()
+                    .position(|k| k.code == c.as_str())
+            };
+            assessment.issues.sort_by_key(place);
+            assessment.issues.dedup();
             Ok(vec![CaseEvent::AssessmentRecorded {
                 version: state.assessment_versions + 1,
                 assessment,

@@ -124,6 +124,31 @@ pub struct CaseState {
     /// (見られた変化) — the improvement indicator counts them (`docs/COUNTING.md` R8).
     #[serde(default)]
     pub evaluations: Vec<EvaluationMark>,
+    /// Each stage the case has left, with the days it entered and left it, oldest first (the
+    /// time in each stage, `docs/COUNTING.md` R11).
+    #[serde(default)]
+    pub stage_spans: Vec<StageSpan>,
+    /// Each monitoring, with the day it was due when it was done (R12).
+    #[serde(default)]
+    pub monitorings: Vec<MonitoringMark>,
+}
+
+/// A stage the case was in and has left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StageSpan {
+    pub stage: Stage,
+    pub entered_on: Date,
+    pub left_on: Date,
+}
+
+/// A monitoring as the process figures count it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonitoringMark {
+    pub monitored_on: Date,
+    /// The day the monitoring was due then (none: no due day was set).
+    pub due_on: Option<Date>,
 }
 
 /// An evaluation as the statistics count it.
@@ -217,6 +242,8 @@ impl CaseState {
                 employment_outcomes: Vec::new(),
                 plans_made: Vec::new(),
                 evaluations: Vec::new(),
+                stage_spans: Vec::new(),
+                monitorings: Vec::new(),
             }),
             _ => None,
         }
@@ -224,11 +251,23 @@ impl CaseState {
 
     pub fn evolve(&mut self, event: &CaseEvent) {
         let stage_before = self.stage;
+        let entered_before = self.stage_since();
+        if let CaseEvent::MonitoringRecorded { monitored_on, .. } = event {
+            self.monitorings.push(MonitoringMark {
+                monitored_on: *monitored_on,
+                due_on: self.next_monitoring_due_on,
+            });
+        }
         self.apply(event);
         if self.stage != stage_before
             && let Some(day) = event.business_date()
         {
             self.stage_entered_on = Some(day);
+            self.stage_spans.push(StageSpan {
+                stage: stage_before,
+                entered_on: entered_before,
+                left_on: day,
+            });
         }
         let reached_otherwise_on = match event {
             CaseEvent::MonitoringRecorded { monitored_on, .. } => Some(*monitored_on),

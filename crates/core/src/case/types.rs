@@ -149,6 +149,73 @@ pub struct Intake {
     /// The date the written application (申込) was received; it may come later.
     #[serde(default)]
     pub application_received_on: Option<Date>,
+    /// 来談者: who came when it was not the person (none: the person came).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<Visitor>,
+    /// The words of 主訴「その他（ ）」.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_problem_text: Option<ShortText>,
+    /// ■ご本人について (B票): 仕事, 住居, 健康保険, 年金, each from the tenant's list.
+    #[serde(default, skip_serializing_if = "Circumstances::is_empty")]
+    pub circumstances: Circumstances,
+}
+
+/// 来談者: a family member, an acquaintance or a worker who came for the person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Visitor {
+    #[serde(default)]
+    pub name: Option<ShortText>,
+    /// 関係・続柄 to the person (母, 民生委員, …).
+    pub relation: ShortText,
+}
+
+/// An answer from a tenant's list, with the words of 「その他（ ）」.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ListAnswer {
+    pub code: ShortText,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<ShortText>,
+}
+
+/// ■ご本人について of the 相談受付・申込票 (B票); each answer from the tenant's list
+/// (`TenantSettings::circumstance_lists`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Circumstances {
+    /// 仕事
+    #[serde(default)]
+    pub work: Option<ListAnswer>,
+    /// 住居
+    #[serde(default)]
+    pub housing: Option<ListAnswer>,
+    /// 健康保険
+    #[serde(default)]
+    pub health_insurance: Option<ListAnswer>,
+    /// 年金
+    #[serde(default)]
+    pub pension: Option<ListAnswer>,
+}
+
+impl Circumstances {
+    pub fn is_empty(&self) -> bool {
+        self == &Circumstances::default()
+    }
+
+    /// Each item with its Japanese name, its key (as forms and lists name it) and its answer.
+    pub fn items(&self) -> [(&'static str, &'static str, Option<&ListAnswer>); 4] {
+        [
+            ("work", "仕事", self.work.as_ref()),
+            ("housing", "住居", self.housing.as_ref()),
+            (
+                "health_insurance",
+                "健康保険",
+                self.health_insurance.as_ref(),
+            ),
+            ("pension", "年金", self.pension.as_ref()),
+        ]
+    }
 }
 
 /// ① 把握: how and when the person came to notice, before any intake or consent.
@@ -239,6 +306,10 @@ pub struct Assessment {
     /// 専門家の意見
     #[serde(default)]
     pub specialist_opinions: Option<LongText>,
+    /// 本人の抱える課題: codes of the tenant's checklist (`TenantSettings::assessment_issues`),
+    /// beside the free text of `main_issues`.
+    #[serde(default)]
+    pub issues: Vec<ShortText>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

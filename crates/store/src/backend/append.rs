@@ -1002,7 +1002,7 @@ pub(super) enum BulkState {
         stage_changed_at: String,
     },
     Person {
-        state: Option<PersonState>,
+        state: Option<Box<PersonState>>,
         new: bool,
         consents_changed: bool,
     },
@@ -1058,7 +1058,7 @@ impl Bulk {
                 },
             ) => {
                 let next = match state.take() {
-                    None => PersonState::fold(events.iter()),
+                    None => PersonState::fold(events.iter()).map(Box::new),
                     Some(mut s) => {
                         for e in events {
                             s.evolve(e);

@@ -346,6 +346,24 @@ impl Db {
 
     /// One page of the organisation's workers with open cases (most first, then by
     /// name), read from the caseload counts: a row per worker and stage, never a case.
+    /// The open cases of each worker of the tenant with any (over every organisation), most
+    /// first: counts only.
+    pub async fn open_cases_per_worker(&self, tenant: TenantId) -> Result<Vec<u64>, StoreError> {
+        let rows = query(
+            "SELECT CAST(SUM(cases) AS BIGINT) AS n FROM caseload_counts \
+             WHERE tenant_id = $1 AND stage = $2 AND worker <> $3 AND cases > 0 \
+             GROUP BY worker ORDER BY n DESC",
+        )
+        .bind(tenant.to_string())
+        .bind(CASELOAD_OPEN)
+        .bind(CASELOAD_ALL)
+        .fetch_all(self.read.ex())
+        .await?;
+        rows.iter()
+            .map(|r| Ok(to_u64(r.try_get::<Option<i64>, _>("n")?.unwrap_or(0))))
+            .collect()
+    }
+
     pub async fn caseload(
         &self,
         tenant: TenantId,

@@ -198,11 +198,11 @@ impl Db {
         Self::insert_rows_(
             tx,
             "INSERT INTO cases (id, tenant_id, person_id, stage, owner_org, assigned_worker, opened_on, stage_changed_at, updated_at, version, state, \
-             stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting, earliest_due_on) VALUES",
+             stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting, earliest_due_on, assessed_issues) VALUES",
             " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, version = excluded.version, state = excluded.state, \
              last_contact_on = excluded.last_contact_on, urgency = excluded.urgency, main_problem = excluded.main_problem, \
-             intake_route = excluded.intake_route, awaiting_meeting = excluded.awaiting_meeting",
-            19,
+             intake_route = excluded.intake_route, awaiting_meeting = excluded.awaiting_meeting, assessed_issues = excluded.assessed_issues",
+            20,
             rows,
         )
         .await?;
@@ -404,14 +404,16 @@ impl Db {
         Self::insert_access_rows(tx, access_values(tenant, id, state, consents)).await
     }
 
-    /// Rewrites the national indicators' milestones (`case_milestones`, migration 0019) of
-    /// these cases from their folded states.
+    /// Rewrites what these cases contribute to the statistics from their folded states: the
+    /// national indicators' milestones (`case_milestones`, migration 0019) and the process
+    /// figures' marks (`case_process`, migration 0022).
     pub(super) async fn write_milestones<'s>(
         tx: &mut Tx<'_>,
         cases: impl Iterator<Item = (TenantId, CaseId, &'s CaseState)>,
     ) -> Result<(), StoreError> {
         let mut ids = Vec::new();
         let mut rows = Vec::new();
+        let mut process = Vec::new();
         for (tenant, id, state) in cases {
             for m in tsunagu_core::stats::milestones(state) {
                 rows.push(vec![
@@ -420,6 +422,16 @@ impl Db {
                     Val::text(m.kind.as_str()),
                     Val::text(m.on.to_string()),
                     Val::Int(i64::from(m.employment_support)),
+                ]);
+            }
+            for m in tsunagu_core::stats::process_marks(state) {
+                process.push(vec![
+                    Val::text(id.to_string()),
+                    Val::text(tenant.to_string()),
+                    Val::text(m.kind.as_str()),
+                    Val::text(m.on.to_string()),
+                    Val::text(m.detail),
+                    Val::OptInt(m.days.map(i64::from)),
                 ]);
             }
             ids.push(id.to_string());
@@ -431,6 +443,15 @@ impl Db {
             "",
             5,
             rows,
+        )
+        .await?;
+        Self::delete_in_(tx, "case_process", "case_id", &ids).await?;
+        Self::insert_rows_(
+            tx,
+            "INSERT INTO case_process (case_id, tenant_id, kind, on_date, detail, days) VALUES",
+            "",
+            6,
+            process,
         )
         .await
     }
@@ -830,9 +851,10 @@ pub(super) struct CaseRowsStored {
     consents: HashMap<PersonId, Vec<tsunagu_core::person::Consent>>,
 }
 
-/// The columns of `cases` the caseload list filters and sorts by (migration 0014), in the
-/// order `CASE_LIST_COLUMNS` names them; `due` is the case's `due_items`.
-pub(crate) fn case_list_values(state: &CaseState, due: &[tsunagu_core::case::DueItem]) -> [Val; 8] {
+/// The columns of `cases` the caseload list filters and sorts by (migration 0014) and the
+/// breakdown reads (`assessed_issues`, 0022: the codes of the newest assessment's 課題, comma
+/// separated), in the order `CASE_LIST_COLUMNS` names them; `due` is the case's `due_items`.
+pub(crate) fn case_list_values(state: &CaseState, due: &[tsunagu_core::case::DueItem]) -> [Val; 9] {
     [
         Val::text(state.stage_since().to_string()),
         Val::text(state.last_contact_on.unwrap_or(state.opened_on).to_string()),
@@ -842,6 +864,13 @@ pub(crate) fn case_list_values(state: &CaseState, due: &[tsunagu_core::case::Due
         Val::Text(state.number.map(|n| n.key())),
         Val::Text(state.awaiting_meeting().map(|p| p.as_str().to_owned())),
         Val::Text(earliest_due(due)),
+        Val::Text(state.latest_assessment.as_ref().map(|a| {
+            a.issues
+                .iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })),
     ]
 }
 
@@ -851,7 +880,7 @@ pub(crate) fn earliest_due(due: &[tsunagu_core::case::DueItem]) -> Option<String
 }
 
 /// The names of the columns `case_list_values` gives.
-pub(crate) const CASE_LIST_COLUMNS: [&str; 8] = [
+pub(crate) const CASE_LIST_COLUMNS: [&str; 9] = [
     "stage_entered_on",
     "last_contact_on",
     "urgency",
@@ -860,6 +889,7 @@ pub(crate) const CASE_LIST_COLUMNS: [&str; 8] = [
     "case_number",
     "awaiting_meeting",
     "earliest_due_on",
+    "assessed_issues",
 ];
 
 pub(super) struct CaseRows<'a> {

@@ -1,7 +1,9 @@
 //! The counts behind the national indicators, read from `case_milestones` (migration 0019).
 
 use super::*;
-use tsunagu_core::stats::{ConsultationFacts, MilestoneKind, PeriodCounts};
+use tsunagu_core::stats::{
+    ConsultationFacts, MilestoneKind, PeriodCounts, ProcessKind, ProcessMark,
+};
 
 impl Db {
     /// For each tenant (one, or every tenant of the deployment) and each month of the period
@@ -106,7 +108,7 @@ impl Db {
             sex: Option<tsunagu_core::person::Sex>,
         }
         let rows = query(
-            "SELECT m.on_date, c.main_problem, c.intake_route, p.date_of_birth, p.state \
+            "SELECT m.on_date, c.main_problem, c.intake_route, c.assessed_issues, p.date_of_birth, p.state \
              FROM case_milestones m JOIN cases c ON c.id = m.case_id \
              JOIN persons p ON p.id = c.person_id \
              WHERE m.tenant_id = $1 AND m.kind = $2 AND m.on_date >= $3 AND m.on_date <= $4",
@@ -127,7 +129,56 @@ impl Db {
                     route: r.try_get("intake_route")?,
                     date_of_birth: born.as_deref().map(parse_date).transpose()?,
                     sex: person.details.sex,
+                    issues: r
+                        .try_get::<Option<String>, _>("assessed_issues")?
+                        .map(|codes| {
+                            codes
+                                .split(',')
+                                .filter(|c| !c.is_empty())
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 })
+            })
+            .collect()
+    }
+
+    /// The process marks of a tenant's cases dated in the period (`case_process`, R11–R14).
+    pub async fn process_marks(
+        &self,
+        tenant: TenantId,
+        from: Date,
+        until: Date,
+    ) -> Result<Vec<ProcessMark>, StoreError> {
+        let rows = query(
+            "SELECT kind, on_date, detail, days FROM case_process \
+             WHERE tenant_id = $1 AND on_date >= $2 AND on_date <= $3",
+        )
+        .bind(tenant.to_string())
+        .bind(from.to_string())
+        .bind(until.to_string())
+        .fetch_all(self.read.ex())
+        .await?;
+        rows.iter()
+            .filter_map(|r| {
+                let kind = r
+                    .try_get::<String, _>("kind")
+                    .map(|k| ProcessKind::parse(&k));
+                match kind {
+                    Ok(None) => None,
+                    Ok(Some(kind)) => Some((|| {
+                        Ok(ProcessMark {
+                            kind,
+                            on: parse_date(&r.try_get::<String, _>("on_date")?)?,
+                            detail: r.try_get("detail")?,
+                            days: r
+                                .try_get::<Option<i64>, _>("days")?
+                                .map(|d| u32::try_from(d).unwrap_or(0)),
+                        })
+                    })()),
+                    Err(e) => Some(Err(e.into())),
+                }
             })
             .collect()
     }

@@ -368,7 +368,7 @@ impl Db {
                 )),
             }
         }
-        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting, earliest_due_on \
+        for r in read("SELECT id, person_id, version, state, stage, stage_changed_at, stage_entered_on, last_contact_on, urgency, main_problem, intake_route, case_number, awaiting_meeting, earliest_due_on, assessed_issues \
              FROM cases WHERE id > $1 AND id <= $2").await? {
             let list = super::projections::CASE_LIST_COLUMNS
                 .iter()
@@ -431,6 +431,21 @@ impl Db {
                     r.try_get("kind")?,
                     r.try_get("on_date")?,
                     r.try_get("employment_support")?,
+                ));
+        }
+        for r in read(
+            "SELECT case_id, kind, on_date, detail, days FROM case_process WHERE case_id > $1 AND case_id <= $2",
+        )
+        .await?
+        {
+            page.process
+                .entry(r.try_get("case_id")?)
+                .or_default()
+                .push((
+                    r.try_get("kind")?,
+                    r.try_get("on_date")?,
+                    r.try_get("detail")?,
+                    r.try_get("days")?,
                 ));
         }
         for r in read(
@@ -506,6 +521,9 @@ pub(super) struct VerifyCase {
 
 /// A row of `case_access` as `verify` compares it: organisation, user, relation, valid from,
 /// valid until, rank.
+/// A row of `case_process`: kind, day, detail, days.
+pub(super) type ProcessRow = (String, String, String, Option<i64>);
+
 pub(super) type AccessRow = (
     String,
     Option<String>,
@@ -531,6 +549,8 @@ pub(super) struct VerifyPage {
     pub(super) due: HashMap<String, BTreeSet<(String, String)>>,
     /// Each case's milestones: kind, day, employment support (0 or 1).
     pub(super) milestones: HashMap<String, BTreeSet<(String, String, i64)>>,
+    /// Each case's process marks: kind, day, detail, days.
+    pub(super) process: HashMap<String, Vec<ProcessRow>>,
     pub(super) access: HashMap<String, BTreeSet<AccessRow>>,
     pub(super) files: HashMap<String, BTreeSet<(String, String, i64)>>,
     pub(super) person_access: HashMap<String, BTreeSet<String>>,
@@ -603,6 +623,25 @@ impl VerifyPage {
         if self.milestones.remove(sid).unwrap_or_default() != expected {
             findings.push(format!(
                 "case {sid}: rows of case_milestones differ from the fold"
+            ));
+        }
+        let mut expected: Vec<ProcessRow> = tsunagu_core::stats::process_marks(state)
+            .into_iter()
+            .map(|m| {
+                (
+                    m.kind.as_str().to_owned(),
+                    m.on.to_string(),
+                    m.detail,
+                    m.days.map(i64::from),
+                )
+            })
+            .collect();
+        expected.sort();
+        let mut stored = self.process.remove(sid).unwrap_or_default();
+        stored.sort();
+        if stored != expected {
+            findings.push(format!(
+                "case {sid}: rows of case_process differ from the fold"
             ));
         }
         let expected: BTreeSet<AccessRow> = tsunagu_core::policy::access_rows(state, consents)

@@ -11,11 +11,11 @@ use jiff::civil::Date;
 use tsunagu_app::rows::Organisation;
 use tsunagu_core::Refusal;
 use tsunagu_core::case::{
-    self, Assessment, Attainment, CaseAction, CaseCommand, CaseEvent, CaseState, ClosurePattern,
-    ContactKind, DecisionOutcome, EmergencyKind, EmploymentForm, EmploymentOutcome,
+    self, Assessment, Attainment, CaseAction, CaseCommand, CaseEvent, CaseState, Circumstances,
+    ClosurePattern, ContactKind, DecisionOutcome, EmergencyKind, EmploymentForm, EmploymentOutcome,
     EmploymentSupportKind, FollowUpPlan, GoalAttainment, IncomeBand, Intake, IntakeRoute,
-    LifeDomains, MonitoringKind, MonitoringOutcome, OpenCase, PresentingProblem, ReferralInput,
-    Termination, TriageOutcome, Urgency,
+    LifeDomains, ListAnswer, MonitoringKind, MonitoringOutcome, OpenCase, PresentingProblem,
+    ReferralInput, Termination, TriageOutcome, Urgency, Visitor,
 };
 use tsunagu_core::policy::{self, Access};
 use tsunagu_core::{CaseId, OrgId, PersonId, TenantSettings, UserId, wareki};
@@ -231,7 +231,7 @@ pub(crate) fn intake_controls(settings: &TenantSettings) -> Vec<Control> {
         .iter()
         .map(|p| (p.code.as_str(), p.name.as_str()))
         .collect();
-    vec![
+    let mut v = vec![
         Control::date("received_on", "受付日").required(),
         Control::select(
             "route",
@@ -257,7 +257,34 @@ pub(crate) fn intake_controls(settings: &TenantSettings) -> Vec<Control> {
         )
         .required(),
         Control::date("application_received_on", "申込票（書面）の受領日"),
-    ]
+    ];
+    v.insert(
+        5,
+        Control::text("other_problem_text", "「その他」の内容（主訴）"),
+    );
+    v.push(
+        Control::text("visitor_name", "来談者の氏名（ご本人以外が来られたとき）").group("来談者"),
+    );
+    v.push(Control::text("visitor_relation", "ご本人との関係・続柄").hint("例: 母、民生委員"));
+    for (i, (key, name, _)) in Circumstances::default().items().into_iter().enumerate() {
+        let options: Vec<(&str, &str)> = settings
+            .circumstance_lists
+            .of(key)
+            .iter()
+            .map(|c| (c.code.as_str(), c.name.as_str()))
+            .collect();
+        let c = Control::select(format!("circ_{key}"), name, options);
+        v.push(if i == 0 {
+            c.group("ご本人について")
+        } else {
+            c
+        });
+        v.push(Control::text(
+            format!("circ_{key}_text"),
+            format!("{name}（「その他」の内容など）"),
+        ));
+    }
+    v
 }
 
 fn read_intake(f: &Fields) -> FieldResult<Intake> {
@@ -290,15 +317,64 @@ fn read_intake_all(f: &Fields) -> Result<Intake, Vec<FieldError>> {
     let text = f.opt_long("presenting_problem_text", "ご相談されたいこと");
     let urgency = f.choice("urgency", "緊急度", Urgency::parse);
     let application = f.opt_date("application_received_on", "申込票の受領日");
-    let errors = field_errors(&[
+    let other_problem = f.opt_short("other_problem_text", "「その他」の内容");
+    let visitor_name = f.opt_short("visitor_name", "来談者の氏名");
+    let visitor_relation = f.opt_short("visitor_relation", "ご本人との関係・続柄");
+    // A visitor is named by their relation to the person; a name alone says too little.
+    let visitor = match (visitor_name, visitor_relation) {
+        (Err(e), _) | (_, Err(e)) => Err(e),
+        (Ok(None), Ok(None)) => Ok(None),
+        (Ok(_), Ok(None)) => Err(field_error(
+            "visitor_relation",
+            "来談者のご本人との関係・続柄を入力してください。",
+        )),
+        (Ok(name), Ok(Some(relation))) => Ok(Some(Visitor { name, relation })),
+    };
+    let mut circumstances = Circumstances::default();
+    let mut circ_errors = Vec::new();
+    for (key, name, _) in Circumstances::default().items() {
+        let text = f.opt_short(&format!("circ_{key}_text"), name);
+        let answer = match (f.get(&format!("circ_{key}")), text) {
+            (_, Err(e)) => Err(e),
+            (None, Ok(None)) => Ok(None),
+            (None, Ok(Some(_))) => Err(field_error(
+                &format!("circ_{key}"),
+                format!("{name}を選んでください（内容だけでは記録できません）。"),
+            )),
+            (Some(code), Ok(text)) => tsunagu_core::ShortText::parse(code)
+                .map(|code| Some(ListAnswer { code, text }))
+                .map_err(|_| {
+                    field_error(
+                        &format!("circ_{key}"),
+                        format!("{name}の選択が正しくありません。"),
+                    )
+                }),
+        };
+        match answer {
+            Err(e) => circ_errors.push(e),
+            Ok(a) => {
+                let slot = match key {
+                    "work" => &mut circumstances.work,
+                    "housing" => &mut circumstances.housing,
+                    "health_insurance" => &mut circumstances.health_insurance,
+                    _ => &mut circumstances.pension,
+                };
+                *slot = a;
+            }
+        }
+    }
+    let mut errors = field_errors(&[
         received_on.as_ref().err(),
         route.as_ref().err(),
         referrer.as_ref().err(),
         presenting_problems.as_ref().err(),
+        other_problem.as_ref().err(),
         text.as_ref().err(),
         urgency.as_ref().err(),
         application.as_ref().err(),
+        visitor.as_ref().err(),
     ]);
+    errors.extend(circ_errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -311,6 +387,9 @@ fn read_intake_all(f: &Fields) -> Result<Intake, Vec<FieldError>> {
         presenting_problem_text: text.map_err(all)?,
         urgency: urgency.map_err(all)?,
         application_received_on: application.map_err(all)?,
+        visitor: visitor.map_err(all)?,
+        other_problem_text: other_problem.map_err(all)?,
+        circumstances,
     })
 }
 
@@ -391,6 +470,23 @@ fn intake_values(i: &Intake) -> Fields {
     if let Some(d) = i.application_received_on {
         v.push(("application_received_on".into(), wareki::format(d)));
     }
+    if let Some(t) = &i.other_problem_text {
+        v.push(("other_problem_text".into(), t.as_str().into()));
+    }
+    if let Some(visitor) = &i.visitor {
+        if let Some(n) = &visitor.name {
+            v.push(("visitor_name".into(), n.as_str().into()));
+        }
+        v.push(("visitor_relation".into(), visitor.relation.as_str().into()));
+    }
+    for (key, _, answer) in i.circumstances.items() {
+        if let Some(a) = answer {
+            v.push((format!("circ_{key}"), a.code.as_str().into()));
+            if let Some(t) = &a.text {
+                v.push((format!("circ_{key}_text"), t.as_str().into()));
+            }
+        }
+    }
     Fields(v)
 }
 
@@ -437,7 +533,7 @@ pub(crate) fn domain_values(d: &LifeDomains) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-fn assessment_controls() -> Vec<Control> {
+fn assessment_controls(settings: &TenantSettings) -> Vec<Control> {
     let mut v = vec![Control::date("assessed_on", "アセスメント日").required()];
     for (i, (k, label)) in DOMAINS.iter().enumerate() {
         let c = Control::area(format!("domain_{k}"), *label);
@@ -456,6 +552,16 @@ fn assessment_controls() -> Vec<Control> {
     v.push(Control::area("main_issues", "主要課題").required());
     v.push(Control::area("strengths", "ストレングス（本人の強み）"));
     v.push(Control::area("specialist_opinions", "専門家の意見"));
+    let issues: Vec<(&str, &str)> = settings
+        .assessment_issues
+        .iter()
+        .map(|c| (c.code.as_str(), c.name.as_str()))
+        .collect();
+    v.push(
+        Control::checks("issues", "本人の抱える課題（複数可）", issues)
+            .group("本人の抱える課題")
+            .hint("統計（本人の抱える課題別の件数）はこのチェックから数えます。"),
+    );
     v
 }
 
@@ -469,6 +575,9 @@ fn assessment_values(a: &Assessment) -> Fields {
     }
     v.push(("baseline".into(), a.baseline.as_str().into()));
     v.push(("main_issues".into(), a.main_issues.as_str().into()));
+    for code in &a.issues {
+        v.push(("issues".into(), code.as_str().into()));
+    }
     for (k, t) in [
         ("background", &a.background),
         ("strengths", &a.strengths),
@@ -539,7 +648,7 @@ fn controls_for(action: CaseAction, c: &FormCtx) -> Vec<Control> {
         A::RecordIntake => intake_controls(c.settings),
         A::Triage => outcome_controls("triaged_on", "振り分け日", c.orgs),
         A::Screen => outcome_controls("screened_on", "スクリーニング日", c.orgs),
-        A::RecordAssessment => assessment_controls(),
+        A::RecordAssessment => assessment_controls(c.settings),
         // The plan editor has its own page (pages::plan).
         A::DraftPlan | A::ModifyPlan => Vec::new(),
         A::RecordSupportDecision => {
@@ -929,6 +1038,15 @@ fn command_for(action: CaseAction, f: &Fields, c: &FormCtx) -> FieldResult<CaseC
                     main_issues: f.long("main_issues", "主要課題")?,
                     strengths: f.opt_long("strengths", "ストレングス")?,
                     specialist_opinions: f.opt_long("specialist_opinions", "専門家の意見")?,
+                    issues: f
+                        .all("issues")
+                        .into_iter()
+                        .map(|c| {
+                            tsunagu_core::ShortText::parse(c).map_err(|_| {
+                                field_error("issues", "本人の抱える課題の選択が正しくありません。")
+                            })
+                        })
+                        .collect::<FieldResult<Vec<_>>>()?,
                 },
             }
         }
@@ -1118,6 +1236,8 @@ fn refusal_field(code: &str) -> Option<&'static str> {
         "decision.service_not_in_plan" | "decision.already_made" => "service",
         "consent.no_organisations" | "organisation.unknown" => "consent_orgs",
         "restriction.excludes_self" => "users",
+        "assessment.unknown_issue" => "issues",
+        "evaluation.unknown_change" => "observed_changes",
         "team.cannot_remove_owner" | "team.not_member" => "org_id",
         _ => return None,
     })
@@ -1594,8 +1714,21 @@ pub(crate) fn describe(
             Some(assessment.assessed_on),
             "アセスメント",
             format!(
-                "第{version}版 主要課題: {}",
-                assessment.main_issues.as_str()
+                "第{version}版 主要課題: {}{}",
+                assessment.main_issues.as_str(),
+                if assessment.issues.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " / 本人の抱える課題: {}",
+                        assessment
+                            .issues
+                            .iter()
+                            .map(|c| settings.assessment_issue_name(c.as_str()))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    )
+                }
             ),
         ),
         ScreenedToHandleHere { screened_on } => (
@@ -2856,7 +2989,7 @@ struct AssessmentsPage {
     versions: Vec<AssessmentRow>,
 }
 
-fn assessment_fields(a: &Assessment) -> Vec<(String, String)> {
+fn assessment_fields(a: &Assessment, settings: &TenantSettings) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = domain_values(&a.domains)
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -2874,6 +3007,14 @@ fn assessment_fields(a: &Assessment) -> Vec<(String, String)> {
     v.push(("主要課題".into(), a.main_issues.as_str().into()));
     v.push(("ストレングス".into(), o(&a.strengths)));
     v.push(("専門家の意見".into(), o(&a.specialist_opinions)));
+    v.push((
+        "本人の抱える課題".into(),
+        a.issues
+            .iter()
+            .map(|c| settings.assessment_issue_name(c.as_str()))
+            .collect::<Vec<_>>()
+            .join("、"),
+    ));
     v
 }
 
@@ -2891,7 +3032,7 @@ pub async fn assessments(
     let mut previous: Option<Vec<(String, String)>> = None;
     let mut versions = Vec::new();
     for v in &list {
-        let now = assessment_fields(&v.assessment);
+        let now = assessment_fields(&v.assessment, &auth.settings);
         let fields = now
             .iter()
             .enumerate()

@@ -11,8 +11,8 @@ use tsunagu_core::{ConsentId, OrgId, PersonId, wareki};
 use super::filters;
 use super::{
     Chrome, Control, ControlKind, FieldError, FieldResult, Fields, Notice, PageError, PageResult,
-    field_errors, laid_out, parse_id, refill, refill_all, refusal_status, render, render_status,
-    see_other,
+    field_error, field_errors, laid_out, parse_id, refill, refill_all, refusal_status, render,
+    render_status, see_other,
 };
 use crate::AppState;
 use crate::api::{PersonCommandRequest, PersonCreate};
@@ -247,8 +247,11 @@ pub(super) fn person_controls() -> Vec<Control> {
         Control::text("kana", "ふりがな"),
         Control::date("date_of_birth", "生年月日").hint("例: 昭和50年4月1日 または 1975-04-01"),
         Control::select("sex", "性別", sex_options()),
+        Control::text("postal_code", "郵便番号").hint("例: 100-0001"),
         Control::text("address", "住所"),
         Control::text("phone", "電話番号"),
+        Control::text("mobile", "携帯電話"),
+        Control::text("email", "メールアドレス").hint("例: name@example.jp"),
         Control::text("relationship", "続柄（世帯主との関係）").hint("例: 世帯主、妻、長男、母"),
     ]
 }
@@ -269,13 +272,40 @@ pub(super) fn read_details(f: &Fields) -> Result<PersonDetails, Vec<FieldError>>
     let address = f.opt_short("address", "住所");
     let phone = f.opt_short("phone", "電話番号");
     let relationship = f.opt_short("relationship", "続柄");
+    // Written as the sheet writes it, then checked beside the field (core checks again).
+    let postal_code = f.opt_short("postal_code", "郵便番号").and_then(|p| {
+        p.map(|p| {
+            tsunagu_core::person::postal_code(p.as_str())
+                .and_then(|n| tsunagu_core::ShortText::parse(&n).ok())
+                .ok_or_else(|| {
+                    field_error(
+                        "postal_code",
+                        "郵便番号は7桁の数字で入力してください（例: 100-0001）。",
+                    )
+                })
+        })
+        .transpose()
+    });
+    let mobile = f.opt_short("mobile", "携帯電話");
+    let email = f
+        .opt_short("email", "メールアドレス")
+        .and_then(|e| match e {
+            Some(e) if !tsunagu_core::person::email_ok(e.as_str()) => Err(field_error(
+                "email",
+                "メールアドレスの形が正しくありません（例: name@example.jp）。",
+            )),
+            e => Ok(e),
+        });
     let errors = field_errors(&[
         name.as_ref().err(),
         kana.as_ref().err(),
         date_of_birth.as_ref().err(),
         sex.as_ref().err(),
+        postal_code.as_ref().err(),
         address.as_ref().err(),
         phone.as_ref().err(),
+        mobile.as_ref().err(),
+        email.as_ref().err(),
         relationship.as_ref().err(),
     ]);
     let all = |e| vec![e];
@@ -291,6 +321,9 @@ pub(super) fn read_details(f: &Fields) -> Result<PersonDetails, Vec<FieldError>>
         address: address.map_err(all)?,
         phone: phone.map_err(all)?,
         relationship: relationship.map_err(all)?,
+        postal_code: postal_code.map_err(all)?,
+        mobile: mobile.map_err(all)?,
+        email: email.map_err(all)?,
     })
 }
 
@@ -310,8 +343,11 @@ pub(super) fn details_fields(d: &PersonDetails) -> Fields {
                 .and_then(|s| serde_json::to_value(s).ok())
                 .and_then(|v| v.as_str().map(str::to_owned)),
         ),
+        ("postal_code", text(&d.postal_code)),
         ("address", text(&d.address)),
         ("phone", text(&d.phone)),
+        ("mobile", text(&d.mobile)),
+        ("email", text(&d.email)),
         ("relationship", text(&d.relationship)),
     ];
     f.extend(

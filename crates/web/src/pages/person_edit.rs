@@ -477,8 +477,11 @@ fn detail_pairs(d: &PersonDetails) -> Vec<(&'static str, String)> {
                 .map_or_else(|| "—".to_owned(), wareki::format),
         ),
         ("性別", d.sex.map_or("—", sex_label).to_owned()),
+        ("郵便番号", text(&d.postal_code)),
         ("住所", text(&d.address)),
         ("電話番号", text(&d.phone)),
+        ("携帯電話", text(&d.mobile)),
+        ("メールアドレス", text(&d.email)),
         ("続柄", text(&d.relationship)),
     ]
 }

@@ -76,7 +76,8 @@ fn opt(t: &Option<tsunagu_core::LongText>) -> String {
         .unwrap_or_default()
 }
 
-fn basic(d: &PersonDetails) -> Section {
+/// The 基本情報 of a sheet; the age as of `on` (the 受付日 on the 相談受付・申込票).
+fn basic(d: &PersonDetails, on: jiff::civil::Date) -> Section {
     Section::new("基本情報")
         .row(
             "ふりがな",
@@ -93,18 +94,40 @@ fn basic(d: &PersonDetails) -> Section {
             },
         )
         .row(
-            "生年月日",
+            "生年月日・年齢",
             d.date_of_birth
-                .map(|b| format!("{}（{}年）", wareki::format(b), b.year()))
+                .map(|b| {
+                    format!(
+                        "{}（{}年）　{}歳",
+                        wareki::format(b),
+                        b.year(),
+                        tsunagu_core::person::age(b, on)
+                    )
+                })
                 .unwrap_or_default(),
         )
         .row(
             "住所",
-            d.address.as_ref().map(|a| a.as_str()).unwrap_or_default(),
+            [
+                d.postal_code.as_ref().map(|p| format!("〒{}", p.as_str())),
+                d.address.as_ref().map(|a| a.as_str().to_owned()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("　"),
         )
         .row(
             "電話",
-            d.phone.as_ref().map(|p| p.as_str()).unwrap_or_default(),
+            [
+                d.phone.as_ref().map(|p| p.as_str().to_owned()),
+                d.mobile.as_ref().map(|m| format!("携帯 {}", m.as_str())),
+                d.email.as_ref().map(|e| format!("E-mail {}", e.as_str())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("　"),
         )
 }
 
@@ -141,6 +164,7 @@ pub async fn case_form(
         |n| n.label(),
     );
     let mut meta = vec![("ケース番号".to_owned(), number)];
+    let today = app.clock.today();
     let (title, sections) = match form.as_str() {
         "intake" => {
             let intake = s.intake.as_ref();
@@ -182,9 +206,44 @@ pub async fn case_form(
                 .row(
                     "申込票の受領日",
                     date(intake.and_then(|i| i.application_received_on)),
+                )
+                .row(
+                    "「その他」の内容",
+                    intake
+                        .and_then(|i| i.other_problem_text.as_ref().map(|t| t.as_str().to_owned()))
+                        .unwrap_or_default(),
+                )
+                .row(
+                    "来談者",
+                    intake.map_or_else(String::new, |i| match &i.visitor {
+                        None => "本人".to_owned(),
+                        Some(v) => format!(
+                            "{}（本人との関係: {}）",
+                            v.name.as_ref().map_or("氏名未記入", |n| n.as_str()),
+                            v.relation.as_str()
+                        ),
+                    }),
                 );
+            // ■ご本人について (B票): each item as answered, with the words of 「その他」, in
+            // one row so the sheet stays one page.
+            let circumstances = intake.map(|i| i.circumstances.clone()).unwrap_or_default();
+            let items = circumstances.items();
+            let mut about = Section::new("ご本人について").columns(&items.map(|(_, name, _)| name));
+            about.table.push(
+                items
+                    .iter()
+                    .map(|(key, _, answer)| {
+                        answer.map_or_else(String::new, |a| {
+                            let label = settings.circumstance_lists.name(key, a.code.as_str());
+                            match &a.text {
+                                Some(t) => format!("{label}（{}）", t.as_str()),
+                                None => label.to_owned(),
+                            }
+                        })
+                    })
+                    .collect(),
+            );
             // Whom the person agreed to share with, as recorded (本人同意 in force today).
-            let today = app.clock.today();
             let shared: Vec<String> = view
                 .consents
                 .iter()
@@ -220,7 +279,13 @@ pub async fn case_form(
                 .blank("本人署名");
             (
                 "相談受付・申込票",
-                vec![basic(&person), problems, detail, consent],
+                vec![
+                    basic(&person, intake.map_or(today, |i| i.received_on)),
+                    problems,
+                    detail,
+                    about,
+                    consent,
+                ],
             )
         }
         "assessment" => {
@@ -257,9 +322,18 @@ pub async fn case_form(
                     "専門家の意見",
                     a.map(|a| opt(&a.specialist_opinions)).unwrap_or_default(),
                 );
+            // 本人の抱える課題: every item of the tenant's checklist, ticked or not.
+            let mut issues = Section::new("本人の抱える課題").columns(&["課題", "該当"]);
+            for item in &settings.assessment_issues {
+                let ticked = a.is_some_and(|a| a.issues.iter().any(|c| c.as_str() == item.code));
+                issues.table.push(vec![
+                    item.name.clone(),
+                    if ticked { "✓" } else { "" }.to_owned(),
+                ]);
+            }
             (
                 "インテーク・アセスメントシート",
-                vec![basic(&person), domains, view],
+                vec![basic(&person, today), domains, view, issues],
             )
         }
         "plan" => {
@@ -366,7 +440,7 @@ pub async fn case_form(
                 .blank("本人署名");
             (
                 "プラン兼事業等利用申込書",
-                vec![basic(&person), goals, items, period, sign],
+                vec![basic(&person, today), goals, items, period, sign],
             )
         }
         "timeline" => {
@@ -469,7 +543,7 @@ pub async fn case_form(
             }
             (
                 "評価シート",
-                vec![basic(&person), goals, changes, scores, summary, next],
+                vec![basic(&person, today), goals, changes, scores, summary, next],
             )
         }
     };
@@ -566,7 +640,7 @@ async fn disclosure_sheet(
     let settings = &auth.settings;
     let p = &d.person;
     let mut sections = vec![
-        basic(&p.details).row(
+        basic(&p.details, app.clock.today()).row(
             "続柄",
             p.details
                 .relationship

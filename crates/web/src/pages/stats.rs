@@ -50,6 +50,8 @@ struct StatsPage {
     breakdown: tsunagu_app::stats::ConsultationBreakdown,
     /// The age bands as a chart.
     age_chart: String,
+    /// The process figures' rows (`ProcessReport::rows`).
+    process: Vec<[String; 5]>,
 }
 
 fn row(label: String, i: &Indicators) -> Row {
@@ -141,11 +143,30 @@ pub async fn consultations_xlsx(
     .await
 }
 
+/// The process figures as a CSV file.
+pub async fn process_csv(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    file(state, page, query, StatsFile::Process, FileFormat::Csv).await
+}
+
+/// The process figures as an xlsx workbook.
+pub async fn process_xlsx(
+    state: State<AppState>,
+    page: Page,
+    query: Query<StatsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    file(state, page, query, StatsFile::Process, FileFormat::Xlsx).await
+}
+
 /// The tables of the page a file can be saved of.
 #[derive(Clone, Copy)]
 enum StatsFile {
     National,
     Consultations,
+    Process,
 }
 
 async fn file(
@@ -165,6 +186,10 @@ async fn file(
         StatsFile::Consultations => (
             "consultations",
             stats::consultations_file(&app, &auth, fiscal_year, format).await?,
+        ),
+        StatsFile::Process => (
+            "process",
+            stats::process_file(&app, &auth, fiscal_year, format).await?,
         ),
     };
     Ok(super::download(
@@ -225,6 +250,9 @@ pub async fn national(
         },
         "chart-ages",
     );
+    let process = tsunagu_app::stats::process(&app, &auth, fiscal_year)
+        .await?
+        .rows();
     rows.push(row("年度計".to_owned(), &report.year));
     let b = report.benchmarks;
     Ok(render(&StatsPage {
@@ -238,6 +266,7 @@ pub async fn national(
         charts,
         breakdown,
         age_chart,
+        process,
     }))
 }
 

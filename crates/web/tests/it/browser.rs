@@ -569,6 +569,10 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         "仕事が見つからず家賃が払えない",
     )
     .await;
+    // ■ご本人について (B票): the tenant's lists, with the words of 「その他」.
+    choose(&client, "f-circ_work", "other").await;
+    set(&client, "f-circ_work_text", "日雇いの仕事").await;
+    choose(&client, "f-circ_housing", "rented").await;
     // Consent to share with the city's department (needed to put it on the team), given at
     // intake and recorded with the case.
     click(&client, "#f-consent").await;
@@ -675,6 +679,9 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     set(&client, "f-baseline", "家賃を2か月滞納している").await;
     set(&client, "f-main_issues", "収入がない").await;
     set(&client, "f-strengths", "働く意欲がある").await;
+    // The 課題 checklist beside the free text; a second version keeps the ticks.
+    click(&client, "input[name=issues][value=financial_hardship]").await;
+    click(&client, "input[name=issues][value=household_finance]").await;
     save(&client, &case, "record_assessment").await;
     act(&client, &base, &case, "record_assessment").await;
     set(&client, "f-main_issues", "収入がなく家賃を滞納している").await;
@@ -688,6 +695,7 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         history.contains("第2版") && history.contains("変更あり"),
         "{history}"
     );
+    assert!(history.contains("経済的困窮、家計管理の課題"), "{history}");
     screenshot(&client, "assessment-history").await;
 
     act(&client, &base, &case, "screen").await;
@@ -1153,6 +1161,7 @@ async fn one_case_through_every_stage_using_only_the_pages() {
         ("evaluation", "評価シート", "就職先に定着したら終結する"),
         ("evaluation", "評価シート", "家計の改善（債務の整理等）\t✓"),
         ("evaluation", "評価シート", "自己肯定感\t2"),
+        ("intake", "相談受付・申込票", "その他（日雇いの仕事）\t借家"),
     ] {
         client
             .goto(&format!("{base}/cases/{case}/print/{form}"))

@@ -198,6 +198,36 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
         );
         let (s, _) = worker.page("/stats/consultations.csv").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+        // The process figures (R11–R14): the case just planned left 相談受付 and アセスメント.
+        assert!(
+            html.contains("<th scope=\"row\">相談受付・振り分け</th>"),
+            "{html}"
+        );
+        let (s, process) = lead.get("/api/stats/process").await;
+        assert_eq!(s, StatusCode::OK, "{process}");
+        let left = |stage: &str| {
+            process["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x[0] == stage)
+                .map_or(0, |x| x[1]["count"].as_u64().unwrap())
+        };
+        assert!(left("intake") >= 1 && left("assessment") >= 1, "{process}");
+        assert!(
+            process["open_cases_per_worker"][0].as_u64().unwrap() >= 1,
+            "{process}"
+        );
+        let (s, csv) = lead.page("/stats/process.csv").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            csv.starts_with(
+                "\u{feff}区分,項目,件数,中央値,最長・最多\r\n段階の滞在日数,相談受付・振り分け,"
+            ),
+            "{csv}"
+        );
+        let (s, _) = worker.get("/api/stats/process").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         // The charts, drawn on the server: the counts, and the outcomes with this month's
         // employment as a bar of its own.
         assert!(

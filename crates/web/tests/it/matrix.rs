@@ -479,6 +479,8 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/stats/national.csv") => vec![get("/stats/national.csv".into())],
         ("GET", "/stats/consultations.csv") => vec![get("/stats/consultations.csv".into())],
         ("GET", "/stats/consultations.xlsx") => vec![get("/stats/consultations.xlsx".into())],
+        ("GET", "/stats/process.csv") => vec![get("/stats/process.csv".into())],
+        ("GET", "/stats/process.xlsx") => vec![get("/stats/process.xlsx".into())],
         // An unknown form: refused (422), nothing changes.
         ("POST", "/account") => vec![form(
             m,
@@ -890,6 +892,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/api/caseload") => vec![get("/api/caseload".into())],
         ("GET", "/api/stats/national") => vec![get("/api/stats/national".into())],
         ("GET", "/api/stats/consultations") => vec![get("/api/stats/consultations".into())],
+        ("GET", "/api/stats/process") => vec![get("/api/stats/process".into())],
         (method, path) => {
             panic!("{method} {path} is registered but has no entry in the access matrix")
         }

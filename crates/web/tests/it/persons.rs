@@ -259,6 +259,10 @@ async fn the_intake_form_reports_every_mistake_at_once() {
                     ("consent", "1".into()),
                     ("consent_purpose", String::new()),
                     ("consent_given_on", String::new()),
+                    // A visitor without their relation; the words of 「その他」 without the
+                    // answer they belong to.
+                    ("visitor_name", "受付 花子".into()),
+                    ("circ_work_text", "日雇い".into()),
                 ],
             )
             .await;
@@ -269,15 +273,149 @@ async fn the_intake_form_reports_every_mistake_at_once() {
             "urgency",
             "consent_purpose",
             "consent_given_on",
+            "visitor_relation",
+            "circ_work",
         ] {
             assert!(
                 page.contains(&format!(r#"id="f-{field}-err""#)),
                 "{field}: {page}"
             );
         }
-        assert!(page.contains("5か所の入力を直してください"), "{page}");
+        assert!(page.contains("7か所の入力を直してください"), "{page}");
         assert!(page.contains("元号を付けてください"), "{page}");
+        assert!(page.contains("関係・続柄を入力してください"), "{page}");
         assert_eq!(person(&worker, &id).await["cases"], json!([]));
+
+        // The A票 and B票 in full: the visitor, the words of 「その他」, ■ご本人について.
+        let (s, at, page) = worker
+            .form(
+                &format!("/persons/{id}/cases"),
+                &[
+                    ("received_on", "令和8年11月24日".into()),
+                    ("route", "family_or_acquaintance".into()),
+                    ("urgency", "normal".into()),
+                    ("problems", "other".into()),
+                    ("main_problem", "other".into()),
+                    ("other_problem_text", "携帯電話が止められた".into()),
+                    ("visitor_name", "受付 花子".into()),
+                    ("visitor_relation", "母".into()),
+                    ("circ_work", "other".into()),
+                    ("circ_work_text", "日雇い".into()),
+                    ("circ_housing", "public_housing".into()),
+                    ("circ_pension", "not_enrolled".into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let case = at.trim_start_matches("/cases/").to_owned();
+        let (_, c) = worker.get(&format!("/api/cases/{case}")).await;
+        let intake = &c["state"]["intake"];
+        assert_eq!(
+            intake["visitor"],
+            json!({"name": "受付 花子", "relation": "母"})
+        );
+        assert_eq!(intake["other_problem_text"], "携帯電話が止められた");
+        assert_eq!(
+            intake["circumstances"],
+            json!({"work": {"code": "other", "text": "日雇い"},
+                   "housing": {"code": "public_housing"},
+                   "health_insurance": null,
+                   "pension": {"code": "not_enrolled"}})
+        );
+        let (_, sheet) = worker.page(&format!("/cases/{case}/print/intake")).await;
+        for words in [
+            "受付 花子（本人との関係: 母）",
+            "その他（日雇い）",
+            "公営住宅",
+            "未加入・未納",
+            "携帯電話が止められた",
+        ] {
+            assert!(sheet.contains(words), "{words}: {sheet}");
+        }
+        // An answer the tenant's list does not have, through the API: refused by its code.
+        let (s, body) = worker
+            .post(
+                "/api/cases",
+                json!({"person_id": id, "intake": {"received_on": "2026-11-24", "route": "self_visit",
+                    "urgency": "normal", "circumstances": {"housing": {"code": "castle"}}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "intake.unknown_choice", "{body}");
+        assert!(body["message"].as_str().unwrap().contains("住居"), "{body}");
+    }
+}
+
+/// The person's postal code, mobile and e-mail (A票): a postal code written any usual way is
+/// kept as NNN-NNNN; a wrong e-mail is named beside its field; the API refuses both by code.
+#[tokio::test]
+async fn postal_code_mobile_and_email_are_kept_and_checked() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let worker = w.login("worker").await;
+        let (s, _, page) = worker
+            .form(
+                "/persons",
+                &[
+                    ("name", "連絡 先子".into()),
+                    ("postal_code", "〒１００ー０００１".into()),
+                    ("email", "renraku@".into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains(r#"id="f-email-err""#), "{page}");
+        assert!(
+            page.contains("メールアドレスの形が正しくありません"),
+            "{page}"
+        );
+        let (s, at, page) = worker
+            .form(
+                "/persons",
+                &[
+                    ("name", "連絡 先子".into()),
+                    ("postal_code", "〒１００ー０００１".into()),
+                    ("mobile", "090-1111-2222".into()),
+                    ("email", "renraku@example.jp".into()),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let id = at
+            .trim_start_matches("/persons/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let p = person(&worker, &id).await;
+        assert_eq!(p["details"]["postal_code"], "100-0001", "{p}");
+        assert_eq!(p["details"]["mobile"], "090-1111-2222");
+        assert_eq!(p["details"]["email"], "renraku@example.jp");
+        for (details, code) in [
+            (
+                json!({"name": "連絡 誤", "postal_code": "12345"}),
+                "person.postal_code_invalid",
+            ),
+            (
+                json!({"name": "連絡 誤", "email": "a b@example.jp"}),
+                "person.email_invalid",
+            ),
+        ] {
+            let (s, body) = worker
+                .post("/api/persons", json!({ "details": details }))
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(body["code"], code, "{body}");
+        }
+        // Through the API, the postal code is written as NNN-NNNN too.
+        let id = worker
+            .person(json!({"name": "連絡 二郎", "postal_code": "1000002"}))
+            .await;
+        assert_eq!(
+            person(&worker, &id).await["details"]["postal_code"],
+            "100-0002"
+        );
+        db.finish().await;
     }
 }
 
