@@ -454,6 +454,40 @@ pub async fn export_file(
     q: ListRequest,
     format: crate::FileFormat,
 ) -> Result<Vec<u8>> {
+    let (table, persons) = list_table(app, caller, q).await?;
+    app.store
+        .audit(&[caller
+            .audit("case.list_exported")
+            .subjects(persons.iter().copied())
+            .detail(format!("{} rows={}", format.extension(), persons.len()))])
+        .await?;
+    format.write("支援ケース一覧", &table)
+}
+
+/// 支援ケース一覧 to print: the same rows as the files, audited as printed with the persons it
+/// names.
+pub async fn print_table(
+    app: &App,
+    caller: &Caller,
+    q: ListRequest,
+) -> Result<tsunagu_report::csv::Table> {
+    let (table, persons) = list_table(app, caller, q).await?;
+    app.store
+        .audit(&[caller
+            .audit("case.list_printed")
+            .subjects(persons.iter().copied())
+            .detail(format!("rows={}", persons.len()))])
+        .await?;
+    Ok(table)
+}
+
+/// The whole list as the filters select it (up to `EXPORT_MAX` rows) as a table, with the
+/// persons of its rows (not audited: the caller audits what it does with it).
+async fn list_table(
+    app: &App,
+    caller: &Caller,
+    q: ListRequest,
+) -> Result<(tsunagu_report::csv::Table, Vec<tsunagu_core::PersonId>)> {
     access::work_cases(caller)?;
     let tenant = caller.actor.tenant_id;
     let today = app.clock.today();
@@ -530,11 +564,5 @@ pub async fn export_file(
             r.overdue_items.to_string(),
         ]);
     }
-    app.store
-        .audit(&[caller
-            .audit("case.list_exported")
-            .subjects(cases.iter().map(|c| c.case.person_id))
-            .detail(format!("{} rows={}", format.extension(), cases.len()))])
-        .await?;
-    format.write("支援ケース一覧", &table)
+    Ok((table, cases.iter().map(|c| c.case.person_id).collect()))
 }

@@ -149,6 +149,7 @@ routes! {
     GET "/due.csv" WorkCases => ui::due_csv;
     GET "/due.xlsx" WorkCases => ui::due_xlsx;
     GET "/cases.xlsx" WorkCases => caselist::export_xlsx;
+    GET "/cases/print" WorkCases => caselist::print;
     GET "/import" ImportRecords => pages::import::form;
     POST "/import" ImportRecords => pages::import::submit, body pages::import::IMPORT_BODY_BYTES;
     GET "/stats" TenantCounts => stats::national;

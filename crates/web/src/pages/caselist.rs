@@ -390,6 +390,29 @@ async fn export(
     Ok(super::download(format, &format!("cases-{day}"), bytes))
 }
 
+/// 支援ケース一覧 on the A4 print sheet, as the filters select it.
+pub async fn print(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    use axum::response::IntoResponse;
+    crate::access::work_cases(&auth)?;
+    let req = match request_of(&q, &auth) {
+        Ok(r) => r,
+        Err(problems) => {
+            let text: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, text.join("\n")).into_response());
+        }
+    };
+    let table = caseload::print_table(&app, &auth, req).await?;
+    let back = match query_string(&q) {
+        qs if qs.is_empty() => "/cases".to_owned(),
+        qs => format!("/cases?{qs}"),
+    };
+    Ok(super::print::table_sheet(&app, "支援ケース一覧", table, back).into_response())
+}
+
 pub async fn list(
     State(app): State<AppState>,
     Page(auth): Page,

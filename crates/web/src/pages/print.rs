@@ -66,6 +66,43 @@ struct Sheet {
     back: String,
 }
 
+/// A list on the print sheet (支援ケース一覧): the columns that fit A4 of `table`, its rows.
+pub(super) fn table_sheet(
+    app: &AppState,
+    title: &str,
+    table: tsunagu_report::csv::Table,
+    back: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Left out on paper: the kana and the day the stage began (the days in it are shown).
+    let keep: Vec<usize> = table
+        .headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !matches!(h.as_str(), "ふりがな" | "段階に入った日"))
+        .map(|(i, _)| i)
+        .collect();
+    let mut list = Section::new("");
+    list.columns = keep.iter().map(|i| table.headers[*i].clone()).collect();
+    list.table = table
+        .rows
+        .iter()
+        .map(|r| {
+            keep.iter()
+                .map(|i| r.get(*i).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let sheet = Sheet {
+        title: title.to_owned(),
+        meta: vec![("件数".to_owned(), format!("{}件", table.rows.len()))],
+        sections: vec![list],
+        printed: wareki::format(app.clock.today()),
+        back,
+    };
+    render(&sheet).into_response()
+}
+
 fn date(d: Option<jiff::civil::Date>) -> String {
     d.map(wareki::format).unwrap_or_default()
 }

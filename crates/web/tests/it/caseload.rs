@@ -701,6 +701,37 @@ async fn the_caseload_list_exports_as_csv_only_what_the_caller_may_read() {
             .collect();
         assert!(names.contains(&"=1+2 書出".to_owned()), "{names:?}");
         assert!(names.contains(&"書出 二郎".to_owned()), "{names:?}");
+        // 受付日 is a date cell Excel shows in 和暦 (it sorts and filters as a date).
+        assert_eq!(
+            sheet.get((0, 7)),
+            Some(&calamine::Data::String("受付日".into()))
+        );
+        assert!(
+            matches!(sheet.get((1, 7)), Some(calamine::Data::DateTime(_))),
+            "{:?}",
+            sheet.get((1, 7))
+        );
+        // The same list to print on A4, audited as printed.
+        let (s, printed) = worker.page("/cases/print?worker=me&sort=kana").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            printed.contains("支援ケース一覧")
+                && printed.contains("書出 二郎")
+                && printed.contains("2件"),
+            "{printed}"
+        );
+        assert!(!printed.contains("段階に入った日"), "{printed}");
+        let auditor = w.login("auditor").await;
+        let (_, log) = auditor
+            .get(&format!("/api/audit?user={}", w.user_id("worker")))
+            .await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "case.list_printed" && e["detail"] == "rows=2"),
+            "{log}"
+        );
         // The other agency's worker sees only their own.
         let (s, theirs) = stranger.page("/cases.csv?worker=org").await;
         assert_eq!(s, StatusCode::OK);

@@ -475,6 +475,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/due.csv") => vec![get("/due.csv".into())],
         ("GET", "/due.xlsx") => vec![get("/due.xlsx".into())],
         ("GET", "/cases.xlsx") => vec![get("/cases.xlsx".into())],
+        ("GET", "/cases/print") => vec![get("/cases/print".into())],
         ("GET", "/stats/national.xlsx") => vec![get("/stats/national.xlsx".into())],
         ("GET", "/stats/national.csv") => vec![get("/stats/national.csv".into())],
         ("GET", "/stats/consultations.csv") => vec![get("/stats/consultations.csv".into())],
