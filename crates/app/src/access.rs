@@ -177,6 +177,14 @@ pub fn disclose(caller: &Caller) -> Result<()> {
     }
 }
 
+pub fn receive_reports(caller: &Caller) -> Result<()> {
+    if policy::receive_reports(&caller.actor) {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
 pub fn import_records(caller: &Caller) -> Result<()> {
     if policy::import_records(&caller.actor) {
         Ok(())

@@ -53,6 +53,7 @@ pub mod error;
 pub mod import;
 pub mod meetings;
 pub mod persons;
+pub mod reports;
 pub mod search;
 pub mod secrets;
 pub mod stats;

@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use crate::case::{CaseState, Stage};
 use crate::meeting::MeetingState;
 use crate::person::{Consent, consent_covers};
-use crate::{Actor, OrgId, Role, UserId};
+use crate::{Actor, OrgId, OrgKind, Role, UserId};
 
 /// What a route needs on a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -456,6 +456,12 @@ pub fn tenant_counts(actor: &Actor) -> bool {
         actor.role,
         Role::LeadSupportWorker | Role::MunicipalOfficer | Role::Administrator
     )
+}
+
+/// The plans reported to the municipality (報告, seed 001 §8): the municipal departments'
+/// officers, to whom the law has the agency report its users and their basic information.
+pub fn receive_reports(actor: &Actor) -> bool {
+    actor.role == Role::MunicipalOfficer && actor.org_kind == OrgKind::MunicipalDepartment
 }
 
 /// A disclosure of a person's records (開示請求): lead workers, who answer for every record

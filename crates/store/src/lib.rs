@@ -587,6 +587,16 @@ impl Store {
         dispatch!(self, db => db.case_list(tenant, filter, today).await)
     }
 
+    /// The cases with a plan approved in the period, with their persons (`Db::plan_reports`).
+    pub async fn plan_reports(
+        &self,
+        tenant: TenantId,
+        from: jiff::civil::Date,
+        until: jiff::civil::Date,
+    ) -> Result<Vec<ReportedCase>, StoreError> {
+        dispatch!(self, db => db.plan_reports(tenant, from, until).await)
+    }
+
     /// The open cases of each worker of the tenant (`Db::open_cases_per_worker`).
     pub async fn open_cases_per_worker(&self, tenant: TenantId) -> Result<Vec<u64>, StoreError> {
         dispatch!(self, db => db.open_cases_per_worker(tenant).await)

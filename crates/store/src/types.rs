@@ -558,3 +558,12 @@ pub struct CaseListPage {
     pub total: u64,
     pub total_exact: bool,
 }
+
+/// A case with a plan reported to the municipality, and its person, as stored
+/// (`Store::plan_reports`).
+#[derive(Clone, Debug)]
+pub struct ReportedCase {
+    pub case_id: tsunagu_core::CaseId,
+    pub case: tsunagu_core::case::CaseState,
+    pub person: tsunagu_core::person::PersonState,
+}

@@ -136,6 +136,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
         api::national_stats,
         api::consultation_stats,
         api::process_stats,
+        api::plan_reports,
         caseload::caseload,
     ),
     components(schemas(error::ErrorBody)),
@@ -199,6 +200,7 @@ impl utoipa::Modify for CommonResponses {
                             | Guard::OverseeOrg
                             | Guard::ImportRecords
                             | Guard::Disclose
+                            | Guard::ReceiveReports
                             | Guard::TenantCounts
                             | Guard::WorkCases
                             | Guard::CreateCase

@@ -10,7 +10,9 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use tsunagu_core::policy::Access;
 
 use crate::attachments::{self, UPLOAD_BODY_BYTES};
-use crate::pages::{self, attachment, case, caselist, meeting, person, person_edit, print, stats};
+use crate::pages::{
+    self, attachment, case, caselist, meeting, person, person_edit, print, reports, stats,
+};
 use crate::{AppState, account, admin, api, ui};
 
 /// What a route requires of the caller.
@@ -32,6 +34,9 @@ pub enum Guard {
     Disclose,
     /// Importing persons from a workbook: lead workers (`policy::import_records`); others 403.
     ImportRecords,
+    /// The plans reported to the municipality: the municipal departments' officers
+    /// (`policy::receive_reports`); others 403.
+    ReceiveReports,
     /// Counts over the tenant without names, for leads, municipal officers and administrators
     /// (`policy::tenant_counts`); others 403.
     TenantCounts,
@@ -153,6 +158,7 @@ routes! {
     GET "/import" ImportRecords => pages::import::form;
     POST "/import" ImportRecords => pages::import::submit, body pages::import::IMPORT_BODY_BYTES;
     GET "/stats" TenantCounts => stats::national;
+    GET "/reports" ReceiveReports => reports::list;
     GET "/stats/national.csv" TenantCounts => stats::national_csv;
     GET "/stats/national.xlsx" TenantCounts => stats::national_xlsx;
     GET "/stats/consultations.csv" TenantCounts => stats::consultations_csv;
@@ -232,6 +238,7 @@ routes! {
     GET "/api/stats/national" TenantCounts => api::national_stats;
     GET "/api/stats/consultations" TenantCounts => api::consultation_stats;
     GET "/api/stats/process" TenantCounts => api::process_stats;
+    GET "/api/reports" ReceiveReports => api::plan_reports;
     POST "/api/imports/check" ImportRecords => crate::imports::check, body crate::imports::IMPORT_BODY_BYTES;
     POST "/api/imports" ImportRecords => crate::imports::run, body crate::imports::IMPORT_BODY_BYTES;
 }

@@ -10,5 +10,6 @@ mod harness;
 mod import;
 mod lifecycle;
 mod merge;
+mod reports;
 mod search;
 mod stats;

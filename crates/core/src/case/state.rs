@@ -168,6 +168,21 @@ pub struct PlanMade {
     pub version: u32,
     pub approved_on: Date,
     pub employment_support: bool,
+    /// The plan's period, as approved (none in states stored before it was kept).
+    #[serde(default)]
+    pub period: Option<(Date, Date)>,
+    /// The plan's items, as approved: what is reported to the municipality (報告, seed 001
+    /// §8) and what its support decisions are about.
+    #[serde(default)]
+    pub items: Vec<PlanItem>,
+}
+
+impl PlanMade {
+    /// 報告のみ: a plan without statutory services is reported to the municipality, and needs
+    /// no support decision (seed 001 §8, ③).
+    pub fn report_only(&self) -> bool {
+        self.items.iter().all(|i| i.statutory_service.is_none())
+    }
 }
 
 impl CaseState {
@@ -402,6 +417,8 @@ impl CaseState {
                             version: plan.version,
                             approved_on: *approved_on,
                             employment_support: plan.employment_support,
+                            period: Some((plan.period_from, plan.period_to)),
+                            items: plan.items.clone(),
                         });
                         self.current_plan = Some(plan);
                         self.decisions.clear();

@@ -182,4 +182,35 @@ impl Db {
             })
             .collect()
     }
+
+    /// The cases of a tenant with a plan approved in the period (the plans reported to the
+    /// municipality, seed 001 §8), with their persons, folded as stored.
+    pub async fn plan_reports(
+        &self,
+        tenant: TenantId,
+        from: Date,
+        until: Date,
+    ) -> Result<Vec<crate::ReportedCase>, StoreError> {
+        let rows = query(
+            "SELECT c.id, c.state AS case_state, p.state AS person_state FROM cases c \
+             JOIN persons p ON p.id = c.person_id \
+             WHERE c.id IN (SELECT case_id FROM case_milestones WHERE tenant_id = $1 AND kind = $2 \
+             AND on_date >= $3 AND on_date <= $4) ORDER BY c.id",
+        )
+        .bind(tenant.to_string())
+        .bind(MilestoneKind::PlanMade.as_str())
+        .bind(from.to_string())
+        .bind(until.to_string())
+        .fetch_all(self.read.ex())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::ReportedCase {
+                    case_id: CaseId(parse_uuid(&r.try_get::<String, _>("id")?)?),
+                    case: from_json(&r.try_get::<String, _>("case_state")?)?,
+                    person: from_json(&r.try_get::<String, _>("person_state")?)?,
+                })
+            })
+            .collect()
+    }
 }

@@ -15,6 +15,7 @@ pub mod person;
 pub mod person_edit;
 pub mod plan;
 pub mod print;
+pub mod reports;
 pub mod stats;
 
 use askama::Template;
@@ -41,6 +42,8 @@ pub struct Chrome {
     pub sees_counts: bool,
     /// Lead workers: the import of persons from a workbook.
     pub imports: bool,
+    /// Municipal departments' officers: the plans reported to the municipality.
+    pub receives_reports: bool,
     /// Today in 和暦 and the fiscal year, shown in the header.
     pub today: String,
     pub fiscal_year: String,
@@ -61,6 +64,7 @@ impl Chrome {
             reads_audit: tsunagu_core::policy::read_audit(&auth.actor),
             sees_counts: tsunagu_core::policy::tenant_counts(&auth.actor),
             imports: tsunagu_core::policy::import_records(&auth.actor),
+            receives_reports: tsunagu_core::policy::receive_reports(&auth.actor),
             today: wareki::format(today),
             fiscal_year: wareki::fiscal_year_label(today),
         }

@@ -297,3 +297,33 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
         db.finish().await;
     }
 }
+
+/// 報告の受付 (issue 14, item 8): the municipal department's officer finds the page in the
+/// menu and the list through the API; an agency's worker gets 403; a month that cannot be read
+/// is refused by code.
+#[tokio::test]
+async fn the_municipal_officer_reads_the_plans_reported() {
+    for db in TestDb::all().await {
+        let w = world(&db).await;
+        let city = w.login("city").await;
+        let worker = w.login("worker").await;
+        let (s, html) = city.page("/reports").await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert!(html.contains("<h1>報告の受付</h1>"), "{html}");
+        assert!(
+            html.contains("<a href=\"/reports\">報告の受付</a>"),
+            "{html}"
+        );
+        let (s, list) = city.get("/api/reports").await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        assert!(list.is_array(), "{list}");
+        let (s, body) = city.get("/api/reports?month=abc").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["code"], "reports.invalid_month");
+        let (s, _) = worker.get("/api/reports").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (_, page) = worker.page("/").await;
+        assert!(!page.contains("href=\"/reports\""));
+        db.finish().await;
+    }
+}

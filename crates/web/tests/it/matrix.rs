@@ -480,6 +480,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/stats/national.csv") => vec![get("/stats/national.csv".into())],
         ("GET", "/stats/consultations.csv") => vec![get("/stats/consultations.csv".into())],
         ("GET", "/stats/consultations.xlsx") => vec![get("/stats/consultations.xlsx".into())],
+        ("GET", "/reports") => vec![get("/reports".into())],
         ("GET", "/stats/process.csv") => vec![get("/stats/process.csv".into())],
         ("GET", "/stats/process.xlsx") => vec![get("/stats/process.xlsx".into())],
         // An unknown form: refused (422), nothing changes.
@@ -894,6 +895,7 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/api/stats/national") => vec![get("/api/stats/national".into())],
         ("GET", "/api/stats/consultations") => vec![get("/api/stats/consultations".into())],
         ("GET", "/api/stats/process") => vec![get("/api/stats/process".into())],
+        ("GET", "/api/reports") => vec![get("/api/reports".into())],
         (method, path) => {
             panic!("{method} {path} is registered but has no entry in the access matrix")
         }
@@ -931,6 +933,10 @@ fn expected(f: &Fixture, guard: Guard, cell: Cell, r: &Req) -> StatusCode {
         Guard::OverseeOrg | Guard::ImportRecords => {
             (role == Role::LeadSupportWorker, StatusCode::FORBIDDEN)
         }
+        Guard::ReceiveReports => (
+            role == Role::MunicipalOfficer && cell.org == Org::C,
+            StatusCode::FORBIDDEN,
+        ),
         Guard::TenantCounts => (
             matches!(
                 role,
