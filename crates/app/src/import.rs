@@ -485,9 +485,24 @@ impl RowIds {
             bytes.copy_from_slice(&digest[..16]);
             uuid::Builder::from_custom_bytes(bytes).into_uuid()
         };
+        // Rows with one 世帯番号 share a household, drawn from the tenant and the number (so a
+        // later file with the same number joins it too); other rows have one each.
+        let household = match &record.household {
+            Some(key) => {
+                let mut h = Sha256::new();
+                h.update(caller.actor.tenant_id.0.as_bytes());
+                h.update(b"household-number");
+                h.update(key.as_bytes());
+                let digest = h.finalize();
+                let mut bytes = [0u8; 16];
+                bytes.copy_from_slice(&digest[..16]);
+                uuid::Builder::from_custom_bytes(bytes).into_uuid()
+            }
+            None => id("household"),
+        };
         RowIds {
             person: PersonId(id("person")),
-            household: HouseholdId(id("household")),
+            household: HouseholdId(household),
             case: CaseId(id("case")),
         }
     }

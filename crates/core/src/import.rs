@@ -44,6 +44,8 @@ pub enum ImportField {
     /// organisation).
     Worker,
     PostalCode,
+    /// 世帯番号: rows with the same value are one household.
+    Household,
     /// 携帯電話: chosen on the mapping only; a 「携帯」 column is taken as the phone, the
     /// number the person is reached at.
     Mobile,
@@ -51,7 +53,7 @@ pub enum ImportField {
 }
 
 impl ImportField {
-    pub const ALL: [ImportField; 15] = [
+    pub const ALL: [ImportField; 16] = [
         ImportField::Name,
         ImportField::Kana,
         ImportField::DateOfBirth,
@@ -65,6 +67,7 @@ impl ImportField {
         ImportField::ProblemText,
         ImportField::Worker,
         ImportField::PostalCode,
+        ImportField::Household,
         ImportField::Mobile,
         ImportField::Email,
     ];
@@ -84,6 +87,7 @@ impl ImportField {
             ImportField::ProblemText => "problem_text",
             ImportField::Worker => "worker",
             ImportField::PostalCode => "postal_code",
+            ImportField::Household => "household",
             ImportField::Mobile => "mobile",
             ImportField::Email => "email",
         }
@@ -108,6 +112,7 @@ impl ImportField {
             ImportField::ProblemText => "主訴（本人の言葉）",
             ImportField::Worker => "担当者",
             ImportField::PostalCode => "郵便番号",
+            ImportField::Household => "世帯番号",
             ImportField::Mobile => "携帯電話",
             ImportField::Email => "メールアドレス",
         }
@@ -121,7 +126,10 @@ impl ImportField {
         if key.is_empty() || has(&["世帯主", "来談者", "記入者", "no.", "番号※"]) {
             return None;
         }
-        let field = if has(&["担当"]) {
+        let field = if has(&["世帯番号", "世帯no", "世帯id", "世帯コード", "世帯識別"])
+        {
+            ImportField::Household
+        } else if has(&["担当"]) {
             ImportField::Worker
         } else if has(&["フリガナ", "ふりがな", "カナ", "かな", "よみ"]) {
             ImportField::Kana
@@ -341,6 +349,8 @@ pub struct RowRecord {
     pub intake: Option<Intake>,
     /// The 担当者 as written (matched to a staff member by `app::import`).
     pub worker: Option<String>,
+    /// The 世帯番号 as compared (folded): rows with the same one are one household.
+    pub household: Option<String>,
 }
 
 /// What the rows of a sheet say: the records of the rows without a problem, the problems
@@ -597,6 +607,9 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
         details,
         intake,
         worker: get(ImportField::Worker).map(str::to_owned),
+        household: get(ImportField::Household)
+            .map(search_fold)
+            .filter(|h| !h.is_empty()),
     })
 }
 
@@ -604,7 +617,7 @@ fn read_line(line: &Line, layout: &Layout, ctx: &Context) -> Result<RowRecord, V
 /// (one of the rows must go); the same phone number only a warning (a household shares one).
 fn duplicates_within(reading: &mut Reading) {
     let mut by_name: HashMap<(String, jiff::civil::Date), u32> = HashMap::new();
-    let mut by_phone: HashMap<String, u32> = HashMap::new();
+    let mut by_phone: HashMap<String, (u32, Option<String>)> = HashMap::new();
     let mut twice: Vec<u32> = Vec::new();
     for r in &reading.records {
         if let Some(dob) = r.details.date_of_birth {
@@ -629,7 +642,10 @@ fn duplicates_within(reading: &mut Reading) {
                 .chars()
                 .filter(char::is_ascii_digit)
                 .collect();
-            if let Some(first) = by_phone.get(&digits) {
+            // A household sharing one number is no sign of a duplicate.
+            if let Some((first, household)) = by_phone.get(&digits)
+                && (household.is_none() || *household != r.household)
+            {
                 reading.warnings.push(Problem {
                     row: r.row,
                     column: None,
@@ -639,7 +655,9 @@ fn duplicates_within(reading: &mut Reading) {
                     ),
                 });
             } else {
-                by_phone.insert(digits, r.row);
+                by_phone
+                    .entry(digits)
+                    .or_insert((r.row, r.household.clone()));
             }
         }
     }

@@ -20,6 +20,8 @@ pub struct Settings {
     /// Logins of the generated data (seed 1 has no suffix).
     pub worker: String,
     pub lead: String,
+    /// The municipal officer who reads the plans reported.
+    pub city: String,
     /// Whose cases take the appended contact records (the reading worker's when it is absent).
     pub writer: String,
     pub password: String,
@@ -254,6 +256,10 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
 
     let worker = Session::login(&base, &settings.worker, &settings.password).await?;
     let lead = Session::login(&base, &settings.lead, &settings.password).await?;
+    // The municipal officer reads the plans reported.
+    let city = Session::login(&base, &settings.city, &settings.password)
+        .await
+        .context("the municipal officer's login (`city`)")?;
     let cases = worker.case_ids("/api/cases?worker=me&limit=500").await?;
     if cases.is_empty() {
         bail!("the worker has no cases: generate data first (`tsunagu generate --persons N`)");
@@ -386,6 +392,18 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             static_ceiling,
             &lead,
             Arc::new(|_, _| vec!["/api/stats/national".into()]),
+        ),
+        (
+            "process figures (fiscal year)",
+            static_ceiling,
+            &lead,
+            Arc::new(|_, _| vec!["/api/stats/process".into()]),
+        ),
+        (
+            "reports received (fiscal year)",
+            static_ceiling,
+            &city,
+            Arc::new(|_, _| vec!["/api/reports".into()]),
         ),
     ];
     for (n, (name, ceiling, session, paths)) in reads.into_iter().enumerate() {

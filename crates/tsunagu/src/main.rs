@@ -449,6 +449,7 @@ async fn main() -> anyhow::Result<()> {
                     seconds: seconds.max(0.5),
                     worker: "worker".into(),
                     lead: "lead".into(),
+                    city: "city".into(),
                     writer: "worker2".into(),
                     password: demo::DEMO_PASSWORD.into(),
                     only,

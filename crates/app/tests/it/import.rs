@@ -382,3 +382,59 @@ async fn a_worker_column_assigns_the_cases_to_the_organisation_s_staff() {
         assert_eq!(view["state"]["assigned_worker"], worker.to_string());
     }
 }
+
+/// A 世帯番号 column makes one household of the rows that share it: their phone shared is no
+/// warning, the persons share a household, and the same file again adds nothing.
+#[tokio::test]
+async fn rows_with_one_household_number_are_one_household() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let lead = t.user("lead").await;
+        let file = "世帯番号,氏名,続柄,電話番号\r\n\
+                    Ｈ－１,世帯取込　父,世帯主,03-1111-2222\r\n\
+                    H-1,世帯取込　子,長男,03-1111-2222\r\n\
+                    H-2,世帯取込　他,世帯主,03-3333-4444\r\n\
+                    ,世帯取込　無,,03-3333-4444\r\n"
+            .as_bytes()
+            .to_vec();
+        let report = import::check(&lead.app, &lead.caller, &request(file.clone(), false), &())
+            .await
+            .unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        // Rows 2 and 3 share a household and a phone: no warning. Row 5 shares row 4's
+        // phone without its household: a warning.
+        let warned: Vec<u32> = report.warnings.iter().map(|w| w.row).collect();
+        assert_eq!(warned, vec![5], "{}", db.name);
+        // Row 5's warning confirmed: a different person at the same number.
+        let done = import::run(&lead.app, &lead.caller, &request(file.clone(), true), &())
+            .await
+            .unwrap();
+        assert_eq!(done.new_persons, 4);
+        let household = |name: &'static str| {
+            let lead = &lead;
+            async move {
+                let found = tsunagu_app::persons::search(
+                    &lead.app,
+                    &lead.caller,
+                    Search {
+                        name: Some(name.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+                let p = lead.person(&found[0].id.to_string()).await.unwrap();
+                p["household_id"].as_str().unwrap().to_owned()
+            }
+        };
+        let father = household("世帯取込父").await;
+        assert_eq!(father, household("世帯取込子").await);
+        assert_ne!(father, household("世帯取込他").await);
+        assert_ne!(household("世帯取込他").await, household("世帯取込無").await);
+        let again = import::run(&lead.app, &lead.caller, &request(file, true), &())
+            .await
+            .unwrap();
+        assert_eq!(again.new_persons, 0);
+        db.finish().await;
+    }
+}

@@ -720,6 +720,8 @@ fn bench_runs_every_workload_without_a_failure() {
         "lead's caseload",
         "person search",
         "national indicators (fiscal year)",
+        "process figures (fiscal year)",
+        "reports received (fiscal year)",
         "contact append (durable)",
         "import check (1,000 rows)",
         "import (1,000 rows, one request)",
