@@ -336,6 +336,8 @@ pub struct ProcessReport {
     pub figures: ProcessFigures,
     /// Open cases per worker with any, now, most first (counts only, no names).
     pub open_cases_per_worker: Vec<u64>,
+    /// Monitorings due before today and not done, now.
+    pub monitoring_overdue_now: u64,
 }
 
 impl ProcessReport {
@@ -377,6 +379,11 @@ impl ProcessReport {
             "モニタリング",
             "期日の設定なし",
             f.monitoring_unscheduled,
+        ));
+        rows.push(plain(
+            "モニタリング",
+            "期日を過ぎて未実施（現在）",
+            self.monitoring_overdue_now,
         ));
         rows.push(plain("つなぎ（紹介）", "紹介した件数", f.referrals));
         rows.push(timed(
@@ -436,6 +443,15 @@ pub async fn process(app: &App, caller: &Caller, fiscal_year: i16) -> Result<Pro
         fiscal_year,
         figures: tsunagu_core::stats::process(&marks),
         open_cases_per_worker: app.store.open_cases_per_worker(tenant).await?,
+        monitoring_overdue_now: {
+            let today = app.clock.today();
+            app.store
+                .due_counts(tenant, today, today, today)
+                .await?
+                .into_iter()
+                .find(|(kind, _, _)| *kind == tsunagu_core::case::DueKind::Monitoring)
+                .map_or(0, |(_, _, overdue)| overdue)
+        },
     };
     app.store
         .audit(&[caller

@@ -455,6 +455,8 @@ async fn process_figures_of_stages_monitoring_referrals_and_closures_are_worked_
             (1, Some(5))
         );
         assert_eq!(f.monitoring_unscheduled, 0);
+        // P's next monitoring was due a month after 6 June: overdue now.
+        assert_eq!(report.monitoring_overdue_now, 1);
         assert_eq!(f.referrals, 2);
         assert_eq!(
             (
