@@ -4,10 +4,13 @@
 //! and its documents. Lead workers only. Gathered through the same use cases as the screens,
 //! so it holds what the caller may read and no more: a field restricted from the caller
 //! (閲覧制限) is left out and named, to be reviewed with those who may see it before the
-//! document is handed over. One more audit entry names the disclosure.
+//! document is handed over — unless the tenant has such fields included for the person
+//! (`DisclosureRestricted::Include`), flagged for review. One more audit entry names the
+//! disclosure and how many restricted fields it withheld or included.
 
 use tsunagu_core::PersonId;
 use tsunagu_core::policy::Access;
+use tsunagu_core::settings::DisclosureRestricted;
 
 use crate::cases::{self, CasePage};
 use crate::persons::{self, PersonHistoryEntry, PersonView};
@@ -20,6 +23,9 @@ pub struct Disclosure {
     /// The person's cases the caller may read (with those of duplicate registrations merged
     /// into the person), oldest first.
     pub cases: Vec<CasePage>,
+    /// Restricted fields included by the tenant's setting (`DisclosureRestricted::Include`),
+    /// to be flagged for review; `person.redacted` then names none.
+    pub included_restricted: Vec<tsunagu_core::person::PersonField>,
 }
 
 /// Gathers a person's records for a disclosure (403 for roles other than lead workers, 404
@@ -27,8 +33,28 @@ pub struct Disclosure {
 pub async fn person(app: &App, caller: &Caller, id: PersonId) -> Result<Disclosure> {
     access::disclose(caller)?;
     let (_, basis) = access::person(app, caller, id, Access::Read).await?;
-    let person = persons::get(app, caller, id).await?;
-    let history = persons::history(app, caller, id).await?;
+    let mut person = persons::get(app, caller, id).await?;
+    let mut history = persons::history(app, caller, id).await?;
+    // The tenant may have the restricted fields included for the person, flagged for review.
+    let mut included_restricted = Vec::new();
+    if caller.settings.disclosure_restricted == DisclosureRestricted::Include
+        && !person.redacted.is_empty()
+    {
+        let full = app
+            .store
+            .person(caller.actor.tenant_id, id)
+            .await?
+            .ok_or_else(crate::Error::not_found)?;
+        person.details = full.state.details;
+        included_restricted = std::mem::take(&mut person.redacted);
+        for (entry, e) in history
+            .iter_mut()
+            .zip(app.store.events(caller.actor.tenant_id, id.0).await?)
+        {
+            entry.event =
+                serde_json::from_value(e.payload).map_err(|_| crate::Error::internal())?;
+        }
+    }
     let mut cases = Vec::with_capacity(person.cases.len());
     for c in &person.cases {
         cases.push(cases::page(app, caller, c.id).await?);
@@ -42,9 +68,10 @@ pub async fn person(app: &App, caller: &Caller, id: PersonId) -> Result<Disclosu
             .subject(id)
             .basis(basis)
             .detail(format!(
-                "cases={} withheld_fields={}",
+                "cases={} withheld_fields={} included_restricted_fields={}",
                 cases.len(),
-                person.redacted.len()
+                person.redacted.len(),
+                included_restricted.len()
             )),
     )
     .await?;
@@ -52,5 +79,6 @@ pub async fn person(app: &App, caller: &Caller, id: PersonId) -> Result<Disclosu
         person,
         history,
         cases,
+        included_restricted,
     })
 }

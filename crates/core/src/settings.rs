@@ -52,6 +52,10 @@ pub struct TenantSettings {
     /// The lists of ■ご本人について (B票): 仕事, 住居, 健康保険, 年金.
     #[serde(default)]
     pub circumstance_lists: CircumstanceLists,
+    /// Fields restricted from the lead who prepares a disclosure (開示請求): withheld and named
+    /// for review (the default), or included and flagged for review before it is handed over.
+    #[serde(default)]
+    pub disclosure_restricted: DisclosureRestricted,
     /// Years the audit trail is kept.
     #[serde(default = "default_audit_years")]
     pub audit_retention_years: u8,
@@ -182,6 +186,19 @@ impl Default for CircumstanceLists {
             ]),
         }
     }
+}
+
+/// What a disclosure does with the fields restricted from the lead who prepares it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DisclosureRestricted {
+    /// Left out, and named to be reviewed with the staff who may see them.
+    #[default]
+    Withhold,
+    /// Included (the person asked for their own records), flagged for review; the lead who
+    /// prepares the disclosure reads them, and the audit entry says so.
+    Include,
 }
 
 /// One entry of a tenant's code list.
@@ -345,6 +362,7 @@ impl Default for TenantSettings {
             observed_changes: default_observed_changes(),
             assessment_issues: default_assessment_issues(),
             circumstance_lists: CircumstanceLists::default(),
+            disclosure_restricted: DisclosureRestricted::default(),
         }
     }
 }

@@ -686,18 +686,31 @@ async fn disclosure_sheet(
                 .unwrap_or_default(),
         ),
     ];
-    if !p.redacted.is_empty() {
-        let fields: Vec<&str> = p
-            .redacted
+    let field_names = |fields: &[PersonField]| -> String {
+        fields
             .iter()
             .map(|f| match f {
-                PersonField::Address => "住所",
-                PersonField::Phone => "電話番号",
+                PersonField::Address => "住所・郵便番号",
+                PersonField::Phone => "電話番号・携帯電話・メールアドレス",
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    if !d.included_restricted.is_empty() {
         sections.push(
             Section::new("要確認（閲覧制限）")
-                .row("記載していない項目", fields.join("、"))
+                .row("記載した制限項目", field_names(&d.included_restricted))
+                .row(
+                    "確認",
+                    "閲覧制限のある項目を、本人への開示のため記載しています（自治体の設定）。渡す前に、制限の理由（ご本人の安全など）に照らして記載の可否を確認してください。",
+                ),
+        );
+    }
+    if !p.redacted.is_empty() {
+        let fields = field_names(&p.redacted);
+        sections.push(
+            Section::new("要確認（閲覧制限）")
+                .row("記載していない項目", fields)
                 .row(
                     "確認",
                     "閲覧制限のため、作成者には見えない項目です。開示の前に、制限の対象となっている職員と記載の要否を確認してください。",

@@ -394,6 +394,27 @@ async fn a_disclosure_holds_the_person_s_records_and_names_what_is_withheld() {
         });
         assert!(found, "the contact in the workbook");
 
+        // A tenant that has restricted fields included for the person: the phone is there,
+        // flagged for review, and the audit entry says it was included.
+        let admin = w.login("admin").await;
+        let (_, mut settings) = admin.get("/api/settings").await;
+        assert_eq!(settings["disclosure_restricted"], "withhold");
+        settings["disclosure_restricted"] = json!("include");
+        let (s, b) = admin
+            .send(reqwest::Method::PUT, "/api/settings", settings)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let lead = w.login("lead").await;
+        let (_, html) = lead.page(&format!("/persons/{person}/disclosure")).await;
+        assert!(html.contains("090-5555-6666"), "included: {html}");
+        assert!(
+            html.contains("記載した制限項目") && !html.contains("記載していない項目"),
+            "{html}"
+        );
+        // The person page still hides it from the lead.
+        let (_, page) = lead.page(&format!("/persons/{person}")).await;
+        assert!(!page.contains("090-5555-6666"), "{page}");
+
         // Only lead workers.
         let (s, _) = worker.page(&format!("/persons/{person}/disclosure")).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
@@ -403,6 +424,10 @@ async fn a_disclosure_holds_the_person_s_records_and_names_what_is_withheld() {
             .get(&format!("/api/audit?person={person}"))
             .await;
         assert!(log.to_string().contains("person.disclosed"), "{log}");
+        assert!(
+            log.to_string().contains("included_restricted_fields=1"),
+            "{log}"
+        );
         db.finish().await;
     }
 }
