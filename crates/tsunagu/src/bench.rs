@@ -400,10 +400,16 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             Arc::new(|_, _| vec!["/api/stats/process".into()]),
         ),
         (
-            "reports received (fiscal year)",
+            "reports received (month)",
             static_ceiling,
             &city,
             Arc::new(|_, _| vec!["/api/reports".into()]),
+        ),
+        (
+            "reports received (fiscal year)",
+            static_ceiling,
+            &city,
+            Arc::new(|_, _| vec!["/api/reports?month=year".into()]),
         ),
     ];
     for (n, (name, ceiling, session, paths)) in reads.into_iter().enumerate() {

@@ -556,12 +556,12 @@ pub async fn process_stats(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
-    /// A month, `2026-11` (default: this fiscal year so far).
+    /// A month, `2026-11`, or `year` for this fiscal year so far (default: this month).
     pub month: Option<String>,
 }
 
-/// The plans reported to the municipality (報告, seed 001 §8) in a month or this fiscal year
-/// so far, newest first, with the persons' basic information (the municipal departments'
+/// The plans reported to the municipality (報告, seed 001 §8) in a month (this month by
+/// default) or this fiscal year so far, newest first, with the persons' basic information (the municipal departments'
 /// officers; audited with the persons named).
 #[utoipa::path(get, path = "/api/reports", params(ReportsQuery), responses((status = 200, body = Vec<tsunagu_app::reports::PlanReport>), (status = 400, body = ErrorBody)))]
 pub async fn plan_reports(
@@ -571,7 +571,8 @@ pub async fn plan_reports(
 ) -> ApiResult<Json<Vec<tsunagu_app::reports::PlanReport>>> {
     let today = app.clock.today();
     let month = q.month.unwrap_or_default();
-    if !month.trim().is_empty() && crate::pages::caselist::parse_month(&month).is_none() {
+    if !matches!(month.trim(), "" | "year") && crate::pages::caselist::parse_month(&month).is_none()
+    {
         return Err(tsunagu_app::Error::bad_request(
             "reports.invalid_month",
             "月は 2026-11 の形で指定してください。",

@@ -721,6 +721,7 @@ fn bench_runs_every_workload_without_a_failure() {
         "person search",
         "national indicators (fiscal year)",
         "process figures (fiscal year)",
+        "reports received (month)",
         "reports received (fiscal year)",
         "contact append (durable)",
         "import check (1,000 rows)",

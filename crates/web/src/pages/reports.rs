@@ -14,7 +14,8 @@ use crate::ui::Page;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReportsQuery {
-    /// A month (`2026-11`, `令和8年11月`); the fiscal year so far when absent or unreadable.
+    /// A month (`2026-11`, `令和8年11月`), or `year` for the fiscal year so far; this month
+    /// when absent or unreadable.
     #[serde(default)]
     pub month: String,
 }
@@ -29,28 +30,32 @@ struct ReportsPage {
     report_only: usize,
 }
 
-/// The period a query asks for: its month, else the fiscal year so far.
+/// The period a query asks for: its month (this month by default), or the fiscal year so far
+/// for `year`.
 pub fn period_of(
     month: &str,
     today: jiff::civil::Date,
 ) -> (jiff::civil::Date, jiff::civil::Date, String) {
-    if let Some((y, m)) = super::caselist::parse_month(month)
-        && let Ok(first) = jiff::civil::Date::new(y, m, 1)
-    {
-        let last = first.last_of_month();
-        let label = format!(
-            "{}年{}月",
-            wareki::format(first).split('年').next().unwrap_or_default(),
-            m
+    if month.trim() == "year" {
+        let fy = wareki::fiscal_year(today);
+        let first = jiff::civil::Date::new(fy, 4, 1).unwrap_or(today);
+        return (
+            first,
+            today,
+            format!("{}（今日まで）", wareki::fiscal_year_label(today)),
         );
-        return (first, last.min(today), label);
     }
-    let fy = wareki::fiscal_year(today);
-    let first = jiff::civil::Date::new(fy, 4, 1).unwrap_or(today);
+    let (y, m) = super::caselist::parse_month(month).unwrap_or((today.year(), today.month()));
+    let first = jiff::civil::Date::new(y, m, 1).unwrap_or(today.first_of_month());
+    let era_year = wareki::format(first)
+        .split('年')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     (
         first,
-        today,
-        format!("{}（今日まで）", wareki::fiscal_year_label(today)),
+        first.last_of_month().min(today),
+        format!("{era_year}年{m}月"),
     )
 }
 
