@@ -403,7 +403,18 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             "reports received (month)",
             static_ceiling,
             &city,
-            Arc::new(|_, _| vec!["/api/reports".into()]),
+            // Last month, a whole one.
+            Arc::new(|_, _| {
+                let last = tsunagu_app::today()
+                    .first_of_month()
+                    .yesterday()
+                    .unwrap_or_else(|_| tsunagu_app::today());
+                vec![format!(
+                    "/api/reports?month={:04}-{:02}",
+                    last.year(),
+                    last.month()
+                )]
+            }),
         ),
         (
             "reports received (fiscal year)",
