@@ -52,6 +52,8 @@ struct StatsPage {
     age_chart: String,
     /// The process figures' rows (`ProcessReport::rows`).
     process: Vec<[String; 5]>,
+    /// The days in each stage as a chart (none before any case left a stage).
+    stage_chart: Option<String>,
 }
 
 fn row(label: String, i: &Indicators) -> Row {
@@ -250,9 +252,43 @@ pub async fn national(
         },
         "chart-ages",
     );
-    let process = tsunagu_app::stats::process(&app, &auth, fiscal_year)
-        .await?
-        .rows();
+    let process_report = tsunagu_app::stats::process(&app, &auth, fiscal_year).await?;
+    let process = process_report.rows();
+    // Days in each stage (the median of the cases that left it), with the same figures in the
+    // table beside it.
+    let stages = &process_report.figures.stages;
+    let stage_chart = (!stages.is_empty()).then(|| {
+        tsunagu_report::chart::bars(
+            &tsunagu_report::chart::BarChart {
+                title: "段階の滞在日数（中央値）".into(),
+                description: stages
+                    .iter()
+                    .map(|(st, d)| {
+                        format!(
+                            "{} {}日（{}件）",
+                            st.label_ja(),
+                            d.median_days.unwrap_or(0.0),
+                            d.count
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                categories: stages
+                    .iter()
+                    .map(|(st, _)| st.label_ja().to_owned())
+                    .collect(),
+                series: vec![tsunagu_report::chart::Series {
+                    name: "中央値（日）".into(),
+                    values: stages
+                        .iter()
+                        .map(|(_, d)| d.median_days.unwrap_or(0.0))
+                        .collect(),
+                }],
+                reference: None,
+            },
+            "chart-stages",
+        )
+    });
     rows.push(row("年度計".to_owned(), &report.year));
     let b = report.benchmarks;
     Ok(render(&StatsPage {
@@ -267,6 +303,7 @@ pub async fn national(
         breakdown,
         age_chart,
         process,
+        stage_chart,
     }))
 }
 

@@ -798,6 +798,16 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     choose(&client, "f-service", "employment_preparation").await;
     click(&client, "input[name=decision][value=approved]").await;
     save(&client, &case, "record_support_decision").await;
+    // The plan approved was reported to the municipality: the officer finds it in the menu.
+    click_and_wait(&client, "nav a[href='/reports']").await;
+    assert_eq!(heading(&client).await, "報告の受付");
+    let reported = text_of(&client, "table#reports").await;
+    assert!(
+        reported.contains("画面 花子") && reported.contains("支援決定あり"),
+        "{reported}"
+    );
+    check_axe(&client, "reports received", &mut axe).await;
+    screenshot(&client, "reports").await;
     page_logout(&client, &base).await;
 
     // ⑨⑩ The lead worker carries on: support starts, a contact by quick entry, monitoring.

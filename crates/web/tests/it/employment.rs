@@ -203,6 +203,10 @@ async fn the_national_indicators_are_served_as_json_and_as_a_table() {
             html.contains("<th scope=\"row\">相談受付・振り分け</th>"),
             "{html}"
         );
+        assert!(
+            html.contains("<svg class=\"chart\" id=\"chart-stages\""),
+            "{html}"
+        );
         let (s, process) = lead.get("/api/stats/process").await;
         assert_eq!(s, StatusCode::OK, "{process}");
         let left = |stage: &str| {
