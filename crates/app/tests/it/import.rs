@@ -438,3 +438,47 @@ async fn rows_with_one_household_number_are_one_household() {
         db.finish().await;
     }
 }
+
+/// Two leads importing the same file at the same moment: all of it is written once. The one
+/// that comes second finds the rows written (nothing new) or is refused as a conflict to retry
+/// — never an internal error, never a row twice.
+#[tokio::test]
+async fn the_same_file_imported_twice_at_once_is_written_once() {
+    for db in TestDb::all().await {
+        let t = Town::new(&db).await;
+        let lead = t.user("lead").await;
+        let other = t.user("lead").await;
+        let file: Vec<u8> = (1..=40)
+            .fold(
+                String::from("氏名,生年月日,相談受付日\r\n"),
+                |mut s, i| {
+                    s.push_str(&format!(
+                        "同時取込　{i}子,H2.3.{},R8.4.{}\r\n",
+                        i % 28 + 1,
+                        i % 28 + 1
+                    ));
+                    s
+                },
+            )
+            .into_bytes();
+        let (first, second) = (request(file.clone(), true), request(file.clone(), true));
+        let (a, b) = tokio::join!(
+            import::run(&lead.app, &lead.caller, &first, &()),
+            import::run(&other.app, &other.caller, &second, &()),
+        );
+        let mut written = 0;
+        for r in [a, b] {
+            match r {
+                Ok(done) => written += done.new_persons,
+                Err(e) => assert!(e.code.starts_with("conflict."), "{}: {e:?}", db.name),
+            }
+        }
+        assert_eq!(written, 40, "{}", db.name);
+        // Again, afterwards: nothing new.
+        let again = import::run(&lead.app, &lead.caller, &request(file, true), &())
+            .await
+            .unwrap();
+        assert_eq!(again.new_persons, 0);
+        db.finish().await;
+    }
+}
