@@ -272,6 +272,20 @@ impl User {
         self.ok(case, json!({"action": "screen", "screened_on": day(-284), "outcome": {"outcome": "continue"}})).await;
     }
 
+    /// The plan's first version approved by a coordination meeting with the city held `on`
+    /// days from today.
+    pub async fn approve_first_plan(&self, w: &Seeded, case: &str, on: i64) {
+        let m = self.meeting_with_city(w, on).await;
+        self.conclude(
+            &m,
+            case,
+            "plan_review",
+            json!({"kind": "plan_approved", "plan_version": 1}),
+        )
+        .await
+        .unwrap();
+    }
+
     /// From planning into support: the plan with `service` drafted (day -280), approved by a
     /// meeting with the city (-270), the city's decision (-265), support started (-260).
     pub async fn to_support(&self, w: &Seeded, city: &User, case: &str, service: &str) {

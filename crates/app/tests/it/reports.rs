@@ -29,16 +29,7 @@ async fn plans_approved_are_reported_to_the_municipality_with_basic_information(
         let a = worker.new_case(&a, -300).await;
         worker.to_planning(&a).await;
         worker.ok(&a, plan(-280, None)).await;
-        let m = worker.meeting_with_city(w, -270).await;
-        worker
-            .conclude(
-                &m,
-                &a,
-                "plan_review",
-                json!({"kind": "plan_approved", "plan_version": 1}),
-            )
-            .await
-            .unwrap();
+        worker.approve_first_plan(w, &a, -270).await;
         // B: a plan with 住居確保給付金: decided by the city, the rest reported.
         let pb = worker.new_person("報告 い").await;
         let b = worker.new_case(&pb, -300).await;
@@ -55,16 +46,7 @@ async fn plans_approved_are_reported_to_the_municipality_with_basic_information(
         let c = worker.new_case(&c, -300).await;
         worker.to_planning(&c).await;
         worker.ok(&c, plan(-280, None)).await;
-        let m = worker.meeting_with_city(w, -270).await;
-        worker
-            .conclude(
-                &m,
-                &c,
-                "plan_review",
-                json!({"kind": "plan_approved", "plan_version": 1}),
-            )
-            .await
-            .unwrap();
+        worker.approve_first_plan(w, &c, -270).await;
         worker
             .ok(
                 &c,

@@ -46,16 +46,7 @@ async fn the_national_indicators_of_three_months_across_a_fiscal_year_are_worked
                 let mut p = plan(at(drafted), None);
                 p["plan"]["employment_support"] = json!(es);
                 worker.ok(&case, p).await;
-                let m = worker.meeting_with_city(w, at(approved)).await;
-                worker
-                    .conclude(
-                        &m,
-                        &case,
-                        "plan_review",
-                        json!({"kind": "plan_approved", "plan_version": 1}),
-                    )
-                    .await
-                    .unwrap();
+                worker.approve_first_plan(w, &case, at(approved)).await;
                 worker
                     .ok(
                         &case,
@@ -382,16 +373,7 @@ async fn process_figures_of_stages_monitoring_referrals_and_closures_are_worked_
             .await;
         worker.ok(&p, json!({"action": "screen", "screened_on": on("2026-04-10"), "outcome": {"outcome": "continue"}})).await;
         worker.ok(&p, plan(at("2026-04-12"), None)).await;
-        let m = worker.meeting_with_city(w, at("2026-04-20")).await;
-        worker
-            .conclude(
-                &m,
-                &p,
-                "plan_review",
-                json!({"kind": "plan_approved", "plan_version": 1}),
-            )
-            .await
-            .unwrap();
+        worker.approve_first_plan(w, &p, at("2026-04-20")).await;
         worker
             .ok(
                 &p,

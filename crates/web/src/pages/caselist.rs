@@ -370,20 +370,29 @@ pub async fn export_xlsx(
     export(state, page, query, tsunagu_app::FileFormat::Xlsx).await
 }
 
+/// The request of the whole list the filters select (files, print), for a role that works
+/// cases; a filter that cannot be read answers 422 with its problems, nothing listed.
+fn whole_list_request(
+    q: &ListQuery,
+    auth: &crate::auth::Auth,
+) -> Result<ListRequest, axum::response::Response> {
+    use axum::response::IntoResponse;
+    crate::access::work_cases(auth).map_err(|e| super::PageError::from(e).into_response())?;
+    request_of(q, auth).map_err(|problems| {
+        let text: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
+        (StatusCode::UNPROCESSABLE_ENTITY, text.join("\n")).into_response()
+    })
+}
+
 async fn export(
     State(app): State<AppState>,
     Page(auth): Page,
     Query(q): Query<ListQuery>,
     format: tsunagu_app::FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
-    use axum::response::IntoResponse;
-    crate::access::work_cases(&auth)?;
-    let req = match request_of(&q, &auth) {
+    let req = match whole_list_request(&q, &auth) {
         Ok(r) => r,
-        Err(problems) => {
-            let text: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, text.join("\n")).into_response());
-        }
+        Err(refused) => return Ok(refused),
     };
     let bytes = caseload::export_file(&app, &auth, req, format).await?;
     let day = app.clock.today();
@@ -397,13 +406,9 @@ pub async fn print(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::response::Response, super::PageError> {
     use axum::response::IntoResponse;
-    crate::access::work_cases(&auth)?;
-    let req = match request_of(&q, &auth) {
+    let req = match whole_list_request(&q, &auth) {
         Ok(r) => r,
-        Err(problems) => {
-            let text: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, text.join("\n")).into_response());
-        }
+        Err(refused) => return Ok(refused),
     };
     let table = caseload::print_table(&app, &auth, req).await?;
     let back = match query_string(&q) {
