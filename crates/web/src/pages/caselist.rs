@@ -375,12 +375,13 @@ pub async fn export_xlsx(
 fn whole_list_request(
     q: &ListQuery,
     auth: &crate::auth::Auth,
-) -> Result<ListRequest, axum::response::Response> {
+) -> Result<ListRequest, Box<axum::response::Response>> {
     use axum::response::IntoResponse;
-    crate::access::work_cases(auth).map_err(|e| super::PageError::from(e).into_response())?;
+    crate::access::work_cases(auth)
+        .map_err(|e| Box::new(super::PageError::from(e).into_response()))?;
     request_of(q, auth).map_err(|problems| {
         let text: Vec<String> = problems.iter().map(|(_, m)| m.clone()).collect();
-        (StatusCode::UNPROCESSABLE_ENTITY, text.join("\n")).into_response()
+        Box::new((StatusCode::UNPROCESSABLE_ENTITY, text.join("\n")).into_response())
     })
 }
 
@@ -392,7 +393,7 @@ async fn export(
 ) -> Result<axum::response::Response, super::PageError> {
     let req = match whole_list_request(&q, &auth) {
         Ok(r) => r,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let bytes = caseload::export_file(&app, &auth, req, format).await?;
     let day = app.clock.today();
@@ -408,7 +409,7 @@ pub async fn print(
     use axum::response::IntoResponse;
     let req = match whole_list_request(&q, &auth) {
         Ok(r) => r,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let table = caseload::print_table(&app, &auth, req).await?;
     let back = match query_string(&q) {
