@@ -400,24 +400,18 @@ impl ProcessReport {
             "終結までの日数（受付から）",
             &f.closed_after,
         ));
-        let workers = &self.open_cases_per_worker;
-        let mut sorted = workers.clone();
-        sorted.sort_unstable();
-        let n = sorted.len();
-        let median = (n > 0).then(|| {
-            if n % 2 == 1 {
-                sorted[n / 2] as f64
-            } else {
-                (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0
-            }
-        });
-        rows.push([
-            "担当件数（現在）".to_owned(),
-            "担当者一人当たりの継続中のケース".to_owned(),
-            n.to_string(),
-            median.map_or(String::new(), |m| format!("{m:.1}")),
-            sorted.last().map_or(String::new(), u64::to_string),
-        ]);
+        // Cases per worker counted as `Durations` count days: how many workers, the median, the most.
+        let load = Durations::of(
+            self.open_cases_per_worker
+                .iter()
+                .map(|n| u32::try_from(*n).unwrap_or(u32::MAX))
+                .collect(),
+        );
+        rows.push(timed(
+            "担当件数（現在）",
+            "担当者一人当たりの継続中のケース",
+            &load,
+        ));
         rows
     }
 }

@@ -408,7 +408,8 @@ pub struct Durations {
 }
 
 impl Durations {
-    fn of(mut days: Vec<u32>) -> Durations {
+    /// How many `days` there are, their median and the most.
+    pub fn of(mut days: Vec<u32>) -> Durations {
         days.sort_unstable();
         let n = days.len();
         let median_days = (n > 0).then(|| {

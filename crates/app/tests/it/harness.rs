@@ -290,15 +290,7 @@ impl User {
     /// meeting with the city (-270), the city's decision (-265), support started (-260).
     pub async fn to_support(&self, w: &Seeded, city: &User, case: &str, service: &str) {
         self.ok(case, plan(-280, Some(service))).await;
-        let m = self.meeting_with_city(w, -270).await;
-        self.conclude(
-            &m,
-            case,
-            "plan_review",
-            json!({"kind": "plan_approved", "plan_version": 1}),
-        )
-        .await
-        .unwrap();
+        self.approve_first_plan(w, case, -270).await;
         city.ok(case, json!({"action": "record_support_decision", "service": service, "outcome": "approved", "decided_on": day(-265)})).await;
         self.ok(
             case,

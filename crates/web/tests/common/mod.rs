@@ -79,6 +79,19 @@ pub struct Api {
 }
 
 impl Api {
+    /// Fetches an xlsx file (200 expected) and opens it as Excel would.
+    pub async fn workbook(&self, path: &str) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let bytes = res.bytes().await.unwrap().to_vec();
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         let res = self
             .client

@@ -679,17 +679,8 @@ async fn the_caseload_list_exports_as_csv_only_what_the_caller_may_read() {
         assert!(!csv.contains("他機関"), "another agency's case: {csv}");
         // The same as an xlsx workbook, read back: the header, the two cases, the name that
         // looks like a formula kept as text.
-        let res = worker
-            .client
-            .get(format!("{}/cases.xlsx?worker=me&sort=kana", worker.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let bytes = res.bytes().await.unwrap().to_vec();
         use calamine::Reader;
-        let mut book: calamine::Xlsx<_> =
-            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let mut book = worker.workbook("/cases.xlsx?worker=me&sort=kana").await;
         let sheet = book.worksheet_range("支援ケース一覧").unwrap();
         assert_eq!(sheet.height(), 3);
         assert_eq!(
@@ -782,19 +773,8 @@ async fn the_due_list_exports_the_worker_s_own_items() {
         );
         assert!(csv.contains(",期日 書出,") && csv.contains("令和"), "{csv}");
         assert!(!csv.contains("他機関"), "{csv}");
-        let bytes = worker
-            .client
-            .get(format!("{}/due.xlsx", worker.base))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec();
         use calamine::Reader;
-        let mut book: calamine::Xlsx<_> =
-            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let mut book = worker.workbook("/due.xlsx").await;
         let sheet = book.worksheet_range("期日一覧").unwrap();
         assert!(sheet.height() >= 2, "a header and the item");
         let (_, html) = worker.page("/").await;

@@ -367,19 +367,10 @@ async fn a_disclosure_holds_the_person_s_records_and_names_what_is_withheld() {
         let (_, page) = worker.page(&format!("/persons/{person}")).await;
         assert!(!page.contains("/disclosure"));
 
-        let bytes = lead
-            .client
-            .get(format!("{}/persons/{person}/disclosure.xlsx", lead.base))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec();
         use calamine::Reader;
-        let mut book: calamine::Xlsx<_> =
-            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let mut book = lead
+            .workbook(&format!("/persons/{person}/disclosure.xlsx"))
+            .await;
         let names = book.sheet_names();
         assert!(names.iter().any(|n| n.contains("支援経過")), "{names:?}");
         let timeline = names
