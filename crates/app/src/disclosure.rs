@@ -2,11 +2,15 @@
 //! person's request to see their records — details, consents, the history of the details,
 //! and every case with its whole timeline (each assessment and plan version is an event of it)
 //! and its documents. Lead workers only. Gathered through the same use cases as the screens,
-//! so it holds what the caller may read and no more: a field restricted from the caller
-//! (閲覧制限) is left out and named, to be reviewed with those who may see it before the
-//! document is handed over — unless the tenant has such fields included for the person
-//! (`DisclosureRestricted::Include`), flagged for review. One more audit entry names the
-//! disclosure and how many restricted fields it withheld or included.
+//! so it holds what the caller may read and no more.
+//!
+//! Restricted fields (閲覧制限) are the person's own, so they are included for the person and
+//! flagged for review before the document is handed over — when the lead who prepares it is
+//! one of the staff the restriction names. A lead it does not name gets them left out and
+//! named, to be prepared by one it names (the restriction keeps a DV victim's address from
+//! every other member of staff, the disclosure too) — unless the tenant has them included for
+//! any lead (`DisclosureRestricted::Include`). One more audit entry names the disclosure and
+//! how many restricted fields it withheld or included.
 
 use tsunagu_core::PersonId;
 use tsunagu_core::policy::Access;
@@ -23,8 +27,8 @@ pub struct Disclosure {
     /// The person's cases the caller may read (with those of duplicate registrations merged
     /// into the person), oldest first.
     pub cases: Vec<CasePage>,
-    /// Restricted fields included by the tenant's setting (`DisclosureRestricted::Include`),
-    /// to be flagged for review; `person.redacted` then names none.
+    /// Restricted fields included for the person (the caller is named by the restriction, or
+    /// the tenant's setting is `DisclosureRestricted::Include`), to be flagged for review.
     pub included_restricted: Vec<tsunagu_core::person::PersonField>,
 }
 
@@ -35,8 +39,13 @@ pub async fn person(app: &App, caller: &Caller, id: PersonId) -> Result<Disclosu
     let (_, basis) = access::person(app, caller, id, Access::Read).await?;
     let mut person = persons::get(app, caller, id).await?;
     let mut history = persons::history(app, caller, id).await?;
-    // The tenant may have the restricted fields included for the person, flagged for review.
-    let mut included_restricted = Vec::new();
+    // Restricted fields the caller may read are included for the person, flagged for review.
+    let mut included_restricted = person
+        .restriction
+        .as_ref()
+        .map(|r| r.fields.clone())
+        .unwrap_or_default();
+    // The tenant may have them included even for a lead the restriction does not name.
     if caller.settings.disclosure_restricted == DisclosureRestricted::Include
         && !person.redacted.is_empty()
     {

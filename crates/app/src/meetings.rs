@@ -62,6 +62,75 @@ pub async fn schedule(
 /// The meetings of which the caller's organisation is a member, from a date on (default: 90
 /// days ago).
 pub async fn list(app: &App, caller: &Caller, from: Option<Date>) -> Result<Vec<MeetingSummary>> {
+    let meetings = listed(app, caller, from).await?;
+    record(
+        app,
+        caller
+            .audit("meeting.list")
+            .basis(Basis::Meeting)
+            .detail(format!("results={}", meetings.len())),
+    )
+    .await?;
+    Ok(meetings)
+}
+
+/// The meetings of the list as a file for Excel (開催日, 種類, 会議名, 議題の件数, 状態; days in
+/// 和暦), the same rows as the page; audited as an export (a meeting names no person).
+pub async fn export_file(
+    app: &App,
+    caller: &Caller,
+    from: Option<Date>,
+    format: crate::FileFormat,
+) -> Result<Vec<u8>> {
+    use tsunagu_core::wareki;
+    let meetings = listed(app, caller, from).await?;
+    let table = tsunagu_report::csv::Table {
+        headers: [
+            "開催日",
+            "種類",
+            "会議名",
+            "議題（ケース数）",
+            "状態",
+            "終了日",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows: meetings
+            .iter()
+            .map(|m| {
+                vec![
+                    wareki::format(m.scheduled_on),
+                    m.kind.label_ja().to_owned(),
+                    m.title.clone(),
+                    m.agenda_cases.to_string(),
+                    if m.closed_on.is_some() {
+                        "終了"
+                    } else {
+                        "予定・開催中"
+                    }
+                    .to_owned(),
+                    m.closed_on.map(wareki::format).unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    };
+    record(
+        app,
+        caller
+            .audit("meeting.list_exported")
+            .basis(Basis::Meeting)
+            .detail(format!(
+                "results={}, {}",
+                meetings.len(),
+                format.extension()
+            )),
+    )
+    .await?;
+    format.write("会議の一覧", &table)
+}
+
+/// The meetings listed (not audited: the caller audits what it does with them).
+async fn listed(app: &App, caller: &Caller, from: Option<Date>) -> Result<Vec<MeetingSummary>> {
     access::work_cases(caller)?;
     let from = from.unwrap_or_else(|| {
         let today = app.clock.today();
@@ -82,14 +151,6 @@ pub async fn list(app: &App, caller: &Caller, from: Option<Date>) -> Result<Vec<
             },
         )
         .await?;
-    record(
-        app,
-        caller
-            .audit("meeting.list")
-            .basis(Basis::Meeting)
-            .detail(format!("results={}", meetings.len())),
-    )
-    .await?;
     Ok(meetings)
 }
 

@@ -57,6 +57,54 @@ pub struct PlanReport {
     pub main_problem: Option<String>,
 }
 
+/// The period an officer reads the reports of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    /// A calendar month (cut at today).
+    Month { year: i16, month: i8 },
+    /// The fiscal year so far: 1 April to today.
+    FiscalYearSoFar,
+}
+
+impl Period {
+    /// The month `today` falls in.
+    pub fn this_month(today: Date) -> Period {
+        Period::Month {
+            year: today.year(),
+            month: today.month(),
+        }
+    }
+
+    /// Its first and last day, cut at `today` (never before the first).
+    pub fn days(self, today: Date) -> (Date, Date) {
+        let (from, until) = match self {
+            Period::FiscalYearSoFar => {
+                crate::stats::fiscal_year_days(tsunagu_core::wareki::fiscal_year(today), today)
+                    .unwrap_or((today, today))
+            }
+            Period::Month { year, month } => {
+                let first = Date::new(year, month, 1).unwrap_or(today.first_of_month());
+                (first, first.last_of_month().min(today))
+            }
+        };
+        (from, until.max(from))
+    }
+
+    /// Its name on the page and in a file: 令和8年11月, 令和8年度（今日まで）.
+    pub fn label(self, today: Date) -> String {
+        use tsunagu_core::wareki;
+        let (from, _) = self.days(today);
+        match self {
+            Period::FiscalYearSoFar => format!("{}（今日まで）", wareki::fiscal_year_label(today)),
+            Period::Month { month, .. } => {
+                let day = wareki::format(from);
+                let era_year = day.split('年').next().unwrap_or_default();
+                format!("{era_year}年{month}月")
+            }
+        }
+    }
+}
+
 /// The plans reported in a period (approved from `from` to `until`), newest first.
 pub async fn received(
     app: &App,
@@ -64,6 +112,105 @@ pub async fn received(
     from: Date,
     until: Date,
 ) -> Result<Vec<PlanReport>> {
+    let (reports, named) = gather(app, caller, from, until).await?;
+    app.store
+        .audit(&[caller
+            .audit("plan_reports.read")
+            .subjects(named)
+            .detail(format!("{from}..{until} reports={}", reports.len()))])
+        .await?;
+    Ok(reports)
+}
+
+/// The headers of the reports as a file: the page's columns.
+pub const REPORT_HEADERS: [&str; 15] = [
+    "報告日（了承日）",
+    "ケース番号",
+    "プランの版",
+    "氏名",
+    "ふりがな",
+    "生年月日",
+    "年齢",
+    "性別",
+    "住所",
+    "主訴",
+    "プラン期間",
+    "区分",
+    "報告する支援",
+    "支援決定の対象",
+    "相談支援機関",
+];
+
+/// The reports of a period as a file for Excel (a row a plan; days in 和暦), the same rows as
+/// the page; audited as an export with the persons named.
+pub async fn export_file(
+    app: &App,
+    caller: &Caller,
+    from: Date,
+    until: Date,
+    format: crate::FileFormat,
+) -> Result<Vec<u8>> {
+    use tsunagu_core::wareki;
+    let (reports, named) = gather(app, caller, from, until).await?;
+    let rows = reports
+        .iter()
+        .map(|r| {
+            let p = r.person.as_ref();
+            let text = |f: fn(&ReportedPerson) -> Option<String>| p.and_then(f).unwrap_or_default();
+            vec![
+                wareki::format(r.reported_on),
+                r.case_number.clone().unwrap_or_default(),
+                format!("第{}版", r.plan_version),
+                p.map_or_else(|| "（閲覧制限のあるケース）".to_owned(), |p| p.name.clone()),
+                text(|p| p.kana.clone()),
+                text(|p| p.date_of_birth.map(wareki::format)),
+                text(|p| p.age.map(|a| a.to_string())),
+                text(|p| p.sex.clone()),
+                text(|p| p.address.clone()),
+                r.main_problem.clone().unwrap_or_default(),
+                r.period
+                    .map(|(a, b)| format!("{}〜{}", wareki::format(a), wareki::format(b)))
+                    .unwrap_or_default(),
+                if r.report_only {
+                    "報告のみ"
+                } else {
+                    "支援決定あり"
+                }
+                .to_owned(),
+                r.reported_items
+                    .iter()
+                    .map(|i| format!("{}（{}）", i.description, i.provider))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                r.statutory_services.join("、"),
+                r.agency.clone(),
+            ]
+        })
+        .collect();
+    let table = tsunagu_report::csv::Table {
+        headers: REPORT_HEADERS.map(str::to_owned).to_vec(),
+        rows,
+    };
+    app.store
+        .audit(&[caller
+            .audit("plan_reports.exported")
+            .subjects(named)
+            .detail(format!(
+                "{from}..{until} reports={}, {}",
+                reports.len(),
+                format.extension()
+            ))])
+        .await?;
+    format.write("報告の受付", &table)
+}
+
+/// The reports of a period with the persons they name (for the audit entry).
+async fn gather(
+    app: &App,
+    caller: &Caller,
+    from: Date,
+    until: Date,
+) -> Result<(Vec<PlanReport>, Vec<tsunagu_core::PersonId>)> {
     access::receive_reports(caller)?;
     if until < from {
         return Err(crate::Error::invalid(
@@ -147,11 +294,5 @@ pub async fn received(
     });
     named.sort_by_key(|p| p.0);
     named.dedup();
-    app.store
-        .audit(&[caller
-            .audit("plan_reports.read")
-            .subjects(named)
-            .detail(format!("{from}..{until} reports={}", reports.len()))])
-        .await?;
-    Ok(reports)
+    Ok((reports, named))
 }

@@ -226,6 +226,97 @@ pub const MAX_QUERY_CHARS: usize = 200;
 
 /// The cases the caller may read whose records hold every word of `words`, best match first.
 pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordResults> {
+    let results = find(app, caller, words).await?;
+    app.store
+        .audit(&[caller
+            .audit("case.search_records")
+            .subjects(results.cases.iter().map(|c| c.case.person_id))
+            .detail(format!("results={}", results.cases.len()))])
+        .await?;
+    Ok(results)
+}
+
+/// The name of a kind of record (an event type) as the search shows it.
+pub fn record_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "intake_recorded" => "相談受付・申込票",
+        "contact_recorded" => "支援経過",
+        "contact_corrected" => "支援経過（訂正）",
+        "assessment_recorded" => "アセスメント",
+        "plan_drafted" => "プラン",
+        "plan_returned" => "プランの差し戻し",
+        "support_decision_recorded" => "支援決定",
+        "monitoring_recorded" => "モニタリング",
+        "evaluation_recorded" => "評価",
+        "emergency_support_recorded" => "緊急的な支援",
+        "referral_made" | "referral_followed_up" | "referral_confirmed" => "つなぎ",
+        "suspended" => "中断",
+        "meeting_noted" => "会議の記録",
+        "closed" => "終結",
+        "follow_up_recorded" => "フォローアップ",
+        "reopened" => "ケースの再開",
+        "attachment_added" => "添付書類",
+        _ => "記録",
+    }
+}
+
+/// The headers of the search's results as a file.
+pub const RESULT_HEADERS: [&str; 8] = [
+    "ケース番号",
+    "氏名",
+    "ふりがな",
+    "段階",
+    "受付日",
+    "記録の種類",
+    "記録の日",
+    "見つかった箇所",
+];
+
+/// The search's results as a file for Excel: a row a record found (the cases best match
+/// first, as the page shows them; days in 和暦), audited as an export with the persons.
+pub async fn export_file(
+    app: &App,
+    caller: &Caller,
+    words: &str,
+    format: crate::FileFormat,
+) -> Result<Vec<u8>> {
+    use tsunagu_core::wareki;
+    let results = find(app, caller, words).await?;
+    let mut rows = Vec::new();
+    for c in &results.cases {
+        let r = &c.case;
+        for found in &c.records {
+            rows.push(vec![
+                r.case_number.map(|n| n.label()).unwrap_or_default(),
+                r.person_name.clone(),
+                r.person_kana.clone().unwrap_or_default(),
+                r.stage.label_ja().to_owned(),
+                wareki::format(r.opened_on),
+                record_kind_label(&found.kind).to_owned(),
+                found.on.map(wareki::format).unwrap_or_default(),
+                found.fragment.clone(),
+            ]);
+        }
+    }
+    let table = tsunagu_report::csv::Table {
+        headers: RESULT_HEADERS.map(str::to_owned).to_vec(),
+        rows,
+    };
+    app.store
+        .audit(&[caller
+            .audit("case.search_exported")
+            .subjects(results.cases.iter().map(|c| c.case.person_id))
+            .detail(format!(
+                "results={}, {}",
+                results.cases.len(),
+                format.extension()
+            ))])
+        .await?;
+    format.write("記録の検索", &table)
+}
+
+/// The search itself (not audited: the caller audits what it does with the results).
+async fn find(app: &App, caller: &Caller, words: &str) -> Result<RecordResults> {
     access::work_cases(caller)?;
     let words = words.trim();
     if words.is_empty() || words.chars().count() > MAX_QUERY_CHARS {
@@ -352,11 +443,5 @@ pub async fn records(app: &App, caller: &Caller, words: &str) -> Result<RecordRe
         hits = hits.len(),
         "record search"
     );
-    app.store
-        .audit(&[caller
-            .audit("case.search_records")
-            .subjects(cases.iter().map(|c| c.case.person_id))
-            .detail(format!("results={}", cases.len()))])
-        .await?;
     Ok(RecordResults { cases, more })
 }

@@ -41,9 +41,7 @@ pub struct NationalReport {
 pub async fn national(app: &App, caller: &Caller, fiscal_year: i16) -> Result<NationalReport> {
     access::tenant_counts(caller)?;
     let today = app.clock.today();
-    let from = Date::new(fiscal_year, 4, 1).map_err(|_| invalid_year())?;
-    let end = Date::new(fiscal_year + 1, 3, 31).map_err(|_| invalid_year())?;
-    let until = end.min(today);
+    let (from, until) = fiscal_year_days(fiscal_year, today)?;
     let tenant = caller.actor.tenant_id;
     let population = caller.settings.population;
     let mut months = Vec::new();
@@ -232,10 +230,7 @@ pub async fn consultations(
     use tsunagu_core::case::IntakeRoute;
     use tsunagu_core::person::Sex;
     access::tenant_counts(caller)?;
-    let from = Date::new(fiscal_year, 4, 1).map_err(|_| invalid_year())?;
-    let until = Date::new(fiscal_year + 1, 3, 31)
-        .map_err(|_| invalid_year())?
-        .min(app.clock.today());
+    let (from, until) = fiscal_year_days(fiscal_year, app.clock.today())?;
     let facts = if from <= until {
         app.store
             .consultation_facts(caller.actor.tenant_id, from, until)
@@ -423,10 +418,7 @@ pub const PROCESS_HEADERS: [&str; 5] = ["区分", "項目", "件数", "中央値
 /// indicators), audited.
 pub async fn process(app: &App, caller: &Caller, fiscal_year: i16) -> Result<ProcessReport> {
     access::tenant_counts(caller)?;
-    let from = Date::new(fiscal_year, 4, 1).map_err(|_| invalid_year())?;
-    let until = Date::new(fiscal_year + 1, 3, 31)
-        .map_err(|_| invalid_year())?
-        .min(app.clock.today());
+    let (from, until) = fiscal_year_days(fiscal_year, app.clock.today())?;
     let tenant = caller.actor.tenant_id;
     let marks = if from <= until {
         app.store.process_marks(tenant, from, until).await?
@@ -599,6 +591,14 @@ impl Comparison {
         rows.push(total);
         Table { headers, rows }
     }
+}
+
+/// The days of a fiscal year counted so far: 1 April to 31 March, cut at `today` (`until`
+/// falls before `from` for a year not begun).
+pub fn fiscal_year_days(fiscal_year: i16, today: Date) -> Result<(Date, Date)> {
+    let from = Date::new(fiscal_year, 4, 1).map_err(|_| invalid_year())?;
+    let end = Date::new(fiscal_year + 1, 3, 31).map_err(|_| invalid_year())?;
+    Ok((from, end.min(today)))
 }
 
 fn invalid_year() -> crate::Error {

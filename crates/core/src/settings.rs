@@ -188,12 +188,13 @@ impl Default for CircumstanceLists {
     }
 }
 
-/// What a disclosure does with the fields restricted from the lead who prepares it.
+/// What a disclosure does with the fields restricted from the lead who prepares it. (A lead
+/// the restriction names always has them included for the person, flagged for review.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DisclosureRestricted {
-    /// Left out, and named to be reviewed with the staff who may see them.
+    /// Left out, and named, for a lead the restriction names to prepare the disclosure.
     #[default]
     Withhold,
     /// Included (the person asked for their own records), flagged for review; the lead who

@@ -569,19 +569,13 @@ pub async fn plan_reports(
     auth: Auth,
     ApiQuery(q): ApiQuery<ReportsQuery>,
 ) -> ApiResult<Json<Vec<tsunagu_app::reports::PlanReport>>> {
+    use crate::pages::reports::{invalid_month, period_asked};
     let today = app.clock.today();
-    let month = q.month.unwrap_or_default();
-    if !matches!(month.trim(), "" | "year") && crate::pages::caselist::parse_month(&month).is_none()
-    {
-        return Err(tsunagu_app::Error::bad_request(
-            "reports.invalid_month",
-            "月は 2026-11 の形で指定してください。",
-        )
-        .into());
-    }
-    let (from, until, _) = crate::pages::reports::period_of(&month, today);
+    let period =
+        period_asked(q.month.as_deref().unwrap_or_default(), today).ok_or_else(invalid_month)?;
+    let (from, until) = period.days(today);
     Ok(Json(
-        tsunagu_app::reports::received(&app, &auth, from, until.max(from)).await?,
+        tsunagu_app::reports::received(&app, &auth, from, until).await?,
     ))
 }
 

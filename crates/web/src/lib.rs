@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod imports;
 pub mod pages;
+pub mod progress;
 pub mod routes;
 pub mod ui;
 
@@ -34,6 +35,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub app: App,
     pub network: Network,
+    /// The imports under way, for the page that waits on them.
+    pub imports: std::sync::Arc<progress::ProgressBoard>,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
         AppState {
             app: App::new(store),
             network: Network::default(),
+            imports: Default::default(),
         }
     }
 }

@@ -136,6 +136,8 @@ routes! {
     GET "/admin/audit" ReadAudit => pages::audit::show;
     GET "/persons" WorkCases => person::search;
     GET "/search" WorkCases => person::search_records;
+    GET "/search.csv" WorkCases => person::search_records_csv;
+    GET "/search.xlsx" WorkCases => person::search_records_xlsx;
     GET "/persons/new" WorkCases => person::new_form;
     POST "/persons" WorkCases => person::create;
     GET "/persons/{id}" Person(Access::Read) => person::show;
@@ -157,8 +159,11 @@ routes! {
     GET "/cases/print" WorkCases => caselist::print;
     GET "/import" ImportRecords => pages::import::form;
     POST "/import" ImportRecords => pages::import::submit, body pages::import::IMPORT_BODY_BYTES;
+    GET "/import/progress" ImportRecords => pages::import::progress;
     GET "/stats" TenantCounts => stats::national;
     GET "/reports" ReceiveReports => reports::list;
+    GET "/reports.csv" ReceiveReports => reports::export_csv;
+    GET "/reports.xlsx" ReceiveReports => reports::export_xlsx;
     GET "/stats/national.csv" TenantCounts => stats::national_csv;
     GET "/stats/national.xlsx" TenantCounts => stats::national_xlsx;
     GET "/stats/consultations.csv" TenantCounts => stats::consultations_csv;
@@ -176,6 +181,8 @@ routes! {
     POST "/cases/{id}/attachments" Case(Access::Write) => attachment::upload, body UPLOAD_BODY_BYTES;
     GET "/cases/{id}/attachments/{attachment}" Case(Access::Read) => attachment::download;
     GET "/meetings" WorkCases => meeting::list;
+    GET "/meetings.csv" WorkCases => meeting::export_csv;
+    GET "/meetings.xlsx" WorkCases => meeting::export_xlsx;
     POST "/meetings" WorkCases => meeting::create;
     GET "/meetings/{id}" Meeting => meeting::show;
     POST "/meetings/{id}/commands" MeetingCommand => meeting::command;

@@ -210,7 +210,10 @@ async fn an_unrelated_organisations_records_never_leak() {
             format!("/api/search/records?q={canary}"),
             format!("/api/search/records?q={canary}の経過"),
             // (The search page echoes the words searched for, so it is checked through the
-            // API, which the page calls.)
+            // API, which the page calls, and through its file, which does not echo them.)
+            format!("/search.csv?q={canary}"),
+            format!("/search.csv?q={canary}の経過"),
+            "/reports.csv?month=year".to_owned(),
             format!("/api/cases?person={person}"),
             format!("/api/case-list?person={person}&status=all"),
             "/api/case-list?worker=org&status=all".to_owned(),

@@ -125,12 +125,79 @@ async fn plans_approved_are_reported_to_the_municipality_with_basic_information(
             .expect("the reading audited");
         let subjects: Vec<String> = serde_json::from_str(&read.subjects).unwrap();
         assert_eq!(subjects.len(), 2, "{subjects:?}");
+
+        // The same reports as a file: a row a plan, the restricted case without its person,
+        // audited as an export with the same persons.
+        let csv = reports::export_file(
+            &city.app,
+            &city.caller,
+            from,
+            today,
+            tsunagu_app::FileFormat::Csv,
+        )
+        .await
+        .unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        // (A cell may hold a line break, quoted; rows end in CRLF.)
+        let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+        assert_eq!(lines.len(), 4, "the header and three plans: {csv}");
+        assert!(lines[0].starts_with("\u{feff}報告日（了承日）,ケース番号,プランの版,氏名,"));
+        let row_a = lines
+            .iter()
+            .find(|l| l.contains("報告 あ"))
+            .expect("A's row");
+        assert!(
+            row_a.contains("報告のみ") && row_a.contains("つなぐ市本町1丁目"),
+            "{row_a}"
+        );
+        assert!(row_a.contains("ハローワーク"), "{row_a}");
+        let row_b = lines
+            .iter()
+            .find(|l| l.contains("報告 い"))
+            .expect("B's row");
+        assert!(
+            row_b.contains("支援決定あり") && row_b.contains("住居確保給付金"),
+            "{row_b}"
+        );
+        assert!(
+            !csv.contains("報告 う") && !csv.contains("報告 え"),
+            "{csv}"
+        );
+        assert!(csv.contains("（閲覧制限のあるケース）"), "{csv}");
+        let rows = city
+            .app
+            .store
+            .audit_query(&AuditQuery {
+                tenant: Some(city.caller.actor.tenant_id),
+                user: Some(city.caller.actor.user_id),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let exported = rows
+            .iter()
+            .map(|c| &c.row)
+            .find(|r| r.action == "plan_reports.exported")
+            .expect("the export audited");
+        let exported: Vec<String> = serde_json::from_str(&exported.subjects).unwrap();
+        assert_eq!(exported, subjects);
         // Only the municipal department's officers: the agency's worker and lead get 403.
         for role in ["worker", "lead", "hw"] {
             let u = t.user(role).await;
             let e = reports::received(&u.app, &u.caller, from, today)
                 .await
                 .unwrap_err();
+            assert_eq!(e.code, "auth.forbidden", "{role}");
+            let e = reports::export_file(
+                &u.app,
+                &u.caller,
+                from,
+                today,
+                tsunagu_app::FileFormat::Xlsx,
+            )
+            .await
+            .unwrap_err();
             assert_eq!(e.code, "auth.forbidden", "{role}");
         }
         db.finish().await;

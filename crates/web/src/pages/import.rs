@@ -86,15 +86,28 @@ pub async fn submit(
         Err(e) => return Ok(file_refused(p, &e)),
     };
     let importing = crate::imports::wants_import(&upload);
+    // The page's script asks for the progress under the token it sent.
+    let token = upload
+        .fields
+        .iter()
+        .find(|(k, _)| k == "progress_token")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let req = match crate::imports::request_of(upload) {
         Ok(req) => req,
         Err(e) => return Ok(file_refused(p, &e)),
     };
-    let result = if importing {
-        import::run(&app, &auth, &req, &()).await
-    } else {
-        import::check(&app, &auth, &req, &()).await
+    let tracker = app.imports.track(auth.actor.user_id, &token);
+    let progress: &dyn import::Progress = match &tracker {
+        Some(t) => t,
+        None => &(),
     };
+    let result = if importing {
+        import::run(&app, &auth, &req, progress).await
+    } else {
+        import::check(&app, &auth, &req, progress).await
+    };
+    drop(tracker);
     let (report, status) = match result {
         Ok(report) => (report, StatusCode::OK),
         Err(e)
@@ -150,4 +163,25 @@ fn file_refused(mut p: ImportPage, e: &ApiError) -> axum::response::Response {
     p.file_error = Some(e.message.clone());
     p.notice = Some(notice);
     render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ProgressQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// How far the caller's import under `token` is (JSON for the page's script); 404 when the
+/// caller has none under it.
+pub async fn progress(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    axum::extract::Query(q): axum::extract::Query<ProgressQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    use axum::response::IntoResponse;
+    tsunagu_app::access::import_records(&auth)?;
+    Ok(match app.imports.read(auth.actor.user_id, &q.token) {
+        Some(p) => axum::Json(p).into_response(),
+        None => return Err(tsunagu_app::Error::not_found().into()),
+    })
 }

@@ -120,30 +120,8 @@ struct RecordsPage {
     error: Option<String>,
     found: Vec<CaseFound>,
     more: bool,
-}
-
-/// The Japanese name of a kind of record (an event type) in search results.
-fn record_kind_label(kind: &str) -> &'static str {
-    match kind {
-        "intake_recorded" => "相談受付・申込票",
-        "contact_recorded" => "支援経過",
-        "contact_corrected" => "支援経過（訂正）",
-        "assessment_recorded" => "アセスメント",
-        "plan_drafted" => "プラン",
-        "plan_returned" => "プランの差し戻し",
-        "support_decision_recorded" => "支援決定",
-        "monitoring_recorded" => "モニタリング",
-        "evaluation_recorded" => "評価",
-        "emergency_support_recorded" => "緊急的な支援",
-        "referral_made" | "referral_followed_up" | "referral_confirmed" => "つなぎ",
-        "suspended" => "中断",
-        "meeting_noted" => "会議の記録",
-        "closed" => "終結",
-        "follow_up_recorded" => "フォローアップ",
-        "reopened" => "ケースの再開",
-        "attachment_added" => "添付書類",
-        _ => "記録",
-    }
+    /// The query of the results' files (`q=…`, encoded).
+    files: String,
 }
 
 /// A fragment cut at its marks.
@@ -182,6 +160,9 @@ pub async fn search_records(
         error: None,
         found: Vec::new(),
         more: false,
+        files: form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", q.q.trim())
+            .finish(),
     };
     if !page.searched {
         return Ok(render(&page));
@@ -202,7 +183,7 @@ pub async fn search_records(
                         .iter()
                         .map(|r| RecordLine {
                             on: r.on,
-                            kind: record_kind_label(&r.kind),
+                            kind: tsunagu_app::search::record_kind_label(&r.kind),
                             pieces: pieces(&r.fragment, &r.marks),
                         })
                         .collect(),
@@ -220,6 +201,35 @@ pub async fn search_records(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The search's results as CSV for Excel, a row a record found.
+pub async fn search_records_csv(
+    state: State<AppState>,
+    page: Page,
+    query: Query<RecordsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    export_records(state, page, query, tsunagu_app::FileFormat::Csv).await
+}
+
+/// The same as an xlsx workbook.
+pub async fn search_records_xlsx(
+    state: State<AppState>,
+    page: Page,
+    query: Query<RecordsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    export_records(state, page, query, tsunagu_app::FileFormat::Xlsx).await
+}
+
+async fn export_records(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Query(q): Query<RecordsQuery>,
+    format: tsunagu_app::FileFormat,
+) -> Result<axum::response::Response, super::PageError> {
+    let bytes = tsunagu_app::search::export_file(&app, &auth, &q.q, format).await?;
+    let day = app.clock.today();
+    Ok(super::download(format, &format!("search-{day}"), bytes))
 }
 
 fn sex_options() -> [(&'static str, &'static str); 4] {

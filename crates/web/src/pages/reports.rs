@@ -4,8 +4,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use tsunagu_app::reports::PlanReport;
-use tsunagu_core::wareki;
+use tsunagu_app::reports::{Period, PlanReport};
 
 use super::filters;
 use super::{Chrome, PageResult, render};
@@ -25,38 +24,21 @@ pub struct ReportsQuery {
 struct ReportsPage {
     chrome: Chrome,
     period: String,
+    /// The query of the files of the period shown (`?month=2026-11`).
+    files: String,
     month: String,
     reports: Vec<PlanReport>,
     report_only: usize,
 }
 
-/// The period a query asks for: its month (this month by default), or the fiscal year so far
-/// for `year`.
-pub fn period_of(
-    month: &str,
-    today: jiff::civil::Date,
-) -> (jiff::civil::Date, jiff::civil::Date, String) {
-    if month.trim() == "year" {
-        let fy = wareki::fiscal_year(today);
-        let first = jiff::civil::Date::new(fy, 4, 1).unwrap_or(today);
-        return (
-            first,
-            today,
-            format!("{}（今日まで）", wareki::fiscal_year_label(today)),
-        );
+/// The period a query asks for: its month (this month when empty), or the fiscal year so far
+/// for `year`; None when the month cannot be read.
+pub fn period_asked(month: &str, today: jiff::civil::Date) -> Option<Period> {
+    match month.trim() {
+        "" => Some(Period::this_month(today)),
+        "year" => Some(Period::FiscalYearSoFar),
+        m => super::caselist::parse_month(m).map(|(year, month)| Period::Month { year, month }),
     }
-    let (y, m) = super::caselist::parse_month(month).unwrap_or((today.year(), today.month()));
-    let first = jiff::civil::Date::new(y, m, 1).unwrap_or(today.first_of_month());
-    let era_year = wareki::format(first)
-        .split('年')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    (
-        first,
-        first.last_of_month().min(today),
-        format!("{era_year}年{m}月"),
-    )
 }
 
 pub async fn list(
@@ -65,13 +47,58 @@ pub async fn list(
     Query(q): Query<ReportsQuery>,
 ) -> PageResult {
     let today = app.clock.today();
-    let (from, until, period) = period_of(&q.month, today);
-    let reports = tsunagu_app::reports::received(&app, &auth, from, until.max(from)).await?;
+    // A month that cannot be read shows this month (the heading names the month shown).
+    let period = period_asked(&q.month, today).unwrap_or(Period::this_month(today));
+    let (from, until) = period.days(today);
+    let reports = tsunagu_app::reports::received(&app, &auth, from, until).await?;
     Ok(render(&ReportsPage {
         chrome: Chrome::of(&auth, today),
-        period,
+        period: period.label(today),
+        files: match period {
+            Period::FiscalYearSoFar => "?month=year".to_owned(),
+            Period::Month { year, month } => format!("?month={year}-{month:02}"),
+        },
         month: q.month.trim().to_owned(),
         report_only: reports.iter().filter(|r| r.report_only).count(),
         reports,
     }))
+}
+
+/// The reports of the period as CSV for Excel (400 for a month that cannot be read).
+pub async fn export_csv(
+    state: State<AppState>,
+    page: Page,
+    query: Query<ReportsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    export(state, page, query, tsunagu_app::FileFormat::Csv).await
+}
+
+/// The same as an xlsx workbook.
+pub async fn export_xlsx(
+    state: State<AppState>,
+    page: Page,
+    query: Query<ReportsQuery>,
+) -> Result<axum::response::Response, super::PageError> {
+    export(state, page, query, tsunagu_app::FileFormat::Xlsx).await
+}
+
+async fn export(
+    State(app): State<AppState>,
+    Page(auth): Page,
+    Query(q): Query<ReportsQuery>,
+    format: tsunagu_app::FileFormat,
+) -> Result<axum::response::Response, super::PageError> {
+    let today = app.clock.today();
+    let period = period_asked(&q.month, today).ok_or_else(invalid_month)?;
+    let (from, until) = period.days(today);
+    let bytes = tsunagu_app::reports::export_file(&app, &auth, from, until, format).await?;
+    Ok(super::download(format, &format!("reports-{from}"), bytes))
+}
+
+/// The refusal of a month that cannot be read.
+pub fn invalid_month() -> tsunagu_app::Error {
+    tsunagu_app::Error::bad_request(
+        "reports.invalid_month",
+        "月は 2026-11 の形で指定してください。",
+    )
 }

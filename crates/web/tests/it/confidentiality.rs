@@ -192,6 +192,17 @@ async fn meeting_minutes_are_for_members_only_on_the_meetings_basis() {
             StatusCode::NOT_FOUND
         );
         assert!(!ids(&hw.get("/api/meetings").await.1).contains(&meeting));
+        // The list as a file: the member's holds the meeting, the non-member's does not.
+        let (s, csv) = worker.page("/meetings.csv").await;
+        assert_eq!(s, StatusCode::OK, "{csv}");
+        assert!(
+            csv.lines()
+                .any(|l| l.contains(",支援会議,支援会議,1,予定・開催中,")),
+            "{csv}"
+        );
+        let (s, csv) = hw.page("/meetings.csv").await;
+        assert_eq!(s, StatusCode::OK, "{csv}");
+        assert!(!csv.contains("支援会議,"), "{csv}");
         for path in [
             format!("/api/cases/{case}"),
             format!("/api/cases/{case}/timeline"),
@@ -385,7 +396,27 @@ async fn a_disclosure_holds_the_person_s_records_and_names_what_is_withheld() {
         });
         assert!(found, "the contact in the workbook");
 
-        // A tenant that has restricted fields included for the person: the phone is there,
+        // A lead the restriction names has the phone included for the person, flagged.
+        let restrict = |users: serde_json::Value| json!({"action": "restrict_fields", "fields": ["phone"], "users": users});
+        let (s, _) = worker
+            .person_cmd(
+                &person,
+                restrict(json!([w.user_id("worker"), w.user_id("lead")])),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, html) = lead.page(&format!("/persons/{person}/disclosure")).await;
+        assert!(html.contains("090-5555-6666"), "included: {html}");
+        assert!(
+            html.contains("記載した制限項目") && !html.contains("記載していない項目"),
+            "flagged for review: {html}"
+        );
+        let (s, _) = worker
+            .person_cmd(&person, restrict(json!([w.user_id("worker")])))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+
+        // A tenant that has restricted fields included for any lead: the phone is there,
         // flagged for review, and the audit entry says it was included.
         let admin = w.login("admin").await;
         let (_, mut settings) = admin.get("/api/settings").await;
@@ -415,9 +446,12 @@ async fn a_disclosure_holds_the_person_s_records_and_names_what_is_withheld() {
             .get(&format!("/api/audit?person={person}"))
             .await;
         assert!(log.to_string().contains("person.disclosed"), "{log}");
-        assert!(
-            log.to_string().contains("included_restricted_fields=1"),
-            "{log}"
+        assert_eq!(
+            log.to_string()
+                .matches("included_restricted_fields=1")
+                .count(),
+            2,
+            "the named lead's and the tenant's inclusion: {log}"
         );
         db.finish().await;
     }

@@ -315,6 +315,19 @@ async fn the_municipal_officer_reads_the_plans_reported() {
         assert_eq!(body["code"], "reports.invalid_month");
         let (s, _) = worker.get("/api/reports").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+        // The page offers the month shown as files; the workbook has the page's columns.
+        assert!(html.contains("href=\"/reports.xlsx?month="), "{html}");
+        use calamine::Reader;
+        let mut book = city.workbook("/reports.xlsx?month=year").await;
+        let sheet = book.worksheet_range("報告の受付").unwrap();
+        assert_eq!(
+            sheet.get((0, 3)),
+            Some(&calamine::Data::String("氏名".into()))
+        );
+        let (s, csv) = city.page("/reports.csv?month=abc").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{csv}");
+        let (s, _) = worker.page("/reports.csv").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         let (_, page) = worker.page("/").await;
         assert!(!page.contains("href=\"/reports\""));
         db.finish().await;

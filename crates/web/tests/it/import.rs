@@ -92,6 +92,11 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
         assert!(html.contains("id=\"f-file\""));
 
         // A row with a problem: listed by row and column; no import button; nothing written.
+        // The page's script sent a token: the rows checked can be asked for under it.
+        assert!(
+            html.contains("data-progress-url=\"/import/progress\""),
+            "{html}"
+        );
         let with_error =
             "お客様,生年月日,受付日\r\n頁取込　一子,H2.3.4,R8.4.1\r\n頁取込　二子,2.3.4,\r\n";
         let (s, html) = post(&lead, upload(&lead, "一覧.csv", with_error)).await;
@@ -133,9 +138,25 @@ async fn a_file_is_checked_mapped_imported_once_through_the_page() {
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("id=\"import-go\""), "{html}");
         assert!(html.contains("2人を取り込む"), "{html}");
-        let (s, html) = post(&lead, next(&lead, &html, "import", &[], false)).await;
+        let token = "page-progress-0001";
+        let (s, html) = post(
+            &lead,
+            next(&lead, &html, "import", &[], false).text("progress_token", token),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{html}");
         assert!(html.contains("id=\"import-done\""), "{html}");
+        // How far it went, as the page's script asked while it waited: both rows checked,
+        // then written.
+        let (s, progress) = lead.get(&format!("/import/progress?token={token}")).await;
+        assert_eq!(s, StatusCode::OK, "{progress}");
+        assert_eq!(progress["done"], 2, "{progress}");
+        assert_eq!(progress["total"], 2, "{progress}");
+        assert_eq!(progress["writing"], true, "{progress}");
+        assert_eq!(progress["finished"], true, "{progress}");
+        let worker = w.login("worker").await;
+        let (s, _) = worker.get(&format!("/import/progress?token={token}")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         assert!(html.contains("相談者 2人を登録し、ケース 1件"), "{html}");
         assert_eq!(persons_named(&lead, "頁取込").await, 2);
         // Each record names its file and row: the person's history and the case's timeline.

@@ -481,6 +481,19 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
         ("GET", "/stats/consultations.csv") => vec![get("/stats/consultations.csv".into())],
         ("GET", "/stats/consultations.xlsx") => vec![get("/stats/consultations.xlsx".into())],
         ("GET", "/reports") => vec![get("/reports".into())],
+        // No import under this token: 404 to whoever may import.
+        ("GET", "/import/progress") => vec![req(
+            m,
+            "/import/progress?token=matrix-0123456789".into(),
+            None,
+            StatusCode::NOT_FOUND,
+        )],
+        ("GET", "/meetings.csv") => vec![get("/meetings.csv".into())],
+        ("GET", "/meetings.xlsx") => vec![get("/meetings.xlsx".into())],
+        ("GET", "/search.csv") => vec![get("/search.csv?q=マトリクス".into())],
+        ("GET", "/search.xlsx") => vec![get("/search.xlsx?q=マトリクス".into())],
+        ("GET", "/reports.csv") => vec![get("/reports.csv".into())],
+        ("GET", "/reports.xlsx") => vec![get("/reports.xlsx".into())],
         ("GET", "/stats/process.csv") => vec![get("/stats/process.csv".into())],
         ("GET", "/stats/process.xlsx") => vec![get("/stats/process.xlsx".into())],
         // An unknown form: refused (422), nothing changes.

@@ -93,6 +93,33 @@ async fn records_are_found_by_their_words_only_where_the_caller_may_read() {
         assert!(!html.contains(&theirs), "{html}");
         assert!(html.contains("支援経過"), "{html}");
 
+        // The results as a file: a row a record found, in the caller's cases only, audited
+        // as an export with the persons in it (never the words).
+        assert!(
+            html.contains("href=\"/search.csv?q=%E6%BB%9E%E7%B4%8D\""),
+            "{html}"
+        );
+        let (s, csv) = worker.page("/search.csv?q=%E6%BB%9E%E7%B4%8D").await;
+        assert_eq!(s, StatusCode::OK, "{csv}");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2, "the header and the one record: {csv}");
+        assert!(lines[0].starts_with("\u{feff}ケース番号,氏名,"), "{csv}");
+        assert!(
+            lines[1].contains("検索 一郎") && lines[1].contains(",支援経過,"),
+            "{csv}"
+        );
+        assert!(lines[1].contains("家賃を３か月滞納している"), "{csv}");
+        assert!(!csv.contains("検索 二郎"), "{csv}");
+        use calamine::Reader;
+        let mut book = worker.workbook("/search.xlsx?q=%E6%BB%9E%E7%B4%8D").await;
+        let sheet = book.worksheet_range("記録の検索").unwrap();
+        assert_eq!(
+            sheet.get((1, 1)),
+            Some(&calamine::Data::String("検索 一郎".into()))
+        );
+        let (s, _) = worker.page("/search.csv?q=%20").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
         // No words: said beside the box (page) and with a code (API); nothing searched.
         let (s, body) = worker.get("/api/search/records?q=%20").await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -115,9 +142,16 @@ async fn records_are_found_by_their_words_only_where_the_caller_may_read() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.row.action == "case.search_records")
+            .filter(|e| e.row.action.starts_with("case.search_"))
             .collect();
-        assert!(!entries.is_empty());
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.row.action == "case.search_exported"
+                    && serde_json::from_str::<Vec<String>>(&e.row.subjects)
+                        .is_ok_and(|s| s.len() == 1)),
+            "the export audited with its person"
+        );
         for e in &entries {
             let text = serde_json::to_string(e).unwrap();
             assert!(!text.contains("滞納") && !text.contains("ガス"), "{text}");
