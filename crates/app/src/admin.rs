@@ -285,8 +285,24 @@ pub struct AuditSearch {
 /// Breach response: what a user or session accessed between two times, or everyone who
 /// accessed a person. For auditors and administrators; entries hold identifiers only.
 pub async fn audit_log(app: &App, auth: &Caller, q: AuditSearch) -> Result<Vec<ChainedRow>> {
+    let rows = audit_rows(app, auth, q).await?;
+    app.store
+        .audit(&[auth
+            .audit("audit.read")
+            .basis(Basis::Administration)
+            .detail(format!("results={}", rows.len()))])
+        .await?;
+    Ok(rows)
+}
+
+/// The entries that match, newest first (not audited: the caller audits what it does).
+pub(crate) async fn audit_rows(
+    app: &App,
+    auth: &Caller,
+    q: AuditSearch,
+) -> Result<Vec<ChainedRow>> {
     access::read_audit(auth)?;
-    let rows = app
+    Ok(app
         .store
         .audit_query(&AuditQuery {
             tenant: Some(auth.actor.tenant_id),
@@ -297,14 +313,7 @@ pub async fn audit_log(app: &App, auth: &Caller, q: AuditSearch) -> Result<Vec<C
             until: q.until,
             limit: q.limit.unwrap_or(1000),
         })
-        .await?;
-    app.store
-        .audit(&[auth
-            .audit("audit.read")
-            .basis(Basis::Administration)
-            .detail(format!("results={}", rows.len()))])
-        .await?;
-    Ok(rows)
+        .await?)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -44,6 +44,7 @@ impl FileFormat {
 pub mod accounts;
 pub mod admin;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod caseload;
 pub mod cases;

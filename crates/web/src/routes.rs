@@ -134,6 +134,8 @@ routes! {
     GET "/admin" Administer => pages::admin::show;
     POST "/admin" Administer => pages::admin::submit;
     GET "/admin/audit" ReadAudit => pages::audit::show;
+    GET "/admin/audit.csv" ReadAudit => pages::audit::export_csv;
+    GET "/admin/audit.xlsx" ReadAudit => pages::audit::export_xlsx;
     GET "/persons" WorkCases => person::search;
     GET "/search" WorkCases => person::search_records;
     GET "/search.csv" WorkCases => person::search_records_csv;

@@ -333,6 +333,39 @@ async fn an_administrator_resets_a_lost_password() {
         );
         // The worker's own actions are not the administrator's.
         assert!(!page.contains("<code>case.read</code>"), "{page}");
+        // The same entries as a file for an inspection: the filters carried, the action in
+        // words beside its code; the export is itself in the trail.
+        let admin_id = w.user_id("admin").to_string();
+        assert!(
+            page.contains(&format!("href=\"/admin/audit.csv?user={admin_id}\"")),
+            "{page}"
+        );
+        let (s, csv) = auditor
+            .page(&format!("/admin/audit.csv?user={admin_id}"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{csv}");
+        assert!(
+            csv.starts_with("\u{feff}日時,職員,操作,操作のコード,対象,相談者の数,根拠,詳細\r\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains(",パスワードのリセット,password.reset,"),
+            "{csv}"
+        );
+        assert!(!csv.contains(",case.read,"), "{csv}");
+        let (s, _) = auditor.page("/admin/audit.csv?from=8年1月1日").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, trail) = auditor
+            .get(&format!("/api/audit?user={}", w.user_id("auditor")))
+            .await;
+        assert!(
+            trail
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["action"] == "audit.exported"),
+            "{trail}"
+        );
         let (s, page) = auditor.page(&format!("/admin/audit?user={id}")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(!page.contains("<code>password.reset</code>"), "{page}");
@@ -345,6 +378,8 @@ async fn an_administrator_resets_a_lost_password() {
         // Not for those who work cases.
         let lead = w.login("lead").await;
         let (s, _) = lead.page("/admin/audit").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = lead.page("/admin/audit.xlsx").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
 }

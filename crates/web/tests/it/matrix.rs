@@ -488,6 +488,8 @@ async fn requests(f: &Fixture, spec: &RouteSpec, cell: Cell, n: usize) -> Vec<Re
             None,
             StatusCode::NOT_FOUND,
         )],
+        ("GET", "/admin/audit.csv") => vec![get("/admin/audit.csv".into())],
+        ("GET", "/admin/audit.xlsx") => vec![get("/admin/audit.xlsx".into())],
         ("GET", "/meetings.csv") => vec![get("/meetings.csv".into())],
         ("GET", "/meetings.xlsx") => vec![get("/meetings.xlsx".into())],
         ("GET", "/search.csv") => vec![get("/search.csv?q=マトリクス".into())],
