@@ -22,6 +22,8 @@ pub struct Settings {
     pub lead: String,
     /// The municipal officer who reads the plans reported.
     pub city: String,
+    /// The administrator who reads the audit trail.
+    pub admin: String,
     /// Whose cases take the appended contact records (the reading worker's when it is absent).
     pub writer: String,
     pub password: String,
@@ -260,6 +262,9 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
     let city = Session::login(&base, &settings.city, &settings.password)
         .await
         .context("the municipal officer's login (`city`)")?;
+    let admin = Session::login(&base, &settings.admin, &settings.password)
+        .await
+        .context("the administrator's login (`admin`)")?;
     let cases = worker.case_ids("/api/cases?worker=me&limit=500").await?;
     if cases.is_empty() {
         bail!("the worker has no cases: generate data first (`tsunagu generate --persons N`)");
@@ -421,6 +426,19 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             static_ceiling,
             &city,
             Arc::new(|_, _| vec!["/api/reports?month=year".into()]),
+        ),
+        (
+            "reports received as xlsx (fiscal year)",
+            static_ceiling,
+            &city,
+            Arc::new(|_, _| vec!["/reports.xlsx?month=year".into()]),
+        ),
+        (
+            // The newest 10,000 entries of the trail, every member of staff.
+            "audit trail as xlsx (10,000 entries)",
+            static_ceiling,
+            &admin,
+            Arc::new(|_, _| vec!["/admin/audit.xlsx".into()]),
         ),
     ];
     for (n, (name, ceiling, session, paths)) in reads.into_iter().enumerate() {

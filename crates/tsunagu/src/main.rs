@@ -450,6 +450,7 @@ async fn main() -> anyhow::Result<()> {
                     worker: "worker".into(),
                     lead: "lead".into(),
                     city: "city".into(),
+                    admin: "admin".into(),
                     writer: "worker2".into(),
                     password: demo::DEMO_PASSWORD.into(),
                     only,
