@@ -263,3 +263,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             })
     }
 }
+
+/// The file a download route answers, read from its path's ending: `/cases.csv` is CSV for
+/// Excel, `/cases.xlsx` a workbook; one handler serves both routes.
+pub struct FileKind(pub tsunagu_app::FileFormat);
+
+impl<S: Send + Sync> FromRequestParts<S> for FileKind {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let path = parts.uri.path();
+        if path.ends_with(".xlsx") {
+            Ok(FileKind(tsunagu_app::FileFormat::Xlsx))
+        } else if path.ends_with(".csv") {
+            Ok(FileKind(tsunagu_app::FileFormat::Csv))
+        } else {
+            Err(ApiError::not_found())
+        }
+    }
+}

@@ -403,28 +403,13 @@ async fn multipart_token(bytes: axum::body::Bytes, boundary: String) -> Option<S
     None
 }
 
-/// The dashboard's due list (the caller's own cases) as a CSV file for Excel.
-pub async fn due_csv(
+/// The dashboard's due list (the caller's own cases) as a file for Excel (`.csv`, `.xlsx`).
+pub async fn due_file(
     State(app): State<AppState>,
     Page(auth): Page,
-) -> Result<Response, crate::pages::PageError> {
-    due_file(&app, &auth, tsunagu_app::FileFormat::Csv).await
-}
-
-/// The dashboard's due list as an xlsx workbook.
-pub async fn due_xlsx(
-    State(app): State<AppState>,
-    Page(auth): Page,
-) -> Result<Response, crate::pages::PageError> {
-    due_file(&app, &auth, tsunagu_app::FileFormat::Xlsx).await
-}
-
-async fn due_file(
-    app: &AppState,
-    auth: &crate::auth::Auth,
-    format: tsunagu_app::FileFormat,
+    crate::extract::FileKind(format): crate::extract::FileKind,
 ) -> Result<Response, crate::pages::PageError> {
     let bytes =
-        tsunagu_app::due::export_file(app, auth, tsunagu_app::due::Scope::Mine, format).await?;
+        tsunagu_app::due::export_file(&app, &auth, tsunagu_app::due::Scope::Mine, format).await?;
     Ok(crate::pages::download(format, "due", bytes))
 }

@@ -8,6 +8,20 @@ use tsunagu_store::AuditQuery;
 
 use crate::harness::*;
 
+/// The audit entries of one member of staff.
+async fn trail_of(u: &User) -> Vec<tsunagu_store::ChainedRow> {
+    u.app
+        .store
+        .audit_query(&AuditQuery {
+            tenant: Some(u.caller.actor.tenant_id),
+            user: Some(u.caller.actor.user_id),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn plans_approved_are_reported_to_the_municipality_with_basic_information() {
     for db in TestDb::all().await {
@@ -104,17 +118,7 @@ async fn plans_approved_are_reported_to_the_municipality_with_basic_information(
                 .is_empty()
         );
         // Audited with the persons named (A and B; not C, whose person was not shown).
-        let rows = city
-            .app
-            .store
-            .audit_query(&AuditQuery {
-                tenant: Some(city.caller.actor.tenant_id),
-                user: Some(city.caller.actor.user_id),
-                limit: 1000,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let rows = trail_of(&city).await;
         let read = rows
             .iter()
             .map(|c| &c.row)
@@ -164,17 +168,7 @@ async fn plans_approved_are_reported_to_the_municipality_with_basic_information(
             "{csv}"
         );
         assert!(csv.contains("（閲覧制限のあるケース）"), "{csv}");
-        let rows = city
-            .app
-            .store
-            .audit_query(&AuditQuery {
-                tenant: Some(city.caller.actor.tenant_id),
-                user: Some(city.caller.actor.user_id),
-                limit: 1000,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let rows = trail_of(&city).await;
         let exported = rows
             .iter()
             .map(|c| &c.row)

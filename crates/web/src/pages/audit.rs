@@ -144,29 +144,12 @@ fn query_of(q: &AuditQuery) -> String {
     s.finish()
 }
 
-/// The entries the filters select (at most 10,000) as CSV for Excel.
-pub async fn export_csv(
-    state: State<AppState>,
-    page: Page,
-    query: Query<AuditQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, query, tsunagu_app::FileFormat::Csv).await
-}
-
-/// The same as an xlsx workbook.
-pub async fn export_xlsx(
-    state: State<AppState>,
-    page: Page,
-    query: Query<AuditQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, query, tsunagu_app::FileFormat::Xlsx).await
-}
-
-async fn export(
+/// The entries the filters select (at most 10,000) as a file for Excel (`.csv`, `.xlsx`).
+pub async fn export(
     State(app): State<AppState>,
     Page(auth): Page,
+    crate::extract::FileKind(format): crate::extract::FileKind,
     Query(q): Query<AuditQuery>,
-    format: tsunagu_app::FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
     use axum::response::IntoResponse;
     crate::access::read_audit(&auth)?;

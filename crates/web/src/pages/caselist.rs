@@ -350,26 +350,6 @@ fn query_string(q: &ListQuery) -> String {
     s.finish()
 }
 
-/// 支援ケース一覧.
-/// The whole list as the filters select it, as a CSV file for Excel (422 with the problems
-/// when a filter cannot be read).
-pub async fn export_csv(
-    state: State<AppState>,
-    page: Page,
-    query: Query<ListQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, query, tsunagu_app::FileFormat::Csv).await
-}
-
-/// The same as an xlsx workbook.
-pub async fn export_xlsx(
-    state: State<AppState>,
-    page: Page,
-    query: Query<ListQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, query, tsunagu_app::FileFormat::Xlsx).await
-}
-
 /// The request of the whole list the filters select (files, print), for a role that works
 /// cases; a filter that cannot be read answers 422 with its problems, nothing listed.
 fn whole_list_request(
@@ -385,11 +365,12 @@ fn whole_list_request(
     })
 }
 
-async fn export(
+/// The whole list the filters select as a file for Excel (`.csv`, `.xlsx`).
+pub async fn export(
     State(app): State<AppState>,
     Page(auth): Page,
+    crate::extract::FileKind(format): crate::extract::FileKind,
     Query(q): Query<ListQuery>,
-    format: tsunagu_app::FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
     let req = match whole_list_request(&q, &auth) {
         Ok(r) => r,

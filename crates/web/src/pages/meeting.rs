@@ -75,26 +75,11 @@ pub async fn list(State(app): State<AppState>, Page(auth): Page) -> PageResult {
     Ok(render(&meetings_page(&app, &auth, controls, None).await?))
 }
 
-/// The meetings of the list as CSV for Excel.
-pub async fn export_csv(
-    state: State<AppState>,
-    page: Page,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, tsunagu_app::FileFormat::Csv).await
-}
-
-/// The same as an xlsx workbook.
-pub async fn export_xlsx(
-    state: State<AppState>,
-    page: Page,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, tsunagu_app::FileFormat::Xlsx).await
-}
-
-async fn export(
+/// The meetings of the list as a file for Excel (`.csv`, `.xlsx`).
+pub async fn export(
     State(app): State<AppState>,
     Page(auth): Page,
-    format: tsunagu_app::FileFormat,
+    crate::extract::FileKind(format): crate::extract::FileKind,
 ) -> Result<axum::response::Response, super::PageError> {
     let bytes = meetings::export_file(&app, &auth, None, format).await?;
     let day = app.clock.today();

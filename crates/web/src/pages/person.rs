@@ -203,29 +203,12 @@ pub async fn search_records(
     }
 }
 
-/// The search's results as CSV for Excel, a row a record found.
-pub async fn search_records_csv(
-    state: State<AppState>,
-    page: Page,
-    query: Query<RecordsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export_records(state, page, query, tsunagu_app::FileFormat::Csv).await
-}
-
-/// The same as an xlsx workbook.
-pub async fn search_records_xlsx(
-    state: State<AppState>,
-    page: Page,
-    query: Query<RecordsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export_records(state, page, query, tsunagu_app::FileFormat::Xlsx).await
-}
-
-async fn export_records(
+/// The search's results as a file for Excel (`.csv`, `.xlsx`), a row a record found.
+pub async fn search_records_file(
     State(app): State<AppState>,
     Page(auth): Page,
+    crate::extract::FileKind(format): crate::extract::FileKind,
     Query(q): Query<RecordsQuery>,
-    format: tsunagu_app::FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
     let bytes = tsunagu_app::search::export_file(&app, &auth, &q.q, format).await?;
     let day = app.clock.today();

@@ -64,29 +64,13 @@ pub async fn list(
     }))
 }
 
-/// The reports of the period as CSV for Excel (400 for a month that cannot be read).
-pub async fn export_csv(
-    state: State<AppState>,
-    page: Page,
-    query: Query<ReportsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, query, tsunagu_app::FileFormat::Csv).await
-}
-
-/// The same as an xlsx workbook.
-pub async fn export_xlsx(
-    state: State<AppState>,
-    page: Page,
-    query: Query<ReportsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    export(state, page, query, tsunagu_app::FileFormat::Xlsx).await
-}
-
-async fn export(
+/// The reports of the period as a file for Excel (`.csv`, `.xlsx`; 400 for a month that
+/// cannot be read).
+pub async fn export(
     State(app): State<AppState>,
     Page(auth): Page,
+    crate::extract::FileKind(format): crate::extract::FileKind,
     Query(q): Query<ReportsQuery>,
-    format: tsunagu_app::FileFormat,
 ) -> Result<axum::response::Response, super::PageError> {
     let today = app.clock.today();
     let period = period_asked(&q.month, today).ok_or_else(invalid_month)?;

@@ -6,6 +6,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use tsunagu_app::FileFormat;
+
+use crate::extract::FileKind;
 use tsunagu_app::stats::NationalReport;
 use tsunagu_core::stats::Indicators;
 use tsunagu_core::wareki;
@@ -95,72 +97,34 @@ fn fiscal_year_of(q: &StatsQuery, today: jiff::civil::Date) -> i16 {
         .unwrap_or(this_year)
 }
 
-/// The same table as a CSV file for Excel.
-pub async fn national_csv(
+/// The same table as a file for Excel (`.csv` or `.xlsx`).
+pub async fn national_file(
     state: State<AppState>,
     page: Page,
+    kind: FileKind,
     query: Query<StatsQuery>,
 ) -> Result<axum::response::Response, super::PageError> {
-    file(state, page, query, StatsFile::National, FileFormat::Csv).await
+    file(state, page, query, StatsFile::National, kind.0).await
 }
 
-/// The same table as an xlsx workbook.
-pub async fn national_xlsx(
+/// The breakdown of new consultations as a file.
+pub async fn consultations_file(
     state: State<AppState>,
     page: Page,
+    kind: FileKind,
     query: Query<StatsQuery>,
 ) -> Result<axum::response::Response, super::PageError> {
-    file(state, page, query, StatsFile::National, FileFormat::Xlsx).await
+    file(state, page, query, StatsFile::Consultations, kind.0).await
 }
 
-/// The breakdown of new consultations as a CSV file.
-pub async fn consultations_csv(
+/// The process figures as a file.
+pub async fn process_file(
     state: State<AppState>,
     page: Page,
+    kind: FileKind,
     query: Query<StatsQuery>,
 ) -> Result<axum::response::Response, super::PageError> {
-    file(
-        state,
-        page,
-        query,
-        StatsFile::Consultations,
-        FileFormat::Csv,
-    )
-    .await
-}
-
-/// The breakdown of new consultations as an xlsx workbook.
-pub async fn consultations_xlsx(
-    state: State<AppState>,
-    page: Page,
-    query: Query<StatsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    file(
-        state,
-        page,
-        query,
-        StatsFile::Consultations,
-        FileFormat::Xlsx,
-    )
-    .await
-}
-
-/// The process figures as a CSV file.
-pub async fn process_csv(
-    state: State<AppState>,
-    page: Page,
-    query: Query<StatsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    file(state, page, query, StatsFile::Process, FileFormat::Csv).await
-}
-
-/// The process figures as an xlsx workbook.
-pub async fn process_xlsx(
-    state: State<AppState>,
-    page: Page,
-    query: Query<StatsQuery>,
-) -> Result<axum::response::Response, super::PageError> {
-    file(state, page, query, StatsFile::Process, FileFormat::Xlsx).await
+    file(state, page, query, StatsFile::Process, kind.0).await
 }
 
 /// The tables of the page a file can be saved of.
