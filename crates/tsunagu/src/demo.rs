@@ -247,6 +247,38 @@ impl Demo<'_> {
         }
     }
 
+    /// A case still in support: its monitorings as they fall due, most kept up (one in seven
+    /// is left overdue for the due list).
+    async fn monitor_as_due(
+        &mut self,
+        actor: &Actor,
+        id: CaseId,
+        state: &mut CaseState,
+        version: &mut u64,
+    ) -> anyhow::Result<()> {
+        while let Some(due) = state.next_monitoring_due_on {
+            let on = plus(due, -self.rng.random_range(0..4));
+            if on > self.today || self.rng.random_range(0..100) < 15 {
+                break;
+            }
+            self.cmd(
+                actor,
+                id,
+                state,
+                version,
+                CaseCommand::RecordMonitoring {
+                    monitored_on: on,
+                    kind: MonitoringKind::Scheduled,
+                    progress: l("生活のリズムが整ってきた。")?,
+                    outcome: MonitoringOutcome::Continue,
+                    note: None,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn cmd(
         &mut self,
         actor: &Actor,
@@ -594,18 +626,38 @@ impl Demo<'_> {
                     },
                 }
             };
-            return self
-                .cmd(
+            self.cmd(
+                a,
+                id,
+                &mut state,
+                &mut version,
+                CaseCommand::Triage {
+                    triaged_on: plus(d0, 1),
+                    outcome,
+                },
+            )
+            .await?;
+            // Most referrals are taken up: the partner confirms within a few weeks.
+            let confirmed_on = plus(d0, self.rng.random_range(5..25));
+            if let Some(referral) = state.referrals.last()
+                && confirmed_on <= self.today
+                && self.rng.random_range(0..100) < 75
+            {
+                let referral_id = referral.id;
+                self.cmd(
                     a,
                     id,
                     &mut state,
                     &mut version,
-                    CaseCommand::Triage {
-                        triaged_on: plus(d0, 1),
-                        outcome,
+                    CaseCommand::ConfirmReferral {
+                        referral_id,
+                        confirmed_on,
+                        note: Some(l("ハローワークの窓口で相談が始まったと確認した。")?),
                     },
                 )
-                .await;
+                .await?;
+            }
+            return Ok(());
         }
         self.cmd(
             a,
@@ -786,9 +838,22 @@ impl Demo<'_> {
             },
         )
         .await?;
+        // The first monitoring: most by the day it is due, some late.
+        let due = state
+            .next_monitoring_due_on
+            .unwrap_or_else(|| plus(started, 14));
+        let monitored = if self.rng.random_range(0..100) < 85 {
+            plus(due, -self.rng.random_range(0..5)).max(plus(started, 1))
+        } else {
+            plus(due, self.rng.random_range(3..20))
+        };
         let mut day = started;
         for i in 0..self.rng.random_range(1..5) {
-            day = plus(day, self.rng.random_range(5..20));
+            let next = plus(day, self.rng.random_range(2..6));
+            if next >= monitored {
+                break;
+            }
+            day = next;
             if day > self.today {
                 return Ok(());
             }
@@ -816,9 +881,8 @@ impl Demo<'_> {
             .await?;
         }
         if target < 60 {
-            return Ok(());
+            return self.monitor_as_due(a, id, &mut state, &mut version).await;
         }
-        let monitored = plus(day, 3);
         if monitored > self.today {
             return Ok(());
         }
@@ -886,7 +950,7 @@ impl Demo<'_> {
             }
         }
         if target < 70 {
-            return Ok(());
+            return self.monitor_as_due(a, id, &mut state, &mut version).await;
         }
         if target < 78 {
             // Contact lost: attempts, then suspension.
