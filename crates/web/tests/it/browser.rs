@@ -1054,12 +1054,31 @@ async fn one_case_through_every_stage_using_only_the_pages() {
     screenshot(&client, "import-check").await;
     fill(&client, "f-file", right.to_str().unwrap()).await;
     click_and_wait(&client, "#import-upload button[type=submit]").await;
+    // The page's script sends a token with the form and asks how far the rows are while it
+    // waits; the token is kept here to ask once more after the import.
+    client
+        .execute(
+            "document.addEventListener('submit', function (e) { var t = e.target.querySelector('input[name=progress_token]'); sessionStorage.setItem('import-token', t ? t.value : ''); }); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
     click_and_wait(&client, "#import-go").await;
     assert!(
         text_of(&client, "#import-done")
             .await
             .contains("相談者 2人を登録し、ケース 1件")
     );
+    let progress = client
+        .execute_async(
+            "var done = arguments[arguments.length - 1]; fetch('/import/progress?token=' + sessionStorage.getItem('import-token')).then(function (r) { return r.ok ? r.json() : r.status; }).then(done, function () { done(null); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(progress["done"], 2, "{progress}");
+    assert_eq!(progress["total"], 2, "{progress}");
+    assert_eq!(progress["finished"], true, "{progress}");
     check_axe(&client, "import done", &mut axe).await;
     std::fs::remove_dir_all(&sheets).unwrap();
 
