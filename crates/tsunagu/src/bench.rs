@@ -399,6 +399,12 @@ pub async fn run(store: Store, settings: Settings) -> anyhow::Result<()> {
             Arc::new(|_, _| vec!["/api/stats/national".into()]),
         ),
         (
+            "consultations broken down (fiscal year)",
+            static_ceiling,
+            &lead,
+            Arc::new(|_, _| vec!["/api/stats/consultations".into()]),
+        ),
+        (
             "process figures (fiscal year)",
             static_ceiling,
             &lead,
