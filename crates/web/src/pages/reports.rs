@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tsunagu_app::reports::{Period, PlanReport};
 
 use super::filters;
-use super::{Chrome, PageResult, render};
+use super::{Chrome, PageResult, render_status};
 use crate::AppState;
 use crate::ui::Page;
 
@@ -24,6 +24,8 @@ pub struct ReportsQuery {
 struct ReportsPage {
     chrome: Chrome,
     period: String,
+    /// The month could not be read: said beside the field.
+    error: Option<String>,
     /// The query of the files of the period shown (`?month=2026-11`).
     files: String,
     month: String,
@@ -47,21 +49,33 @@ pub async fn list(
     Query(q): Query<ReportsQuery>,
 ) -> PageResult {
     let today = app.clock.today();
-    // A month that cannot be read shows this month (the heading names the month shown).
-    let period = period_asked(&q.month, today).unwrap_or(Period::this_month(today));
+    // A month that cannot be read is said beside the field; this month is shown (the heading
+    // names the month shown).
+    let asked = period_asked(&q.month, today);
+    let error = asked.is_none().then(|| invalid_month().message);
+    let period = asked.unwrap_or(Period::this_month(today));
     let (from, until) = period.days(today);
     let reports = tsunagu_app::reports::received(&app, &auth, from, until).await?;
-    Ok(render(&ReportsPage {
-        chrome: Chrome::of(&auth, today),
-        period: period.label(today),
-        files: match period {
-            Period::FiscalYearSoFar => "?month=year".to_owned(),
-            Period::Month { year, month } => format!("?month={year}-{month:02}"),
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok(render_status(
+        status,
+        &ReportsPage {
+            error,
+            chrome: Chrome::of(&auth, today),
+            period: period.label(today),
+            files: match period {
+                Period::FiscalYearSoFar => "?month=year".to_owned(),
+                Period::Month { year, month } => format!("?month={year}-{month:02}"),
+            },
+            month: q.month.trim().to_owned(),
+            report_only: reports.iter().filter(|r| r.report_only).count(),
+            reports,
         },
-        month: q.month.trim().to_owned(),
-        report_only: reports.iter().filter(|r| r.report_only).count(),
-        reports,
-    }))
+    ))
 }
 
 /// The reports of the period as a file for Excel (`.csv`, `.xlsx`; 400 for a month that
@@ -83,6 +97,6 @@ pub async fn export(
 pub fn invalid_month() -> tsunagu_app::Error {
     tsunagu_app::Error::bad_request(
         "reports.invalid_month",
-        "月は 2026-11 の形で指定してください。",
+        "月は「令和8年11月」または「2026-11」の形で指定してください。",
     )
 }

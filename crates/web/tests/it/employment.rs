@@ -326,6 +326,13 @@ async fn the_municipal_officer_reads_the_plans_reported() {
         );
         let (s, csv) = city.page("/reports.csv?month=abc").await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{csv}");
+        // On the page, said beside the field; this month is shown.
+        let (s, html) = city.page("/reports?month=abc").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(
+            html.contains("id=\"f-month-err\"") && html.contains("aria-invalid=\"true\""),
+            "{html}"
+        );
         let (s, _) = worker.page("/reports.csv").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (_, page) = worker.page("/").await;
