@@ -261,22 +261,36 @@ impl Demo<'_> {
             if on > self.today || self.rng.random_range(0..100) < 15 {
                 break;
             }
-            self.cmd(
-                actor,
-                id,
-                state,
-                version,
-                CaseCommand::RecordMonitoring {
-                    monitored_on: on,
-                    kind: MonitoringKind::Scheduled,
-                    progress: l("生活のリズムが整ってきた。")?,
-                    outcome: MonitoringOutcome::Continue,
-                    note: None,
-                },
-            )
-            .await?;
+            self.monitor(actor, id, state, version, on, "生活のリズムが整ってきた。")
+                .await?;
         }
         Ok(())
+    }
+
+    /// A scheduled monitoring on `on`: support goes on.
+    async fn monitor(
+        &mut self,
+        actor: &Actor,
+        id: CaseId,
+        state: &mut CaseState,
+        version: &mut u64,
+        on: Date,
+        progress: &str,
+    ) -> anyhow::Result<()> {
+        self.cmd(
+            actor,
+            id,
+            state,
+            version,
+            CaseCommand::RecordMonitoring {
+                monitored_on: on,
+                kind: MonitoringKind::Scheduled,
+                progress: l(progress)?,
+                outcome: MonitoringOutcome::Continue,
+                note: None,
+            },
+        )
+        .await
     }
 
     async fn cmd(
@@ -886,18 +900,13 @@ impl Demo<'_> {
         if monitored > self.today {
             return Ok(());
         }
-        self.cmd(
+        self.monitor(
             a,
             id,
             &mut state,
             &mut version,
-            CaseCommand::RecordMonitoring {
-                monitored_on: monitored,
-                kind: MonitoringKind::Scheduled,
-                progress: l("家計表ができ、支出が見えるようになった。")?,
-                outcome: MonitoringOutcome::Continue,
-                note: None,
-            },
+            monitored,
+            "家計表ができ、支出が見えるようになった。",
         )
         .await?;
         if employment_support {

@@ -4,33 +4,15 @@
 use serde_json::json;
 use tsunagu_app::cases::ListRequest;
 use tsunagu_core::CaseId;
-use tsunagu_store::AuditQuery;
 use tsunagu_store::audit::AuditRow;
 
 use crate::harness::*;
 
-/// The audit entries this user's requests wrote, oldest first.
-async fn entries(u: &User) -> Vec<AuditRow> {
-    u.app
-        .store
-        .audit_query(&AuditQuery {
-            tenant: Some(u.caller.actor.tenant_id),
-            user: Some(u.caller.actor.user_id),
-            limit: 100_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.row)
-        .collect()
-}
-
 /// The entries written by `request`.
 async fn written_by<T>(u: &User, request: impl AsyncFnOnce() -> T) -> (T, Vec<AuditRow>) {
-    let before = entries(u).await.len();
+    let before = u.audit_entries().await.len();
     let out = request().await;
-    let after = entries(u).await;
+    let after = u.audit_entries().await;
     (out, after[before..].to_vec())
 }
 

@@ -82,6 +82,23 @@ fn value(v: impl serde::Serialize) -> Value {
 }
 
 impl User {
+    /// The audit entries this user's requests wrote, oldest first.
+    pub async fn audit_entries(&self) -> Vec<tsunagu_store::audit::AuditRow> {
+        self.app
+            .store
+            .audit_query(&tsunagu_store::AuditQuery {
+                tenant: Some(self.caller.actor.tenant_id),
+                user: Some(self.caller.actor.user_id),
+                limit: 100_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.row)
+            .collect()
+    }
+
     pub async fn register(&self, details: Value) -> Result<String, Refused> {
         let req: PersonCreate = parse(json!({ "details": details }));
         let created = tsunagu_app::persons::register(&self.app, &self.caller, req, None).await?;

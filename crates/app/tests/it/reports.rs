@@ -4,23 +4,8 @@
 
 use serde_json::json;
 use tsunagu_app::reports;
-use tsunagu_store::AuditQuery;
 
 use crate::harness::*;
-
-/// The audit entries of one member of staff.
-async fn trail_of(u: &User) -> Vec<tsunagu_store::ChainedRow> {
-    u.app
-        .store
-        .audit_query(&AuditQuery {
-            tenant: Some(u.caller.actor.tenant_id),
-            user: Some(u.caller.actor.user_id),
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn plans_approved_are_reported_to_the_municipality_with_basic_information() {
@@ -118,10 +103,9 @@ async fn plans_approved_are_reported_to_the_municipality_with_basic_information(
                 .is_empty()
         );
         // Audited with the persons named (A and B; not C, whose person was not shown).
-        let rows = trail_of(&city).await;
+        let rows = city.audit_entries().await;
         let read = rows
             .iter()
-            .map(|c| &c.row)
             .find(|r| {
                 r.action == "plan_reports.read"
                     && r.detail.as_deref().is_some_and(|d| d.contains("reports=3"))
@@ -168,10 +152,9 @@ async fn plans_approved_are_reported_to_the_municipality_with_basic_information(
             "{csv}"
         );
         assert!(csv.contains("（閲覧制限のあるケース）"), "{csv}");
-        let rows = trail_of(&city).await;
+        let rows = city.audit_entries().await;
         let exported = rows
             .iter()
-            .map(|c| &c.row)
             .find(|r| r.action == "plan_reports.exported")
             .expect("the export audited");
         let exported: Vec<String> = serde_json::from_str(&exported.subjects).unwrap();
